@@ -1,0 +1,43 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { parseDictionary } from 'structured-headers';
+import { ServiceAuthError } from './service-auth.error.js';
+
+/** RFC 9530 algorithms this implementation computes, with their digest length in bytes. */
+const ALGORITHMS = { 'sha-256': { node: 'sha256', length: 32 }, 'sha-512': { node: 'sha512', length: 64 } } as const;
+export type DigestAlgorithm = keyof typeof ALGORITHMS;
+
+/** `Content-Digest` value over the exact body bytes, e.g. `sha-256=:X48E9q…:`. */
+export function createContentDigest(body: Uint8Array, algorithm: DigestAlgorithm = 'sha-256'): string {
+  const digest = createHash(ALGORITHMS[algorithm].node).update(body).digest('base64');
+  return `${algorithm}=:${digest}:`;
+}
+
+/**
+ * Recomputes the digest over the bytes received and compares it with the header.
+ * Every supported algorithm present must match; unknown algorithms are ignored (RFC 9530 §2), but at
+ * least one supported one is required, so a header naming only unknown algorithms proves nothing.
+ */
+export function verifyContentDigest(header: string | undefined, body: Uint8Array): void {
+  if (header === undefined) throw new ServiceAuthError('digest_missing', 'A request body requires a Content-Digest header');
+  let dictionary;
+  try {
+    dictionary = parseDictionary(header);
+  } catch {
+    throw new ServiceAuthError('digest_malformed', 'Content-Digest is not a valid structured dictionary');
+  }
+  let checked = 0;
+  for (const [name, member] of dictionary) {
+    const algorithm = ALGORITHMS[name as DigestAlgorithm];
+    if (!algorithm) continue;
+    const value = member[0];
+    if (!(value instanceof ArrayBuffer) || value.byteLength !== algorithm.length) {
+      throw new ServiceAuthError('digest_malformed', `Content-Digest ${name} must be a ${algorithm.length}-byte byte sequence`);
+    }
+    const actual = createHash(algorithm.node).update(body).digest();
+    if (!timingSafeEqual(actual, Buffer.from(value))) {
+      throw new ServiceAuthError('digest_mismatch', 'The body does not match its Content-Digest');
+    }
+    checked++;
+  }
+  if (checked === 0) throw new ServiceAuthError('digest_malformed', 'Content-Digest names no supported algorithm (sha-256, sha-512)');
+}

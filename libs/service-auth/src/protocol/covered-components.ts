@@ -1,0 +1,22 @@
+/**
+ * The components every request signature must cover. A signature over less is refused even when it
+ * is mathematically valid: otherwise a signer (or an attacker replaying a weaker signature) could
+ * leave the method, the path or the query free to change.
+ */
+export const REQUIRED_COMPONENTS = ['@method', '@path', '@query', 'x-api-key'] as const;
+
+/** Additionally required when the request has a body: the body is bound through its digest. */
+export const BODY_COMPONENTS = ['content-type', 'content-digest'] as const;
+
+/** Headers that, when present, carry meaning and so must be covered too. */
+export const COVERED_IF_PRESENT = ['idempotency-key', 'content-encoding'] as const;
+
+/** The only algorithm accepted; it is never taken from the message on trust. */
+export const SIGNATURE_ALGORITHM = 'hmac-sha256';
+
+/** Signature label used by the signer (verifiers accept any label). */
+export const SIGNATURE_LABEL = 'sig1';
+
+/** 128 random bits in base64url is 22 characters. */
+export const MIN_NONCE_LENGTH = 22;
+export const MAX_NONCE_LENGTH = 128;

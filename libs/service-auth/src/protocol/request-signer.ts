@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { createContentDigest } from './content-digest.js';
+import { BODY_COMPONENTS, COVERED_IF_PRESENT, REQUIRED_COMPONENTS, SIGNATURE_ALGORITHM, SIGNATURE_LABEL } from './covered-components.js';
+import { hmacSha256 } from './hmac-sha256.js';
+import { httpMessage } from './http-message.js';
+import { buildSignatureBase } from './signature-base.js';
+import { serializeSignatureParams } from './signature-fields.js';
+
+/** What a signer needs of a credential. */
+export interface SigningCredential {
+  readonly id: string;
+  readonly apiKey: string;
+  readonly hmacKey: Uint8Array;
+}
+
+export interface SignRequestInput {
+  method: string;
+  /** Absolute URL exactly as it will be sent: path and query are signed as they appear here. */
+  url: string | URL;
+  /** Headers that will be sent; names are matched case-insensitively. */
+  headers?: Record<string, string | undefined>;
+  /** The exact body bytes that will be sent. */
+  body?: Uint8Array;
+}
+
+export interface SignRequestOptions {
+  /** Extra components to cover (header names or derived components). */
+  components?: readonly string[];
+  /** Seconds since the epoch; defaults to now. */
+  created?: number;
+  /** Defaults to 128 random bits, base64url. */
+  nonce?: string;
+  /** Adds an `expires` parameter this many seconds after `created`. */
+  expiresInSeconds?: number;
+  label?: string;
+}
+
+/**
+ * Signs an outgoing request. Returns the headers to add: X-API-Key, Content-Digest (with a body),
+ * Signature-Input and Signature. Call it again for every attempt: each carries a fresh nonce.
+ */
+export function signRequest(input: SignRequestInput, credential: SigningCredential, options: SignRequestOptions = {}): Record<string, string> {
+  const url = typeof input.url === 'string' ? new URL(input.url) : input.url;
+  const method = input.method.toUpperCase();
+  const body = input.body ?? new Uint8Array(0);
+  const added: Record<string, string> = { 'x-api-key': credential.apiKey };
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
+  Object.assign(headers, added);
+
+  const components: string[] = [...REQUIRED_COMPONENTS];
+  if (body.length > 0) {
+    if (!headers['content-type']) throw new TypeError('A request with a body needs a Content-Type header to be signed');
+    added['content-digest'] = headers['content-digest'] = createContentDigest(body);
+    components.push(...BODY_COMPONENTS);
+  }
+  for (const name of [...COVERED_IF_PRESENT, ...(options.components ?? [])]) {
+    if (components.includes(name)) continue;
+    if (name.startsWith('@') || headers[name] !== undefined) components.push(name);
+  }
+
+  const created = options.created ?? Math.floor(Date.now() / 1000);
+  const signatureParams = serializeSignatureParams(components, {
+    created,
+    expires: options.expiresInSeconds === undefined ? undefined : created + options.expiresInSeconds,
+    nonce: options.nonce ?? randomBytes(16).toString('base64url'),
+    keyid: credential.id,
+    alg: SIGNATURE_ALGORITHM,
+  });
+  const message = httpMessage({ method, target: url.pathname + url.search, authority: url.host, scheme: url.protocol.slice(0, -1), headers });
+  const signature = hmacSha256(credential.hmacKey, buildSignatureBase(message, components, signatureParams));
+  const label = options.label ?? SIGNATURE_LABEL;
+  added['signature-input'] = `${label}=${signatureParams}`;
+  added['signature'] = `${label}=:${signature.toString('base64')}:`;
+  return added;
+}

@@ -1,0 +1,123 @@
+import type { KeyRing, ResolvedKey } from '../keys/key-ring.js';
+import type { NonceStore } from '../replay/nonce-store.interface.js';
+import { checkReplayWindow, type ReplayWindowOptions } from '../replay/replay-window.js';
+import { verifyContentDigest } from './content-digest.js';
+import {
+  BODY_COMPONENTS,
+  COVERED_IF_PRESENT,
+  MAX_NONCE_LENGTH,
+  MIN_NONCE_LENGTH,
+  REQUIRED_COMPONENTS,
+  SIGNATURE_ALGORITHM,
+} from './covered-components.js';
+import { verifyHmacSha256 } from './hmac-sha256.js';
+import type { HttpMessage } from './http-message.js';
+import { ServiceAuthError } from './service-auth.error.js';
+import { buildSignatureBase, isSupportedComponent } from './signature-base.js';
+import { parseSignatureFields, type ParsedSignature } from './signature-fields.js';
+import type { VerifiedCaller } from './verified-caller.js';
+
+export interface RequestVerifierOptions extends ReplayWindowOptions {
+  /** Components every signature must cover in addition to the protocol's own minimum. */
+  requiredComponents?: readonly string[];
+  now?: () => number;
+}
+
+/** Decides, after authentication, whether this caller may use the route. */
+export type TrustPolicy = (callerId: string) => boolean;
+
+/**
+ * Verifies one request, cheapest and least revealing checks first:
+ * API key (so anonymous traffic never costs a hash of the body) → signature fields → covered
+ * components → key id → time window → HMAC over the signature base → body digest → route trust →
+ * nonce (last, so only fully verified requests consume store capacity).
+ */
+export class RequestVerifier {
+  private readonly required: readonly string[];
+  private readonly now: () => number;
+
+  constructor(
+    private readonly keys: () => KeyRing,
+    private readonly nonces: NonceStore,
+    private readonly options: RequestVerifierOptions = {},
+  ) {
+    this.required = [...new Set([...REQUIRED_COMPONENTS, ...(options.requiredComponents ?? [])])];
+    this.now = options.now ?? Date.now;
+  }
+
+  async verify(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedCaller> {
+    const ring = this.keys();
+    const apiKey = message.header('x-api-key');
+    if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');
+    const holder = ring.findByApiKey(apiKey);
+    if (!holder) throw new ServiceAuthError('api_key_invalid', 'The API key is not valid');
+    const callerId = holder.callerId;
+
+    const signatureInput = message.header('signature-input');
+    const signatureValue = message.header('signature');
+    if (!signatureInput || !signatureValue) {
+      throw new ServiceAuthError('signature_missing', 'Signature-Input and Signature headers are required');
+    }
+    const signature = this.selectSignature(parseSignatureFields(signatureInput, signatureValue), ring, callerId);
+    const { params } = signature;
+
+    this.checkCoverage(signature, message, body.length > 0);
+    if (params.created === undefined || params.nonce === undefined || params.keyid === undefined || params.alg === undefined) {
+      throw new ServiceAuthError('signature_incomplete', 'The signature must carry created, nonce, keyid and alg parameters');
+    }
+    if (params.alg !== SIGNATURE_ALGORITHM) {
+      throw new ServiceAuthError('signature_algorithm_unsupported', `Only ${SIGNATURE_ALGORITHM} signatures are accepted`);
+    }
+    if (params.nonce.length < MIN_NONCE_LENGTH || params.nonce.length > MAX_NONCE_LENGTH) {
+      throw new ServiceAuthError('signature_malformed', `nonce must be ${MIN_NONCE_LENGTH}-${MAX_NONCE_LENGTH} characters (at least 128 random bits)`);
+    }
+    const key: ResolvedKey | undefined = ring.findCallerKey(callerId, params.keyid);
+    if (!key) throw new ServiceAuthError('key_unknown', 'The signing key is not active for this caller', `keyid=${params.keyid}`);
+
+    const { nonceExpiresAtMs } = checkReplayWindow({ created: params.created, expires: params.expires }, this.now(), this.options);
+
+    const base = buildSignatureBase(message, signature.components, signature.signatureParams);
+    if (!verifyHmacSha256(key.hmacKey, base, signature.signature)) {
+      throw new ServiceAuthError('signature_invalid', 'The signature does not match the request');
+    }
+    // The digest header is bound by the signature; now prove it describes the bytes received.
+    if (signature.components.includes('content-digest')) verifyContentDigest(message.header('content-digest'), body);
+
+    if (isTrusted && !isTrusted(callerId)) {
+      throw new ServiceAuthError('caller_not_trusted', 'This caller is not allowed to use this route', `caller=${callerId}`);
+    }
+
+    let fresh: boolean;
+    try {
+      fresh = await this.nonces.claim(`${callerId}:${key.id}:${params.nonce}`, nonceExpiresAtMs);
+    } catch (err) {
+      throw new ServiceAuthError('replay_store_unavailable', 'Replay protection is temporarily unavailable', (err as Error).message);
+    }
+    if (!fresh) throw new ServiceAuthError('nonce_replayed', 'This request has already been received');
+
+    return { id: callerId, keyId: key.id, nonce: params.nonce, created: params.created };
+  }
+
+  /** With several signatures present, the one made with a key of the identified caller counts. */
+  private selectSignature(signatures: ParsedSignature[], ring: KeyRing, callerId: string): ParsedSignature {
+    if (signatures.length === 1) return signatures[0];
+    return signatures.find((s) => s.params.keyid !== undefined && ring.findCallerKey(callerId, s.params.keyid)) ?? signatures[0];
+  }
+
+  private checkCoverage(signature: ParsedSignature, message: HttpMessage, hasBody: boolean): void {
+    const covered = new Set(signature.components);
+    for (const name of covered) {
+      if (!isSupportedComponent(name)) {
+        throw new ServiceAuthError('signature_malformed', `Covered component "${name}" is not supported`);
+      }
+    }
+    const missing = this.required.filter((c) => !covered.has(c));
+    if (hasBody) missing.push(...BODY_COMPONENTS.filter((c) => !covered.has(c)));
+    for (const name of COVERED_IF_PRESENT) {
+      if (!covered.has(name) && message.header(name) !== undefined) missing.push(name);
+    }
+    if (missing.length > 0) {
+      throw new ServiceAuthError('signature_incomplete', `The signature must also cover: ${missing.map((m) => `"${m}"`).join(' ')}`);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { parseDictionary, serializeInnerList, type Dictionary, type InnerList, type Item } from 'structured-headers';
+import { ServiceAuthError } from './service-auth.error.js';
+
+/** RFC 9421 §2.3 signature parameters. */
+export interface SignatureParameters {
+  created?: number;
+  expires?: number;
+  nonce?: string;
+  alg?: string;
+  keyid?: string;
+  tag?: string;
+}
+
+/** One labelled member of Signature-Input, with the matching Signature value. */
+export interface ParsedSignature {
+  label: string;
+  components: string[];
+  params: SignatureParameters;
+  /** The `@signature-params` value: the canonical serialisation of the inner list. */
+  signatureParams: string;
+  signature: Buffer;
+}
+
+// Bounds are far above anything a legitimate signer sends and keep a hostile header cheap to refuse.
+const MAX_FIELD_LENGTH = 8 * 1024;
+const MAX_COMPONENTS = 32;
+
+function malformed(message: string, detail?: string): ServiceAuthError {
+  return new ServiceAuthError('signature_malformed', message, detail);
+}
+
+function parseField(name: string, value: string): Dictionary {
+  if (value.length > MAX_FIELD_LENGTH) throw malformed(`${name} is too long`);
+  try {
+    return parseDictionary(value);
+  } catch (err) {
+    throw malformed(`${name} is not a valid structured dictionary (RFC 8941)`, (err as Error).message);
+  }
+}
+
+const INTEGER_PARAMS = new Set(['created', 'expires']);
+const STRING_PARAMS = new Set(['nonce', 'alg', 'keyid', 'tag']);
+
+function readParams(label: string, inner: InnerList): SignatureParameters {
+  const params: SignatureParameters = {};
+  for (const [key, value] of inner[1]) {
+    if (INTEGER_PARAMS.has(key)) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+        throw malformed(`Signature-Input "${label}": parameter ${key} must be a non-negative integer`);
+      }
+      params[key as 'created' | 'expires'] = value;
+    } else if (STRING_PARAMS.has(key)) {
+      if (typeof value !== 'string') throw malformed(`Signature-Input "${label}": parameter ${key} must be a string`);
+      params[key as 'nonce' | 'alg' | 'keyid' | 'tag'] = value;
+    } else {
+      throw malformed(`Signature-Input "${label}": unknown parameter ${key}`);
+    }
+  }
+  return params;
+}
+
+function readComponents(label: string, items: Item[]): string[] {
+  if (items.length > MAX_COMPONENTS) throw malformed(`Signature-Input "${label}" covers too many components`);
+  const seen = new Set<string>();
+  for (const [name, componentParams] of items) {
+    if (typeof name !== 'string') throw malformed(`Signature-Input "${label}": component identifiers must be strings`);
+    // Parameterised identifiers (;sf ;key ;bs ;req ;name) change the signed value; none are needed by
+    // this protocol, and accepting them unverified would let a signer cover something else than it appears.
+    if (componentParams.size > 0) throw malformed(`Signature-Input "${label}": component parameters are not supported ("${name}")`);
+    if (seen.has(name)) throw malformed(`Signature-Input "${label}": component "${name}" is listed twice`);
+    seen.add(name);
+  }
+  return [...seen];
+}
+
+/**
+ * Parses Signature-Input and Signature and returns every labelled signature present in both.
+ * Anything that is not exactly RFC 9421 (wrong types, duplicates, unknown parameters, a label
+ * without its signature) is refused as `signature_malformed` rather than guessed at.
+ */
+export function parseSignatureFields(signatureInput: string, signature: string): ParsedSignature[] {
+  const inputs = parseField('Signature-Input', signatureInput);
+  const signatures = parseField('Signature', signature);
+  if (inputs.size === 0) throw malformed('Signature-Input is empty');
+  const result: ParsedSignature[] = [];
+  for (const [label, member] of inputs) {
+    if (!Array.isArray(member[0])) throw malformed(`Signature-Input "${label}" must be an inner list`);
+    const inner = member as InnerList;
+    const sig = signatures.get(label);
+    if (!sig) throw malformed(`Signature has no value for label "${label}"`);
+    if (Array.isArray(sig[0]) || !(sig[0] instanceof ArrayBuffer)) {
+      throw malformed(`Signature "${label}" must be a byte sequence`);
+    }
+    result.push({
+      label,
+      components: readComponents(label, inner[0]),
+      params: readParams(label, inner),
+      signatureParams: serializeInnerList(inner),
+      signature: Buffer.from(sig[0]),
+    });
+  }
+  return result;
+}
+
+/** Serialises the inner list for Signature-Input and the `@signature-params` line (signer side). */
+export function serializeSignatureParams(components: readonly string[], params: SignatureParameters): string {
+  const map = new Map<string, string | number>();
+  for (const key of ['created', 'expires', 'nonce', 'keyid', 'alg', 'tag'] as const) {
+    const value = params[key];
+    if (value !== undefined) map.set(key, value);
+  }
+  return serializeInnerList([components.map((c) => [c, new Map()] as Item), map]);
+}
