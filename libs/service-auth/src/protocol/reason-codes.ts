@@ -23,6 +23,7 @@ export const REASON_STATUS = {
   body_malformed: 400,
   body_too_large: 413,
   encryption_required: 415,
+  media_type_unsupported: 415,
   jwe_malformed: 400,
   jwe_unsupported: 400,
   decryption_failed: 400,

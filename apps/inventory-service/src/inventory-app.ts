@@ -1,0 +1,39 @@
+import { BadRequestException, ValidationPipe, type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module.js';
+
+export interface InventoryAppOptions {
+  env: Record<string, string | undefined>;
+  adapter?: 'express' | 'fastify';
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+/** Builds the inventory service on either HTTP adapter; `main.ts` listens, tests listen on port 0. */
+export async function createInventoryApp(options: InventoryAppOptions): Promise<INestApplication> {
+  const maxBodyBytes = Number(options.env.MAX_BODY_BYTES ?? 64 * 1024);
+  const module = AppModule.forRoot(options.env);
+  // rawBody: true keeps the exact bytes of each body, which the signature and digest are checked against.
+  const app =
+    options.adapter === 'fastify'
+      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: maxBodyBytes }), { rawBody: true, logger: options.logger })
+      : await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(), { rawBody: true, logger: options.logger });
+  if (options.adapter !== 'fastify') (app as NestExpressApplication).useBodyParser('json', { limit: maxBodyBytes });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) =>
+        new BadRequestException({
+          statusCode: 400,
+          error: 'Bad Request',
+          reason: 'validation_failed',
+          message: errors.flatMap((e) => Object.values(e.constraints ?? {})),
+        }),
+    }),
+  );
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,1 @@
+export const STOCK_STORE = Symbol('STOCK_STORE');

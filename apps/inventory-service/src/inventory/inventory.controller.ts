@@ -1,0 +1,34 @@
+import { Body, Controller, Get, Headers, HttpException, Inject, Logger, NotFoundException, Param, Post } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Caller, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
+import type { StockStore } from '../stock/stock-store.interface.js';
+import { STOCK_STORE } from './inventory.constants.js';
+import { StockUpdateDto } from './stock-update.dto.js';
+
+@Controller('api/inventory')
+@TrustedCaller('order-service')
+export class InventoryController {
+  private readonly logger = new Logger('InventoryController');
+
+  constructor(@Inject(STOCK_STORE) private readonly stock: StockStore) {}
+
+  @Post()
+  async update(
+    @Body() order: StockUpdateDto,
+    @Caller() caller: VerifiedCaller,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+  ) {
+    this.logger.log(`Received Order In Inventory Service - ${JSON.stringify({ productId: order.productId, quantity: order.quantity })}`);
+    // Without a key the order still applies exactly once per request (the nonce already prevents replays).
+    const outcome = await this.stock.applyOrder(idempotencyKey || `${caller.id}:${randomUUID()}`, order.productId, order.quantity);
+    if (outcome.status >= 400) throw new HttpException({ statusCode: outcome.status, ...outcome.body }, outcome.status);
+    return outcome.body;
+  }
+
+  @Get(':productId')
+  async get(@Param('productId') productId: string) {
+    const quantity = await this.stock.getStock(productId);
+    if (quantity === undefined) throw new NotFoundException({ statusCode: 404, reason: 'product_unknown', message: `Unknown product ${productId}` });
+    return { productId, stock: quantity };
+  }
+}

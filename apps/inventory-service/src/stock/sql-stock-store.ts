@@ -1,0 +1,219 @@
+import type { OrderOutcome, OrderOutcomeBody, StockStore } from './stock-store.interface.js';
+
+/** The tiny query interface both adapters implement (PGlite, and a `pg` Pool for a PostgreSQL server). */
+export interface SqlQueryable {
+  query<R = any>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+export interface SqlDatabase extends SqlQueryable {
+  /**
+   * Runs `fn` in one transaction (BEGIN ... COMMIT, ROLLBACK if `fn` throws) at READ COMMITTED.
+   * Inside `fn`, use only the `tx` handed in: on PGlite, a query on the database itself would wait for the
+   * transaction to end (deadlock); nested transactions are not supported.
+   */
+  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Stock written by init() into an empty stock table. */
+export const DEFAULT_SEED: Readonly<Record<string, number>> = Object.freeze({ P123: 100, P456: 50, P789: 0 });
+
+export interface SqlStockStoreOptions {
+  /** Stock to seed when the stock table is empty; defaults to DEFAULT_SEED. */
+  seed?: Readonly<Record<string, number>>;
+}
+
+const MAX_INT4 = 2_147_483_647;
+
+/** Key of the transaction-level advisory lock that serializes init() across processes sharing a server. */
+const INIT_LOCK_KEY = 'inventory-service:stock-schema';
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS stock (
+     product_id text PRIMARY KEY,
+     quantity integer NOT NULL CHECK (quantity >= 0)
+   )`,
+  // status/body are NULL only inside the transaction that claimed the key: applyOrder sets them before
+  // COMMIT, so no other transaction ever sees a key without its outcome.
+  `CREATE TABLE IF NOT EXISTS applied_orders (
+     idempotency_key text PRIMARY KEY,
+     product_id text NOT NULL,
+     quantity integer NOT NULL,
+     status integer,
+     body jsonb,
+     created_at timestamptz NOT NULL DEFAULT now()
+   )`,
+];
+
+interface RecordedRow {
+  product_id: string;
+  quantity: number;
+  status: number;
+  body: OrderOutcomeBody;
+}
+
+/**
+ * StockStore in plain PostgreSQL, the same SQL on PGlite and on a PostgreSQL server.
+ *
+ * applyOrder runs one READ COMMITTED transaction:
+ *  1. `INSERT INTO applied_orders ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING` claims the key.
+ *     On a multi-connection server, a concurrent transaction that inserted the same key first makes this
+ *     statement WAIT until it commits (then: conflict, nothing returned) or rolls back (then: our insert
+ *     succeeds). So exactly one transaction per key proceeds to step 2.
+ *  2. Nothing returned: the key is taken by a committed transaction; read its recorded outcome and replay it
+ *     (or 422 if the payload differs). Nothing is written.
+ *  3. Key claimed: `SELECT quantity FROM stock ... FOR UPDATE` locks the product's row (concurrent orders on
+ *     the same product queue here), then either 404, 409 (with the locked, exact available quantity) or
+ *     `UPDATE stock SET quantity = quantity - $q ... AND quantity >= $q RETURNING quantity`.
+ *  4. The outcome is written on the key's row and the transaction commits: stock change and key record are
+ *     atomic. The body returned is the one read back from the jsonb column (RETURNING), so the first answer
+ *     and every replay are the same JSON, key order included (jsonb reorders keys).
+ * Locks are always taken in the order key row -> stock row, so there is no deadlock; the CHECK constraint
+ * (quantity >= 0) is a last guard against negative stock.
+ */
+export class SqlStockStore implements StockStore {
+  private readonly seed: Readonly<Record<string, number>>;
+
+  constructor(
+    private readonly db: SqlDatabase,
+    options: SqlStockStoreOptions = {},
+  ) {
+    this.seed = options.seed ?? DEFAULT_SEED;
+    for (const [productId, quantity] of Object.entries(this.seed)) {
+      checkProductId(productId);
+      if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_INT4) {
+        throw new RangeError(`Invalid seed quantity for ${productId}: ${quantity}`);
+      }
+    }
+  }
+
+  async init(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      // Two instances starting at once against one server would otherwise race on CREATE TABLE IF NOT EXISTS
+      // (duplicate key on pg_type) and on the seed.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [INIT_LOCK_KEY]);
+      for (const ddl of SCHEMA) await tx.query(ddl);
+      const { rows } = await tx.query('SELECT 1 AS one FROM stock LIMIT 1');
+      if (rows.length > 0) return;
+      for (const [productId, quantity] of Object.entries(this.seed)) {
+        await tx.query('INSERT INTO stock (product_id, quantity) VALUES ($1, $2)', [productId, quantity]);
+      }
+    });
+  }
+
+  async applyOrder(idempotencyKey: string, productId: string, quantity: number): Promise<OrderOutcome> {
+    if (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0) {
+      throw new RangeError('The idempotency key must be a non-empty string');
+    }
+    checkProductId(productId);
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_INT4) {
+      throw new RangeError(`The quantity must be an integer between 1 and ${MAX_INT4}, got ${quantity}`);
+    }
+
+    return this.db.transaction(async (tx) => {
+      const claimed = await tx.query(
+        `INSERT INTO applied_orders (idempotency_key, product_id, quantity)
+         VALUES ($1, $2, $3)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING idempotency_key`,
+        [idempotencyKey, productId, quantity],
+      );
+
+      if (claimed.rows.length === 0) {
+        const { rows } = await tx.query<RecordedRow>(
+          'SELECT product_id, quantity, status, body FROM applied_orders WHERE idempotency_key = $1',
+          [idempotencyKey],
+        );
+        const recorded = rows[0];
+        if (!recorded || recorded.status == null) {
+          // Cannot happen at READ COMMITTED (the conflicting row was committed with its outcome); fail loudly.
+          throw new Error(`Idempotency key ${idempotencyKey} conflicts but has no recorded outcome`);
+        }
+        if (recorded.product_id !== productId || recorded.quantity !== quantity) {
+          return {
+            status: 422,
+            body: {
+              message:
+                `Idempotency key ${idempotencyKey} was already used for product ${recorded.product_id} ` +
+                `(quantity ${recorded.quantity}), not for product ${productId} (quantity ${quantity})`,
+              productId,
+              reason: 'idempotency_key_reused',
+            },
+            replayed: false,
+          };
+        }
+        return { status: recorded.status, body: recorded.body, replayed: true };
+      }
+
+      const { status, body } = await decide(tx, productId, quantity);
+      const { rows } = await tx.query<{ status: number; body: OrderOutcomeBody }>(
+        `UPDATE applied_orders SET status = $2, body = $3::jsonb
+         WHERE idempotency_key = $1
+         RETURNING status, body`,
+        [idempotencyKey, status, JSON.stringify(body)],
+      );
+      return { status: rows[0].status, body: rows[0].body, replayed: false };
+    });
+  }
+
+  async getStock(productId: string): Promise<number | undefined> {
+    const { rows } = await this.db.query<{ quantity: number }>(
+      'SELECT quantity FROM stock WHERE product_id = $1',
+      [productId],
+    );
+    return rows[0]?.quantity;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+async function decide(
+  tx: SqlQueryable,
+  productId: string,
+  quantity: number,
+): Promise<{ status: number; body: OrderOutcomeBody }> {
+  const locked = await tx.query<{ quantity: number }>(
+    'SELECT quantity FROM stock WHERE product_id = $1 FOR UPDATE',
+    [productId],
+  );
+  if (locked.rows.length === 0) {
+    return {
+      status: 404,
+      body: { message: `Unknown product ${productId}`, productId, reason: 'product_unknown' },
+    };
+  }
+  const available = locked.rows[0].quantity;
+  if (quantity > available) {
+    return {
+      status: 409,
+      body: {
+        message: `Insufficient stock for product ${productId}: requested ${quantity}, available ${available}`,
+        productId,
+        reason: 'insufficient_stock',
+      },
+    };
+  }
+  const updated = await tx.query<{ quantity: number }>(
+    `UPDATE stock SET quantity = quantity - $2
+     WHERE product_id = $1 AND quantity >= $2
+     RETURNING quantity`,
+    [productId, quantity],
+  );
+  if (updated.rows.length === 0) {
+    // The row is locked by this transaction, so this cannot happen; roll back rather than record a lie.
+    throw new Error(`Stock of ${productId} changed under its row lock`);
+  }
+  const newStock = updated.rows[0].quantity;
+  return {
+    status: 200,
+    body: { message: `Inventory updated for product ${productId}. New stock: ${newStock}`, productId, newStock },
+  };
+}
+
+function checkProductId(productId: string): void {
+  if (typeof productId !== 'string' || productId.length === 0) {
+    throw new RangeError('The product id must be a non-empty string');
+  }
+}

@@ -1,0 +1,28 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { EnvKeyProvider, ServiceAuthModule } from 'nest-service-auth';
+import { HealthController } from './health/health.controller.js';
+import { OrdersModule } from './orders/orders.module.js';
+
+@Module({})
+export class AppModule {
+  /** `env` is the configuration source (process.env in production; a fixture in tests). */
+  static forRoot(env: Record<string, string | undefined>): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => env] }),
+        ServiceAuthModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => ({
+            serviceId: 'order-service',
+            keyProvider: new EnvKeyProvider({ get: (name) => config.get<string>(name) }),
+            maxBodyBytes: Number(config.get('MAX_BODY_BYTES') ?? 64 * 1024),
+          }),
+        }),
+        OrdersModule,
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

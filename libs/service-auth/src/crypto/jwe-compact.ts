@@ -1,0 +1,257 @@
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { ServiceAuthError } from '../protocol/service-auth.error.js';
+
+/**
+ * JWE Compact Serialization (RFC 7516 §7.1) restricted to one suite: key management "dir" (the
+ * shared 256-bit key is the content encryption key, RFC 7518 §4.5) and content encryption
+ * "A256GCM" (RFC 7518 §5.3). Node's built-in crypto only.
+ *
+ *   BASE64URL(protected header) . "" . BASE64URL(IV) . BASE64URL(ciphertext) . BASE64URL(tag)
+ *
+ * The suite is fixed on our side: the header's alg/enc are checked against it, never used to pick
+ * an algorithm (no "alg: none", no key-wrapping, no CBC-HMAC, no compression).
+ */
+
+export const JWE_ALG = 'dir';
+export const JWE_ENC = 'A256GCM';
+export const JWE_DEFAULT_CTY = 'application/json';
+/** Default bound on a compact JWE, checked before any parsing. */
+export const JWE_DEFAULT_MAX_BYTES = 1024 * 1024;
+
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** base64url lengths (no padding) of the fixed-size parts. */
+const IV_B64U_CHARS = 16;
+const TAG_B64U_CHARS = 22;
+
+export interface JweProtectedHeader {
+  alg: 'dir';
+  enc: 'A256GCM';
+  kid: string;
+  cty?: string;
+  [extra: string]: unknown;
+}
+
+export type JweHeaderInput = { kid: string; cty?: string; [k: string]: string | number | undefined };
+
+export interface DecryptCompactOptions {
+  /** Largest accepted input, in bytes (characters for a string input). Default 1 MiB. */
+  maxBytes?: number;
+}
+
+export interface DecryptedJwe {
+  plaintext: Buffer;
+  header: JweProtectedHeader;
+}
+
+/** Members the caller may not set through `header`: they would change or break the suite. */
+const RESERVED_MEMBERS = new Set(['alg', 'enc', 'zip', 'crit']);
+
+/**
+ * Encrypts `plaintext` under the 32-byte `key` into a compact JWE. A fresh random 96-bit IV is
+ * drawn for every call (CSPRNG, see {@link nextIv}). The AAD is the ASCII of the base64url protected
+ * header (RFC 7516 §5.1 step 14). Extra header members (e.g. "nonce") are integrity-protected along
+ * with the body. Random 96-bit IVs keep GCM safe for up to 2^32 messages per key: rotate keys
+ * well before that.
+ * Throws TypeError/RangeError on programming errors (bad key length, missing kid, reserved member).
+ */
+export function encryptCompact(plaintext: Uint8Array, key: Uint8Array, header: JweHeaderInput): string {
+  if (key.byteLength !== KEY_BYTES) {
+    throw new RangeError(`A256GCM needs a ${KEY_BYTES}-byte key, got ${key.byteLength} bytes`);
+  }
+  const kid = header.kid;
+  if (typeof kid !== 'string' || kid.length === 0) {
+    throw new TypeError('JWE header kid must be a non-empty string');
+  }
+  // The JSON is assembled directly (member order alg, enc, kid, cty, extras): the same text
+  // JSON.stringify would give for that object, without building the object first.
+  let json = `{"alg":"${JWE_ALG}","enc":"${JWE_ENC}","kid":${JSON.stringify(kid)},"cty":${JSON.stringify(header.cty ?? JWE_DEFAULT_CTY)}`;
+  for (const name in header) {
+    if (name === 'kid' || name === 'cty') continue;
+    if (RESERVED_MEMBERS.has(name)) {
+      throw new TypeError(`JWE header member "${name}" cannot be set by the caller`);
+    }
+    const value = JSON.stringify(header[name]);
+    if (value !== undefined) json += `,${JSON.stringify(name)}:${value}`;
+  }
+  json += '}';
+
+  const encodedHeader = Buffer.from(json, 'utf8').toString('base64url');
+  const iv = nextIv();
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  // encodedHeader is pure base64url (ASCII), so latin1 is its exact ASCII encoding.
+  cipher.setAAD(Buffer.from(encodedHeader, 'latin1'));
+  const ciphertext = cipher.update(plaintext);
+  const rest = cipher.final(); // always empty for GCM, kept for correctness
+  const tag = cipher.getAuthTag();
+
+  const ct = rest.length === 0 ? ciphertext : Buffer.concat([ciphertext, rest]);
+  return `${encodedHeader}..${iv.toString('base64url')}.${ct.toString('base64url')}.${tag.toString('base64url')}`;
+}
+
+/**
+ * Opens a compact JWE made with alg "dir" / enc "A256GCM". Every refusal is a ServiceAuthError:
+ * body_too_large, jwe_malformed, jwe_unsupported, key_unknown or decryption_failed.
+ * `resolveKey` maps the header's kid to the 32-byte key (undefined when the kid is unknown).
+ *
+ * Order of checks: size, five parts, header (strict base64url, UTF-8 JSON object), algorithm
+ * policy (alg/enc/zip/crit), kid, then the shape of the other parts for dir+A256GCM, then the key,
+ * then authenticated decryption. The policy comes before the part shapes so that a message made
+ * for another suite (e.g. A256KW with its wrapped key, or CBC-HMAC with its 16-byte IV) is
+ * reported as unsupported rather than malformed.
+ */
+export function decryptCompact(
+  input: string | Uint8Array,
+  resolveKey: (kid: string) => Uint8Array | undefined,
+  options?: DecryptCompactOptions,
+): DecryptedJwe {
+  const maxBytes = options?.maxBytes ?? JWE_DEFAULT_MAX_BYTES;
+
+  // 1. Bound the size before doing anything else. For a string, length (UTF-16 units) is a lower
+  //    bound of its byte size; any non-ASCII character is refused by the base64url checks below.
+  let text: string;
+  if (typeof input === 'string') {
+    if (input.length > maxBytes) throw tooLarge(input.length, maxBytes);
+    text = input;
+  } else if (input instanceof Uint8Array) {
+    if (input.byteLength > maxBytes) throw tooLarge(input.byteLength, maxBytes);
+    // latin1 maps each byte to one char, so a non-ASCII byte fails the base64url checks.
+    text = Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
+  } else {
+    throw malformed('input is neither a string nor bytes');
+  }
+
+  // 2. Exactly five parts (four dots), found without building an array.
+  const d1 = text.indexOf('.');
+  const d2 = d1 < 0 ? -1 : text.indexOf('.', d1 + 1);
+  const d3 = d2 < 0 ? -1 : text.indexOf('.', d2 + 1);
+  const d4 = d3 < 0 ? -1 : text.indexOf('.', d3 + 1);
+  if (d4 < 0) throw malformed('expected 5 parts, got fewer');
+  if (text.indexOf('.', d4 + 1) >= 0) throw malformed('expected 5 parts, got more');
+  const encodedHeader = text.slice(0, d1);
+
+  // 3. Protected header: strict base64url of a UTF-8 JSON object.
+  const header = parseHeader(encodedHeader);
+
+  // 4. The suite is ours to choose: the header must name exactly it.
+  if (header.alg !== JWE_ALG) throw unsupported('alg', header.alg);
+  if (header.enc !== JWE_ENC) throw unsupported('enc', header.enc);
+  if (Object.hasOwn(header, 'zip')) throw new ServiceAuthError('jwe_unsupported', 'JWE compression (zip) is not supported');
+  if (Object.hasOwn(header, 'crit')) {
+    throw new ServiceAuthError('jwe_unsupported', 'JWE critical header parameters (crit) are not supported');
+  }
+  const kid = header.kid;
+  if (typeof kid !== 'string' || kid.length === 0) throw malformed('kid must be a non-empty string');
+  if (header.cty !== undefined && typeof header.cty !== 'string') throw malformed('cty must be a string');
+
+  // 5. Shape of the other parts for dir + A256GCM, each strict base64url.
+  if (d2 !== d1 + 1) throw malformed('encrypted key must be empty for alg "dir"');
+  if (d3 - d2 - 1 !== IV_B64U_CHARS) throw malformed(`IV must be ${IV_BYTES} bytes`);
+  if (text.length - d4 - 1 !== TAG_B64U_CHARS) throw malformed(`authentication tag must be ${TAG_BYTES} bytes`);
+  const iv = decodeStrict(text.slice(d2 + 1, d3), 'IV');
+  const tag = decodeStrict(text.slice(d4 + 1), 'authentication tag');
+  const ciphertext = decodeStrict(text.slice(d3 + 1, d4), 'ciphertext');
+
+  // 6. Key.
+  const key = resolveKey(kid);
+  if (key === undefined) throw new ServiceAuthError('key_unknown', 'Unknown encryption key', `kid=${logSafe(kid)}`);
+  if (!(key instanceof Uint8Array) || key.byteLength !== KEY_BYTES) {
+    throw new ServiceAuthError(
+      'key_unknown',
+      'Unknown encryption key',
+      `kid=${logSafe(kid)}: configured key is not ${KEY_BYTES} bytes`,
+    );
+  }
+
+  // 7. Authenticated decryption. The AAD is the header exactly as received (ASCII).
+  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  decipher.setAuthTag(tag);
+  decipher.setAAD(Buffer.from(encodedHeader, 'latin1'));
+  const plaintext = decipher.update(ciphertext);
+  let rest: Buffer;
+  try {
+    rest = decipher.final();
+  } catch {
+    throw new ServiceAuthError('decryption_failed', 'JWE decryption failed', `kid=${logSafe(kid)}`);
+  }
+  return { plaintext: rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]), header };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * IVs come from a private pool filled by the CSPRNG (randomFillSync, the same source as
+ * randomBytes) 1024 at a time: one randomBytes(12) call costs about as much as the AES-GCM of a
+ * 1 KiB body, a pool slice ~0.1 µs. Every 12-byte slice is handed out exactly once and consumed
+ * (copied into the cipher and encoded) before the pool can be refilled, so IVs stay fresh and
+ * independent. The pool holds no secret: IVs are public.
+ */
+const IV_POOL = Buffer.allocUnsafeSlow(IV_BYTES * 1024);
+let ivPoolOffset = IV_POOL.length;
+
+function nextIv(): Buffer {
+  if (ivPoolOffset + IV_BYTES > IV_POOL.length) {
+    randomFillSync(IV_POOL);
+    ivPoolOffset = 0;
+  }
+  const iv = IV_POOL.subarray(ivPoolOffset, ivPoolOffset + IV_BYTES);
+  ivPoolOffset += IV_BYTES;
+  return iv;
+}
+
+/**
+ * Strict unpadded base64url: only [A-Za-z0-9_-], no padding, canonical (a length that encodes whole
+ * bytes, zero unused bits in the last character). Checked by re-encoding the decoded bytes and
+ * comparing: Node's decoder is lenient (it also takes '+', '/', '=' and skips other characters),
+ * and its encoder emits exactly the canonical unpadded base64url of the bytes, so the two strings
+ * are equal iff the input was strict. Cheaper than a regex pass over a large ciphertext.
+ */
+function decodeStrict(encoded: string, what: string): Buffer {
+  const bytes = Buffer.from(encoded, 'base64url');
+  if (bytes.toString('base64url') !== encoded) throw malformed(`${what} is not base64url`);
+  return bytes;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function parseHeader(encoded: string): JweProtectedHeader {
+  const bytes = decodeStrict(encoded, 'protected header');
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(bytes));
+  } catch {
+    throw malformed('protected header is not UTF-8 JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw malformed('protected header is not a JSON object');
+  }
+  return value as JweProtectedHeader;
+}
+
+function malformed(detail: string): ServiceAuthError {
+  return new ServiceAuthError('jwe_malformed', 'Malformed JWE', detail);
+}
+
+function unsupported(member: 'alg' | 'enc', value: unknown): ServiceAuthError {
+  return new ServiceAuthError(
+    'jwe_unsupported',
+    `Unsupported JWE ${member}; expected ${member === 'alg' ? JWE_ALG : JWE_ENC}`,
+    `${member}=${logSafe(value)}`,
+  );
+}
+
+function tooLarge(size: number, maxBytes: number): ServiceAuthError {
+  return new ServiceAuthError('body_too_large', 'Encrypted body too large', `${size} > ${maxBytes} bytes`);
+}
+
+/** A short, quoted rendering of an attacker-supplied value for the server log. */
+function logSafe(value: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = typeof value;
+  }
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+}

@@ -1,0 +1,37 @@
+// Nest layer
+export { ServiceAuthModule } from './nest/service-auth.module.js';
+export { ServiceAuthGuard, type RouteAccess } from './nest/service-auth.guard.js';
+export { ServiceAuthKeys } from './nest/service-auth-keys.service.js';
+export { SignedHttpService } from './nest/signed-http.service.js';
+export { TrustedCaller } from './nest/trusted-caller.decorator.js';
+export { PublicRoute } from './nest/public-route.decorator.js';
+export { Caller } from './nest/caller.decorator.js';
+export { ServiceAuthException } from './nest/service-auth.exception.js';
+export { BodyParserErrorFilter } from './nest/body-parser-error.filter.js';
+export { SERVICE_AUTH_OPTIONS, type SERVICE_AUTH_ASYNC_OPTIONS_TYPE, type SERVICE_AUTH_OPTIONS_TYPE } from './nest/service-auth.module-definition.js';
+export { NONCE_STORE, VERIFIED_CALLER_PROPERTY } from './nest/service-auth.constants.js';
+export type { ServiceAuthModuleOptions, ReplayOptions, SignedHttpClientOptions, EncryptionPolicy } from './nest/service-auth-options.interface.js';
+
+// Protocol core (framework-free)
+export { signRequest, type SignRequestInput, type SignRequestOptions, type SigningCredential } from './protocol/request-signer.js';
+export { RequestVerifier, type RequestVerifierOptions, type TrustPolicy } from './protocol/request-verifier.js';
+export { buildSignatureBase, componentValue } from './protocol/signature-base.js';
+export { parseSignatureFields, serializeSignatureParams, type ParsedSignature, type SignatureParameters } from './protocol/signature-fields.js';
+export { createContentDigest, verifyContentDigest } from './protocol/content-digest.js';
+export { httpMessage, type HttpMessage } from './protocol/http-message.js';
+export { ServiceAuthError } from './protocol/service-auth.error.js';
+export { REASON_STATUS, type ReasonCode } from './protocol/reason-codes.js';
+export type { VerifiedCaller } from './protocol/verified-caller.js';
+
+// Keys
+export { KeyRing, type ResolvedKey } from './keys/key-ring.js';
+export { EnvKeyProvider, parseKeyList, envName, type EnvKeyProviderOptions } from './keys/env-key-provider.js';
+export { KeyConfigurationError } from './keys/key-configuration.error.js';
+export { deriveKeys } from './keys/key-derivation.js';
+export type { KeyProvider } from './keys/key-provider.interface.js';
+export type { CallerDefinition, CredentialDefinition, KeyMaterial } from './keys/key-material.js';
+
+// Replay protection
+export type { NonceStore } from './replay/nonce-store.interface.js';
+export { MemoryNonceStore, type MemoryNonceStoreOptions } from './replay/memory-nonce-store.js';
+export { ReplayStoreUnavailableError } from './replay/replay-store-unavailable.error.js';

@@ -1,0 +1,26 @@
+import type { HttpMessage } from '../protocol/http-message.js';
+import { nodeRequest } from './raw-body.js';
+
+/** Adapts an Express or Fastify request to the protocol's framework-free message view. */
+export function requestMessage(req: any): HttpMessage {
+  const raw = nodeRequest(req);
+  const headers = raw.headers;
+  return {
+    method: raw.method ?? 'GET',
+    // originalUrl survives Express routers rewriting req.url; on Fastify raw.url is what arrived.
+    target: req.originalUrl ?? raw.url ?? '/',
+    authority: headers.host,
+    scheme: (raw.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http',
+    header(name: string) {
+      const value = headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+}
+
+/** The path without its query, for logs (queries can carry data that does not belong in logs). */
+export function requestPath(req: any): string {
+  const target: string = req.originalUrl ?? nodeRequest(req).url ?? '/';
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
+}

@@ -1,0 +1,52 @@
+import { Logger } from '@nestjs/common';
+import { EnvKeyProvider } from '../keys/env-key-provider.js';
+import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import type { KeyProvider } from '../keys/key-provider.interface.js';
+import { KeyRing } from '../keys/key-ring.js';
+import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+
+/**
+ * Holds the current key ring and swaps it on reload. A reload is validated in full before it
+ * replaces anything, so a bad vault entry leaves the running keys in place (and reload rejects).
+ */
+export class ServiceAuthKeys {
+  private readonly logger = new Logger('ServiceAuth');
+  private current: KeyRing;
+  /** Fixed at start-up: a service that accepts callers never silently stops checking them. */
+  readonly inbound: boolean;
+
+  private constructor(
+    private readonly serviceId: string,
+    private readonly provider: KeyProvider,
+    ring: KeyRing,
+  ) {
+    this.current = ring;
+    this.inbound = ring.callerIds.length > 0;
+  }
+
+  static async create(options: ServiceAuthModuleOptions): Promise<ServiceAuthKeys> {
+    const provider: KeyProvider = options.keyProvider ?? (options.keys ? { load: () => options.keys! } : new EnvKeyProvider());
+    const ring = KeyRing.from(await provider.load(), options.serviceId);
+    if (ring.callerIds.length === 0 && !ring.signingKey) {
+      throw new KeyConfigurationError(
+        'ServiceAuthModule has no keys: configure callers (inbound, e.g. SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS) ' +
+          'and/or credentials (outbound, e.g. SERVICE_AUTH_KEYS)',
+      );
+    }
+    return new ServiceAuthKeys(options.serviceId, provider, ring);
+  }
+
+  get ring(): KeyRing {
+    return this.current;
+  }
+
+  /** Reads the key provider again and switches to the new keys atomically. */
+  async reload(): Promise<void> {
+    const next = KeyRing.from(await this.provider.load(), this.serviceId);
+    if (this.inbound && next.callerIds.length === 0) {
+      throw new KeyConfigurationError('Reload refused: the new key material has no callers, which would leave every route of this service refusing all requests');
+    }
+    this.current = next;
+    this.logger.log({ event: 'service_auth_keys_reloaded', callers: next.callerIds, signingKey: next.signingKey?.id });
+  }
+}

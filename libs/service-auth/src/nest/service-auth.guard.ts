@@ -1,0 +1,94 @@
+import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { RequestVerifier } from '../protocol/request-verifier.js';
+import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import {
+  PUBLIC_ROUTE_METADATA,
+  REQUEST_VERIFIER,
+  TRUSTED_CALLERS_METADATA,
+  VERIFIED_CALLER_PROPERTY,
+} from './service-auth.constants.js';
+import { ServiceAuthException } from './service-auth.exception.js';
+import { ServiceAuthKeys } from './service-auth-keys.service.js';
+import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
+import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import { readRawBody } from './raw-body.js';
+import { requestMessage, requestPath } from './request-message.js';
+import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
+
+/** What a route demands: nothing (public), any configured caller, or one of a list. */
+export type RouteAccess = { public: true } | { public: false; callers?: readonly string[] };
+
+/**
+ * Installed globally when the service accepts callers. Secure by default: every HTTP route needs
+ * an authenticated caller unless marked @PublicRoute(). Extend it and override `routeAccess` or
+ * `reject` to change how routes are classified or refusals are reported.
+ */
+@Injectable()
+export class ServiceAuthGuard implements CanActivate {
+  protected readonly logger = new Logger('ServiceAuth');
+  private readonly maxBodyBytes: number;
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly keys: ServiceAuthKeys,
+    @Inject(REQUEST_VERIFIER) protected readonly verifier: RequestVerifier,
+    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+  ) {
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http' || !this.keys.inbound) return true;
+    const access = this.routeAccess(context);
+    if (access.public) return true;
+
+    const req = context.switchToHttp().getRequest();
+    try {
+      const body = await readRawBody(req, this.maxBodyBytes);
+      const trusted = access.callers;
+      req[VERIFIED_CALLER_PROPERTY] = await this.verifier.verify(
+        requestMessage(req),
+        body,
+        trusted ? (id) => trusted.includes(id) : undefined,
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ServiceAuthError) this.reject(err, req);
+      throw err;
+    }
+  }
+
+  /** The handler's own declaration wins over its controller's. */
+  protected routeAccess(context: ExecutionContext): RouteAccess {
+    const targets = [context.getHandler(), context.getClass()];
+    for (const target of targets) {
+      if (this.reflector.get<boolean>(PUBLIC_ROUTE_METADATA, target)) return { public: true };
+      const callers = this.reflector.get<string[]>(TRUSTED_CALLERS_METADATA, target);
+      if (callers) return { public: false, callers };
+    }
+    return { public: false };
+  }
+
+  /** Logs the refusal once (no secret, no query, no body) and answers with its stable reason. */
+  protected reject(error: ServiceAuthError, req: any): never {
+    const entry = {
+      event: 'service_auth_rejected',
+      reason: error.reason,
+      status: error.status,
+      caller: req[VERIFIED_CALLER_PROPERTY]?.id ?? this.claimedCaller(req),
+      method: req.method,
+      path: requestPath(req),
+      ...(error.detail ? { detail: error.detail } : {}),
+    };
+    if (error.status >= 500) this.logger.error(entry);
+    else this.logger.warn(entry);
+    throw new ServiceAuthException(error.reason, error.message);
+  }
+
+  /** The service an API key belongs to, for the log line; never the key itself. */
+  private claimedCaller(req: any): string | undefined {
+    const apiKey = req.headers?.['x-api-key'];
+    return typeof apiKey === 'string' ? this.keys.ring.findByApiKey(apiKey)?.callerId : undefined;
+  }
+}

@@ -1,0 +1,45 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { TRUSTED_CALLERS_METADATA } from './service-auth.constants.js';
+import { ServiceAuthKeys } from './service-auth-keys.service.js';
+
+/**
+ * Refuses to start when a @TrustedCaller names a caller that is not configured: a typo there would
+ * otherwise lock a route to nobody, silently, until the first production call fails.
+ */
+@Injectable()
+export class TrustedCallerValidator implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly keys: ServiceAuthKeys,
+  ) {}
+
+  onModuleInit(): void {
+    const configured = new Set(this.keys.ring.callerIds);
+    for (const wrapper of this.discovery.getControllers()) {
+      const { instance, metatype } = wrapper;
+      if (!instance || !metatype) continue;
+      const check = (target: object, where: string) => {
+        const ids = this.reflector.get<string[] | undefined>(TRUSTED_CALLERS_METADATA, target as Function);
+        for (const id of ids ?? []) {
+          if (!configured.has(id)) {
+            throw new KeyConfigurationError(
+              `@TrustedCaller('${id}') on ${where} names a caller that is not configured. ` +
+                (configured.size
+                  ? `Configured callers: ${[...configured].join(', ')}.`
+                  : 'This service has no callers configured (set SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS, or options.keys.callers).'),
+            );
+          }
+        }
+      };
+      check(metatype, metatype.name);
+      const prototype = Object.getPrototypeOf(instance);
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        check(prototype[method], `${metatype.name}.${method}`);
+      }
+    }
+  }
+}

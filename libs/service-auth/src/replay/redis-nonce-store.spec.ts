@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+
+import { findFreePort, startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
+import { RedisNonceStore } from './redis-nonce-store.js';
+import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
+
+const TIMEOUT_MS = 250;
+/** Scheduling slack on a loaded CI machine; a hang would take the full Jest timeout instead. */
+const MARGIN_MS = 250;
+
+const nonce = () => randomUUID();
+const inOneMinute = () => Date.now() + 60_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with the rejection reason and how long it took; fails the test if the claim resolves. */
+async function expectRejection(promise: Promise<unknown>): Promise<{ error: unknown; elapsedMs: number }> {
+  const started = Date.now();
+  try {
+    const value = await promise;
+    throw new Error(`expected a rejection, got ${String(value)}`);
+  } catch (error) {
+    return { error, elapsedMs: Date.now() - started };
+  }
+}
+
+describe('RedisNonceStore (real redis-server)', () => {
+  let redis: RedisServerHandle;
+  let admin: Redis;
+  const stores: RedisNonceStore[] = [];
+  const track = (store: RedisNonceStore) => {
+    stores.push(store);
+    return store;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  });
+
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it('first claim of a nonce is true, the replay is false', async () => {
+    const store = track(RedisNonceStore.fromUrl(redis.url, 'inventory-service', { timeoutMs: TIMEOUT_MS }));
+    const key = nonce();
+    await expect(store.claim(key, inOneMinute())).resolves.toBe(true);
+    await expect(store.claim(key, inOneMinute())).resolves.toBe(false);
+  });
+
+  it('stores the key under `${keyPrefix}${namespace}:${key}` with a PX expiry', async () => {
+    const store = track(new RedisNonceStore({ url: redis.url, namespace: 'order-service', timeoutMs: TIMEOUT_MS }));
+    const key = nonce();
+    await store.claim(key, Date.now() + 30_000);
+    const redisKey = `nest-service-auth:nonce:order-service:${key}`;
+    expect(store.keyFor(key)).toBe(redisKey);
+    await expect(admin.get(redisKey)).resolves.toBe('1');
+    const pttl = await admin.pttl(redisKey);
+    expect(pttl).toBeGreaterThan(25_000);
+    expect(pttl).toBeLessThanOrEqual(30_000);
+
+    const custom = track(new RedisNonceStore({ client: admin, namespace: 'svc', keyPrefix: 'p:' }));
+    await custom.claim(key, inOneMinute());
+    await expect(admin.exists(`p:svc:${key}`)).resolves.toBe(1);
+  });
+
+  it('two callee namespaces sharing one Redis never collide', async () => {
+    const a = track(RedisNonceStore.fromUrl(redis.url, 'svc-a', { timeoutMs: TIMEOUT_MS }));
+    const b = track(RedisNonceStore.fromUrl(redis.url, 'svc-b', { timeoutMs: TIMEOUT_MS }));
+    const key = nonce();
+    await expect(a.claim(key, inOneMinute())).resolves.toBe(true);
+    await expect(b.claim(key, inOneMinute())).resolves.toBe(true);
+    await expect(a.claim(key, inOneMinute())).resolves.toBe(false);
+    await expect(b.claim(key, inOneMinute())).resolves.toBe(false);
+  });
+
+  it('rejects namespaces that could alias another namespace', () => {
+    expect(() => new RedisNonceStore({ client: admin, namespace: 'a:b' })).toThrow(TypeError);
+    expect(() => new RedisNonceStore({ client: admin, namespace: '' })).toThrow(TypeError);
+  });
+
+  it('a nonce can be claimed again once it has expired', async () => {
+    const store = track(RedisNonceStore.fromUrl(redis.url, 'expiry', { timeoutMs: TIMEOUT_MS }));
+    const key = nonce();
+    await expect(store.claim(key, Date.now() + 300)).resolves.toBe(true);
+    await expect(store.claim(key, Date.now() + 300)).resolves.toBe(false);
+    await sleep(500);
+    await expect(store.claim(key, Date.now() + 300)).resolves.toBe(true);
+  });
+
+  it('an expiry already in the past still records the nonce (ttl floor of 1 ms)', async () => {
+    const store = track(RedisNonceStore.fromUrl(redis.url, 'past', { timeoutMs: TIMEOUT_MS }));
+    await expect(store.claim(nonce(), Date.now() - 10_000)).resolves.toBe(true);
+  });
+
+  it('200 concurrent claims of one nonce across two replicas (two clients): exactly one wins', async () => {
+    const replica1 = track(RedisNonceStore.fromUrl(redis.url, 'shared-callee', { timeoutMs: 2000 }));
+    const replica2 = track(RedisNonceStore.fromUrl(redis.url, 'shared-callee', { timeoutMs: 2000 }));
+    const key = nonce();
+    const expiresAt = inOneMinute();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? replica1 : replica2).claim(key, expiresAt)),
+    );
+    expect(results.filter((won) => won)).toHaveLength(1);
+    expect(results.filter((won) => !won)).toHaveLength(199);
+  });
+
+  it('an injected client is not closed by close(), and the closed store refuses claims', async () => {
+    const client = new Redis(redis.url);
+    try {
+      const store = new RedisNonceStore({ client, namespace: 'injected', timeoutMs: TIMEOUT_MS });
+      await expect(store.claim(nonce(), inOneMinute())).resolves.toBe(true);
+      await store.close();
+      expect(client.status).toBe('ready');
+      await expect(client.ping()).resolves.toBe('PONG');
+      const { error } = await expectRejection(store.claim(nonce(), inOneMinute()));
+      expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('close() quits an owned client', async () => {
+    const store = RedisNonceStore.fromUrl(redis.url, 'owned', { timeoutMs: TIMEOUT_MS });
+    await expect(store.claim(nonce(), inOneMinute())).resolves.toBe(true);
+    await store.close();
+    await store.close(); // idempotent
+    const { error } = await expectRejection(store.claim(nonce(), inOneMinute()));
+    expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
+  });
+
+  it('fails closed, fast and without leaking the password when Redis is unreachable at startup', async () => {
+    const deadPort = await findFreePort();
+    const errors: Error[] = [];
+    const store = track(
+      RedisNonceStore.fromUrl(`redis://user:s3cret-Pa55@127.0.0.1:${deadPort}`, 'startup', {
+        timeoutMs: TIMEOUT_MS,
+        onError: (err) => errors.push(err),
+      }),
+    );
+    const { error, elapsedMs } = await expectRejection(store.claim(nonce(), inOneMinute()));
+    expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
+    expect(elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+    expect(String((error as Error).message)).not.toContain('s3cret-Pa55');
+    await sleep(100);
+    expect(errors.length).toBeGreaterThan(0);
+    for (const err of errors) expect(err.message).not.toContain('s3cret-Pa55');
+  });
+
+  describe('outage and recovery', () => {
+    let flaky: RedisServerHandle;
+
+    beforeAll(async () => {
+      flaky = await startRedisServer();
+    });
+
+    afterAll(async () => {
+      await flaky?.stop();
+    });
+
+    it('rejects with ReplayStoreUnavailableError within timeoutMs when Redis dies, then recovers on restart', async () => {
+      const onError: Error[] = [];
+      const store = track(
+        RedisNonceStore.fromUrl(flaky.url, 'outage', { timeoutMs: TIMEOUT_MS, onError: (e) => onError.push(e) }),
+      );
+      const before = nonce();
+      await expect(store.claim(before, inOneMinute())).resolves.toBe(true);
+
+      await flaky.kill();
+
+      // Immediately after the crash (socket may not be seen as closed yet) and a bit later.
+      for (const delay of [0, 50, 300]) {
+        await sleep(delay);
+        const { error, elapsedMs } = await expectRejection(store.claim(nonce(), inOneMinute()));
+        expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
+        expect(elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+      }
+
+      await flaky.restart();
+
+      // Same store object: it reconnects on its own (capped backoff 2 s).
+      const key = nonce();
+      const deadline = Date.now() + 6000;
+      let recovered: boolean | undefined;
+      while (Date.now() < deadline) {
+        try {
+          recovered = await store.claim(key, inOneMinute());
+          break;
+        } catch (err) {
+          expect(err).toBeInstanceOf(ReplayStoreUnavailableError);
+          await sleep(100);
+        }
+      }
+      expect(recovered).toBe(true);
+      await expect(store.claim(key, inOneMinute())).resolves.toBe(false);
+      // The restarted server has an empty dataset (no persistence), so the old nonce is gone.
+      await expect(store.claim(before, inOneMinute())).resolves.toBe(true);
+      expect(onError.length).toBeGreaterThan(0);
+    });
+  });
+});
