@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { EnvKeyProvider, ServiceAuthModule } from 'nest-service-auth';
+import { EnvKeyProvider, ServiceAuthModule, type EncryptionPolicy } from 'nest-service-auth';
 import { HealthController } from './health/health.controller.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 
@@ -18,6 +18,8 @@ export class AppModule {
             serviceId: 'inventory-service',
             keyProvider: new EnvKeyProvider({ get: (name) => config.get<string>(name) }),
             maxBodyBytes: Number(config.get('MAX_BODY_BYTES') ?? 64 * 1024),
+            // Orders are confidential: plaintext bodies are refused unless configured otherwise.
+            encryption: config.get<EncryptionPolicy>('ENCRYPTION_POLICY') ?? 'required',
           }),
         }),
         InventoryModule,

@@ -3,6 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EnvKeyProvider, ServiceAuthModule } from 'nest-service-auth';
 import { HealthController } from './health/health.controller.js';
 import { OrdersModule } from './orders/orders.module.js';
+import { inventoryUrl } from './orders/inventory-url.js';
 
 @Module({})
 export class AppModule {
@@ -18,6 +19,8 @@ export class AppModule {
             serviceId: 'order-service',
             keyProvider: new EnvKeyProvider({ get: (name) => config.get<string>(name) }),
             maxBodyBytes: Number(config.get('MAX_BODY_BYTES') ?? 64 * 1024),
+            // Orders travel to the inventory encrypted (JWE), and its answers come back encrypted.
+            client: { encrypt: config.get('INVENTORY_ENCRYPTION') === 'off' ? false : [inventoryUrl(config)] },
           }),
         }),
         OrdersModule,

@@ -6,6 +6,9 @@ export { SignedHttpService } from './nest/signed-http.service.js';
 export { TrustedCaller } from './nest/trusted-caller.decorator.js';
 export { PublicRoute } from './nest/public-route.decorator.js';
 export { Caller } from './nest/caller.decorator.js';
+export { EncryptedBody } from './nest/encrypted-body.decorator.js';
+export { DecryptBodyInterceptor } from './nest/decrypt-body.interceptor.js';
+export { EncryptResponseInterceptor } from './nest/encrypt-response.interceptor.js';
 export { ServiceAuthException } from './nest/service-auth.exception.js';
 export { BodyParserErrorFilter } from './nest/body-parser-error.filter.js';
 export { SERVICE_AUTH_OPTIONS, type SERVICE_AUTH_ASYNC_OPTIONS_TYPE, type SERVICE_AUTH_OPTIONS_TYPE } from './nest/service-auth.module-definition.js';
@@ -22,6 +25,11 @@ export { httpMessage, type HttpMessage } from './protocol/http-message.js';
 export { ServiceAuthError } from './protocol/service-auth.error.js';
 export { REASON_STATUS, type ReasonCode } from './protocol/reason-codes.js';
 export type { VerifiedCaller } from './protocol/verified-caller.js';
+
+// Confidential bodies (framework-free)
+export { encryptCompact, decryptCompact, type JweProtectedHeader, type DecryptedJwe } from './crypto/jwe-compact.js';
+export { openResponse } from './crypto/open-response.js';
+export { JWE_MEDIA_TYPE } from './crypto/jwe-media-type.js';
 
 // Keys
 export { KeyRing, type ResolvedKey } from './keys/key-ring.js';

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { SignedHttpService } from 'nest-service-auth';
 import type { CreateOrderDto } from './create-order.dto.js';
+import { inventoryUrl } from './inventory-url.js';
 
 export interface InventoryAnswer {
   message: string;
@@ -22,7 +23,7 @@ export class InventoryClient {
     private readonly http: SignedHttpService,
     config: ConfigService,
   ) {
-    this.baseUrl = config.get<string>('INVENTORY_URL') ?? 'http://127.0.0.1:8082';
+    this.baseUrl = inventoryUrl(config);
   }
 
   async reserve(order: CreateOrderDto, idempotencyKey: string = randomUUID()): Promise<InventoryAnswer> {

@@ -13,6 +13,11 @@ export interface ReplayOptions extends ReplayWindowOptions {
 export interface SignedHttpClientOptions {
   /** Per-attempt timeout for outgoing calls, in ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * Which upstreams get encrypted bodies (JWE, dir + A256GCM) and are asked for encrypted answers:
+   * `true` for all, or a list of URL prefixes (e.g. `['http://inventory:8082/']`). Default: none.
+   */
+  encrypt?: boolean | string[];
 }
 
 export interface ServiceAuthModuleOptions {

@@ -1,10 +1,13 @@
 import { HttpModule } from '@nestjs/axios';
 import { Module, type OnApplicationShutdown, Inject } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { BodyParserErrorFilter } from './body-parser-error.filter.js';
+import { DecryptBodyInterceptor } from './decrypt-body.interceptor.js';
+import { EncryptResponseInterceptor } from './encrypt-response.interceptor.js';
+import { JweBodyParserRegistrar } from './jwe-body-parser.registrar.js';
 import { NONCE_STORE, REQUEST_VERIFIER } from './service-auth.constants.js';
 import { ServiceAuthGuard } from './service-auth.guard.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
@@ -44,6 +47,9 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
     ServiceAuthGuard,
     { provide: APP_GUARD, useExisting: ServiceAuthGuard },
     { provide: APP_FILTER, useClass: BodyParserErrorFilter },
+    { provide: APP_INTERCEPTOR, useClass: DecryptBodyInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: EncryptResponseInterceptor },
+    JweBodyParserRegistrar,
     TrustedCallerValidator,
     SignedHttpService,
   ],

@@ -1,8 +1,13 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable } from '@nestjs/common';
 import { AxiosHeaders, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { randomBytes } from 'node:crypto';
 import { defer, from, type Observable } from 'rxjs';
+import { encryptCompact } from '../crypto/jwe-compact.js';
+import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
+import { openResponse } from '../crypto/open-response.js';
 import { signRequest } from '../protocol/request-signer.js';
+import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import { DEFAULT_CLIENT_TIMEOUT_MS } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
@@ -29,6 +34,7 @@ function bodyBytes(data: unknown, headers: AxiosHeaders): Buffer | undefined {
 @Injectable()
 export class SignedHttpService {
   private readonly timeoutMs: number;
+  private readonly encrypt: boolean | string[];
 
   constructor(
     private readonly http: HttpService,
@@ -36,6 +42,11 @@ export class SignedHttpService {
     @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
   ) {
     this.timeoutMs = options.client?.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
+    this.encrypt = options.client?.encrypt ?? false;
+  }
+
+  private encrypts(url: string): boolean {
+    return this.encrypt === true || (Array.isArray(this.encrypt) && this.encrypt.some((prefix) => url.startsWith(prefix)));
   }
 
   /** The underlying axios instance, as HttpService exposes it. */
@@ -85,13 +96,25 @@ export class SignedHttpService {
     // The URL axios will put on the wire, with params serialised its way; it is then sent verbatim.
     const url = axios.getUri(config);
     const headers = AxiosHeaders.from((config.headers ?? {}) as any);
-    const body = bodyBytes(config.data, headers);
+    let body = bodyBytes(config.data, headers);
+    const encrypted = this.encrypts(url);
+    if (encrypted) {
+      // Encrypt, then sign: the digest and signature cover the ciphertext, so tampering is refused
+      // before anything is decrypted.
+      if (body) {
+        const cty = String(headers.get('content-type') ?? 'application/json');
+        body = Buffer.from(encryptCompact(body, key.encryptionKey, { kid: key.id, cty }), 'latin1');
+        headers.set('content-type', JWE_MEDIA_TYPE);
+      }
+      headers.set('accept', JWE_MEDIA_TYPE);
+    }
     const plain: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers.toJSON())) {
       if (value !== undefined && value !== null && (value as unknown) !== false) plain[name.toLowerCase()] = String(value);
     }
-    const signed = signRequest({ method, url, headers: plain, body }, key);
-    return axios.request<T>({
+    const nonce = randomBytes(16).toString('base64url');
+    const signed = signRequest({ method, url, headers: plain, body }, key, { nonce });
+    const response = await axios.request<T>({
       ...config,
       method,
       url,
@@ -102,5 +125,22 @@ export class SignedHttpService {
       timeout: config.timeout ?? this.timeoutMs,
       transformRequest: [(data) => data],
     });
+    if (encrypted) this.openAnswer(response, nonce);
+    return response;
+  }
+
+  /** Replaces an encrypted answer by the data it carries; refuses a plaintext answer where one was encrypted. */
+  private openAnswer(response: AxiosResponse, nonce: string): void {
+    const contentType = response.headers['content-type'];
+    if (!isJweMediaType(typeof contentType === 'string' ? contentType : undefined)) {
+      if (response.data === undefined || response.data === '' || response.status === 204) return;
+      throw new ServiceAuthError('encryption_required', 'The upstream answered in plaintext where an encrypted answer was expected');
+    }
+    const plaintext = openResponse(String(response.data), (kid) => this.keys.ring.findOwnKey(kid)?.encryptionKey, nonce);
+    try {
+      response.data = JSON.parse(plaintext.toString('utf8'));
+    } catch {
+      throw new ServiceAuthError('body_malformed', 'The decrypted answer is not JSON');
+    }
   }
 }

@@ -46,7 +46,8 @@ export function httpMessage(init: {
   for (const [name, value] of Object.entries(init.headers)) {
     if (value === undefined) continue;
     const key = name.toLowerCase();
-    const joined = Array.isArray(value) ? value.join(', ') : String(value);
+    // RFC 9421 §2.1: each field line is trimmed before the lines are joined with ", ".
+    const joined = Array.isArray(value) ? value.map((v) => v.trim()).join(', ') : String(value).trim();
     const prev = lower.get(key);
     lower.set(key, prev === undefined ? joined : `${prev}, ${joined}`);
   }
