@@ -1,13 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { EnvKeyProvider, ServiceAuthModule, type EncryptionPolicy } from 'nest-service-auth';
+import { EnvKeyProvider, ServiceAuthModule, type KeyProvider, type EncryptionPolicy } from 'nest-service-auth';
 import { HealthController } from './health/health.controller.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 
 @Module({})
 export class AppModule {
-  /** `env` is the configuration source (process.env in production; a fixture in tests). */
-  static forRoot(env: Record<string, string | undefined>): DynamicModule {
+  /**
+   * `env` is the configuration source (process.env in production; a fixture in tests).
+   * `keyProvider` replaces the environment as the source of keys (a vault; a test that rotates keys).
+   */
+  static forRoot(env: Record<string, string | undefined>, keyProvider?: KeyProvider): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -16,7 +19,7 @@ export class AppModule {
           inject: [ConfigService],
           useFactory: (config: ConfigService) => ({
             serviceId: 'inventory-service',
-            keyProvider: new EnvKeyProvider({ get: (name) => config.get<string>(name) }),
+            keyProvider: keyProvider ?? new EnvKeyProvider({ get: (name) => config.get<string>(name) }),
             maxBodyBytes: Number(config.get('MAX_BODY_BYTES') ?? 64 * 1024),
             // Orders are confidential: plaintext bodies are refused unless configured otherwise.
             encryption: config.get<EncryptionPolicy>('ENCRYPTION_POLICY') ?? 'required',
