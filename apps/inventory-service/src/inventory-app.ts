@@ -2,23 +2,27 @@ import { BadRequestException, ValidationPipe, type INestApplication, type Logger
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { KeyProvider } from 'nest-service-auth';
 import { AppModule } from './app.module.js';
 
 export interface InventoryAppOptions {
   env: Record<string, string | undefined>;
   adapter?: 'express' | 'fastify';
   logger?: LoggerService | LogLevel[] | false;
+  /** Source of keys instead of the environment (see AppModule.forRoot). */
+  keyProvider?: KeyProvider;
 }
 
 /** Builds the inventory service on either HTTP adapter; `main.ts` listens, tests listen on port 0. */
 export async function createInventoryApp(options: InventoryAppOptions): Promise<INestApplication> {
   const maxBodyBytes = Number(options.env.MAX_BODY_BYTES ?? 64 * 1024);
-  const module = AppModule.forRoot(options.env);
+  const module = AppModule.forRoot(options.env, options.keyProvider);
   // rawBody: true keeps the exact bytes of each body, which the signature and digest are checked against.
+  // abortOnError: false: a configuration error rejects (naming the setting) instead of exiting the process.
   const app =
     options.adapter === 'fastify'
-      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: maxBodyBytes }), { rawBody: true, logger: options.logger })
-      : await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(), { rawBody: true, logger: options.logger });
+      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: maxBodyBytes }), { rawBody: true, logger: options.logger, abortOnError: false })
+      : await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(), { rawBody: true, logger: options.logger, abortOnError: false });
   if (options.adapter !== 'fastify') (app as NestExpressApplication).useBodyParser('json', { limit: maxBodyBytes });
   app.useGlobalPipes(
     new ValidationPipe({
