@@ -27,8 +27,9 @@ export function verifyContentDigest(header: string | undefined, body: Uint8Array
   }
   let checked = 0;
   for (const [name, member] of dictionary) {
+    // Own properties only: a member named e.g. `constructor` must not resolve to Object.prototype's.
+    if (!Object.hasOwn(ALGORITHMS, name)) continue;
     const algorithm = ALGORITHMS[name as DigestAlgorithm];
-    if (!algorithm) continue;
     const value = member[0];
     if (!(value instanceof ArrayBuffer) || value.byteLength !== algorithm.length) {
       throw new ServiceAuthError('digest_malformed', `Content-Digest ${name} must be a ${algorithm.length}-byte byte sequence`);

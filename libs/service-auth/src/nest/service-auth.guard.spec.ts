@@ -1,0 +1,250 @@
+import { describe, it, expect, jest, beforeAll, afterAll } from '@jest/globals';
+import { HttpException, Logger, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
+import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
+import { hmacSha256 } from '../protocol/hmac-sha256.js';
+import { httpMessage } from '../protocol/http-message.js';
+import { signRequest, type SigningCredential } from '../protocol/request-signer.js';
+import { RequestVerifier } from '../protocol/request-verifier.js';
+import { buildSignatureBase } from '../protocol/signature-base.js';
+import { parseSignatureFields } from '../protocol/signature-fields.js';
+import { PublicRoute } from './public-route.decorator.js';
+import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import { ServiceAuthGuard } from './service-auth.guard.js';
+import { ServiceAuthKeys } from './service-auth-keys.service.js';
+import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import { TrustedCaller } from './trusted-caller.decorator.js';
+
+const secret = () => randomBytes(32).toString('base64url');
+const apiKey = () => 'sk_' + randomBytes(32).toString('base64url');
+
+const ORDER = { id: 'k-order', apiKey: apiKey(), secret: secret() };
+const BILLING = { id: 'k-billing', apiKey: apiKey(), secret: secret() };
+
+@TrustedCaller('billing-service')
+class BillingController {
+  @TrustedCaller('order-service')
+  orderOnly() {}
+
+  inheritsClassList() {}
+
+  @PublicRoute()
+  health() {}
+}
+
+@PublicRoute()
+class PublicController {
+  open() {}
+
+  @TrustedCaller('order-service')
+  restricted() {}
+}
+
+class PlainController {
+  anything() {}
+}
+
+interface FakeRequest {
+  method: string;
+  originalUrl: string;
+  headers: Record<string, string>;
+  rawBody: Buffer;
+  [VERIFIED_CALLER_PROPERTY]?: unknown;
+}
+
+function context(req: FakeRequest | undefined, controller: Function, handler: Function, type = 'http'): ExecutionContext {
+  return {
+    getType: () => type,
+    getClass: () => controller,
+    getHandler: () => handler,
+    switchToHttp: () => {
+      if (!req) throw new Error('switchToHttp must not be called');
+      return { getRequest: () => req, getResponse: () => ({}), getNext: () => undefined };
+    },
+  } as unknown as ExecutionContext;
+}
+
+let keys: ServiceAuthKeys;
+let guard: ServiceAuthGuard;
+let orderCredential: SigningCredential;
+let billingCredential: SigningCredential;
+const options: ServiceAuthModuleOptions = { serviceId: 'inventory-service', maxBodyBytes: 1024 };
+const logged: unknown[] = [];
+
+beforeAll(async () => {
+  jest.spyOn(Logger.prototype, 'warn').mockImplementation((entry: unknown) => void logged.push(entry));
+  jest.spyOn(Logger.prototype, 'error').mockImplementation((entry: unknown) => void logged.push(entry));
+  keys = await ServiceAuthKeys.create({
+    serviceId: 'inventory-service',
+    keys: {
+      callers: [
+        { id: 'order-service', keys: [ORDER] },
+        { id: 'billing-service', keys: [BILLING] },
+      ],
+    },
+  });
+  guard = new ServiceAuthGuard(new Reflector(), keys, new RequestVerifier(() => keys.ring, new MemoryNonceStore()), options);
+  orderCredential = keys.ring.findCallerKey('order-service', ORDER.id)!;
+  billingCredential = keys.ring.findCallerKey('billing-service', BILLING.id)!;
+});
+
+afterAll(() => {
+  jest.restoreAllMocks();
+});
+
+function signedRequest(credential: SigningCredential, init: { method?: string; target?: string; body?: string } = {}): FakeRequest {
+  const method = init.method ?? (init.body ? 'POST' : 'GET');
+  const target = init.target ?? '/items?sku=A-1';
+  const body = Buffer.from(init.body ?? '');
+  const headers: Record<string, string> = { host: 'inventory.internal' };
+  if (body.length > 0) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(body.length);
+  }
+  Object.assign(headers, signRequest({ method, url: `http://inventory.internal${target}`, headers, body }, credential));
+  return { method, originalUrl: target, headers, rawBody: body };
+}
+
+const anonymous = (): FakeRequest => ({ method: 'GET', originalUrl: '/items', headers: { host: 'inventory.internal' }, rawBody: Buffer.alloc(0) });
+
+async function refusal(req: FakeRequest, controller: Function, handler: Function): Promise<HttpException> {
+  try {
+    await guard.canActivate(context(req, controller, handler));
+  } catch (err) {
+    expect(err).toBeInstanceOf(HttpException);
+    return err as HttpException;
+  }
+  throw new Error('the guard allowed the request');
+}
+
+describe('ServiceAuthGuard: route classification', () => {
+  it('@PublicRoute on the class: allowed without credentials', async () => {
+    await expect(guard.canActivate(context(anonymous(), PublicController, PublicController.prototype.open))).resolves.toBe(true);
+  });
+
+  it('@PublicRoute on the handler: allowed without credentials even when the class has @TrustedCaller', async () => {
+    await expect(guard.canActivate(context(anonymous(), BillingController, BillingController.prototype.health))).resolves.toBe(true);
+  });
+
+  it('handler @TrustedCaller wins over class @PublicRoute: the handler requires credentials', async () => {
+    const err = await refusal(anonymous(), PublicController, PublicController.prototype.restricted);
+    expect(err.getResponse()).toMatchObject({ reason: 'api_key_missing' });
+    await expect(guard.canActivate(context(signedRequest(orderCredential), PublicController, PublicController.prototype.restricted))).resolves.toBe(true);
+  });
+
+  it('handler @TrustedCaller replaces (is not merged with) the class @TrustedCaller: the most specific declaration wins', async () => {
+    const req = signedRequest(orderCredential);
+    await expect(guard.canActivate(context(req, BillingController, BillingController.prototype.orderOnly))).resolves.toBe(true);
+    expect(req[VERIFIED_CALLER_PROPERTY]).toMatchObject({ id: 'order-service', keyId: ORDER.id });
+
+    // billing-service is trusted by the class, but the handler's own list does not include it.
+    const err = await refusal(signedRequest(billingCredential), BillingController, BillingController.prototype.orderOnly);
+    expect(err.getStatus()).toBe(403);
+    expect(err.getResponse()).toMatchObject({ reason: 'caller_not_trusted' });
+  });
+
+  it('a handler without metadata inherits the class @TrustedCaller', async () => {
+    await expect(guard.canActivate(context(signedRequest(billingCredential), BillingController, BillingController.prototype.inheritsClassList))).resolves.toBe(true);
+    const err = await refusal(signedRequest(orderCredential), BillingController, BillingController.prototype.inheritsClassList);
+    expect(err.getResponse()).toMatchObject({ reason: 'caller_not_trusted' });
+  });
+
+  it('no metadata: any configured caller that authenticates is accepted, anonymous is refused', async () => {
+    await expect(guard.canActivate(context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+    await expect(guard.canActivate(context(signedRequest(billingCredential), PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+    expect((await refusal(anonymous(), PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'api_key_missing' });
+  });
+
+  it('a non-http context (rpc, ws) is allowed without looking at the request', async () => {
+    await expect(guard.canActivate(context(undefined, PlainController, PlainController.prototype.anything, 'rpc'))).resolves.toBe(true);
+    await expect(guard.canActivate(context(undefined, PlainController, PlainController.prototype.anything, 'ws'))).resolves.toBe(true);
+  });
+
+  it('an outbound-only service (keys.inbound false) allows every request', async () => {
+    const outbound = await ServiceAuthKeys.create({ serviceId: 'order-service', keys: { credentials: [{ id: 'o1', apiKey: apiKey(), secret: secret() }] } });
+    expect(outbound.inbound).toBe(false);
+    const outboundGuard = new ServiceAuthGuard(new Reflector(), outbound, new RequestVerifier(() => outbound.ring, new MemoryNonceStore()), options);
+    await expect(outboundGuard.canActivate(context(anonymous(), BillingController, BillingController.prototype.orderOnly))).resolves.toBe(true);
+  });
+
+  it('a signed POST with a body is accepted and the verified caller attached to the request', async () => {
+    const req = signedRequest(billingCredential, { target: '/orders', body: '{"sku":"A-1"}' });
+    await expect(guard.canActivate(context(req, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+    expect(req[VERIFIED_CALLER_PROPERTY]).toMatchObject({ id: 'billing-service', keyId: BILLING.id });
+  });
+});
+
+describe('ServiceAuthGuard: refusals', () => {
+  it('a refused request is an HttpException whose body is exactly {statusCode, error, reason, message}', async () => {
+    const req = signedRequest(orderCredential, { target: '/orders?x=1' });
+    req.originalUrl = '/orders?x=2';
+    const err = await refusal(req, PlainController, PlainController.prototype.anything);
+    expect(err.getStatus()).toBe(401);
+    const body = err.getResponse() as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(['error', 'message', 'reason', 'statusCode']);
+    expect(body).toEqual({ statusCode: 401, error: 'Unauthorized', reason: 'signature_invalid', message: 'The signature does not match the request' });
+  });
+
+  it('the refusal (body and log line) contains no secret: API key, HMAC key, received or expected signature', async () => {
+    const req = signedRequest(orderCredential, { target: '/orders?x=1', body: '{"card":"4111111111111111"}' });
+    req.originalUrl = '/orders?x=2';
+    const [parsed] = parseSignatureFields(req.headers['signature-input'], req.headers['signature']);
+    const tampered = httpMessage({ method: req.method, target: req.originalUrl, headers: req.headers });
+    const expected = hmacSha256(orderCredential.hmacKey, buildSignatureBase(tampered, parsed.components, parsed.signatureParams));
+    logged.length = 0;
+    const err = await refusal(req, PlainController, PlainController.prototype.anything);
+    expect(err.getResponse()).toMatchObject({ reason: 'signature_invalid' });
+    const secrets = [
+      ORDER.apiKey,
+      ORDER.secret,
+      Buffer.from(orderCredential.hmacKey).toString('base64'),
+      Buffer.from(orderCredential.hmacKey).toString('hex'),
+      parsed.signature.toString('base64'),
+      parsed.signature.toString('hex'),
+      expected.toString('base64'),
+      expected.toString('hex'),
+      '4111111111111111',
+      'x=2',
+    ];
+    const body = JSON.stringify(err.getResponse());
+    const log = JSON.stringify(logged);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ event: 'service_auth_rejected', reason: 'signature_invalid', status: 401, caller: 'order-service', path: '/orders' });
+    for (const s of secrets) {
+      expect(body).not.toContain(s);
+      expect(log).not.toContain(s);
+      expect(err.message).not.toContain(s);
+    }
+  });
+
+  it('an invalid API key is 401 api_key_invalid and the key is not echoed', async () => {
+    const key = apiKey();
+    const req = signedRequest(orderCredential);
+    req.headers['x-api-key'] = key;
+    const err = await refusal(req, PlainController, PlainController.prototype.anything);
+    expect(err.getResponse()).toEqual({ statusCode: 401, error: 'Unauthorized', reason: 'api_key_invalid', message: 'The API key is not valid' });
+    expect(JSON.stringify(err.getResponse())).not.toContain(key);
+  });
+
+  it('a replay is refused with nonce_replayed', async () => {
+    const req = signedRequest(orderCredential);
+    await expect(guard.canActivate(context(req, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+    const replay = { ...req, [VERIFIED_CALLER_PROPERTY]: undefined };
+    expect((await refusal(replay, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'nonce_replayed' });
+  });
+
+  it('a body above maxBodyBytes is 413 body_too_large, before any verification', async () => {
+    const req = signedRequest(orderCredential, { target: '/orders', body: JSON.stringify({ pad: 'x'.repeat(2000) }) });
+    const err = await refusal(req, PlainController, PlainController.prototype.anything);
+    expect(err.getStatus()).toBe(413);
+    expect(err.getResponse()).toMatchObject({ statusCode: 413, error: 'Payload Too Large', reason: 'body_too_large' });
+  });
+
+  it('an error that is not a refusal is rethrown as is (not turned into a 401)', async () => {
+    const boom = new Error('store exploded');
+    const failing = { verify: async () => Promise.reject(boom) } as unknown as RequestVerifier;
+    const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, options);
+    await expect(failingGuard.canActivate(context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).rejects.toBe(boom);
+  });
+});
