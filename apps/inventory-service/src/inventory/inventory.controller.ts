@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpException, Inject, Logger, NotFoundException, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpException, Inject, Logger, NotFoundException, Param, Post } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Caller, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
 import type { StockStore } from '../stock/stock-store.interface.js';
@@ -13,6 +13,8 @@ export class InventoryController {
   constructor(@Inject(STOCK_STORE) private readonly stock: StockStore) {}
 
   @Post()
+  // The answer is the outcome the store recorded (200), first time and on an idempotent replay alike; nothing is created.
+  @HttpCode(200)
   async update(
     @Body() order: StockUpdateDto,
     @Caller() caller: VerifiedCaller,

@@ -8,6 +8,7 @@ import type { ServiceAuthModuleOptions } from './service-auth-options.interface.
 /**
  * Fastify answers 415 to a content type it has no parser for, before any guard runs; this teaches
  * it application/jose, keeping the bytes as `rawBody` for the signature check and the decryption.
+ * It also makes Fastify keep the bytes of text/plain bodies, which its built-in parser drops.
  * Express needs nothing: the guard reads a body no parser claimed.
  */
 @Injectable()
@@ -21,14 +22,31 @@ export class JweBodyParserRegistrar implements OnModuleInit {
     const adapter: any = this.adapterHost.httpAdapter;
     if (!adapter || adapter.getType?.() !== 'fastify') return;
     const instance = adapter.getInstance();
-    if (instance.hasContentTypeParser(JWE_MEDIA_TYPE)) return;
-    instance.addContentTypeParser(
-      JWE_MEDIA_TYPE,
-      { parseAs: 'buffer', bodyLimit: this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES },
-      (req: any, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
-        req.rawBody = body;
-        done(null, undefined);
-      },
-    );
+    const bodyLimit = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if (!instance.hasContentTypeParser(JWE_MEDIA_TYPE)) {
+      instance.addContentTypeParser(
+        JWE_MEDIA_TYPE,
+        { parseAs: 'buffer', bodyLimit },
+        (req: any, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+          req.rawBody = body;
+          done(null, undefined);
+        },
+      );
+    }
+    // Fastify's built-in text/plain parser keeps no bytes (Nest's rawBody covers JSON and urlencoded
+    // only), so a signed text body (SignedHttpService sends strings as text/plain) could never be
+    // verified: replace that default, unless the application registered a text/plain parser of its own.
+    try {
+      instance.addContentTypeParser(
+        'text/plain',
+        { parseAs: 'buffer', bodyLimit },
+        (req: any, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+          req.rawBody = body;
+          done(null, body.toString('utf8'));
+        },
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'FST_ERR_CTP_ALREADY_PRESENT') throw err;
+    }
   }
 }

@@ -1,0 +1,280 @@
+/**
+ * SignedHttpService against a tiny guarded Nest app over real HTTP, on both adapters: what the
+ * client signs is what goes on the wire (params serialised by axios, JSON and string bodies), every
+ * subscription is signed afresh, and a default timeout applies.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Body, Controller, Delete, Get, HttpCode, Module, Param, Post, Put, Query, Req, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { AxiosError, type AxiosResponse } from 'axios';
+import { firstValueFrom, type Observable } from 'rxjs';
+import { Caller, ServiceAuthModule, SignedHttpService, TrustedCaller, type SignedHttpClientOptions, type VerifiedCaller } from 'nest-service-auth';
+import { newCredential, type TestCredential } from './support/credentials.js';
+import { listenUrl, type Adapter } from './support/demo-services.js';
+
+const ADAPTERS: Adapter[] = ['express', 'fastify'];
+const CLIENT_TIMEOUT_MS = 300;
+const SLOW_ENDPOINT_MS = 2000;
+
+/** The raw request target as it arrived (Express keeps it in originalUrl, Fastify in url). */
+const targetOf = (req: any): string => req.originalUrl ?? req.url;
+
+@Controller('echo')
+@TrustedCaller('client-service')
+class EchoController {
+  private readonly pending = new Map<NodeJS.Timeout, () => void>();
+
+  @Get()
+  get(@Caller() caller: VerifiedCaller, @Query() query: Record<string, unknown>, @Req() req: any) {
+    return { method: req.method, caller, query, target: targetOf(req) };
+  }
+
+  @Get('slow')
+  slow() {
+    return this.later({ slow: true });
+  }
+
+  @Post('slow')
+  @HttpCode(200)
+  slowPost() {
+    return this.later({ slow: true });
+  }
+
+  private later(value: unknown): Promise<unknown> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(timer);
+        resolve(value);
+      }, SLOW_ENDPOINT_MS);
+      this.pending.set(timer, () => resolve(value));
+    });
+  }
+
+  @Post()
+  @HttpCode(200)
+  post(@Caller() caller: VerifiedCaller, @Query() query: Record<string, unknown>, @Body() body: unknown, @Req() req: any) {
+    return { method: req.method, caller, query, body, contentType: req.headers['content-type'], target: targetOf(req) };
+  }
+
+  @Put()
+  put(@Caller() caller: VerifiedCaller, @Req() req: any) {
+    // The exact bytes received (what the signature's digest was checked against).
+    return { method: req.method, caller, raw: Buffer.isBuffer(req.rawBody) ? req.rawBody.toString('utf8') : null, contentType: req.headers['content-type'] };
+  }
+
+  @Delete(':id')
+  remove(@Caller() caller: VerifiedCaller, @Param('id') id: string, @Query() query: Record<string, unknown>, @Req() req: any) {
+    return { method: req.method, caller, id, query, target: targetOf(req) };
+  }
+
+  onModuleDestroy() {
+    for (const [timer, finish] of this.pending) {
+      clearTimeout(timer);
+      finish();
+    }
+    this.pending.clear();
+  }
+}
+
+@Module({})
+class EchoServerModule {
+  static forRoot(callerKey: TestCredential): DynamicModule {
+    return {
+      module: EchoServerModule,
+      imports: [
+        ServiceAuthModule.forRoot({
+          serviceId: 'echo-service',
+          keys: { callers: [{ id: 'client-service', keys: [{ id: callerKey.id, apiKey: callerKey.apiKey, secret: callerKey.secret }] }] },
+        }),
+      ],
+      controllers: [EchoController],
+    };
+  }
+}
+
+async function createEchoApp(adapter: Adapter, callerKey: TestCredential): Promise<INestApplication> {
+  const module = EchoServerModule.forRoot(callerKey);
+  const options = { rawBody: true, logger: false as const, abortOnError: false };
+  if (adapter === 'fastify') {
+    return NestFactory.create(module, new FastifyAdapter(), options);
+  }
+  return NestFactory.create(module, new ExpressAdapter(), options);
+}
+
+describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter) => {
+  const clientKey = newCredential('client-2026-11');
+  let server: INestApplication;
+  let baseUrl: string;
+  const clients: TestingModule[] = [];
+  /** Default resilience (retries of idempotent calls, circuit breaker), client.timeoutMs = CLIENT_TIMEOUT_MS. */
+  let http: SignedHttpService;
+  /** Same credential and timeout, no retry and no breaker: one attempt per call. */
+  let once: SignedHttpService;
+
+  async function createClient(client: SignedHttpClientOptions): Promise<SignedHttpService> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ServiceAuthModule.forRoot({
+          serviceId: 'client-service',
+          keys: { credentials: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] },
+          client,
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    clients.push(moduleRef);
+    return moduleRef.get(SignedHttpService);
+  }
+
+  beforeAll(async () => {
+    server = await createEchoApp(adapter, clientKey);
+    baseUrl = await listenUrl(server);
+    http = await createClient({ timeoutMs: CLIENT_TIMEOUT_MS });
+    once = await createClient({ timeoutMs: CLIENT_TIMEOUT_MS, retry: false, circuitBreaker: false });
+  });
+
+  afterAll(async () => {
+    for (const moduleRef of clients) await moduleRef.close();
+    await server?.close();
+  });
+
+  /** The error a call ends with, and how long it took. */
+  async function failure(request$: Observable<unknown>): Promise<{ error: unknown; elapsed: number }> {
+    const started = Date.now();
+    const error = await firstValueFrom(request$).then(
+      () => new Error('the call succeeded'),
+      (err: unknown) => err,
+    );
+    return { error, elapsed: Date.now() - started };
+  }
+
+  const expectCaller = (caller: VerifiedCaller) =>
+    expect(caller).toEqual({ id: 'client-service', keyId: clientKey.id, nonce: expect.any(String), created: expect.any(Number) });
+
+  it('GET with axios params (spaces, unicode, reserved characters) is verified, and the server parses the same values', async () => {
+    const params = { q: 'hello world', u: 'żółć – 日本 ✓', sym: "it's (a) *test*! ~ & = ? / #", plus: '1+1', empty: '' };
+    const res = await firstValueFrom(http.get(`${baseUrl}/echo`, { params }));
+    expect(res.status).toBe(200);
+    expectCaller(res.data.caller);
+    expect(res.data.method).toBe('GET');
+    expect(res.data.query).toEqual(params);
+    // What axios would put on the wire is what arrived (and so what was signed).
+    const expected = new URL(http.axiosRef.getUri({ url: `${baseUrl}/echo`, params }));
+    expect(res.data.target).toBe(expected.pathname + expected.search);
+  });
+
+  it('GET with repeated keys (URLSearchParams, and arrays with paramsSerializer indexes: null) is verified', async () => {
+    const search = new URLSearchParams([
+      ['tag', 'a'],
+      ['tag', 'b c'],
+      ['tag', 'ü'],
+      ['one', '1'],
+    ]);
+    const viaSearch = await firstValueFrom(http.get(`${baseUrl}/echo`, { params: search }));
+    expect(viaSearch.status).toBe(200);
+    expect(viaSearch.data.query).toEqual({ tag: ['a', 'b c', 'ü'], one: '1' });
+
+    const viaArray = await firstValueFrom(
+      http.get(`${baseUrl}/echo`, { params: { tag: ['a', 'b c', 'ü'], one: 1 }, paramsSerializer: { indexes: null } }),
+    );
+    expect(viaArray.status).toBe(200);
+    expect(viaArray.data.query).toEqual({ tag: ['a', 'b c', 'ü'], one: '1' });
+  });
+
+  it("GET with axios' default array serialisation (tag[]=…) and params merged into an existing query is verified", async () => {
+    const res = await firstValueFrom(http.get(`${baseUrl}/echo?fixed=x%20y`, { params: { tag: ['a', 'b'], n: 2 } }));
+    expect(res.status).toBe(200);
+    expectCaller(res.data.caller);
+    expect(res.data.query.fixed).toBe('x y');
+    expect(res.data.query.n).toBe('2');
+    expect(res.data.target).toMatch(/^\/echo\?fixed=x%20y&/);
+  });
+
+  it('POST JSON is signed over the exact bytes sent and parsed by the server', async () => {
+    const body = { productId: 'P123', quantity: 2, note: 'ünïcödé ✓', nested: { list: [1, 2, 3], ok: true } };
+    const res = await firstValueFrom(http.post(`${baseUrl}/echo`, body, { params: { dry: 'no' } }));
+    expect(res.status).toBe(200);
+    expectCaller(res.data.caller);
+    expect(res.data).toMatchObject({ method: 'POST', body, query: { dry: 'no' } });
+    expect(res.data.contentType).toMatch(/^application\/json/);
+  });
+
+  it('POST with a caller-chosen content type and extra headers (idempotency-key is covered) is verified', async () => {
+    const res = await firstValueFrom(
+      http.post(`${baseUrl}/echo`, { a: 1 }, { headers: { 'Content-Type': 'application/json; charset=utf-8', 'Idempotency-Key': 'order-42' } }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.data.body).toEqual({ a: 1 });
+  });
+
+  it('PUT with a string body is sent as text/plain and its exact bytes are verified', async () => {
+    const text = 'plain text body – ünïcödé ✓\nsecond line';
+    const res = await firstValueFrom(http.put(`${baseUrl}/echo`, text));
+    expect(res.status).toBe(200);
+    expectCaller(res.data.caller);
+    expect(res.data.method).toBe('PUT');
+    expect(res.data.raw).toBe(text);
+    expect(res.data.contentType).toBe('text/plain; charset=utf-8');
+  });
+
+  it('DELETE (no body) with a path parameter and a query is verified', async () => {
+    const res = await firstValueFrom(http.delete(`${baseUrl}/echo/item-7`, { params: { reason: 'sold out' } }));
+    expect(res.status).toBe(200);
+    expectCaller(res.data.caller);
+    expect(res.data).toMatchObject({ method: 'DELETE', id: 'item-7', query: { reason: 'sold out' } });
+  });
+
+  it('each subscription is signed afresh: the same Observable subscribed twice succeeds twice, with different nonces', async () => {
+    const request$ = http.post(`${baseUrl}/echo`, { same: 'request' });
+    const first = await firstValueFrom(request$);
+    const second = await firstValueFrom(request$);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expectCaller(first.data.caller);
+    expectCaller(second.data.caller);
+    expect(second.data.caller.nonce).not.toBe(first.data.caller.nonce);
+
+    // Concurrent subscriptions too.
+    const get$ = http.get(`${baseUrl}/echo`);
+    const answers: AxiosResponse[] = await Promise.all([firstValueFrom(get$), firstValueFrom(get$), firstValueFrom(get$)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(new Set(answers.map((a) => a.data.caller.nonce)).size).toBe(3);
+  });
+
+  it(`a default timeout applies (client.timeoutMs ${CLIENT_TIMEOUT_MS} ms, endpoint takes ${SLOW_ENDPOINT_MS} ms): an error, not a hang`, async () => {
+    const { error, elapsed } = await failure(once.get(`${baseUrl}/echo/slow`));
+    expect(error).toBeInstanceOf(AxiosError);
+    expect((error as AxiosError).code).toBe('ECONNABORTED');
+    expect(elapsed).toBeGreaterThanOrEqual(CLIENT_TIMEOUT_MS - 20);
+    expect(elapsed).toBeLessThan(SLOW_ENDPOINT_MS / 2);
+  });
+
+  it('a per-request timeout overrides the default', async () => {
+    const { error, elapsed } = await failure(once.get(`${baseUrl}/echo/slow`, { timeout: 50 }));
+    expect((error as AxiosError).code).toBe('ECONNABORTED');
+    expect(elapsed).toBeLessThan(CLIENT_TIMEOUT_MS);
+  });
+
+  it('with the default retries, a non-idempotent POST times out after one attempt', async () => {
+    const { error, elapsed } = await failure(http.post(`${baseUrl}/echo/slow`, { once: true }));
+    expect((error as AxiosError).code).toBe('ECONNABORTED');
+    expect(elapsed).toBeLessThan(2 * CLIENT_TIMEOUT_MS);
+  });
+
+  it('with the default retries, a timing-out GET is retried (3 attempts of timeoutMs each) and still ends in an error, not a hang', async () => {
+    const { error, elapsed } = await failure(http.get(`${baseUrl}/echo/slow`));
+    expect((error as AxiosError).code).toBe('ECONNABORTED');
+    expect(elapsed).toBeGreaterThanOrEqual(3 * CLIENT_TIMEOUT_MS - 20);
+    expect(elapsed).toBeLessThan(SLOW_ENDPOINT_MS);
+    // Three failures do not open the circuit (five do), and a success resets the count.
+    expect((await firstValueFrom(http.get(`${baseUrl}/echo`))).status).toBe(200);
+  });
+
+  it('a request the server must refuse still reaches it signed: an unsigned one is 401 (sanity check of the guard)', async () => {
+    const res = await fetch(`${baseUrl}/echo`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { reason: string }).reason).toBe('api_key_missing');
+  });
+});
