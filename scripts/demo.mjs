@@ -1,0 +1,436 @@
+#!/usr/bin/env node
+// Runs both demo services from dist/ (build first: `npm run demo` does), places one real order through
+// order-service, then sends attacks straight to inventory-service and checks that each one is refused
+// with the expected status and reason. Exit code 0 only if every expectation held.
+//
+// Keys are generated for this run only and never printed (key ids only); the inventory lives in a fresh
+// temporary directory, so P123 starts at 100. Both services are stopped and the directory removed on
+// success, on failure and on Ctrl-C.
+//
+// To add a step, append an object to the array built in `buildSteps`:
+//   { title, why, send: (ctx) => Promise<Result>, expect: { status, reason?, body?, json? } }
+// `status` is a number or a list of accepted numbers.
+// `send` returns { status, text, json } (see `exchange`); `expect.body` is compared with the text,
+// `expect.reason` with json.reason, `expect.json` (a function) can check anything else.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { JWE_MEDIA_TYPE, deriveKeys, encryptCompact, openResponse, signRequest } from 'nest-service-auth';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const HOST = '127.0.0.1';
+const ORDER_PORT = 8081;
+const INVENTORY_PORT = 8082;
+const ORDER_URL = `http://${HOST}:${ORDER_PORT}`;
+const INVENTORY_URL = `http://${HOST}:${INVENTORY_PORT}`;
+const STARTUP_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+// ---------------------------------------------------------------------------------------------------------
+// Credentials: generated the way the README tells users to (sk_ + random API key, 32 random bytes secret).
+
+function newCredential(prefix) {
+  return {
+    id: `${prefix}-${randomBytes(3).toString('hex')}`,
+    apiKey: `sk_${randomBytes(32).toString('base64url')}`,
+    secret: randomBytes(32).toString('base64url'),
+  };
+}
+
+const keyList = (...credentials) => credentials.map((c) => `${c.id}:${c.apiKey}:${c.secret}`).join(',');
+
+/** The keys derived from a credential's secret: hmacKey signs, encryptionKey encrypts bodies and answers. */
+const derived = (c) => deriveKeys(Buffer.from(c.secret, 'base64url'));
+
+// ---------------------------------------------------------------------------------------------------------
+// HTTP helpers
+
+/**
+ * Sends one request and returns { status, text, json, encrypted }. An encrypted answer (application/jose)
+ * is opened with `open` and its JSON returned; json is undefined when the body is not JSON.
+ */
+async function exchange(url, { method = 'GET', headers = {}, body } = {}, open) {
+  const response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(15_000) });
+  let text = await response.text();
+  const encrypted = (response.headers.get('content-type') ?? '').startsWith(JWE_MEDIA_TYPE);
+  if (encrypted) {
+    if (!open) throw new Error('encrypted answer, but no key to open it');
+    text = open(text).toString('utf8');
+  }
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, text, json, encrypted };
+}
+
+/**
+ * A request to inventory-service as order-service's SignedHttpService makes it: the JSON body encrypted
+ * (JWE, A256GCM) under the credential's encryption key, an encrypted answer asked for, and the headers
+ * signed over exactly the bytes sent. `encrypt: false` sends a signed plaintext body instead.
+ * Returns { url, init, open } where `open` decrypts the answer (checking it answers this request).
+ */
+function signedRequest(credential, { method = 'POST', path = '/api/inventory', payload, encrypt = true } = {}) {
+  const url = `${INVENTORY_URL}${path}`;
+  const keys = derived(credential);
+  const headers = encrypt ? { accept: JWE_MEDIA_TYPE } : {};
+  let body;
+  if (payload !== undefined) {
+    body = Buffer.from(JSON.stringify(payload), 'utf8');
+    headers['content-type'] = 'application/json';
+    if (encrypt) {
+      body = Buffer.from(encryptCompact(body, keys.encryptionKey, { kid: credential.id, cty: 'application/json' }), 'latin1');
+      headers['content-type'] = JWE_MEDIA_TYPE;
+    }
+  }
+  const nonce = randomBytes(16).toString('base64url');
+  const signature = signRequest({ method, url, headers, body }, { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey }, { nonce });
+  const open = (jwe) => openResponse(jwe, (kid) => (kid === credential.id ? keys.encryptionKey : undefined), nonce);
+  return { url, init: { method, headers: { ...headers, ...signature }, body }, open };
+}
+
+/** Sends a request made by signedRequest (optionally with another body: a tampering in transit). */
+function sendSigned({ url, init, open }, bodyOverride) {
+  return exchange(url, bodyOverride === undefined ? init : { ...init, body: bodyOverride }, open);
+}
+
+const jsonPost = (payload, headers = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(payload),
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The steps
+
+function buildSteps({ orderKey, reportingKey }) {
+  // The replay steps share one captured request: sent once (accepted), then the exact same bytes again.
+  let captured;
+  const capture = () => (captured ??= signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 } }));
+
+  return [
+    {
+      title: 'Real order through order-service',
+      why: 'POST /api/orders (public) → order-service signs and encrypts its call to inventory-service',
+      send: () => exchange(`${ORDER_URL}/api/orders`, jsonPost({ productId: 'P123', quantity: 2 })),
+      expect: { status: 200, body: 'Inventory updated for product P123. New stock: 98' },
+    },
+    {
+      title: 'Attack: unsigned call',
+      why: 'a plain JSON POST to the inventory, no credentials at all',
+      send: () => exchange(`${INVENTORY_URL}/api/inventory`, jsonPost({ productId: 'P123', quantity: 50 })),
+      expect: { status: 401, reason: 'api_key_missing' },
+    },
+    {
+      title: 'Attack: valid API key, no signature',
+      why: "order-service's real API key (say, leaked from a log), but no Signature headers",
+      send: () => exchange(`${INVENTORY_URL}/api/inventory`, jsonPost({ productId: 'P123', quantity: 50 }, { 'x-api-key': orderKey.apiKey })),
+      expect: { status: 401, reason: 'signature_missing' },
+    },
+    {
+      title: 'Attack: wrong API key',
+      why: 'a correctly signed and encrypted request made with credentials the inventory has never seen',
+      send: () => sendSigned(signedRequest(newCredential('stranger'), { payload: { productId: 'P123', quantity: 50 } })),
+      expect: { status: 401, reason: 'api_key_invalid' },
+    },
+    {
+      title: 'Attack: tampered body',
+      why: "a genuine signed request for quantity 1 whose body is swapped in transit for quantity 90 (validly encrypted too)",
+      send: () => {
+        const genuine = signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 } });
+        const swapped = signedRequest(orderKey, { payload: { productId: 'P123', quantity: 90 } });
+        return sendSigned(genuine, swapped.init.body);
+      },
+      expect: { status: 401, reason: 'digest_mismatch' },
+    },
+    {
+      title: 'Replay, part 1: the original request',
+      why: 'a genuine signed, encrypted request from order-service (quantity 1), captured by an eavesdropper',
+      send: () => sendSigned(capture()),
+      expect: { status: 200, json: (json) => json?.newStock === 97 || `expected newStock 97, got ${json?.newStock}` },
+    },
+    {
+      title: 'Attack: replayed request',
+      why: 'the exact same bytes and headers sent a second time',
+      send: () => sendSigned(capture()),
+      expect: { status: 401, reason: 'nonce_replayed' },
+    },
+    {
+      title: 'Attack: call from an untrusted service',
+      why: "reporting-service is a configured caller with a valid key, but POST /api/inventory trusts only 'order-service'",
+      send: () => sendSigned(signedRequest(reportingKey, { payload: { productId: 'P123', quantity: 1 } })),
+      expect: { status: 403, reason: 'caller_not_trusted' },
+    },
+    {
+      title: 'Attack: signed but not encrypted',
+      why: "order-service's valid signature over a plaintext JSON body: the inventory accepts encrypted orders only",
+      send: () => sendSigned(signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 }, encrypt: false })),
+      expect: { status: 415, reason: 'encryption_required' },
+    },
+    {
+      title: 'Stock after the attacks',
+      why: 'signed GET /api/inventory/P123: 100 - 2 (order) - 1 (replay original) = 97; no attack changed it',
+      send: () => sendSigned(signedRequest(orderKey, { method: 'GET', path: '/api/inventory/P123' })),
+      expect: { status: 200, json: (json) => json?.stock === 97 || `expected stock 97, got ${json?.stock}` },
+    },
+  ];
+}
+
+/** Returns the list of expectation failures of one result (empty when all held). */
+function check(result, expect) {
+  const problems = [];
+  const statuses = [expect.status].flat();
+  if (!statuses.includes(result.status)) problems.push(`expected status ${statuses.join(' or ')}, got ${result.status}`);
+  if (expect.reason !== undefined && result.json?.reason !== expect.reason) {
+    problems.push(`expected reason ${expect.reason}, got ${result.json?.reason ?? '(none)'}`);
+  }
+  if (expect.body !== undefined && result.text !== expect.body) problems.push(`expected body ${JSON.stringify(expect.body)}`);
+  if (expect.json !== undefined) {
+    const verdict = expect.json(result.json);
+    if (verdict !== true) problems.push(typeof verdict === 'string' ? verdict : 'JSON check failed');
+  }
+  return problems;
+}
+
+function describe(result) {
+  const { status, text, json } = result;
+  if (json && typeof json === 'object') {
+    if (json.reason) return `${status} ${json.reason}: ${Array.isArray(json.message) ? json.message.join('; ') : json.message}`;
+    return `${status} ${JSON.stringify(json)}${result.encrypted ? '   (answer was encrypted; opened with the caller key)' : ''}`;
+  }
+  return `${status} ${JSON.stringify(text)}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Child processes
+
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+class Service {
+  constructor(name, entry, env) {
+    this.name = name;
+    this.entry = entry;
+    this.env = env;
+    /** Log entries: a line starting with "[Nest]" plus its continuation lines (multi-line objects). */
+    this.entries = [];
+    this.partial = '';
+    this.exited = undefined;
+  }
+
+  start() {
+    this.child = spawn(process.execPath, [this.entry], { cwd: ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (chunk) => this.collect(chunk.toString('utf8'));
+    this.child.stdout.on('data', onData);
+    this.child.stderr.on('data', onData);
+    this.exitPromise = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exited = { code, signal };
+        resolve();
+      });
+      this.child.once('error', (error) => {
+        this.exited = { error };
+        resolve();
+      });
+    });
+  }
+
+  collect(text) {
+    const lines = (this.partial + text.replace(ANSI, '')).split('\n');
+    this.partial = lines.pop();
+    for (const line of lines) {
+      if (this.entries.length === 0 || line.startsWith('[Nest]')) this.entries.push(line);
+      else this.entries[this.entries.length - 1] += `\n${line}`;
+    }
+  }
+
+  /** Entries on one line each, without the "[Nest] pid - date" prefix. */
+  compactEntries() {
+    return [...this.entries, ...(this.partial ? [this.partial] : [])].map((entry) =>
+      entry
+        .replace(/^\[Nest\] \d+\s+-\s+.*?\s+(LOG|WARN|ERROR|DEBUG|VERBOSE|FATAL)\s+/, '$1 ')
+        .replace(/\s*\n\s*/g, ' ')
+        .replace(/Object\(\d+\) /, '')
+        .trim(),
+    );
+  }
+
+  async waitHealthy(url) {
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+    for (;;) {
+      if (this.exited) {
+        throw new Error(`${this.name} exited during startup (${JSON.stringify(this.exited)}). Its last log lines:\n${this.tail(20)}`);
+      }
+      try {
+        const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${this.name} did not answer ${url}/health within ${STARTUP_TIMEOUT_MS / 1000} s. Its last log lines:\n${this.tail(20)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  tail(n) {
+    return this.compactEntries().slice(-n).map((l) => `    ${l}`).join('\n');
+  }
+
+  /** SIGTERM (the services close their database on shutdown), SIGKILL if still running after a while. */
+  async stop() {
+    if (!this.child || this.exited) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+}
+
+function assertPortFree(port) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error) =>
+      reject(
+        new Error(
+          error.code === 'EADDRINUSE'
+            ? `Port ${port} on ${HOST} is already in use. Stop whatever listens there (another demo run, or a service started by hand) and try again.`
+            : `Cannot listen on ${HOST}:${port}: ${error.message}`,
+        ),
+      ),
+    );
+    server.listen(port, HOST, () => server.close(() => resolve()));
+  });
+}
+
+/** The environment of a child: ours, less anything that would change the demo's configuration. */
+function childEnv(overrides) {
+  const env = {};
+  const dropped = /^(SERVICE_AUTH_|INVENTORY_|ENCRYPTION_POLICY$|DATABASE_URL$|REDIS_URL$|RATE_LIMIT_PER_MINUTE$|PORT$|HOST$|MAX_BODY_BYTES$)/;
+  for (const [name, value] of Object.entries(process.env)) if (!dropped.test(name)) env[name] = value;
+  return { ...env, NO_COLOR: '1', HOST, ...overrides };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Main
+
+const services = [];
+let dataRoot;
+let cleaning;
+
+function cleanup() {
+  cleaning ??= (async () => {
+    await Promise.all(services.map((s) => s.stop().catch(() => undefined)));
+    if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    console.error(`\n${signal} received: stopping both services...`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+const hr = (title) => console.log(`\n== ${title} ${'='.repeat(Math.max(0, 76 - title.length))}`);
+
+async function main() {
+  for (const app of ['inventory-service', 'order-service']) {
+    if (!existsSync(join(ROOT, 'dist/apps', app, 'main.js'))) {
+      throw new Error(`dist/apps/${app}/main.js is missing: run \`npm run build\` first (\`npm run demo\` does).`);
+    }
+  }
+  await assertPortFree(ORDER_PORT);
+  await assertPortFree(INVENTORY_PORT);
+
+  const orderKey = newCredential('order-demo');
+  const reportingKey = newCredential('reporting-demo');
+  dataRoot = mkdtempSync(join(tmpdir(), 'nest-service-auth-demo-'));
+  const adapter = process.env.HTTP_ADAPTER === 'fastify' ? 'fastify' : 'express';
+
+  hr('Setup');
+  console.log(`Fresh keys for this run (secrets are never printed):`);
+  console.log(`  order-service      key id ${orderKey.id}   (trusted by POST /api/inventory)`);
+  console.log(`  reporting-service  key id ${reportingKey.id}   (a known caller of inventory, trusted by no inventory route)`);
+  console.log(`Inventory data: a fresh temporary directory (removed at the end); HTTP adapter: ${adapter}`);
+
+  const inventory = new Service(
+    'inventory-service',
+    'dist/apps/inventory-service/main.js',
+    childEnv({
+      PORT: String(INVENTORY_PORT),
+      SERVICE_AUTH_CALLERS: 'order-service,reporting-service',
+      SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(orderKey),
+      SERVICE_AUTH_CALLER_REPORTING_SERVICE_KEYS: keyList(reportingKey),
+      INVENTORY_DATA_DIR: join(dataRoot, 'inventory'),
+      ENCRYPTION_POLICY: 'required',
+    }),
+  );
+  const order = new Service(
+    'order-service',
+    'dist/apps/order-service/main.js',
+    childEnv({ PORT: String(ORDER_PORT), SERVICE_AUTH_KEYS: keyList(orderKey), INVENTORY_URL }),
+  );
+  services.push(inventory, order);
+
+  inventory.start();
+  order.start();
+  await Promise.all([inventory.waitHealthy(INVENTORY_URL), order.waitHealthy(ORDER_URL)]);
+  console.log(`inventory-service: ${INVENTORY_URL}   order-service: ${ORDER_URL}   (both healthy)`);
+
+  const steps = buildSteps({ orderKey, reportingKey });
+  const ctx = { orderKey, reportingKey };
+  let passed = 0;
+  let failed = 0;
+  steps.forEach((step, i) => (step.number = i + 1));
+  for (const step of steps) {
+    hr(`${step.number}. ${step.title}`);
+    console.log(`   ${step.why}`);
+    let result;
+    let problems;
+    try {
+      result = await step.send(ctx);
+      problems = check(result, step.expect);
+    } catch (error) {
+      problems = [`request failed: ${error.message}`];
+    }
+    if (result) console.log(`   → ${describe(result)}`);
+    const expected = [[step.expect.status].flat().join('/'), step.expect.reason ?? (step.expect.body !== undefined ? JSON.stringify(step.expect.body) : '')].join(' ').trim();
+    if (problems.length === 0) {
+      passed++;
+      console.log(`   ✔ as expected (${expected})`);
+    } else {
+      failed++;
+      for (const p of problems) console.log(`   ✘ ${p}`);
+    }
+  }
+
+  await new Promise((r) => setTimeout(r, 300)); // let the last log lines arrive
+  hr('Service logs (excerpt)');
+  const interesting = /Sending Order|Received Order|listening on|service_auth_rejected|ERROR/;
+  for (const service of [order, inventory]) {
+    console.log(`${service.name}:`);
+    const lines = service.compactEntries().filter((l) => interesting.test(l));
+    for (const line of lines.slice(0, 16)) console.log(`    ${line.length > 170 ? `${line.slice(0, 167)}...` : line}`);
+  }
+
+  hr('Result');
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0;
+}
+
+let ok = false;
+try {
+  ok = await main();
+} catch (error) {
+  console.error(`\nDemo failed: ${error.message}`);
+} finally {
+  await cleanup();
+}
+process.exitCode = ok ? 0 : 1;
