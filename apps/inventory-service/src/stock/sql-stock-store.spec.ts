@@ -1,22 +1,27 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { startPostgresServer, type PostgresServerHandle } from '../../../../test/support/postgres-server.js';
 import { createStockStore, DEFAULT_DATA_DIR } from './create-stock-store.js';
 import { PGliteDatabase } from './pglite-database.js';
 import { DEFAULT_SEED, SqlStockStore } from './sql-stock-store.js';
 import type { OrderOutcome, StockStore } from './stock-store.interface.js';
 
 /**
- * The same suite runs on PGlite (always, in temporary directories) and on a PostgreSQL server when
- * TEST_DATABASE_URL is set (each test in a schema of its own, dropped afterwards), e.g.
+ * The same suite runs on PGlite (in temporary directories) and on a real PostgreSQL server (each test in a
+ * schema of its own, dropped afterwards). The server is a throwaway one started for this file by
+ * test/support/postgres-server.ts; without the server binaries the PostgreSQL tests FAIL, they never skip.
+ * TEST_DATABASE_URL, when set, points them at an existing server instead, e.g.
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
  */
 
 interface Backend {
   name: string;
+  /** Run in beforeAll: anything the backend needs first (a server). */
+  setUp?(): Promise<void>;
   /** A new, empty database location; removed by cleanup(). */
   fresh(): Promise<string>;
   /** A new location already initialized with the default seed (cheaper than fresh() + init on PGlite). */
@@ -28,6 +33,14 @@ interface Backend {
 const timings: string[] = [];
 const templateDirs: string[] = [];
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
+
+/** Started on first use (so a run filtered to PGlite tests needs no server) and stopped in afterAll. */
+let server: Promise<PostgresServerHandle> | undefined;
+async function postgresUrl(): Promise<string> {
+  if (process.env.TEST_DATABASE_URL) return process.env.TEST_DATABASE_URL;
+  server ??= startPostgresServer();
+  return (await server).url;
+}
 
 function pgliteBackend(): Backend {
   const dirs: string[] = [];
@@ -61,11 +74,15 @@ function pgliteBackend(): Backend {
   };
 }
 
-function postgresBackend(databaseUrl: string): Backend {
+function postgresBackend(): Backend {
   const schemas: string[] = [];
+  let databaseUrl = '';
   const admin = () => new pg.Client({ connectionString: databaseUrl });
   return {
     name: 'PostgreSQL server',
+    async setUp() {
+      databaseUrl = await postgresUrl();
+    },
     async fresh() {
       const schema = `inventory_test_${randomUUID().replaceAll('-', '')}`;
       const client = admin();
@@ -85,6 +102,7 @@ function postgresBackend(databaseUrl: string): Backend {
     },
     open: (url) => createStockStore({ databaseUrl: url }),
     async cleanup() {
+      if (schemas.length === 0) return;
       const client = admin();
       await client.connect();
       try {
@@ -108,10 +126,10 @@ function prng(seed: number): () => number {
   };
 }
 
-const backends: Backend[] = [pgliteBackend()];
-if (process.env.TEST_DATABASE_URL) backends.push(postgresBackend(process.env.TEST_DATABASE_URL));
+const backends: Backend[] = [pgliteBackend(), postgresBackend()];
 
-afterAll(() => {
+afterAll(async () => {
+  await (await server?.catch(() => undefined))?.stop();
   for (const dir of templateDirs) rmSync(dir, { recursive: true, force: true });
   if (timings.length > 0) console.log(`Stock store timings:\n  ${timings.join('\n  ')}`);
 });
@@ -124,6 +142,8 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
     return store;
   };
   const freshStore = async () => openStore(await backend.prepared());
+
+  beforeAll(async () => backend.setUp?.(), 60_000);
 
   afterEach(async () => {
     for (const store of open.splice(0)) await store.close();
@@ -323,14 +343,13 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
 });
 
 describe('SqlStockStore on a PostgreSQL server (multi-connection)', () => {
-  const url = process.env.TEST_DATABASE_URL;
-  const run = url ? it : it.skip;
-  const backend = url ? postgresBackend(url) : undefined;
-  afterEach(async () => backend?.cleanup());
+  const backend = postgresBackend();
+  beforeAll(async () => backend.setUp!(), 60_000);
+  afterEach(async () => backend.cleanup());
 
-  run('initializes concurrently and applies same-key orders from two pools exactly once', async () => {
-    const location = await backend!.fresh();
-    const [a, b] = await Promise.all([backend!.open(location), backend!.open(location)]);
+  it('initializes concurrently and applies same-key orders from two pools exactly once', async () => {
+    const location = await backend.fresh();
+    const [a, b] = await Promise.all([backend.open(location), backend.open(location)]);
     try {
       expect(await a.getStock('P123')).toBe(100);
       const outcomes = await Promise.all(
