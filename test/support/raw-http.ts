@@ -20,6 +20,10 @@ export interface RawRequest {
   path: string;
   headers?: Record<string, string>;
   body?: Buffer | string;
+  /** Give up (reject) when the connection is idle this long. Default 10 000 ms. */
+  timeoutMs?: number;
+  /** Source address to connect from, e.g. `127.0.0.2` (any 127.x.y.z reaches a server on 127.0.0.1 on Linux). */
+  localAddress?: string;
 }
 
 /**
@@ -33,7 +37,7 @@ export function rawRequest(baseUrl: string, init: RawRequest): Promise<RawRespon
   if (body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = request({ host: hostname, port: Number(port), method: init.method, path: init.path, headers, agent: false }, (res) => {
+    const req = request({ host: hostname, port: Number(port), method: init.method, path: init.path, headers, agent: false, localAddress: init.localAddress }, (res) => {
       answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -49,7 +53,8 @@ export function rawRequest(baseUrl: string, init: RawRequest): Promise<RawRespon
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
       });
     });
-    req.setTimeout(10_000, () => req.destroy(new Error(`${init.method} ${init.path}: no answer within 10 s`)));
+    const timeoutMs = init.timeoutMs ?? 10_000;
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${init.method} ${init.path}: no answer within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
       // EPIPE/ECONNRESET after the answer arrived: the server stopped reading an oversized body.
       if (!answered) reject(err);

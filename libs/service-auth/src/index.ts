@@ -13,7 +13,7 @@ export { ServiceAuthException } from './nest/service-auth.exception.js';
 export { BodyParserErrorFilter } from './nest/body-parser-error.filter.js';
 export { SERVICE_AUTH_OPTIONS, type SERVICE_AUTH_ASYNC_OPTIONS_TYPE, type SERVICE_AUTH_OPTIONS_TYPE } from './nest/service-auth.module-definition.js';
 export { NONCE_STORE, VERIFIED_CALLER_PROPERTY } from './nest/service-auth.constants.js';
-export type { ServiceAuthModuleOptions, ReplayOptions, SignedHttpClientOptions, EncryptionPolicy } from './nest/service-auth-options.interface.js';
+export type { ServiceAuthModuleOptions, ReplayOptions, ReplayRedisOptions, SignedHttpClientOptions, EncryptionPolicy } from './nest/service-auth-options.interface.js';
 
 // Protocol core (framework-free)
 export { signRequest, type SignRequestInput, type SignRequestOptions, type SigningCredential } from './protocol/request-signer.js';
@@ -43,3 +43,17 @@ export type { CallerDefinition, CredentialDefinition, KeyMaterial } from './keys
 export type { NonceStore } from './replay/nonce-store.interface.js';
 export { MemoryNonceStore, type MemoryNonceStoreOptions } from './replay/memory-nonce-store.js';
 export { ReplayStoreUnavailableError } from './replay/replay-store-unavailable.error.js';
+// ioredis (an optional peer) is loaded when a RedisNonceStore is created from a URL, not on import.
+export { RedisNonceStore, type RedisNonceStoreOptions } from './replay/redis-nonce-store.js';
+
+// Outgoing-call resilience of SignedHttpService (framework-free)
+export { UpstreamUnavailableError, isUpstreamUnavailableError, type UpstreamUnavailableReason } from './client/upstream-unavailable.error.js';
+export { RetryPolicy, DEFAULT_RETRY_OPTIONS, RETRYABLE_STATUSES, parseRetryAfter, type RetryOptions, type RetryEvent } from './client/retry-policy.js';
+export {
+  UpstreamCircuitBreakers,
+  DEFAULT_CIRCUIT_BREAKER_OPTIONS,
+  upstreamOrigin,
+  type CircuitBreakerOptions,
+  type UpstreamCircuitState,
+} from './client/upstream-circuit-breakers.js';
+export { isUpstreamFailure, connectionFailureKind } from './client/upstream-failure.js';

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { isAxiosError } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
-import { SignedHttpService } from 'nest-service-auth';
+import { ServiceAuthError, SignedHttpService, UpstreamUnavailableError } from 'nest-service-auth';
 import type { CreateOrderDto } from './create-order.dto.js';
 import { inventoryUrl } from './inventory-url.js';
 
@@ -26,6 +26,12 @@ export class InventoryClient {
     this.baseUrl = inventoryUrl(config);
   }
 
+  /**
+   * Reserves stock for one order. `idempotencyKey` names this attempt of the order (a random UUID by
+   * default): it is signed with the request, and SignedHttpService resends it unchanged on every
+   * automatic retry, so the inventory applies the order at most once and answers a repeat with the
+   * first outcome. Pass the same key to try the same order again later (e.g. after a 503).
+   */
   async reserve(order: CreateOrderDto, idempotencyKey: string = randomUUID()): Promise<InventoryAnswer> {
     try {
       const response = await firstValueFrom(
@@ -38,6 +44,16 @@ export class InventoryClient {
   }
 
   private translate(err: unknown): HttpException {
+    if (err instanceof UpstreamUnavailableError) {
+      // The circuit is open: the inventory failed repeatedly; nothing was sent.
+      this.logger.warn({ event: 'upstream_unavailable', upstream: 'inventory-service', reason: err.reason, origin: err.upstream });
+      return this.unavailable();
+    }
+    if (err instanceof ServiceAuthError) {
+      // The inventory answered, but its answer could not be opened (plaintext where JWE was expected, or tampered).
+      this.logger.error({ event: 'upstream_answer_refused', upstream: 'inventory-service', reason: err.reason, detail: err.detail });
+      return new HttpException({ statusCode: 502, error: 'Bad Gateway', reason: 'upstream_error', message: 'The inventory service failed' }, 502);
+    }
     if (isAxiosError(err) && err.response) {
       const { status, data } = err.response;
       if (status === 401 || status === 403) {
@@ -52,10 +68,20 @@ export class InventoryClient {
         // Business refusals (unknown product, insufficient stock) are the client's to see.
         return new HttpException(typeof data === 'object' && data ? data : { statusCode: status, message: String(data) }, status);
       }
+      if (status === 502 || status === 503 || status === 504) {
+        // A gateway in front of the inventory, or the inventory itself, says it cannot serve (after our retries).
+        this.logger.warn({ event: 'upstream_unavailable', upstream: 'inventory-service', status });
+        return this.unavailable();
+      }
       this.logger.warn({ event: 'upstream_error', upstream: 'inventory-service', status });
       return new HttpException({ statusCode: 502, error: 'Bad Gateway', reason: 'upstream_error', message: 'The inventory service failed' }, 502);
     }
-    this.logger.warn({ event: 'upstream_unavailable', upstream: 'inventory-service', error: (err as Error)?.message });
+    // No answer (connection refused or cut, timeout), after SignedHttpService's retries.
+    this.logger.warn({ event: 'upstream_unavailable', upstream: 'inventory-service', error: (err as Error)?.message, code: (err as { code?: string })?.code });
+    return this.unavailable();
+  }
+
+  private unavailable(): HttpException {
     return new HttpException(
       { statusCode: 503, error: 'Service Unavailable', reason: 'upstream_unavailable', message: 'The inventory service is unavailable' },
       503,

@@ -2,12 +2,45 @@ import type { KeyMaterial } from '../keys/key-material.js';
 import type { KeyProvider } from '../keys/key-provider.interface.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import type { ReplayWindowOptions } from '../replay/replay-window.js';
+// Type only: ioredis is an optional peer dependency, loaded only when `replay.redis.url` is used.
+import type { Redis } from 'ioredis';
+import type { RetryOptions } from '../client/retry-policy.js';
+import type { CircuitBreakerOptions } from '../client/upstream-circuit-breakers.js';
 
 export type EncryptionPolicy = 'required' | 'optional' | 'off';
 
+/**
+ * Nonces in Redis: the module creates a RedisNonceStore whose keys are namespaced by `serviceId`
+ * (`${keyPrefix}${serviceId}:${callerId}:${keyId}:${nonce}`), so callees sharing one Redis never
+ * see each other's nonces. Needs the optional peer dependency `ioredis`.
+ */
+export type ReplayRedisOptions = (
+  | {
+      /** `redis://[user:password@]host:port[/db]` or `rediss://…`. The module owns this client and quits it on shutdown. */
+      url: string;
+      client?: undefined;
+    }
+  | {
+      /** An existing ioredis client. Never closed by the module; its owner handles its 'error' events. */
+      client: Redis;
+      url?: undefined;
+    }
+) & {
+  /** Default `'nest-service-auth:nonce:'`. */
+  keyPrefix?: string;
+  /** Budget for one nonce claim, waiting for the connection included, in ms. Default 250. */
+  timeoutMs?: number;
+};
+
 export interface ReplayOptions extends ReplayWindowOptions {
-  /** Where nonces are remembered. Default: in this process (MemoryNonceStore). Use RedisNonceStore for replicas. */
+  /**
+   * Where nonces are remembered. Default: in this process (MemoryNonceStore), right for a single
+   * instance only. Replicas need a shared store: set `redis` (or pass a shared store here). Setting
+   * both `store` and `redis` is a start-up error.
+   */
   store?: NonceStore;
+  /** Remember nonces in Redis, shared by every replica of this service. */
+  redis?: ReplayRedisOptions;
 }
 
 export interface SignedHttpClientOptions {
@@ -18,6 +51,31 @@ export interface SignedHttpClientOptions {
    * `true` for all, or a list of URL prefixes (e.g. `['http://inventory:8082/']`). Default: none.
    */
   encrypt?: boolean | string[];
+  /**
+   * Automatic retries, with exponential backoff and full jitter, of IDEMPOTENT requests only: GET, HEAD,
+   * OPTIONS, PUT, DELETE, and POST/PATCH that carry an `Idempotency-Key` header (which the signature
+   * covers). Retried on network errors (ECONNREFUSED, ECONNRESET, socket hang up, …), timeouts
+   * (ECONNABORTED/ETIMEDOUT) and 502/503/504; never on any other status. A 503's `Retry-After` is
+   * honoured, capped at maxDelayMs. Every attempt is signed afresh (new `created`, new nonce), so a
+   * retry is never refused as a replay. An open circuit (UpstreamUnavailableError) is not retried.
+   * - `maxAttempts`: attempts in all, the first included (1 = no retry). Default 3.
+   * - `baseDelayMs`: the wait before attempt n+1 is uniform in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))). Default 100.
+   * - `maxDelayMs`: ceiling of every wait. Default 2000.
+   * `false` disables retries. Default: `{ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 }`.
+   */
+  retry?: RetryOptions | false;
+  /**
+   * One circuit breaker per upstream origin (`scheme://host:port`). A call fails (for the breaker) on a
+   * network error, a timeout or a 5xx, every retry attempt counting as one call; a 4xx is an answer and
+   * resets the count. After `consecutiveFailures` failures in a row the circuit opens: calls to that
+   * origin fail at once with UpstreamUnavailableError (`reason: 'circuit_open'`), nothing is sent. After
+   * `halfOpenAfterMs` one trial call goes through (concurrent ones wait for it): a success closes the
+   * circuit, a failure opens it again.
+   * - `consecutiveFailures`: default 5.
+   * - `halfOpenAfterMs`: default 10 000.
+   * `false` disables the breakers.
+   */
+  circuitBreaker?: CircuitBreakerOptions | false;
 }
 
 export interface ServiceAuthModuleOptions {

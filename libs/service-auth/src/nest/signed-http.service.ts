@@ -1,8 +1,10 @@
 import { HttpService } from '@nestjs/axios';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AxiosHeaders, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { randomBytes } from 'node:crypto';
-import { defer, from, type Observable } from 'rxjs';
+import { Observable } from 'rxjs';
+import { RetryPolicy } from '../client/retry-policy.js';
+import { UpstreamCircuitBreakers, upstreamOrigin } from '../client/upstream-circuit-breakers.js';
 import { encryptCompact } from '../crypto/jwe-compact.js';
 import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import { openResponse } from '../crypto/open-response.js';
@@ -30,11 +32,20 @@ function bodyBytes(data: unknown, headers: AxiosHeaders): Buffer | undefined {
  * A drop-in for @nestjs/axios' HttpService whose every request is signed (RFC 9421, hmac-sha256)
  * with this service's current credential. Observables are cold: every subscription, and so every
  * retry, is signed afresh with a new `created` and `nonce`, and is never refused as a replay.
+ * Unsubscribing cancels the call (and any pending retry).
+ *
+ * Resilience (see SignedHttpClientOptions): idempotent requests are retried with exponential backoff
+ * and full jitter (`client.retry`, RetryPolicy), and every attempt goes through the circuit breaker of
+ * its upstream origin (`client.circuitBreaker`, UpstreamCircuitBreakers): while it is open, calls fail
+ * fast with UpstreamUnavailableError.
  */
 @Injectable()
 export class SignedHttpService {
+  private readonly logger = new Logger('SignedHttpService');
   private readonly timeoutMs: number;
   private readonly encrypt: boolean | string[];
+  private readonly retry: RetryPolicy | undefined;
+  private readonly breakers: UpstreamCircuitBreakers | undefined;
 
   constructor(
     private readonly http: HttpService,
@@ -43,6 +54,19 @@ export class SignedHttpService {
   ) {
     this.timeoutMs = options.client?.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
     this.encrypt = options.client?.encrypt ?? false;
+    const retry = options.client?.retry;
+    this.retry = retry === false ? undefined : new RetryPolicy(retry ?? {});
+    const circuitBreaker = options.client?.circuitBreaker;
+    this.breakers =
+      circuitBreaker === false
+        ? undefined
+        : new UpstreamCircuitBreakers(circuitBreaker ?? {}, {
+            onStateChange: (upstream, state) => {
+              const entry = { event: 'upstream_circuit_state', upstream, state };
+              if (state === 'open') this.logger.warn(entry);
+              else this.logger.log(entry);
+            },
+          });
   }
 
   private encrypts(url: string): boolean {
@@ -55,7 +79,34 @@ export class SignedHttpService {
   }
 
   request<T = any>(config: AxiosRequestConfig): Observable<AxiosResponse<T>> {
-    return defer(() => from(this.send<T>(config)));
+    return new Observable<AxiosResponse<T>>((subscriber) => {
+      const controller = new AbortController();
+      const callerSignal = config.signal;
+      const forward = () => controller.abort();
+      if (callerSignal?.aborted) controller.abort();
+      else callerSignal?.addEventListener?.('abort', forward);
+      let settled = false;
+      const settle = () => {
+        settled = true;
+        callerSignal?.removeEventListener?.('abort', forward);
+      };
+      this.execute<T>(config, controller.signal).then(
+        (response) => {
+          settle();
+          subscriber.next(response);
+          subscriber.complete();
+        },
+        (error) => {
+          settle();
+          subscriber.error(error);
+        },
+      );
+      return () => {
+        if (settled) return;
+        callerSignal?.removeEventListener?.('abort', forward);
+        controller.abort();
+      };
+    });
   }
 
   get<T = any>(url: string, config?: AxiosRequestConfig): Observable<AxiosResponse<T>> {
@@ -86,7 +137,24 @@ export class SignedHttpService {
     return this.request<T>({ ...config, method: 'PATCH', url, data });
   }
 
-  private async send<T>(config: AxiosRequestConfig): Promise<AxiosResponse<T>> {
+  /** One call: retried if idempotent and retry is on; every attempt through the upstream's breaker and signed afresh. */
+  private async execute<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
+    const method = (config.method ?? 'GET').toUpperCase();
+    const upstream = upstreamOrigin(this.http.axiosRef.getUri(config));
+    const breakers = this.breakers;
+    const attempt = breakers
+      ? () => breakers.execute<T>(upstream, () => this.send<T>(config, signal))
+      : () => this.send<T>(config, signal);
+    if (!this.retry || !RetryPolicy.isRetryableRequest(method, config.headers)) return attempt();
+    return this.retry.run<T>(attempt, {
+      signal,
+      onRetry: ({ attempt: failed, delayMs, cause }) =>
+        this.logger.warn({ event: 'upstream_retry', upstream, method, attempt: failed, cause, delayMs }),
+    });
+  }
+
+  /** Signs (new `created`, new nonce), encrypts if configured, and sends one attempt. */
+  private async send<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
     const key = this.keys.ring.signingKey;
     if (!key) {
       throw new Error('SignedHttpService has no credential to sign with: configure SERVICE_AUTH_KEYS or options.keys.credentials');
@@ -123,6 +191,7 @@ export class SignedHttpService {
       data: body,
       headers: { ...plain, ...signed },
       timeout: config.timeout ?? this.timeoutMs,
+      signal,
       transformRequest: [(data) => data],
     });
     if (encrypted) this.openAnswer(response, nonce);

@@ -73,6 +73,20 @@ describe('validateOptions', () => {
     expect(messageOf({ ...base, client: { timeoutMs: 0 } })).toContain('client.timeoutMs');
   });
 
+  it('client.retry and client.circuitBreaker: objects of integers, or false', () => {
+    expect(() => validateOptions({ ...base, client: { retry: false, circuitBreaker: false } })).not.toThrow();
+    expect(() =>
+      validateOptions({ ...base, client: { retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, circuitBreaker: { consecutiveFailures: 1, halfOpenAfterMs: 1 } } }),
+    ).not.toThrow();
+    expect(messageOf({ ...base, client: { retry: true } })).toContain('client.retry must be an object or false');
+    expect(messageOf({ ...base, client: { retry: { maxAttempts: 0 } } })).toContain('client.retry.maxAttempts must be a positive integer');
+    expect(messageOf({ ...base, client: { retry: { baseDelayMs: -1 } } })).toContain('client.retry.baseDelayMs must be a non-negative integer');
+    expect(messageOf({ ...base, client: { retry: { maxDelayMs: 1.5 } } })).toContain('client.retry.maxDelayMs');
+    expect(messageOf({ ...base, client: { circuitBreaker: 5 } })).toContain('client.circuitBreaker must be an object or false');
+    expect(messageOf({ ...base, client: { circuitBreaker: { consecutiveFailures: 0 } } })).toContain('client.circuitBreaker.consecutiveFailures');
+    expect(messageOf({ ...base, client: { circuitBreaker: { halfOpenAfterMs: '10s' } } })).toContain('client.circuitBreaker.halfOpenAfterMs');
+  });
+
   it('a bad encryption policy names the setting and the allowed values', () => {
     for (const encryption of ['always', 'REQUIRED', '', true]) {
       const message = messageOf({ ...base, encryption });

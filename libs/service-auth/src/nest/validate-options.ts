@@ -24,8 +24,76 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
       throw new KeyConfigurationError(`ServiceAuthModule: replay.maxFutureSkewSeconds must be a non-negative integer (got ${JSON.stringify(skew)})`);
     }
   }
+  validateReplayStore(options.replay);
   positiveInteger(options.client?.timeoutMs, 'client.timeoutMs');
+  validateClientResilience(options);
   if (options.encryption !== undefined && !['required', 'optional', 'off'].includes(options.encryption)) {
     throw new KeyConfigurationError(`ServiceAuthModule: encryption must be 'required', 'optional' or 'off' (got ${JSON.stringify(options.encryption)})`);
   }
+}
+
+function nonNegativeInteger(value: unknown, setting: string): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+    throw new KeyConfigurationError(`ServiceAuthModule: ${setting} must be a non-negative integer (got ${JSON.stringify(value)})`);
+  }
+}
+
+function objectOrFalse(value: unknown, setting: string): value is Record<string, unknown> {
+  if (value === undefined || value === false) return false;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new KeyConfigurationError(`ServiceAuthModule: ${setting} must be an object or false (got ${JSON.stringify(value)})`);
+  }
+  return true;
+}
+
+/** client.retry and client.circuitBreaker: an object of integers, or false. */
+function validateClientResilience(options: ServiceAuthModuleOptions): void {
+  const retry: unknown = options.client?.retry;
+  if (objectOrFalse(retry, 'client.retry')) {
+    positiveInteger(retry.maxAttempts, 'client.retry.maxAttempts');
+    nonNegativeInteger(retry.baseDelayMs, 'client.retry.baseDelayMs');
+    nonNegativeInteger(retry.maxDelayMs, 'client.retry.maxDelayMs');
+  }
+  const breaker: unknown = options.client?.circuitBreaker;
+  if (objectOrFalse(breaker, 'client.circuitBreaker')) {
+    positiveInteger(breaker.consecutiveFailures, 'client.circuitBreaker.consecutiveFailures');
+    positiveInteger(breaker.halfOpenAfterMs, 'client.circuitBreaker.halfOpenAfterMs');
+  }
+}
+
+/**
+ * replay.store and replay.redis: at most one. Error messages name the setting, never the URL's
+ * value (it may carry a password).
+ */
+function validateReplayStore(replay: ServiceAuthModuleOptions['replay']): void {
+  if (replay === undefined) return;
+  if (typeof replay !== 'object' || replay === null) {
+    throw new KeyConfigurationError('ServiceAuthModule: replay must be an object');
+  }
+  const store: unknown = replay.store;
+  const redis: unknown = replay.redis;
+  if (store !== undefined && redis !== undefined) {
+    throw new KeyConfigurationError('ServiceAuthModule: set either replay.store or replay.redis, not both');
+  }
+  if (store !== undefined && (typeof store !== 'object' || store === null || typeof (store as { claim?: unknown }).claim !== 'function')) {
+    throw new KeyConfigurationError('ServiceAuthModule: replay.store must be a NonceStore (an object with a claim() method)');
+  }
+  if (redis === undefined) return;
+  if (typeof redis !== 'object' || redis === null || Array.isArray(redis)) {
+    throw new KeyConfigurationError('ServiceAuthModule: replay.redis must be an object: { url } or { client }');
+  }
+  const { url, client, keyPrefix, timeoutMs } = redis as Record<string, unknown>;
+  if ((url === undefined) === (client === undefined)) {
+    throw new KeyConfigurationError('ServiceAuthModule: replay.redis needs exactly one of replay.redis.url or replay.redis.client');
+  }
+  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\/./i.test(url))) {
+    throw new KeyConfigurationError('ServiceAuthModule: replay.redis.url must be a redis:// or rediss:// URL');
+  }
+  if (client !== undefined && (typeof client !== 'object' || client === null || typeof (client as { set?: unknown }).set !== 'function')) {
+    throw new KeyConfigurationError('ServiceAuthModule: replay.redis.client must be an ioredis client');
+  }
+  if (keyPrefix !== undefined && typeof keyPrefix !== 'string') {
+    throw new KeyConfigurationError(`ServiceAuthModule: replay.redis.keyPrefix must be a string (got ${JSON.stringify(keyPrefix)})`);
+  }
+  positiveInteger(timeoutMs, 'replay.redis.timeoutMs');
 }
