@@ -109,8 +109,9 @@ describe('encryptCompact / decryptCompact', () => {
       expect(a).not.toBe(b);
       expect(a.split('.')[2]).not.toBe(b.split('.')[2]);
       expect(a.split('.')[0]).toBe(b.split('.')[0]);
-      const ivs = new Set(Array.from({ length: 200 }, () => encryptCompact(BODY, KEY, { kid: KID }).split('.')[2]));
-      expect(ivs.size).toBe(200);
+      // 3000 calls cross the IV pool's refills (1024 IVs each): no IV ever repeats.
+      const ivs = new Set(Array.from({ length: 3000 }, () => encryptCompact(BODY, KEY, { kid: KID }).split('.')[2]));
+      expect(ivs.size).toBe(3000);
     });
   });
 
@@ -129,6 +130,61 @@ describe('encryptCompact / decryptCompact', () => {
         ts: 1700000000,
       };
       expect(header).toEqual(expected);
+    });
+
+    it('serialises kid, cty and extras exactly as JSON.stringify would, escapes included', () => {
+      for (const kid of ['k"1', 'k\\1', 'k\n1', 'clé-☃', 'emoji-😀', 'lone-\ud800', '\u0000']) {
+        const token = encryptCompact(BODY, KEY, { kid, cty: 'a/"b"', note: 'x\ty' });
+        const raw = Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8');
+        expect(raw).toBe(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid, cty: 'a/"b"', note: 'x\ty' }));
+        const { header } = decryptCompact(token, () => KEY);
+        expect(header.kid).toBe(JSON.parse(JSON.stringify(kid)));
+      }
+    });
+
+    it('returns a deeply frozen header, shared safely between messages with the same header', () => {
+      const token = encryptCompact(BODY, KEY, { kid: KID });
+      const first = decryptCompact(token, resolve).header;
+      const again = decryptCompact(encryptCompact(BODY, KEY, { kid: KID }), resolve).header;
+      expect(again).toEqual(first);
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(() => {
+        (first as Record<string, unknown>).kid = 'other';
+      }).toThrow(TypeError);
+      const nested = decryptCompact(forge({ ...goodHeader, ext: { list: [1, { x: 2 }] } }), resolve).header;
+      expect(Object.isFrozen((nested.ext as { list: unknown[] }).list[1])).toBe(true);
+    });
+
+    it('copes with a very deeply nested extra member', () => {
+      const depth = 100_000;
+      const json = `{"alg":"dir","enc":"A256GCM","kid":"${KID}","deep":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      expect(decryptCompact(forge(json), resolve).plaintext.equals(BODY)).toBe(true);
+    });
+
+    it('remembers only headers of authenticated messages, and still checks every message', () => {
+      // A forged message with a new header is refused and leaves no trace: the same header on a
+      // message under the wrong key is refused again, then the genuine one opens.
+      const header = { ...goodHeader, cty: 'application/memo-test' };
+      expectReason(() => decryptCompact(forge(header, { key: OTHER_KEY }), resolve), 'decryption_failed');
+      expectReason(() => decryptCompact(forge(header, { key: OTHER_KEY }), resolve), 'decryption_failed');
+      expect(decryptCompact(forge(header), resolve).plaintext.equals(BODY)).toBe(true);
+      // Now remembered: tampering, other keys and unknown kids are still refused.
+      const token = forge(header);
+      expect(decryptCompact(token, resolve).header.cty).toBe('application/memo-test');
+      expectReason(() => decryptCompact(flipBit(token, 3), resolve), 'decryption_failed');
+      expectReason(() => decryptCompact(forge(header, { key: OTHER_KEY }), resolve), 'decryption_failed');
+      expectReason(() => decryptCompact(token, () => undefined), 'key_unknown');
+      expectReason(() => decryptCompact(withPart(token, 2, ''), resolve), 'jwe_malformed');
+    });
+
+    it('keeps encrypting correctly when many distinct headers go through the memos', () => {
+      for (let i = 0; i < 600; i++) {
+        const kid = `kid-${i % 300}`;
+        const token = encryptCompact(BODY, KEY, { kid });
+        const { plaintext, header } = decryptCompact(token, () => KEY);
+        expect(header.kid).toBe(kid);
+        expect(plaintext.equals(BODY)).toBe(true);
+      }
     });
 
     it('keeps an explicit cty and drops undefined members', () => {
@@ -242,6 +298,18 @@ describe('encryptCompact / decryptCompact', () => {
       for (const bad of ['+', '/', '=', ' ', '\n', 'é', '\u0000']) {
         expectReason(() => decryptCompact(withPart(token, 3, bad + ct.slice(1)), resolve), 'jwe_malformed');
       }
+      // Every part, at its start, middle and end, with characters a lenient decoder would skip,
+      // stop at, or read as digits ('\u0141' truncates to 'A', '\uff21' is a fullwidth 'A').
+      const bads = ['+', '/', '=', ' ', '\t', '\r', '!', '*', '~', '"', '\u0000', '\u007f', 'é', '\u0141', '\uff21', '\ud83d'];
+      for (const index of [0, 2, 3, 4]) {
+        const part = token.split('.')[index]!;
+        for (const pos of [0, part.length >> 1, part.length - 1]) {
+          for (const bad of bads) {
+            const mutated = withPart(token, index, part.slice(0, pos) + bad + part.slice(pos + 1));
+            expectReason(() => decryptCompact(mutated, resolve), 'jwe_malformed');
+          }
+        }
+      }
       expectReason(() => decryptCompact(withPart(token, 4, `${token.split('.')[4]}==`), resolve), 'jwe_malformed');
       const std = Buffer.from(token.split('.')[0]!, 'base64url').toString('base64'); // standard alphabet + padding
       expectReason(() => decryptCompact(withPart(token, 0, std.endsWith('=') ? std : `${std}=`), resolve), 'jwe_malformed');
@@ -255,6 +323,30 @@ describe('encryptCompact / decryptCompact', () => {
       const aliased = tag.slice(0, 21) + sibling;
       expect(Buffer.from(aliased, 'base64url').equals(Buffer.from(tag, 'base64url'))).toBe(true);
       expectReason(() => decryptCompact(withPart(token, 4, aliased), resolve), 'jwe_malformed');
+    });
+
+    it('accepts a part exactly when it is strict base64url (differential check against a reference)', () => {
+      const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const reference = (s: string) => {
+        if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return false;
+        const unused = s.length % 4 === 2 ? 0x0f : s.length % 4 === 3 ? 0x03 : 0;
+        return s.length === 0 || (ALPHABET.indexOf(s[s.length - 1]!) & unused) === 0;
+      };
+      const pool = `${ALPHABET}${ALPHABET}+/= \t!*é\u0141\uff21`;
+      let seed = 42;
+      const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 8;
+      const [h, , iv, , tag] = token.split('.');
+      let accepted = 0;
+      for (let i = 0; i < 3000; i++) {
+        let ct = '';
+        const len = next() % 12;
+        for (let j = 0; j < len; j++) ct += pool[next() % pool.length];
+        // A strict part reaches the AEAD (and fails there); anything else is malformed.
+        const expected = reference(ct) ? 'decryption_failed' : 'jwe_malformed';
+        if (expected === 'decryption_failed') accepted++;
+        expectReason(() => decryptCompact(`${h}..${iv}.${ct}.${tag}`, resolve), expected);
+      }
+      expect(accepted).toBeGreaterThan(100);
     });
 
     it('refuses bytes input with non-ASCII bytes', () => {
@@ -375,6 +467,12 @@ describe('encryptCompact / decryptCompact', () => {
       expect(decryptCompact(token, resolve, { maxBytes: token.length }).plaintext.equals(BODY)).toBe(true);
       expectReason(() => decryptCompact(token, resolve, { maxBytes: token.length - 1 }), 'body_too_large');
       expectReason(() => decryptCompact(Buffer.from(token), resolve, { maxBytes: 100 }), 'body_too_large');
+    });
+
+    it('rejects a maxBytes that would lift the bound (programming error, not a refusal)', () => {
+      const token = encryptCompact(BODY, KEY, { kid: KID });
+      expect(() => decryptCompact(token, resolve, { maxBytes: Number.NaN })).toThrow(RangeError);
+      expect(() => decryptCompact(token, resolve, { maxBytes: -1 })).toThrow(RangeError);
     });
 
     it('accepts a legitimate token close to the default bound', () => {

@@ -42,6 +42,7 @@ export interface DecryptCompactOptions {
 
 export interface DecryptedJwe {
   plaintext: Buffer;
+  /** The protected header, deeply frozen: it may be shared between messages with the same header. */
   header: JweProtectedHeader;
 }
 
@@ -66,22 +67,35 @@ export function encryptCompact(plaintext: Uint8Array, key: Uint8Array, header: J
   }
   // The JSON is assembled directly (member order alg, enc, kid, cty, extras): the same text
   // JSON.stringify would give for that object, without building the object first.
-  let json = `{"alg":"${JWE_ALG}","enc":"${JWE_ENC}","kid":${JSON.stringify(kid)},"cty":${JSON.stringify(header.cty ?? JWE_DEFAULT_CTY)}`;
+  let json = `{"alg":"${JWE_ALG}","enc":"${JWE_ENC}","kid":${jsonString(kid)},"cty":${jsonString(header.cty ?? JWE_DEFAULT_CTY)}`;
+  let extras = false;
   for (const name in header) {
     if (name === 'kid' || name === 'cty') continue;
     if (RESERVED_MEMBERS.has(name)) {
       throw new TypeError(`JWE header member "${name}" cannot be set by the caller`);
     }
     const value = JSON.stringify(header[name]);
-    if (value !== undefined) json += `,${JSON.stringify(name)}:${value}`;
+    if (value !== undefined) {
+      json += `,${JSON.stringify(name)}:${value}`;
+      extras = true;
+    }
   }
   json += '}';
 
-  const encodedHeader = Buffer.from(json, 'utf8').toString('base64url');
+  // A header without per-message members (e.g. {kid, cty} on requests) repeats: reuse its encoding.
+  let encoded = extras ? undefined : ENCODED_HEADERS.get(json);
+  if (encoded === undefined) {
+    const text = Buffer.from(json, 'utf8').toString('base64url');
+    // text is pure base64url (ASCII), so latin1 is its exact ASCII encoding.
+    encoded = { text, aad: Buffer.from(text, 'latin1') };
+    if (!extras && json.length <= MEMO_MAX_HEADER_CHARS) {
+      remember(ENCODED_HEADERS, json, { text, aad: ownedCopy(encoded.aad) });
+    }
+  }
+  const encodedHeader = encoded.text;
   const iv = nextIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  // encodedHeader is pure base64url (ASCII), so latin1 is its exact ASCII encoding.
-  cipher.setAAD(Buffer.from(encodedHeader, 'latin1'));
+  cipher.setAAD(encoded.aad);
   const ciphertext = cipher.update(plaintext);
   const rest = cipher.final(); // always empty for GCM, kept for correctness
   const tag = cipher.getAuthTag();
@@ -107,6 +121,7 @@ export function decryptCompact(
   options?: DecryptCompactOptions,
 ): DecryptedJwe {
   const maxBytes = options?.maxBytes ?? JWE_DEFAULT_MAX_BYTES;
+  if (!(maxBytes >= 0)) throw new RangeError('maxBytes must be a non-negative number'); // NaN would lift the bound
 
   // 1. Bound the size before doing anything else. For a string, length (UTF-16 units) is a lower
   //    bound of its byte size; any non-ASCII character is refused by the base64url checks below.
@@ -137,19 +152,11 @@ export function decryptCompact(
   }
   const encodedHeader = text.slice(0, d1);
 
-  // 4. Protected header: strict base64url of a UTF-8 JSON object.
-  const header = parseHeader(encodedHeader);
-
-  // 5. The suite is ours to choose: the header must name exactly it.
-  if (header.alg !== JWE_ALG) throw unsupported('alg', header.alg);
-  if (header.enc !== JWE_ENC) throw unsupported('enc', header.enc);
-  if (Object.hasOwn(header, 'zip')) throw new ServiceAuthError('jwe_unsupported', 'JWE compression (zip) is not supported');
-  if (Object.hasOwn(header, 'crit')) {
-    throw new ServiceAuthError('jwe_unsupported', 'JWE critical header parameters (crit) are not supported');
-  }
+  // 4-5. Protected header (strict base64url of a UTF-8 JSON object) and algorithm policy. A header
+  //      already seen in an authenticated message is taken from the memo, already checked.
+  const known = OPENED_HEADERS.get(encodedHeader);
+  const header = known === undefined ? checkHeader(parseHeader(encodedHeader)) : known.header;
   const kid = header.kid;
-  if (typeof kid !== 'string' || kid.length === 0) throw malformed('kid must be a non-empty string');
-  if (header.cty !== undefined && typeof header.cty !== 'string') throw malformed('cty must be a string');
 
   // 6. Shape of the other parts for dir + A256GCM, each strict base64url.
   if (d2 !== d1 + 1) throw malformed('encrypted key must be empty for alg "dir"');
@@ -173,7 +180,8 @@ export function decryptCompact(
   // 8. Authenticated decryption. The AAD is the header exactly as received (ASCII).
   const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   decipher.setAuthTag(tag);
-  decipher.setAAD(Buffer.from(encodedHeader, 'latin1'));
+  const aad = known === undefined ? Buffer.from(encodedHeader, 'latin1') : known.aad;
+  decipher.setAAD(aad);
   const plaintext = decipher.update(ciphertext);
   let rest: Buffer;
   try {
@@ -181,17 +189,85 @@ export function decryptCompact(
   } catch {
     throw new ServiceAuthError('decryption_failed', 'JWE decryption failed', `kid=${logSafe(kid)}`);
   }
+  // Only headers of authenticated messages are remembered, so forgeries cannot churn the memo.
+  if (known === undefined && encodedHeader.length <= MEMO_MAX_HEADER_CHARS && hasOnlySuiteMembers(header)) {
+    const owned = ownedCopy(aad);
+    // The key is a fresh flat string: a slice of the input would keep the whole body alive.
+    remember(OPENED_HEADERS, owned.toString('latin1'), { header, aad: owned });
+  }
   return { plaintext: rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]), header };
+}
+
+/** Algorithm policy and required members; returns the header, deeply frozen (it may be shared). */
+function checkHeader(header: JweProtectedHeader): JweProtectedHeader {
+  if (header.alg !== JWE_ALG) throw unsupported('alg', header.alg);
+  if (header.enc !== JWE_ENC) throw unsupported('enc', header.enc);
+  if (Object.hasOwn(header, 'zip')) throw new ServiceAuthError('jwe_unsupported', 'JWE compression (zip) is not supported');
+  if (Object.hasOwn(header, 'crit')) {
+    throw new ServiceAuthError('jwe_unsupported', 'JWE critical header parameters (crit) are not supported');
+  }
+  const kid = header.kid;
+  if (typeof kid !== 'string' || kid.length === 0) throw malformed('kid must be a non-empty string');
+  if (header.cty !== undefined && typeof header.cty !== 'string') throw malformed('cty must be a string');
+  return deepFreeze(header);
+}
+
+/** Iterative, so that a deeply nested (attacker-chosen) member cannot exhaust the call stack. */
+function deepFreeze<T extends object>(root: T): T {
+  let pending: object[] | undefined;
+  for (let node: object | undefined = root; node !== undefined; node = pending?.pop()) {
+    Object.freeze(node);
+    for (const key in node) {
+      const child = (node as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null && !Object.isFrozen(child)) (pending ??= []).push(child);
+    }
+  }
+  return root;
+}
+
+/** True for a header made only of alg, enc, kid and cty: one that repeats from message to message. */
+function hasOnlySuiteMembers(header: JweProtectedHeader): boolean {
+  for (const name in header) {
+    if (name !== 'alg' && name !== 'enc' && name !== 'kid' && name !== 'cty') return false;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 /**
- * IVs come from a private pool filled by the CSPRNG (randomFillSync, the same source as
- * randomBytes) 1024 at a time: one randomBytes(12) call costs about as much as the AES-GCM of a
- * 1 KiB body, a pool slice ~0.1 µs. Every 12-byte slice is handed out exactly once and consumed
- * (copied into the cipher and encoded) before the pool can be refilled, so IVs stay fresh and
- * independent. The pool holds no secret: IVs are public.
+ * Small memos for a protected header that repeats from one message to the next: one made only of
+ * alg, enc, kid and cty, as on every request of a caller. On the way in, its parsed and checked
+ * form (remembered only once a message carrying it has been authenticated); on the way out, its
+ * base64url and AAD bytes. Pure functions of the exact header text, bounded in entries and entry
+ * size, oldest entry evicted first. Headers with per-message members (a nonce) are never
+ * remembered, so they cause no churn. Entries own their memory (no slice of a request body, no
+ * pooled Buffer) and the AAD buffers never leave this module.
+ */
+const MEMO_MAX_ENTRIES = 256;
+const MEMO_MAX_HEADER_CHARS = 512;
+const OPENED_HEADERS = new Map<string, { header: JweProtectedHeader; aad: Buffer }>();
+const ENCODED_HEADERS = new Map<string, { text: string; aad: Buffer }>();
+
+function remember<V>(memo: Map<string, V>, key: string, value: V): void {
+  if (memo.size >= MEMO_MAX_ENTRIES) memo.delete(memo.keys().next().value as string);
+  memo.set(key, value);
+}
+
+/** A copy with its own ArrayBuffer (Buffer.from(string) may return a slice of a shared 8 KiB pool). */
+function ownedCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
+
+/**
+ * IVs come from a private pool filled by the CSPRNG (randomFillSync, the same OpenSSL source as
+ * randomBytes) 1024 IVs at a time: a randomBytes(12) call per message costs ~2 µs, about half of
+ * the whole AES-GCM of a 1 KiB body, while a pool slice costs ~0.1 µs. Every 12-byte slice is handed
+ * out exactly once and consumed (copied into the cipher, then encoded) within the same synchronous
+ * call, before the pool can be refilled, so IVs stay fresh, random and never reused. The pool holds
+ * no secret: IVs are public. Each worker thread gets its own module instance, hence its own pool.
  */
 const IV_POOL = Buffer.allocUnsafeSlow(IV_BYTES * 1024);
 let ivPoolOffset = IV_POOL.length;
@@ -204,6 +280,14 @@ function nextIv(): Buffer {
   const iv = IV_POOL.subarray(ivPoolOffset, ivPoolOffset + IV_BYTES);
   ivPoolOffset += IV_BYTES;
   return iv;
+}
+
+/** Characters JSON.stringify would escape in a string: '"', '\\', C0 controls, lone surrogates. */
+const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(s) for a string, skipping the general serializer when nothing needs escaping. */
+function jsonString(s: string): string {
+  return NEEDS_JSON_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 /**
