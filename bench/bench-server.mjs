@@ -1,0 +1,53 @@
+// Child process of bench/http.bench.mjs: one Nest app (bench/src/bench-app.ts, compiled to
+// bench/dist/bench-app.js) listening on 127.0.0.1, so that the load generator and the server never
+// share an event loop.
+//
+//   node bench/bench-server.mjs <plain|guarded|encrypted|hooks> <express|fastify>
+//   env BENCH_CREDENTIAL = JSON { id, apiKey, secret } of the caller 'order-service'
+//
+// Protocol (IPC, started with child_process.fork):
+//   child -> parent  { type: 'ready', port }                 once listening
+//   parent -> child  { type: 'usage', id }                   -> { type: 'usage', id, cpu, elu, rss, mono }
+//   parent -> child  { type: 'close' }                       closes the app and exits
+// cpu is process.cpuUsage() (user + system, µs) and elu the raw eventLoopUtilization() totals, so the
+// parent can compute server CPU time per request and event-loop utilisation over any window.
+import { performance } from 'node:perf_hooks';
+
+const [mode, adapter] = process.argv.slice(2);
+if (!['plain', 'guarded', 'encrypted', 'hooks'].includes(mode) || !['express', 'fastify'].includes(adapter)) {
+  console.error('usage: node bench/bench-server.mjs <plain|guarded|encrypted|hooks> <express|fastify>');
+  process.exit(2);
+}
+const credential = JSON.parse(process.env.BENCH_CREDENTIAL ?? 'null');
+if (!credential) {
+  console.error('BENCH_CREDENTIAL is not set');
+  process.exit(2);
+}
+
+const { createBenchApp } = await import(new URL('./dist/bench-app.js', import.meta.url).href);
+const app = await createBenchApp({ mode, adapter, credential });
+await app.listen(0, '127.0.0.1');
+const { port } = app.getHttpServer().address();
+
+const send = (msg) => process.send?.(msg);
+process.on('message', async (msg) => {
+  if (msg?.type === 'usage') {
+    const cpu = process.cpuUsage();
+    const elu = performance.eventLoopUtilization();
+    send({
+      type: 'usage',
+      id: msg.id,
+      cpu: cpu.user + cpu.system,
+      elu: { idle: elu.idle, active: elu.active },
+      rss: process.memoryUsage.rss(),
+      // CLOCK_MONOTONIC in µs: the clock of --cpu-prof sample timestamps, so a profile can be cut to the runs.
+      mono: Number(process.hrtime.bigint() / 1000n),
+    });
+  } else if (msg?.type === 'close') {
+    await app.close();
+    process.exit(0);
+  }
+});
+// The parent went away: do not linger.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready', port });

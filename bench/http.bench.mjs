@@ -1,0 +1,491 @@
+// HTTP benchmark: requests per second of POST /api/inventory (the inventory service's HTTP stack
+// without its database, see bench/src/bench-app.ts), on Express and on Fastify, in three modes:
+//   plain      no ServiceAuthModule (the signed requests' headers are ignored)
+//   guarded    ServiceAuthModule: API key + RFC 9421 signature + digest + nonce, signed plaintext JSON
+//   encrypted  the same + @EncryptedBody(): JWE request body, encrypted answer
+//   hooks      (diagnostic, only with --modes …,hooks) no ServiceAuthModule, but no-op global guard,
+//              interceptors and filter of the same kinds as the module's: Nest's machinery alone
+//
+//   npm run build
+//   node bench/http.bench.mjs [--quick] [--rounds 5] [--duration 5] [--connections 10] [--pipelining 1]
+//                             [--warmup 3] [--adapters express,fastify] [--modes plain,guarded,encrypted] [--json]
+//                             [--cpu-prof [--cpu-prof-modes guarded]]   (profiles the servers, prints a summary)
+//   (each option also reads BENCH_<NAME>, e.g. BENCH_ROUNDS=3)
+//
+// Method
+// - Every server is its own child process (bench/bench-server.mjs): load generator and server never
+//   share an event loop. All of them start first and stay up, idle while another one is measured.
+// - Load: autocannon's programmatic API in this process, 127.0.0.1, ~10 connections, pipelining 1, a
+//   1024-byte JSON order (bench/common.mjs orderBody). Every request is signed in setupRequest with the
+//   library's signRequest, with a fresh nonce (the guard refuses replays); for the encrypted mode the
+//   order is encrypted with encryptCompact, then signed. The plain and guarded servers receive exactly
+//   the same kind of signed plaintext request, so the client does the same work for both.
+// - Before measuring, each server is checked: a signed request gets 200 and the expected answer
+//   (decrypted and bound to the request's nonce in the encrypted mode); guarded servers refuse an
+//   unsigned request and a replay with 401; the encrypted route refuses plaintext with 415.
+// - Warm-up, then R rounds; in each round every (adapter, mode) runs D seconds, modes in rotating order.
+//   Per mode: median requests/s over rounds (2xx only). Ratios are paired: guarded/plain within a round
+//   (runs seconds apart), then the median over rounds. Non-2xx responses, errors and timeouts are counted
+//   over all runs and must be 0.
+// - Also recorded, as a cross-check that is less sensitive to a noisy machine: the server's CPU time per
+//   request (process.cpuUsage in the child around each run), its event-loop utilisation (≈1 means the
+//   server, not the load generator, was the bottleneck) and the load generator's own CPU use.
+
+import { fork, execFileSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import { BODY_BYTES, flagOption, fmtInt, importLib, isMain, median, newCredential, numberOption, option, orderBody } from './common.mjs';
+
+const BENCH_DIR = new URL('./', import.meta.url);
+const ROOT = new URL('../', import.meta.url);
+const PATH = '/api/inventory';
+export const DEFAULT_MODES = ['plain', 'guarded', 'encrypted'];
+/** Optional diagnostic mode (--modes plain,hooks,guarded,encrypted): see bench/src/bench-app.ts. */
+const ALL_MODES = ['plain', 'hooks', 'guarded', 'encrypted'];
+export const HTTP_TARGETS = {
+  express: { guarded: 0.9, encrypted: 0.85 },
+  fastify: { guarded: 0.75, encrypted: 0.6 },
+};
+const EXPECTED_MESSAGE = 'Inventory updated for product P123. New stock: 98';
+
+/** Compiles bench/src (the Nest app in TypeScript) into bench/dist when it is missing or older. */
+export function ensureBenchAppBuilt({ force = false } = {}) {
+  const src = fileURLToPath(new URL('src/bench-app.ts', BENCH_DIR));
+  const out = fileURLToPath(new URL('dist/bench-app.js', BENCH_DIR));
+  let stale = force;
+  try {
+    stale ||= statSync(out).mtimeMs < statSync(src).mtimeMs;
+  } catch {
+    stale = true;
+  }
+  if (!stale) return;
+  const tsc = fileURLToPath(new URL('node_modules/typescript/bin/tsc', ROOT));
+  execFileSync(process.execPath, [tsc, '-p', fileURLToPath(new URL('tsconfig.json', BENCH_DIR))], { stdio: 'inherit' });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Servers (child processes)
+
+function startServer(mode, adapter, credential, { execArgv = [] } = {}) {
+  const child = fork(fileURLToPath(new URL('bench-server.mjs', BENCH_DIR)), [mode, adapter], {
+    env: { ...process.env, BENCH_CREDENTIAL: JSON.stringify(credential) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    execArgv,
+  });
+  const output = [];
+  let mark = 0;
+  const keep = (chunk) => {
+    output.push(String(chunk));
+    if (output.length > 1000) {
+      output.shift();
+      mark = Math.max(0, mark - 1);
+    }
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const pending = new Map();
+  let seq = 0;
+  child.on('message', (msg) => {
+    if (msg?.type === 'usage') {
+      pending.get(msg.id)?.(msg);
+      pending.delete(msg.id);
+    }
+  });
+  const server = {
+    mode,
+    adapter,
+    child,
+    output: () => output.join(''),
+    /** Output since the last markOutput(). */
+    outputSinceMark: () => output.slice(mark).join(''),
+    markOutput: () => (mark = output.length),
+    usage() {
+      const id = ++seq;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${adapter}/${mode} server did not answer a usage query`)), 10_000);
+        pending.set(id, (msg) => {
+          clearTimeout(timer);
+          resolve(msg);
+        });
+        child.send({ type: 'usage', id });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+        }, 10_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        try {
+          child.send({ type: 'close' });
+        } catch {
+          child.kill('SIGTERM');
+        }
+      });
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${adapter}/${mode} server did not start in 60 s:\n${server.output()}`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`${adapter}/${mode} server exited (${code}) before listening:\n${server.output()}`)));
+    child.on('message', (msg) => {
+      if (msg?.type === 'ready') {
+        clearTimeout(timer);
+        server.port = msg.port;
+        server.url = `http://127.0.0.1:${msg.port}`;
+        resolve(server);
+      }
+    });
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Requests
+
+/**
+ * Builds order-service's request to the inventory: `signed` = signed plaintext JSON, `encrypted` = the
+ * JSON encrypted (JWE dir+A256GCM) then signed, with an encrypted answer asked for.
+ * Returns { headers, body, nonce }.
+ */
+function requestFactory(lib, credential) {
+  const { signRequest, encryptCompact, deriveKeys, JWE_MEDIA_TYPE } = lib;
+  const keys = deriveKeys(Buffer.from(credential.secret, 'base64url'));
+  const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey };
+  const order = orderBody(BODY_BYTES);
+  // Only @path and @query are signed from the URL, so one URL object serves every port.
+  const url = new URL(`http://127.0.0.1${PATH}`);
+  const make = (kind, nonce = randomBytes(16).toString('base64url')) => {
+    let body = order;
+    const headers = { 'content-type': 'application/json' };
+    if (kind === 'encrypted') {
+      body = Buffer.from(encryptCompact(order, keys.encryptionKey, { kid: credential.id, cty: 'application/json' }), 'latin1');
+      headers['content-type'] = JWE_MEDIA_TYPE;
+      headers.accept = JWE_MEDIA_TYPE;
+    }
+    Object.assign(headers, signRequest({ method: 'POST', url, headers, body }, signing, { nonce }));
+    return { headers, body, nonce };
+  };
+  return { make, keys, order };
+}
+
+const requestKind = (mode) => (mode === 'encrypted' ? 'encrypted' : 'signed');
+const isGuarded = (mode) => mode === 'guarded' || mode === 'encrypted';
+
+async function post(url, headers, body) {
+  const res = await fetch(url + PATH, { method: 'POST', headers, body, signal: AbortSignal.timeout(15_000) });
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+}
+
+/** Fails loudly unless the server answers like the inventory would, and (guarded) refuses what it must. */
+async function checkServer(server, lib, factory, credential) {
+  const { openResponse, JWE_MEDIA_TYPE } = lib;
+  const kind = requestKind(server.mode);
+  const name = `${server.adapter}/${server.mode}`;
+  const req = factory.make(kind);
+  const ok = await post(server.url, req.headers, req.body);
+  if (ok.status !== 200 && ok.status !== 201) throw new Error(`${name}: signed ${kind} request answered ${ok.status}: ${ok.text}`);
+  let text = ok.text;
+  if (kind === 'encrypted') {
+    if (!ok.contentType.startsWith(JWE_MEDIA_TYPE)) throw new Error(`${name}: the answer is not encrypted (${ok.contentType})`);
+    text = openResponse(ok.text, (kid) => (kid === credential.id ? factory.keys.encryptionKey : undefined), req.nonce).toString('utf8');
+  }
+  const json = JSON.parse(text);
+  if (json.message !== EXPECTED_MESSAGE) throw new Error(`${name}: unexpected answer ${text}`);
+
+  const guarded = isGuarded(server.mode);
+  const replay = await post(server.url, req.headers, req.body);
+  const unsigned = await post(server.url, { 'content-type': 'application/json' }, factory.order);
+  if (guarded) {
+    if (replay.status !== 401 || !replay.text.includes('nonce_replayed')) throw new Error(`${name}: a replay was not refused (${replay.status} ${replay.text})`);
+    if (unsigned.status !== 401) throw new Error(`${name}: an unsigned request was not refused (${unsigned.status})`);
+  } else if (replay.status !== 200 || unsigned.status !== 200) {
+    throw new Error(`${name}: plain server refused a request (${replay.status}, ${unsigned.status})`);
+  }
+  if (server.mode === 'encrypted') {
+    const plaintext = factory.make('signed');
+    const refused = await post(server.url, plaintext.headers, plaintext.body);
+    if (refused.status !== 415) throw new Error(`${name}: a plaintext body was not refused (${refused.status} ${refused.text})`);
+  }
+  return { status: ok.status, answer: json };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Load
+
+async function loadRun(server, factory, { seconds, connections, pipelining }) {
+  const kind = requestKind(server.mode);
+  const setupRequest = (req) => {
+    const { headers, body } = factory.make(kind);
+    return { ...req, method: 'POST', path: PATH, headers, body };
+  };
+  const u0 = await server.usage();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await autocannon({
+    url: server.url,
+    connections,
+    pipelining,
+    duration: seconds,
+    requests: [{ method: 'POST', path: PATH, setupRequest }],
+  });
+  const wallUs = (performance.now() - t0) * 1000;
+  const c = process.cpuUsage(c0);
+  const u1 = await server.usage();
+  const responses = result['2xx'] + result.non2xx;
+  const elu = (u1.elu.active - u0.elu.active) / (u1.elu.active + u1.elu.idle - u0.elu.active - u0.elu.idle);
+  return {
+    rps: result['2xx'] / result.duration,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    statusCodes: result.statusCodeStats,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    resets: result.resets,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    serverCpuUsPerReq: responses > 0 ? (u1.cpu - u0.cpu) / responses : NaN,
+    serverElu: elu,
+    clientCpu: (c.user + c.system) / wallUs,
+    serverRssMb: u1.rss / 2 ** 20,
+    window: [u0.mono, u1.mono],
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * Runs the HTTP benchmark. Returns { config, node, modes: { [adapter]: { [mode]: summary } },
+ * ratios: { [adapter]: { [mode]: { rps: {median,min,max}, cpu: {median,min,max} } } }, targets, failures, runs }.
+ */
+export async function runHttpBench({
+  rounds = 5,
+  seconds = 5,
+  warmupSeconds = 3,
+  connections = 10,
+  pipelining = 1,
+  adapters = ['express', 'fastify'],
+  modes: modeList = DEFAULT_MODES,
+  cpuProfDir,
+  cpuProfModes = ['guarded'],
+  log = (line) => console.error(line),
+} = {}) {
+  const MODES = ALL_MODES.filter((m) => modeList.includes(m));
+  if (!MODES.includes('plain')) throw new Error('the modes must include plain (every ratio is against it)');
+  ensureBenchAppBuilt();
+  const lib = await importLib();
+  const credential = newCredential('order-bench-1');
+  const factory = requestFactory(lib, credential);
+
+  const servers = {};
+  const all = [];
+  const stopAll = () => Promise.all(all.map((s) => s.close()));
+  const onSignal = () => {
+    for (const s of all) s.child.kill('SIGTERM');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  try {
+    log(`http: starting ${adapters.length * MODES.length} servers`);
+    for (const adapter of adapters) {
+      servers[adapter] = {};
+      for (const mode of MODES) {
+        const execArgv = cpuProfDir && cpuProfModes.includes(mode) ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${adapter}-${mode}.cpuprofile`] : [];
+        const server = await startServer(mode, adapter, credential, { execArgv });
+        servers[adapter][mode] = server;
+        all.push(server);
+      }
+    }
+    const samples = {};
+    for (const adapter of adapters) {
+      samples[adapter] = {};
+      for (const mode of MODES) {
+        const s = servers[adapter][mode];
+        const check = await checkServer(s, lib, factory, credential);
+        log(`http: ${adapter}/${mode} on :${s.port} answers ${check.status} ${JSON.stringify(check.answer)}`);
+        samples[adapter][mode] = [];
+        s.markOutput(); // the checks' expected refusals are logged; only what follows counts
+      }
+    }
+    const load = { connections, pipelining };
+    if (warmupSeconds > 0) {
+      log(`http: warm-up, ${warmupSeconds} s per server`);
+      for (const adapter of adapters) for (const mode of MODES) await loadRun(servers[adapter][mode], factory, { ...load, seconds: warmupSeconds });
+    }
+    const runs = [];
+    for (let r = 0; r < rounds; r++) {
+      const adapterOrder = r % 2 === 0 ? adapters : [...adapters].reverse();
+      for (const adapter of adapterOrder) {
+        for (let k = 0; k < MODES.length; k++) {
+          const mode = MODES[(k + r) % MODES.length];
+          const run = await loadRun(servers[adapter][mode], factory, { ...load, seconds });
+          samples[adapter][mode].push(run);
+          runs.push({ round: r + 1, adapter, mode, ...run, window: undefined });
+          log(
+            `http: round ${r + 1}/${rounds} ${adapter.padEnd(7)} ${mode.padEnd(9)} ${fmtInt(run.rps).padStart(7)} req/s  ` +
+              `p50 ${run.p50} ms  server ${run.serverCpuUsPerReq.toFixed(0)} µs/req (ELU ${run.serverElu.toFixed(2)})  client CPU ${(100 * run.clientCpu).toFixed(0)}%` +
+              (run.non2xx || run.errors || run.timeouts ? `  NON-2XX ${run.non2xx} ${JSON.stringify(run.statusCodes)} errors ${run.errors} timeouts ${run.timeouts}` : ''),
+          );
+        }
+      }
+    }
+
+    const modes = {};
+    const ratios = {};
+    const failures = [];
+    for (const adapter of adapters) {
+      modes[adapter] = {};
+      for (const mode of MODES) {
+        const xs = samples[adapter][mode];
+        const rps = xs.map((x) => x.rps);
+        const sum = (k) => xs.reduce((a, x) => a + x[k], 0);
+        modes[adapter][mode] = {
+          rps: median(rps),
+          rpsMin: Math.min(...rps),
+          rpsMax: Math.max(...rps),
+          p50: median(xs.map((x) => x.p50)),
+          p99: median(xs.map((x) => x.p99)),
+          serverCpuUsPerReq: median(xs.map((x) => x.serverCpuUsPerReq)),
+          serverElu: median(xs.map((x) => x.serverElu)),
+          clientCpu: median(xs.map((x) => x.clientCpu)),
+          serverRssMb: Math.max(...xs.map((x) => x.serverRssMb)),
+          requests: sum('ok'),
+          non2xx: sum('non2xx'),
+          errors: sum('errors'),
+          timeouts: sum('timeouts'),
+        };
+        const m = modes[adapter][mode];
+        if (m.non2xx || m.errors || m.timeouts) {
+          failures.push(`${adapter}/${mode}: ${m.non2xx} non-2xx, ${m.errors} errors, ${m.timeouts} timeouts`);
+        }
+      }
+      const paired = (mode, f) => xsRatio(samples[adapter][mode], samples[adapter].plain, f);
+      ratios[adapter] = {};
+      for (const mode of MODES.filter((m) => m !== 'plain')) {
+        ratios[adapter][mode] = {
+          rps: paired(mode, (a, p) => a.rps / p.rps),
+          // plain's CPU time per request ÷ the mode's: the throughput ratio a CPU-bound server would show.
+          cpu: paired(mode, (a, p) => p.serverCpuUsPerReq / a.serverCpuUsPerReq),
+        };
+      }
+    }
+    for (const s of all) {
+      const out = s.outputSinceMark();
+      if (out.trim()) failures.push(`${s.adapter}/${s.mode} logged during the runs:\n${out.slice(-2000)}`);
+    }
+    const profiles = cpuProfDir
+      ? Object.fromEntries(
+          adapters.map((adapter) => [
+            adapter,
+            MODES.filter((mode) => cpuProfModes.includes(mode)).map((mode) => ({
+              label: mode,
+              file: join(cpuProfDir, `${adapter}-${mode}.cpuprofile`),
+              windows: samples[adapter][mode].map((x) => x.window),
+              requests: samples[adapter][mode].reduce((a, x) => a + x.ok + x.non2xx, 0),
+            })),
+          ]),
+        )
+      : undefined;
+    return {
+      config: { rounds, seconds, warmupSeconds, connections, pipelining, adapters, modes: MODES, bodyBytes: BODY_BYTES },
+      profiles,
+      node: process.version,
+      modes,
+      ratios,
+      targets: HTTP_TARGETS,
+      failures,
+      runs,
+    };
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    await stopAll();
+  }
+}
+
+function xsRatio(xs, plain, f) {
+  const per = xs.map((x, i) => f(x, plain[i]));
+  return { median: median(per), min: Math.min(...per), max: Math.max(...per) };
+}
+
+export function formatHttpBench(res) {
+  const c = res.config;
+  const lines = [];
+  lines.push(
+    `HTTP POST ${PATH}, ${c.bodyBytes}-byte JSON order, ${c.rounds} rounds x ${c.seconds} s per mode, ` +
+      `${c.connections} connections, pipelining ${c.pipelining}, node ${res.node}`,
+  );
+  lines.push('');
+  lines.push('adapter  mode        median req/s (min-max)     p50 ms  p99 ms  server µs/req  server ELU  client CPU  non-2xx');
+  for (const adapter of c.adapters) {
+    for (const mode of c.modes) {
+      const m = res.modes[adapter][mode];
+      lines.push(
+        `${adapter.padEnd(8)} ${mode.padEnd(10)} ${fmtInt(m.rps).padStart(8)} (${fmtInt(m.rpsMin)}-${fmtInt(m.rpsMax)})`.padEnd(46) +
+          `${String(m.p50).padStart(6)}  ${String(m.p99).padStart(6)}  ${m.serverCpuUsPerReq.toFixed(0).padStart(13)}  ${m.serverElu.toFixed(2).padStart(10)}  ` +
+          `${(100 * m.clientCpu).toFixed(0).padStart(9)}%  ${String(m.non2xx + m.errors + m.timeouts).padStart(7)}`,
+      );
+    }
+  }
+  lines.push('');
+  lines.push('ratio vs plain (median of per-round ratios, range)   req/s ratio            target        CPU-time ratio (plain µs/req ÷ mode µs/req)');
+  for (const adapter of c.adapters) {
+    for (const mode of c.modes.filter((m) => m !== 'plain')) {
+      const { rps: r, cpu } = res.ratios[adapter][mode];
+      const target = res.targets[adapter][mode];
+      lines.push(
+        `${adapter.padEnd(8)} ${`${mode}/plain`.padEnd(20)}`.padEnd(54) +
+          `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)})`.padEnd(23) +
+          (target === undefined ? '(diagnostic)   ' : `>= ${target.toFixed(2)}x ${r.median >= target ? 'PASS' : 'MISS'}   `) +
+          `${cpu.median.toFixed(2)}x (${cpu.min.toFixed(2)}-${cpu.max.toFixed(2)})`,
+      );
+    }
+  }
+  lines.push('');
+  lines.push(res.failures.length === 0 ? 'non-2xx responses, errors, timeouts: 0' : `FAILURES:\n${res.failures.join('\n')}`);
+  return lines.join('\n');
+}
+
+export function httpOptionsFromArgs(quick = flagOption('quick')) {
+  const cpuProf = flagOption('cpu-prof');
+  return {
+    rounds: numberOption('rounds', quick ? 2 : 5),
+    seconds: numberOption('duration', quick ? 2 : 5),
+    warmupSeconds: numberOption('warmup', quick ? 1 : 3),
+    connections: numberOption('connections', 10),
+    pipelining: numberOption('pipelining', 1),
+    adapters: String(option('adapters', 'express,fastify')).split(','),
+    modes: String(option('modes', DEFAULT_MODES.join(','))).split(','),
+    cpuProfDir: cpuProf ? fileURLToPath(new URL(`profiles/${new Date().toISOString().replace(/[:.]/g, '-')}/`, BENCH_DIR)) : undefined,
+    cpuProfModes: String(option('cpu-prof-modes', 'guarded')).split(','),
+  };
+}
+
+async function main() {
+  const options = httpOptionsFromArgs();
+  if (options.cpuProfDir) mkdirSync(options.cpuProfDir, { recursive: true });
+  const res = await runHttpBench(options);
+  if (flagOption('json')) console.log(JSON.stringify(res, null, 2));
+  else console.log(formatHttpBench(res));
+  if (res.profiles) {
+    // Profiles are written when the servers exit (runHttpBench has stopped them).
+    const { compareProfiles } = await import('./profile-summary.mjs');
+    console.log(`\nServer CPU profiles (${options.cpuProfDir}), measured runs only:`);
+    for (const [adapter, entries] of Object.entries(res.profiles)) {
+      console.log(`\n== ${adapter} ==\n${compareProfiles(entries, { top: numberOption('top', 30) })}`);
+    }
+  }
+  if (res.failures.length) process.exitCode = 1;
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

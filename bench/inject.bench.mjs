@@ -1,0 +1,197 @@
+// Diagnostic: the server-side cost of one request in each mode, in-process, without sockets, load
+// generator or second process (light-my-request, the library behind Fastify's inject(), which also
+// drives an Express app). On a shared 2-core machine the HTTP bench's numbers include the load
+// generator competing for the CPU and the kernel's loopback work; this one isolates the JavaScript
+// that Nest, the adapter and the library run for a request, so that differences between modes are
+// the cost of what each mode adds.
+//
+//   npm run build
+//   node bench/inject.bench.mjs [--rounds 9] [--ops 2000] [--adapters express,fastify] [--modes plain,hooks,guarded,encrypted] [--json]
+//                               [--cpu-prof]   (samples the timed requests only; prints µs/request by package and function per mode)
+//
+// Requests are those of the HTTP bench (bench/http.bench.mjs): a 1 KiB order, signed (and for the
+// encrypted mode encrypted) by the library, a fresh nonce each, all prepared before timing. Each
+// request is awaited before the next (one request in flight, like one connection without pipelining).
+// Every (adapter, mode) runs N requests per round, modes in rotating order; medians over rounds.
+// light-my-request's own work (fake req/res objects) is in every mode alike: compare differences in
+// µs per request, not ratios, with the HTTP bench.
+
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ensureBenchAppBuilt } from './http.bench.mjs';
+import { BODY_BYTES, flagOption, importLib, isMain, median, newCredential, numberOption, option, orderBody } from './common.mjs';
+
+const require = createRequire(import.meta.url);
+const ALL_MODES = ['plain', 'hooks', 'guarded', 'encrypted'];
+const PATH = '/api/inventory';
+
+export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000, adapters = ['express', 'fastify'], modes = ALL_MODES, profileFile } = {}) {
+  ensureBenchAppBuilt();
+  const lib = await importLib();
+  const { createBenchApp } = await import(new URL('./dist/bench-app.js', import.meta.url).href);
+  // A dependency of fastify (its inject()); resolved from fastify's own location.
+  const inject = require(require.resolve('light-my-request', { paths: [require.resolve('fastify')] }));
+  const credential = newCredential('order-bench-1');
+  const keys = lib.deriveKeys(Buffer.from(credential.secret, 'base64url'));
+  const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey };
+  const order = orderBody(BODY_BYTES);
+  const url = new URL(`http://localhost${PATH}`);
+  const make = (mode) => {
+    let body = order;
+    const headers = { 'content-type': 'application/json' };
+    if (mode === 'encrypted') {
+      body = Buffer.from(lib.encryptCompact(order, keys.encryptionKey, { kid: credential.id, cty: 'application/json' }), 'latin1');
+      headers['content-type'] = lib.JWE_MEDIA_TYPE;
+      headers.accept = lib.JWE_MEDIA_TYPE;
+    }
+    Object.assign(headers, lib.signRequest({ method: 'POST', url, headers, body }, signing, { nonce: randomBytes(16).toString('base64url') }));
+    return { method: 'POST', url: PATH, headers, payload: body };
+  };
+
+  const apps = [];
+  const targets = [];
+  for (const adapter of adapters) {
+    for (const mode of ALL_MODES.filter((m) => modes.includes(m))) {
+      const app = await createBenchApp({ mode, adapter, credential, logger: ['error'] });
+      await app.init();
+      let dispatch;
+      if (adapter === 'fastify') {
+        const instance = app.getHttpAdapter().getInstance();
+        await instance.ready();
+        dispatch = (opts) => instance.inject(opts);
+      } else {
+        const handler = app.getHttpAdapter().getInstance();
+        dispatch = (opts) => inject(handler, opts);
+      }
+      apps.push(app);
+      targets.push({ adapter, mode, dispatch });
+    }
+  }
+  let failures = 0;
+  const statuses = {};
+  const monoUs = () => Number(process.hrtime.bigint() / 1000n); // the clock of V8 profile samples
+  const time = async (t, reqs) => {
+    const m0 = monoUs();
+    const t0 = performance.now();
+    for (const r of reqs) {
+      const res = await t.dispatch(r);
+      if (res.statusCode !== 200) {
+        failures++;
+        statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+      }
+    }
+    const us = ((performance.now() - t0) * 1000) / reqs.length;
+    (t.windows ??= []).push([m0, monoUs()]);
+    t.requests = (t.requests ?? 0) + reqs.length;
+    return us;
+  };
+  try {
+    for (const t of targets) {
+      const res = await t.dispatch(make(t.mode));
+      const ok = res.statusCode === 200 && (t.mode !== 'encrypted' || String(res.headers['content-type']).startsWith(lib.JWE_MEDIA_TYPE));
+      if (!ok) throw new Error(`${t.adapter}/${t.mode}: ${res.statusCode} ${res.body}`);
+      await time(t, Array.from({ length: warmupOps }, () => make(t.mode)));
+    }
+    failures = 0;
+    for (const t of targets) {
+      t.windows = [];
+      t.requests = 0;
+    }
+    // Optional sampling profile of the timed requests only (signing happens between the windows).
+    let session;
+    if (profileFile) {
+      const { Session } = await import('node:inspector/promises');
+      session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
+      await session.post('Profiler.start');
+    }
+    const samples = new Map(targets.map((t) => [t, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const adapter of adapters) {
+        const own = targets.filter((t) => t.adapter === adapter);
+        for (let k = 0; k < own.length; k++) {
+          const t = own[(k + r) % own.length];
+          const reqs = Array.from({ length: ops }, () => make(t.mode));
+          samples.get(t).push(await time(t, reqs));
+        }
+      }
+    }
+    let profiles;
+    if (session) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(profileFile, JSON.stringify(profile));
+      profiles = {};
+      for (const t of targets) (profiles[t.adapter] ??= []).push({ label: t.mode, file: profileFile, windows: t.windows, requests: t.requests });
+    }
+    const result = {};
+    for (const t of targets) {
+      result[t.adapter] ??= {};
+      result[t.adapter][t.mode] = { usPerReq: median(samples.get(t)), rounds: samples.get(t) };
+    }
+    for (const adapter of adapters) {
+      const plain = samples.get(targets.find((t) => t.adapter === adapter && t.mode === 'plain'));
+      if (!plain) continue;
+      for (const t of targets.filter((x) => x.adapter === adapter && x.mode !== 'plain')) {
+        const per = samples.get(t).map((v, i) => v - plain[i]);
+        result[adapter][t.mode].addedUs = median(per);
+        result[adapter][t.mode].addedRange = [Math.min(...per), Math.max(...per)];
+      }
+    }
+    return { rounds, ops, node: process.version, result, failures, statuses, profiles };
+  } finally {
+    for (const app of apps) await app.close();
+  }
+}
+
+export function formatInjectBench(res) {
+  const lines = [`In-process server cost per request (light-my-request, no sockets), ${res.rounds} rounds x ${res.ops} requests, node ${res.node}`, ''];
+  lines.push('adapter  mode        µs/request   added vs plain (paired, range)');
+  for (const [adapter, modes] of Object.entries(res.result)) {
+    for (const [mode, m] of Object.entries(modes)) {
+      lines.push(
+        `${adapter.padEnd(8)} ${mode.padEnd(10)} ${m.usPerReq.toFixed(1).padStart(10)}   ` +
+          (m.addedUs === undefined ? '' : `${m.addedUs >= 0 ? '+' : ''}${m.addedUs.toFixed(1)} µs (${m.addedRange[0].toFixed(1)} to ${m.addedRange[1].toFixed(1)})`),
+      );
+    }
+  }
+  lines.push('', res.failures ? `NON-200 ANSWERS: ${res.failures} ${JSON.stringify(res.statuses)}` : 'non-200 answers: 0');
+  return lines.join('\n');
+}
+
+async function main() {
+  const quick = flagOption('quick');
+  let profileFile;
+  if (flagOption('cpu-prof')) {
+    const dir = fileURLToPath(new URL('profiles/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    profileFile = `${dir}inject-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
+  }
+  const res = await runInjectBench({
+    profileFile,
+    rounds: numberOption('rounds', quick ? 3 : 9),
+    ops: numberOption('ops', quick ? 500 : 2000),
+    adapters: String(option('adapters', 'express,fastify')).split(','),
+    modes: String(option('modes', ALL_MODES.join(','))).split(','),
+  });
+  console.log(flagOption('json') ? JSON.stringify(res, null, 2) : formatInjectBench(res));
+  if (res.profiles && !flagOption('json')) {
+    const { compareProfiles } = await import('./profile-summary.mjs');
+    console.log(`\nCPU profile of the timed requests (${profileFile}):`);
+    for (const [adapter, entries] of Object.entries(res.profiles)) console.log(`\n== ${adapter} ==\n${compareProfiles(entries, { top: numberOption('top', 40) })}`);
+  }
+  if (res.failures) process.exitCode = 1;
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,216 @@
+// The HTTP stack of inventory-service without its database, for bench/http.bench.mjs.
+// Compiled by `tsc -p bench/tsconfig.json` (http.bench.mjs does it) into bench/dist/bench-app.js and
+// started by bench/bench-server.mjs in a child process.
+//
+// Same as apps/inventory-service/src/inventory-app.ts: NestFactory.create with rawBody: true, the same
+// adapter options (Fastify bodyLimit, Express json body parser with the limit), the same global
+// ValidationPipe, `POST /api/inventory` with @TrustedCaller('order-service'), @HttpCode(200), @Body() DTO,
+// @Caller() and @Headers('idempotency-key'). What differs, on purpose:
+//   - no stock store: the handler answers what the store would for P123 (a PGlite write serialises
+//     every request at ~1-2 ms and would hide the guard's cost entirely);
+//   - no per-request log line (it costs the same in every mode and would only dilute the comparison);
+//   - the DTO also accepts an optional `notes` string, so that a ~1 KiB order validates.
+// Modes:
+//   plain      no ServiceAuthModule at all (signed requests arrive; their headers are simply ignored)
+//   guarded    ServiceAuthModule.forRoot with one caller, 'order-service'; encryption 'optional'
+//   encrypted  the same, and the route is @EncryptedBody() (a JWE request, an encrypted answer)
+//   hooks      diagnostic: no ServiceAuthModule, but the same kinds of global providers it installs
+//              (an async APP_GUARD, two APP_INTERCEPTORs, one of them mapping the answer through rxjs,
+//              and an APP_FILTER), all doing nothing: the cost of Nest's guard/interceptor machinery
+//              alone, apart from the library's own work.
+import 'reflect-metadata';
+import {
+  BadRequestException,
+  Body,
+  Catch,
+  Controller,
+  Headers,
+  HttpCode,
+  HttpException,
+  Injectable,
+  Module,
+  Post,
+  ValidationPipe,
+  type ArgumentsHost,
+  type CallHandler,
+  type CanActivate,
+  type DynamicModule,
+  type ExecutionContext,
+  type INestApplication,
+  type LogLevel,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, BaseExceptionFilter, NestFactory } from '@nestjs/core';
+import { map, type Observable } from 'rxjs';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Caller, EncryptedBody, MemoryNonceStore, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
+
+export type BenchMode = 'plain' | 'guarded' | 'encrypted' | 'hooks';
+export type BenchAdapter = 'express' | 'fastify';
+
+export interface BenchCredential {
+  id: string;
+  apiKey: string;
+  secret: string;
+}
+
+export interface BenchAppOptions {
+  mode: BenchMode;
+  adapter: BenchAdapter;
+  /** order-service's credential (guarded and encrypted modes). */
+  credential: BenchCredential;
+  logger?: LogLevel[] | false;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** inventory-service's StockUpdateDto, plus `notes` so that a 1 KiB order is valid. */
+export class BenchStockUpdateDto {
+  @IsString()
+  @Matches(/^[A-Za-z0-9-]{1,32}$/, { message: 'productId must be 1-32 letters, digits or dashes' })
+  productId!: string;
+
+  @IsInt({ message: 'quantity must be a positive integer' })
+  @Min(1, { message: 'quantity must be a positive integer' })
+  @Max(1_000_000)
+  quantity!: number;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  notes?: string;
+}
+
+/** What SqlStockStore answers for a fresh P123 (stock 100): the body of a 200. */
+function answer(order: BenchStockUpdateDto) {
+  const newStock = 100 - order.quantity;
+  return { message: `Inventory updated for product ${order.productId}. New stock: ${newStock}`, productId: order.productId, newStock };
+}
+
+@Controller('api/inventory')
+@TrustedCaller('order-service')
+export class InventoryController {
+  @Post()
+  @HttpCode(200)
+  async update(
+    @Body() order: BenchStockUpdateDto,
+    @Caller() caller: VerifiedCaller | undefined,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+  ) {
+    void caller;
+    void idempotencyKey;
+    return answer(order);
+  }
+}
+
+/** The same route, encrypted: JWE request bodies required, answers encrypted under the caller's key. */
+@Controller('api/inventory')
+@TrustedCaller('order-service')
+export class EncryptedInventoryController {
+  @Post()
+  @HttpCode(200)
+  @EncryptedBody()
+  async update(
+    @Body() order: BenchStockUpdateDto,
+    @Caller() caller: VerifiedCaller | undefined,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+  ) {
+    void caller;
+    void idempotencyKey;
+    return answer(order);
+  }
+}
+
+// The 'hooks' mode: the shapes of ServiceAuthGuard, DecryptBodyInterceptor, EncryptResponseInterceptor
+// and BodyParserErrorFilter, without their work.
+@Injectable()
+class NoopGuard implements CanActivate {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    return context.getType() === 'http';
+  }
+}
+
+@Injectable()
+class PassInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle();
+  }
+}
+
+@Injectable()
+class MapInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(map((data) => data));
+  }
+}
+
+@Catch(HttpException)
+class PassFilter extends BaseExceptionFilter {
+  override catch(exception: HttpException, host: ArgumentsHost): void {
+    super.catch(exception, host);
+  }
+}
+
+@Module({})
+export class BenchAppModule {
+  static forMode(mode: BenchMode, credential: BenchCredential): DynamicModule {
+    if (mode === 'plain') return { module: BenchAppModule, controllers: [InventoryController] };
+    if (mode === 'hooks') {
+      return {
+        module: BenchAppModule,
+        controllers: [InventoryController],
+        providers: [
+          { provide: APP_GUARD, useClass: NoopGuard },
+          { provide: APP_FILTER, useClass: PassFilter },
+          { provide: APP_INTERCEPTOR, useClass: PassInterceptor },
+          { provide: APP_INTERCEPTOR, useClass: MapInterceptor },
+        ],
+      };
+    }
+    return {
+      module: BenchAppModule,
+      imports: [
+        ServiceAuthModule.forRoot({
+          serviceId: 'inventory-service',
+          keys: { callers: [{ id: 'order-service', keys: [credential] }] },
+          maxBodyBytes: MAX_BODY_BYTES,
+          encryption: 'optional',
+          // The default store holds 100 000 live nonces for the default 300 s window, i.e. it refuses
+          // (503) once a server has taken more than ~333 req/s sustained for 5 minutes. A bench server
+          // takes up to ~40 s x several thousand req/s, so it gets room for every nonce of the run.
+          replay: { store: new MemoryNonceStore({ maxEntries: 5_000_000 }) },
+        }),
+      ],
+      controllers: [mode === 'encrypted' ? EncryptedInventoryController : InventoryController],
+    };
+  }
+}
+
+/** inventory-app.ts's createInventoryApp, with the bench module. */
+export async function createBenchApp(options: BenchAppOptions): Promise<INestApplication> {
+  const module = BenchAppModule.forMode(options.mode, options.credential);
+  const logger = options.logger ?? ['error', 'warn'];
+  const app =
+    options.adapter === 'fastify'
+      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES }), { rawBody: true, logger, abortOnError: false })
+      : await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(), { rawBody: true, logger, abortOnError: false });
+  if (options.adapter !== 'fastify') (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) =>
+        new BadRequestException({
+          statusCode: 400,
+          error: 'Bad Request',
+          reason: 'validation_failed',
+          message: errors.flatMap((e) => Object.values(e.constraints ?? {})),
+        }),
+    }),
+  );
+  app.enableShutdownHooks();
+  return app;
+}
