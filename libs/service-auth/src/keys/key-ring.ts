@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { deriveKeys } from './key-derivation.js';
 import { KeyConfigurationError } from './key-configuration.error.js';
 import type { CallerDefinition, CredentialDefinition, KeyMaterial } from './key-material.js';
@@ -18,7 +18,7 @@ export interface ResolvedKey {
 }
 
 function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return hash('sha256', value, 'buffer') as unknown as Buffer;
 }
 
 function decodeSecret(secret: string | Uint8Array, where: string): Buffer {
@@ -56,7 +56,7 @@ function resolve(callerId: string, def: CredentialDefinition, where: string): Re
  */
 export class KeyRing {
   /** API keys are indexed by their SHA-256: the lookup's timing depends on a hash the caller cannot steer. */
-  private readonly byApiKeyHash = new Map<string, ResolvedKey>();
+  private readonly byApiKeyHash = new Map<string, { key: ResolvedKey; hash: Buffer }>();
   private readonly byCaller = new Map<string, Map<string, ResolvedKey>>();
   private readonly own: ResolvedKey[] = [];
 
@@ -78,15 +78,15 @@ export class KeyRing {
       caller.keys.forEach((def, k) => {
         const key = resolve(caller.id, def, `${where} ("${caller.id}").keys[${k}]`);
         if (keys.has(key.id)) throw new KeyConfigurationError(`${def.source ?? where}: caller "${caller.id}" has key id "${key.id}" twice`);
-        const hash = sha256(key.apiKey).toString('hex');
-        const clash = ring.byApiKeyHash.get(hash);
+        const digest = sha256(key.apiKey);
+        const clash = ring.byApiKeyHash.get(digest.toString('latin1'))?.key;
         if (clash) {
           throw new KeyConfigurationError(
             `${def.source ?? where}: API key of "${caller.id}" key "${key.id}" is also used by "${clash.callerId}" key "${clash.id}"; API keys must be unique`,
           );
         }
         keys.set(key.id, key);
-        ring.byApiKeyHash.set(hash, key);
+        ring.byApiKeyHash.set(digest.toString('latin1'), { key, hash: digest });
       });
       ring.byCaller.set(caller.id, keys);
     });
@@ -102,10 +102,9 @@ export class KeyRing {
 
   /** The key an API key belongs to, compared in constant time; undefined when nobody holds it. */
   findByApiKey(apiKey: string): ResolvedKey | undefined {
-    const hash = sha256(apiKey);
-    const key = this.byApiKeyHash.get(hash.toString('hex'));
-    if (!key) return undefined;
-    return timingSafeEqual(sha256(key.apiKey), hash) ? key : undefined;
+    const digest = sha256(apiKey);
+    const entry = this.byApiKeyHash.get(digest.toString('latin1'));
+    return entry && timingSafeEqual(entry.hash, digest) ? entry.key : undefined;
   }
 
   /** One of a caller's active keys by id. */

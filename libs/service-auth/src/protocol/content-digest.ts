@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { parseDictionary } from 'structured-headers';
+import { hash, timingSafeEqual } from 'node:crypto';
+import { isInnerList, parseDictionaryField } from './structured-fields.js';
 import { ServiceAuthError } from './service-auth.error.js';
 
 /** RFC 9530 algorithms this implementation computes, with their digest length in bytes. */
@@ -8,7 +8,7 @@ export type DigestAlgorithm = keyof typeof ALGORITHMS;
 
 /** `Content-Digest` value over the exact body bytes, e.g. `sha-256=:X48E9q…:`. */
 export function createContentDigest(body: Uint8Array, algorithm: DigestAlgorithm = 'sha-256'): string {
-  const digest = createHash(ALGORITHMS[algorithm].node).update(body).digest('base64');
+  const digest = hash(ALGORITHMS[algorithm].node, body, 'base64');
   return `${algorithm}=:${digest}:`;
 }
 
@@ -21,7 +21,7 @@ export function verifyContentDigest(header: string | undefined, body: Uint8Array
   if (header === undefined) throw new ServiceAuthError('digest_missing', 'A request body requires a Content-Digest header');
   let dictionary;
   try {
-    dictionary = parseDictionary(header);
+    dictionary = parseDictionaryField(header);
   } catch {
     throw new ServiceAuthError('digest_malformed', 'Content-Digest is not a valid structured dictionary');
   }
@@ -30,12 +30,12 @@ export function verifyContentDigest(header: string | undefined, body: Uint8Array
     // Own properties only: a member named e.g. `constructor` must not resolve to Object.prototype's.
     if (!Object.hasOwn(ALGORITHMS, name)) continue;
     const algorithm = ALGORITHMS[name as DigestAlgorithm];
-    const value = member[0];
-    if (!(value instanceof ArrayBuffer) || value.byteLength !== algorithm.length) {
+    const value = isInnerList(member) ? undefined : member.value;
+    if (!Buffer.isBuffer(value) || value.length !== algorithm.length) {
       throw new ServiceAuthError('digest_malformed', `Content-Digest ${name} must be a ${algorithm.length}-byte byte sequence`);
     }
-    const actual = createHash(algorithm.node).update(body).digest();
-    if (!timingSafeEqual(actual, Buffer.from(value))) {
+    const actual = hash(algorithm.node, body, 'buffer') as unknown as Buffer;
+    if (!timingSafeEqual(actual, value)) {
       throw new ServiceAuthError('digest_mismatch', 'The body does not match its Content-Digest');
     }
     checked++;

@@ -1,4 +1,4 @@
-import { parseDictionary, serializeInnerList, type Dictionary, type InnerList, type Item } from 'structured-headers';
+import { isInnerList, parseDictionaryField, serializeInnerList, type BareItem, type Dictionary, type InnerList, type Item } from './structured-fields.js';
 import { ServiceAuthError } from './service-auth.error.js';
 
 /** RFC 9421 §2.3 signature parameters. */
@@ -32,7 +32,7 @@ function malformed(message: string, detail?: string): ServiceAuthError {
 function parseField(name: string, value: string): Dictionary {
   if (value.length > MAX_FIELD_LENGTH) throw malformed(`${name} is too long`);
   try {
-    return parseDictionary(value);
+    return parseDictionaryField(value);
   } catch (err) {
     throw malformed(`${name} is not a valid structured dictionary (RFC 8941)`, (err as Error).message);
   }
@@ -43,7 +43,7 @@ const STRING_PARAMS = new Set(['nonce', 'alg', 'keyid', 'tag']);
 
 function readParams(label: string, inner: InnerList): SignatureParameters {
   const params: SignatureParameters = {};
-  for (const [key, value] of inner[1]) {
+  for (const [key, value] of inner.params) {
     if (INTEGER_PARAMS.has(key)) {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
         throw malformed(`Signature-Input "${label}": parameter ${key} must be a non-negative integer`);
@@ -62,7 +62,7 @@ function readParams(label: string, inner: InnerList): SignatureParameters {
 function readComponents(label: string, items: Item[]): string[] {
   if (items.length > MAX_COMPONENTS) throw malformed(`Signature-Input "${label}" covers too many components`);
   const seen = new Set<string>();
-  for (const [name, componentParams] of items) {
+  for (const { value: name, params: componentParams } of items) {
     if (typeof name !== 'string') throw malformed(`Signature-Input "${label}": component identifiers must be strings`);
     // Parameterised identifiers (;sf ;key ;bs ;req ;name) change the signed value; none are needed by
     // this protocol, and accepting them unverified would let a signer cover something else than it appears.
@@ -84,19 +84,16 @@ export function parseSignatureFields(signatureInput: string, signature: string):
   if (inputs.size === 0) throw malformed('Signature-Input is empty');
   const result: ParsedSignature[] = [];
   for (const [label, member] of inputs) {
-    if (!Array.isArray(member[0])) throw malformed(`Signature-Input "${label}" must be an inner list`);
-    const inner = member as InnerList;
+    if (!isInnerList(member)) throw malformed(`Signature-Input "${label}" must be an inner list`);
     const sig = signatures.get(label);
     if (!sig) throw malformed(`Signature has no value for label "${label}"`);
-    if (Array.isArray(sig[0]) || !(sig[0] instanceof ArrayBuffer)) {
-      throw malformed(`Signature "${label}" must be a byte sequence`);
-    }
+    if (isInnerList(sig) || !Buffer.isBuffer(sig.value)) throw malformed(`Signature "${label}" must be a byte sequence`);
     result.push({
       label,
-      components: readComponents(label, inner[0]),
-      params: readParams(label, inner),
-      signatureParams: serializeInnerList(inner),
-      signature: Buffer.from(sig[0]),
+      components: readComponents(label, member.items),
+      params: readParams(label, member),
+      signatureParams: serializeInnerList(member),
+      signature: sig.value,
     });
   }
   return result;
@@ -109,5 +106,7 @@ export function serializeSignatureParams(components: readonly string[], params: 
     const value = params[key];
     if (value !== undefined) map.set(key, value);
   }
-  return serializeInnerList([components.map((c) => [c, new Map()] as Item), map]);
+  return serializeInnerList({ items: components.map((c): Item => ({ value: c, params: NO_PARAMS })), params: map });
 }
+
+const NO_PARAMS: Map<string, BareItem> = new Map();

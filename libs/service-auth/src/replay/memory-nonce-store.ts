@@ -2,7 +2,10 @@ import type { NonceStore } from './nonce-store.interface.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
 export interface MemoryNonceStoreOptions {
-  /** Upper bound on remembered nonces. Default 100 000 (a few MB). */
+  /**
+   * Upper bound on remembered nonces. Default 1 000 000 (roughly 150 MB when full): with the default
+   * 300 s window that sustains about 3 300 verified requests per second. Beyond that, use Redis.
+   */
   maxEntries?: number;
   now?: () => number;
 }
@@ -23,7 +26,7 @@ export class MemoryNonceStore implements NonceStore {
   private nextSweepAt = 0;
 
   constructor(options: MemoryNonceStoreOptions = {}) {
-    this.maxEntries = options.maxEntries ?? 100_000;
+    this.maxEntries = options.maxEntries ?? 1_000_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -35,7 +38,8 @@ export class MemoryNonceStore implements NonceStore {
     const now = this.now();
     const existing = this.entries.get(key);
     if (existing !== undefined && existing > now) return false;
-    if (this.entries.size >= this.maxEntries || now >= this.nextSweepAt) this.sweep(now);
+    if (now >= this.nextSweepAt) this.sweepOldest(now);
+    if (this.entries.size >= this.maxEntries) this.sweepAll(now);
     if (this.entries.size >= this.maxEntries) {
       throw new ReplayStoreUnavailableError(`nonce store is full (${this.maxEntries} live nonces)`);
     }
@@ -45,11 +49,24 @@ export class MemoryNonceStore implements NonceStore {
     return true;
   }
 
-  private sweep(now: number): void {
+  /**
+   * Nonces arrive roughly in expiry order (expiry is `created` plus a constant), so expired ones sit
+   * at the front of the map: drop them until the first live one. Cost: the number expired.
+   * An entry slightly out of order only stays a little longer, which is the safe direction.
+   */
+  private sweepOldest(now: number): void {
+    for (const [key, expiresAt] of this.entries) {
+      if (expiresAt > now) break;
+      this.entries.delete(key);
+    }
+    this.nextSweepAt = now + 1000;
+  }
+
+  /** Only when full: one pass over everything before refusing. */
+  private sweepAll(now: number): void {
     for (const [key, expiresAt] of this.entries) {
       if (expiresAt <= now) this.entries.delete(key);
     }
-    this.nextSweepAt = now + 1000;
   }
 
   async close(): Promise<void> {
