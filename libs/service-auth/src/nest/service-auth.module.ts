@@ -2,12 +2,11 @@ import { HttpModule } from '@nestjs/axios';
 import { Module, type OnApplicationShutdown, Inject } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { RequestVerifier } from '../protocol/request-verifier.js';
-import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { BodyParserErrorFilter } from './body-parser-error.filter.js';
-import { DecryptBodyInterceptor } from './decrypt-body.interceptor.js';
-import { EncryptResponseInterceptor } from './encrypt-response.interceptor.js';
-import { JweBodyParserRegistrar } from './jwe-body-parser.registrar.js';
+import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
+import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
+import { createNonceStore } from './nonce-store.factory.js';
 import { NONCE_STORE, REQUEST_VERIFIER } from './service-auth.constants.js';
 import { ServiceAuthGuard } from './service-auth.guard.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
@@ -35,8 +34,9 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
     },
     {
       provide: NONCE_STORE,
-      inject: [SERVICE_AUTH_OPTIONS],
-      useFactory: (options: ServiceAuthModuleOptions): NonceStore => options.replay?.store ?? new MemoryNonceStore(),
+      // After ServiceAuthKeys: options and keys are validated before a Redis connection is opened.
+      inject: [SERVICE_AUTH_OPTIONS, ServiceAuthKeys],
+      useFactory: (options: ServiceAuthModuleOptions): NonceStore => createNonceStore(options),
     },
     {
       provide: REQUEST_VERIFIER,
@@ -47,9 +47,8 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
     ServiceAuthGuard,
     { provide: APP_GUARD, useExisting: ServiceAuthGuard },
     { provide: APP_FILTER, useClass: BodyParserErrorFilter },
-    { provide: APP_INTERCEPTOR, useClass: DecryptBodyInterceptor },
-    { provide: APP_INTERCEPTOR, useClass: EncryptResponseInterceptor },
-    JweBodyParserRegistrar,
+    { provide: APP_INTERCEPTOR, useClass: EncryptedExchangeInterceptor },
+    FastifyRawBodyRegistrar,
     TrustedCallerValidator,
     SignedHttpService,
   ],

@@ -12,7 +12,7 @@ import type { ServiceAuthModuleOptions } from './service-auth-options.interface.
  * Express needs nothing: the guard reads a body no parser claimed.
  */
 @Injectable()
-export class JweBodyParserRegistrar implements OnModuleInit {
+export class FastifyRawBodyRegistrar implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(SERVICE_AUTH_OPTIONS) private readonly options: ServiceAuthModuleOptions,

@@ -1,11 +1,10 @@
 import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Observable } from 'rxjs';
-import { decryptCompact } from '../crypto/jwe-compact.js';
-import { acceptsJwe, isJweMediaType } from '../crypto/jwe-media-type.js';
+import { map, type Observable } from 'rxjs';
+import { decryptCompact, encryptCompact } from '../crypto/jwe-compact.js';
+import { acceptsJwe, isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { VerifiedCaller } from '../protocol/verified-caller.js';
-import { ENCRYPTED_EXCHANGE_PROPERTY, type EncryptedExchange } from './encrypted-exchange.js';
 import { DEFAULT_MAX_BODY_BYTES, ENCRYPTION_POLICY_METADATA, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
@@ -14,13 +13,18 @@ import type { EncryptionPolicy, ServiceAuthModuleOptions } from './service-auth-
 import { nodeRequest } from './raw-body.js';
 
 /**
- * Turns an application/jose body into the JSON object it encrypts, before pipes and the handler
- * run, so `@Body() dto: OrderDto` and validation work unchanged. Runs after the guard: the
- * ciphertext has already been authenticated by the signature, and the key is looked up among the
- * verified caller's keys only.
+ * Confidential bodies, both ways, for one exchange:
+ * - before the handler, an application/jose body becomes the JSON object it encrypts, so that pipes
+ *   and `@Body() dto` work unchanged. It runs after the guard: the ciphertext is already
+ *   authenticated by the signature, and only the verified caller's keys can open it.
+ * - after the handler, the answer to an encrypted request (or to `Accept: application/jose`) is
+ *   encrypted under the key the request was signed with, fresh IV, with the request's nonce in the
+ *   protected header so that it cannot be passed off as the answer to another request.
+ * A plaintext exchange passes straight through: no operator is added to its response stream.
+ * Error answers are never encrypted: they carry only a status, a reason and a fixed message.
  */
 @Injectable()
-export class DecryptBodyInterceptor implements NestInterceptor {
+export class EncryptedExchangeInterceptor implements NestInterceptor {
   private readonly defaultPolicy: EncryptionPolicy;
   private readonly maxBodyBytes: number;
 
@@ -55,11 +59,9 @@ export class DecryptBodyInterceptor implements NestInterceptor {
       if (err instanceof ServiceAuthError) throw new ServiceAuthException(err.reason, err.message);
       throw err;
     }
-    if (caller && (encrypted || acceptsJwe(headers['accept']))) {
-      const exchange: EncryptedExchange = { keyId: caller.keyId, nonce: caller.nonce };
-      req[ENCRYPTED_EXCHANGE_PROPERTY] = exchange;
-    }
-    return next.handle();
+    if (!caller || !(encrypted || acceptsJwe(headers['accept']))) return next.handle();
+    const res = context.switchToHttp().getResponse();
+    return next.handle().pipe(map((data) => (data === undefined ? data : this.seal(data, caller, res))));
   }
 
   private open(rawBody: Buffer | undefined, caller: VerifiedCaller): unknown {
@@ -72,6 +74,14 @@ export class DecryptBodyInterceptor implements NestInterceptor {
     } catch {
       throw new ServiceAuthError('body_malformed', 'The decrypted body is not JSON');
     }
+  }
+
+  private seal(data: unknown, caller: VerifiedCaller, res: { header(name: string, value: string): unknown }): string {
+    const key = this.keys.ring.findCallerKey(caller.id, caller.keyId);
+    // The key was retired between request and answer: refuse to fall back to plaintext.
+    if (!key) throw new Error('The key of an encrypted exchange was retired before the answer was sent');
+    res.header('content-type', JWE_MEDIA_TYPE);
+    return encryptCompact(Buffer.from(JSON.stringify(data), 'utf8'), key.encryptionKey, { kid: key.id, nonce: caller.nonce });
   }
 }
 

@@ -1,0 +1,39 @@
+import { Logger } from '@nestjs/common';
+import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
+import type { NonceStore } from '../replay/nonce-store.interface.js';
+import { RedisNonceStore } from '../replay/redis-nonce-store.js';
+import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+
+/** The same store error is logged at most once per this interval (a dead Redis errors on every reconnect attempt). */
+export const STORE_ERROR_LOG_INTERVAL_MS = 30_000;
+
+/**
+ * The module's nonce store: `replay.store` as given, a RedisNonceStore for `replay.redis`
+ * (namespace = serviceId), else a MemoryNonceStore. The module closes it on shutdown; a
+ * RedisNonceStore quits its client only when it created it (`url`), never an injected `client`.
+ * Expects validated options (validateOptions).
+ */
+export function createNonceStore(options: ServiceAuthModuleOptions): NonceStore {
+  const replay = options.replay;
+  if (replay?.store) return replay.store;
+  const redis = replay?.redis;
+  if (!redis) return new MemoryNonceStore();
+  const common = { namespace: options.serviceId, keyPrefix: redis.keyPrefix, timeoutMs: redis.timeoutMs };
+  if (redis.client) return new RedisNonceStore({ ...common, client: redis.client });
+  return new RedisNonceStore({ ...common, url: redis.url, onError: storeErrorLogger(new Logger('ServiceAuth')) });
+}
+
+/**
+ * Logs the errors of the store's own Redis client (already stripped of the URL's password by the
+ * store) as `{ event: 'replay_store_error', message }`, repeating an identical message at most once
+ * per STORE_ERROR_LOG_INTERVAL_MS. Requests refused meanwhile are logged by the guard (503).
+ */
+export function storeErrorLogger(logger: Logger, now: () => number = Date.now): (err: Error) => void {
+  let last: { message: string; at: number } | undefined;
+  return (err) => {
+    const at = now();
+    if (last && last.message === err.message && at - last.at < STORE_ERROR_LOG_INTERVAL_MS) return;
+    last = { message: err.message, at };
+    logger.error({ event: 'replay_store_error', message: err.message });
+  };
+}
