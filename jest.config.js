@@ -16,9 +16,16 @@ export default {
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', swc],
+    // @nestjs/throttler is CommonJS requiring ESM-only Nest 12: see test/support/jest/nestjs-throttler.ts.
+    '/node_modules/@nestjs/throttler/.+\\.js$': '<rootDir>/test/support/jest/require-esm-bridge.cjs',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/throttler/)', '\\.pnp\\.[^\\/]+$'],
   moduleNameMapper: {
     '^nest-service-auth$': '<rootDir>/libs/service-auth/src/index.ts',
+    '^nest-service-auth/throttler$': '<rootDir>/libs/service-auth/src/throttler.ts',
+    '^@nestjs/throttler$': '<rootDir>/test/support/jest/nestjs-throttler.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 30000,

@@ -1,8 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { EnvKeyProvider, ServiceAuthModule, type KeyProvider, type EncryptionPolicy } from 'nest-service-auth';
 import { HealthController } from './health/health.controller.js';
 import { InventoryModule } from './inventory/inventory.module.js';
+import { redisUrl, throttlerOptions } from './rate-limit.config.js';
 
 @Module({})
 export class AppModule {
@@ -23,8 +25,14 @@ export class AppModule {
             maxBodyBytes: Number(config.get('MAX_BODY_BYTES') ?? 64 * 1024),
             // Orders are confidential: plaintext bodies are refused unless configured otherwise.
             encryption: config.get<EncryptionPolicy>('ENCRYPTION_POLICY') ?? 'required',
+            // REDIS_URL set: nonces in Redis (keys namespaced by serviceId), shared by every replica.
+            // Unset: in this process only, which is right for ONE instance; replicas need Redis, or a
+            // captured request can be replayed once against each replica.
+            replay: redisUrl(config) ? { redis: { url: redisUrl(config)! } } : undefined,
           }),
         }),
+        // Per-caller rate limits (CallerThrottlerGuard on the controllers), shared through Redis when REDIS_URL is set.
+        ThrottlerModule.forRootAsync({ inject: [ConfigService], useFactory: throttlerOptions }),
         InventoryModule,
       ],
       controllers: [HealthController],

@@ -1,4 +1,6 @@
 // Nest layer
+// Per-caller rate limiting lives in the subpath 'nest-service-auth/throttler' (CallerThrottlerGuard,
+// RedisThrottlerStorage): it needs the optional peer @nestjs/throttler, which this entry must not load.
 export { ServiceAuthModule } from './nest/service-auth.module.js';
 export { ServiceAuthGuard, type RouteAccess } from './nest/service-auth.guard.js';
 export { ServiceAuthKeys } from './nest/service-auth-keys.service.js';
@@ -7,8 +9,7 @@ export { TrustedCaller } from './nest/trusted-caller.decorator.js';
 export { PublicRoute } from './nest/public-route.decorator.js';
 export { Caller } from './nest/caller.decorator.js';
 export { EncryptedBody } from './nest/encrypted-body.decorator.js';
-export { DecryptBodyInterceptor } from './nest/decrypt-body.interceptor.js';
-export { EncryptResponseInterceptor } from './nest/encrypt-response.interceptor.js';
+export { EncryptedExchangeInterceptor } from './nest/encrypted-exchange.interceptor.js';
 export { ServiceAuthException } from './nest/service-auth.exception.js';
 export { BodyParserErrorFilter } from './nest/body-parser-error.filter.js';
 export { SERVICE_AUTH_OPTIONS, type SERVICE_AUTH_ASYNC_OPTIONS_TYPE, type SERVICE_AUTH_OPTIONS_TYPE } from './nest/service-auth.module-definition.js';

@@ -1,12 +1,15 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpException, Inject, Logger, NotFoundException, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpException, Inject, Logger, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Caller, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
+import { CallerThrottlerGuard } from 'nest-service-auth/throttler';
 import type { StockStore } from '../stock/stock-store.interface.js';
 import { STOCK_STORE } from './inventory.constants.js';
 import { StockUpdateDto } from './stock-update.dto.js';
 
 @Controller('api/inventory')
 @TrustedCaller('order-service')
+// A controller guard runs after the global ServiceAuthGuard, so requests are counted per verified caller.
+@UseGuards(CallerThrottlerGuard)
 export class InventoryController {
   private readonly logger = new Logger('InventoryController');
 

@@ -29,6 +29,7 @@ export const REASON_STATUS = {
   decryption_failed: 400,
   rate_limited: 429,
   replay_store_unavailable: 503,
+  rate_limit_unavailable: 503,
   raw_body_unavailable: 500,
 } as const;
 

@@ -1,0 +1,246 @@
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
+
+/**
+ * The Redis plumbing shared by RedisNonceStore and RedisThrottlerStorage: an owned or injected
+ * ioredis client, commands bounded by a deadline, error messages without the URL's password, and a
+ * close() that leaves nothing on the event loop. Framework-free (no Nest).
+ *
+ * `ioredis` is an optional peer dependency: it is loaded here, on first construction of an owned
+ * client, never when a module of this package is merely imported. Entry points that re-export a
+ * Redis-backed class therefore load without ioredis installed; only creating one from a URL needs it.
+ */
+
+export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 2000;
+/** Reconnect backoff of an owned client: attempt * 100 ms, capped at this value, forever. */
+export const REDIS_MAX_RECONNECT_DELAY_MS = 2000;
+/** How long ioredis waits for a socket to end gracefully before destroying it (its default: 2 s). */
+const DISCONNECT_TIMEOUT_MS = 100;
+
+export interface RedisConnectionOptions {
+  /** An existing ioredis client; never closed by this connection. Exactly one of `client` / `url`. */
+  client?: Redis;
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`): the connection creates and owns the client. */
+  url?: string;
+  /** Receives the (redacted) errors of an owned client; they are swallowed otherwise. */
+  onError?: (err: Error) => void;
+  /** TCP connect timeout of an owned client. Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** The class using the connection, for error messages (e.g. 'RedisNonceStore'). */
+  owner: string;
+}
+
+type IoredisModule = typeof import('ioredis');
+let ioredis: IoredisModule | undefined;
+
+function loadIoredis(owner: string): IoredisModule {
+  if (ioredis) return ioredis;
+  try {
+    ioredis = createRequire(import.meta.url)('ioredis') as IoredisModule;
+    return ioredis;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
+      throw new Error(`${owner} needs the optional peer dependency ioredis (^5 or ^6): npm install ioredis`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+export class RedisConnection {
+  readonly client: Redis;
+  readonly ownsClient: boolean;
+  private readonly secrets: string[];
+  private closedFlag = false;
+  private connecting: Promise<void> | undefined;
+
+  constructor(options: RedisConnectionOptions) {
+    if ((options.client === undefined) === (options.url === undefined)) {
+      throw new TypeError(`${options.owner}: pass exactly one of \`client\` or \`url\``);
+    }
+    if (options.client !== undefined) {
+      this.client = options.client;
+      this.ownsClient = false;
+      this.secrets = [];
+      return;
+    }
+    if (typeof options.url !== 'string' || options.url.length === 0) {
+      throw new TypeError(`${options.owner}: url must be a non-empty string`);
+    }
+    this.secrets = urlSecrets(options.url);
+    this.ownsClient = true;
+    const clientOptions: RedisOptions = {
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+      retryStrategy: (attempt: number) => Math.min(attempt * 100, REDIS_MAX_RECONNECT_DELAY_MS),
+      // A READONLY reply (failed-over replica) should trigger a reconnect to the new primary.
+      reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
+    };
+    const { Redis: RedisClient } = loadIoredis(options.owner);
+    this.client = new RedisClient(options.url, clientOptions);
+    const onError = options.onError;
+    // Attached synchronously, before the first connection attempt can emit anything.
+    this.client.on('error', (err: unknown) => {
+      if (!onError) return;
+      try {
+        onError(this.sanitize(err));
+      } catch {
+        // A throwing callback must not turn a connection error into a crash.
+      }
+    });
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /**
+   * Sends `command` once the client can take it, and settles within `timeoutMs` (waiting for the
+   * connection included). Rejects with an Error whose message is redacted: the client's own error,
+   * or `Redis did not answer within <timeoutMs> ms`. Never resolves after the deadline.
+   */
+  async run<T>(command: (client: Redis) => Promise<T>, timeoutMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const attempt = (async () => {
+      await this.waitForConnection();
+      return command(this.client);
+    })();
+    // The loser of the race must not become an unhandled rejection.
+    attempt.catch(() => undefined);
+    try {
+      return await Promise.race([attempt, deadline]);
+    } catch (err) {
+      throw this.sanitize(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Quits the client when this connection created it; an injected client is left untouched.
+   * Idempotent. `graceMs` bounds the wait for a graceful QUIT before the socket is dropped.
+   */
+  async close(graceMs = 1000): Promise<void> {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    if (!this.ownsClient) return;
+    const client = this.client;
+    if (client.status === 'end') return;
+    if (client.status === 'ready' || client.status === 'connecting' || client.status === 'connect') {
+      // A live socket: QUIT (graceful, in-flight replies still arrive) or drop it; either way the
+      // socket closes and the client emits 'end' without reconnecting.
+      const ended = this.waitForEnd(graceMs);
+      if (client.status === 'ready') client.quit().catch(() => client.disconnect(false));
+      else client.disconnect(false);
+      if (await ended) return;
+    }
+    // No live socket (reconnecting after an outage) or QUIT got no answer: cancel the reconnect
+    // timer and drop the socket. ioredis then arms a `disconnectTimeout` timer on the old socket
+    // that nothing clears when that socket is already closed; wait it out so that nothing of
+    // ours is left on the event loop once close() resolves.
+    client.disconnect(false);
+    await new Promise<void>((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS + 20));
+  }
+
+  /** An Error whose message does not contain the URL's password (or any URL user info). */
+  sanitize(err: unknown): Error {
+    const error = err instanceof Error ? err : new Error(String(err));
+    const redacted = redact(error.message, this.secrets);
+    if (redacted === error.message) return error;
+    const copy = new Error(redacted);
+    copy.name = error.name;
+    return copy;
+  }
+
+  /** Resolves true on the client's 'end' event, false after `ms`. */
+  private waitForEnd(ms: number): Promise<boolean> {
+    const client = this.client;
+    return new Promise<boolean>((resolve) => {
+      const onEnd = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        client.off('end', onEnd);
+        resolve(false);
+      }, ms);
+      client.once('end', onEnd);
+    });
+  }
+
+  /**
+   * Resolves once a command can be sent. While the client is mid-connection ('connecting', or
+   * 'connect' = socket open, ready check pending) this waits for 'ready', since with
+   * enableOfflineQueue:false ioredis would reject the command at once; concurrent commands share
+   * one wait (one set of listeners). In every other state the command is sent directly and ioredis
+   * decides (ready: sent; reconnecting: rejected, or queued if an injected client has an offline
+   * queue). The caller's deadline bounds the wait.
+   */
+  private waitForConnection(): Promise<void> {
+    const client = this.client;
+    if (client.status !== 'connecting' && client.status !== 'connect') return Promise.resolve();
+    if (!this.connecting) {
+      const pending = new Promise<void>((resolve, reject) => {
+        const cleanup = () => {
+          client.off('ready', onReady);
+          client.off('close', onClose);
+          client.off('end', onClose);
+          this.connecting = undefined;
+        };
+        const onReady = () => {
+          cleanup();
+          resolve();
+        };
+        const onClose = () => {
+          cleanup();
+          reject(new Error('connection to Redis closed before it was ready'));
+        };
+        client.once('ready', onReady);
+        client.once('close', onClose);
+        client.once('end', onClose);
+      });
+      pending.catch(() => undefined);
+      this.connecting = pending;
+    }
+    return this.connecting;
+  }
+}
+
+function urlSecrets(url: string): string[] {
+  const secrets = new Set<string>();
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) {
+      secrets.add(parsed.password);
+      try {
+        secrets.add(decodeURIComponent(parsed.password));
+      } catch {
+        // Malformed escape: the raw form is already listed.
+      }
+    }
+  } catch {
+    // Not a WHATWG-parsable URL: fall back to the userinfo part, if any.
+    const match = /^[a-z][a-z0-9+.-]*:\/\/([^@/]*)@/i.exec(url);
+    const userinfo = match?.[1];
+    if (userinfo) {
+      const colon = userinfo.indexOf(':');
+      const password = colon >= 0 ? userinfo.slice(colon + 1) : userinfo;
+      if (password) secrets.add(password);
+    }
+  }
+  return [...secrets].sort((a, b) => b.length - a.length);
+}
+
+function redact(message: string, secrets: readonly string[]): string {
+  let out = message;
+  for (const secret of secrets) {
+    if (secret) out = out.split(secret).join('***');
+  }
+  // Any URL userinfo that slipped through (e.g. a URL echoed inside an error).
+  return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/gi, '$1***@');
+}
