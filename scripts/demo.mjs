@@ -153,6 +153,15 @@ function buildSteps({ orderKey, reportingKey }) {
     {
       title: 'Replay, part 1: the original request',
       why: 'a genuine signed, encrypted request from order-service (quantity 1), captured by an eavesdropper',
+      // What the eavesdropper sees of the body: a compact JWE. Only its protected header is readable.
+      show: () => {
+        const jwe = capture().init.body.toString('latin1');
+        const header = Buffer.from(jwe.slice(0, jwe.indexOf('.')), 'base64url').toString('utf8');
+        return [
+          `body on the wire (${capture().init.headers['content-type']}, ${jwe.length} bytes): ${jwe.slice(0, 48)}…`,
+          `its protected header: ${header}   (the order itself is ciphertext)`,
+        ];
+      },
       send: () => sendSigned(capture()),
       expect: { status: 200, json: (json) => json?.newStock === 97 || `expected newStock 97, got ${json?.newStock}` },
     },
@@ -392,6 +401,7 @@ async function main() {
   for (const step of steps) {
     hr(`${step.number}. ${step.title}`);
     console.log(`   ${step.why}`);
+    for (const line of step.show?.() ?? []) console.log(`   ${line}`);
     let result;
     let problems;
     try {
