@@ -30,6 +30,44 @@ export interface RedisConnectionOptions {
   owner: string;
 }
 
+/** Options of a namespaced Redis-backed store (RedisNonceStore, RedisThrottlerStorage). */
+interface NamespacedStoreOptions {
+  /**
+   * The service id the store works for. Keys are `${keyPrefix}${namespace}:…`, so services sharing
+   * one Redis never see each other's entries. Non-empty, without ':' (otherwise namespace "a:b" +
+   * key "c" and namespace "a" + key "b:c" would collide).
+   */
+  namespace: string;
+  /** Prefix of every key; each store has its own default. */
+  keyPrefix?: string;
+  /** Budget for one operation, waiting for the connection included. Default 250 ms. */
+  timeoutMs?: number;
+  /**
+   * Receives the errors of an owned client (connection refused, reset...), with the URL's password
+   * redacted. They are swallowed otherwise, so an unreachable Redis never crashes the process.
+   * Not used with `client` (its owner handles its 'error' events).
+   */
+  onError?: (err: Error) => void;
+  /** TCP connect timeout of an owned client. Default 2000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/** Where a store's client comes from: an existing client (never closed by the store) or a URL (owned). */
+type ClientSource =
+  | {
+      /** An existing ioredis client. The store never closes it. */
+      client: Redis;
+      url?: undefined;
+    }
+  | {
+      /** `redis://[user:password@]host:port[/db]` (or `rediss://`). The store creates and owns the client. */
+      url: string;
+      client?: undefined;
+    };
+
+export type RedisStoreOptions = NamespacedStoreOptions & ClientSource;
+export type RedisStoreTuning = Omit<NamespacedStoreOptions, 'namespace'>;
+
 type IoredisModule = typeof import('ioredis');
 let ioredis: IoredisModule | undefined;
 

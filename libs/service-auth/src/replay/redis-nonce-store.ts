@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 
-import { DEFAULT_REDIS_CONNECT_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS, RedisConnection } from '../redis/redis-connection.js';
+import { DEFAULT_REDIS_CONNECT_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS, RedisConnection, type RedisStoreOptions, type RedisStoreTuning } from '../redis/redis-connection.js';
 
 import type { NonceStore } from './nonce-store.interface.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
@@ -11,40 +11,7 @@ export const DEFAULT_NONCE_STORE_CONNECT_TIMEOUT_MS = DEFAULT_REDIS_CONNECT_TIME
 /** Reconnect backoff of an owned client: attempt * 100 ms, capped at this value, forever. */
 export const NONCE_STORE_MAX_RECONNECT_DELAY_MS = REDIS_MAX_RECONNECT_DELAY_MS;
 
-interface CommonOptions {
-  /**
-   * The callee's service id. Keys are `${keyPrefix}${namespace}:${key}`, so callee services that
-   * share one Redis never see each other's nonces. Must be non-empty and must not contain ':'
-   * (otherwise namespace "a:b" + key "c" and namespace "a" + key "b:c" would collide).
-   */
-  namespace: string;
-  /** Default `'nest-service-auth:nonce:'`. */
-  keyPrefix?: string;
-  /** Budget for one claim, waiting for the connection included. Default 250 ms. */
-  timeoutMs?: number;
-  /**
-   * Receives the errors of an owned client (connection refused, reset...). They are swallowed
-   * otherwise, so an unreachable Redis never crashes the process. The URL's password is redacted
-   * from the messages. Not used with `client` (its owner handles its 'error' events).
-   */
-  onError?: (err: Error) => void;
-  /** TCP connect timeout of an owned client. Default 2000 ms. */
-  connectTimeoutMs?: number;
-}
-
-export type RedisNonceStoreOptions = CommonOptions &
-  (
-    | {
-        /** An existing ioredis client. The store never closes it. */
-        client: Redis;
-        url?: undefined;
-      }
-    | {
-        /** `redis://[user:password@]host:port[/db]` (or `rediss://`). The store creates and owns the client. */
-        url: string;
-        client?: undefined;
-      }
-  );
+export type RedisNonceStoreOptions = RedisStoreOptions;
 
 /**
  * A {@link NonceStore} in Redis, shared by every replica of a callee service.
@@ -98,7 +65,7 @@ export class RedisNonceStore implements NonceStore {
   static fromUrl(
     url: string,
     namespace: string,
-    opts: Omit<CommonOptions, 'namespace'> = {},
+    opts: RedisStoreTuning = {},
   ): RedisNonceStore {
     return new RedisNonceStore({ ...opts, url, namespace });
   }

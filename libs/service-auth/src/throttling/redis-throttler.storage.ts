@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 
-import { RedisConnection } from '../redis/redis-connection.js';
+import { RedisConnection, type RedisStoreOptions, type RedisStoreTuning } from '../redis/redis-connection.js';
 import { ThrottlerStorageUnavailableError } from './throttler-storage-unavailable.error.js';
 
 /** `ThrottlerStorageRecord` (not re-exported by the package's entry point). */
@@ -53,39 +53,7 @@ return { hits, hitTtl, 1, hitTtl }
 `;
 const INCREMENT_SHA1 = createHash('sha1').update(INCREMENT_SCRIPT).digest('hex');
 
-interface CommonOptions {
-  /**
-   * The callee's service id. Throttler keys are derived from controller and handler names, which
-   * two services sharing one Redis may have in common; the namespace keeps their counters apart.
-   * Must be non-empty and must not contain ':'.
-   */
-  namespace: string;
-  /** Default `'nest-service-auth:throttle:'`. */
-  keyPrefix?: string;
-  /** Budget for one increment, waiting for the connection included. Default 250 ms. */
-  timeoutMs?: number;
-  /**
-   * Receives the errors of an owned client (connection refused, reset...), with the URL's password
-   * redacted. They are swallowed otherwise. Not used with `client`.
-   */
-  onError?: (err: Error) => void;
-  /** TCP connect timeout of an owned client. Default 2000 ms. */
-  connectTimeoutMs?: number;
-}
-
-export type RedisThrottlerStorageOptions = CommonOptions &
-  (
-    | {
-        /** An existing ioredis client. The storage never closes it. */
-        client: Redis;
-        url?: undefined;
-      }
-    | {
-        /** `redis://[user:password@]host:port[/db]` (or `rediss://`). The storage creates and owns the client. */
-        url: string;
-        client?: undefined;
-      }
-  );
+export type RedisThrottlerStorageOptions = RedisStoreOptions;
 
 /**
  * A `ThrottlerStorage` for @nestjs/throttler (^6) in Redis, so that every replica of a service
