@@ -47,7 +47,8 @@ export { ReplayStoreUnavailableError } from './replay/replay-store-unavailable.e
 // ioredis (an optional peer) is loaded when a RedisNonceStore is created from a URL, not on import.
 export { RedisNonceStore, type RedisNonceStoreOptions } from './replay/redis-nonce-store.js';
 
-// Outgoing-call resilience of SignedHttpService (framework-free)
+// Outgoing calls without Nest: what SignedHttpService does per attempt, and its resilience (framework-free)
+export { prepareRequest, openAnswer, type PreparedRequest, type OutgoingCredential } from './client/outgoing-request.js';
 export { UpstreamUnavailableError, isUpstreamUnavailableError, type UpstreamUnavailableReason } from './client/upstream-unavailable.error.js';
 export { RetryPolicy, DEFAULT_RETRY_OPTIONS, RETRYABLE_STATUSES, parseRetryAfter, type RetryOptions, type RetryEvent } from './client/retry-policy.js';
 export {

@@ -1,32 +1,14 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AxiosHeaders, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
-import { randomBytes } from 'node:crypto';
 import { Observable } from 'rxjs';
+import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
 import { RetryPolicy } from '../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../client/upstream-circuit-breakers.js';
-import { encryptCompact } from '../crypto/jwe-compact.js';
-import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
-import { openResponse } from '../crypto/open-response.js';
-import { signRequest } from '../protocol/request-signer.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import { DEFAULT_CLIENT_TIMEOUT_MS } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-
-/** Serialises the body once, so that the bytes signed are the bytes sent. */
-function bodyBytes(data: unknown, headers: AxiosHeaders): Buffer | undefined {
-  if (data === undefined || data === null) return undefined;
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (typeof data === 'string') {
-    if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
-    return Buffer.from(data, 'utf8');
-  }
-  if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-  return Buffer.from(JSON.stringify(data), 'utf8');
-}
 
 /**
  * A drop-in for @nestjs/axios' HttpService whose every request is signed (RFC 9421, hmac-sha256)
@@ -153,7 +135,7 @@ export class SignedHttpService {
     });
   }
 
-  /** Signs (new `created`, new nonce), encrypts if configured, and sends one attempt. */
+  /** Prepares (encrypted if configured, signed with a new `created` and nonce) and sends one attempt. */
   private async send<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
     const key = this.keys.ring.signingKey;
     if (!key) {
@@ -163,53 +145,32 @@ export class SignedHttpService {
     const method = (config.method ?? 'GET').toUpperCase();
     // The URL axios will put on the wire, with params serialised its way; it is then sent verbatim.
     const url = axios.getUri(config);
-    const headers = AxiosHeaders.from((config.headers ?? {}) as any);
-    let body = bodyBytes(config.data, headers);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(AxiosHeaders.from((config.headers ?? {}) as any).toJSON())) {
+      if (value !== undefined && value !== null && (value as unknown) !== false) headers[name.toLowerCase()] = String(value);
+    }
     const encrypted = this.encrypts(url);
-    if (encrypted) {
-      // Encrypt, then sign: the digest and signature cover the ciphertext, so tampering is refused
-      // before anything is decrypted.
-      if (body) {
-        const cty = String(headers.get('content-type') ?? 'application/json');
-        body = Buffer.from(encryptCompact(body, key.encryptionKey, { kid: key.id, cty }), 'latin1');
-        headers.set('content-type', JWE_MEDIA_TYPE);
-      }
-      headers.set('accept', JWE_MEDIA_TYPE);
-    }
-    const plain: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers.toJSON())) {
-      if (value !== undefined && value !== null && (value as unknown) !== false) plain[name.toLowerCase()] = String(value);
-    }
-    const nonce = randomBytes(16).toString('base64url');
-    const signed = signRequest({ method, url, headers: plain, body }, key, { nonce });
+    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted);
     const response = await axios.request<T>({
       ...config,
       method,
       url,
       baseURL: undefined,
       params: undefined,
-      data: body,
-      headers: { ...plain, ...signed },
+      data: prepared.body,
+      headers: prepared.headers,
       timeout: config.timeout ?? this.timeoutMs,
       signal,
       transformRequest: [(data) => data],
     });
-    if (encrypted) this.openAnswer(response, nonce);
+    if (encrypted) {
+      const contentType = response.headers['content-type'];
+      response.data = openAnswer(
+        { status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
+        (kid) => this.keys.ring.findOwnKey(kid)?.encryptionKey,
+        prepared.nonce,
+      ) as T;
+    }
     return response;
-  }
-
-  /** Replaces an encrypted answer by the data it carries; refuses a plaintext answer where one was encrypted. */
-  private openAnswer(response: AxiosResponse, nonce: string): void {
-    const contentType = response.headers['content-type'];
-    if (!isJweMediaType(typeof contentType === 'string' ? contentType : undefined)) {
-      if (response.data === undefined || response.data === '' || response.status === 204) return;
-      throw new ServiceAuthError('encryption_required', 'The upstream answered in plaintext where an encrypted answer was expected');
-    }
-    const plaintext = openResponse(String(response.data), (kid) => this.keys.ring.findOwnKey(kid)?.encryptionKey, nonce);
-    try {
-      response.data = JSON.parse(plaintext.toString('utf8'));
-    } catch {
-      throw new ServiceAuthError('body_malformed', 'The decrypted answer is not JSON');
-    }
   }
 }

@@ -1,0 +1,66 @@
+import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { decryptCompact, encryptCompact } from '../crypto/jwe-compact.js';
+import { KeyRing } from '../keys/key-ring.js';
+import { httpMessage } from '../protocol/http-message.js';
+import { RequestVerifier } from '../protocol/request-verifier.js';
+import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
+import { openAnswer, prepareRequest } from './outgoing-request.js';
+
+const definition = { id: 'order-1', apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') };
+const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [definition] }] });
+const key = ring.findCallerKey('order-service', 'order-1')!;
+const url = 'http://inventory:8082/api/inventory?x=1';
+
+function verify(prepared: ReturnType<typeof prepareRequest>, method = 'POST') {
+  const message = httpMessage({ method, target: '/api/inventory?x=1', headers: prepared.headers });
+  return new RequestVerifier(() => ring, new MemoryNonceStore()).verify(message, prepared.body ?? Buffer.alloc(0));
+}
+
+describe('prepareRequest', () => {
+  it('serialises a JSON body once and signs exactly those bytes', async () => {
+    const prepared = prepareRequest({ method: 'POST', url, headers: {}, data: { productId: 'P123', quantity: 2 } }, key, false);
+    expect(prepared.body?.toString()).toBe('{"productId":"P123","quantity":2}');
+    expect(prepared.headers['content-type']).toBe('application/json');
+    await expect(verify(prepared)).resolves.toMatchObject({ id: 'order-service', keyId: 'order-1', nonce: prepared.nonce });
+  });
+
+  it('encrypts, then signs the ciphertext, and asks for an encrypted answer', async () => {
+    const prepared = prepareRequest({ method: 'POST', url, headers: {}, data: { productId: 'P123', quantity: 2 } }, key, true);
+    expect(prepared.headers['content-type']).toBe('application/jose');
+    expect(prepared.headers['accept']).toBe('application/jose');
+    const { plaintext, header } = decryptCompact(prepared.body!, () => key.encryptionKey);
+    expect(JSON.parse(plaintext.toString())).toEqual({ productId: 'P123', quantity: 2 });
+    expect(header).toMatchObject({ kid: 'order-1', cty: 'application/json' });
+    await expect(verify(prepared)).resolves.toMatchObject({ id: 'order-service' });
+  });
+
+  it('gives every attempt a fresh nonce', () => {
+    const a = prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, key, false);
+    const b = prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, key, false);
+    expect(a.nonce).not.toBe(b.nonce);
+    expect(a.headers['signature']).not.toBe(b.headers['signature']);
+  });
+});
+
+describe('openAnswer', () => {
+  const resolve = (kid: string) => (kid === 'order-1' ? key.encryptionKey : undefined);
+  const sealed = (nonce: string) => encryptCompact(Buffer.from('{"ok":true}'), key.encryptionKey, { kid: 'order-1', nonce });
+
+  it('opens an answer that echoes the nonce', () => {
+    expect(openAnswer({ status: 200, contentType: 'application/jose', data: sealed('n-1') }, resolve, 'n-1')).toEqual({ ok: true });
+  });
+
+  it('refuses an answer made for another request', () => {
+    expect(() => openAnswer({ status: 200, contentType: 'application/jose', data: sealed('n-2') }, resolve, 'n-1')).toThrow(
+      expect.objectContaining({ reason: 'decryption_failed' }),
+    );
+  });
+
+  it('refuses a plaintext answer with a body, accepts an empty one', () => {
+    expect(() => openAnswer({ status: 200, contentType: 'application/json', data: { ok: true } }, resolve, 'n-1')).toThrow(
+      expect.objectContaining({ reason: 'encryption_required' }),
+    );
+    expect(openAnswer({ status: 204, contentType: undefined, data: '' }, resolve, 'n-1')).toBe('');
+  });
+});

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { encryptCompact } from '../crypto/jwe-compact.js';
+import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
+import { openResponse } from '../crypto/open-response.js';
+import { signRequest, type SigningCredential } from '../protocol/request-signer.js';
+import { ServiceAuthError } from '../protocol/service-auth.error.js';
+
+/** The credential an outgoing call is signed, and possibly encrypted, with. */
+export interface OutgoingCredential extends SigningCredential {
+  readonly encryptionKey: Uint8Array;
+}
+
+/** One attempt, ready to send: exactly these headers and these bytes. */
+export interface PreparedRequest {
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+  /** The signature's nonce: an encrypted answer must echo it. */
+  nonce: string;
+}
+
+/** Serialises the body once, so that the bytes signed are the bytes sent. */
+function bodyBytes(data: unknown, headers: Record<string, string>): Buffer | undefined {
+  if (data === undefined || data === null) return undefined;
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (typeof data === 'string') {
+    headers['content-type'] ??= 'text/plain; charset=utf-8';
+    return Buffer.from(data, 'utf8');
+  }
+  headers['content-type'] ??= 'application/json';
+  return Buffer.from(JSON.stringify(data), 'utf8');
+}
+
+/**
+ * Prepares one attempt of an outgoing call: body serialised once; when `encrypt`, encrypted as a JWE
+ * and an encrypted answer asked for; then signed over exactly the bytes that will be sent, with a
+ * fresh `created` and nonce. Encrypt, then sign: the digest and signature cover the ciphertext, so
+ * tampering is refused before anything is decrypted.
+ * `headers` are lowercase names; `url` is absolute and sent verbatim.
+ */
+export function prepareRequest(
+  input: { method: string; url: string; headers: Record<string, string>; data: unknown },
+  credential: OutgoingCredential,
+  encrypt: boolean,
+): PreparedRequest {
+  const headers = { ...input.headers };
+  let body = bodyBytes(input.data, headers);
+  if (encrypt) {
+    if (body) {
+      const cty = headers['content-type'] ?? 'application/json';
+      body = Buffer.from(encryptCompact(body, credential.encryptionKey, { kid: credential.id, cty }), 'latin1');
+      headers['content-type'] = JWE_MEDIA_TYPE;
+    }
+    headers['accept'] = JWE_MEDIA_TYPE;
+  }
+  const nonce = randomBytes(16).toString('base64url');
+  Object.assign(headers, signRequest({ method: input.method, url: input.url, headers, body }, credential, { nonce }));
+  return { headers, body, nonce };
+}
+
+/**
+ * The data an answer to an encrypted call carries. An encrypted answer must echo the request's
+ * nonce; a plaintext answer with a body, where an encrypted one was asked for, is refused.
+ * Returns `data` unchanged for an empty answer.
+ */
+export function openAnswer(
+  answer: { status: number; contentType: string | undefined; data: unknown },
+  resolveKey: (kid: string) => Uint8Array | undefined,
+  nonce: string,
+): unknown {
+  if (!isJweMediaType(answer.contentType)) {
+    if (answer.data === undefined || answer.data === '' || answer.status === 204) return answer.data;
+    throw new ServiceAuthError('encryption_required', 'The upstream answered in plaintext where an encrypted answer was expected');
+  }
+  const plaintext = openResponse(String(answer.data), resolveKey, nonce);
+  try {
+    return JSON.parse(plaintext.toString('utf8'));
+  } catch {
+    throw new ServiceAuthError('body_malformed', 'The decrypted answer is not JSON');
+  }
+}
