@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Body, Controller, ConsoleLogger, Module, Post, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { ServiceAuthModule } from 'nest-service-auth';
+import { newCredential } from './support/credentials.js';
+import { listenUrl } from './support/demo-services.js';
+import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+
+const caller = newCredential('order-2026-11');
+
+@Controller('echo')
+class EchoController {
+  @Post()
+  echo(@Body() body: unknown) {
+    return body;
+  }
+}
+
+@Module({
+  imports: [ServiceAuthModule.forRoot({ serviceId: 'echo-service', keys: { callers: [{ id: 'order-service', keys: [caller] }] } })],
+  controllers: [EchoController],
+})
+class EchoModule {}
+
+/** Collects what the app logs, to check the configuration error is explained there. */
+class RecordingLogger extends ConsoleLogger {
+  readonly lines: string[] = [];
+  override error(message: unknown, ...rest: unknown[]): void {
+    this.lines.push(JSON.stringify([message, ...rest]));
+  }
+  override warn(message: unknown): void {
+    this.lines.push(JSON.stringify(message));
+  }
+  override log(): void {}
+}
+
+/**
+ * A body parsed without its raw bytes cannot be verified. The guard must say that the server is
+ * misconfigured, on both adapters, rather than report a misleading signature failure.
+ */
+describe.each(['express', 'fastify'] as const)('an app created without rawBody: true (%s)', (adapter) => {
+  let app: INestApplication | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('answers a configuration error naming rawBody, not a signature failure', async () => {
+    const logger = new RecordingLogger();
+    app = await NestFactory.create(EchoModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger, abortOnError: false });
+    const url = await listenUrl(app);
+    const body = '{"productId":"P123","quantity":2}';
+    const headers = signedHeaders(url, signingCredential(caller), { method: 'POST', path: '/echo', body });
+    const res = await rawRequest(url, { method: 'POST', path: '/echo', headers, body });
+    expect([res.status, res.json?.reason]).toEqual([500, 'raw_body_unavailable']);
+    expect(res.text).not.toMatch(/signature|rawBody/i); // the caller learns the server is misconfigured, no more
+    expect(logger.lines.join('\n')).toContain('rawBody: true');
+  });
+
+  it('verifies the same request once created with rawBody: true', async () => {
+    app = await NestFactory.create(EchoModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { rawBody: true, logger: false });
+    const url = await listenUrl(app);
+    const body = '{"productId":"P123","quantity":2}';
+    const headers = signedHeaders(url, signingCredential(caller), { method: 'POST', path: '/echo', body });
+    const res = await rawRequest(url, { method: 'POST', path: '/echo', headers, body });
+    expect(res.status).toBe(201);
+    expect(res.json).toEqual({ productId: 'P123', quantity: 2 });
+  });
+});
