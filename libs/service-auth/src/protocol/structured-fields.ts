@@ -37,6 +37,9 @@ export interface InnerList {
 }
 export type Dictionary = Map<string, Item | InnerList>;
 
+/** The parameters of every parsed item that has none. Read-only by contract: never mutate it. */
+const NO_PARAMETERS: Parameters = new Map();
+
 export function isInnerList(member: Item | InnerList): member is InnerList {
   return (member as InnerList).items !== undefined;
 }
@@ -153,6 +156,8 @@ class Parser {
 
   // §4.2.3.2
   parameters(): Parameters {
+    // Most items carry no parameters: they share one empty map instead of allocating their own.
+    if (this.peek() !== 0x3b /* ; */) return NO_PARAMETERS;
     const params: Parameters = new Map();
     while (this.peek() === 0x3b /* ; */) {
       this.pos++;
