@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { RequestVerifier } from '../protocol/request-verifier.js';
+import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import {
   PUBLIC_ROUTE_METADATA,
@@ -28,6 +28,7 @@ export type RouteAccess = { public: true } | { public: false; callers?: readonly
 export class ServiceAuthGuard implements CanActivate {
   protected readonly logger = new Logger('ServiceAuth');
   private readonly maxBodyBytes: number;
+  private readonly routes = new WeakMap<object, WeakMap<object, { public: boolean; isTrusted?: TrustPolicy }>>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -40,23 +41,37 @@ export class ServiceAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http' || !this.keys.inbound) return true;
-    const access = this.routeAccess(context);
-    if (access.public) return true;
+    const route = this.routeOf(context);
+    if (route.public) return true;
 
     const req = context.switchToHttp().getRequest();
     try {
       const body = await readRawBody(req, this.maxBodyBytes);
-      const trusted = access.callers;
-      req[VERIFIED_CALLER_PROPERTY] = await this.verifier.verify(
-        requestMessage(req),
-        body,
-        trusted ? (id) => trusted.includes(id) : undefined,
-      );
+      req[VERIFIED_CALLER_PROPERTY] = await this.verifier.verify(requestMessage(req), body, route.isTrusted);
       return true;
     } catch (err) {
       if (err instanceof ServiceAuthError) this.reject(err, req);
       throw err;
     }
+  }
+
+  /**
+   * Route metadata is fixed once the application is up, so each route is classified once, on its
+   * first request, rather than read back through the Reflector on every request.
+   */
+  private routeOf(context: ExecutionContext): { public: boolean; isTrusted?: TrustPolicy } {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let routes = this.routes.get(controller);
+    if (!routes) this.routes.set(controller, (routes = new WeakMap()));
+    let route = routes.get(handler);
+    if (!route) {
+      const access = this.routeAccess(context);
+      const trusted = !access.public && access.callers ? new Set(access.callers) : undefined;
+      route = { public: access.public, isTrusted: trusted && ((id: string) => trusted.has(id)) };
+      routes.set(handler, route);
+    }
+    return route;
   }
 
   /** The handler's own declaration wins over its controller's. */
