@@ -15,7 +15,7 @@ import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { keyList, newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, startServices, type Adapter, type RunningServices } from './support/demo-services.js';
 import { rawRequest, signatureValue, signedHeaders, signingCredential, type RawRequest, type RawResponse, type SignedInit } from './support/raw-http.js';
-import { findFreePort } from './support/redis-server.js';
+import { findFreePort } from './support/server-process.js';
 
 const ADAPTERS: Adapter[] = ['express', 'fastify'];
 

@@ -19,7 +19,7 @@ import { accessSync, chownSync, constants, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import pg from 'pg';
-import { findFreePort } from './redis-server.js';
+import { findFreePort, LOOPBACK as HOST, startServerProcess, stopServerProcess } from './server-process.js';
 
 export interface PostgresServerHandle {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` (superuser, trust authentication). */
@@ -44,7 +44,6 @@ export interface PostgresBinaries {
 export const POSTGRES_SERVER_NOT_FOUND_MESSAGE =
   'PostgreSQL server binaries not found: install them (Debian: apt-get install -y postgresql); CI installs them in .ci/run';
 
-const HOST = '127.0.0.1';
 const OS_USER = 'postgres';
 const DEBIAN_ROOT = '/usr/lib/postgresql';
 
@@ -129,13 +128,6 @@ function runAs(): RunAs {
   throw new Error('PostgreSQL refuses to run as root, and neither setpriv nor runuser (util-linux) is available to drop to the postgres user');
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function waitForExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /** Runs a command to completion; rejects with its output when it fails. */
 function run(command: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -198,43 +190,19 @@ export async function startPostgresServer(options: StartPostgresServerOptions = 
       root,
     );
 
-    const output: string[] = [];
     // -F: fsync off (a test server's data is thrown away).
-    const command = [...as.prefix, binaries.postgres, '-D', dataDir, '-k', socketDir, '-h', HOST, '-p', String(port), '-F'];
-    const proc = spawn(command[0], command.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    const keep = (chunk: Buffer) => {
-      output.push(chunk.toString('utf8'));
-      if (output.length > 100) output.shift();
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    let spawnError: Error | undefined;
-    proc.once('error', (err) => {
-      spawnError = err;
+    child = await startServerProcess({
+      name: 'postgres',
+      command: [...as.prefix, binaries.postgres, '-D', dataDir, '-k', socketDir, '-h', HOST, '-p', String(port), '-F'],
+      cwd: root,
+      isReady: () => accepts(url),
+      readyTimeoutMs,
+      pollMs: 100,
+      readiness: `accepting connections on port ${port}`,
     });
-
-    const deadline = Date.now() + readyTimeoutMs;
-    for (;;) {
-      if (spawnError) throw spawnError;
-      if (proc.exitCode !== null || proc.signalCode !== null) {
-        throw new Error(
-          `postgres exited (code ${proc.exitCode}, signal ${proc.signalCode}) before accepting connections on port ${port}:\n${output.join('')}`,
-        );
-      }
-      if (await accepts(url)) break;
-      if (Date.now() > deadline) {
-        throw new Error(`postgres did not accept connections on port ${port} within ${readyTimeoutMs} ms:\n${output.join('')}`);
-      }
-      await sleep(100);
-    }
   } catch (error) {
-    const proc = child;
+    await stopServerProcess(child, 'SIGKILL');
     child = undefined;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await waitForExit(proc);
-    }
     process.removeListener('exit', onExit);
     removeRoot();
     throw error;
@@ -243,15 +211,8 @@ export async function startPostgresServer(options: StartPostgresServerOptions = 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      const proc = child;
-      if (proc && proc.exitCode === null && proc.signalCode === null) {
-        const exited = waitForExit(proc);
-        // SIGINT is PostgreSQL's "fast" shutdown: open connections are terminated, not waited for.
-        proc.kill('SIGINT');
-        const escalate = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(escalate);
-      }
+      // SIGINT is PostgreSQL's "fast" shutdown: open connections are terminated, not waited for.
+      await stopServerProcess(child, 'SIGINT');
       child = undefined;
       process.removeListener('exit', onExit);
       removeRoot();

@@ -8,11 +8,13 @@
  *   await redis.restart();  // same port, empty dataset
  *   await redis.stop();     // in afterAll
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { findFreePort, LOOPBACK as HOST, startServerProcess, stopServerProcess } from './server-process.js';
+
 
 export interface RedisServerHandle {
   /** `redis://127.0.0.1:<port>` */
@@ -36,8 +38,6 @@ export interface StartRedisServerOptions {
 export const REDIS_SERVER_NOT_FOUND_MESSAGE =
   'redis-server not found on PATH: install it (Debian: apt-get install redis-server); CI installs it in .ci/run';
 
-const HOST = '127.0.0.1';
-
 /** The `redis-server` binary: `$REDIS_SERVER_BIN`, else the first match on PATH. Throws if absent. */
 export function findRedisServerBinary(): string {
   const explicit = process.env.REDIS_SERVER_BIN;
@@ -56,20 +56,6 @@ export function findRedisServerBinary(): string {
     }
   }
   throw new Error(REDIS_SERVER_NOT_FOUND_MESSAGE);
-}
-
-/** A port that was free a moment ago (the OS picks it; we release it straight away). */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close((err) => (err ? reject(err) : port ? resolve(port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** One PING over a raw socket; resolves true on +PONG, false on anything else. */
@@ -95,13 +81,6 @@ function ping(port: number, timeoutMs = 500): Promise<boolean> {
   });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function waitForExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 export async function startRedisServer(options: StartRedisServerOptions = {}): Promise<RedisServerHandle> {
   const binary = findRedisServerBinary();
   const port = options.port ?? (await findFreePort());
@@ -109,65 +88,21 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const output: string[] = [];
-    const proc = spawn(
-      binary,
-      [
-        '--save', '',
-        '--appendonly', 'no',
-        '--port', String(port),
-        '--bind', HOST,
-        '--dir', tmpdir(),
-        '--daemonize', 'no',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = proc;
-    const keep = (chunk: Buffer) => {
-      output.push(chunk.toString('utf8'));
-      if (output.length > 50) output.shift();
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    let spawnError: Error | undefined;
-    proc.once('error', (err) => {
-      spawnError = err;
+    child = await startServerProcess({
+      name: 'redis-server',
+      command: [binary, '--save', '', '--appendonly', 'no', '--port', String(port), '--bind', HOST, '--dir', tmpdir(), '--daemonize', 'no'],
+      isReady: () => ping(port),
+      readyTimeoutMs,
+      pollMs: 50,
+      readiness: `answering PING on port ${port}`,
+      onSpawnError: (err) => (err.code === 'ENOENT' ? new Error(REDIS_SERVER_NOT_FOUND_MESSAGE) : err),
     });
-
-    const deadline = Date.now() + readyTimeoutMs;
-    for (;;) {
-      if (spawnError) {
-        const code = (spawnError as NodeJS.ErrnoException).code;
-        throw code === 'ENOENT' ? new Error(REDIS_SERVER_NOT_FOUND_MESSAGE) : spawnError;
-      }
-      if (proc.exitCode !== null || proc.signalCode !== null) {
-        throw new Error(
-          `redis-server exited (code ${proc.exitCode}, signal ${proc.signalCode}) before answering PING on port ${port}:\n${output.join('')}`,
-        );
-      }
-      if (await ping(port)) return;
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        await waitForExit(proc);
-        throw new Error(`redis-server did not answer PING on port ${port} within ${readyTimeoutMs} ms:\n${output.join('')}`);
-      }
-      await sleep(50);
-    }
   };
 
   const terminate = async (signal: NodeJS.Signals): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = waitForExit(proc);
-    proc.kill(signal);
-    if (signal !== 'SIGKILL') {
-      const escalate = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(escalate);
-    } else {
-      await exited;
-    }
+    await stopServerProcess(proc, signal, 5000);
   };
 
   await launch();

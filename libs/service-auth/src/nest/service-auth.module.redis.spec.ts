@@ -9,7 +9,8 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 
-import { findFreePort, startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
+import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
+import { findFreePort } from '../../../../test/support/server-process.js';
 import { rawRequest, signedHeaders } from '../../../../test/support/raw-http.js';
 import { deriveKeys } from '../keys/key-derivation.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 
-import { findFreePort, startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
+import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
+import { findFreePort } from '../../../../test/support/server-process.js';
 import { RedisNonceStore } from './redis-nonce-store.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
