@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { findFreePort, LOOPBACK as HOST, startServerProcess, stopServerProcess } from './server-process.js';
 
-
 export interface RedisServerHandle {
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
