@@ -2,7 +2,8 @@
 // Per-caller rate limiting lives in the subpath 'nest-service-auth/throttler' (CallerThrottlerGuard,
 // RedisThrottlerStorage): it needs the optional peer @nestjs/throttler, which this entry must not load.
 export { ServiceAuthModule } from './nest/service-auth.module.js';
-export { ServiceAuthGuard, type RouteAccess } from './nest/service-auth.guard.js';
+export { ServiceAuthGuard } from './nest/service-auth.guard.js';
+export { readRouteAccess, type RouteAccess } from './nest/route-access.js';
 export { ServiceAuthKeys } from './nest/service-auth-keys.service.js';
 export { SignedHttpService } from './nest/signed-http.service.js';
 export { TrustedCaller } from './nest/trusted-caller.decorator.js';

@@ -10,8 +10,9 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import { ThrottlerStorageUnavailableError } from '../throttling/throttler-storage-unavailable.error.js';
-import { requestPath } from './request-message.js';
-import { PUBLIC_ROUTE_METADATA, TRUSTED_CALLERS_METADATA, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import { rejectionLogEntry } from './rejection-log.js';
+import { readRouteAccess } from './route-access.js';
+import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 
@@ -67,16 +68,12 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
   /**
    * True when ServiceAuthGuard lets requests through without a caller: a non-HTTP context, a service
    * without inbound callers, or a public route (the handler's own declaration winning over its
-   * controller's, as in ServiceAuthGuard.routeAccess).
+   * controller's: readRouteAccess, as ServiceAuthGuard uses).
    */
   protected needsNoCaller(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
     if (this.keys && !this.keys.inbound) return true;
-    for (const target of [context.getHandler(), context.getClass()]) {
-      if (this.reflector.get<boolean>(PUBLIC_ROUTE_METADATA, target)) return true;
-      if (this.reflector.get<string[]>(TRUSTED_CALLERS_METADATA, target)) return false;
-    }
-    return false;
+    return readRouteAccess(this.reflector, context).public;
   }
 
   protected override async handleRequest(requestProps: ThrottlerRequest): Promise<boolean> {
@@ -86,7 +83,7 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
       if (!(err instanceof ThrottlerStorageUnavailableError)) throw err;
       const req = requestProps.context.switchToHttp().getRequest();
       this.authLogger.error({
-        ...this.logEntry(req, 'rate_limit_unavailable', 503),
+        ...rejectionLogEntry(req, 'rate_limit_unavailable', 503),
         detail: err.message,
       });
       throw new ServiceAuthException('rate_limit_unavailable', 'Rate limiting is temporarily unavailable');
@@ -97,20 +94,8 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     const { req, res } = this.getRequestResponse(context);
     const retryAfter = Math.max(1, detail.timeToBlockExpire);
     if (readHeader(res, 'retry-after') === undefined) this.setResponseHeader(res, 'Retry-After', retryAfter);
-    this.authLogger.warn({ ...this.logEntry(req, 'rate_limited', 429), retryAfterSeconds: retryAfter });
+    this.authLogger.warn({ ...rejectionLogEntry(req, 'rate_limited', 429), retryAfterSeconds: retryAfter });
     throw new ServiceAuthException('rate_limited', 'Too many requests: retry after the number of seconds in Retry-After');
-  }
-
-  /** Same shape as ServiceAuthGuard's refusal log line: no secret, no query, no body, no IP. */
-  private logEntry(req: any, reason: string, status: number): Record<string, unknown> {
-    return {
-      event: 'service_auth_rejected',
-      reason,
-      status,
-      caller: req?.[VERIFIED_CALLER_PROPERTY]?.id,
-      method: req?.method,
-      path: req ? requestPath(req) : undefined,
-    };
   }
 }
 

@@ -2,22 +2,17 @@ import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } f
 import { Reflector } from '@nestjs/core';
 import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
-import {
-  PUBLIC_ROUTE_METADATA,
-  REQUEST_VERIFIER,
-  TRUSTED_CALLERS_METADATA,
-  VERIFIED_CALLER_PROPERTY,
-} from './service-auth.constants.js';
+import { REQUEST_VERIFIER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { readRawBody } from './raw-body.js';
-import { requestMessage, requestPath } from './request-message.js';
+import { requestMessage } from './request-message.js';
+import { rejectionLogEntry } from './rejection-log.js';
+import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
 
-/** What a route demands: nothing (public), any configured caller, or one of a list. */
-export type RouteAccess = { public: true } | { public: false; callers?: readonly string[] };
 
 /**
  * Installed globally when the service accepts callers. Secure by default: every HTTP route needs
@@ -74,26 +69,15 @@ export class ServiceAuthGuard implements CanActivate {
     return route;
   }
 
-  /** The handler's own declaration wins over its controller's. */
+  /** The handler's own declaration wins over its controller's (see readRouteAccess). */
   protected routeAccess(context: ExecutionContext): RouteAccess {
-    const targets = [context.getHandler(), context.getClass()];
-    for (const target of targets) {
-      if (this.reflector.get<boolean>(PUBLIC_ROUTE_METADATA, target)) return { public: true };
-      const callers = this.reflector.get<string[]>(TRUSTED_CALLERS_METADATA, target);
-      if (callers) return { public: false, callers };
-    }
-    return { public: false };
+    return readRouteAccess(this.reflector, context);
   }
 
   /** Logs the refusal once (no secret, no query, no body) and answers with its stable reason. */
   protected reject(error: ServiceAuthError, req: any): never {
     const entry = {
-      event: 'service_auth_rejected',
-      reason: error.reason,
-      status: error.status,
-      caller: req[VERIFIED_CALLER_PROPERTY]?.id ?? this.claimedCaller(req),
-      method: req.method,
-      path: requestPath(req),
+      ...rejectionLogEntry(req, error.reason, error.status, req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req)),
       ...(error.detail ? { detail: error.detail } : {}),
     };
     if (error.status >= 500) this.logger.error(entry);
