@@ -10,7 +10,7 @@ import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { EncryptionPolicy, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { nodeRequest } from './raw-body.js';
+import { declaresBody, nodeRequest } from './raw-body.js';
 
 /**
  * Confidential bodies, both ways, for one exchange:
@@ -86,7 +86,5 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
 }
 
 function hasBody(req: any): boolean {
-  if (Buffer.isBuffer(req.rawBody)) return req.rawBody.length > 0;
-  const headers = nodeRequest(req).headers;
-  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+  return Buffer.isBuffer(req.rawBody) ? req.rawBody.length > 0 : declaresBody(nodeRequest(req));
 }

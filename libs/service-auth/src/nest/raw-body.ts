@@ -8,7 +8,8 @@ export function nodeRequest(req: any): IncomingMessage {
   return req.raw ?? req;
 }
 
-function declaresBody(raw: IncomingMessage): boolean {
+/** Whether the request announces a body (Content-Length above zero, or chunked). */
+export function declaresBody(raw: IncomingMessage): boolean {
   const length = raw.headers['content-length'];
   return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
