@@ -3,7 +3,7 @@ import * as jose from 'jose';
 import { createServer, type Server } from 'node:http';
 import { firstValueFrom } from 'rxjs';
 import { decryptCompact, deriveKeys, encryptCompact, SignedHttpService } from 'nest-service-auth';
-import { keyList, newCredential, type TestCredential } from './support/credentials.js';
+import { inventoryUpstreamEnv, keyList, newCredential, type TestCredential } from './support/credentials.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { listenUrl, startServices, type RunningServices } from './support/demo-services.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
@@ -135,7 +135,7 @@ describe('the signing client refuses answers not made for its request', () => {
   });
 
   async function callUpstream(): Promise<unknown> {
-    const app = await createOrderApp({ logger: false, env: { SERVICE_AUTH_KEYS: keyList(credential), INVENTORY_URL: upstreamUrl } });
+    const app = await createOrderApp({ logger: false, env: inventoryUpstreamEnv(upstreamUrl, credential) });
     try {
       const http = app.get(SignedHttpService);
       return (await firstValueFrom(http.post(`${upstreamUrl}/api/inventory`, { productId: 'P123', quantity: 1 }))).data;

@@ -21,7 +21,7 @@ import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.
 import type { StockStore } from '../apps/inventory-service/src/stock/stock-store.interface.js';
 import { InventoryClient } from '../apps/order-service/src/orders/inventory.client.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
-import { keyList, newCredential } from './support/credentials.js';
+import { inventoryUpstreamEnv, keyList, newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
 import { startFaultyProxy, type FaultyProxy, type ForwardedRequest } from './support/faulty-proxy.js';
 import { rawRequest, type RawResponse } from './support/raw-http.js';
@@ -87,8 +87,9 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     return app;
   }
 
-  async function startOrder(env: Record<string, string>): Promise<{ app: INestApplication; url: string }> {
-    const app = await createOrderApp({ adapter: 'express', logger: logs, env: { SERVICE_AUTH_KEYS: keyList(orderKey), ...env } });
+  /** order-service calling the inventory at `upstreamUrl` (the inventory itself or a proxy in front of it). */
+  async function startOrder(upstreamUrl: string, env: Record<string, string> = {}, key = orderKey): Promise<{ app: INestApplication; url: string }> {
+    const app = await createOrderApp({ adapter: 'express', logger: logs, env: { ...inventoryUpstreamEnv(upstreamUrl, key), ...env } });
     orderApps.push(app);
     return { app, url: await listenUrl(app) };
   }
@@ -117,7 +118,7 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
       expect(attempt.method).toBe('POST');
       expect(attempt.path).toBe('/api/inventory');
       expect(attempt.headers['signature-input']).toContain('"idempotency-key"');
-      // Encryption still applies through the proxy (INVENTORY_URL is the proxy's URL).
+      // Encryption still applies through the proxy (the inventory upstream's URL is the proxy's).
       expect(attempt.headers['content-type']).toBe(JWE_MEDIA_TYPE);
     }
   }
@@ -140,12 +141,11 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     breakerProxy = await startFaultyProxy({ port: inventoryPort });
 
     // Defaults: per-attempt timeout 5 s, 3 attempts with 0-100 / 0-200 ms backoff, breaker 5 failures / 10 s.
-    orders = await startOrder({ INVENTORY_URL: proxy.url });
+    orders = await startOrder(proxy.url);
     // Answers take milliseconds (about a second on a starved CI machine); 3 s is a timeout only for a held answer.
-    ordersWithShortTimeout = await startOrder({ INVENTORY_URL: proxy.url, INVENTORY_TIMEOUT_MS: '3000' });
-    ordersWithoutRetry = await startOrder({ INVENTORY_URL: proxy.url, INVENTORY_RETRY: 'off' });
-    ordersWithBreaker = await startOrder({
-      INVENTORY_URL: breakerProxy.url,
+    ordersWithShortTimeout = await startOrder(proxy.url, { INVENTORY_TIMEOUT_MS: '3000' });
+    ordersWithoutRetry = await startOrder(proxy.url, { INVENTORY_RETRY: 'off' });
+    ordersWithBreaker = await startOrder(breakerProxy.url, {
       INVENTORY_TIMEOUT_MS: '3000',
       INVENTORY_RETRY_MAX_ATTEMPTS: '2',
       INVENTORY_RETRY_BASE_DELAY_MS: '10',
@@ -153,11 +153,11 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
       INVENTORY_BREAKER_HALF_OPEN_MS: String(BREAKER_HALF_OPEN_MS),
     });
     // Same key id, but an API key and secret the inventory does not know.
-    ordersWithWrongKey = await startOrder({ SERVICE_AUTH_KEYS: keyList(newCredential('order-2026-11')), INVENTORY_URL: proxy.url });
+    ordersWithWrongKey = await startOrder(proxy.url, {}, newCredential('order-2026-11'));
     // 200 orders queue on PGlite's single connection: the last waits for all the others. A generous
     // timeout keeps a slow machine from turning that queue into timeouts (retries would be safe, but slow).
-    ordersOne = await startOrder({ INVENTORY_URL: inventoryUrl, INVENTORY_TIMEOUT_MS: '60000' });
-    ordersTwo = await startOrder({ INVENTORY_URL: inventoryUrl, INVENTORY_TIMEOUT_MS: '60000' });
+    ordersOne = await startOrder(inventoryUrl, { INVENTORY_TIMEOUT_MS: '60000' });
+    ordersTwo = await startOrder(inventoryUrl, { INVENTORY_TIMEOUT_MS: '60000' });
   }, 60_000);
 
   afterAll(async () => {

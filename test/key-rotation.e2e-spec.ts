@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { deriveKeys, encryptCompact, EnvKeyProvider, KeyConfigurationError, ServiceAuthKeys } from 'nest-service-auth';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
-import { keyList, newCredential } from './support/credentials.js';
+import { inventoryUpstreamEnv, keyList, newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
 
@@ -20,7 +20,7 @@ describe.each(['express', 'fastify'] as const)('key rotation without downtime (%
   const newKey = newCredential('order-2026-11');
   // Each service's key source; reload() reads it again.
   const inventoryKeys: Record<string, string> = { SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(oldKey) };
-  const orderKeys: Record<string, string> = { SERVICE_AUTH_KEYS: keyList(oldKey) };
+  const orderKeys: Record<string, string> = {};
   let inventory: INestApplication;
   let order: INestApplication;
   let inventoryUrl: string;
@@ -36,10 +36,11 @@ describe.each(['express', 'fastify'] as const)('key rotation without downtime (%
       keyProvider: new EnvKeyProvider({ get: (name) => inventoryKeys[name] }),
     });
     inventoryUrl = await listenUrl(inventory);
+    Object.assign(orderKeys, inventoryUpstreamEnv(inventoryUrl, oldKey));
     order = await createOrderApp({
       adapter,
       logger: false,
-      env: { INVENTORY_URL: inventoryUrl },
+      env: {},
       keyProvider: new EnvKeyProvider({ get: (name) => orderKeys[name] }),
     });
     orderUrl = await listenUrl(order);
@@ -75,9 +76,9 @@ describe.each(['express', 'fastify'] as const)('key rotation without downtime (%
     inventoryKeys.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS = keyList(oldKey, newKey); // step 1
     await inventory.get(ServiceAuthKeys).reload();
     await ordersAfter(5);
-    orderKeys.SERVICE_AUTH_KEYS = keyList(newKey, oldKey); // step 2: new key first = current
+    Object.assign(orderKeys, inventoryUpstreamEnv(inventoryUrl, newKey, oldKey)); // step 2: new key first = current
     await order.get(ServiceAuthKeys).reload();
-    expect(order.get(ServiceAuthKeys).ring.signingKey?.id).toBe(newKey.id);
+    expect(order.get(ServiceAuthKeys).ring.upstream('inventory-service')?.keys[0].id).toBe(newKey.id);
     await ordersAfter(5);
     inventoryKeys.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS = keyList(newKey); // step 3
     await inventory.get(ServiceAuthKeys).reload();

@@ -12,7 +12,7 @@ import type { INestApplication } from '@nestjs/common';
 import { buildSignatureBase, httpMessage, serializeSignatureParams, type SigningCredential } from 'nest-service-auth';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
-import { keyList, newCredential, type TestCredential } from './support/credentials.js';
+import { inventoryUpstreamEnv, keyList, newCredential, upstreamEnv, type TestCredential } from './support/credentials.js';
 import { listenUrl, startServices, type Adapter, type RunningServices } from './support/demo-services.js';
 import { rawRequest, signatureValue, signedHeaders, signingCredential, type RawRequest, type RawResponse, type SignedInit } from './support/raw-http.js';
 import { findFreePort } from './support/server-process.js';
@@ -393,22 +393,22 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
       expect(await stockOf('P123')).toBe(98);
     });
 
-    it('inventory unreachable (INVENTORY_URL on a closed port) → 503 upstream_unavailable', async () => {
+    it('inventory unreachable (its upstream URL on a closed port) → 503 upstream_unavailable', async () => {
       const closedPort = await findFreePort();
-      const url = await startOrderService({ SERVICE_AUTH_KEYS: keyList(svc.orderKey), INVENTORY_URL: `http://127.0.0.1:${closedPort}` });
+      const url = await startOrderService(inventoryUpstreamEnv(`http://127.0.0.1:${closedPort}`, svc.orderKey));
       expectRefusal(await placeOrder(url, orderBody('P123', 1)), 503, 'upstream_unavailable');
     });
 
     it('order-service signing with a credential inventory does not know → 502 upstream_rejected_credentials', async () => {
       const rogue = newCredential('order-2026-11'); // same key id, different API key and secret
       extraCredentials.push(rogue);
-      const url = await startOrderService({ SERVICE_AUTH_KEYS: keyList(rogue), INVENTORY_URL: svc.inventoryUrl });
+      const url = await startOrderService(inventoryUpstreamEnv(svc.inventoryUrl, rogue));
       expectRefusal(await placeOrder(url, orderBody('P123', 1)), 502, 'upstream_rejected_credentials');
       expect(await stockOf('P123')).toBe(98);
     });
 
     it('order-service whose key inventory knows but whose caller is not trusted (audit) → 502 upstream_rejected_credentials', async () => {
-      const url = await startOrderService({ SERVICE_AUTH_KEYS: keyList(svc.auditKey), INVENTORY_URL: svc.inventoryUrl });
+      const url = await startOrderService(inventoryUpstreamEnv(svc.inventoryUrl, svc.auditKey));
       expectRefusal(await placeOrder(url, orderBody('P123', 1)), 502, 'upstream_rejected_credentials');
       expect(await stockOf('P123')).toBe(98);
     });
@@ -486,11 +486,23 @@ describe('start-up configuration errors', () => {
     ).rejects.toThrow(/SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS.*16 bytes; at least 32/);
   });
 
-  it("a short outgoing secret is refused too, naming SERVICE_AUTH_KEYS", async () => {
+  it('a short outgoing secret is refused too, naming SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS', async () => {
     const short = { ...orderKey, secret: randomBytes(31).toString('base64url') };
+    await expect(start(() => createOrderApp({ logger: false, env: inventoryUpstreamEnv('http://127.0.0.1:1', short) }))).rejects.toThrow(
+      /SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS.*31 bytes/,
+    );
+  });
+
+  it('the retired SERVICE_AUTH_KEYS variable is refused with the way to migrate', async () => {
     await expect(
-      start(() => createOrderApp({ logger: false, env: { SERVICE_AUTH_KEYS: keyList(short), INVENTORY_URL: 'http://127.0.0.1:1' } })),
-    ).rejects.toThrow(/SERVICE_AUTH_KEYS.*31 bytes/);
+      start(() => createOrderApp({ logger: false, env: { SERVICE_AUTH_KEYS: keyList(orderKey), ...inventoryUpstreamEnv('http://127.0.0.1:1', orderKey) } })),
+    ).rejects.toThrow(/SERVICE_AUTH_KEYS is no longer read.*SERVICE_AUTH_UPSTREAMS.*SERVICE_AUTH_UPSTREAM_<ID>_URL/);
+  });
+
+  it('order-service refuses to start without the inventory-service upstream', async () => {
+    await expect(start(() => createOrderApp({ logger: false, env: upstreamEnv('billing-service', 'http://127.0.0.1:1', orderKey) }))).rejects.toThrow(
+      /No upstream is configured for upstream "inventory-service".*Configured upstreams: billing-service/,
+    );
   });
 
   it('a caller listed without its keys variable is refused, naming the missing variable', async () => {
@@ -501,10 +513,8 @@ describe('start-up configuration errors', () => {
 
 
   it('no keys at all is refused (inventory-service and order-service)', async () => {
-    await expect(start(inventoryWith({}))).rejects.toThrow(/no keys.*SERVICE_AUTH_CALLERS.*SERVICE_AUTH_KEYS/);
-    await expect(start(() => createOrderApp({ logger: false, env: { INVENTORY_URL: 'http://127.0.0.1:1' } }))).rejects.toThrow(
-      /no keys.*SERVICE_AUTH_CALLERS.*SERVICE_AUTH_KEYS/,
-    );
+    await expect(start(inventoryWith({}))).rejects.toThrow(/no keys.*SERVICE_AUTH_CALLERS.*SERVICE_AUTH_UPSTREAMS/);
+    await expect(start(() => createOrderApp({ logger: false, env: {} }))).rejects.toThrow(/no keys.*SERVICE_AUTH_CALLERS.*SERVICE_AUTH_UPSTREAMS/);
   });
 
   it('a malformed key list entry is refused, naming the variable and the entry', async () => {

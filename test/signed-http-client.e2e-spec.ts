@@ -119,7 +119,8 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
       imports: [
         ServiceAuthModule.forRoot({
           serviceId: 'client-service',
-          keys: { credentials: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] },
+          guard: 'none',
+          keys: { upstreams: [{ id: 'echo-service', url: baseUrl, keys: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] }] },
           client,
         }),
       ],

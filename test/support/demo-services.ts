@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInventoryApp } from '../../apps/inventory-service/src/inventory-app.js';
 import { createOrderApp } from '../../apps/order-service/src/order-app.js';
-import { keyList, newCredential, type TestCredential } from './credentials.js';
+import { inventoryUpstreamEnv, keyList, newCredential, type TestCredential } from './credentials.js';
 
 export type Adapter = 'express' | 'fastify';
 
@@ -46,7 +46,7 @@ export async function startServices(adapter: Adapter, extraInventoryEnv: Record<
   const order = await createOrderApp({
     adapter,
     logger: false,
-    env: { SERVICE_AUTH_KEYS: keyList(orderKey), INVENTORY_URL: inventoryUrl },
+    env: { ...inventoryUpstreamEnv(inventoryUrl, orderKey) },
   });
   const orderUrl = await listenUrl(order);
   return {

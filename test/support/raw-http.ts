@@ -63,12 +63,16 @@ export function rawRequest(baseUrl: string, init: RawRequest): Promise<RawRespon
   });
 }
 
-/** What a caller signs with: the credential's id as keyid, its API key, and the HKDF-derived HMAC key. */
+/**
+ * What a caller signs with: the credential's id as keyid, its API key, the HKDF-derived HMAC key, and
+ * the callee it is for (inventory-service unless overridden).
+ */
 export function signingCredential(credential: TestCredential, overrides: Partial<SigningCredential> = {}): SigningCredential {
   return {
     id: credential.id,
     apiKey: credential.apiKey,
     hmacKey: deriveKeys(Buffer.from(credential.secret, 'base64url')).hmacKey,
+    audience: 'inventory-service',
     ...overrides,
   };
 }

@@ -3,7 +3,6 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EnvKeyProvider, ServiceAuthModule, type KeyProvider } from 'nest-service-auth';
 import { HealthController } from './health/health.controller.js';
 import { OrdersModule } from './orders/orders.module.js';
-import { inventoryUrl } from './orders/inventory-url.js';
 
 /** An integer setting, or undefined when unset (the library's default applies); ServiceAuthModule checks its range. */
 function optionalInteger(config: ConfigService, name: string): number | undefined {
@@ -29,11 +28,13 @@ export class AppModule {
           inject: [ConfigService],
           useFactory: (config: ConfigService) => ({
             serviceId: 'order-service',
+            // The public edge: it accepts no signed callers, so the guard is not installed.
+            guard: 'none',
             keyProvider: keyProvider ?? new EnvKeyProvider({ get: (name) => config.get<string>(name) }),
             maxBodyBytes: Number(config.get('MAX_BODY_BYTES') ?? 64 * 1024),
             client: {
               // Orders travel to the inventory encrypted (JWE), and its answers come back encrypted.
-              encrypt: config.get('INVENTORY_ENCRYPTION') === 'off' ? false : [inventoryUrl(config)],
+              encrypt: config.get('INVENTORY_ENCRYPTION') === 'off' ? false : ['inventory-service'],
               timeoutMs: optionalInteger(config, 'INVENTORY_TIMEOUT_MS'),
               // Orders carry an Idempotency-Key, so they are retried on network errors, timeouts and 502/503/504.
               retry:

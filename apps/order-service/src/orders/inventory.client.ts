@@ -1,11 +1,9 @@
-import { HttpException, Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { HttpException, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { isAxiosError } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { ServiceAuthError, SignedHttpService, UpstreamUnavailableError } from 'nest-service-auth';
 import type { CreateOrderDto } from './create-order.dto.js';
-import { inventoryUrl } from './inventory-url.js';
 
 export interface InventoryAnswer {
   message: string;
@@ -15,15 +13,13 @@ export interface InventoryAnswer {
 
 /** Calls inventory-service, signed; turns its failures into answers a client of ours can act on. */
 @Injectable()
-export class InventoryClient {
+export class InventoryClient implements OnModuleInit {
   private readonly logger = new Logger('InventoryClient');
-  private readonly baseUrl: string;
+  constructor(private readonly http: SignedHttpService) {}
 
-  constructor(
-    private readonly http: SignedHttpService,
-    config: ConfigService,
-  ) {
-    this.baseUrl = inventoryUrl(config);
+  /** Without the inventory-service upstream configured, the service must not start. */
+  onModuleInit(): void {
+    this.http.urlFor('inventory-service');
   }
 
   /**
@@ -35,7 +31,7 @@ export class InventoryClient {
   async reserve(order: CreateOrderDto, idempotencyKey: string = randomUUID()): Promise<InventoryAnswer> {
     try {
       const response = await firstValueFrom(
-        this.http.post<InventoryAnswer>(`${this.baseUrl}/api/inventory`, order, { headers: { 'idempotency-key': idempotencyKey } }),
+        this.http.post<InventoryAnswer>(this.http.urlFor('inventory-service', '/api/inventory'), order, { headers: { 'idempotency-key': idempotencyKey } }),
       );
       return response.data;
     } catch (err) {

@@ -1,5 +1,5 @@
 import { KeyConfigurationError } from './key-configuration.error.js';
-import type { CallerDefinition, CredentialDefinition, KeyMaterial } from './key-material.js';
+import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 import type { KeyProvider } from './key-provider.interface.js';
 
 export interface EnvKeyProviderOptions {
@@ -9,14 +9,15 @@ export interface EnvKeyProviderOptions {
   prefix?: string;
 }
 
-/** `order-service` → `ORDER_SERVICE`, the form a caller id takes inside a variable name. */
+/** `order-service` → `ORDER_SERVICE`, the form a service id takes inside a variable name. */
 export function envName(id: string): string {
   return id.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 }
 
 /**
- * Parses a key list: `keyId:apiKey:secret` entries separated by commas, current key first.
- * None of the three parts may contain `:` or `,`; base64/base64url secrets never do.
+ * Parses a key list: entries separated by commas, current key first. An entry is
+ * `keyId:apiKey:secret` (an hmac-sha256 key) or `keyId:apiKey:algorithm:keyMaterial`, the form that
+ * leaves room for other kinds of key. No part may contain `:` or `,`; base64/base64url never does.
  */
 export function parseKeyList(value: string, variable: string): CredentialDefinition[] {
   return value
@@ -25,20 +26,35 @@ export function parseKeyList(value: string, variable: string): CredentialDefinit
     .filter((entry) => entry.length > 0)
     .map((entry, i) => {
       const parts = entry.split(':');
-      if (parts.length !== 3 || parts.some((p) => p.length === 0)) {
+      const source = `${variable} (entry ${i + 1})`;
+      if ((parts.length !== 3 && parts.length !== 4) || parts.some((p) => p.length === 0)) {
         throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:apiKey:secret`);
       }
-      const [id, apiKey, secret] = parts;
-      return { id, apiKey, secret, source: `${variable} (entry ${i + 1})` };
+      if (parts.length === 3) {
+        const [id, apiKey, secret] = parts;
+        return { id, apiKey, secret, source };
+      }
+      const [id, apiKey, algorithm, secret] = parts;
+      return { id, apiKey, algorithm: algorithm as CredentialAlgorithm, secret, source };
     });
 }
 
+function idList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /**
- * Reads keys from the environment:
- * - `<PREFIX>_KEYS`: this service's own credentials for outgoing calls (`keyId:apiKey:secret,…`);
- * - `<PREFIX>_CALLERS`: comma-separated ids of the services allowed to call this one;
- * - `<PREFIX>_CALLER_<ID>_KEYS`: each caller's active keys, same format (ID as produced by envName).
- * Values are read on every load, so changing them and calling reload rotates keys in place.
+ * Reads keys from the environment. Every credential belongs to one (caller → callee) pair:
+ * - inbound: `<PREFIX>_CALLERS` names the services allowed to call this one, and
+ *   `<PREFIX>_CALLER_<ID>_KEYS` holds each one's active keys for calling THIS service;
+ * - outbound: `<PREFIX>_UPSTREAMS` names the services this one calls (their own service ids),
+ *   `<PREFIX>_UPSTREAM_<ID>_URL` where each one is, and `<PREFIX>_UPSTREAM_<ID>_KEYS` this service's
+ *   keys for calling it (the first one signs).
+ * ID is the service id as produced by envName. Values are read on every load, so changing them and
+ * calling reload rotates keys in place.
  */
 export class EnvKeyProvider implements KeyProvider {
   private readonly get: (name: string) => string | undefined;
@@ -50,23 +66,41 @@ export class EnvKeyProvider implements KeyProvider {
   }
 
   load(): KeyMaterial {
+    const p = this.prefix;
+    const legacy = this.get(`${p}_KEYS`);
+    if (legacy !== undefined && legacy.trim() !== '') {
+      throw new KeyConfigurationError(
+        `${p}_KEYS is no longer read: a credential now belongs to one upstream. Name the services this one calls in ${p}_UPSTREAMS ` +
+          `and give each its own ${p}_UPSTREAM_<ID>_URL and ${p}_UPSTREAM_<ID>_KEYS (the callee lists the same keys in ${p}_CALLER_<YOUR_ID>_KEYS)`,
+      );
+    }
     const material: KeyMaterial = {};
-    const ownVar = `${this.prefix}_KEYS`;
-    const own = this.get(ownVar);
-    if (own !== undefined && own.trim() !== '') material.credentials = parseKeyList(own, ownVar);
 
-    const callersVar = `${this.prefix}_CALLERS`;
-    const callerIds = (this.get(callersVar) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const callersVar = `${p}_CALLERS`;
+    const callerIds = idList(this.get(callersVar));
     if (callerIds.length > 0) {
       material.callers = callerIds.map((id): CallerDefinition => {
-        const variable = `${this.prefix}_CALLER_${envName(id)}_KEYS`;
-        const value = this.get(variable);
-        if (value === undefined || value.trim() === '') {
-          throw new KeyConfigurationError(`${variable} is not set, but ${callersVar} names caller "${id}"`);
-        }
-        return { id, keys: parseKeyList(value, variable), source: variable };
+        const variable = `${p}_CALLER_${envName(id)}_KEYS`;
+        return { id, keys: parseKeyList(this.required(variable, callersVar, `caller "${id}"`), variable), source: variable };
+      });
+    }
+
+    const upstreamsVar = `${p}_UPSTREAMS`;
+    const upstreamIds = idList(this.get(upstreamsVar));
+    if (upstreamIds.length > 0) {
+      material.upstreams = upstreamIds.map((id): UpstreamDefinition => {
+        const urlVar = `${p}_UPSTREAM_${envName(id)}_URL`;
+        const keysVar = `${p}_UPSTREAM_${envName(id)}_KEYS`;
+        const url = this.required(urlVar, upstreamsVar, `upstream "${id}"`).trim();
+        return { id, url, keys: parseKeyList(this.required(keysVar, upstreamsVar, `upstream "${id}"`), keysVar), source: urlVar };
       });
     }
     return material;
+  }
+
+  private required(variable: string, listVar: string, what: string): string {
+    const value = this.get(variable);
+    if (value === undefined || value.replace(/[\s,]/g, '') === '') throw new KeyConfigurationError(`${variable} is not set, but ${listVar} names ${what}`);
+    return value;
   }
 }

@@ -1,23 +1,43 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { deriveKeys } from './key-derivation.js';
 import { KeyConfigurationError } from './key-configuration.error.js';
-import type { CallerDefinition, CredentialDefinition, KeyMaterial } from './key-material.js';
+import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 
 export const MIN_SECRET_BYTES = 32;
 export const MIN_API_KEY_LENGTH = 32;
 const ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
 const BASE64_PATTERN = /^[A-Za-z0-9+/_-]+={0,2}$/;
+const ALGORITHMS: readonly CredentialAlgorithm[] = ['hmac-sha256'];
 
-/** A credential ready for use: derived keys computed once, at load time, never per request. */
+/**
+ * A credential ready for use, for one (caller → audience) pair: derived keys computed once, at load
+ * time, never per request.
+ */
 export interface ResolvedKey {
   readonly id: string;
+  readonly algorithm: CredentialAlgorithm;
+  /** The service that signs with this key. */
   readonly callerId: string;
+  /** The service this key is valid at: signatures made with it name this service in `tag`. */
+  readonly audience: string;
   readonly apiKey: string;
   readonly hmacKey: Buffer;
   readonly encryptionKey: Buffer;
 }
 
-function sha256(value: string): Buffer {
+/** A service this one calls: where it is, and the keys of the pair (the first one signs). */
+export interface ResolvedUpstream {
+  readonly id: string;
+  /** `scheme://host[:port]`, as the WHATWG URL parser normalises it. */
+  readonly origin: string;
+  /** The base path without a trailing slash; '' for the whole origin. */
+  readonly basePath: string;
+  /** The configured URL, normalised: `origin + basePath`. */
+  readonly url: string;
+  readonly keys: readonly ResolvedKey[];
+}
+
+function sha256(value: string | Uint8Array): Buffer {
   return hash('sha256', value, 'buffer') as unknown as Buffer;
 }
 
@@ -30,73 +50,97 @@ function decodeSecret(secret: string | Uint8Array, where: string): Buffer {
   return Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 }
 
-function resolve(callerId: string, def: CredentialDefinition, where: string): ResolvedKey {
-  const at = def.source ?? where;
-  if (typeof def.id !== 'string' || !ID_PATTERN.test(def.id)) {
-    throw new KeyConfigurationError(`${at}: key id must be 1-128 characters of A-Z a-z 0-9 . _ ~ -`);
+function checkId(id: unknown, what: string, where: string): asserts id is string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
+    throw new KeyConfigurationError(`${where}: ${what} must be 1-128 characters of A-Z a-z 0-9 . _ ~ -`);
   }
-  if (typeof def.apiKey !== 'string' || def.apiKey.length < MIN_API_KEY_LENGTH) {
-    throw new KeyConfigurationError(`${at}: API key of key "${def.id}" must be at least ${MIN_API_KEY_LENGTH} characters`);
+}
+
+function parseUpstreamUrl(value: unknown, where: string): { origin: string; basePath: string } {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new KeyConfigurationError(`${where}: url must be an absolute http:// or https:// URL (got ${JSON.stringify(value)})`);
   }
-  if (def.secret === undefined || def.secret === null || def.secret === '') {
-    throw new KeyConfigurationError(`${at}: secret of key "${def.id}" is missing`);
+  if (typeof value !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new KeyConfigurationError(`${where}: url must be an absolute http:// or https:// URL (got ${JSON.stringify(value)})`);
   }
-  const secret = decodeSecret(def.secret, `${at}: secret of key "${def.id}"`);
-  if (secret.length < MIN_SECRET_BYTES) {
-    throw new KeyConfigurationError(
-      `${at}: secret of key "${def.id}" is ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are required (generate one with: openssl rand -base64 32)`,
-    );
+  if (url.username || url.password || url.search || url.hash || value.includes('#') || value.includes('?')) {
+    throw new KeyConfigurationError(`${where}: url must be scheme://host[:port][/path], without credentials, query or fragment`);
   }
-  return { id: def.id, callerId, apiKey: def.apiKey, ...deriveKeys(secret) };
+  return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
 }
 
 /**
  * The validated, immutable view of key material. A reload builds a new ring and swaps it in whole,
  * so a request never sees half of a rotation.
+ *
+ * Least privilege is enforced here: every credential belongs to exactly one (caller → callee) pair.
+ * An API key or a secret that appears in two places (two callers, two upstreams, or a caller and an
+ * upstream) is refused, because whoever holds it at one end could then sign as the other.
  */
 export class KeyRing {
   /** API keys are indexed by their SHA-256: the lookup's timing depends on a hash the caller cannot steer. */
   private readonly byApiKeyHash = new Map<string, { key: ResolvedKey; hash: Buffer }>();
   private readonly byCaller = new Map<string, Map<string, ResolvedKey>>();
-  private readonly own: ResolvedKey[] = [];
+  private readonly upstreamsById = new Map<string, ResolvedUpstream>();
+  /** Longest base path first, so that the most specific upstream wins. */
+  private upstreamsByPrefix: ResolvedUpstream[] = [];
 
-  private constructor() {}
+  private constructor(readonly serviceId: string) {}
 
   static from(material: KeyMaterial, serviceId = 'self'): KeyRing {
-    const ring = new KeyRing();
-    const callers: CallerDefinition[] = material.callers ?? [];
-    callers.forEach((caller, i) => {
-      const where = caller.source ?? `callers[${i}]`;
-      if (typeof caller.id !== 'string' || !ID_PATTERN.test(caller.id)) {
-        throw new KeyConfigurationError(`${where}: caller id must be 1-128 characters of A-Z a-z 0-9 . _ ~ -`);
-      }
-      if (ring.byCaller.has(caller.id)) throw new KeyConfigurationError(`${where}: caller "${caller.id}" is configured twice`);
-      if (!Array.isArray(caller.keys) || caller.keys.length === 0) {
-        throw new KeyConfigurationError(`${where}: caller "${caller.id}" has no keys; give it at least one`);
-      }
-      const keys = new Map<string, ResolvedKey>();
-      caller.keys.forEach((def, k) => {
-        const key = resolve(caller.id, def, `${where} ("${caller.id}").keys[${k}]`);
-        if (keys.has(key.id)) throw new KeyConfigurationError(`${def.source ?? where}: caller "${caller.id}" has key id "${key.id}" twice`);
-        const digest = sha256(key.apiKey);
-        const clash = ring.byApiKeyHash.get(digest.toString('latin1'))?.key;
-        if (clash) {
+    const ring = new KeyRing(serviceId);
+    const seenApiKeys = new Map<string, string>();
+    const seenSecrets = new Map<string, string>();
+    const resolveAll = (defs: unknown, pair: { callerId: string; audience: string }, where: string, name: string): ResolvedKey[] => {
+      if (!Array.isArray(defs) || defs.length === 0) throw new KeyConfigurationError(`${where}: ${name} has no keys; give it at least one`);
+      const ids = new Set<string>();
+      return defs.map((def: CredentialDefinition, k) => {
+        const at = def?.source ?? `${where} ("${name}").keys[${k}]`;
+        const key = resolve(def, pair, at);
+        if (ids.has(key.id)) throw new KeyConfigurationError(`${at}: ${name} has key id "${key.id}" twice`);
+        ids.add(key.id);
+        const label = `${name} key "${key.id}"`;
+        const apiKeyHash = sha256(key.apiKey).toString('latin1');
+        const apiKeyClash = seenApiKeys.get(apiKeyHash);
+        if (apiKeyClash) throw new KeyConfigurationError(`${at}: the API key of ${label} is also used by ${apiKeyClash}; every credential needs its own API key`);
+        seenApiKeys.set(apiKeyHash, label);
+        const secretHash = sha256(key.hmacKey).toString('latin1');
+        const secretClash = seenSecrets.get(secretHash);
+        if (secretClash) {
           throw new KeyConfigurationError(
-            `${def.source ?? where}: API key of "${caller.id}" key "${key.id}" is also used by "${clash.callerId}" key "${clash.id}"; API keys must be unique`,
+            `${at}: the secret of ${label} is also used by ${secretClash}; each (caller, callee) pair needs its own secret, ` +
+              'or whoever holds it at one end could sign as the other',
           );
         }
-        keys.set(key.id, key);
-        ring.byApiKeyHash.set(digest.toString('latin1'), { key, hash: digest });
+        seenSecrets.set(secretHash, label);
+        return key;
       });
-      ring.byCaller.set(caller.id, keys);
+    };
+
+    (material.callers ?? []).forEach((caller: CallerDefinition, i) => {
+      const where = caller?.source ?? `callers[${i}]`;
+      checkId(caller?.id, 'caller id', where);
+      if (ring.byCaller.has(caller.id)) throw new KeyConfigurationError(`${where}: caller "${caller.id}" is configured twice`);
+      const keys = resolveAll(caller.keys, { callerId: caller.id, audience: serviceId }, where, `caller "${caller.id}"`);
+      ring.byCaller.set(caller.id, new Map(keys.map((key) => [key.id, key])));
+      for (const key of keys) ring.byApiKeyHash.set(sha256(key.apiKey).toString('latin1'), { key, hash: sha256(key.apiKey) });
     });
-    const seen = new Set<string>();
-    (material.credentials ?? []).forEach((def, i) => {
-      const key = resolve(serviceId, def, `credentials[${i}]`);
-      if (seen.has(key.id)) throw new KeyConfigurationError(`${def.source ?? `credentials[${i}]`}: key id "${key.id}" is used twice`);
-      seen.add(key.id);
-      ring.own.push(key);
+
+    (material.upstreams ?? []).forEach((upstream: UpstreamDefinition, i) => {
+      const where = upstream?.source ?? `upstreams[${i}]`;
+      checkId(upstream?.id, 'upstream id', where);
+      if (ring.upstreamsById.has(upstream.id)) throw new KeyConfigurationError(`${where}: upstream "${upstream.id}" is configured twice`);
+      const { origin, basePath } = parseUpstreamUrl(upstream.url, `${where} ("${upstream.id}")`);
+      const keys = resolveAll(upstream.keys, { callerId: serviceId, audience: upstream.id }, where, `upstream "${upstream.id}"`);
+      const resolved: ResolvedUpstream = { id: upstream.id, origin, basePath, url: origin + basePath, keys };
+      const sameUrl = [...ring.upstreamsById.values()].find((u) => u.url === resolved.url);
+      if (sameUrl) throw new KeyConfigurationError(`${where}: upstreams "${sameUrl.id}" and "${upstream.id}" have the same url ${resolved.url}`);
+      ring.upstreamsById.set(upstream.id, resolved);
     });
+    ring.upstreamsByPrefix = [...ring.upstreamsById.values()].sort((a, b) => b.basePath.length - a.basePath.length);
     return ring;
   }
 
@@ -120,13 +164,56 @@ export class KeyRing {
     return [...this.byCaller.keys()];
   }
 
-  /** The credential outgoing requests are signed and encrypted with: the first configured. */
-  get signingKey(): ResolvedKey | undefined {
-    return this.own[0];
+  get upstreamIds(): string[] {
+    return [...this.upstreamsById.keys()];
   }
 
-  /** One of this service's own credentials by id (answers encrypted under a key being rotated out). */
-  findOwnKey(keyId: string): ResolvedKey | undefined {
-    return this.own.find((k) => k.id === keyId);
+  upstream(id: string): ResolvedUpstream | undefined {
+    return this.upstreamsById.get(id);
   }
+
+  /**
+   * The upstream a URL belongs to: same origin, and a path inside the upstream's base path (on a
+   * segment boundary: `/api` covers `/api` and `/api/x`, not `/apix`). The longest base path wins.
+   */
+  upstreamFor(url: string | URL): ResolvedUpstream | undefined {
+    let parsed: URL;
+    try {
+      parsed = typeof url === 'string' ? new URL(url) : url;
+    } catch {
+      return undefined;
+    }
+    return this.upstreamsByPrefix.find(
+      (u) =>
+        u.origin === parsed.origin &&
+        (u.basePath === '' || parsed.pathname === u.basePath || parsed.pathname.startsWith(`${u.basePath}/`)),
+    );
+  }
+
+  /** One of an upstream's keys by id (an answer encrypted under a key being rotated out). */
+  findUpstreamKey(upstreamId: string, keyId: string): ResolvedKey | undefined {
+    return this.upstreamsById.get(upstreamId)?.keys.find((k) => k.id === keyId);
+  }
+}
+
+function resolve(def: CredentialDefinition, pair: { callerId: string; audience: string }, at: string): ResolvedKey {
+  if (typeof def !== 'object' || def === null) throw new KeyConfigurationError(`${at}: a key must be an object { id, apiKey, secret }`);
+  checkId(def.id, 'key id', at);
+  const algorithm = def.algorithm ?? 'hmac-sha256';
+  if (!ALGORITHMS.includes(algorithm)) {
+    throw new KeyConfigurationError(`${at}: key "${def.id}" has algorithm ${JSON.stringify(algorithm)}; supported: ${ALGORITHMS.join(', ')}`);
+  }
+  if (typeof def.apiKey !== 'string' || def.apiKey.length < MIN_API_KEY_LENGTH) {
+    throw new KeyConfigurationError(`${at}: API key of key "${def.id}" must be at least ${MIN_API_KEY_LENGTH} characters`);
+  }
+  if (def.secret === undefined || def.secret === null || def.secret === '') {
+    throw new KeyConfigurationError(`${at}: secret of key "${def.id}" is missing`);
+  }
+  const secret = decodeSecret(def.secret, `${at}: secret of key "${def.id}"`);
+  if (secret.length < MIN_SECRET_BYTES) {
+    throw new KeyConfigurationError(
+      `${at}: secret of key "${def.id}" is ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are required (generate one with: openssl rand -base64 32)`,
+    );
+  }
+  return { id: def.id, algorithm, callerId: pair.callerId, audience: pair.audience, apiKey: def.apiKey, ...deriveKeys(secret) };
 }

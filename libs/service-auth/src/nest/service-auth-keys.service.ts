@@ -27,10 +27,10 @@ export class ServiceAuthKeys {
   static async create(options: ServiceAuthModuleOptions): Promise<ServiceAuthKeys> {
     const provider: KeyProvider = options.keyProvider ?? (options.keys ? { load: () => options.keys! } : new EnvKeyProvider());
     const ring = KeyRing.from(await provider.load(), options.serviceId);
-    if (ring.callerIds.length === 0 && !ring.signingKey) {
+    if (ring.callerIds.length === 0 && ring.upstreamIds.length === 0) {
       throw new KeyConfigurationError(
         'ServiceAuthModule has no keys: configure callers (inbound, e.g. SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS) ' +
-          'and/or credentials (outbound, e.g. SERVICE_AUTH_KEYS)',
+          'and/or upstreams (outbound, e.g. SERVICE_AUTH_UPSTREAMS, SERVICE_AUTH_UPSTREAM_<ID>_URL and SERVICE_AUTH_UPSTREAM_<ID>_KEYS)',
       );
     }
     return new ServiceAuthKeys(options.serviceId, provider, ring);
@@ -47,6 +47,10 @@ export class ServiceAuthKeys {
       throw new KeyConfigurationError('Reload refused: the new key material has no callers, which would leave every route of this service refusing all requests');
     }
     this.current = next;
-    this.logger.log({ event: 'service_auth_keys_reloaded', callers: next.callerIds, signingKey: next.signingKey?.id });
+    this.logger.log({
+      event: 'service_auth_keys_reloaded',
+      callers: next.callerIds,
+      upstreams: next.upstreamIds.map((id) => ({ id, signingKey: next.upstream(id)?.keys[0]?.id })),
+    });
   }
 }

@@ -48,7 +48,7 @@ export interface SignedHttpClientOptions {
   timeoutMs?: number;
   /**
    * Which upstreams get encrypted bodies (JWE, dir + A256GCM) and are asked for encrypted answers:
-   * `true` for all, or a list of URL prefixes (e.g. `['http://inventory:8082/']`). Default: none.
+   * `true` for all, or a list of upstream ids (e.g. `['inventory-service']`). Default: none.
    */
   encrypt?: boolean | string[];
   /**
@@ -78,9 +78,25 @@ export interface SignedHttpClientOptions {
   circuitBreaker?: CircuitBreakerOptions | false;
 }
 
+/**
+ * How ServiceAuthGuard is installed:
+ * - `'global'` (default): on every HTTP route. A route without @PublicRoute() needs a verified caller;
+ *   with no callers configured, every such route is refused (and start-up says so).
+ * - `'manual'`: the guard is provided but not registered; the application registers it itself (its
+ *   own subclass as APP_GUARD, after its other guards, or with @UseGuards on some controllers).
+ * - `'none'`: this service accepts no signed callers at all (a pure caller, or a public edge). The
+ *   guard is not installed, and a @TrustedCaller anywhere is a start-up error.
+ */
+export type GuardInstallation = 'global' | 'manual' | 'none';
+
 export interface ServiceAuthModuleOptions {
-  /** This service's id, as its callees know it (e.g. `order-service`). */
+  /**
+   * This service's id (e.g. `inventory-service`). Every signature this service accepts must name it
+   * as its audience (`tag`), and its callers know it under this id.
+   */
   serviceId: string;
+  /** Default `'global'`: see GuardInstallation. */
+  guard?: GuardInstallation;
   /**
    * Keys held directly in the options. Prefer `keyProvider` (or nothing: the environment is read)
    * so that keys can be reloaded without a restart.

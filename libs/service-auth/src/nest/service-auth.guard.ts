@@ -15,9 +15,10 @@ import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
 
 
 /**
- * Installed globally when the service accepts callers. Secure by default: every HTTP route needs
- * an authenticated caller unless marked @PublicRoute(). Extend it and override `routeAccess` or
- * `reject` to change how routes are classified or refusals are reported.
+ * Installed globally unless the module's `guard` option says otherwise. Secure by default: every
+ * HTTP route needs an authenticated caller unless marked @PublicRoute(); with no callers configured,
+ * every such route is refused. Extend it and override `routeAccess` or `reject` to change how routes
+ * are classified or refusals are reported (register the subclass yourself with `guard: 'manual'`).
  */
 @Injectable()
 export class ServiceAuthGuard implements CanActivate {
@@ -35,7 +36,7 @@ export class ServiceAuthGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http' || !this.keys.inbound) return true;
+    if (context.getType() !== 'http') return true;
     const route = this.routeOf(context);
     if (route.public) return true;
 

@@ -1,5 +1,5 @@
 import { HttpModule } from '@nestjs/axios';
-import { Module, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import { Module, type OnApplicationShutdown, Inject, Logger, type CanActivate } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
@@ -13,6 +13,10 @@ import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS, ServiceAuthConfigurableModule } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { validateOptions } from './validate-options.js';
+import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+
+/** What APP_GUARD resolves to when the application installs ServiceAuthGuard itself, or not at all. */
+const NOT_INSTALLED: CanActivate = { canActivate: () => true };
 import { SignedHttpService } from './signed-http.service.js';
 import { TrustedCallerValidator } from './trusted-caller.validator.js';
 
@@ -27,9 +31,25 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
     {
       provide: ServiceAuthKeys,
       inject: [SERVICE_AUTH_OPTIONS],
-      useFactory: (options: ServiceAuthModuleOptions) => {
+      useFactory: async (options: ServiceAuthModuleOptions) => {
         validateOptions(options);
-        return ServiceAuthKeys.create(options);
+        const keys = await ServiceAuthKeys.create(options);
+        const guard = options.guard ?? 'global';
+        if (guard === 'none' && keys.inbound) {
+          throw new KeyConfigurationError(
+            `ServiceAuthModule: callers are configured (${keys.ring.callerIds.join(', ')}), but guard is 'none', so nothing would check them. ` +
+              "Remove the callers, or use guard: 'global' (or 'manual' and register ServiceAuthGuard yourself)",
+          );
+        }
+        if (guard === 'global' && !keys.inbound) {
+          new Logger('ServiceAuth').warn({
+            event: 'service_auth_no_callers',
+            message:
+              'No callers are configured (SERVICE_AUTH_CALLERS), so every route without @PublicRoute() refuses every request. ' +
+              "If this service accepts no signed callers, set guard: 'none'.",
+          });
+        }
+        return keys;
       },
     },
     {
@@ -42,10 +62,19 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
       provide: REQUEST_VERIFIER,
       inject: [ServiceAuthKeys, NONCE_STORE, SERVICE_AUTH_OPTIONS],
       useFactory: (keys: ServiceAuthKeys, nonces: NonceStore, options: ServiceAuthModuleOptions) =>
-        new RequestVerifier(() => keys.ring, nonces, { ...options.replay, requiredComponents: options.requiredComponents }),
+        new RequestVerifier(() => keys.ring, nonces, {
+          ...options.replay,
+          audience: options.serviceId,
+          requiredComponents: options.requiredComponents,
+        }),
     },
     ServiceAuthGuard,
-    { provide: APP_GUARD, useExisting: ServiceAuthGuard },
+    {
+      provide: APP_GUARD,
+      inject: [SERVICE_AUTH_OPTIONS, ServiceAuthGuard],
+      useFactory: (options: ServiceAuthModuleOptions, guard: ServiceAuthGuard): CanActivate =>
+        (options.guard ?? 'global') === 'global' ? guard : NOT_INSTALLED,
+    },
     { provide: APP_FILTER, useClass: BodyParserErrorFilter },
     { provide: APP_INTERCEPTOR, useClass: EncryptedExchangeInterceptor },
     FastifyRawBodyRegistrar,

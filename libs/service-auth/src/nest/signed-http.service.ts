@@ -5,6 +5,8 @@ import { Observable } from 'rxjs';
 import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
 import { RetryPolicy } from '../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../client/upstream-circuit-breakers.js';
+import { UpstreamNotConfiguredError } from '../client/upstream-not-configured.error.js';
+import type { ResolvedUpstream } from '../keys/key-ring.js';
 import { DEFAULT_CLIENT_TIMEOUT_MS } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
@@ -12,7 +14,9 @@ import type { ServiceAuthModuleOptions } from './service-auth-options.interface.
 
 /**
  * A drop-in for @nestjs/axios' HttpService whose every request is signed (RFC 9421, hmac-sha256)
- * with this service's current credential. Observables are cold: every subscription, and so every
+ * with the current key of the upstream it is sent to, and names that upstream as its audience. The
+ * upstream is chosen by URL (see KeyRing.upstreamFor); a URL that belongs to no configured upstream
+ * is refused with UpstreamNotConfiguredError before anything is sent. Observables are cold: every subscription, and so every
  * retry, is signed afresh with a new `created` and `nonce`, and is never refused as a replay.
  * Unsubscribing cancels the call (and any pending retry).
  *
@@ -51,8 +55,18 @@ export class SignedHttpService {
           });
   }
 
-  private encrypts(url: string): boolean {
-    return this.encrypt === true || (Array.isArray(this.encrypt) && this.encrypt.some((prefix) => url.startsWith(prefix)));
+  private encrypts(upstream: ResolvedUpstream): boolean {
+    return this.encrypt === true || (Array.isArray(this.encrypt) && this.encrypt.includes(upstream.id));
+  }
+
+  /**
+   * The absolute URL of `path` at a configured upstream: `urlFor('inventory-service', '/api/inventory')`.
+   * Lets an application keep an upstream's location in one place, its service-auth configuration.
+   */
+  urlFor(upstreamId: string, path = '/'): string {
+    const upstream = this.keys.ring.upstream(upstreamId);
+    if (!upstream) throw new UpstreamNotConfiguredError(`upstream "${upstreamId}"`, this.keys.ring.upstreamIds);
+    return upstream.url + (path.startsWith('/') ? path : `/${path}`);
   }
 
   /** The underlying axios instance, as HttpService exposes it. */
@@ -137,19 +151,19 @@ export class SignedHttpService {
 
   /** Prepares (encrypted if configured, signed with a new `created` and nonce) and sends one attempt. */
   private async send<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
-    const key = this.keys.ring.signingKey;
-    if (!key) {
-      throw new Error('SignedHttpService has no credential to sign with: configure SERVICE_AUTH_KEYS or options.keys.credentials');
-    }
     const axios = this.http.axiosRef;
     const method = (config.method ?? 'GET').toUpperCase();
     // The URL axios will put on the wire, with params serialised its way; it is then sent verbatim.
     const url = axios.getUri(config);
+    const ring = this.keys.ring;
+    const upstream = ring.upstreamFor(url);
+    if (!upstream) throw new UpstreamNotConfiguredError(targetOf(url), ring.upstreamIds);
+    const key = upstream.keys[0];
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(AxiosHeaders.from((config.headers ?? {}) as any).toJSON())) {
       if (value !== undefined && value !== null && (value as unknown) !== false) headers[name.toLowerCase()] = String(value);
     }
-    const encrypted = this.encrypts(url);
+    const encrypted = this.encrypts(upstream);
     const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted);
     const response = await axios.request<T>({
       ...config,
@@ -167,10 +181,20 @@ export class SignedHttpService {
       const contentType = response.headers['content-type'];
       response.data = openAnswer(
         { status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
-        (kid) => this.keys.ring.findOwnKey(kid)?.encryptionKey,
+        (kid) => this.keys.ring.findUpstreamKey(upstream.id, kid)?.encryptionKey,
         prepared.nonce,
       ) as T;
     }
     return response;
+  }
+}
+
+/** Origin and path of a URL, for an error message: the query may carry data that belongs in no log. */
+function targetOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.origin + parsed.pathname;
+  } catch {
+    return '(an invalid URL)';
   }
 }

@@ -1,8 +1,10 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { KeyConfigurationError } from '../keys/key-configuration.error.js';
 import { TRUSTED_CALLERS_METADATA } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
+import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
+import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 
 /**
  * Refuses to start when a @TrustedCaller names a caller that is not configured: a typo there would
@@ -15,6 +17,7 @@ export class TrustedCallerValidator implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly keys: ServiceAuthKeys,
+    @Inject(SERVICE_AUTH_OPTIONS) private readonly options: ServiceAuthModuleOptions,
   ) {}
 
   onModuleInit(): void {
@@ -28,7 +31,9 @@ export class TrustedCallerValidator implements OnModuleInit {
           if (!configured.has(id)) {
             throw new KeyConfigurationError(
               `@TrustedCaller('${id}') on ${where} names a caller that is not configured. ` +
-                (configured.size
+                (this.options.guard === 'none'
+                  ? "This service is configured with guard: 'none': it accepts no signed callers."
+                  : configured.size
                   ? `Configured callers: ${[...configured].join(', ')}.`
                   : 'This service has no callers configured (set SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS, or options.keys.callers).'),
             );

@@ -13,6 +13,13 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
   if (typeof options.serviceId !== 'string' || !/^[A-Za-z0-9._~-]{1,128}$/.test(options.serviceId)) {
     throw new KeyConfigurationError('ServiceAuthModule: serviceId is required (1-128 characters of A-Z a-z 0-9 . _ ~ -), e.g. "order-service"');
   }
+  if (options.guard !== undefined && !['global', 'manual', 'none'].includes(options.guard)) {
+    throw new KeyConfigurationError(`ServiceAuthModule: guard must be 'global', 'manual' or 'none' (got ${JSON.stringify(options.guard)})`);
+  }
+  const encrypt: unknown = options.client?.encrypt;
+  if (encrypt !== undefined && typeof encrypt !== 'boolean' && !(Array.isArray(encrypt) && encrypt.every((id) => typeof id === 'string'))) {
+    throw new KeyConfigurationError('ServiceAuthModule: client.encrypt must be true, false or a list of upstream ids');
+  }
   if (options.keys && options.keyProvider) {
     throw new KeyConfigurationError('ServiceAuthModule: set either keys or keyProvider, not both');
   }

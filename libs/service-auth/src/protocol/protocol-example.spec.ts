@@ -1,34 +1,46 @@
 import { describe, it, expect } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { deriveKeys } from '../keys/key-derivation.js';
 import { signRequest } from './request-signer.js';
+import { parseSignatureFields } from './signature-fields.js';
+import { buildSignatureBase } from './signature-base.js';
+import { httpMessage } from './http-message.js';
 
-// The worked example of PROTOCOL.md §1.1 and §2.1: if this fails, the document is wrong.
-describe('PROTOCOL.md worked example', () => {
-  const secret = Buffer.from('uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==', 'base64');
-  const keys = deriveKeys(secret);
+const vector = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/audience-bound-hmac-sha256.json', import.meta.url)), 'utf8'));
+const protocolDoc = readFileSync(fileURLToPath(new URL('../../PROTOCOL.md', import.meta.url)), 'utf8');
+
+// The worked example of PROTOCOL.md §1.1 and §2.1, kept as a test vector: if this fails, the document is wrong.
+describe('PROTOCOL.md worked example (audience-bound request)', () => {
+  const keys = deriveKeys(Buffer.from(vector.secretBase64, 'base64'));
 
   it('derives the documented HMAC and encryption keys', () => {
-    expect(keys.hmacKey.toString('hex')).toBe('2462f02c48f9973702b7a2a8595ba160ea1f3f0471ba0f06827521436750b10c');
+    expect(keys.hmacKey.toString('hex')).toBe(vector.hmacKeyHex);
     expect(keys.encryptionKey.toString('hex')).toBe('1993efabae79b330f8b179ad0c44ed0ea5d3faab4399d0695655255739e1ccaa');
   });
 
-  it('produces the documented headers', () => {
+  it('the signer produces the vector\'s headers, audience in `tag`', () => {
     const headers = signRequest(
-      {
-        method: 'POST',
-        url: 'http://inventory.internal:8082/api/inventory',
-        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': '8e0b6c2e-5f7a-4d8e-9c1b-2a3f4e5d6c7b' },
-        body: Buffer.from('{"productId":"P123","quantity":2}'),
-      },
-      { id: 'order-2026-11', apiKey: 'sk_example_0123456789abcdefghijklmnopqrstuv', hmacKey: keys.hmacKey },
-      { created: 1764100000, nonce: '3q2-7wAAAAAAAAAAAAAAAA' },
+      { method: vector.request.method, url: vector.request.url, headers: vector.request.headers, body: Buffer.from(vector.request.body) },
+      { id: vector.keyId, apiKey: vector.apiKey, hmacKey: keys.hmacKey, audience: vector.audience },
+      { created: vector.created, nonce: vector.nonce },
     );
-    expect(headers).toEqual({
-      'x-api-key': 'sk_example_0123456789abcdefghijklmnopqrstuv',
-      'content-digest': 'sha-256=:ohM/6xzotIjSYedZtfXrf7BiYQNVNUoxQgJj6yB2uxQ=:',
-      'signature-input':
-        'sig1=("@method" "@path" "@query" "x-api-key" "content-type" "content-digest" "idempotency-key");created=1764100000;nonce="3q2-7wAAAAAAAAAAAAAAAA";keyid="order-2026-11";alg="hmac-sha256"',
-      signature: 'sig1=:TrmNoNS/ShP1en+CvFMnOgWgKH2n/g1O9GC8cpmKUTs=:',
-    });
+    expect(headers).toEqual(vector.headers);
+  });
+
+  it('the signature base is the one printed in the vector', () => {
+    const [parsed] = parseSignatureFields(vector.headers['signature-input'], vector.headers.signature);
+    const url = new URL(vector.request.url);
+    const message = httpMessage({ method: 'POST', target: url.pathname + url.search, headers: { ...vector.request.headers, ...vector.headers } });
+    expect(parsed.components).toEqual(vector.coveredComponents);
+    expect(buildSignatureBase(message, parsed.components, parsed.signatureParams)).toBe(vector.signatureBase);
+  });
+
+  it('PROTOCOL.md prints the same signature base and headers', () => {
+    expect(protocolDoc).toContain(vector.signatureBase);
+    for (const [name, value] of Object.entries<string>(vector.headers)) {
+      const printed = name === 'x-api-key' ? 'X-API-Key' : name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+      expect(protocolDoc).toContain(`${printed}: ${value}`);
+    }
   });
 });

@@ -12,6 +12,7 @@ export const REASON_STATUS = {
   signature_incomplete: 401,
   signature_algorithm_unsupported: 401,
   signature_invalid: 401,
+  audience_mismatch: 401,
   key_unknown: 401,
   digest_missing: 401,
   digest_malformed: 400,

@@ -6,11 +6,13 @@ import { httpMessage } from './http-message.js';
 import { buildSignatureBase } from './signature-base.js';
 import { serializeSignatureParams } from './signature-fields.js';
 
-/** What a signer needs of a credential. */
+/** What a signer needs of a credential: one (caller → callee) pair's key. */
 export interface SigningCredential {
   readonly id: string;
   readonly apiKey: string;
   readonly hmacKey: Uint8Array;
+  /** The callee's service id. Signed as the `tag` parameter: any other service refuses the request. */
+  readonly audience: string;
 }
 
 export interface SignRequestInput {
@@ -36,10 +38,13 @@ export interface SignRequestOptions {
 }
 
 /**
- * Signs an outgoing request. Returns the headers to add: X-API-Key, Content-Digest (with a body),
+ * Signs an outgoing request for the credential's audience. Returns the headers to add: X-API-Key, Content-Digest (with a body),
  * Signature-Input and Signature. Call it again for every attempt: each carries a fresh nonce.
  */
 export function signRequest(input: SignRequestInput, credential: SigningCredential, options: SignRequestOptions = {}): Record<string, string> {
+  if (typeof credential.audience !== 'string' || credential.audience === '') {
+    throw new TypeError('A signing credential needs its audience: the service id of the callee it is for');
+  }
   const url = typeof input.url === 'string' ? new URL(input.url) : input.url;
   const method = input.method.toUpperCase();
   const body = input.body ?? new Uint8Array(0);
@@ -66,6 +71,7 @@ export function signRequest(input: SignRequestInput, credential: SigningCredenti
     nonce: options.nonce ?? randomBytes(16).toString('base64url'),
     keyid: credential.id,
     alg: SIGNATURE_ALGORITHM,
+    tag: credential.audience,
   });
   const message = httpMessage({ method, target: url.pathname + url.search, authority: url.host, scheme: url.protocol.slice(0, -1), headers });
   const signature = hmacSha256(credential.hmacKey, buildSignatureBase(message, components, signatureParams));

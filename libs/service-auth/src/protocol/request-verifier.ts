@@ -18,6 +18,11 @@ import { parseSignatureFields, type ParsedSignature } from './signature-fields.j
 import type { VerifiedCaller } from './verified-caller.js';
 
 export interface RequestVerifierOptions extends ReplayWindowOptions {
+  /**
+   * This service's id. A signature is accepted only when its `tag` names it, so a request signed
+   * for another service is worthless here even if it carries a key this service knows.
+   */
+  audience: string;
   /** Components every signature must cover in addition to the protocol's own minimum. */
   requiredComponents?: readonly string[];
   now?: () => number;
@@ -29,7 +34,7 @@ export type TrustPolicy = (callerId: string) => boolean;
 /**
  * Verifies one request, cheapest and least revealing checks first:
  * API key (so anonymous traffic never costs a hash of the body) → signature fields → covered
- * components → key id → time window → HMAC over the signature base → body digest → route trust →
+ * components → parameters and audience → key id → time window → HMAC over the signature base → body digest → route trust →
  * nonce (last, so only fully verified requests consume store capacity).
  */
 export class RequestVerifier {
@@ -39,8 +44,9 @@ export class RequestVerifier {
   constructor(
     private readonly keys: () => KeyRing,
     private readonly nonces: NonceStore,
-    private readonly options: RequestVerifierOptions = {},
+    private readonly options: RequestVerifierOptions,
   ) {
+    if (typeof options?.audience !== 'string' || options.audience === '') throw new TypeError('RequestVerifier needs options.audience: this service\'s id');
     this.required = [...new Set([...REQUIRED_COMPONENTS, ...(options.requiredComponents ?? [])])];
     this.now = options.now ?? Date.now;
   }
@@ -62,11 +68,14 @@ export class RequestVerifier {
     const { params } = signature;
 
     this.checkCoverage(signature, message, body.length > 0);
-    if (params.created === undefined || params.nonce === undefined || params.keyid === undefined || params.alg === undefined) {
-      throw new ServiceAuthError('signature_incomplete', 'The signature must carry created, nonce, keyid and alg parameters');
+    if (params.created === undefined || params.nonce === undefined || params.keyid === undefined || params.alg === undefined || params.tag === undefined) {
+      throw new ServiceAuthError('signature_incomplete', 'The signature must carry created, nonce, keyid, alg and tag parameters');
     }
     if (params.alg !== SIGNATURE_ALGORITHM) {
       throw new ServiceAuthError('signature_algorithm_unsupported', `Only ${SIGNATURE_ALGORITHM} signatures are accepted`);
+    }
+    if (params.tag !== this.options.audience) {
+      throw new ServiceAuthError('audience_mismatch', 'This request was signed for another service', `tag=${params.tag.slice(0, 128)}`);
     }
     if (params.nonce.length < MIN_NONCE_LENGTH || params.nonce.length > MAX_NONCE_LENGTH) {
       throw new ServiceAuthError('signature_malformed', `nonce must be ${MIN_NONCE_LENGTH}-${MAX_NONCE_LENGTH} characters (at least 128 random bits)`);

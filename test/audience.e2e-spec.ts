@@ -1,0 +1,186 @@
+/**
+ * A captured or misdirected request is worthless: audience binding and one credential per
+ * (caller → callee) pair, on both adapters, with real HTTP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { TestingModule } from '@nestjs/testing';
+import { Test } from '@nestjs/testing';
+import { firstValueFrom } from 'rxjs';
+import { ServiceAuthKeys, ServiceAuthModule, SignedHttpService, type KeyMaterial } from 'nest-service-auth';
+import { newCredential, type TestCredential } from './support/credentials.js';
+import { startCallee, type CalleeApp } from './support/callee-app.js';
+import type { Adapter } from './support/demo-services.js';
+import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+
+const pair = (c: TestCredential) => [{ id: c.id, apiKey: c.apiKey, secret: c.secret }];
+
+describe.each<Adapter>(['express', 'fastify'])('audience binding and least privilege (%s)', (adapter) => {
+  // order-service holds one credential per callee; each callee holds only its own pair.
+  const orderToA = newCredential('order-to-a');
+  const orderToB = newCredential('order-to-b');
+  const orderToC = newCredential('order-to-c');
+  let a: CalleeApp;
+  let b: CalleeApp;
+  let c: CalleeApp;
+  let caller: TestingModule;
+
+  beforeAll(async () => {
+    const callee = (id: string, key: TestCredential) => startCallee(adapter, { serviceId: id, keys: { callers: [{ id: 'order-service', keys: pair(key) }] } }, ['order-service']);
+    [a, b, c] = await Promise.all([callee('callee-a', orderToA), callee('callee-b', orderToB), callee('callee-c', orderToC)]);
+    caller = await Test.createTestingModule({
+      imports: [
+        ServiceAuthModule.forRoot({
+          serviceId: 'order-service',
+          guard: 'none',
+          keys: {
+            upstreams: [
+              { id: 'callee-a', url: a.url, keys: pair(orderToA) },
+              { id: 'callee-b', url: b.url, keys: pair(orderToB) },
+            ],
+          },
+          client: { retry: false, circuitBreaker: false },
+        }),
+      ],
+    }).compile();
+    await caller.init();
+  });
+
+  afterAll(async () => {
+    await caller?.close();
+    await Promise.all([a, b, c].map((app) => app?.close()));
+  });
+
+  it('SignedHttpService signs each call with the credential of the upstream it goes to', async () => {
+    const http = caller.get(SignedHttpService);
+    const atA = await firstValueFrom(http.get(`${a.url}/whoami`));
+    const atB = await firstValueFrom(http.get(`${b.url}/whoami`));
+    expect(atA.data).toEqual({ caller: 'order-service', keyId: orderToA.id });
+    expect(atB.data).toEqual({ caller: 'order-service', keyId: orderToB.id });
+  });
+
+  it('a call to a URL of no configured upstream is refused before anything is sent', async () => {
+    const http = caller.get(SignedHttpService);
+    await expect(firstValueFrom(http.get(`${c.url}/whoami`))).rejects.toThrow(/No upstream is configured for http:\/\/127\.0\.0\.1:\d+\/whoami/);
+  });
+
+  it('a request signed for callee A, replayed at callee B within the window, is refused even with a key B knows', async () => {
+    // The strongest form of the attack: B is (mis)configured with A's very credential, so only the audience stops it.
+    const confused = await startCallee(adapter, { serviceId: 'callee-b', keys: { callers: [{ id: 'order-service', keys: pair(orderToA) }] } }, ['order-service']);
+    try {
+      const headers = signedHeaders(a.url, signingCredential(orderToA, { audience: 'callee-a' }), { method: 'GET', path: '/whoami' });
+      expect((await rawRequest(a.url, { method: 'GET', path: '/whoami', headers })).status).toBe(200);
+      const replayed = await rawRequest(confused.url, { method: 'GET', path: '/whoami', headers });
+      expect([replayed.status, replayed.json?.reason]).toEqual([401, 'audience_mismatch']);
+      expect(replayed.text).not.toContain(orderToA.apiKey);
+    } finally {
+      await confused.close();
+    }
+  });
+
+  it('with per-pair keys, the captured request does not even carry an API key callee B knows', async () => {
+    const headers = signedHeaders(a.url, signingCredential(orderToA, { audience: 'callee-a' }), { method: 'GET', path: '/whoami' });
+    const atB = await rawRequest(b.url, { method: 'GET', path: '/whoami', headers });
+    expect([atB.status, atB.json?.reason]).toEqual([401, 'api_key_invalid']);
+  });
+
+  it("callee B's keys cannot produce a request that callee C accepts as coming from the caller", async () => {
+    // Everything B holds of order-service is its own pair: sign with it, for C, as well as B could.
+    const forged = signingCredential(orderToB, { audience: 'callee-c' });
+    const headers = signedHeaders(c.url, forged, { method: 'GET', path: '/whoami' });
+    const atC = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers });
+    expect([atC.status, atC.json?.reason]).toEqual([401, 'api_key_invalid']);
+    // …and with C's API key (public to anyone who saw a request) but B's secret, the signature fails.
+    const withCsApiKey = signedHeaders(c.url, { ...forged, id: orderToC.id, apiKey: orderToC.apiKey }, { method: 'GET', path: '/whoami' });
+    const again = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers: withCsApiKey });
+    expect([again.status, again.json?.reason]).toEqual([401, 'signature_invalid']);
+  });
+
+  it('a signature without an audience is incomplete', async () => {
+    const headers = signedHeaders(a.url, signingCredential(orderToA, { audience: 'callee-a' }), { method: 'GET', path: '/whoami' });
+    const input = headers['signature-input'].replace(/;tag="[^"]*"/, '');
+    const res = await rawRequest(a.url, { method: 'GET', path: '/whoami', headers: { ...headers, 'signature-input': input } });
+    expect([res.status, res.json?.reason]).toEqual([401, 'signature_incomplete']);
+  });
+});
+
+describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (adapter) => {
+  const oldA = newCredential('order-to-a-1');
+  const newA = newCredential('order-to-a-2');
+  const toB = newCredential('order-to-b-1');
+  let a: CalleeApp;
+  let b: CalleeApp;
+  let caller: TestingModule;
+  const callerMaterial: KeyMaterial = {};
+  const aMaterial: KeyMaterial = { callers: [{ id: 'order-service', keys: pair(oldA) }] };
+
+  beforeAll(async () => {
+    a = await startCallee(adapter, { serviceId: 'callee-a', keyProvider: { load: () => aMaterial } }, ['order-service']);
+    b = await startCallee(adapter, { serviceId: 'callee-b', keys: { callers: [{ id: 'order-service', keys: pair(toB) }] } }, ['order-service']);
+    callerMaterial.upstreams = [
+      { id: 'callee-a', url: a.url, keys: pair(oldA) },
+      { id: 'callee-b', url: b.url, keys: pair(toB) },
+    ];
+    caller = await Test.createTestingModule({
+      imports: [ServiceAuthModule.forRoot({ serviceId: 'order-service', guard: 'none', keyProvider: { load: () => callerMaterial }, client: { retry: false } })],
+    }).compile();
+    await caller.init();
+  });
+  afterAll(async () => {
+    await caller?.close();
+    await Promise.all([a, b].map((app) => app?.close()));
+  });
+
+  it("rotating order-service → callee-a changes nothing for order-service → callee-b", async () => {
+    const http = caller.get(SignedHttpService);
+    const whoAtB = async () => (await firstValueFrom(http.get(`${b.url}/whoami`))).data;
+    const whoAtA = async () => (await firstValueFrom(http.get(`${a.url}/whoami`))).data;
+    expect(await whoAtA()).toEqual({ caller: 'order-service', keyId: oldA.id });
+
+    aMaterial.callers = [{ id: 'order-service', keys: [...pair(oldA), ...pair(newA)] }]; // 1. callee adds the new key
+    await a.app.get(ServiceAuthKeys).reload();
+    callerMaterial.upstreams![0] = { id: 'callee-a', url: a.url, keys: [...pair(newA), ...pair(oldA)] }; // 2. caller switches
+    await caller.get(ServiceAuthKeys).reload();
+    expect(await whoAtA()).toEqual({ caller: 'order-service', keyId: newA.id });
+    aMaterial.callers = [{ id: 'order-service', keys: pair(newA) }]; // 3. callee retires the old key
+    await a.app.get(ServiceAuthKeys).reload();
+
+    expect(await whoAtA()).toEqual({ caller: 'order-service', keyId: newA.id });
+    expect(await whoAtB()).toEqual({ caller: 'order-service', keyId: toB.id });
+  });
+});
+
+describe.each<Adapter>(['express', 'fastify'])('fail closed when no callers are configured (%s)', (adapter) => {
+  let app: CalleeApp;
+  beforeAll(async () => {
+    app = await startCallee(adapter, { serviceId: 'edge', keys: { upstreams: [{ id: 'x', url: 'http://127.0.0.1:1', keys: pair(newCredential('k')) }] } }, []);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('a route that is not @PublicRoute() refuses an unauthenticated request', async () => {
+    const res = await rawRequest(app.url, { method: 'GET', path: '/whoami' });
+    expect([res.status, res.json?.reason]).toEqual([401, 'api_key_missing']);
+  });
+
+  it('a @PublicRoute() still answers', async () => {
+    expect((await rawRequest(app.url, { method: 'GET', path: '/health' })).status).toBe(200);
+  });
+});
+
+describe('guard installation is an explicit decision', () => {
+  const upstreams = () => [{ id: 'x', url: 'http://127.0.0.1:1', keys: pair(newCredential('k')) }];
+
+  it("guard: 'none' with callers configured does not start: nothing would check them", async () => {
+    const callers = [{ id: 'order-service', keys: pair(newCredential('k')) }];
+    await expect(startCallee('express', { serviceId: 'svc', guard: 'none', keys: { callers } }, [])).rejects.toThrow(
+      /callers are configured \(order-service\), but guard is 'none'/,
+    );
+  });
+
+  it("guard: 'none' with a @TrustedCaller route does not start", async () => {
+    await expect(startCallee('express', { serviceId: 'svc', guard: 'none', keys: { upstreams: upstreams() } }, ['order-service'])).rejects.toThrow(
+      /@TrustedCaller\('order-service'\).*guard: 'none'/,
+    );
+  });
+});
