@@ -157,7 +157,7 @@ function startServer(mode, adapter, credential, { execArgv = [] } = {}) {
 function requestFactory(lib, credential) {
   const { signRequest, encryptCompact, deriveKeys, JWE_MEDIA_TYPE } = lib;
   const keys = deriveKeys(Buffer.from(credential.secret, 'base64url'));
-  const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey };
+  const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience: 'inventory-service' };
   const order = orderBody(BODY_BYTES);
   // Only @path and @query are signed from the URL, so one URL object serves every port.
   const url = new URL(`http://127.0.0.1${PATH}`);

@@ -36,7 +36,7 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
   const inject = require(require.resolve('light-my-request', { paths: [require.resolve('fastify')] }));
   const credential = newCredential('order-bench-1');
   const keys = lib.deriveKeys(Buffer.from(credential.secret, 'base64url'));
-  const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey };
+  const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience: 'inventory-service' };
   const order = orderBody(BODY_BYTES);
   const url = new URL(`http://localhost${PATH}`);
   const make = (mode) => {

@@ -57,10 +57,10 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
   const credential = newCredential('order-bench-1');
   const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [credential] }] }, 'inventory-service');
   const { hmacKey } = deriveKeys(Buffer.from(credential.secret, 'base64url'));
-  const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey };
+  const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey, audience: 'inventory-service' };
   // One store for the run, as in a server; room for every nonce the run signs.
   const store = new MemoryNonceStore({ maxEntries: 10_000_000 });
-  const verifier = new RequestVerifier(() => ring, store);
+  const verifier = new RequestVerifier(() => ring, store, { audience: 'inventory-service' });
   const trusted = ['order-service'];
   const isTrusted = (id) => trusted.includes(id); // what the guard passes for @TrustedCaller('order-service')
   const body = orderBody(BODY_BYTES);

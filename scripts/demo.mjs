@@ -77,7 +77,7 @@ async function exchange(url, { method = 'GET', headers = {}, body } = {}, open) 
  * signed over exactly the bytes sent. `encrypt: false` sends a signed plaintext body instead.
  * Returns { url, init, open } where `open` decrypts the answer (checking it answers this request).
  */
-function signedRequest(credential, { method = 'POST', path = '/api/inventory', payload, encrypt = true } = {}) {
+function signedRequest(credential, { method = 'POST', path = '/api/inventory', payload, encrypt = true, audience = 'inventory-service' } = {}) {
   const url = `${INVENTORY_URL}${path}`;
   const keys = derived(credential);
   const headers = encrypt ? { accept: JWE_MEDIA_TYPE } : {};
@@ -91,7 +91,7 @@ function signedRequest(credential, { method = 'POST', path = '/api/inventory', p
     }
   }
   const nonce = randomBytes(16).toString('base64url');
-  const signature = signRequest({ method, url, headers, body }, { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey }, { nonce });
+  const signature = signRequest({ method, url, headers, body }, { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience }, { nonce });
   const open = (jwe) => openResponse(jwe, (kid) => (kid === credential.id ? keys.encryptionKey : undefined), nonce);
   return { url, init: { method, headers: { ...headers, ...signature }, body }, open };
 }
@@ -170,6 +170,12 @@ function buildSteps({ orderKey, reportingKey }) {
       why: 'the exact same bytes and headers sent a second time',
       send: () => sendSigned(capture()),
       expect: { status: 401, reason: 'nonce_replayed' },
+    },
+    {
+      title: 'Attack: request meant for another service',
+      why: "order-service's valid key and signature, but signed for billing-service (the signature's audience): captured there, replayed here",
+      send: () => sendSigned(signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 }, audience: 'billing-service' })),
+      expect: { status: 401, reason: 'audience_mismatch' },
     },
     {
       title: 'Attack: call from an untrusted service',
@@ -384,7 +390,13 @@ async function main() {
   const order = new Service(
     'order-service',
     'dist/apps/order-service/main.js',
-    childEnv({ PORT: String(ORDER_PORT), SERVICE_AUTH_KEYS: keyList(orderKey), INVENTORY_URL }),
+    childEnv({
+      PORT: String(ORDER_PORT),
+      // One credential per (caller, callee) pair: this one is for calling inventory-service only.
+      SERVICE_AUTH_UPSTREAMS: 'inventory-service',
+      SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: INVENTORY_URL,
+      SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: keyList(orderKey),
+    }),
   );
   services.push(inventory, order);
 
