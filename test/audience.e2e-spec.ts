@@ -178,6 +178,12 @@ describe('guard installation is an explicit decision', () => {
     );
   });
 
+  it('client.encrypt naming an upstream that is not configured does not start', async () => {
+    await expect(startCallee('express', { serviceId: 'svc', guard: 'none', keys: { upstreams: upstreams() }, client: { encrypt: ['inventory'] } }, [])).rejects.toThrow(
+      /client\.encrypt names "inventory", which is not a configured upstream \(configured: x\)/,
+    );
+  });
+
   it("guard: 'none' with a @TrustedCaller route does not start", async () => {
     await expect(startCallee('express', { serviceId: 'svc', guard: 'none', keys: { upstreams: upstreams() } }, ['order-service'])).rejects.toThrow(
       /@TrustedCaller\('order-service'\).*guard: 'none'/,

@@ -8,13 +8,15 @@ import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { openAnswer, prepareRequest } from './outgoing-request.js';
 
 const definition = { id: 'order-1', apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') };
-const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [definition] }] });
-const key = ring.findCallerKey('order-service', 'order-1')!;
+/** Both ends of one (order-service → inventory-service) pair: the caller's upstream, the callee's caller. */
+const callerRing = KeyRing.from({ upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: [definition] }] }, 'order-service');
+const calleeRing = KeyRing.from({ callers: [{ id: 'order-service', keys: [definition] }] }, 'inventory-service');
+const key = callerRing.upstream('inventory-service')!.keys[0];
 const url = 'http://inventory:8082/api/inventory?x=1';
 
-function verify(prepared: ReturnType<typeof prepareRequest>, method = 'POST') {
+function verify(prepared: ReturnType<typeof prepareRequest>, method = 'POST', audience = 'inventory-service', ring = calleeRing) {
   const message = httpMessage({ method, target: '/api/inventory?x=1', headers: prepared.headers });
-  return new RequestVerifier(() => ring, new MemoryNonceStore()).verify(message, prepared.body ?? Buffer.alloc(0));
+  return new RequestVerifier(() => ring, new MemoryNonceStore(), { audience }).verify(message, prepared.body ?? Buffer.alloc(0));
 }
 
 describe('prepareRequest', () => {
@@ -33,6 +35,20 @@ describe('prepareRequest', () => {
     expect(JSON.parse(plaintext.toString())).toEqual({ productId: 'P123', quantity: 2 });
     expect(header).toMatchObject({ kid: 'order-1', cty: 'application/json' });
     await expect(verify(prepared)).resolves.toMatchObject({ id: 'order-service' });
+  });
+
+  it("signs for the credential's audience: the callee accepts, a service holding the same key under another id refuses", async () => {
+    const prepared = prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, key, false);
+    expect(prepared.headers['signature-input']).toContain(';tag="inventory-service"');
+    await expect(verify(prepared, 'GET')).resolves.toMatchObject({ id: 'order-service' });
+    const elsewhere = KeyRing.from({ callers: [{ id: 'order-service', keys: [definition] }] }, 'billing-service');
+    await expect(verify(prepared, 'GET', 'billing-service', elsewhere)).rejects.toMatchObject({ reason: 'audience_mismatch' });
+  });
+
+  it('refuses a credential without an audience instead of signing a request any service would accept', () => {
+    const { audience: _, ...withoutAudience } = key;
+    expect(() => prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, withoutAudience as typeof key, false)).toThrow(/audience/);
+    expect(() => prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, { ...key, audience: '' }, false)).toThrow(/audience/);
   });
 
   it('gives every attempt a fresh nonce', () => {

@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { KeyConfigurationError } from './key-configuration.error.js';
 import { deriveKeys, ENCRYPTION_KEY_INFO, HMAC_KEY_INFO } from './key-derivation.js';
-import type { CallerDefinition, CredentialDefinition, KeyMaterial } from './key-material.js';
+import type { CallerDefinition, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 import { KeyRing, MIN_API_KEY_LENGTH, MIN_SECRET_BYTES } from './key-ring.js';
 
 const secretBytes = () => randomBytes(32);
@@ -24,6 +24,13 @@ const caller = (id: string, keys: CredentialDefinition[] = [{ id: 'k1', apiKey: 
   keys,
   source,
 });
+
+const upstream = (
+  id: string,
+  url: string,
+  keys: CredentialDefinition[] = [{ id: 'u1', apiKey: apiKey(), secret: secret() }],
+  source?: string,
+): UpstreamDefinition => ({ id, url, keys, source });
 
 describe('KeyRing.from: validation', () => {
   it('requires at least 32 bytes of secret', () => {
@@ -47,8 +54,12 @@ describe('KeyRing.from: validation', () => {
 
   it('without a source, the message names the position in the material', () => {
     const err = configError({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: secret() }]), caller('b', [{ id: 'k1', apiKey: apiKey(), secret: 'c2hvcnQ=' }])] });
-    expect(err.message).toContain('callers[1] ("b").keys[0]');
-    expect(configError({ credentials: [{ id: 'own', apiKey: apiKey(), secret: 'c2hvcnQ=' }] }).message).toContain('credentials[0]');
+    expect(err.message).toContain('callers[1]');
+    expect(err.message).toContain('"b"');
+    expect(err.message).toContain('.keys[0]');
+    const upstreamErr = configError({ upstreams: [upstream('inventory-service', 'http://inventory:8082', [{ id: 'own', apiKey: apiKey(), secret: 'c2hvcnQ=' }])] });
+    expect(upstreamErr.message).toContain('upstreams[0]');
+    expect(upstreamErr.message).toContain('"inventory-service"');
   });
 
   it('accepts a raw 32-byte secret and refuses a raw 31-byte one', () => {
@@ -122,10 +133,19 @@ describe('KeyRing.from: validation', () => {
     expect(() => KeyRing.from({ callers: [caller('a'), caller('b')] })).not.toThrow();
   });
 
-  it('an own key id used twice is refused', () => {
-    expect(configError({ credentials: [{ id: 'o1', apiKey: apiKey(), secret: secret() }, { id: 'o1', apiKey: apiKey(), secret: secret() }] }).message).toMatch(
-      /key id "o1" is used twice/,
-    );
+  it('a key id used twice by one upstream is refused (but two upstreams may share a key id)', () => {
+    const err = configError({
+      upstreams: [upstream('inventory-service', 'http://inventory:8082', [{ id: 'o1', apiKey: apiKey(), secret: secret() }, { id: 'o1', apiKey: apiKey(), secret: secret() }])],
+    });
+    expect(err.message).toMatch(/upstream "inventory-service" has key id "o1" twice/);
+    expect(() =>
+      KeyRing.from({
+        upstreams: [
+          upstream('a', 'http://a', [{ id: 'k1', apiKey: apiKey(), secret: secret() }]),
+          upstream('b', 'http://b', [{ id: 'k1', apiKey: apiKey(), secret: secret() }]),
+        ],
+      }),
+    ).not.toThrow();
   });
 
   it('the same API key for two callers (or two keys) is refused', () => {
@@ -133,17 +153,176 @@ describe('KeyRing.from: validation', () => {
     const err = configError({
       callers: [caller('a', [{ id: 'k1', apiKey: shared, secret: secret() }]), caller('b', [{ id: 'k2', apiKey: shared, secret: secret() }])],
     });
-    expect(err.message).toMatch(/also used by "a" key "k1"/);
+    expect(err.message).toMatch(/API key of caller "b" key "k2" is also used by caller "a" key "k1"/);
     expect(err.message).not.toContain(shared);
     expect(configError({ callers: [caller('a', [{ id: 'k1', apiKey: shared, secret: secret() }, { id: 'k2', apiKey: shared, secret: secret() }])] }).message).toMatch(
-      /must be unique/,
+      /needs its own API key/,
     );
+  });
+
+  it('an unknown algorithm is refused, naming the supported one; hmac-sha256 (or none) is accepted', () => {
+    const err = configError({ callers: [caller('a', [{ id: 'k1', algorithm: 'ed25519' as never, apiKey: apiKey(), secret: secret(), source: 'SRC' }])] });
+    expect(err.message).toContain('SRC');
+    expect(err.message).toMatch(/unsupported algorithm/);
+    expect(err.message).toMatch(/supported: hmac-sha256/);
+    for (const algorithm of ['HMAC-SHA256', 'hmac-sha512', '']) {
+      expect(configError({ upstreams: [upstream('b', 'http://b', [{ id: 'k1', algorithm: algorithm as never, apiKey: apiKey(), secret: secret() }])] }).message).toMatch(
+        /supported: hmac-sha256/,
+      );
+    }
+    const ring = KeyRing.from({ callers: [caller('a', [{ id: 'k1', algorithm: 'hmac-sha256', apiKey: apiKey(), secret: secret() }]), caller('b')] });
+    expect(ring.findCallerKey('a', 'k1')?.algorithm).toBe('hmac-sha256');
+    expect(ring.findCallerKey('b', 'k1')?.algorithm).toBe('hmac-sha256');
   });
 
   it('empty material is a valid (empty) ring', () => {
     const ring = KeyRing.from({});
     expect(ring.callerIds).toEqual([]);
-    expect(ring.signingKey).toBeUndefined();
+    expect(ring.upstreamIds).toEqual([]);
+    expect(ring.upstreamFor('http://inventory:8082/api')).toBeUndefined();
+  });
+});
+
+describe('KeyRing.from: one credential per (caller, callee) pair', () => {
+  it('the same API key for a caller and an upstream is refused, naming both', () => {
+    const shared = apiKey();
+    const err = configError({
+      callers: [caller('order-service', [{ id: 'k1', apiKey: shared, secret: secret() }])],
+      upstreams: [upstream('inventory-service', 'http://inventory:8082', [{ id: 'u1', apiKey: shared, secret: secret() }])],
+    });
+    expect(err.message).toMatch(/upstream "inventory-service" key "u1"/);
+    expect(err.message).toMatch(/caller "order-service" key "k1"/);
+    expect(err.message).not.toContain(shared);
+  });
+
+  it('the same API key for two upstreams is refused, naming both', () => {
+    const shared = apiKey();
+    const err = configError({
+      upstreams: [
+        upstream('inventory-service', 'http://inventory:8082', [{ id: 'u1', apiKey: shared, secret: secret() }]),
+        upstream('billing-service', 'http://billing:8083', [{ id: 'u2', apiKey: shared, secret: secret() }]),
+      ],
+    });
+    expect(err.message).toMatch(/API key of upstream "billing-service" key "u2" is also used by upstream "inventory-service" key "u1"/);
+    expect(err.message).not.toContain(shared);
+  });
+
+  it('the same secret for a caller and an upstream is refused, naming both (whoever holds it could sign as the other)', () => {
+    const shared = secret();
+    const err = configError({
+      callers: [caller('order-service', [{ id: 'k1', apiKey: apiKey(), secret: shared }])],
+      upstreams: [upstream('inventory-service', 'http://inventory:8082', [{ id: 'u1', apiKey: apiKey(), secret: shared }])],
+    });
+    expect(err.message).toMatch(/secret of upstream "inventory-service" key "u1" is also used by caller "order-service" key "k1"/);
+    expect(err.message).not.toContain(shared);
+  });
+
+  it('the same secret for two upstreams is refused, naming both', () => {
+    const shared = secret();
+    const err = configError({
+      upstreams: [
+        upstream('inventory-service', 'http://inventory:8082', [{ id: 'u1', apiKey: apiKey(), secret: shared }]),
+        upstream('billing-service', 'http://billing:8083', [{ id: 'u2', apiKey: apiKey(), secret: shared }]),
+      ],
+    });
+    expect(err.message).toMatch(/secret of upstream "billing-service" key "u2" is also used by upstream "inventory-service" key "u1"/);
+  });
+
+  it('the same secret for two callers is refused, naming both', () => {
+    const shared = secret();
+    const err = configError({
+      callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: shared }]), caller('b', [{ id: 'k2', apiKey: apiKey(), secret: shared }])],
+    });
+    expect(err.message).toMatch(/secret of caller "b" key "k2" is also used by caller "a" key "k1"/);
+  });
+
+  it('the same secret written in two encodings (base64 vs base64url vs raw bytes) is still the same secret', () => {
+    let bytes: Buffer;
+    do bytes = randomBytes(32);
+    while (!/[+/]/.test(bytes.toString('base64')));
+    const err = configError({
+      callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: bytes.toString('base64') }])],
+      upstreams: [
+        upstream('b', 'http://b', [{ id: 'k2', apiKey: apiKey(), secret: bytes.toString('base64url') }]),
+      ],
+    });
+    expect(err.message).toMatch(/secret of upstream "b" key "k2" is also used by caller "a" key "k1"/);
+    expect(configError({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: bytes }]), caller('c', [{ id: 'k1', apiKey: apiKey(), secret: bytes.toString('base64') }])] }).message).toMatch(
+      /secret of caller "c"/,
+    );
+  });
+
+  it('distinct API keys and secrets everywhere are accepted', () => {
+    expect(() =>
+      KeyRing.from({
+        callers: [caller('order-service'), caller('billing-service')],
+        upstreams: [upstream('inventory-service', 'http://inventory:8082'), upstream('pricing-service', 'http://pricing:8084')],
+      }),
+    ).not.toThrow();
+  });
+});
+
+describe('KeyRing.from: upstreams', () => {
+  it('an upstream without keys is refused', () => {
+    expect(configError({ upstreams: [upstream('inventory-service', 'http://inventory:8082', [])] }).message).toMatch(/upstream "inventory-service" has no keys/);
+    expect(configError({ upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: undefined as never, source: 'ENV_U' }] }).message).toMatch(
+      /ENV_U/,
+    );
+  });
+
+  it('an invalid upstream id is refused', () => {
+    for (const id of ['inventory service', 'a:b', '', undefined]) {
+      expect(configError({ upstreams: [upstream(id as string, 'http://inventory:8082')] }).message).toMatch(/upstream id/);
+    }
+  });
+
+  it('an upstream configured twice is refused', () => {
+    expect(configError({ upstreams: [upstream('inventory-service', 'http://a'), upstream('inventory-service', 'http://b')] }).message).toMatch(
+      /upstream "inventory-service" is configured twice/,
+    );
+  });
+
+  it('two upstreams at the same url are refused, also when the urls differ only in how they are written', () => {
+    const pairs = [
+      ['http://inventory:8082', 'http://inventory:8082'],
+      ['http://inventory:80', 'http://inventory'],
+      ['https://inventory:443/api', 'https://INVENTORY/api/'],
+    ];
+    for (const [a, b] of pairs) {
+      const err = configError({ upstreams: [upstream('one', a), upstream('two', b)] });
+      expect(err.message).toMatch(/upstreams "one" and "two" have the same url/);
+    }
+  });
+
+  it('the url must be an absolute http:// or https:// URL', () => {
+    for (const url of ['inventory:8082', '/api', '', 'ftp://inventory', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url', 42, undefined]) {
+      const err = configError({ upstreams: [upstream('inventory-service', url as string, undefined, 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL')] });
+      expect(err.message).toContain('SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL');
+      expect(err.message).toMatch(/url must be an absolute http:\/\/ or https:\/\/ URL/);
+    }
+  });
+
+  it('the url may not carry credentials, a query or a fragment, and the message does not echo it', () => {
+    for (const url of ['http://user:hunter2@inventory:8082', 'http://user@inventory:8082', 'http://inventory:8082/?token=hunter2', 'http://inventory:8082/?', 'http://inventory:8082/#hunter2', 'http://inventory:8082/#']) {
+      const err = configError({ upstreams: [upstream('inventory-service', url)] });
+      expect(err.message).toMatch(/without credentials, query or fragment/);
+      expect(err.message).not.toContain('hunter2');
+    }
+  });
+
+  it('accepts http and https with or without port and base path, normalised', () => {
+    const ring = KeyRing.from({
+      upstreams: [
+        upstream('a', 'http://inventory:8082'),
+        upstream('b', 'https://Billing.Internal:443/api/v1/'),
+        upstream('c', 'http://pricing/'),
+      ],
+    });
+    expect(ring.upstreamIds).toEqual(['a', 'b', 'c']);
+    expect(ring.upstream('a')).toMatchObject({ id: 'a', origin: 'http://inventory:8082', basePath: '', url: 'http://inventory:8082' });
+    expect(ring.upstream('b')).toMatchObject({ origin: 'https://billing.internal', basePath: '/api/v1', url: 'https://billing.internal/api/v1' });
+    expect(ring.upstream('c')).toMatchObject({ origin: 'http://pricing', basePath: '', url: 'http://pricing' });
+    expect(ring.upstream('nope')).toBeUndefined();
   });
 });
 
@@ -160,9 +339,11 @@ describe('KeyRing: lookups', () => {
           { id: 'b2', apiKey: bKey2, secret: secret() },
         ]),
       ],
-      credentials: [
-        { id: 'own-new', apiKey: apiKey(), secret: secret() },
-        { id: 'own-old', apiKey: apiKey(), secret: secret() },
+      upstreams: [
+        upstream('pricing-service', 'http://pricing:8084', [
+          { id: 'own-new', apiKey: apiKey(), secret: secret() },
+          { id: 'own-old', apiKey: apiKey(), secret: secret() },
+        ]),
       ],
     },
     'inventory-service',
@@ -183,9 +364,16 @@ describe('KeyRing: lookups', () => {
     expect(ring.findByApiKey('')).toBeUndefined();
   });
 
-  it('own credentials are not callers: their API keys are not accepted inbound', () => {
-    expect(ring.findByApiKey(ring.signingKey!.apiKey)).toBeUndefined();
+  it('upstream credentials are not callers: their API keys are not accepted inbound', () => {
+    for (const key of ring.upstream('pricing-service')!.keys) expect(ring.findByApiKey(key.apiKey)).toBeUndefined();
     expect(ring.hasCaller('inventory-service')).toBe(false);
+    expect(ring.hasCaller('pricing-service')).toBe(false);
+  });
+
+  it('a caller key is signed by the caller, for this service; an upstream key is signed by this service, for the upstream', () => {
+    expect(ring.findCallerKey('order-service', 'k1')).toMatchObject({ callerId: 'order-service', audience: 'inventory-service', algorithm: 'hmac-sha256' });
+    expect(ring.upstream('pricing-service')!.keys[0]).toMatchObject({ id: 'own-new', callerId: 'inventory-service', audience: 'pricing-service', algorithm: 'hmac-sha256' });
+    expect(ring.serviceId).toBe('inventory-service');
   });
 
   it('findCallerKey only finds a key of that caller', () => {
@@ -200,10 +388,95 @@ describe('KeyRing: lookups', () => {
     expect(ring.hasCaller('Order-Service')).toBe(false);
   });
 
-  it('the first own credential signs; every own key can be found by id, owned by serviceId', () => {
-    expect(ring.signingKey).toMatchObject({ id: 'own-new', callerId: 'inventory-service' });
-    expect(ring.findOwnKey('own-old')?.id).toBe('own-old');
-    expect(ring.findOwnKey('k1')).toBeUndefined();
+  it('an upstream keeps its keys in order (the first signs); findUpstreamKey finds only that upstream\'s keys', () => {
+    expect(ring.upstreamIds).toEqual(['pricing-service']);
+    expect(ring.upstream('pricing-service')!.keys.map((k) => k.id)).toEqual(['own-new', 'own-old']);
+    expect(ring.findUpstreamKey('pricing-service', 'own-old')?.id).toBe('own-old');
+    expect(ring.findUpstreamKey('pricing-service', 'k1')).toBeUndefined();
+    expect(ring.findUpstreamKey('order-service', 'k1')).toBeUndefined();
+    expect(ring.findUpstreamKey('nobody', 'own-new')).toBeUndefined();
+  });
+});
+
+describe('KeyRing.upstreamFor', () => {
+  const ring = KeyRing.from(
+    {
+      upstreams: [
+        upstream('inventory-service', 'http://inventory:8082'),
+        upstream('billing-api', 'https://billing.internal/api'),
+        upstream('billing-api-v2', 'https://billing.internal/api/v2'),
+        upstream('billing-admin', 'https://billing.internal/admin'),
+      ],
+    },
+    'order-service',
+  );
+  const idFor = (url: string | URL) => ring.upstreamFor(url)?.id;
+
+  it('a URL at an origin-wide upstream matches it, whatever the path and query', () => {
+    for (const url of ['http://inventory:8082', 'http://inventory:8082/', 'http://inventory:8082/api/inventory?sku=A-1', 'http://INVENTORY:8082/x']) {
+      expect(idFor(url)).toBe('inventory-service');
+    }
+    expect(idFor(new URL('http://inventory:8082/api'))).toBe('inventory-service');
+  });
+
+  it('a base path covers itself and the paths below it, on a segment boundary only', () => {
+    expect(idFor('https://billing.internal/api')).toBe('billing-api');
+    expect(idFor('https://billing.internal/api/')).toBe('billing-api');
+    expect(idFor('https://billing.internal/api/invoices?x=1')).toBe('billing-api');
+    expect(idFor('https://billing.internal/apix')).toBeUndefined();
+    expect(idFor('https://billing.internal/apix/invoices')).toBeUndefined();
+    expect(idFor('https://billing.internal/ap')).toBeUndefined();
+    expect(idFor('https://billing.internal/')).toBeUndefined();
+    expect(idFor('https://billing.internal/API/invoices')).toBeUndefined();
+  });
+
+  it('the longest matching base path wins, whatever the configuration order', () => {
+    expect(idFor('https://billing.internal/api/v2')).toBe('billing-api-v2');
+    expect(idFor('https://billing.internal/api/v2/invoices')).toBe('billing-api-v2');
+    expect(idFor('https://billing.internal/api/v20/invoices')).toBe('billing-api');
+    expect(idFor('https://billing.internal/api/v1/invoices')).toBe('billing-api');
+    expect(idFor('https://billing.internal/admin/users')).toBe('billing-admin');
+
+    const reversed = KeyRing.from({ upstreams: [upstream('deep', 'http://h/a/b'), upstream('root', 'http://h'), upstream('mid', 'http://h/a')] });
+    expect(reversed.upstreamFor('http://h/a/b/c')?.id).toBe('deep');
+    expect(reversed.upstreamFor('http://h/a/c')?.id).toBe('mid');
+    expect(reversed.upstreamFor('http://h/c')?.id).toBe('root');
+  });
+
+  it('dot segments are resolved before matching: /api/../admin is not under /api', () => {
+    expect(idFor('https://billing.internal/api/../admin/users')).toBe('billing-admin');
+    expect(idFor('https://billing.internal/api/%2e%2e/secret')).toBeUndefined();
+    expect(idFor('https://billing.internal/admin/../api/v2/x')).toBe('billing-api-v2');
+  });
+
+  it('another host, port or scheme matches nothing', () => {
+    for (const url of [
+      'http://inventory:8083/api',
+      'http://inventory/api',
+      'https://inventory:8082/api',
+      'http://inventory.evil:8082/api',
+      'http://evil-inventory:8082/api',
+      'http://billing.internal/api',
+      'https://billing.internal:8443/api',
+      'https://billing.internal.evil/api',
+      'https://evil/billing.internal/api',
+    ]) {
+      expect(idFor(url)).toBeUndefined();
+    }
+  });
+
+  it('a default port written out is the same origin', () => {
+    expect(idFor('https://billing.internal:443/api/x')).toBe('billing-api');
+  });
+
+  it('URL userinfo does not make another host look like an upstream', () => {
+    expect(idFor('http://inventory:8082@evil:8082/api')).toBeUndefined();
+  });
+
+  it('a relative or unparseable URL matches nothing (and does not throw)', () => {
+    for (const url of ['/api/inventory', 'inventory:8082/api', '', 'http://', '::::']) {
+      expect(idFor(url)).toBeUndefined();
+    }
   });
 });
 
@@ -237,5 +510,25 @@ describe('key derivation (HKDF-SHA256)', () => {
     const other = deriveKeys(secretBytes());
     expect(other.hmacKey.equals(key.hmacKey)).toBe(false);
     expect(other.encryptionKey.equals(key.encryptionKey)).toBe(false);
+  });
+});
+
+describe('KeyRing.from: refusals never echo secrets', () => {
+  it('a secret written where the algorithm goes is not echoed', () => {
+    const s = secret();
+    const err = configError({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), algorithm: s as never, secret: 'hmac-sha256', source: 'SRC (entry 1)' }])] });
+    expect(err.message).toContain('SRC (entry 1)');
+    expect(err.message).not.toContain(s);
+  });
+
+  it('an upstream URL with a password is not echoed when refused', () => {
+    for (const url of ['ftp://svc:hunter2@inventory:8082', 'htp//svc:hunter2@inventory:8082', 'http://svc:hunter2@inventory:8082']) {
+      expect(configError({ upstreams: [{ id: 'inventory-service', url, keys: [{ id: 'k1', apiKey: apiKey(), secret: secret() }] }] }).message).not.toContain('hunter2');
+    }
+  });
+
+  it('a key without a source is located as callers[i] ("id").keys[k]', () => {
+    const err = configError({ callers: [caller('a'), caller('b', [{ id: 'k1', apiKey: apiKey(), secret: 'c2hvcnQ=' }])] });
+    expect(err.message).toContain('callers[1] ("b").keys[0]');
   });
 });

@@ -61,10 +61,10 @@ function parseUpstreamUrl(value: unknown, where: string): { origin: string; base
   try {
     url = new URL(String(value));
   } catch {
-    throw new KeyConfigurationError(`${where}: url must be an absolute http:// or https:// URL (got ${JSON.stringify(value)})`);
+    throw new KeyConfigurationError(`${where}: url must be an absolute http:// or https:// URL`);
   }
   if (typeof value !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new KeyConfigurationError(`${where}: url must be an absolute http:// or https:// URL (got ${JSON.stringify(value)})`);
+    throw new KeyConfigurationError(`${where}: url must be an absolute http:// or https:// URL (got scheme ${JSON.stringify(url.protocol)})`);
   }
   if (url.username || url.password || url.search || url.hash || value.includes('#') || value.includes('?')) {
     throw new KeyConfigurationError(`${where}: url must be scheme://host[:port][/path], without credentials, query or fragment`);
@@ -94,11 +94,12 @@ export class KeyRing {
     const ring = new KeyRing(serviceId);
     const seenApiKeys = new Map<string, string>();
     const seenSecrets = new Map<string, string>();
-    const resolveAll = (defs: unknown, pair: { callerId: string; audience: string }, where: string, name: string): ResolvedKey[] => {
+    const resolveAll = (defs: unknown, pair: { callerId: string; audience: string }, where: string, kind: string, id: string): ResolvedKey[] => {
+      const name = `${kind} "${id}"`;
       if (!Array.isArray(defs) || defs.length === 0) throw new KeyConfigurationError(`${where}: ${name} has no keys; give it at least one`);
       const ids = new Set<string>();
       return defs.map((def: CredentialDefinition, k) => {
-        const at = def?.source ?? `${where} ("${name}").keys[${k}]`;
+        const at = def?.source ?? `${where} ("${id}").keys[${k}]`;
         const key = resolve(def, pair, at);
         if (ids.has(key.id)) throw new KeyConfigurationError(`${at}: ${name} has key id "${key.id}" twice`);
         ids.add(key.id);
@@ -124,7 +125,7 @@ export class KeyRing {
       const where = caller?.source ?? `callers[${i}]`;
       checkId(caller?.id, 'caller id', where);
       if (ring.byCaller.has(caller.id)) throw new KeyConfigurationError(`${where}: caller "${caller.id}" is configured twice`);
-      const keys = resolveAll(caller.keys, { callerId: caller.id, audience: serviceId }, where, `caller "${caller.id}"`);
+      const keys = resolveAll(caller.keys, { callerId: caller.id, audience: serviceId }, where, 'caller', caller.id);
       ring.byCaller.set(caller.id, new Map(keys.map((key) => [key.id, key])));
       for (const key of keys) ring.byApiKeyHash.set(sha256(key.apiKey).toString('latin1'), { key, hash: sha256(key.apiKey) });
     });
@@ -134,7 +135,7 @@ export class KeyRing {
       checkId(upstream?.id, 'upstream id', where);
       if (ring.upstreamsById.has(upstream.id)) throw new KeyConfigurationError(`${where}: upstream "${upstream.id}" is configured twice`);
       const { origin, basePath } = parseUpstreamUrl(upstream.url, `${where} ("${upstream.id}")`);
-      const keys = resolveAll(upstream.keys, { callerId: serviceId, audience: upstream.id }, where, `upstream "${upstream.id}"`);
+      const keys = resolveAll(upstream.keys, { callerId: serviceId, audience: upstream.id }, where, 'upstream', upstream.id);
       const resolved: ResolvedUpstream = { id: upstream.id, origin, basePath, url: origin + basePath, keys };
       const sameUrl = [...ring.upstreamsById.values()].find((u) => u.url === resolved.url);
       if (sameUrl) throw new KeyConfigurationError(`${where}: upstreams "${sameUrl.id}" and "${upstream.id}" have the same url ${resolved.url}`);
@@ -201,7 +202,8 @@ function resolve(def: CredentialDefinition, pair: { callerId: string; audience: 
   checkId(def.id, 'key id', at);
   const algorithm = def.algorithm ?? 'hmac-sha256';
   if (!ALGORITHMS.includes(algorithm)) {
-    throw new KeyConfigurationError(`${at}: key "${def.id}" has algorithm ${JSON.stringify(algorithm)}; supported: ${ALGORITHMS.join(', ')}`);
+    // The value is not echoed: a key list with its parts in the wrong order would put the secret here.
+    throw new KeyConfigurationError(`${at}: key "${def.id}" names an unsupported algorithm; supported: ${ALGORITHMS.join(', ')}`);
   }
   if (typeof def.apiKey !== 'string' || def.apiKey.length < MIN_API_KEY_LENGTH) {
     throw new KeyConfigurationError(`${at}: API key of key "${def.id}" must be at least ${MIN_API_KEY_LENGTH} characters`);

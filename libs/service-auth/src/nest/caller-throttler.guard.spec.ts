@@ -105,7 +105,11 @@ beforeAll(async () => {
     serviceId: 'inventory-service',
     keys: { callers: [{ id: 'order-service', keys: [credential()] }, { id: 'audit-service', keys: [credential()] }] },
   });
-  outboundKeys = await ServiceAuthKeys.create({ serviceId: 'order-service', keys: { credentials: [credential()] } });
+  outboundKeys = await ServiceAuthKeys.create({
+    serviceId: 'order-service',
+    guard: 'none',
+    keys: { upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: [credential()] }] },
+  });
 });
 
 afterAll(() => {
@@ -162,7 +166,7 @@ describe('CallerThrottlerGuard: tracker', () => {
     }
   });
 
-  it('a service that accepts no callers (outbound only) counts by IP, as every route is open there', async () => {
+  it('a service that accepts no callers (outbound only, guard: \'none\') counts by IP, as every route is open there', async () => {
     const guard = await guardWith(options, new RecordingStorage(), outboundKeys);
     await expect(trackerOf(guard, request('10.0.0.7'), context(request('10.0.0.7'), StockController, StockController.prototype.read))).resolves.toBe(
       'ip:10.0.0.7',

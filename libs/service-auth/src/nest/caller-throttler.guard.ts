@@ -66,9 +66,9 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
   }
 
   /**
-   * True when ServiceAuthGuard lets requests through without a caller: a non-HTTP context, a service
-   * without inbound callers, or a public route (the handler's own declaration winning over its
-   * controller's: readRouteAccess, as ServiceAuthGuard uses).
+   * True when a request reaches the handler without a verified caller: a non-HTTP context, a service
+   * that accepts no signed callers (guard: 'none', so no callers), or a public route (the handler's own
+   * declaration winning over its controller's: readRouteAccess, as ServiceAuthGuard uses).
    */
   protected needsNoCaller(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;

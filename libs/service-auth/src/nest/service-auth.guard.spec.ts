@@ -84,7 +84,7 @@ beforeAll(async () => {
       ],
     },
   });
-  guard = new ServiceAuthGuard(new Reflector(), keys, new RequestVerifier(() => keys.ring, new MemoryNonceStore()), options);
+  guard = new ServiceAuthGuard(new Reflector(), keys, new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), options);
   orderCredential = keys.ring.findCallerKey('order-service', ORDER.id)!;
   billingCredential = keys.ring.findCallerKey('billing-service', BILLING.id)!;
 });
@@ -161,11 +161,53 @@ describe('ServiceAuthGuard: route classification', () => {
     await expect(guard.canActivate(context(undefined, PlainController, PlainController.prototype.anything, 'ws'))).resolves.toBe(true);
   });
 
-  it('an outbound-only service (keys.inbound false) allows every request', async () => {
-    const outbound = await ServiceAuthKeys.create({ serviceId: 'order-service', keys: { credentials: [{ id: 'o1', apiKey: apiKey(), secret: secret() }] } });
+  it('with NO callers configured (an outbound-only key set), every non-public route is refused (fail closed); public routes pass', async () => {
+    const ownKey = { id: 'o1', apiKey: apiKey(), secret: secret() };
+    const outbound = await ServiceAuthKeys.create({
+      serviceId: 'order-service',
+      keys: { upstreams: [{ id: 'inventory-service', url: 'http://inventory.internal', keys: [ownKey] }] },
+    });
     expect(outbound.inbound).toBe(false);
-    const outboundGuard = new ServiceAuthGuard(new Reflector(), outbound, new RequestVerifier(() => outbound.ring, new MemoryNonceStore()), options);
-    await expect(outboundGuard.canActivate(context(anonymous(), BillingController, BillingController.prototype.orderOnly))).resolves.toBe(true);
+    const outboundOptions: ServiceAuthModuleOptions = { serviceId: 'order-service', maxBodyBytes: 1024 };
+    const verifier = new RequestVerifier(() => outbound.ring, new MemoryNonceStore(), { audience: 'order-service' });
+    const outboundGuard = new ServiceAuthGuard(new Reflector(), outbound, verifier, outboundOptions);
+    const refusedBy = async (req: FakeRequest, controller: Function, handler: Function) => {
+      try {
+        await outboundGuard.canActivate(context(req, controller, handler));
+      } catch (err) {
+        expect(err).toBeInstanceOf(HttpException);
+        return err as HttpException;
+      }
+      throw new Error('the guard allowed the request');
+    };
+
+    for (const [controller, handler] of [
+      [PlainController, PlainController.prototype.anything],
+      [BillingController, BillingController.prototype.orderOnly],
+      [BillingController, BillingController.prototype.inheritsClassList],
+      [PublicController, PublicController.prototype.restricted],
+    ] as const) {
+      const err = await refusedBy(anonymous(), controller, handler);
+      expect(err.getStatus()).toBe(401);
+      expect(err.getResponse()).toMatchObject({ statusCode: 401, reason: 'api_key_missing' });
+    }
+    // A request signed with a key this service holds for an upstream is no way in: that key names no caller.
+    const ownCredential = outbound.ring.upstream('inventory-service')!.keys[0];
+    const withOwnKey = await refusedBy(signedRequest(ownCredential), PlainController, PlainController.prototype.anything);
+    expect(withOwnKey.getResponse()).toMatchObject({ statusCode: 401, reason: 'api_key_invalid' });
+    // Nor is a request another service's caller signed correctly for that other service.
+    const forInventory = await refusedBy(signedRequest(orderCredential), PlainController, PlainController.prototype.anything);
+    expect(forInventory.getStatus()).toBe(401);
+
+    await expect(outboundGuard.canActivate(context(anonymous(), PublicController, PublicController.prototype.open))).resolves.toBe(true);
+    await expect(outboundGuard.canActivate(context(anonymous(), BillingController, BillingController.prototype.health))).resolves.toBe(true);
+  });
+
+  it('a request signed for another service (another audience) is 401 audience_mismatch, even from a trusted caller', async () => {
+    const forBilling: SigningCredential = { ...orderCredential, audience: 'billing-service' };
+    const err = await refusal(signedRequest(forBilling), BillingController, BillingController.prototype.orderOnly);
+    expect(err.getStatus()).toBe(401);
+    expect(err.getResponse()).toMatchObject({ reason: 'audience_mismatch' });
   });
 
   it('a signed POST with a body is accepted and the verified caller attached to the request', async () => {

@@ -24,7 +24,7 @@ import { TrustedCaller } from './trusted-caller.decorator.js';
 import { validateOptions } from './validate-options.js';
 
 const ORDER = { id: 'k-order', apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') };
-const orderSigning = { id: ORDER.id, apiKey: ORDER.apiKey, hmacKey: deriveKeys(Buffer.from(ORDER.secret, 'base64url')).hmacKey };
+const orderSigning = { id: ORDER.id, apiKey: ORDER.apiKey, hmacKey: deriveKeys(Buffer.from(ORDER.secret, 'base64url')).hmacKey, audience: 'inventory-service' };
 
 @Controller('probe')
 @TrustedCaller('order-service')
@@ -133,6 +133,21 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
       await expect(client.ping()).resolves.toBe('PONG');
     } finally {
       await client.quit();
+    }
+  });
+
+  it('a request signed for another service is 401 audience_mismatch and writes nothing to Redis', async () => {
+    const { app, url } = await startApp({ redis: { url: redis.url, keyPrefix: 'audience-probe:' } });
+    try {
+      const headers = signedHeaders(url, { ...orderSigning, audience: 'billing-service' }, { method: 'GET', path: '/probe' });
+      const answer = await rawRequest(url, { method: 'GET', path: '/probe', headers });
+      expect(answer.status).toBe(401);
+      expect(answer.json).toMatchObject({ reason: 'audience_mismatch' });
+      await expect(admin.keys('audience-probe:*')).resolves.toEqual([]);
+      expect((await get(url)).status).toBe(200);
+      await expect(admin.keys('audience-probe:*')).resolves.toHaveLength(1);
+    } finally {
+      await app.close();
     }
   });
 

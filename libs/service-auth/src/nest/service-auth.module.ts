@@ -41,6 +41,14 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
               "Remove the callers, or use guard: 'global' (or 'manual' and register ServiceAuthGuard yourself)",
           );
         }
+        const encrypt = options.client?.encrypt;
+        const unknown = Array.isArray(encrypt) ? encrypt.filter((id) => !keys.ring.upstream(id)) : [];
+        if (unknown.length > 0) {
+          throw new KeyConfigurationError(
+            `ServiceAuthModule: client.encrypt names ${unknown.map((id) => `"${id}"`).join(', ')}, which ${unknown.length > 1 ? 'are not configured upstreams' : 'is not a configured upstream'}` +
+              ` (configured: ${keys.ring.upstreamIds.join(', ') || 'none'})`,
+          );
+        }
         if (guard === 'global' && !keys.inbound) {
           new Logger('ServiceAuth').warn({
             event: 'service_auth_no_callers',

@@ -24,8 +24,9 @@ describe('validateOptions', () => {
         keys: { callers: [] },
         maxBodyBytes: 1024,
         replay: { maxAgeSeconds: 60, maxFutureSkewSeconds: 0 },
-        client: { timeoutMs: 1000 },
+        client: { timeoutMs: 1000, encrypt: ['inventory-service'] },
         encryption: 'required',
+        guard: 'manual',
       }),
     ).not.toThrow();
     expect(() => validateOptions({ ...base, encryption: 'off' })).not.toThrow();
@@ -85,6 +86,28 @@ describe('validateOptions', () => {
     expect(messageOf({ ...base, client: { circuitBreaker: 5 } })).toContain('client.circuitBreaker must be an object or false');
     expect(messageOf({ ...base, client: { circuitBreaker: { consecutiveFailures: 0 } } })).toContain('client.circuitBreaker.consecutiveFailures');
     expect(messageOf({ ...base, client: { circuitBreaker: { halfOpenAfterMs: '10s' } } })).toContain('client.circuitBreaker.halfOpenAfterMs');
+  });
+
+  it("guard is 'global', 'manual' or 'none'; anything else names the setting, the allowed values and the value", () => {
+    for (const guard of ['global', 'manual', 'none', undefined] as const) expect(() => validateOptions({ ...base, guard })).not.toThrow();
+    for (const guard of ['Global', 'off', 'auto', '', true, false, null, 0, ['global']]) {
+      const message = messageOf({ ...base, guard });
+      expect(message).toContain("guard must be 'global', 'manual' or 'none'");
+      expect(message).toContain(JSON.stringify(guard));
+    }
+  });
+
+  it('client.encrypt is true, false or a list of upstream ids', () => {
+    for (const encrypt of [true, false, [], ['inventory-service'], ['inventory-service', 'billing.v2'], undefined]) {
+      expect(() => validateOptions({ ...base, client: { encrypt } })).not.toThrow();
+    }
+    for (const encrypt of ['inventory-service', 'true', 1, {}, { 'inventory-service': true }, [1], [null], ['inventory-service', 42], null]) {
+      expect(messageOf({ ...base, client: { encrypt } })).toMatch(/^ServiceAuthModule: client\.encrypt must be true, false or a list of upstream ids/);
+    }
+  });
+
+  it('client.encrypt in its old form (URL prefixes) is refused, not silently ignored', () => {
+    expect(messageOf({ ...base, client: { encrypt: ['http://inventory:8082'] } })).toMatch(/client\.encrypt .* not URLs/);
   });
 
   it('a bad encryption policy names the setting and the allowed values', () => {

@@ -1,6 +1,8 @@
 import { KeyConfigurationError } from '../keys/key-configuration.error.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 
+const SERVICE_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+
 function positiveInteger(value: unknown, setting: string): void {
   if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)) {
     throw new KeyConfigurationError(`ServiceAuthModule: ${setting} must be a positive integer (got ${JSON.stringify(value)})`);
@@ -10,15 +12,17 @@ function positiveInteger(value: unknown, setting: string): void {
 /** Checks everything but the keys (KeyRing checks those, naming each key's source). */
 export function validateOptions(options: ServiceAuthModuleOptions | undefined): void {
   if (!options || typeof options !== 'object') throw new KeyConfigurationError('ServiceAuthModule: options are required');
-  if (typeof options.serviceId !== 'string' || !/^[A-Za-z0-9._~-]{1,128}$/.test(options.serviceId)) {
+  if (typeof options.serviceId !== 'string' || !SERVICE_ID.test(options.serviceId)) {
     throw new KeyConfigurationError('ServiceAuthModule: serviceId is required (1-128 characters of A-Z a-z 0-9 . _ ~ -), e.g. "order-service"');
   }
   if (options.guard !== undefined && !['global', 'manual', 'none'].includes(options.guard)) {
     throw new KeyConfigurationError(`ServiceAuthModule: guard must be 'global', 'manual' or 'none' (got ${JSON.stringify(options.guard)})`);
   }
   const encrypt: unknown = options.client?.encrypt;
-  if (encrypt !== undefined && typeof encrypt !== 'boolean' && !(Array.isArray(encrypt) && encrypt.every((id) => typeof id === 'string'))) {
-    throw new KeyConfigurationError('ServiceAuthModule: client.encrypt must be true, false or a list of upstream ids');
+  if (encrypt !== undefined && typeof encrypt !== 'boolean' && !(Array.isArray(encrypt) && encrypt.every((id) => typeof id === 'string' && SERVICE_ID.test(id)))) {
+    // Before upstreams had ids, this option listed URL prefixes; such an entry would now match nothing
+    // and silently send plaintext, so it is refused rather than ignored.
+    throw new KeyConfigurationError("ServiceAuthModule: client.encrypt must be true, false or a list of upstream ids (e.g. ['inventory-service']), not URLs");
   }
   if (options.keys && options.keyProvider) {
     throw new KeyConfigurationError('ServiceAuthModule: set either keys or keyProvider, not both');

@@ -17,6 +17,9 @@ const secret = () => randomBytes(32).toString('base64url');
 const apiKey = () => 'sk_' + randomBytes(32).toString('base64url');
 const nonce = () => randomBytes(16).toString('base64url');
 
+/** This service: every signature it accepts must name it in `tag`. */
+const AUDIENCE = 'inventory-service';
+
 const ring = KeyRing.from({
   callers: [
     {
@@ -28,7 +31,7 @@ const ring = KeyRing.from({
     },
     { id: 'billing-service', keys: [{ id: 'b1', apiKey: apiKey(), secret: secret() }] },
   ],
-});
+}, AUDIENCE);
 const K1 = ring.findCallerKey('order-service', 'k1')!;
 const K2 = ring.findCallerKey('order-service', 'k2')!;
 const B1 = ring.findCallerKey('billing-service', 'b1')!;
@@ -85,6 +88,7 @@ const fullParams = (over: Partial<SignatureParameters> = {}): SignatureParameter
   nonce: nonce(),
   keyid: 'k1',
   alg: 'hmac-sha256',
+  tag: AUDIENCE,
   ...over,
 });
 const REQUIRED = ['@method', '@path', '@query', 'x-api-key'];
@@ -106,8 +110,8 @@ class RecordingStore implements NonceStore {
 let store: RecordingStore;
 let verifier: RequestVerifier;
 
-function makeVerifier(options: RequestVerifierOptions = {}, nonces: NonceStore = store): RequestVerifier {
-  return new RequestVerifier(() => ring, nonces, { now: () => NOW_MS, ...options });
+function makeVerifier(options: Partial<RequestVerifierOptions> = {}, nonces: NonceStore = store): RequestVerifier {
+  return new RequestVerifier(() => ring, nonces, { audience: AUDIENCE, now: () => NOW_MS, ...options });
 }
 
 async function verify(req: Req, isTrusted?: TrustPolicy, v: RequestVerifier = verifier, body: Uint8Array = req.body) {
@@ -211,18 +215,18 @@ describe('RequestVerifier: credentials', () => {
   });
 
   it('an unknown keyid is key_unknown', async () => {
-    const req = signed({}, { id: 'k9', apiKey: K1.apiKey, hmacKey: K1.hmacKey });
+    const req = signed({}, { id: 'k9', apiKey: K1.apiKey, hmacKey: K1.hmacKey, audience: AUDIENCE });
     expect(await reason(verify(req))).toBe('key_unknown');
   });
 
   it('a key id of ANOTHER caller is key_unknown, even with that caller\'s valid signature', async () => {
     // order-service's API key, but signed with billing-service's key b1 and naming it.
-    const req = signed({}, { id: B1.id, apiKey: K1.apiKey, hmacKey: B1.hmacKey });
+    const req = signed({}, { id: B1.id, apiKey: K1.apiKey, hmacKey: B1.hmacKey, audience: AUDIENCE });
     expect(await reason(verify(req))).toBe('key_unknown');
   });
 
   it('a signature made with another of the caller\'s keys than keyid names is signature_invalid', async () => {
-    const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: K2.hmacKey });
+    const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: K2.hmacKey, audience: AUDIENCE });
     expect(await reason(verify(req))).toBe('signature_invalid');
   });
 
@@ -291,7 +295,7 @@ describe('RequestVerifier: coverage (a valid signature over less is refused)', (
 });
 
 describe('RequestVerifier: signature parameters', () => {
-  for (const missing of ['created', 'nonce', 'keyid', 'alg'] as const) {
+  for (const missing of ['created', 'nonce', 'keyid', 'alg', 'tag'] as const) {
     it(`a signature without ${missing} is signature_incomplete`, async () => {
       const params = fullParams();
       delete params[missing];
@@ -312,6 +316,89 @@ describe('RequestVerifier: signature parameters', () => {
   it('hostile Signature-Input is signature_malformed, not an exception', async () => {
     const req = signed();
     expect(await reason(verify({ ...req, headers: { ...req.headers, 'signature-input': 'sig1=("@method";req)' } }))).toBe('signature_malformed');
+  });
+});
+
+describe('RequestVerifier: audience (tag)', () => {
+  /** K1, but signing for another service: a valid signature whose tag names that service. */
+  const forOtherService = (audience = 'billing-service'): SigningCredential => ({ id: K1.id, apiKey: K1.apiKey, hmacKey: K1.hmacKey, audience });
+
+  it('the library signer names the credential\'s audience in tag, and that is accepted (control)', async () => {
+    const req = signed();
+    expect(req.headers['signature-input']).toContain(`;tag="${AUDIENCE}"`);
+    await expect(verify(req, () => true)).resolves.toMatchObject({ id: 'order-service', keyId: 'k1' });
+  });
+
+  it('a valid signature without tag is signature_incomplete, and consumes no nonce', async () => {
+    const { tag: _, ...withoutTag } = fullParams();
+    expect(await reason(verify(handSigned(REQUIRED, withoutTag), () => true))).toBe('signature_incomplete');
+    expect(store.claims).toHaveLength(0);
+  });
+
+  it('a valid signature of a trusted caller for another service is audience_mismatch, and consumes no nonce', async () => {
+    const req = signed({}, forOtherService());
+    expect(req.headers['signature-input']).toContain(';tag="billing-service"');
+    const err = await verify(req, () => true).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ServiceAuthError);
+    expect((err as ServiceAuthError).reason).toBe('audience_mismatch');
+    expect((err as ServiceAuthError).status).toBe(401);
+    expect(store.claims).toHaveLength(0);
+    // The same request, signed for this service, passes: only the audience differed.
+    await expect(verify(signed({}, K1), () => true)).resolves.toMatchObject({ id: 'order-service' });
+  });
+
+  it('the tag must be exactly this service\'s id (no case folding, no prefix, no padding, not empty)', async () => {
+    for (const tag of ['Inventory-Service', 'inventory-service ', ' inventory-service', 'inventory', 'inventory-service-2', 'inventory-service.evil', '', 'self']) {
+      expect(await reason(verify(handSigned(REQUIRED, fullParams({ tag })), () => true))).toBe('audience_mismatch');
+    }
+  });
+
+  it('audience is checked right after alg: before key id, time window, nonce length and HMAC', async () => {
+    const wrongTag = { tag: 'billing-service' };
+    // unknown key id
+    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, keyid: 'k9' }))))).toBe('audience_mismatch');
+    // far outside the time window
+    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, created: NOW_S - 10_000 }))))).toBe('audience_mismatch');
+    // short nonce
+    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, nonce: 'short' }))))).toBe('audience_mismatch');
+    // broken HMAC
+    const broken = handSigned(REQUIRED, fullParams(wrongTag));
+    broken.headers['signature'] = `sig1=:${Buffer.alloc(32).toString('base64')}:`;
+    expect(await reason(verify(broken))).toBe('audience_mismatch');
+    // but an unsupported algorithm is reported first
+    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, alg: 'hmac-sha512' }))))).toBe('signature_algorithm_unsupported');
+  });
+
+  it('the tag is signed: rewriting another service\'s tag to this one is signature_invalid', async () => {
+    const req = signed({}, forOtherService());
+    req.headers['signature-input'] = req.headers['signature-input'].replace(';tag="billing-service"', `;tag="${AUDIENCE}"`);
+    expect(req.headers['signature-input']).toContain(`;tag="${AUDIENCE}"`);
+    expect(await reason(verify(req, () => true))).toBe('signature_invalid');
+    expect(store.claims).toHaveLength(0);
+  });
+
+  it('the refusal names no expected value to the caller; the received tag goes to the server log only', async () => {
+    const req = signed({}, forOtherService('billing-service'));
+    const err = (await verify(req).catch((e: unknown) => e)) as ServiceAuthError;
+    expect(err.reason).toBe('audience_mismatch');
+    expect(err.message).not.toContain(AUDIENCE);
+    expect(err.detail).toContain('billing-service');
+  });
+
+  it('the verifier is for one audience: another service\'s verifier refuses what this one accepts', async () => {
+    const billingVerifier = makeVerifier({ audience: 'billing-service' });
+    const req = signed();
+    expect(await reason(verify(req, undefined, billingVerifier))).toBe('audience_mismatch');
+    await expect(verify(req)).resolves.toMatchObject({ id: 'order-service' });
+  });
+
+  it('a verifier without an audience cannot be built', () => {
+    for (const options of [{}, { audience: '' }, { audience: undefined }, undefined]) {
+      expect(() => new RequestVerifier(() => ring, store, options as unknown as RequestVerifierOptions)).toThrow(/audience/);
+    }
   });
 });
 
@@ -465,9 +552,9 @@ describe('RequestVerifier: trust policy', () => {
 describe('RequestVerifier: key rotation', () => {
   it('reads the key ring on every request', async () => {
     let current = ring;
-    const rotating = new RequestVerifier(() => current, store, { now: () => NOW_MS });
+    const rotating = new RequestVerifier(() => current, store, { audience: AUDIENCE, now: () => NOW_MS });
     const req = signed();
-    current = KeyRing.from({ callers: [{ id: 'billing-service', keys: [{ id: 'b1', apiKey: B1.apiKey, secret: secret() }] }] });
+    current = KeyRing.from({ callers: [{ id: 'billing-service', keys: [{ id: 'b1', apiKey: B1.apiKey, secret: secret() }] }] }, AUDIENCE);
     expect(await reason(rotating.verify(messageOf(req), req.body))).toBe('api_key_invalid');
     current = ring;
     await expect(rotating.verify(messageOf(req), req.body)).resolves.toMatchObject({ id: 'order-service' });
