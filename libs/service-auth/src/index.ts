@@ -19,7 +19,7 @@ export type { ServiceAuthModuleOptions, ReplayOptions, ReplayRedisOptions, Signe
 
 // Protocol core (framework-free)
 export { signRequest, type SignRequestInput, type SignRequestOptions, type SigningCredential } from './protocol/request-signer.js';
-export { RequestVerifier, type RequestVerifierOptions, type TrustPolicy } from './protocol/request-verifier.js';
+export { RequestVerifier, type RequestVerifierOptions, type TrustPolicy, type VerifiedRequest } from './protocol/request-verifier.js';
 export { buildSignatureBase, componentValue } from './protocol/signature-base.js';
 export { parseSignatureFields, serializeSignatureParams, type ParsedSignature, type SignatureParameters } from './protocol/signature-fields.js';
 export { createContentDigest, verifyContentDigest } from './protocol/content-digest.js';
