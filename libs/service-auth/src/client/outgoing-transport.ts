@@ -30,6 +30,8 @@ import { UpstreamAnswerRefusedError } from './upstream-answer-refused.error.js';
  *   body of every signed call. A `proxy` in the call's config is a deliberate choice and honoured.
  *   (`proxy: false` also makes axios bypass Node's own NODE_USE_ENV_PROXY agents.)
  * - `validateStatus` (default 2xx): the call's choice; a 3xx is refused whatever it says.
+ * - `responseType: 'stream'`: allowed; axios enforces the limit while the stream is read (the stream
+ *   then fails with axios' own error, as it is past the point where this client can type it).
  * - everything else (timeout, agents, lookup, socketPath, auth, responseType…) is the caller's: it
  *   changes where or how this call's own bytes travel, not where its credential ends up.
  * Out of reach, because it is the application's own code rather than a call's config: a custom adapter
