@@ -19,7 +19,7 @@ export type { ServiceAuthModuleOptions, ReplayOptions, ReplayRedisOptions, Signe
 
 // Protocol core (framework-free)
 export { signRequest, type SignRequestInput, type SignRequestOptions, type SigningCredential } from './protocol/request-signer.js';
-export { RequestVerifier, type RequestVerifierOptions, type TrustPolicy } from './protocol/request-verifier.js';
+export { RequestVerifier, type RequestVerifierOptions, type TrustPolicy, type VerifiedRequest } from './protocol/request-verifier.js';
 export { buildSignatureBase, componentValue } from './protocol/signature-base.js';
 export { parseSignatureFields, serializeSignatureParams, type ParsedSignature, type SignatureParameters } from './protocol/signature-fields.js';
 export { createContentDigest, verifyContentDigest } from './protocol/content-digest.js';
@@ -51,6 +51,24 @@ export { RedisNonceStore, type RedisNonceStoreOptions } from './replay/redis-non
 // Outgoing calls without Nest: what SignedHttpService does per attempt, and its resilience (framework-free)
 export { prepareRequest, openAnswer, type PreparedRequest, type OutgoingCredential } from './client/outgoing-request.js';
 export { UpstreamUnavailableError, isUpstreamUnavailableError, type UpstreamUnavailableReason } from './client/upstream-unavailable.error.js';
+export {
+  UpstreamAnswerRefusedError,
+  isUpstreamAnswerRefusedError,
+  type UpstreamAnswerRefusedReason,
+  type UpstreamAnswerRefusedDetails,
+} from './client/upstream-answer-refused.error.js';
+export { OutgoingRequestRefusedError, isOutgoingRequestRefusedError, type OutgoingRequestRefusedReason } from './client/outgoing-request-refused.error.js';
+export {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_MAX_REQUEST_BYTES,
+  checkCallConfig,
+  guardedAdapter,
+  transportConfig,
+  refusedAnswer,
+  refuseRedirect,
+  isRedirect,
+  type TransportLimits,
+} from './client/outgoing-transport.js';
 export { RetryPolicy, DEFAULT_RETRY_OPTIONS, RETRYABLE_STATUSES, parseRetryAfter, type RetryOptions, type RetryEvent } from './client/retry-policy.js';
 export {
   UpstreamCircuitBreakers,

@@ -2,7 +2,7 @@ import { HttpException, Injectable, Logger, type OnModuleInit } from '@nestjs/co
 import { isAxiosError } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
-import { ServiceAuthError, SignedHttpService, UpstreamUnavailableError } from 'nest-service-auth';
+import { OutgoingRequestRefusedError, ServiceAuthError, SignedHttpService, UpstreamAnswerRefusedError, UpstreamUnavailableError } from 'nest-service-auth';
 import type { CreateOrderDto } from './create-order.dto.js';
 
 export interface InventoryAnswer {
@@ -44,6 +44,31 @@ export class InventoryClient implements OnModuleInit {
       // The circuit is open: the inventory failed repeatedly; nothing was sent.
       this.logger.warn({ event: 'upstream_unavailable', upstream: 'inventory-service', reason: err.reason, origin: err.upstream });
       return this.unavailable();
+    }
+    if (err instanceof UpstreamAnswerRefusedError) {
+      // The inventory answered with a redirect (never followed: it would carry our credential elsewhere)
+      // or with more than we read. Either way it is not an answer we can use.
+      this.logger.error({
+        event: 'upstream_answer_refused',
+        upstream: 'inventory-service',
+        reason: err.reason,
+        status: err.status,
+        location: err.location,
+        limitBytes: err.limitBytes,
+      });
+      const message =
+        err.reason === 'upstream_redirect'
+          ? 'The inventory service answered with a redirect, which is never followed'
+          : 'The inventory service answered with more data than allowed';
+      return new HttpException({ statusCode: 502, error: 'Bad Gateway', reason: err.reason, message }, 502);
+    }
+    if (err instanceof OutgoingRequestRefusedError) {
+      // Refused before sending: a mistake in how this service calls the inventory, not the inventory's fault.
+      this.logger.error({ event: 'upstream_request_refused', upstream: 'inventory-service', reason: err.reason, option: err.option, error: err.message });
+      return new HttpException(
+        { statusCode: 500, error: 'Internal Server Error', reason: 'order_not_sent', message: 'The order could not be sent to the inventory service' },
+        500,
+      );
     }
     if (err instanceof ServiceAuthError) {
       // The inventory answered, but its answer could not be opened (plaintext where JWE was expected, or tampered).

@@ -76,6 +76,19 @@ export interface SignedHttpClientOptions {
    * `false` disables the breakers.
    */
   circuitBreaker?: CircuitBreakerOptions | false;
+  /**
+   * Largest answer accepted from an upstream, in bytes, counted after decompression (so a gzip or
+   * brotli bomb stops here). A larger one is refused with UpstreamAnswerRefusedError
+   * (`reason: 'upstream_response_too_large'`). A call's `maxContentLength` may lower it, not raise it.
+   * Default 10 MiB.
+   */
+  maxResponseBytes?: number;
+  /**
+   * Largest body sent, in bytes, as it goes on the wire (the ciphertext, when encrypted). A larger one
+   * is not sent: OutgoingRequestRefusedError (`reason: 'request_too_large'`). A call's `maxBodyLength`
+   * may lower it, not raise it. Default 10 MiB.
+   */
+  maxRequestBytes?: number;
 }
 
 /**

@@ -285,7 +285,7 @@ describe('ServiceAuthGuard: refusals', () => {
 
   it('an error that is not a refusal is rethrown as is (not turned into a 401)', async () => {
     const boom = new Error('store exploded');
-    const failing = { verify: async () => Promise.reject(boom) } as unknown as RequestVerifier;
+    const failing = { verifyRequest: async () => Promise.reject(boom) } as unknown as RequestVerifier;
     const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, options);
     await expect(failingGuard.canActivate(context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).rejects.toBe(boom);
   });

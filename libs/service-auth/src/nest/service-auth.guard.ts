@@ -11,6 +11,7 @@ import { readRawBody } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
+import { rememberVerifiedKey } from './verified-key.js';
 import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
 
 
@@ -43,7 +44,10 @@ export class ServiceAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest();
     try {
       const body = await readRawBody(req, this.maxBodyBytes);
-      req[VERIFIED_CALLER_PROPERTY] = await this.verifier.verify(requestMessage(req), body, route.isTrusted);
+      const { caller, key } = await this.verifier.verifyRequest(requestMessage(req), body, route.isTrusted);
+      req[VERIFIED_CALLER_PROPERTY] = caller;
+      // For the answer of an encrypted exchange, which must not depend on the key surviving a reload.
+      rememberVerifiedKey(req, key);
       return true;
     } catch (err) {
       if (err instanceof ServiceAuthError) this.reject(err, req);

@@ -1,8 +1,19 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AxiosHeaders, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { AxiosHeaders, type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
+import { OutgoingRequestRefusedError } from '../client/outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
+import {
+  checkCallConfig,
+  DEFAULT_MAX_REQUEST_BYTES,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  guardedAdapter,
+  refusedAnswer,
+  refuseRedirect,
+  transportConfig,
+  type TransportLimits,
+} from '../client/outgoing-transport.js';
 import { RetryPolicy } from '../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../client/upstream-circuit-breakers.js';
 import { UpstreamNotConfiguredError } from '../client/upstream-not-configured.error.js';
@@ -24,6 +35,12 @@ import type { ServiceAuthModuleOptions } from './service-auth-options.interface.
  * and full jitter (`client.retry`, RetryPolicy), and every attempt goes through the circuit breaker of
  * its upstream origin (`client.circuitBreaker`, UpstreamCircuitBreakers): while it is open, calls fail
  * fast with UpstreamUnavailableError.
+ *
+ * Transport (see client/outgoing-transport.ts for every axios default and why): redirects are never
+ * followed (a 3xx is an UpstreamAnswerRefusedError 'upstream_redirect'), answers are bounded
+ * (`client.maxResponseBytes`, decoded size; 'upstream_response_too_large'), bodies too
+ * (`client.maxRequestBytes`), and proxies named by the environment are ignored. A call config that
+ * would undo any of this is refused with OutgoingRequestRefusedError before anything is sent.
  */
 @Injectable()
 export class SignedHttpService {
@@ -32,6 +49,8 @@ export class SignedHttpService {
   private readonly encrypt: boolean | string[];
   private readonly retry: RetryPolicy | undefined;
   private readonly breakers: UpstreamCircuitBreakers | undefined;
+  private readonly limits: TransportLimits;
+  private readonly adapter: AxiosAdapter;
 
   constructor(
     private readonly http: HttpService,
@@ -40,6 +59,11 @@ export class SignedHttpService {
   ) {
     this.timeoutMs = options.client?.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
     this.encrypt = options.client?.encrypt ?? false;
+    this.limits = {
+      maxResponseBytes: options.client?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      maxRequestBytes: options.client?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    };
+    this.adapter = guardedAdapter(this.limits, () => this.http.axiosRef.defaults.adapter);
     const retry = options.client?.retry;
     this.retry = retry === false ? undefined : new RetryPolicy(retry ?? {});
     const circuitBreaker = options.client?.circuitBreaker;
@@ -136,11 +160,13 @@ export class SignedHttpService {
   /** One call: retried if idempotent and retry is on; every attempt through the upstream's breaker and signed afresh. */
   private async execute<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
     const method = (config.method ?? 'GET').toUpperCase();
+    // Before the breaker and the retries: a refused config is the caller's mistake, not the upstream's.
+    checkCallConfig(config, this.limits);
     const upstream = upstreamOrigin(this.http.axiosRef.getUri(config));
     const breakers = this.breakers;
     const attempt = breakers
-      ? () => breakers.execute<T>(upstream, () => this.send<T>(config, signal))
-      : () => this.send<T>(config, signal);
+      ? () => breakers.execute<T>(upstream, () => this.send<T>(config, upstream, signal))
+      : () => this.send<T>(config, upstream, signal);
     if (!this.retry || !RetryPolicy.isRetryableRequest(method, config.headers)) return attempt();
     return this.retry.run<T>(attempt, {
       signal,
@@ -150,7 +176,7 @@ export class SignedHttpService {
   }
 
   /** Prepares (encrypted if configured, signed with a new `created` and nonce) and sends one attempt. */
-  private async send<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
+  private async send<T>(config: AxiosRequestConfig, origin: string, signal: AbortSignal): Promise<AxiosResponse<T>> {
     const axios = this.http.axiosRef;
     const method = (config.method ?? 'GET').toUpperCase();
     // The URL axios will put on the wire, with params serialised its way; it is then sent verbatim.
@@ -165,18 +191,36 @@ export class SignedHttpService {
     }
     const encrypted = this.encrypts(upstream);
     const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted);
-    const response = await axios.request<T>({
-      ...config,
-      method,
-      url,
-      baseURL: undefined,
-      params: undefined,
-      data: prepared.body,
-      headers: prepared.headers,
-      timeout: config.timeout ?? this.timeoutMs,
-      signal,
-      transformRequest: [(data) => data],
-    });
+    // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
+    // to the bytes on the wire (the ciphertext, when encrypted).
+    const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'client.maxRequestBytes';
+    const maxRequestBytes = config.maxBodyLength ?? this.limits.maxRequestBytes;
+    if (prepared.body && prepared.body.length > maxRequestBytes) {
+      throw new OutgoingRequestRefusedError(
+        'request_too_large',
+        `SignedHttpService: the body to send is ${prepared.body.length} bytes, over the limit of ${maxRequestBytes} (${limitOption}); nothing was sent`,
+        limitOption,
+      );
+    }
+    let response: AxiosResponse<T>;
+    try {
+      response = await axios.request<T>({
+        ...config,
+        ...transportConfig(config, this.limits, this.adapter),
+        method,
+        url,
+        baseURL: undefined,
+        params: undefined,
+        data: prepared.body,
+        headers: prepared.headers,
+        timeout: config.timeout ?? this.timeoutMs,
+        signal,
+        transformRequest: [(data) => data],
+      });
+    } catch (error) {
+      throw refusedAnswer(error, origin) ?? error;
+    }
+    refuseRedirect(response, origin);
     if (encrypted) {
       const contentType = response.headers['content-type'];
       response.data = openAnswer(

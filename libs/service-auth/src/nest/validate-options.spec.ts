@@ -74,6 +74,16 @@ describe('validateOptions', () => {
     expect(messageOf({ ...base, client: { timeoutMs: 0 } })).toContain('client.timeoutMs');
   });
 
+  it('client.maxResponseBytes and client.maxRequestBytes: positive integers, each named with the value', () => {
+    expect(() => validateOptions({ ...base, client: { maxResponseBytes: 1, maxRequestBytes: 64 * 1024 * 1024 } })).not.toThrow();
+    for (const setting of ['maxResponseBytes', 'maxRequestBytes']) {
+      for (const value of [0, -1, 1.5, '10485760', NaN, Infinity, null]) {
+        expect(messageOf({ ...base, client: { [setting]: value } })).toContain(`client.${setting} must be a positive integer`);
+      }
+      expect(messageOf({ ...base, client: { [setting]: '1mb' } })).toContain('"1mb"');
+    }
+  });
+
   it('client.retry and client.circuitBreaker: objects of integers, or false', () => {
     expect(() => validateOptions({ ...base, client: { retry: false, circuitBreaker: false } })).not.toThrow();
     expect(() =>

@@ -37,6 +37,8 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
   }
   validateReplayStore(options.replay);
   positiveInteger(options.client?.timeoutMs, 'client.timeoutMs');
+  positiveInteger(options.client?.maxResponseBytes, 'client.maxResponseBytes');
+  positiveInteger(options.client?.maxRequestBytes, 'client.maxRequestBytes');
   validateClientResilience(options);
   if (options.encryption !== undefined && !['required', 'optional', 'off'].includes(options.encryption)) {
     throw new KeyConfigurationError(`ServiceAuthModule: encryption must be 'required', 'optional' or 'off' (got ${JSON.stringify(options.encryption)})`);

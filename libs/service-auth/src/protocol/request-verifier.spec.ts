@@ -140,6 +140,13 @@ describe('RequestVerifier: accepted requests', () => {
     expect(store.claims).toHaveLength(1);
   });
 
+  it('verifyRequest also hands back the key object it verified with, as the ring held it then', async () => {
+    const req = signed({}, K2, { nonce: 'm'.repeat(22) });
+    const verified = await verifier.verifyRequest(messageOf(req), req.body);
+    expect(verified.caller).toEqual({ id: 'order-service', keyId: 'k2', nonce: 'm'.repeat(22), created: NOW_S });
+    expect(verified.key).toBe(K2);
+  });
+
   it('accepts a signed POST with a JSON body', async () => {
     const req = signed({ method: 'POST', target: '/orders', headers: { 'content-type': 'application/json' }, body: JSON_BODY }, B1);
     const caller = await verify(req);

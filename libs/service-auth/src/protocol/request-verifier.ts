@@ -32,6 +32,16 @@ export interface RequestVerifierOptions extends ReplayWindowOptions {
 export type TrustPolicy = (callerId: string) => boolean;
 
 /**
+ * A verified request: who called, and the key that proved it, as it was at verification time. The
+ * answer to an encrypted exchange is sealed under that key even if a reload retires it meanwhile.
+ * `key` holds secrets: keep it out of logs and away from handlers (VerifiedCaller is what they get).
+ */
+export interface VerifiedRequest {
+  caller: VerifiedCaller;
+  key: ResolvedKey;
+}
+
+/**
  * Verifies one request, cheapest and least revealing checks first:
  * API key (so anonymous traffic never costs a hash of the body) → signature fields → covered
  * components → parameters and audience → key id → time window → HMAC over the signature base → body digest → route trust →
@@ -52,6 +62,11 @@ export class RequestVerifier {
   }
 
   async verify(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedCaller> {
+    return (await this.verifyRequest(message, body, isTrusted)).caller;
+  }
+
+  /** As verify(), and also hands back the key the request was verified with. */
+  async verifyRequest(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedRequest> {
     const ring = this.keys();
     const apiKey = message.header('x-api-key');
     if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');
@@ -104,7 +119,7 @@ export class RequestVerifier {
     }
     if (!fresh) throw new ServiceAuthError('nonce_replayed', 'This request has already been received');
 
-    return { id: callerId, keyId: key.id, nonce: params.nonce, created: params.created };
+    return { caller: { id: callerId, keyId: key.id, nonce: params.nonce, created: params.created }, key };
   }
 
   /** With several signatures present, the one made with a key of the identified caller counts. */

@@ -1,0 +1,99 @@
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger, type CallHandler, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
+import { lastValueFrom, Observable, of } from 'rxjs';
+import { decryptCompact, encryptCompact } from '../crypto/jwe-compact.js';
+import type { KeyMaterial } from '../keys/key-material.js';
+import type { VerifiedCaller } from '../protocol/verified-caller.js';
+import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
+import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import { ServiceAuthKeys } from './service-auth-keys.service.js';
+import { rememberVerifiedKey } from './verified-key.js';
+
+const credential = (id: string) => ({ id, apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') });
+const OLD = credential('order-old');
+const NEW = credential('order-new');
+const withKeys = (...keys: ReturnType<typeof credential>[]): KeyMaterial => ({ callers: [{ id: 'order-service', keys }] });
+
+class Handler {
+  handle() {}
+}
+
+function context(req: object, res: object): ExecutionContext {
+  return {
+    getType: () => 'http',
+    getClass: () => Handler,
+    getHandler: () => Handler.prototype.handle,
+    switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => undefined }),
+  } as unknown as ExecutionContext;
+}
+
+describe('EncryptedExchangeInterceptor: keys reloaded between verification and answer', () => {
+  let material: KeyMaterial;
+  let keys: ServiceAuthKeys;
+  let interceptor: EncryptedExchangeInterceptor;
+
+  beforeEach(async () => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    material = withKeys(OLD, NEW);
+    keys = await ServiceAuthKeys.create({ serviceId: 'inventory-service', keyProvider: { load: () => material } });
+    interceptor = new EncryptedExchangeInterceptor(new Reflector(), keys, { serviceId: 'inventory-service' });
+  });
+
+  /** A request as the guard leaves it: verified with OLD (its key remembered unless `remember` is false), body encrypted under OLD. */
+  function verifiedRequest(remember = true) {
+    const key = keys.ring.findCallerKey('order-service', OLD.id)!;
+    const caller: VerifiedCaller = { id: 'order-service', keyId: OLD.id, nonce: 'n'.repeat(22), created: 1 };
+    const rawBody = Buffer.from(encryptCompact(Buffer.from('{"quantity":2}'), key.encryptionKey, { kid: OLD.id, cty: 'application/json' }), 'latin1');
+    const req = { headers: { 'content-type': 'application/jose' }, rawBody, body: undefined as unknown, [VERIFIED_CALLER_PROPERTY]: caller };
+    if (remember) rememberVerifiedKey(req, key);
+    const headers: Record<string, string> = {};
+    const res = { header: (name: string, value: string) => void (headers[name] = value) };
+    return { req, res, headers, key, caller };
+  }
+
+  async function retireOldKey() {
+    material = withKeys(NEW);
+    await keys.reload();
+    expect(keys.ring.findCallerKey('order-service', OLD.id)).toBeUndefined();
+  }
+
+  it('opens the body and seals the answer under the key captured at verification, though a reload removed it', async () => {
+    const { req, res, headers, key, caller } = verifiedRequest();
+    await retireOldKey();
+    const handler: CallHandler = { handle: () => of({ stock: 98 }) };
+    const sealed = await lastValueFrom(interceptor.intercept(context(req, res), handler));
+    expect(req.body).toEqual({ quantity: 2 });
+    expect(headers['content-type']).toBe('application/jose');
+    const { plaintext, header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    expect(JSON.parse(plaintext.toString())).toEqual({ stock: 98 });
+    expect(header).toMatchObject({ kid: OLD.id, nonce: caller.nonce });
+  });
+
+  it('a reload while the handler runs does not change the key the answer is sealed with', async () => {
+    const { req, res, key } = verifiedRequest();
+    let finish!: (value: unknown) => void;
+    const pending = new Observable<unknown>((subscriber) => {
+      finish = (value) => {
+        subscriber.next(value);
+        subscriber.complete();
+      };
+    });
+    const handler: CallHandler = { handle: () => pending };
+    const answer = lastValueFrom(interceptor.intercept(context(req, res), handler));
+    await retireOldKey();
+    finish({ ok: true });
+    const { plaintext } = decryptCompact(String(await answer), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    expect(JSON.parse(plaintext.toString())).toEqual({ ok: true });
+  });
+
+  it('without a key captured by the guard, a retired key is never replaced by plaintext', async () => {
+    const { req, res } = verifiedRequest(false);
+    req.headers['content-type'] = 'application/json';
+    (req as { headers: Record<string, string> }).headers['accept'] = 'application/jose';
+    await retireOldKey();
+    const answer = lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of({ stock: 98 }) }));
+    await expect(answer).rejects.toThrow(/retired/);
+  });
+});
