@@ -59,7 +59,7 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
   const { hmacKey } = deriveKeys(Buffer.from(credential.secret, 'base64url'));
   const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey, audience: 'inventory-service' };
   // One store for the run, as in a server; room for every nonce the run signs.
-  const store = new MemoryNonceStore({ maxEntries: 10_000_000 });
+  const store = new MemoryNonceStore({ maxNoncesPerCaller: 10_000_000 });
   const verifier = new RequestVerifier(() => ring, store, { audience: 'inventory-service' });
   const trusted = ['order-service'];
   const isTrusted = (id) => trusted.includes(id); // what the guard passes for @TrustedCaller('order-service')
@@ -181,7 +181,7 @@ async function runBreakdown({ lib, ring, hmacKey, presign, rounds, ops, usVerify
   const { verifyHmacSha256 } = await importLib('protocol/hmac-sha256.js');
   const { checkReplayWindow } = await importLib('replay/replay-window.js');
   const { isSupportedComponent } = await importLib('protocol/signature-base.js');
-  const store = new MemoryNonceStore({ maxEntries: 10_000_000 });
+  const store = new MemoryNonceStore({ maxNoncesPerCaller: 10_000_000 });
   let nonceSeq = 0;
 
   const steps = {
@@ -192,7 +192,7 @@ async function runBreakdown({ lib, ring, hmacKey, presign, rounds, ops, usVerify
     'signature base (buildSignatureBase)': (r) => buildSignatureBase(r.message, r.parsed.components, r.parsed.signatureParams),
     'HMAC-SHA256 + compare (verifyHmacSha256)': (r) => verifyHmacSha256(hmacKey, r.base, r.parsed.signature),
     'Content-Digest (parse + sha256 + compare)': (r) => (verifyContentDigest(r.message.header('content-digest'), r.body), true),
-    'nonce claim (MemoryNonceStore, awaited)': async (r) => store.claim(`order-service:order-bench-1:${r.parsed.params.nonce}:${nonceSeq++}`, Date.now() + 300_000),
+    'nonce claim (MemoryNonceStore, awaited)': async (r) => store.claim({ callerId: 'order-service', keyId: 'order-bench-1', nonce: `${r.parsed.params.nonce}:${nonceSeq++}` }, Date.now() + 300_000),
     '  for comparison: structured-headers parseDictionary(Signature-Input)': null,
     'floor: sha256(1 KiB body)': (r) => createHash('sha256').update(r.body).digest()[0] >= 0,
     'floor: hmac-sha256(signature base)': (r) => createHmac('sha256', hmacKey).update(r.base, 'utf8').digest()[0] >= 0,

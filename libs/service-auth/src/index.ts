@@ -42,9 +42,10 @@ export type { KeyProvider } from './keys/key-provider.interface.js';
 export type { CallerDefinition, CredentialDefinition, KeyMaterial } from './keys/key-material.js';
 
 // Replay protection
-export type { NonceStore } from './replay/nonce-store.interface.js';
-export { MemoryNonceStore, type MemoryNonceStoreOptions } from './replay/memory-nonce-store.js';
+export type { NonceStore, NonceClaim } from './replay/nonce-store.interface.js';
+export { MemoryNonceStore, DEFAULT_MAX_NONCES_PER_CALLER, type MemoryNonceStoreOptions } from './replay/memory-nonce-store.js';
 export { ReplayStoreUnavailableError } from './replay/replay-store-unavailable.error.js';
+export { NonceBudgetExhaustedError } from './replay/nonce-budget-exhausted.error.js';
 // ioredis (an optional peer) is loaded when a RedisNonceStore is created from a URL, not on import.
 export { RedisNonceStore, type RedisNonceStoreOptions } from './replay/redis-nonce-store.js';
 

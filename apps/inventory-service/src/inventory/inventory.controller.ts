@@ -24,8 +24,9 @@ export class InventoryController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
   ) {
     this.logger.log(`Received Order In Inventory Service - ${JSON.stringify({ productId: order.productId, quantity: order.quantity })}`);
+    // The key is the verified caller's own: another caller sending the same key names another order.
     // Without a key the order still applies exactly once per request (the nonce already prevents replays).
-    const outcome = await this.stock.applyOrder(idempotencyKey || `${caller.id}:${randomUUID()}`, order.productId, order.quantity);
+    const outcome = await this.stock.applyOrder(caller.id, idempotencyKey || randomUUID(), order.productId, order.quantity);
     if (outcome.status >= 400) throw new HttpException({ statusCode: outcome.status, ...outcome.body }, outcome.status);
     return outcome.body;
   }

@@ -7,7 +7,8 @@ import pg from 'pg';
 import { startPostgresServer, type PostgresServerHandle } from '../../../../test/support/postgres-server.js';
 import { createStockStore, DEFAULT_DATA_DIR } from './create-stock-store.js';
 import { PGliteDatabase } from './pglite-database.js';
-import { DEFAULT_SEED, SqlStockStore } from './sql-stock-store.js';
+import { PostgresDatabase } from './postgres-database.js';
+import { DEFAULT_SEED, LEGACY_KEY_CALLER_ID, SqlStockStore, type SqlDatabase } from './sql-stock-store.js';
 import type { OrderOutcome, StockStore } from './stock-store.interface.js';
 
 /**
@@ -27,8 +28,14 @@ interface Backend {
   /** A new location already initialized with the default seed (cheaper than fresh() + init on PGlite). */
   prepared(): Promise<string>;
   open(location: string): Promise<StockStore>;
+  /** The bare database at `location`, without the store (to set up an older schema). */
+  database(location: string): Promise<SqlDatabase>;
   cleanup(): Promise<void>;
 }
+
+/** The verified callers the orders come from. */
+const ORDER = 'order-service';
+const AUDIT = 'audit-service';
 
 const timings: string[] = [];
 const templateDirs: string[] = [];
@@ -68,6 +75,7 @@ function pgliteBackend(): Backend {
       return dataDir;
     },
     open: (dataDir) => createStockStore({ dataDir }),
+    database: (dataDir) => PGliteDatabase.open(dataDir),
     async cleanup() {
       for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     },
@@ -101,6 +109,7 @@ function postgresBackend(): Backend {
       return this.fresh();
     },
     open: (url) => createStockStore({ databaseUrl: url }),
+    database: (url) => PostgresDatabase.connect(url, { max: 1 }),
     async cleanup() {
       if (schemas.length === 0) return;
       const client = admin();
@@ -167,7 +176,7 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
 
   it('applies an order and answers with the exact message', async () => {
     const store = await freshStore();
-    const outcome = await store.applyOrder('key-1', 'P123', 2);
+    const outcome = await store.applyOrder(ORDER, 'key-1', 'P123', 2);
     expect(outcome).toEqual({
       status: 200,
       body: { message: 'Inventory updated for product P123. New stock: 98', productId: 'P123', newStock: 98 },
@@ -178,9 +187,9 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
 
   it('answers a repeated key with the first result and moves the stock once', async () => {
     const store = await freshStore();
-    const first = await store.applyOrder('key-1', 'P123', 2);
-    const second = await store.applyOrder('key-1', 'P123', 2);
-    const third = await store.applyOrder('key-1', 'P123', 2);
+    const first = await store.applyOrder(ORDER, 'key-1', 'P123', 2);
+    const second = await store.applyOrder(ORDER, 'key-1', 'P123', 2);
+    const third = await store.applyOrder(ORDER, 'key-1', 'P123', 2);
     expect(second).toEqual({ ...first, replayed: true });
     expect(third).toEqual({ ...first, replayed: true });
     expect(JSON.stringify(second.body)).toBe(JSON.stringify(first.body)); // same bytes, key order included
@@ -189,20 +198,20 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
 
   it('refuses an unknown product with 404 and records the refusal', async () => {
     const store = await freshStore();
-    const outcome = await store.applyOrder('key-404', 'P999', 1);
+    const outcome = await store.applyOrder(ORDER, 'key-404', 'P999', 1);
     expect(outcome).toEqual({
       status: 404,
       body: { message: 'Unknown product P999', productId: 'P999', reason: 'product_unknown' },
       replayed: false,
     });
-    expect(await store.applyOrder('key-404', 'P999', 1)).toEqual({ ...outcome, replayed: true });
+    expect(await store.applyOrder(ORDER, 'key-404', 'P999', 1)).toEqual({ ...outcome, replayed: true });
     expect(await store.getStock('P999')).toBeUndefined();
   });
 
   it('refuses a quantity above the stock with 409, leaves the stock unchanged and records the refusal', async () => {
     const store = await freshStore();
-    await store.applyOrder('key-1', 'P123', 2);
-    const refused = await store.applyOrder('key-2', 'P123', 200);
+    await store.applyOrder(ORDER, 'key-1', 'P123', 2);
+    const refused = await store.applyOrder(ORDER, 'key-2', 'P123', 200);
     expect(refused).toEqual({
       status: 409,
       body: {
@@ -213,53 +222,127 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
       replayed: false,
     });
     expect(await store.getStock('P123')).toBe(98);
-    expect(await store.applyOrder('key-2', 'P123', 200)).toEqual({ ...refused, replayed: true });
+    expect(await store.applyOrder(ORDER, 'key-2', 'P123', 200)).toEqual({ ...refused, replayed: true });
 
-    const empty = await store.applyOrder('key-3', 'P789', 1);
+    const empty = await store.applyOrder(ORDER, 'key-3', 'P789', 1);
     expect(empty.status).toBe(409);
     expect(empty.body.message).toBe('Insufficient stock for product P789: requested 1, available 0');
     expect(await store.getStock('P789')).toBe(0);
 
     // Taking exactly the whole stock is allowed.
-    const all = await store.applyOrder('key-4', 'P456', 50);
+    const all = await store.applyOrder(ORDER, 'key-4', 'P456', 50);
     expect(all.status).toBe(200);
     expect(all.body.newStock).toBe(0);
   });
 
   it('answers a key reused with another payload with 422 and does not record it', async () => {
     const store = await freshStore();
-    const first = await store.applyOrder('key-1', 'P123', 2);
+    const first = await store.applyOrder(ORDER, 'key-1', 'P123', 2);
     for (const [productId, quantity] of [['P123', 3], ['P456', 2]] as const) {
-      const reused = await store.applyOrder('key-1', productId, quantity);
+      const reused = await store.applyOrder(ORDER, 'key-1', productId, quantity);
       expect(reused.status).toBe(422);
       expect(reused.replayed).toBe(false);
       expect(reused.body.reason).toBe('idempotency_key_reused');
       expect(reused.body.productId).toBe(productId);
       expect(reused.body.newStock).toBeUndefined();
     }
-    expect(await store.applyOrder('key-1', 'P123', 2)).toEqual({ ...first, replayed: true });
+    expect(await store.applyOrder(ORDER, 'key-1', 'P123', 2)).toEqual({ ...first, replayed: true });
     expect(await store.getStock('P123')).toBe(98);
     expect(await store.getStock('P456')).toBe(50);
+  });
+
+  it("scopes keys to the caller: another caller's same key is another order, never the first caller's answer", async () => {
+    const store = await freshStore();
+    const mine = await store.applyOrder(ORDER, 'key-1', 'P123', 2);
+    expect(mine.body.newStock).toBe(98);
+
+    const theirs = await store.applyOrder(AUDIT, 'key-1', 'P123', 2);
+    expect(theirs).toEqual({
+      status: 200,
+      body: { message: 'Inventory updated for product P123. New stock: 96', productId: 'P123', newStock: 96 },
+      replayed: false,
+    });
+    // Another payload under the same key from another caller: applied, not a 422 describing the first order.
+    expect(await store.applyOrder(AUDIT, 'key-2', 'P456', 1)).toMatchObject({ status: 200, replayed: false });
+    const reusedByOther = await store.applyOrder(ORDER, 'key-2', 'P456', 3);
+    expect(reusedByOther).toMatchObject({ status: 200, replayed: false, body: { newStock: 46 } });
+
+    // Each caller's retries replay its own outcome.
+    expect(await store.applyOrder(ORDER, 'key-1', 'P123', 2)).toEqual({ ...mine, replayed: true });
+    expect(await store.applyOrder(AUDIT, 'key-1', 'P123', 2)).toEqual({ ...theirs, replayed: true });
+    expect(await store.getStock('P123')).toBe(96);
+    expect(await store.getStock('P456')).toBe(46);
+  });
+
+  it('applies 20 concurrent same-key orders from each of two callers exactly once per caller', async () => {
+    const store = await freshStore();
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => store.applyOrder(i % 2 ? ORDER : AUDIT, 'shared-key', 'P123', 5)),
+    );
+    expect(outcomes.filter((o) => !o.replayed)).toHaveLength(2);
+    expect(new Set(outcomes.map((o) => o.body.newStock))).toEqual(new Set([95, 90]));
+    expect(await store.getStock('P123')).toBe(90);
+  });
+
+  it(`migrates keys recorded before they were scoped to callers: they become ${LEGACY_KEY_CALLER_ID}'s`, async () => {
+    const location = await backend.fresh();
+    const legacy = await backend.database(location);
+    try {
+      // The schema and rows as the store wrote them before keys had a caller.
+      await legacy.query('CREATE TABLE stock (product_id text PRIMARY KEY, quantity integer NOT NULL CHECK (quantity >= 0))');
+      await legacy.query(`INSERT INTO stock VALUES ('P123', 98), ('P456', 50), ('P789', 0)`);
+      await legacy.query(
+        `CREATE TABLE applied_orders (
+           idempotency_key text PRIMARY KEY, product_id text NOT NULL, quantity integer NOT NULL,
+           status integer, body jsonb, created_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      await legacy.query(
+        `INSERT INTO applied_orders (idempotency_key, product_id, quantity, status, body) VALUES ($1, 'P123', 2, 200, $2::jsonb)`,
+        ['old-key', JSON.stringify({ message: 'Inventory updated for product P123. New stock: 98', productId: 'P123', newStock: 98 })],
+      );
+    } finally {
+      await legacy.close();
+    }
+
+    const store = await openStore(location);
+    // The caller that made the order still gets its recorded outcome on a retry; nothing moves.
+    expect(await store.applyOrder(ORDER, 'old-key', 'P123', 2)).toEqual({
+      status: 200,
+      body: { message: 'Inventory updated for product P123. New stock: 98', productId: 'P123', newStock: 98 },
+      replayed: true,
+    });
+    expect(await store.getStock('P123')).toBe(98);
+    // Another caller's same key is its own order.
+    expect(await store.applyOrder(AUDIT, 'old-key', 'P123', 2)).toMatchObject({ status: 200, replayed: false, body: { newStock: 96 } });
+
+    // Migrating twice changes nothing (init runs at every start).
+    await store.close();
+    open.splice(open.indexOf(store), 1);
+    const reopened = await openStore(location);
+    expect(await reopened.applyOrder(ORDER, 'old-key', 'P123', 2)).toMatchObject({ replayed: true, body: { newStock: 98 } });
+    expect(await reopened.applyOrder(AUDIT, 'old-key', 'P123', 2)).toMatchObject({ replayed: true, body: { newStock: 96 } });
+    expect(await reopened.getStock('P123')).toBe(96);
   });
 
   it('rejects invalid input before touching the database', async () => {
     const store = await freshStore();
     for (const quantity of [0, -1, 1.5, Number.NaN, 2 ** 31]) {
-      await expect(store.applyOrder('key-bad', 'P123', quantity)).rejects.toThrow(RangeError);
+      await expect(store.applyOrder(ORDER, 'key-bad', 'P123', quantity)).rejects.toThrow(RangeError);
     }
-    await expect(store.applyOrder('', 'P123', 1)).rejects.toThrow(RangeError);
-    await expect(store.applyOrder('key-bad', '', 1)).rejects.toThrow(RangeError);
+    await expect(store.applyOrder(ORDER, '', 'P123', 1)).rejects.toThrow(RangeError);
+    await expect(store.applyOrder(ORDER, 'key-bad', '', 1)).rejects.toThrow(RangeError);
+    await expect(store.applyOrder('', 'key-bad', 'P123', 1)).rejects.toThrow(RangeError);
     expect(await store.getStock('P123')).toBe(100);
     // Nothing was recorded under the key: it still works for a valid order.
-    expect((await store.applyOrder('key-bad', 'P123', 1)).status).toBe(200);
+    expect((await store.applyOrder(ORDER, 'key-bad', 'P123', 1)).status).toBe(200);
   });
 
   it('keeps stock and keys across close and reopen', async () => {
     const location = await backend.prepared();
     const store = await openStore(location);
-    const applied = await store.applyOrder('key-1', 'P123', 2);
-    const refused = await store.applyOrder('key-2', 'P123', 500);
-    const unknown = await store.applyOrder('key-3', 'P999', 1);
+    const applied = await store.applyOrder(ORDER, 'key-1', 'P123', 2);
+    const refused = await store.applyOrder(ORDER, 'key-2', 'P123', 500);
+    const unknown = await store.applyOrder(ORDER, 'key-3', 'P999', 1);
     await store.close();
     open.splice(open.indexOf(store), 1);
 
@@ -268,11 +351,11 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
     timings.push(`${backend.name}: reopen of an existing location (open + init): ${ms(start).toFixed(0)} ms`);
 
     expect(await reopened.getStock('P123')).toBe(98);
-    expect(await reopened.applyOrder('key-1', 'P123', 2)).toEqual({ ...applied, replayed: true });
-    expect(await reopened.applyOrder('key-2', 'P123', 500)).toEqual({ ...refused, replayed: true });
-    expect(await reopened.applyOrder('key-3', 'P999', 1)).toEqual({ ...unknown, replayed: true });
+    expect(await reopened.applyOrder(ORDER, 'key-1', 'P123', 2)).toEqual({ ...applied, replayed: true });
+    expect(await reopened.applyOrder(ORDER, 'key-2', 'P123', 500)).toEqual({ ...refused, replayed: true });
+    expect(await reopened.applyOrder(ORDER, 'key-3', 'P999', 1)).toEqual({ ...unknown, replayed: true });
     expect(await reopened.getStock('P123')).toBe(98);
-    expect((await reopened.applyOrder('key-4', 'P123', 1)).body.newStock).toBe(97);
+    expect((await reopened.applyOrder(ORDER, 'key-4', 'P123', 1)).body.newStock).toBe(97);
   });
 
   it('never goes below zero with 200 concurrent orders', async () => {
@@ -281,7 +364,7 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
     const orders = Array.from({ length: 200 }, (_, i) => ({ key: `order-${i}`, quantity: 1 + Math.floor(random() * 3) }));
 
     const start = process.hrtime.bigint();
-    const outcomes = await Promise.all(orders.map((o) => store.applyOrder(o.key, 'P123', o.quantity)));
+    const outcomes = await Promise.all(orders.map((o) => store.applyOrder(ORDER, o.key, 'P123', o.quantity)));
     const elapsed = ms(start);
     timings.push(`${backend.name}: 200 concurrent orders: ${elapsed.toFixed(0)} ms (${(elapsed / 200).toFixed(2)} ms/order)`);
 
@@ -313,14 +396,14 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
     if (refusedOnes.length > 0) expect(finalStock).toBe(0);
 
     // Replaying all 200 keys changes nothing.
-    const replays = await Promise.all(orders.map((o) => store.applyOrder(o.key, 'P123', o.quantity)));
+    const replays = await Promise.all(orders.map((o) => store.applyOrder(ORDER, o.key, 'P123', o.quantity)));
     replays.forEach((r, i) => expect(r).toEqual({ ...outcomes[i], replayed: true }));
     expect(await store.getStock('P123')).toBe(finalStock);
   });
 
   it('applies 50 concurrent requests with the same key exactly once', async () => {
     const store = await freshStore();
-    const outcomes = await Promise.all(Array.from({ length: 50 }, () => store.applyOrder('same-key', 'P123', 3)));
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => store.applyOrder(ORDER, 'same-key', 'P123', 3)));
     const applied = outcomes.filter((o) => !o.replayed);
     expect(applied).toHaveLength(1);
     expect(applied[0].status).toBe(200);
@@ -335,7 +418,7 @@ describe.each(backends)('SqlStockStore on $name', (backend) => {
 
   it('lets close() finish the orders already started', async () => {
     const store = await backend.open(await backend.prepared());
-    const pending = Array.from({ length: 20 }, (_, i) => store.applyOrder(`k-${i}`, 'P123', 1));
+    const pending = Array.from({ length: 20 }, (_, i) => store.applyOrder(ORDER, `k-${i}`, 'P123', 1));
     await store.close();
     const outcomes = await Promise.all(pending);
     expect(outcomes.every((o) => o.status === 200)).toBe(true);
@@ -353,7 +436,7 @@ describe('SqlStockStore on a PostgreSQL server (multi-connection)', () => {
     try {
       expect(await a.getStock('P123')).toBe(100);
       const outcomes = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).applyOrder(`key-${i % 10}`, 'P123', 1)),
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).applyOrder(ORDER, `key-${i % 10}`, 'P123', 1)),
       );
       expect(outcomes.filter((o) => !o.replayed)).toHaveLength(10);
       expect(await b.getStock('P123')).toBe(90);

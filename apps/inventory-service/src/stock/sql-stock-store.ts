@@ -18,9 +18,18 @@ export interface SqlDatabase extends SqlQueryable {
 /** Stock written by init() into an empty stock table. */
 export const DEFAULT_SEED: Readonly<Record<string, number>> = Object.freeze({ P123: 100, P456: 50, P789: 0 });
 
+/**
+ * Owner given to the idempotency keys recorded before keys were scoped to callers. Until then only
+ * order-service could place orders (@TrustedCaller('order-service') on InventoryController), so every
+ * key recorded was one of its own: its retries across the upgrade still replay their outcomes.
+ */
+export const LEGACY_KEY_CALLER_ID = 'order-service';
+
 export interface SqlStockStoreOptions {
   /** Stock to seed when the stock table is empty; defaults to DEFAULT_SEED. */
   seed?: Readonly<Record<string, number>>;
+  /** Caller that owns the keys of a database created before keys were scoped to callers; default LEGACY_KEY_CALLER_ID. */
+  legacyKeyCallerId?: string;
 }
 
 const MAX_INT4 = 2_147_483_647;
@@ -33,15 +42,18 @@ const SCHEMA = [
      product_id text PRIMARY KEY,
      quantity integer NOT NULL CHECK (quantity >= 0)
    )`,
+  // A key is the caller's own: (caller_id, idempotency_key) names a record, the key alone does not.
   // status/body are NULL only inside the transaction that claimed the key: applyOrder sets them before
   // COMMIT, so no other transaction ever sees a key without its outcome.
   `CREATE TABLE IF NOT EXISTS applied_orders (
-     idempotency_key text PRIMARY KEY,
+     caller_id text NOT NULL,
+     idempotency_key text NOT NULL,
      product_id text NOT NULL,
      quantity integer NOT NULL,
      status integer,
      body jsonb,
-     created_at timestamptz NOT NULL DEFAULT now()
+     created_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (caller_id, idempotency_key)
    )`,
 ];
 
@@ -56,10 +68,10 @@ interface RecordedRow {
  * StockStore in plain PostgreSQL, the same SQL on PGlite and on a PostgreSQL server.
  *
  * applyOrder runs one READ COMMITTED transaction:
- *  1. `INSERT INTO applied_orders ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING` claims the key.
- *     On a multi-connection server, a concurrent transaction that inserted the same key first makes this
- *     statement WAIT until it commits (then: conflict, nothing returned) or rolls back (then: our insert
- *     succeeds). So exactly one transaction per key proceeds to step 2.
+ *  1. `INSERT INTO applied_orders ... ON CONFLICT (caller_id, idempotency_key) DO NOTHING RETURNING` claims
+ *     the caller's key. On a multi-connection server, a concurrent transaction that inserted the same
+ *     (caller, key) first makes this statement WAIT until it commits (then: conflict, nothing returned) or
+ *     rolls back (then: our insert succeeds). So exactly one transaction per (caller, key) proceeds to step 2.
  *  2. Nothing returned: the key is taken by a committed transaction; read its recorded outcome and replay it
  *     (or 422 if the payload differs). Nothing is written.
  *  3. Key claimed: `SELECT quantity FROM stock ... FOR UPDATE` locks the product's row (concurrent orders on
@@ -73,12 +85,15 @@ interface RecordedRow {
  */
 export class SqlStockStore implements StockStore {
   private readonly seed: Readonly<Record<string, number>>;
+  private readonly legacyKeyCallerId: string;
 
   constructor(
     private readonly db: SqlDatabase,
     options: SqlStockStoreOptions = {},
   ) {
     this.seed = options.seed ?? DEFAULT_SEED;
+    this.legacyKeyCallerId = options.legacyKeyCallerId ?? LEGACY_KEY_CALLER_ID;
+    checkCallerId(this.legacyKeyCallerId);
     for (const [productId, quantity] of Object.entries(this.seed)) {
       checkProductId(productId);
       if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_INT4) {
@@ -93,6 +108,7 @@ export class SqlStockStore implements StockStore {
       // (duplicate key on pg_type) and on the seed.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [INIT_LOCK_KEY]);
       for (const ddl of SCHEMA) await tx.query(ddl);
+      await scopeKeysToCallers(tx, this.legacyKeyCallerId);
       const { rows } = await tx.query('SELECT 1 AS one FROM stock LIMIT 1');
       if (rows.length > 0) return;
       for (const [productId, quantity] of Object.entries(this.seed)) {
@@ -101,7 +117,8 @@ export class SqlStockStore implements StockStore {
     });
   }
 
-  async applyOrder(idempotencyKey: string, productId: string, quantity: number): Promise<OrderOutcome> {
+  async applyOrder(callerId: string, idempotencyKey: string, productId: string, quantity: number): Promise<OrderOutcome> {
+    checkCallerId(callerId);
     if (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0) {
       throw new RangeError('The idempotency key must be a non-empty string');
     }
@@ -112,17 +129,17 @@ export class SqlStockStore implements StockStore {
 
     return this.db.transaction(async (tx) => {
       const claimed = await tx.query(
-        `INSERT INTO applied_orders (idempotency_key, product_id, quantity)
-         VALUES ($1, $2, $3)
-         ON CONFLICT (idempotency_key) DO NOTHING
+        `INSERT INTO applied_orders (caller_id, idempotency_key, product_id, quantity)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (caller_id, idempotency_key) DO NOTHING
          RETURNING idempotency_key`,
-        [idempotencyKey, productId, quantity],
+        [callerId, idempotencyKey, productId, quantity],
       );
 
       if (claimed.rows.length === 0) {
         const { rows } = await tx.query<RecordedRow>(
-          'SELECT product_id, quantity, status, body FROM applied_orders WHERE idempotency_key = $1',
-          [idempotencyKey],
+          'SELECT product_id, quantity, status, body FROM applied_orders WHERE caller_id = $1 AND idempotency_key = $2',
+          [callerId, idempotencyKey],
         );
         const recorded = rows[0];
         if (!recorded || recorded.status == null) {
@@ -147,10 +164,10 @@ export class SqlStockStore implements StockStore {
 
       const { status, body } = await decide(tx, productId, quantity);
       const { rows } = await tx.query<{ status: number; body: OrderOutcomeBody }>(
-        `UPDATE applied_orders SET status = $2, body = $3::jsonb
-         WHERE idempotency_key = $1
+        `UPDATE applied_orders SET status = $3, body = $4::jsonb
+         WHERE caller_id = $1 AND idempotency_key = $2
          RETURNING status, body`,
-        [idempotencyKey, status, JSON.stringify(body)],
+        [callerId, idempotencyKey, status, JSON.stringify(body)],
       );
       return { status: rows[0].status, body: rows[0].body, replayed: false };
     });
@@ -210,6 +227,32 @@ async function decide(
     status: 200,
     body: { message: `Inventory updated for product ${productId}. New stock: ${newStock}`, productId, newStock },
   };
+}
+
+/**
+ * Migrates a database created before idempotency keys were scoped to callers (applied_orders keyed by
+ * idempotency_key alone): its rows are given `legacyKeyCallerId` as their caller, and the primary key
+ * becomes (caller_id, idempotency_key). Runs inside init()'s transaction, under its advisory lock, so
+ * it happens once, completely or not at all; a database already migrated (or new) is left as it is.
+ */
+async function scopeKeysToCallers(tx: SqlQueryable, legacyKeyCallerId: string): Promise<void> {
+  // Resolved through search_path, like every other statement of the store.
+  const { rows } = await tx.query(
+    `SELECT 1 AS one FROM pg_attribute
+     WHERE attrelid = 'applied_orders'::regclass AND attname = 'caller_id' AND NOT attisdropped`,
+  );
+  if (rows.length > 0) return;
+  await tx.query('ALTER TABLE applied_orders ADD COLUMN caller_id text');
+  await tx.query('UPDATE applied_orders SET caller_id = $1', [legacyKeyCallerId]);
+  await tx.query('ALTER TABLE applied_orders ALTER COLUMN caller_id SET NOT NULL');
+  await tx.query('ALTER TABLE applied_orders DROP CONSTRAINT applied_orders_pkey');
+  await tx.query('ALTER TABLE applied_orders ADD PRIMARY KEY (caller_id, idempotency_key)');
+}
+
+function checkCallerId(callerId: string): void {
+  if (typeof callerId !== 'string' || callerId.length === 0) {
+    throw new RangeError('The caller id must be a non-empty string');
+  }
 }
 
 function checkProductId(productId: string): void {

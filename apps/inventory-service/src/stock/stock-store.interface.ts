@@ -3,6 +3,10 @@
  *
  * Idempotency semantics (one key = one attempt of one operation, as in Stripe's API and in the IETF
  * `Idempotency-Key` header draft):
+ * - A key belongs to the caller that sent it: the record is found by (verified caller id, key), never by
+ *   the key alone. Callers choose their keys independently, so the same key from two callers names two
+ *   attempts; answering one with the other's record would show it another caller's order (product,
+ *   quantity, stock) and never apply its own.
  * - The first request carrying a key is executed and its OUTCOME is recorded under the key, in the same
  *   transaction as the stock change, whatever that outcome is: a success (200) AND a business refusal
  *   (404 `product_unknown`, 409 `insufficient_stock`). A repeated key gets exactly the recorded status and
@@ -46,11 +50,12 @@ export interface StockStore {
   /** Creates the schema and seeds the stock if the stock table is empty. Idempotent, safe to run concurrently. */
   init(): Promise<void>;
   /**
-   * Applies an order at most once per idempotency key (atomically with the key record) and returns its
-   * outcome, or the outcome recorded for the key. Throws a RangeError for invalid input (empty key or
-   * product id, quantity not a positive integer); nothing is recorded then.
+   * Applies an order at most once per (caller, idempotency key) (atomically with the key record) and
+   * returns its outcome, or the outcome recorded for that caller's key. `callerId` is the verified
+   * caller (never a value the request itself states). Throws a RangeError for invalid input (empty
+   * caller id, key or product id, quantity not a positive integer); nothing is recorded then.
    */
-  applyOrder(idempotencyKey: string, productId: string, quantity: number): Promise<OrderOutcome>;
+  applyOrder(callerId: string, idempotencyKey: string, productId: string, quantity: number): Promise<OrderOutcome>;
   /** Current stock of a product, undefined if the product is unknown. */
   getStock(productId: string): Promise<number | undefined>;
   /** Releases the database (closes PGlite / ends the pg pool). */

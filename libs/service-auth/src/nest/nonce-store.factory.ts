@@ -9,7 +9,7 @@ export const STORE_ERROR_LOG_INTERVAL_MS = 30_000;
 
 /**
  * The module's nonce store: `replay.store` as given, a RedisNonceStore for `replay.redis`
- * (namespace = serviceId), else a MemoryNonceStore. The module closes it on shutdown; a
+ * (namespace = serviceId), else a MemoryNonceStore with `replay.maxNoncesPerCaller`. The module closes it on shutdown; a
  * RedisNonceStore quits its client only when it created it (`url`), never an injected `client`.
  * Expects validated options (validateOptions).
  */
@@ -17,7 +17,7 @@ export function createNonceStore(options: ServiceAuthModuleOptions): NonceStore 
   const replay = options.replay;
   if (replay?.store) return replay.store;
   const redis = replay?.redis;
-  if (!redis) return new MemoryNonceStore();
+  if (!redis) return new MemoryNonceStore({ maxNoncesPerCaller: replay?.maxNoncesPerCaller });
   const common = { namespace: options.serviceId, keyPrefix: redis.keyPrefix, timeoutMs: redis.timeoutMs };
   if (redis.client) return new RedisNonceStore({ ...common, client: redis.client });
   return new RedisNonceStore({ ...common, url: redis.url, onError: storeErrorLogger(new Logger('ServiceAuth')) });

@@ -41,6 +41,15 @@ export interface ReplayOptions extends ReplayWindowOptions {
   store?: NonceStore;
   /** Remember nonces in Redis, shared by every replica of this service. */
   redis?: ReplayRedisOptions;
+  /**
+   * Live nonces ONE caller may have in the default in-memory store. A caller at its budget (it sent
+   * more than this many requests within max age + future skew + 1 s) gets 429
+   * `nonce_budget_exhausted` with `Retry-After` until its oldest nonce expires; other callers are not
+   * affected. Memory is bounded by (configured callers) × maxNoncesPerCaller × about 100 bytes.
+   * Default 1 000 000: about 3 300 requests per second per caller with the default window. Applies to
+   * the in-memory store only: setting it with `store` or `redis` is a start-up error.
+   */
+  maxNoncesPerCaller?: number;
 }
 
 export interface SignedHttpClientOptions {

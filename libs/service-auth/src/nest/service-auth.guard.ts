@@ -50,7 +50,10 @@ export class ServiceAuthGuard implements CanActivate {
       rememberVerifiedKey(req, key);
       return true;
     } catch (err) {
-      if (err instanceof ServiceAuthError) this.reject(err, req);
+      if (err instanceof ServiceAuthError) {
+        if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse(), err.retryAfterSeconds);
+        this.reject(err, req);
+      }
       throw err;
     }
   }
@@ -84,6 +87,7 @@ export class ServiceAuthGuard implements CanActivate {
     const entry = {
       ...rejectionLogEntry(req, error.reason, error.status, req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req)),
       ...(error.detail ? { detail: error.detail } : {}),
+      ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
     };
     if (error.status >= 500) this.logger.error(entry);
     else this.logger.warn(entry);
@@ -95,4 +99,10 @@ export class ServiceAuthGuard implements CanActivate {
     const apiKey = req.headers?.['x-api-key'];
     return typeof apiKey === 'string' ? this.keys.ring.findByApiKey(apiKey)?.callerId : undefined;
   }
+}
+
+/** `Retry-After` (seconds) on an Express response or a Fastify reply; the refusal's body is written later by Nest. */
+function setRetryAfter(res: any, seconds: number): void {
+  if (typeof res?.header === 'function') res.header('Retry-After', String(seconds));
+  else if (typeof res?.setHeader === 'function') res.setHeader('Retry-After', String(seconds));
 }

@@ -112,7 +112,7 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
       await app.close();
       closed = true;
       expect(await clientCount(admin)).toBe(before);
-      await expect(store.claim('after-close', Date.now() + 1000)).rejects.toThrow(/closed/);
+      await expect(store.claim({ callerId: 'order-service', keyId: ORDER.id, nonce: 'after-close' }, Date.now() + 1000)).rejects.toThrow(/closed/);
     } finally {
       if (!closed) await app.close();
     }
@@ -196,9 +196,11 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
     expect(error?.message).toMatch(/replay\.redis/);
   });
 
-  it('no replay settings: in memory; replay.store: that instance', () => {
+  it('no replay settings: in memory, with replay.maxNoncesPerCaller; replay.store: that instance', () => {
     const base: ServiceAuthModuleOptions = { serviceId: 'inventory-service' };
     expect(createNonceStore(base)).toBeInstanceOf(MemoryNonceStore);
+    expect(createNonceStore(base)).toMatchObject({ maxNoncesPerCaller: 1_000_000 });
+    expect(createNonceStore({ ...base, replay: { maxNoncesPerCaller: 7 } })).toMatchObject({ maxNoncesPerCaller: 7 });
     const store = new MemoryNonceStore();
     expect(createNonceStore({ ...base, replay: { store } })).toBe(store);
   });

@@ -70,6 +70,25 @@ describe('validateOptions', () => {
     }
   });
 
+  it('a bad maxNoncesPerCaller names replay.maxNoncesPerCaller and the value', () => {
+    expect(() => validateOptions({ ...base, replay: { maxNoncesPerCaller: 1 } })).not.toThrow();
+    for (const maxNoncesPerCaller of [0, -1, 1.5, '1000', NaN, Infinity]) {
+      const message = messageOf({ ...base, replay: { maxNoncesPerCaller } });
+      expect(message).toContain('replay.maxNoncesPerCaller must be a positive integer');
+      expect(message).toContain(JSON.stringify(maxNoncesPerCaller));
+    }
+  });
+
+  it('maxNoncesPerCaller with a store it cannot bound is refused, naming both settings', () => {
+    const withStore = messageOf({ ...base, replay: { maxNoncesPerCaller: 10, store: { claim: async () => true } } });
+    expect(withStore).toContain('replay.maxNoncesPerCaller');
+    expect(withStore).toContain('replay.store');
+    const withRedis = messageOf({ ...base, replay: { maxNoncesPerCaller: 10, redis: { url: 'redis://u:hunter2@cache:6379' } } });
+    expect(withRedis).toContain('replay.maxNoncesPerCaller');
+    expect(withRedis).toContain('replay.redis');
+    expect(withRedis).not.toContain('hunter2');
+  });
+
   it('a bad client timeout names client.timeoutMs', () => {
     expect(messageOf({ ...base, client: { timeoutMs: 0 } })).toContain('client.timeoutMs');
   });

@@ -75,7 +75,7 @@ function validateClientResilience(options: ServiceAuthModuleOptions): void {
 }
 
 /**
- * replay.store and replay.redis: at most one. Error messages name the setting, never the URL's
+ * replay.store and replay.redis: at most one; replay.maxNoncesPerCaller only without them. Error messages name the setting, never the URL's
  * value (it may carry a password).
  */
 function validateReplayStore(replay: ServiceAuthModuleOptions['replay']): void {
@@ -87,6 +87,13 @@ function validateReplayStore(replay: ServiceAuthModuleOptions['replay']): void {
   const redis: unknown = replay.redis;
   if (store !== undefined && redis !== undefined) {
     throw new KeyConfigurationError('ServiceAuthModule: set either replay.store or replay.redis, not both');
+  }
+  positiveInteger(replay.maxNoncesPerCaller, 'replay.maxNoncesPerCaller');
+  // A bound that silently does nothing is worse than none: the operator believes callers are bounded.
+  if (replay.maxNoncesPerCaller !== undefined && (store !== undefined || redis !== undefined)) {
+    throw new KeyConfigurationError(
+      `ServiceAuthModule: replay.maxNoncesPerCaller bounds the in-memory nonce store only; it cannot be combined with ${store !== undefined ? 'replay.store (bound that store itself)' : "replay.redis (bound Redis with maxmemory)"}`,
+    );
   }
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof (store as { claim?: unknown }).claim !== 'function')) {
     throw new KeyConfigurationError('ServiceAuthModule: replay.store must be a NonceStore (an object with a claim() method)');

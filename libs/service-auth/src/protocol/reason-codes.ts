@@ -29,6 +29,7 @@ export const REASON_STATUS = {
   jwe_unsupported: 400,
   decryption_failed: 400,
   rate_limited: 429,
+  nonce_budget_exhausted: 429,
   replay_store_unavailable: 503,
   rate_limit_unavailable: 503,
   raw_body_unavailable: 500,

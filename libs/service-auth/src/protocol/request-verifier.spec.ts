@@ -2,7 +2,8 @@ import { describe, it, expect, beforeEach } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { KeyRing, type ResolvedKey } from '../keys/key-ring.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
-import type { NonceStore } from '../replay/nonce-store.interface.js';
+import { NonceBudgetExhaustedError } from '../replay/nonce-budget-exhausted.error.js';
+import type { NonceClaim, NonceStore } from '../replay/nonce-store.interface.js';
 import { ReplayStoreUnavailableError } from '../replay/replay-store-unavailable.error.js';
 import { createContentDigest } from './content-digest.js';
 import { hmacSha256 } from './hmac-sha256.js';
@@ -99,11 +100,11 @@ const messageOf = (req: Req, over: Partial<Req> = {}): HttpMessage => {
 };
 
 class RecordingStore implements NonceStore {
-  readonly claims: Array<{ key: string; expiresAtMs: number }> = [];
+  readonly claims: Array<NonceClaim & { expiresAtMs: number }> = [];
   readonly inner = new MemoryNonceStore({ now: () => NOW_MS });
-  claim(key: string, expiresAtMs: number): Promise<boolean> {
-    this.claims.push({ key, expiresAtMs });
-    return this.inner.claim(key, expiresAtMs);
+  claim(claim: NonceClaim, expiresAtMs: number): Promise<boolean> {
+    this.claims.push({ ...claim, expiresAtMs });
+    return this.inner.claim(claim, expiresAtMs);
   }
 }
 
@@ -494,7 +495,11 @@ describe('RequestVerifier: replay', () => {
     await expect(verify(signed({}, K1, { nonce: n }))).resolves.toMatchObject({ keyId: 'k1', nonce: n });
     await expect(verify(signed({}, K2, { nonce: n }))).resolves.toMatchObject({ keyId: 'k2', nonce: n });
     await expect(verify(signed({}, B1, { nonce: n }))).resolves.toMatchObject({ id: 'billing-service', nonce: n });
-    expect(new Set(store.claims.map((c) => c.key)).size).toBe(3);
+    expect(store.claims.map(({ callerId, keyId, nonce }) => ({ callerId, keyId, nonce }))).toEqual([
+      { callerId: 'order-service', keyId: 'k1', nonce: n },
+      { callerId: 'order-service', keyId: 'k2', nonce: n },
+      { callerId: 'billing-service', keyId: 'b1', nonce: n },
+    ]);
   });
 
   it('the nonce is remembered until created + maxAge + 1 s, not arrival + maxAge', async () => {
@@ -502,7 +507,7 @@ describe('RequestVerifier: replay', () => {
     const n = nonce();
     await verify(signed({}, K1, { created, nonce: n }));
     expect(store.claims).toHaveLength(1);
-    expect(store.claims[0].key).toContain(n);
+    expect(store.claims[0]).toMatchObject({ callerId: 'order-service', keyId: 'k1', nonce: n });
     expect(store.claims[0].expiresAtMs).toBe((created + 300 + 1) * 1000);
     expect(store.claims[0].expiresAtMs).not.toBe(NOW_MS + 300_000);
 
@@ -524,6 +529,35 @@ describe('RequestVerifier: replay', () => {
       },
     };
     expect(await reason(verify(signed(), undefined, makeVerifier({}, throwingSync)))).toBe('replay_store_unavailable');
+  });
+
+  it("a caller at its nonce budget is nonce_budget_exhausted (429) with Retry-After, while another caller is served", async () => {
+    const budgeted = makeVerifier({}, new MemoryNonceStore({ maxNoncesPerCaller: 2, now: () => NOW_MS }));
+    await verify(signed({}, K1, { created: NOW_S - 10 }), undefined, budgeted);
+    await verify(signed({}, K2), undefined, budgeted); // the budget is the caller's, whichever key signs
+    let refusal: unknown;
+    try {
+      await verify(signed({}, K1), undefined, budgeted);
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toBeInstanceOf(ServiceAuthError);
+    // Room comes back when the oldest nonce expires: created + 300 + 1 s, i.e. 290.75 s after NOW_MS.
+    expect(refusal).toMatchObject({ reason: 'nonce_budget_exhausted', status: 429, retryAfterSeconds: 291 });
+    expect((refusal as ServiceAuthError).message).toMatch(/Retry-After/);
+    expect((refusal as ServiceAuthError).detail).toContain('order-service');
+    await expect(verify(signed({}, B1), undefined, budgeted)).resolves.toMatchObject({ id: 'billing-service' });
+  });
+
+  it('Retry-After for an exhausted budget is whole seconds, at least 1', async () => {
+    for (const [retryAfterMs, seconds] of [[0, 1], [1, 1], [1000, 1], [1001, 2]]) {
+      const exhausted: NonceStore = {
+        claim: async ({ callerId }) => {
+          throw new NonceBudgetExhaustedError(callerId, 5, retryAfterMs);
+        },
+      };
+      await expect(verify(signed(), undefined, makeVerifier({}, exhausted))).rejects.toMatchObject({ retryAfterSeconds: seconds });
+    }
   });
 
   it('refused requests never consume store capacity', async () => {

@@ -1,4 +1,5 @@
 import type { KeyRing, ResolvedKey } from '../keys/key-ring.js';
+import { NonceBudgetExhaustedError } from '../replay/nonce-budget-exhausted.error.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { checkReplayWindow, type ReplayWindowOptions } from '../replay/replay-window.js';
 import { verifyContentDigest } from './content-digest.js';
@@ -113,9 +114,9 @@ export class RequestVerifier {
 
     let fresh: boolean;
     try {
-      fresh = await this.nonces.claim(`${callerId}:${key.id}:${params.nonce}`, nonceExpiresAtMs);
+      fresh = await this.nonces.claim({ callerId, keyId: key.id, nonce: params.nonce }, nonceExpiresAtMs);
     } catch (err) {
-      throw new ServiceAuthError('replay_store_unavailable', 'Replay protection is temporarily unavailable', (err as Error).message);
+      throw nonceStoreRefusal(err);
     }
     if (!fresh) throw new ServiceAuthError('nonce_replayed', 'This request has already been received');
 
@@ -144,4 +145,20 @@ export class RequestVerifier {
       throw new ServiceAuthError('signature_incomplete', `The signature must also cover: ${missing.map((m) => `"${m}"`).join(' ')}`);
     }
   }
+}
+
+/**
+ * A caller at its nonce budget is told to slow down (429, its own doing, with when room comes back);
+ * anything else the store throws means it cannot answer for anyone (503, fail closed).
+ */
+function nonceStoreRefusal(err: unknown): ServiceAuthError {
+  if (err instanceof NonceBudgetExhaustedError) {
+    return new ServiceAuthError(
+      'nonce_budget_exhausted',
+      'Too many requests from this caller within the replay window: retry after the number of seconds in Retry-After',
+      err.message,
+      Math.max(1, Math.ceil(err.retryAfterMs / 1000)),
+    );
+  }
+  return new ServiceAuthError('replay_store_unavailable', 'Replay protection is temporarily unavailable', (err as Error)?.message);
 }

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
 import { findFreePort } from '../../../../test/support/server-process.js';
+import type { NonceClaim } from './nonce-store.interface.js';
 import { RedisNonceStore } from './redis-nonce-store.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
@@ -12,7 +13,8 @@ const TIMEOUT_MS = 250;
 /** Scheduling slack on a loaded CI machine; a hang would take the full Jest timeout instead. */
 const MARGIN_MS = 250;
 
-const nonce = () => randomUUID();
+/** A fresh claim by order-service with key k1 (callee namespaces are set per store). */
+const nonce = (callerId = 'order-service', keyId = 'k1'): NonceClaim => ({ callerId, keyId, nonce: randomUUID() });
 const inOneMinute = () => Date.now() + 60_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -54,11 +56,11 @@ describe('RedisNonceStore (real redis-server)', () => {
     await expect(store.claim(key, inOneMinute())).resolves.toBe(false);
   });
 
-  it('stores the key under `${keyPrefix}${namespace}:${key}` with a PX expiry', async () => {
-    const store = track(new RedisNonceStore({ url: redis.url, namespace: 'order-service', timeoutMs: TIMEOUT_MS }));
+  it('stores the key under `${keyPrefix}${namespace}:${callerId}:${keyId}:${nonce}` with a PX expiry', async () => {
+    const store = track(new RedisNonceStore({ url: redis.url, namespace: 'inventory-service', timeoutMs: TIMEOUT_MS }));
     const key = nonce();
     await store.claim(key, Date.now() + 30_000);
-    const redisKey = `nest-service-auth:nonce:order-service:${key}`;
+    const redisKey = `nest-service-auth:nonce:inventory-service:order-service:k1:${key.nonce}`;
     expect(store.keyFor(key)).toBe(redisKey);
     await expect(admin.get(redisKey)).resolves.toBe('1');
     const pttl = await admin.pttl(redisKey);
@@ -67,7 +69,29 @@ describe('RedisNonceStore (real redis-server)', () => {
 
     const custom = track(new RedisNonceStore({ client: admin, namespace: 'svc', keyPrefix: 'p:' }));
     await custom.claim(key, inOneMinute());
-    await expect(admin.exists(`p:svc:${key}`)).resolves.toBe(1);
+    await expect(admin.exists(`p:svc:order-service:k1:${key.nonce}`)).resolves.toBe(1);
+  });
+
+  it('the same nonce from another caller or under another key id is another claim', async () => {
+    const store = track(RedisNonceStore.fromUrl(redis.url, 'callers', { timeoutMs: TIMEOUT_MS }));
+    const { nonce: shared } = nonce();
+    await expect(store.claim({ callerId: 'order-service', keyId: 'k1', nonce: shared }, inOneMinute())).resolves.toBe(true);
+    await expect(store.claim({ callerId: 'order-service', keyId: 'k2', nonce: shared }, inOneMinute())).resolves.toBe(true);
+    await expect(store.claim({ callerId: 'billing-service', keyId: 'k1', nonce: shared }, inOneMinute())).resolves.toBe(true);
+    await expect(store.claim({ callerId: 'billing-service', keyId: 'k1', nonce: shared }, inOneMinute())).resolves.toBe(false);
+  });
+
+  it('refuses claims whose ids could alias another key, before any round trip', async () => {
+    const store = track(new RedisNonceStore({ client: admin, namespace: 'aliases' }));
+    for (const claim of [
+      { callerId: 'a:b', keyId: 'k1', nonce: 'n' },
+      { callerId: 'a', keyId: 'b:k1', nonce: 'n' },
+      { callerId: '', keyId: 'k1', nonce: 'n' },
+      { callerId: 'a', keyId: 'k1', nonce: '' },
+    ]) {
+      await expect(store.claim(claim, inOneMinute())).rejects.toThrow(TypeError);
+    }
+    await expect(admin.keys('nest-service-auth:nonce:aliases:*')).resolves.toEqual([]);
   });
 
   it('two callee namespaces sharing one Redis never collide', async () => {

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 
 import { DEFAULT_REDIS_CONNECT_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS, RedisConnection, type RedisStoreOptions, type RedisStoreTuning } from '../redis/redis-connection.js';
 
-import type { NonceStore } from './nonce-store.interface.js';
+import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
 export const DEFAULT_NONCE_KEY_PREFIX = 'nest-service-auth:nonce:';
@@ -25,6 +25,14 @@ export type RedisNonceStoreOptions = RedisStoreOptions;
  * (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`), so during an outage claims reject at
  * once instead of piling up; it reconnects forever with a capped backoff, so claims succeed again
  * once Redis is back, without recreating the store.
+ *
+ * Keys: `${keyPrefix}${namespace}:${callerId}:${keyId}:${nonce}`, each with a PX expiry, so the keys
+ * of a callee never outlive the replay window (max age + future skew + 1 s). There is no per-caller
+ * budget here: what bounds the keys is the rate of verified requests times that window, and Redis'
+ * own `maxmemory`. Run it with `maxmemory-policy noeviction`: Redis then refuses writes when full
+ * (claims reject, 503 `replay_store_unavailable`) instead of evicting live nonces, which would let
+ * their requests be replayed. One caller can fill Redis for everyone: size `maxmemory` for the
+ * verified request rate you accept times the window (a nonce takes about 180 bytes in Redis 7).
  *
  * Startup: the client connects as soon as the store is constructed. A claim issued while it is
  * still connecting (or reconnecting: socket open, ready check running) waits for 'ready' within its
@@ -70,14 +78,18 @@ export class RedisNonceStore implements NonceStore {
     return new RedisNonceStore({ ...opts, url, namespace });
   }
 
-  /** The Redis key a nonce is stored under. */
-  keyFor(key: string): string {
-    return `${this.keyPrefix}${this.namespace}:${key}`;
+  /** The Redis key a nonce is stored under. Caller and key ids cannot contain ':' (checked by claim), so keys never alias. */
+  keyFor({ callerId, keyId, nonce }: NonceClaim): string {
+    return `${this.keyPrefix}${this.namespace}:${callerId}:${keyId}:${nonce}`;
   }
 
-  async claim(key: string, expiresAtMs: number): Promise<boolean> {
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new TypeError('RedisNonceStore.claim: key must be a non-empty string');
+  async claim(claim: NonceClaim, expiresAtMs: number): Promise<boolean> {
+    const { callerId, keyId, nonce } = (claim ?? {}) as Partial<NonceClaim>;
+    if (!isId(callerId) || !isId(keyId)) {
+      throw new TypeError('RedisNonceStore.claim: callerId and keyId must be non-empty strings without ":"');
+    }
+    if (typeof nonce !== 'string' || nonce.length === 0) {
+      throw new TypeError('RedisNonceStore.claim: nonce must be a non-empty string');
     }
     if (!Number.isFinite(expiresAtMs)) {
       throw new TypeError('RedisNonceStore.claim: expiresAtMs must be a finite number');
@@ -85,7 +97,7 @@ export class RedisNonceStore implements NonceStore {
     if (this.connection.closed) {
       throw new ReplayStoreUnavailableError('Replay store unavailable: the Redis nonce store is closed');
     }
-    const redisKey = this.keyFor(key);
+    const redisKey = this.keyFor(claim);
     const ttlMs = Math.max(1, Math.ceil(expiresAtMs - Date.now()));
 
     let reply: 'OK' | null;
@@ -104,4 +116,8 @@ export class RedisNonceStore implements NonceStore {
   async close(): Promise<void> {
     await this.connection.close(Math.max(this.timeoutMs, 1000));
   }
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && !value.includes(':');
 }
