@@ -1,0 +1,252 @@
+/**
+ * The callers of examples/callers, written from PROTOCOL.md alone in bash (curl + openssl) and in
+ * Python, run as child processes against a real inventory-service, on both adapters; and
+ * PROTOCOL.md shows exactly the code of those files.
+ *
+ * Tools: bash, curl, openssl and a Python 3 that can import `cryptography` (for the encrypted
+ * example only; the signed example needs the standard library alone). The Python is CALLERS_PYTHON,
+ * default /usr/bin/python3: the system interpreter, which sees Debian's python3-cryptography (a
+ * pyenv or virtualenv python3 earlier on PATH does not). .ci/run installs all of them. A missing
+ * tool fails every test here with one line naming it; nothing is skipped.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deriveKeys, encryptCompact } from 'nest-service-auth';
+import type { TestCredential } from './support/credentials.js';
+import { startServices, type Adapter, type RunningServices } from './support/demo-services.js';
+import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const EXAMPLES = join(ROOT, 'examples', 'callers');
+const CURL_CALLER = join(EXAMPLES, 'curl', 'signed-request.sh');
+const PYTHON_CALLER = join(EXAMPLES, 'python', 'signed_request.py');
+const PYTHON_ENCRYPTED_CALLER = join(EXAMPLES, 'python', 'encrypted_request.py');
+const PYTHON = process.env.CALLERS_PYTHON || '/usr/bin/python3';
+
+const ORDER = '{"productId":"P123","quantity":1}';
+const UPDATED = /^Inventory updated for product P123\. New stock: \d+$/;
+
+interface ProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to its end; resolves with its exit code and output whatever the code. Never blocks the event loop (the services answer from this process). */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { env, timeout: 30_000, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (err as NodeJS.ErrnoException & { code?: unknown }).code : 0;
+      if (typeof code !== 'number') return reject(new Error(`${command} ${args.join(' ')}: ${err?.message}\n${stderr}`));
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The tools the examples need; each missing one is reported in one line with how to install it. */
+async function findMissingTools(): Promise<string[]> {
+  const checks: Array<[string, string[], string]> = [
+    ['bash', ['--version'], 'bash'],
+    ['curl', ['--version'], 'curl (apt-get install curl)'],
+    ['openssl', ['version'], 'openssl (apt-get install openssl)'],
+    [PYTHON, ['-c', 'import cryptography'], `${PYTHON} with the cryptography package (apt-get install python3-cryptography, or set CALLERS_PYTHON)`],
+  ];
+  const missing: string[] = [];
+  for (const [command, args, what] of checks) {
+    const ok = await run(command, args).then((r) => r.code === 0, () => false);
+    if (!ok) missing.push(what);
+  }
+  return missing;
+}
+
+let toolCheck: Promise<string[]> | undefined;
+
+/** Fails the calling hook, hence every test of its block, when a tool is missing: never a skip. */
+async function requireTools(): Promise<void> {
+  const missing = await (toolCheck ??= findMissingTools());
+  if (missing.length > 0) throw new Error(`other-language callers: missing ${missing.join('; ')}`);
+}
+
+/** The environment of an example: the caller's credential for one callee, no proxy, no .pyc files in the repository. */
+function callerEnv(credential: TestCredential, audience: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (/_proxy$/i.test(name)) delete env[name];
+  return {
+    ...env,
+    PYTHONDONTWRITEBYTECODE: '1',
+    SERVICE_AUTH_KEY_ID: credential.id,
+    SERVICE_AUTH_API_KEY: credential.apiKey,
+    SERVICE_AUTH_SECRET: credential.secret,
+    SERVICE_AUTH_AUDIENCE: audience,
+    ...extra,
+  };
+}
+
+interface CallerAnswer {
+  status: number;
+  headers: string;
+  body: string;
+  code: number;
+  stderr: string;
+}
+
+/** `curl --include` output: status line, headers, blank line, body. */
+async function curlCaller(args: string[], env: NodeJS.ProcessEnv): Promise<CallerAnswer> {
+  const r = await run('bash', [CURL_CALLER, ...args], env);
+  const end = r.stdout.indexOf('\r\n\r\n');
+  const status = /^HTTP\/[\d.]+ (\d{3})/.exec(r.stdout);
+  if (r.code !== 0 || end < 0 || !status) throw new Error(`signed-request.sh failed (exit ${r.code}):\n${r.stderr}${r.stdout}`);
+  return { status: Number(status[1]), headers: r.stdout.slice(0, end), body: r.stdout.slice(end + 4), code: r.code, stderr: r.stderr };
+}
+
+/** The Python examples print `HTTP <status>`, then the (decrypted) answer. */
+async function pythonCaller(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CallerAnswer> {
+  const r = await run(PYTHON, [script, ...args], env);
+  const status = /^HTTP (\d{3})\n/.exec(r.stdout);
+  if (!status) throw new Error(`${relative(ROOT, script)} printed no status (exit ${r.code}):\n${r.stderr}${r.stdout}`);
+  return { status: Number(status[1]), headers: '', body: r.stdout.slice(status[0].length).trimEnd(), code: r.code, stderr: r.stderr };
+}
+
+const json = (text: string) => JSON.parse(text);
+
+describe('PROTOCOL.md shows the example callers exactly', () => {
+  it('every file of examples/callers appears in PROTOCOL.md, after its marker, byte for byte', () => {
+    const protocol = readFileSync(join(ROOT, 'libs', 'service-auth', 'PROTOCOL.md'), 'utf8');
+    const shown = new Map<string, string>();
+    for (const m of protocol.matchAll(/^<!-- example: (\S+) -->\n```\w*\n([\s\S]*?)^```$/gm)) shown.set(m[1], m[2]);
+    const files = readdirSync(EXAMPLES, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && !entry.name.endsWith('.pyc'))
+      .map((entry) => relative(ROOT, join(entry.parentPath ?? entry.path, entry.name)))
+      .sort();
+    expect(files).toEqual(['examples/callers/curl/signed-request.sh', 'examples/callers/python/encrypted_request.py', 'examples/callers/python/signed_request.py']);
+    expect([...shown.keys()].sort()).toEqual(files);
+    for (const file of files) expect({ file, text: shown.get(file) }).toEqual({ file, text: readFileSync(join(ROOT, file), 'utf8') });
+  });
+});
+
+describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)', (adapter) => {
+  // Plaintext orders need ENCRYPTION_POLICY=optional; the encrypted caller also meets the default, required.
+  let plain: RunningServices;
+  let confidential: RunningServices;
+  let plainUrl: string;
+  let confidentialUrl: string;
+
+  beforeAll(async () => {
+    await requireTools();
+    [plain, confidential] = await Promise.all([startServices(adapter, { ENCRYPTION_POLICY: 'optional' }), startServices(adapter)]);
+    plainUrl = `${plain.inventoryUrl}/api/inventory`;
+    confidentialUrl = `${confidential.inventoryUrl}/api/inventory`;
+  });
+  afterAll(async () => {
+    await Promise.all([plain?.close(), confidential?.close()]);
+  });
+
+  describe('curl + openssl', () => {
+    it('GET: 200 with the stock', async () => {
+      const res = await curlCaller(['GET', `${plainUrl}/P456?unused=a%20b&unused=c`], callerEnv(plain.orderKey, 'inventory-service'));
+      expect([res.status, json(res.body)]).toEqual([200, { productId: 'P456', stock: 50 }]);
+    });
+
+    it('POST with a body and an Idempotency-Key: 200, the inventory applied the order', async () => {
+      const env = callerEnv(plain.orderKey, 'inventory-service', { IDEMPOTENCY_KEY: 'curl-order-1' });
+      const res = await curlCaller(['POST', plainUrl, ORDER], env);
+      expect(res.status).toBe(200);
+      expect(json(res.body)).toMatchObject({ productId: 'P123', message: expect.stringMatching(UPDATED) });
+    });
+
+    it('signed for another service: 401 audience_mismatch', async () => {
+      const res = await curlCaller(['POST', plainUrl, ORDER], callerEnv(plain.orderKey, 'billing-service'));
+      expect([res.status, json(res.body).reason]).toEqual([401, 'audience_mismatch']);
+    });
+  });
+
+  describe('Python, standard library', () => {
+    it('GET: 200 with the stock', async () => {
+      const res = await pythonCaller(PYTHON_CALLER, ['GET', `${plainUrl}/P456`], callerEnv(plain.orderKey, 'inventory-service'));
+      expect([res.code, res.status, json(res.body)]).toEqual([0, 200, { productId: 'P456', stock: 50 }]);
+    });
+
+    it('POST with a body and an Idempotency-Key: 200, the inventory applied the order', async () => {
+      const env = callerEnv(plain.orderKey, 'inventory-service', { IDEMPOTENCY_KEY: 'python-order-1' });
+      const res = await pythonCaller(PYTHON_CALLER, ['POST', plainUrl, ORDER], env);
+      expect([res.code, res.status]).toEqual([0, 200]);
+      expect(json(res.body)).toMatchObject({ productId: 'P123', message: expect.stringMatching(UPDATED) });
+    });
+
+    it('signed for another service: 401 audience_mismatch', async () => {
+      const res = await pythonCaller(PYTHON_CALLER, ['POST', plainUrl, ORDER], callerEnv(plain.orderKey, 'billing-service'));
+      expect([res.code, res.status, json(res.body).reason]).toEqual([1, 401, 'audience_mismatch']);
+    });
+
+    it('signed with another secret than the API key\'s: 401 signature_invalid', async () => {
+      const wrongSecret = { ...plain.orderKey, secret: plain.auditKey.secret };
+      const res = await pythonCaller(PYTHON_CALLER, ['POST', plainUrl, ORDER], callerEnv(wrongSecret, 'inventory-service'));
+      expect([res.code, res.status, json(res.body).reason]).toEqual([1, 401, 'signature_invalid']);
+    });
+  });
+
+  describe('Python, encrypted body (cryptography)', () => {
+    it('POST to a route that requires encryption: 200, the answer decrypts and is bound to the request', async () => {
+      const env = callerEnv(confidential.orderKey, 'inventory-service', { IDEMPOTENCY_KEY: 'python-encrypted-1' });
+      const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [confidentialUrl, ORDER], env);
+      expect([res.code, res.status]).toEqual([0, 200]);
+      expect(json(res.body)).toMatchObject({ productId: 'P123', message: expect.stringMatching(UPDATED) });
+    });
+
+    it('control: the same order in plaintext is refused there, 415 encryption_required', async () => {
+      const res = await pythonCaller(PYTHON_CALLER, ['POST', confidentialUrl, ORDER], callerEnv(confidential.orderKey, 'inventory-service'));
+      expect([res.code, res.status, json(res.body).reason]).toEqual([1, 415, 'encryption_required']);
+    });
+
+    it('signed for another service: 401 audience_mismatch, in plaintext', async () => {
+      const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [confidentialUrl, ORDER], callerEnv(confidential.orderKey, 'billing-service'));
+      expect([res.code, res.status, json(res.body).reason]).toEqual([1, 401, 'audience_mismatch']);
+    });
+  });
+
+  // What PROTOCOL.md §5.1 tells callers: the media type is application/jose, and Express adds a charset parameter.
+  it('an encrypted answer carries the media type application/jose', async () => {
+    const headers = signedHeaders(confidential.inventoryUrl, signingCredential(confidential.orderKey), {
+      method: 'GET',
+      path: '/api/inventory/P456',
+      headers: { accept: 'application/jose' },
+    });
+    const res = await rawRequest(confidential.inventoryUrl, { method: 'GET', path: '/api/inventory/P456', headers });
+    const sent = { express: 'application/jose; charset=utf-8', fastify: 'application/jose' }[adapter];
+    expect([res.status, res.headers['content-type']]).toEqual([200, sent]);
+  });
+});
+
+describe('the encrypted Python caller refuses an answer made for another request', () => {
+  let impostor: Server;
+  let url: string;
+  const credential: TestCredential = { id: 'order-2026-11', apiKey: `sk_${'a'.repeat(43)}`, secret: Buffer.alloc(32, 7).toString('base64url') };
+
+  beforeAll(async () => {
+    await requireTools();
+    // A genuine answer under the right key, but bound to another nonce: a captured answer replayed.
+    const key = deriveKeys(Buffer.from(credential.secret, 'base64url')).encryptionKey;
+    const captured = encryptCompact(Buffer.from('{"message":"captured"}'), key, { kid: credential.id, nonce: 'AAAAAAAAAAAAAAAAAAAAAA' });
+    impostor = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/jose' }).end(captured));
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const address = impostor.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/inventory`;
+  });
+  afterAll(async () => {
+    if (impostor) await new Promise((resolve) => impostor.close(resolve));
+  });
+
+  it('exits 1 and prints nothing of the captured answer', async () => {
+    const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [url, ORDER], callerEnv(credential, 'inventory-service'));
+    expect(res.code).toBe(1);
+    expect(res.body).toMatch(/^answer refused: the answer was not made for this request/);
+    expect(res.body).not.toContain('captured');
+  });
+});
