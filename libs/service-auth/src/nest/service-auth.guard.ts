@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.js';
+import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import { REQUEST_VERIFIER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { readRawBody } from './raw-body.js';
+import { nodeRequest, readRawBody } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
@@ -41,8 +42,13 @@ export class ServiceAuthGuard implements CanActivate {
 
     const req = context.switchToHttp().getRequest();
     try {
+      const message = requestMessage(req);
+      // The target before the body is read; then the URL the router chose this handler by must be
+      // (the rest after a mount point of) the target that will be verified.
+      this.verifier.precheck(message);
+      checkRoutedTarget(message.target, nodeRequest(req).url);
       const body = await readRawBody(req, this.maxBodyBytes);
-      req[VERIFIED_CALLER_PROPERTY] = await this.verifier.verify(requestMessage(req), body, route.isTrusted);
+      req[VERIFIED_CALLER_PROPERTY] = await this.verifier.verify(message, body, route.isTrusted);
       return true;
     } catch (err) {
       if (err instanceof ServiceAuthError) this.reject(err, req);

@@ -319,7 +319,8 @@ describe('RequestVerifier: integrity', () => {
   it('a changed path is signature_invalid', async () => {
     const req = signed({ target: '/items/1?x=1' });
     expect(await reason(verify({ ...req, target: '/items/2?x=1' }))).toBe('signature_invalid');
-    expect(await reason(verify({ ...req, target: '/admin/../items/1?x=1' }))).toBe('signature_invalid');
+    expect(await reason(verify({ ...req, target: '/items/1/?x=1' }))).toBe('signature_invalid');
+    expect(await reason(verify({ ...req, target: '/Items/1?x=1' }))).toBe('signature_invalid');
   });
 
   it('a changed query is signature_invalid (value, order, encoding, removal)', async () => {
@@ -471,5 +472,33 @@ describe('RequestVerifier: key rotation', () => {
     expect(await reason(rotating.verify(messageOf(req), req.body))).toBe('api_key_invalid');
     current = ring;
     await expect(rotating.verify(messageOf(req), req.body)).resolves.toMatchObject({ id: 'order-service' });
+  });
+});
+
+describe('RequestVerifier: request target (checked first, before any credential)', () => {
+  it('a fragment appended to a signed target is request_target_invalid (it would not be signed, yet routers read it)', async () => {
+    const req = signed({ target: '/items/1' });
+    expect(await reason(verify({ ...req, target: '/items/1#&role=admin' }))).toBe('request_target_invalid');
+    expect(await reason(verify({ ...signed({ target: '/items?a=1' }), target: '/items?a=1#&role=admin' }))).toBe('request_target_invalid');
+  });
+
+  it('absolute-form, whose scheme and authority would not be signed, is request_target_invalid', async () => {
+    const req = signed({ target: '/items/1?x=1' });
+    expect(await reason(verify({ ...req, target: 'http://evil.example/items/1?x=1' }))).toBe('request_target_invalid');
+  });
+
+  it('dot segments, empty segments and backslashes in the path are request_target_invalid', async () => {
+    for (const target of ['/admin/../items/1', '/items/./1', '/items//1', '/items/%2e%2e', '/items\\1']) {
+      expect(await reason(verify({ ...signed(), target }))).toBe('request_target_invalid');
+    }
+  });
+
+  it('a target is refused before the API key is looked at', async () => {
+    expect(await reason(verify({ method: 'GET', target: '/items#x', headers: {}, body: new Uint8Array(0) }))).toBe('request_target_invalid');
+  });
+
+  it('precheck alone refuses such a target, without a key or a body', () => {
+    expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items#x', headers: {} }))).toThrow(ServiceAuthError);
+    expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items?x=1', headers: {} }))).not.toThrow();
   });
 });

@@ -12,6 +12,7 @@ import {
 } from './covered-components.js';
 import { verifyHmacSha256 } from './hmac-sha256.js';
 import type { HttpMessage } from './http-message.js';
+import { checkRequestTarget } from './request-target.js';
 import { ServiceAuthError } from './service-auth.error.js';
 import { buildSignatureBase, isSupportedComponent } from './signature-base.js';
 import { parseSignatureFields, type ParsedSignature } from './signature-fields.js';
@@ -28,6 +29,7 @@ export type TrustPolicy = (callerId: string) => boolean;
 
 /**
  * Verifies one request, cheapest and least revealing checks first:
+ * request target (what may be signed at all) →
  * API key (so anonymous traffic never costs a hash of the body) → signature fields → covered
  * components → key id → time window → HMAC over the signature base → body digest → route trust →
  * nonce (last, so only fully verified requests consume store capacity).
@@ -45,7 +47,16 @@ export class RequestVerifier {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * The checks that need neither a key nor the body: a request target whose every byte `@path` and
+   * `@query` cover. `verify` runs them first; an adapter may run them earlier, before it reads the body.
+   */
+  precheck(message: HttpMessage): void {
+    checkRequestTarget(message.target);
+  }
+
   async verify(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedCaller> {
+    this.precheck(message);
     const ring = this.keys();
     const apiKey = message.header('x-api-key');
     if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');
