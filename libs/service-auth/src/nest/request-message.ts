@@ -13,6 +13,9 @@ export function requestMessage(req: any): HttpMessage {
     authority: headers.host,
     scheme: (raw.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http',
     header(name: string) {
+      // Own properties only: Node's headers object inherits from Object.prototype, so a covered
+      // component named `constructor` or `__proto__` would otherwise read a function or an object.
+      if (!Object.hasOwn(headers, name)) return undefined;
       const value = headers[name];
       return Array.isArray(value) ? value.join(', ') : value;
     },

@@ -502,3 +502,35 @@ describe('RequestVerifier: request target (checked first, before any credential)
     expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items?x=1', headers: {} }))).not.toThrow();
   });
 });
+
+describe('RequestVerifier: names of Object.prototype wherever the caller names something', () => {
+  const NAMES = [...new Set(Object.getOwnPropertyNames(Object.prototype).flatMap((name) => [name, name.toLowerCase()]))];
+  const junk = () => `:${randomBytes(32).toString('base64')}:`;
+  const inner = (extra: string, params = '') =>
+    `("@method" "@path" "@query" "x-api-key"${extra});created=${NOW_S};nonce="${nonce()}";keyid="k1";alg="hmac-sha256"${params}`;
+  const fields = (signatureInput: string, signature: string): Req => ({
+    method: 'GET',
+    target: '/items',
+    headers: { 'x-api-key': K1.apiKey, 'signature-input': signatureInput, signature },
+    body: new Uint8Array(0),
+  });
+
+  it.each(NAMES)('%s: as a covered component, a component parameter, a signature parameter and a label, every refusal is a ServiceAuthError', async (name) => {
+    // reason() rethrows anything that is not a ServiceAuthError (a TypeError would fail the test).
+    expect(await reason(verify(fields(`sig1=${inner(` "${name}"`)}`, `sig1=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
+    expect(await reason(verify(fields(`sig1=${inner(` "x-api-key";key="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+    expect(await reason(verify(fields(`sig1=${inner(` "@query-param";name="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+    expect(await reason(verify(fields(`sig1=${inner('', `;${name}=1`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+    expect(await reason(verify(fields(`${name}=${inner('')}`, `${name}=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
+  });
+
+  it('the signer covers a header named like an Object.prototype member only when it is sent', async () => {
+    const req = signed({}, K1, { components: ['constructor', '__proto__', 'tostring'] });
+    expect(req.headers['signature-input']).toMatch(/^sig1=\("@method" "@path" "@query" "x-api-key"\);/);
+    await expect(verify(req)).resolves.toMatchObject({ id: 'order-service' });
+  });
+
+  it('a covered `constructor` header that is present is its value; a valid signature over it is accepted', async () => {
+    await expect(verify(signed({ headers: { constructor: 'x' } }, K1, { components: ['constructor'] }))).resolves.toMatchObject({ id: 'order-service' });
+  });
+});
