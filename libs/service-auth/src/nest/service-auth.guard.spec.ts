@@ -262,6 +262,13 @@ describe('ServiceAuthGuard: refusals', () => {
     await expect(guard.canActivate(context(mounted, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
   });
 
+  it('a content-encoded body is 415 content_encoding_unsupported, before the body is read', async () => {
+    const req = signedRequest(orderCredential, { target: '/orders', body: JSON.stringify({ pad: 'x'.repeat(2000) }) });
+    req.headers['content-encoding'] = 'gzip';
+    const err = await refusal(req, PlainController, PlainController.prototype.anything);
+    expect(err.getResponse()).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type', reason: 'content_encoding_unsupported' });
+  });
+
   it('an error that is not a refusal is rethrown as is (not turned into a 401)', async () => {
     const boom = new Error('store exploded');
     const failing = { precheck: () => undefined, verify: async () => Promise.reject(boom) } as unknown as RequestVerifier;

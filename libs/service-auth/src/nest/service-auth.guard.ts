@@ -43,8 +43,8 @@ export class ServiceAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest();
     try {
       const message = requestMessage(req);
-      // The target before the body is read; then the URL the router chose this handler by must be
-      // (the rest after a mount point of) the target that will be verified.
+      // Target and Content-Encoding before the body is read; then the URL the router chose this
+      // handler by must be (the rest after a mount point of) the target that will be verified.
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url);
       const body = await readRawBody(req, this.maxBodyBytes);

@@ -6,6 +6,7 @@
  */
 export const REASON_STATUS = {
   request_target_invalid: 400,
+  content_encoding_unsupported: 415,
   api_key_missing: 401,
   api_key_invalid: 401,
   signature_missing: 401,

@@ -271,7 +271,7 @@ describe('RequestVerifier: coverage (a valid signature over less is refused)', (
 
   it('a content-encoding header present but not covered is signature_incomplete', async () => {
     const req = signed();
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'content-encoding': 'gzip' } }))).toBe('signature_incomplete');
+    expect(await reason(verify({ ...req, headers: { ...req.headers, 'content-encoding': 'identity' } }))).toBe('signature_incomplete');
   });
 
   it('options.requiredComponents adds to the minimum', async () => {
@@ -500,6 +500,24 @@ describe('RequestVerifier: request target (checked first, before any credential)
   it('precheck alone refuses such a target, without a key or a body', () => {
     expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items#x', headers: {} }))).toThrow(ServiceAuthError);
     expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items?x=1', headers: {} }))).not.toThrow();
+  });
+});
+
+describe('RequestVerifier: content coding (checked first, before any credential)', () => {
+  it('a content-encoded body is content_encoding_unsupported, even when the signature covers it, and before the API key', async () => {
+    const body = Buffer.from('compressed?');
+    const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
+    expect(await reason(verify(signed({ method: 'POST', target: '/orders', headers, body })))).toBe('content_encoding_unsupported');
+    expect(await reason(verify({ method: 'POST', target: '/orders', headers, body }))).toBe('content_encoding_unsupported');
+  });
+
+  it('Content-Encoding: identity, covered, is accepted', async () => {
+    const req = signed({ method: 'POST', target: '/orders', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: JSON_BODY });
+    await expect(verify(req)).resolves.toMatchObject({ id: 'order-service' });
+  });
+
+  it('precheck alone refuses a content coding, without a key or a body', () => {
+    expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items', headers: { 'content-encoding': 'br' } }))).toThrow(ServiceAuthError);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { KeyRing, ResolvedKey } from '../keys/key-ring.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { checkReplayWindow, type ReplayWindowOptions } from '../replay/replay-window.js';
+import { checkContentEncoding } from './content-encoding.js';
 import { verifyContentDigest } from './content-digest.js';
 import {
   BODY_COMPONENTS,
@@ -29,7 +30,7 @@ export type TrustPolicy = (callerId: string) => boolean;
 
 /**
  * Verifies one request, cheapest and least revealing checks first:
- * request target (what may be signed at all) →
+ * request target and Content-Encoding (what may be signed at all) →
  * API key (so anonymous traffic never costs a hash of the body) → signature fields → covered
  * components → key id → time window → HMAC over the signature base → body digest → route trust →
  * nonce (last, so only fully verified requests consume store capacity).
@@ -49,10 +50,12 @@ export class RequestVerifier {
 
   /**
    * The checks that need neither a key nor the body: a request target whose every byte `@path` and
-   * `@query` cover. `verify` runs them first; an adapter may run them earlier, before it reads the body.
+   * `@query` cover, and a body without content coding. `verify` runs them first; an adapter may run
+   * them earlier, before it reads the body.
    */
   precheck(message: HttpMessage): void {
     checkRequestTarget(message.target);
+    checkContentEncoding(message.header('content-encoding'));
   }
 
   async verify(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedCaller> {
