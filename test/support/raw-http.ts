@@ -2,8 +2,18 @@
  * Raw HTTP for end-to-end tests: node:http with a literal request target (no URL normalisation, no
  * re-encoding), and helpers that sign a request as a given caller with the library's own signer.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { deriveKeys, signRequest, type SignRequestOptions, type SigningCredential } from 'nest-service-auth';
+import {
+  buildSignatureBase,
+  createContentDigest,
+  deriveKeys,
+  httpMessage,
+  serializeSignatureParams,
+  signRequest,
+  type SignRequestOptions,
+  type SigningCredential,
+} from 'nest-service-auth';
 import type { TestCredential } from './credentials.js';
 
 export interface RawResponse {
@@ -109,4 +119,49 @@ export function signatureValue(headers: Record<string, string>): string {
   const match = /=:([^:]+):/.exec(headers['signature'] ?? '');
   if (!match) throw new Error(`no signature in ${headers['signature']}`);
   return match[1];
+}
+
+export interface TargetInit {
+  method: string;
+  /** The request target exactly as it goes on the wire, e.g. `/echo/a%2Fb?x=1` (never normalised). */
+  target: string;
+  body?: string | Buffer;
+  /** Default `application/json` when there is a body. */
+  contentType?: string;
+  /**
+   * Further headers, lowercase names; `idempotency-key` and `content-encoding` are covered when
+   * present. A `content-digest` given here is sent (and signed) instead of the body's own.
+   */
+  headers?: Record<string, string>;
+  /** Further components to cover, after the protocol's own. */
+  components?: string[];
+}
+
+/**
+ * Headers of a request signed for a literal target: `@path` and `@query` are taken from `target`
+ * as it is written, with no URL parser in between (signRequest goes through WHATWG URL, which would
+ * normalise dot segments and backslashes and percent-encode non-ASCII). Used to sign exactly the
+ * hostile targets a test then sends.
+ */
+export function signedHeadersForTarget(credential: SigningCredential, init: TargetInit): Record<string, string> {
+  const body = init.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body, 'utf8');
+  const headers: Record<string, string> = { ...(init.headers ?? {}), 'x-api-key': credential.apiKey };
+  const components = ['@method', '@path', '@query', 'x-api-key'];
+  if (body.length > 0) {
+    headers['content-type'] = init.contentType ?? 'application/json';
+    headers['content-digest'] ??= createContentDigest(body);
+    components.push('content-type', 'content-digest');
+  }
+  for (const name of ['idempotency-key', 'content-encoding']) if (Object.hasOwn(headers, name)) components.push(name);
+  components.push(...(init.components ?? []));
+  const params = serializeSignatureParams(components, {
+    created: Math.floor(Date.now() / 1000),
+    nonce: randomBytes(16).toString('base64url'),
+    keyid: credential.id,
+    alg: 'hmac-sha256',
+    tag: credential.audience,
+  });
+  const base = buildSignatureBase(httpMessage({ method: init.method, target: init.target, headers }), components, params);
+  const signature = createHmac('sha256', credential.hmacKey).update(base).digest('base64');
+  return { ...headers, 'signature-input': `sig1=${params}`, signature: `sig1=:${signature}:` };
 }

@@ -23,7 +23,13 @@ export async function createInventoryApp(options: InventoryAppOptions): Promise<
     options.adapter === 'fastify'
       ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: maxBodyBytes }), { rawBody: true, logger: options.logger, abortOnError: false })
       : await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(), { rawBody: true, logger: options.logger, abortOnError: false });
-  if (options.adapter !== 'fastify') (app as NestExpressApplication).useBodyParser('json', { limit: maxBodyBytes });
+  if (options.adapter !== 'fastify') {
+    // inflate: false: a compressed body is refused (415 content_encoding_unsupported) before anything
+    // inflates it for a caller not yet authenticated; Nest's default parsers would gunzip it first.
+    const express = app as NestExpressApplication;
+    express.useBodyParser('json', { limit: maxBodyBytes, inflate: false });
+    express.useBodyParser('urlencoded', { limit: maxBodyBytes, inflate: false, extended: true });
+  }
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

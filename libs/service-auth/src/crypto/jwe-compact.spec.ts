@@ -524,4 +524,23 @@ describe('encryptCompact / decryptCompact', () => {
       expectReason(() => decryptCompact(token, resolve), 'jwe_unsupported');
     });
   });
+
+  describe('names of Object.prototype members', () => {
+    const NAMES = [...new Set(Object.getOwnPropertyNames(Object.prototype).flatMap((name) => [name, name.toLowerCase()]))];
+
+    it.each(NAMES)('kid %j is an unknown key (key_unknown), never a member of the prototype', (kid) => {
+      expectReason(() => decryptCompact(forge({ ...goodHeader, kid }), resolve), 'key_unknown');
+    });
+
+    it('alg and enc are read from the header itself, not from a "__proto__" member', () => {
+      // JSON.parse makes "__proto__" an ordinary own member: the header still has no alg or enc.
+      const header = `{"__proto__":{"alg":"dir","enc":"A256GCM"},"kid":"${KID}"}`;
+      expectReason(() => decryptCompact(forge(header), resolve), 'jwe_unsupported');
+    });
+
+    it('members named "constructor" or "__proto__" next to a valid suite are extra members: the body opens', () => {
+      const header = `{"alg":"dir","enc":"A256GCM","kid":"${KID}","constructor":1,"__proto__":{"zip":"DEF"}}`;
+      expect(decryptCompact(forge(header), resolve).plaintext.equals(BODY)).toBe(true);
+    });
+  });
 });

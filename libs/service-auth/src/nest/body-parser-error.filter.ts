@@ -1,6 +1,8 @@
 import { Catch, HttpException, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
+import { checkContentEncoding } from '../protocol/content-encoding.js';
 import type { ReasonCode } from '../protocol/reason-codes.js';
+import { nodeRequest } from './raw-body.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 
 /** Which body-parser failures (Express body-parser, Fastify content-type parsers) mean what. */
@@ -10,9 +12,11 @@ function reasonFor(cause: any): ReasonCode | undefined {
     case 'entity.too.large':
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return 'body_too_large';
+    // body-parser's own refusal of a Content-Encoding (any coding with `inflate: false`, an unknown one otherwise)
+    case 'encoding.unsupported':
+      return 'content_encoding_unsupported';
     case 'entity.parse.failed':
     case 'entity.verify.failed':
-    case 'encoding.unsupported':
     case 'charset.unsupported':
     case 'request.size.invalid':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -22,9 +26,31 @@ function reasonFor(cause: any): ReasonCode | undefined {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'media_type_unsupported';
   }
+  // zlib (Z_DATA_ERROR, Z_BUF_ERROR, …): body-parser could not inflate what the request said was compressed.
+  if (typeof cause.code === 'string' && cause.code.startsWith('Z_')) return 'body_malformed';
   if (cause instanceof SyntaxError && (cause as any).statusCode === 400) return 'body_malformed';
   return undefined;
 }
+
+/**
+ * A body with a content coding that a parser failed on (Fastify parsing compressed bytes as JSON,
+ * Express failing to inflate them, or refusing to with `inflate: false`) is refused for its coding,
+ * as the guard refuses it on a route it verifies: one reason for one cause, on both adapters.
+ */
+function isContentEncoded(host: ArgumentsHost): boolean {
+  try {
+    checkContentEncoding(nodeRequest(host.switchToHttp().getRequest()).headers['content-encoding']);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+const MESSAGES: Partial<Record<ReasonCode, string>> = {
+  body_too_large: 'The request body is too large',
+  media_type_unsupported: 'Unsupported content type',
+  content_encoding_unsupported: 'Request bodies must be sent without a content coding (no Content-Encoding, or identity)',
+};
 
 /**
  * Body parsers run before any guard, so their refusals (too large, not JSON) would reach the
@@ -33,9 +59,9 @@ function reasonFor(cause: any): ReasonCode | undefined {
 @Catch(HttpException)
 export class BodyParserErrorFilter extends BaseExceptionFilter {
   override catch(exception: HttpException, host: ArgumentsHost): void {
-    const reason = host.getType() === 'http' ? reasonFor(exception.cause) : undefined;
-    if (!reason) return super.catch(exception, host);
-    const message = reason === 'body_too_large' ? 'The request body is too large' : reason === 'media_type_unsupported' ? 'Unsupported content type' : 'The request body is malformed';
-    super.catch(new ServiceAuthException(reason, message), host);
+    const parserReason = host.getType() === 'http' ? reasonFor(exception.cause) : undefined;
+    if (!parserReason) return super.catch(exception, host);
+    const reason = isContentEncoded(host) ? 'content_encoding_unsupported' : parserReason;
+    super.catch(new ServiceAuthException(reason, MESSAGES[reason] ?? 'The request body is malformed'), host);
   }
 }

@@ -7,11 +7,15 @@ export function requestMessage(req: any): HttpMessage {
   const headers = raw.headers;
   return {
     method: raw.method ?? 'GET',
-    // originalUrl survives Express routers rewriting req.url; on Fastify raw.url is what arrived.
+    // originalUrl is the target as it arrived: Express routers rewrite req.url under a mount point,
+    // Fastify's rewriteUrl rewrites raw.url (the guard checks that the router read what arrived).
     target: req.originalUrl ?? raw.url ?? '/',
     authority: headers.host,
     scheme: (raw.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http',
     header(name: string) {
+      // Own properties only: Node's headers object inherits from Object.prototype, so a covered
+      // component named `constructor` or `__proto__` would otherwise read a function or an object.
+      if (!Object.hasOwn(headers, name)) return undefined;
       const value = headers[name];
       return Array.isArray(value) ? value.join(', ') : value;
     },

@@ -48,6 +48,8 @@ class PlainController {
 interface FakeRequest {
   method: string;
   originalUrl: string;
+  /** The URL the router matched; Express keeps it in `url`, next to the `originalUrl` that arrived. */
+  url?: string;
   headers: Record<string, string>;
   rawBody: Buffer;
   [VERIFIED_CALLER_PROPERTY]?: unknown;
@@ -283,9 +285,35 @@ describe('ServiceAuthGuard: refusals', () => {
     expect(err.getResponse()).toMatchObject({ statusCode: 413, error: 'Payload Too Large', reason: 'body_too_large' });
   });
 
+  it('a target with a fragment is 400 request_target_invalid, before the body is read (an oversized one is not 413)', async () => {
+    const req = signedRequest(orderCredential, { target: '/orders', body: JSON.stringify({ pad: 'x'.repeat(2000) }) });
+    req.originalUrl = '/orders#&role=admin';
+    logged.length = 0;
+    const err = await refusal(req, PlainController, PlainController.prototype.anything);
+    expect(err.getResponse()).toMatchObject({ statusCode: 400, error: 'Bad Request', reason: 'request_target_invalid' });
+    expect(logged).toEqual([expect.objectContaining({ event: 'service_auth_rejected', reason: 'request_target_invalid', status: 400 })]);
+  });
+
+  it('a URL rewritten between the wire and the router is 400 request_target_invalid; a mount point removed is not', async () => {
+    const rewritten = signedRequest(orderCredential, { target: '/orders/1' });
+    rewritten.url = '/orders/2';
+    expect((await refusal(rewritten, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'request_target_invalid' });
+
+    const mounted = signedRequest(orderCredential, { target: '/api/orders/1?x=1' });
+    mounted.url = '/orders/1?x=1';
+    await expect(guard.canActivate(context(mounted, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+  });
+
+  it('a content-encoded body is 415 content_encoding_unsupported, before the body is read', async () => {
+    const req = signedRequest(orderCredential, { target: '/orders', body: JSON.stringify({ pad: 'x'.repeat(2000) }) });
+    req.headers['content-encoding'] = 'gzip';
+    const err = await refusal(req, PlainController, PlainController.prototype.anything);
+    expect(err.getResponse()).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type', reason: 'content_encoding_unsupported' });
+  });
+
   it('an error that is not a refusal is rethrown as is (not turned into a 401)', async () => {
     const boom = new Error('store exploded');
-    const failing = { verifyRequest: async () => Promise.reject(boom) } as unknown as RequestVerifier;
+    const failing = { precheck: () => undefined, verifyRequest: async () => Promise.reject(boom) } as unknown as RequestVerifier;
     const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, options);
     await expect(failingGuard.canActivate(context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).rejects.toBe(boom);
   });

@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.js';
+import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import { REQUEST_VERIFIER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { readRawBody } from './raw-body.js';
+import { nodeRequest, readRawBody } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
@@ -43,8 +44,13 @@ export class ServiceAuthGuard implements CanActivate {
 
     const req = context.switchToHttp().getRequest();
     try {
+      const message = requestMessage(req);
+      // Target and Content-Encoding before the body is read; then the URL the router chose this
+      // handler by must be (the rest after a mount point of) the target that will be verified.
+      this.verifier.precheck(message);
+      checkRoutedTarget(message.target, nodeRequest(req).url);
       const body = await readRawBody(req, this.maxBodyBytes);
-      const { caller, key } = await this.verifier.verifyRequest(requestMessage(req), body, route.isTrusted);
+      const { caller, key } = await this.verifier.verifyRequest(message, body, route.isTrusted);
       req[VERIFIED_CALLER_PROPERTY] = caller;
       // For the answer of an encrypted exchange, which must not depend on the key surviving a reload.
       rememberVerifiedKey(req, key);

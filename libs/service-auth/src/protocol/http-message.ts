@@ -14,7 +14,11 @@ export interface HttpMessage {
   header(name: string): string | undefined;
 }
 
-/** Splits a request target into the `@path` and `@query` values of RFC 9421 §2.2.6–2.2.7. */
+/**
+ * Splits a request target into the `@path` and `@query` values of RFC 9421 §2.2.6–2.2.7. It reads
+ * any target form, but a verifier accepts only origin-form targets without a fragment
+ * (checkRequestTarget), for which `@path` + `@query` is the whole target, byte for byte.
+ */
 export function splitTarget(target: string): { path: string; query: string } {
   let rest = target;
   if (!rest.startsWith('/')) {

@@ -5,6 +5,8 @@
  * entitled, 413 too large, 415 wrong media type, 429 slow down, 503 a dependency of the check is down.
  */
 export const REASON_STATUS = {
+  request_target_invalid: 400,
+  content_encoding_unsupported: 415,
   api_key_missing: 401,
   api_key_invalid: 401,
   signature_missing: 401,

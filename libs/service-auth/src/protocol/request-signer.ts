@@ -49,7 +49,10 @@ export function signRequest(input: SignRequestInput, credential: SigningCredenti
   const method = input.method.toUpperCase();
   const body = input.body ?? new Uint8Array(0);
   const added: Record<string, string> = { 'x-api-key': credential.apiKey };
-  const headers: Record<string, string | undefined> = {};
+  // No prototype: `headers[name]` must not find `constructor` or `__proto__` on Object.prototype
+  // (a component would be covered for a header that is not sent), and a header named `__proto__`
+  // must be stored as a header rather than replace the prototype.
+  const headers: Record<string, string | undefined> = Object.create(null);
   for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
   Object.assign(headers, added);
 

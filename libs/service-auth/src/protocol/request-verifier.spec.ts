@@ -283,7 +283,7 @@ describe('RequestVerifier: coverage (a valid signature over less is refused)', (
 
   it('a content-encoding header present but not covered is signature_incomplete', async () => {
     const req = signed();
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'content-encoding': 'gzip' } }))).toBe('signature_incomplete');
+    expect(await reason(verify({ ...req, headers: { ...req.headers, 'content-encoding': 'identity' } }))).toBe('signature_incomplete');
   });
 
   it('options.requiredComponents adds to the minimum', async () => {
@@ -414,7 +414,8 @@ describe('RequestVerifier: integrity', () => {
   it('a changed path is signature_invalid', async () => {
     const req = signed({ target: '/items/1?x=1' });
     expect(await reason(verify({ ...req, target: '/items/2?x=1' }))).toBe('signature_invalid');
-    expect(await reason(verify({ ...req, target: '/admin/../items/1?x=1' }))).toBe('signature_invalid');
+    expect(await reason(verify({ ...req, target: '/items/1/?x=1' }))).toBe('signature_invalid');
+    expect(await reason(verify({ ...req, target: '/Items/1?x=1' }))).toBe('signature_invalid');
   });
 
   it('a changed query is signature_invalid (value, order, encoding, removal)', async () => {
@@ -599,5 +600,83 @@ describe('RequestVerifier: key rotation', () => {
     expect(await reason(rotating.verify(messageOf(req), req.body))).toBe('api_key_invalid');
     current = ring;
     await expect(rotating.verify(messageOf(req), req.body)).resolves.toMatchObject({ id: 'order-service' });
+  });
+});
+
+describe('RequestVerifier: request target (checked first, before any credential)', () => {
+  it('a fragment appended to a signed target is request_target_invalid (it would not be signed, yet routers read it)', async () => {
+    const req = signed({ target: '/items/1' });
+    expect(await reason(verify({ ...req, target: '/items/1#&role=admin' }))).toBe('request_target_invalid');
+    expect(await reason(verify({ ...signed({ target: '/items?a=1' }), target: '/items?a=1#&role=admin' }))).toBe('request_target_invalid');
+  });
+
+  it('absolute-form, whose scheme and authority would not be signed, is request_target_invalid', async () => {
+    const req = signed({ target: '/items/1?x=1' });
+    expect(await reason(verify({ ...req, target: 'http://evil.example/items/1?x=1' }))).toBe('request_target_invalid');
+  });
+
+  it('dot segments, empty segments and backslashes in the path are request_target_invalid', async () => {
+    for (const target of ['/admin/../items/1', '/items/./1', '/items//1', '/items/%2e%2e', '/items\\1']) {
+      expect(await reason(verify({ ...signed(), target }))).toBe('request_target_invalid');
+    }
+  });
+
+  it('a target is refused before the API key is looked at', async () => {
+    expect(await reason(verify({ method: 'GET', target: '/items#x', headers: {}, body: new Uint8Array(0) }))).toBe('request_target_invalid');
+  });
+
+  it('precheck alone refuses such a target, without a key or a body', () => {
+    expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items#x', headers: {} }))).toThrow(ServiceAuthError);
+    expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items?x=1', headers: {} }))).not.toThrow();
+  });
+});
+
+describe('RequestVerifier: content coding (checked first, before any credential)', () => {
+  it('a content-encoded body is content_encoding_unsupported, even when the signature covers it, and before the API key', async () => {
+    const body = Buffer.from('compressed?');
+    const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
+    expect(await reason(verify(signed({ method: 'POST', target: '/orders', headers, body })))).toBe('content_encoding_unsupported');
+    expect(await reason(verify({ method: 'POST', target: '/orders', headers, body }))).toBe('content_encoding_unsupported');
+  });
+
+  it('Content-Encoding: identity, covered, is accepted', async () => {
+    const req = signed({ method: 'POST', target: '/orders', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: JSON_BODY });
+    await expect(verify(req)).resolves.toMatchObject({ id: 'order-service' });
+  });
+
+  it('precheck alone refuses a content coding, without a key or a body', () => {
+    expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items', headers: { 'content-encoding': 'br' } }))).toThrow(ServiceAuthError);
+  });
+});
+
+describe('RequestVerifier: names of Object.prototype wherever the caller names something', () => {
+  const NAMES = [...new Set(Object.getOwnPropertyNames(Object.prototype).flatMap((name) => [name, name.toLowerCase()]))];
+  const junk = () => `:${randomBytes(32).toString('base64')}:`;
+  const inner = (extra: string, params = '') =>
+    `("@method" "@path" "@query" "x-api-key"${extra});created=${NOW_S};nonce="${nonce()}";keyid="k1";alg="hmac-sha256";tag="inventory-service"${params}`;
+  const fields = (signatureInput: string, signature: string): Req => ({
+    method: 'GET',
+    target: '/items',
+    headers: { 'x-api-key': K1.apiKey, 'signature-input': signatureInput, signature },
+    body: new Uint8Array(0),
+  });
+
+  it.each(NAMES)('%s: as a covered component, a component parameter, a signature parameter and a label, every refusal is a ServiceAuthError', async (name) => {
+    // reason() rethrows anything that is not a ServiceAuthError (a TypeError would fail the test).
+    expect(await reason(verify(fields(`sig1=${inner(` "${name}"`)}`, `sig1=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
+    expect(await reason(verify(fields(`sig1=${inner(` "x-api-key";key="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+    expect(await reason(verify(fields(`sig1=${inner(` "@query-param";name="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+    expect(await reason(verify(fields(`sig1=${inner('', `;${name}=1`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+    expect(await reason(verify(fields(`${name}=${inner('')}`, `${name}=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
+  });
+
+  it('the signer covers a header named like an Object.prototype member only when it is sent', async () => {
+    const req = signed({}, K1, { components: ['constructor', '__proto__', 'tostring'] });
+    expect(req.headers['signature-input']).toMatch(/^sig1=\("@method" "@path" "@query" "x-api-key"\);/);
+    await expect(verify(req)).resolves.toMatchObject({ id: 'order-service' });
+  });
+
+  it('a covered `constructor` header that is present is its value; a valid signature over it is accepted', async () => {
+    await expect(verify(signed({ headers: { constructor: 'x' } }, K1, { components: ['constructor'] }))).resolves.toMatchObject({ id: 'order-service' });
   });
 });

@@ -2,6 +2,7 @@ import type { KeyRing, ResolvedKey } from '../keys/key-ring.js';
 import { NonceBudgetExhaustedError } from '../replay/nonce-budget-exhausted.error.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { checkReplayWindow, type ReplayWindowOptions } from '../replay/replay-window.js';
+import { checkContentEncoding } from './content-encoding.js';
 import { verifyContentDigest } from './content-digest.js';
 import {
   BODY_COMPONENTS,
@@ -13,6 +14,7 @@ import {
 } from './covered-components.js';
 import { verifyHmacSha256 } from './hmac-sha256.js';
 import type { HttpMessage } from './http-message.js';
+import { checkRequestTarget } from './request-target.js';
 import { ServiceAuthError } from './service-auth.error.js';
 import { buildSignatureBase, isSupportedComponent } from './signature-base.js';
 import { parseSignatureFields, type ParsedSignature } from './signature-fields.js';
@@ -44,6 +46,7 @@ export interface VerifiedRequest {
 
 /**
  * Verifies one request, cheapest and least revealing checks first:
+ * request target and Content-Encoding (what may be signed at all) →
  * API key (so anonymous traffic never costs a hash of the body) → signature fields → covered
  * components → parameters and audience → key id → time window → HMAC over the signature base → body digest → route trust →
  * nonce (last, so only fully verified requests consume store capacity).
@@ -62,12 +65,23 @@ export class RequestVerifier {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * The checks that need neither a key nor the body: a request target whose every byte `@path` and
+   * `@query` cover, and a body without content coding. `verify` runs them first; an adapter may run
+   * them earlier, before it reads the body.
+   */
+  precheck(message: HttpMessage): void {
+    checkRequestTarget(message.target);
+    checkContentEncoding(message.header('content-encoding'));
+  }
+
   async verify(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedCaller> {
     return (await this.verifyRequest(message, body, isTrusted)).caller;
   }
 
   /** As verify(), and also hands back the key the request was verified with. */
   async verifyRequest(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedRequest> {
+    this.precheck(message);
     const ring = this.keys();
     const apiKey = message.header('x-api-key');
     if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');

@@ -24,7 +24,7 @@ export function isSupportedComponent(name: string): boolean {
 function normaliseAuthority(authority: string, scheme: string | undefined): string {
   const lower = authority.trim().toLowerCase();
   const colon = lower.lastIndexOf(':');
-  if (colon > 0 && !lower.endsWith(']') && scheme && DEFAULT_PORTS[scheme] === lower.slice(colon + 1)) {
+  if (colon > 0 && !lower.endsWith(']') && scheme && Object.hasOwn(DEFAULT_PORTS, scheme) && DEFAULT_PORTS[scheme] === lower.slice(colon + 1)) {
     return lower.slice(0, colon);
   }
   return lower;

@@ -152,6 +152,16 @@ describe('RFC 8941 dictionary parser', () => {
     expect(() => parseDictionaryField(field)).toThrow(StructuredFieldError);
   });
 
+  it('keys named like Object.prototype members are ordinary keys; "__proto__" is not a key at all', () => {
+    const d = parseDictionaryField('constructor=1, tostring=("a");valueof=2, hasownproperty');
+    expect([...d.keys()]).toEqual(['constructor', 'tostring', 'hasownproperty']);
+    expect((d.get('constructor') as Item).value).toBe(1);
+    expect([...(d.get('tostring') as InnerList).params]).toEqual([['valueof', 2]]);
+    expect(d.get('valueof')).toBeUndefined();
+    expect(() => parseDictionaryField('__proto__=1')).toThrow(StructuredFieldError);
+    expect(() => parseDictionaryField('a=1;__proto__=2')).toThrow(StructuredFieldError);
+  });
+
   it('agrees with the structured-headers package on 20 000 generated and mutated fields', () => {
     const random = prng(20261125);
     const { dictionary, mutate } = generator(random);

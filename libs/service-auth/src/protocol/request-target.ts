@@ -1,0 +1,76 @@
+import { ServiceAuthError } from './service-auth.error.js';
+
+/**
+ * Which request targets a verifier accepts (PROTOCOL.md §2.2).
+ *
+ * `@path` and `@query` are required components, and together they are the whole target only when
+ * the target is origin-form (`/path?query`) without a fragment. Then every byte a router or a body
+ * of application code reads from the target was signed, however it splits or normalises it. The
+ * other forms leave bytes out of the signature (a fragment, the scheme and authority of
+ * absolute-form) that routers still read: Fastify takes `/echo/1#&role=admin` as the query
+ * `role=admin` of a request signed for `/echo/1`.
+ *
+ * The path must also avoid what common URL parsers resolve differently from a router, so that no
+ * middleware or handler can act on another path than the one signed: backslashes (WHATWG URL reads
+ * `\` as `/`), empty segments (`//`, merged by some routers and proxies, a host after WHATWG URL
+ * when leading), dot segments (`.`/`..`, percent-encoded too, resolved by URL parsers and path
+ * helpers) and broken percent-escapes. Legitimate clients never send them: URL libraries remove dot
+ * segments and encode the rest. Percent-encoded slashes (`%2F`) remain allowed: they are signed as
+ * sent and decode to data inside one segment.
+ */
+export function checkRequestTarget(target: string): void {
+  if (target.charCodeAt(0) !== 0x2f /* / */) invalid('The request target must be a path starting with "/" (origin-form)');
+  const queryStart = target.indexOf('?');
+  const pathEnd = queryStart < 0 ? target.length : queryStart;
+  let segmentStart = 1;
+  for (let i = 1; i <= target.length; i++) {
+    const c = i < target.length ? target.charCodeAt(i) : -1;
+    // Visible ASCII only: anything else is not a valid target byte, and HTTP parsers that let it
+    // through disagree on its encoding (the signature base is UTF-8, the request line Latin-1).
+    if (c !== -1 && (c < 0x21 || c > 0x7e)) invalid('The request target must be visible ASCII (percent-encode anything else)');
+    if (c === 0x23 /* # */) invalid('The request target must not contain a fragment (#)');
+    if (i > pathEnd) continue;
+    if (c === 0x5c /* \ */) invalid('The request path must not contain a backslash');
+    if (c === 0x25 /* % */ && !(isHex(target.charCodeAt(i + 1)) && isHex(target.charCodeAt(i + 2)))) {
+      invalid('The request path has a malformed percent-escape');
+    }
+    if (c === 0x2f /* / */ || i === pathEnd) {
+      const length = i - segmentStart;
+      if (length === 0 && c === 0x2f) invalid('The request path must not contain an empty segment (//)');
+      if (length > 0 && length <= 6 && isDotSegment(target.slice(segmentStart, i))) {
+        invalid('The request path must not contain "." or ".." segments');
+      }
+      segmentStart = i + 1;
+    }
+  }
+}
+
+/**
+ * The URL the router matched (`routed`) must be the target received or, for an application mounted
+ * under a path of another, what is left of it after the mount point. Anything else means that code
+ * rewrote the URL between the wire and the router (an `X-Original-URL` style rewrite, driven by an
+ * unsigned header), and the handler would serve a target the signature does not cover.
+ */
+export function checkRoutedTarget(received: string, routed: string | undefined): void {
+  if (routed === undefined || routed === received) return;
+  // A mount point is removed from the front of the path; the rest is kept, a "/" added when missing.
+  const rest = routed.startsWith('/') && !received.endsWith(routed) ? routed.slice(1) : routed;
+  const mountPoint = received.slice(0, received.length - rest.length);
+  const isRest = received.endsWith(rest) && !mountPoint.includes('?') && (rest === '' || rest[0] === '/' || rest[0] === '?');
+  // The log gets the routed path, never its query (queries can carry data that does not belong in logs).
+  if (!isRest) invalid('The request was routed on another target than the one received', `routed path=${routed.split('?')[0]}`);
+}
+
+/** `.` and `..`, also when one or both dots are percent-encoded (`%2e`, `%2E`), as URL parsers read them. */
+function isDotSegment(segment: string): boolean {
+  const decoded = segment.replace(/%2e/gi, '.');
+  return decoded === '.' || decoded === '..';
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+function invalid(message: string, detail?: string): never {
+  throw new ServiceAuthError('request_target_invalid', message, detail);
+}
