@@ -52,7 +52,7 @@ describe.each(['express', 'fastify'] as const)('an app created without rawBody: 
     app = await NestFactory.create(EchoModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger, abortOnError: false });
     const url = await listenUrl(app);
     const body = '{"productId":"P123","quantity":2}';
-    const headers = signedHeaders(url, signingCredential(caller), { method: 'POST', path: '/echo', body });
+    const headers = signedHeaders(url, signingCredential(caller, { audience: 'echo-service' }), { method: 'POST', path: '/echo', body });
     const res = await rawRequest(url, { method: 'POST', path: '/echo', headers, body });
     expect([res.status, res.json?.reason]).toEqual([500, 'raw_body_unavailable']);
     expect(res.text).not.toMatch(/signature|rawBody/i); // the caller learns the server is misconfigured, no more
@@ -63,7 +63,7 @@ describe.each(['express', 'fastify'] as const)('an app created without rawBody: 
     app = await NestFactory.create(EchoModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { rawBody: true, logger: false });
     const url = await listenUrl(app);
     const body = '{"productId":"P123","quantity":2}';
-    const headers = signedHeaders(url, signingCredential(caller), { method: 'POST', path: '/echo', body });
+    const headers = signedHeaders(url, signingCredential(caller, { audience: 'echo-service' }), { method: 'POST', path: '/echo', body });
     const res = await rawRequest(url, { method: 'POST', path: '/echo', headers, body });
     expect(res.status).toBe(201);
     expect(res.json).toEqual({ productId: 'P123', quantity: 2 });
