@@ -24,7 +24,7 @@ export default {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/throttler/)', '\\.pnp\\.[^\\/]+$'],
   moduleNameMapper: {
     '^nest-service-auth$': '<rootDir>/libs/service-auth/src/index.ts',
-    '^nest-service-auth/throttler$': '<rootDir>/libs/service-auth/src/throttler.ts',
+    '^nest-service-auth/(core|client|redis|throttler)$': '<rootDir>/libs/service-auth/src/$1.ts',
     '^@nestjs/throttler$': '<rootDir>/test/support/jest/nestjs-throttler.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -11,7 +11,8 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AxiosError, type AxiosResponse } from 'axios';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { Caller, ServiceAuthModule, SignedHttpService, TrustedCaller, type SignedHttpClientOptions, type VerifiedCaller } from 'nest-service-auth';
+import { Caller, ServiceAuthModule, TrustedCaller, type SignedHttpClientOptions, type VerifiedCaller } from 'nest-service-auth';
+import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 
@@ -122,6 +123,7 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
           keys: { credentials: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] },
           client,
         }),
+        SignedHttpModule,
       ],
     }).compile();
     await moduleRef.init();

@@ -3,7 +3,7 @@
  * re-encoding), and helpers that sign a request as a given caller with the library's own signer.
  */
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { deriveKeys, signRequest, type SignRequestOptions, type SigningCredential } from 'nest-service-auth';
+import { deriveKeys, signRequest, type SignRequestOptions, type SigningCredential } from 'nest-service-auth/core';
 import type { TestCredential } from './credentials.js';
 
 export interface RawResponse {

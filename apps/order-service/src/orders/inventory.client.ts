@@ -3,7 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { isAxiosError } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
-import { ServiceAuthError, SignedHttpService, UpstreamUnavailableError } from 'nest-service-auth';
+import { SignedHttpService, UpstreamUnavailableError } from 'nest-service-auth/client';
+import { ServiceAuthError } from 'nest-service-auth/core';
 import type { CreateOrderDto } from './create-order.dto.js';
 import { inventoryUrl } from './inventory-url.js';
 

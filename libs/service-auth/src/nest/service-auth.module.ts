@@ -1,4 +1,3 @@
-import { HttpModule } from '@nestjs/axios';
 import { Module, type OnApplicationShutdown, Inject } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { RequestVerifier } from '../protocol/request-verifier.js';
@@ -13,7 +12,6 @@ import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS, ServiceAuthConfigurableModule } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { validateOptions } from './validate-options.js';
-import { SignedHttpService } from './signed-http.service.js';
 import { TrustedCallerValidator } from './trusted-caller.validator.js';
 
 /**
@@ -22,7 +20,7 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
  * application from starting, with a message that names the setting.
  */
 @Module({
-  imports: [HttpModule, DiscoveryModule],
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: ServiceAuthKeys,
@@ -50,9 +48,9 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
     { provide: APP_INTERCEPTOR, useClass: EncryptedExchangeInterceptor },
     FastifyRawBodyRegistrar,
     TrustedCallerValidator,
-    SignedHttpService,
   ],
-  exports: [ServiceAuthKeys, SignedHttpService, ServiceAuthGuard, NONCE_STORE],
+  // SERVICE_AUTH_OPTIONS and ServiceAuthKeys: for SignedHttpModule (nest-service-auth/client), which signs with these keys.
+  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, SERVICE_AUTH_OPTIONS],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
   constructor(@Inject(NONCE_STORE) private readonly nonces: NonceStore) {

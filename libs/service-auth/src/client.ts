@@ -1,0 +1,13 @@
+/**
+ * `nest-service-auth/client`: calling other services with signed (and, if configured, encrypted)
+ * requests from a Nest application.
+ *
+ *   imports: [ServiceAuthModule.forRoot({ serviceId, client: { … } }), SignedHttpModule]
+ *   constructor(private readonly http: SignedHttpService) {}
+ *
+ * An entry of its own because it needs the peers @nestjs/axios and axios, which a service that is
+ * only called never installs. Its settings are ServiceAuthModule's `client` options.
+ */
+export { SignedHttpModule } from './nest/signed-http.module.js';
+export { SignedHttpService } from './nest/signed-http.service.js';
+export { UpstreamUnavailableError, type UpstreamUnavailableReason } from './client/upstream-unavailable.error.js';
