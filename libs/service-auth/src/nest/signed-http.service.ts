@@ -1,6 +1,6 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AxiosHeaders, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { AxiosHeaders, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
 import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
 import { RetryPolicy } from '../client/retry-policy.js';
@@ -55,8 +55,11 @@ export class SignedHttpService {
     return this.encrypt === true || (Array.isArray(this.encrypt) && this.encrypt.some((prefix) => url.startsWith(prefix)));
   }
 
-  /** The underlying axios instance, as HttpService exposes it. */
-  get axiosRef(): AxiosInstance {
+  /**
+   * The underlying axios instance, as HttpService exposes it. Typed as HttpService's own member: a
+   * CommonJS build sees axios' CommonJS types while @nestjs/axios 12 (ESM) sees its ESM types.
+   */
+  get axiosRef(): HttpService['axiosRef'] {
     return this.http.axiosRef;
   }
 
