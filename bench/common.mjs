@@ -3,10 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 
-/** The built library (npm run build). Imported by path so a missing build gives a clear message. */
-export const LIB_DIST = new URL('../libs/service-auth/dist/', import.meta.url);
+/** The built library's ES modules (npm run build). Imported by path so a missing build gives a clear message. */
+export const LIB_DIST = new URL('../libs/service-auth/dist/esm/', import.meta.url);
 
-export async function importLib(relative = 'index.js') {
+/** Default: the `nest-service-auth/core` entry (the protocol, no Nest); a path below dist/esm for internals. */
+export async function importLib(relative = 'core.js') {
   const url = new URL(relative, LIB_DIST);
   try {
     return await import(url.href);

@@ -1,7 +1,7 @@
 // JWE (alg "dir", enc "A256GCM") micro-benchmark: our compact implementation vs jose vs the raw
 // AES-256-GCM floor of node:crypto, on a 1 KiB JSON body, encrypt and decrypt, in one process.
 //
-//   npm run build   (or: npx tsc -p libs/service-auth/tsconfig.lib.json)
+//   npm run build   (or: npx tsc -b libs/service-auth/tsconfig.lib.json)
 //   node bench/jwe.bench.mjs [--rounds 15] [--ops 2000] [--clock wall|cpu] [--json]
 //
 // Method: warm every contender up, then run K rounds; in each round every contender times N
@@ -40,7 +40,7 @@ import * as jose from 'jose';
 // The compiled library; JWE_COMPACT_MODULE=/path/to/jwe-compact.js overrides it (e.g. a one-file build).
 const LIB_URL = process.env.JWE_COMPACT_MODULE
   ? pathToFileURL(process.env.JWE_COMPACT_MODULE)
-  : new URL('../libs/service-auth/dist/crypto/jwe-compact.js', import.meta.url);
+  : new URL('../libs/service-auth/dist/esm/crypto/jwe-compact.js', import.meta.url);
 const KID = 'bench-key-1';
 const BODY_BYTES = 1024;
 

@@ -51,7 +51,8 @@ function timeSync(fn, items) {
  *   costVsFloor (floor ops/s ÷ verify ops/s, median of per-round ratios; target ≤ 2), breakdown? }
  */
 export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000, breakdown = true } = {}) {
-  const lib = await importLib();
+  // The core entry, plus two internals for the breakdown (not exported by the package).
+  const lib = { ...(await importLib()), ...(await importLib('protocol/signature-fields.js')), ...(await importLib('protocol/signature-base.js')) };
   const { KeyRing, MemoryNonceStore, RequestVerifier, deriveKeys, httpMessage, parseSignatureFields, buildSignatureBase, signRequest } = lib;
 
   const credential = newCredential('order-bench-1');

@@ -20,7 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { JWE_MEDIA_TYPE, deriveKeys, encryptCompact, openResponse, signRequest } from 'nest-service-auth';
+import { JWE_MEDIA_TYPE, deriveKeys, encryptCompact, openResponse, signRequest } from 'nest-service-auth/core';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';

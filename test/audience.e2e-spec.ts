@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestingModule } from '@nestjs/testing';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
-import { ServiceAuthKeys, ServiceAuthModule, SignedHttpService, type KeyMaterial } from 'nest-service-auth';
+import { ServiceAuthKeys, ServiceAuthModule, type KeyMaterial } from 'nest-service-auth';
+import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { startCallee, type CalleeApp } from './support/callee-app.js';
 import type { Adapter } from './support/demo-services.js';
@@ -40,6 +41,7 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
           },
           client: { retry: false, circuitBreaker: false },
         }),
+        SignedHttpModule,
       ],
     }).compile();
     await caller.init();
@@ -121,7 +123,7 @@ describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (ada
       { id: 'callee-b', url: b.url, keys: pair(toB) },
     ];
     caller = await Test.createTestingModule({
-      imports: [ServiceAuthModule.forRoot({ serviceId: 'order-service', guard: 'none', keyProvider: { load: () => callerMaterial }, client: { retry: false } })],
+      imports: [ServiceAuthModule.forRoot({ serviceId: 'order-service', guard: 'none', keyProvider: { load: () => callerMaterial }, client: { retry: false } }), SignedHttpModule],
     }).compile();
     await caller.init();
   });

@@ -14,7 +14,8 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { ServiceAuthKeys, ServiceAuthModule, SignedHttpService, TrustedCaller, type KeyMaterial, type KeyProvider, type ServiceAuthModuleOptions } from 'nest-service-auth';
+import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
+import { ServiceAuthKeys, ServiceAuthModule, TrustedCaller, type KeyMaterial, type KeyProvider, type ServiceAuthModuleOptions } from 'nest-service-auth';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 
@@ -102,7 +103,7 @@ describe.each(['express', 'fastify'] as Adapter[])('an encrypted answer after it
     const options = { rawBody: true, logger: false as const, abortOnError: false };
     server = adapter === 'fastify' ? await NestFactory.create(module, new FastifyAdapter(), options) : await NestFactory.create(module, new ExpressAdapter(), options);
     url = await listenUrl(server);
-    clientModule = await Test.createTestingModule({ imports: [ServiceAuthModule.forRoot(callerModuleOptions(signing, url))] }).compile();
+    clientModule = await Test.createTestingModule({ imports: [ServiceAuthModule.forRoot(callerModuleOptions(signing, url)), SignedHttpModule] }).compile();
     await clientModule.init();
     http = clientModule.get(SignedHttpService);
   });

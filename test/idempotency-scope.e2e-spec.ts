@@ -10,7 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { TrustedCaller, type SigningCredential } from 'nest-service-auth';
+import { TrustedCaller } from 'nest-service-auth';
+import type { SigningCredential } from 'nest-service-auth/core';
 import { InventoryController } from '../apps/inventory-service/src/inventory/inventory.controller.js';
 import { startServices, type Adapter, type RunningServices } from './support/demo-services.js';
 import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';

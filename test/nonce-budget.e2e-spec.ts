@@ -8,7 +8,7 @@ import { Controller, Get, Module, type DynamicModule, type INestApplication } fr
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { SigningCredential } from 'nest-service-auth';
+import type { SigningCredential } from 'nest-service-auth/core';
 import { Caller, ServiceAuthModule, type ServiceAuthModuleOptions, type VerifiedCaller } from 'nest-service-auth';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';

@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deriveKeys, encryptCompact } from 'nest-service-auth';
+import { deriveKeys, encryptCompact } from 'nest-service-auth/core';
 import type { TestCredential } from './support/credentials.js';
 import { startServices, type Adapter, type RunningServices } from './support/demo-services.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { createContentDigest } from 'nest-service-auth';
+import { createContentDigest } from 'nest-service-auth/core';
 import type { Adapter } from './support/demo-services.js';
 import { startEchoService, type EchoService } from './support/echo-service.js';
 import { rawRequest, signatureValue, signedHeadersForTarget, type RawResponse } from './support/raw-http.js';

@@ -9,7 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { buildSignatureBase, httpMessage, serializeSignatureParams, type SigningCredential } from 'nest-service-auth';
+import { httpMessage, type SigningCredential } from 'nest-service-auth/core';
+// Internals, to hand-craft signatures the public signer would never produce.
+import { buildSignatureBase } from '../libs/service-auth/src/protocol/signature-base.js';
+import { serializeSignatureParams } from '../libs/service-auth/src/protocol/signature-fields.js';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { inventoryUpstreamEnv, keyList, newCredential, upstreamEnv, type TestCredential } from './support/credentials.js';

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import type { SigningCredential } from 'nest-service-auth';
+import type { SigningCredential } from 'nest-service-auth/core';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
 import { keyList, newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';

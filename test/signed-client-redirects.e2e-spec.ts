@@ -16,7 +16,8 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { createRequire } from 'node:module';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { ServiceAuthModule, SignedHttpService, type ServiceAuthModuleOptions, type SignedHttpClientOptions } from 'nest-service-auth';
+import { ServiceAuthModule, type ServiceAuthModuleOptions, type SignedHttpClientOptions } from 'nest-service-auth';
+import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { inventoryUpstreamEnv, newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
@@ -85,7 +86,7 @@ const credential = newCredential('client-2026-11');
 const clients: TestingModule[] = [];
 
 async function createClient(client: SignedHttpClientOptions): Promise<SignedHttpService> {
-  const moduleRef = await Test.createTestingModule({ imports: [ServiceAuthModule.forRoot(clientModuleOptions(credential, upstream.url, client))] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [ServiceAuthModule.forRoot(clientModuleOptions(credential, upstream.url, client)), SignedHttpModule] }).compile();
   await moduleRef.init();
   clients.push(moduleRef);
   return moduleRef.get(SignedHttpService);

@@ -11,7 +11,8 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AxiosError, type AxiosResponse } from 'axios';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { Caller, ServiceAuthModule, SignedHttpService, TrustedCaller, type SignedHttpClientOptions, type VerifiedCaller } from 'nest-service-auth';
+import { Caller, ServiceAuthModule, TrustedCaller, type SignedHttpClientOptions, type VerifiedCaller } from 'nest-service-auth';
+import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 
@@ -123,6 +124,7 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
           keys: { upstreams: [{ id: 'echo-service', url: baseUrl, keys: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] }] },
           client,
         }),
+        SignedHttpModule,
       ],
     }).compile();
     await moduleRef.init();

@@ -44,7 +44,8 @@ import type { Observable } from 'rxjs';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { Caller, EncryptedBody, MemoryNonceStore, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
+import { Caller, EncryptedBody, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
+import { MemoryNonceStore } from 'nest-service-auth/core';
 
 export type BenchMode = 'plain' | 'guarded' | 'encrypted' | 'hooks';
 export type BenchAdapter = 'express' | 'fastify';

@@ -9,7 +9,8 @@ import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-ex
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import express from 'express';
 import { createServer, type Server } from 'node:http';
-import { PublicRoute, ServiceAuthModule, type ServiceAuthModuleOptions, type SigningCredential } from 'nest-service-auth';
+import { PublicRoute, ServiceAuthModule, type ServiceAuthModuleOptions } from 'nest-service-auth';
+import type { SigningCredential } from 'nest-service-auth/core';
 import { newCredential, type TestCredential } from './credentials.js';
 import type { Adapter } from './demo-services.js';
 import { listenUrl } from './demo-services.js';

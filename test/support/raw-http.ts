@@ -4,16 +4,9 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import {
-  buildSignatureBase,
-  createContentDigest,
-  deriveKeys,
-  httpMessage,
-  serializeSignatureParams,
-  signRequest,
-  type SignRequestOptions,
-  type SigningCredential,
-} from 'nest-service-auth';
+import { createContentDigest, deriveKeys, httpMessage, signRequest, type SignRequestOptions, type SigningCredential } from 'nest-service-auth/core';
+import { buildSignatureBase } from '../../libs/service-auth/src/protocol/signature-base.js';
+import { serializeSignatureParams } from '../../libs/service-auth/src/protocol/signature-fields.js';
 import type { TestCredential } from './credentials.js';
 
 export interface RawResponse {

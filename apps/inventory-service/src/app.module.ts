@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { EnvKeyProvider, ServiceAuthModule, type KeyProvider, type EncryptionPolicy } from 'nest-service-auth';
+import { ServiceAuthModule, type KeyProvider, type EncryptionPolicy } from 'nest-service-auth';
+import { EnvKeyProvider } from 'nest-service-auth/core';
 import { HealthController } from './health/health.controller.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 import { redisUrl, throttlerOptions } from './rate-limit.config.js';

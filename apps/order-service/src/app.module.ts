@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { EnvKeyProvider, ServiceAuthModule, type KeyProvider } from 'nest-service-auth';
+import { ServiceAuthModule, type KeyProvider } from 'nest-service-auth';
+import { EnvKeyProvider } from 'nest-service-auth/core';
 import { HealthController } from './health/health.controller.js';
 import { OrdersModule } from './orders/orders.module.js';
 

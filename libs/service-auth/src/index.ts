@@ -1,81 +1,32 @@
-// Nest layer
-// Per-caller rate limiting lives in the subpath 'nest-service-auth/throttler' (CallerThrottlerGuard,
-// RedisThrottlerStorage): it needs the optional peer @nestjs/throttler, which this entry must not load.
+/**
+ * `nest-service-auth`: the Nest module that authenticates the services calling this one.
+ *
+ * Needs @nestjs/common, @nestjs/core, reflect-metadata and rxjs, nothing else: the signing client
+ * (`nest-service-auth/client`, @nestjs/axios + axios), the Redis nonce store (`nest-service-auth/redis`,
+ * ioredis), per-caller rate limits (`nest-service-auth/throttler`, @nestjs/throttler) and the protocol
+ * without Nest (`nest-service-auth/core`) are entries of their own, so that this one loads none of
+ * their optional peers. The types below import none of them either.
+ */
 export { ServiceAuthModule } from './nest/service-auth.module.js';
 export { ServiceAuthGuard } from './nest/service-auth.guard.js';
-export { readRouteAccess, type RouteAccess } from './nest/route-access.js';
 export { ServiceAuthKeys } from './nest/service-auth-keys.service.js';
-export { SignedHttpService } from './nest/signed-http.service.js';
+export { ServiceAuthException } from './nest/service-auth.exception.js';
 export { TrustedCaller } from './nest/trusted-caller.decorator.js';
 export { PublicRoute } from './nest/public-route.decorator.js';
 export { Caller } from './nest/caller.decorator.js';
 export { EncryptedBody } from './nest/encrypted-body.decorator.js';
-export { EncryptedExchangeInterceptor } from './nest/encrypted-exchange.interceptor.js';
-export { ServiceAuthException } from './nest/service-auth.exception.js';
-export { BodyParserErrorFilter } from './nest/body-parser-error.filter.js';
-export { SERVICE_AUTH_OPTIONS, type SERVICE_AUTH_ASYNC_OPTIONS_TYPE, type SERVICE_AUTH_OPTIONS_TYPE } from './nest/service-auth.module-definition.js';
-export { NONCE_STORE, VERIFIED_CALLER_PROPERTY } from './nest/service-auth.constants.js';
-export type { ServiceAuthModuleOptions, ReplayOptions, ReplayRedisOptions, SignedHttpClientOptions, EncryptionPolicy } from './nest/service-auth-options.interface.js';
-
-// Protocol core (framework-free)
-export { signRequest, type SignRequestInput, type SignRequestOptions, type SigningCredential } from './protocol/request-signer.js';
-export { RequestVerifier, type RequestVerifierOptions, type TrustPolicy, type VerifiedRequest } from './protocol/request-verifier.js';
-export { buildSignatureBase, componentValue } from './protocol/signature-base.js';
-export { parseSignatureFields, serializeSignatureParams, type ParsedSignature, type SignatureParameters } from './protocol/signature-fields.js';
-export { createContentDigest, verifyContentDigest } from './protocol/content-digest.js';
-export { httpMessage, type HttpMessage } from './protocol/http-message.js';
-export { ServiceAuthError } from './protocol/service-auth.error.js';
-export { REASON_STATUS, type ReasonCode } from './protocol/reason-codes.js';
-export type { VerifiedCaller } from './protocol/verified-caller.js';
-
-// Confidential bodies (framework-free)
-export { encryptCompact, decryptCompact, type JweProtectedHeader, type DecryptedJwe } from './crypto/jwe-compact.js';
-export { openResponse } from './crypto/open-response.js';
-export { JWE_MEDIA_TYPE } from './crypto/jwe-media-type.js';
-
-// Keys
-export { KeyRing, type ResolvedKey } from './keys/key-ring.js';
-export { EnvKeyProvider, parseKeyList, envName, type EnvKeyProviderOptions } from './keys/env-key-provider.js';
-export { KeyConfigurationError } from './keys/key-configuration.error.js';
-export { deriveKeys } from './keys/key-derivation.js';
+export type {
+  ServiceAuthModuleOptions,
+  ReplayOptions,
+  ReplayRedisOptions,
+  IoredisClient,
+  SignedHttpClientOptions,
+  EncryptionPolicy,
+  GuardInstallation,
+} from './nest/service-auth-options.interface.js';
+export type { RetryOptions } from './client/retry-options.js';
+export type { CircuitBreakerOptions } from './client/circuit-breaker-options.js';
 export type { KeyProvider } from './keys/key-provider.interface.js';
-export type { CallerDefinition, CredentialDefinition, KeyMaterial } from './keys/key-material.js';
-
-// Replay protection
-export type { NonceStore, NonceClaim } from './replay/nonce-store.interface.js';
-export { MemoryNonceStore, DEFAULT_MAX_NONCES_PER_CALLER, type MemoryNonceStoreOptions } from './replay/memory-nonce-store.js';
-export { ReplayStoreUnavailableError } from './replay/replay-store-unavailable.error.js';
-export { NonceBudgetExhaustedError } from './replay/nonce-budget-exhausted.error.js';
-// ioredis (an optional peer) is loaded when a RedisNonceStore is created from a URL, not on import.
-export { RedisNonceStore, type RedisNonceStoreOptions } from './replay/redis-nonce-store.js';
-
-// Outgoing calls without Nest: what SignedHttpService does per attempt, and its resilience (framework-free)
-export { prepareRequest, openAnswer, type PreparedRequest, type OutgoingCredential } from './client/outgoing-request.js';
-export { UpstreamUnavailableError, isUpstreamUnavailableError, type UpstreamUnavailableReason } from './client/upstream-unavailable.error.js';
-export {
-  UpstreamAnswerRefusedError,
-  isUpstreamAnswerRefusedError,
-  type UpstreamAnswerRefusedReason,
-  type UpstreamAnswerRefusedDetails,
-} from './client/upstream-answer-refused.error.js';
-export { OutgoingRequestRefusedError, isOutgoingRequestRefusedError, type OutgoingRequestRefusedReason } from './client/outgoing-request-refused.error.js';
-export {
-  DEFAULT_MAX_RESPONSE_BYTES,
-  DEFAULT_MAX_REQUEST_BYTES,
-  checkCallConfig,
-  guardedAdapter,
-  transportConfig,
-  refusedAnswer,
-  refuseRedirect,
-  isRedirect,
-  type TransportLimits,
-} from './client/outgoing-transport.js';
-export { RetryPolicy, DEFAULT_RETRY_OPTIONS, RETRYABLE_STATUSES, parseRetryAfter, type RetryOptions, type RetryEvent } from './client/retry-policy.js';
-export {
-  UpstreamCircuitBreakers,
-  DEFAULT_CIRCUIT_BREAKER_OPTIONS,
-  upstreamOrigin,
-  type CircuitBreakerOptions,
-  type UpstreamCircuitState,
-} from './client/upstream-circuit-breakers.js';
-export { isUpstreamFailure, connectionFailureKind } from './client/upstream-failure.js';
+export type { KeyMaterial } from './keys/key-material.js';
+export type { VerifiedCaller } from './protocol/verified-caller.js';
+export type { ReasonCode } from './protocol/reason-codes.js';

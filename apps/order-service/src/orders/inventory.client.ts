@@ -2,7 +2,8 @@ import { HttpException, Injectable, Logger, type OnModuleInit } from '@nestjs/co
 import { isAxiosError } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
-import { OutgoingRequestRefusedError, ServiceAuthError, SignedHttpService, UpstreamAnswerRefusedError, UpstreamUnavailableError } from 'nest-service-auth';
+import { OutgoingRequestRefusedError, SignedHttpService, UpstreamAnswerRefusedError, UpstreamUnavailableError } from 'nest-service-auth/client';
+import { ServiceAuthError } from 'nest-service-auth/core';
 import type { CreateOrderDto } from './create-order.dto.js';
 
 export interface InventoryAnswer {

@@ -1,15 +1,8 @@
 import { AxiosHeaders, CanceledError, type AxiosResponse } from 'axios';
 import { connectionFailureKind, statusOf } from './upstream-failure.js';
+import type { RetryOptions } from './retry-options.js';
 
-/** Retry settings of the signing client (`client.retry`). */
-export interface RetryOptions {
-  /** Attempts in all, the first included: 1 means no retry. Default 3. */
-  maxAttempts?: number;
-  /** Backoff before the 2nd attempt is drawn from [0, baseDelayMs); the ceiling doubles per attempt. Default 100. */
-  baseDelayMs?: number;
-  /** Ceiling of every backoff, and of a honoured `Retry-After`. Default 2000. */
-  maxDelayMs?: number;
-}
+export type { RetryOptions } from './retry-options.js';
 
 export const DEFAULT_RETRY_OPTIONS: Readonly<Required<RetryOptions>> = Object.freeze({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 });
 

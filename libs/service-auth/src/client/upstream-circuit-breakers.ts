@@ -2,14 +2,9 @@ import type { AxiosResponse } from 'axios';
 import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, isBrokenCircuitError, isIsolatedCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
 import { isCancellation, isUpstreamFailure } from './upstream-failure.js';
 import { UpstreamUnavailableError } from './upstream-unavailable.error.js';
+import type { CircuitBreakerOptions } from './circuit-breaker-options.js';
 
-/** Circuit breaker settings of the signing client (`client.circuitBreaker`). */
-export interface CircuitBreakerOptions {
-  /** Consecutive failed calls (network error, timeout, 5xx; each retry attempt counts) that open the circuit. Default 5. */
-  consecutiveFailures?: number;
-  /** How long an open circuit fails fast before it lets one trial call through (half-open). Default 10 000 ms. */
-  halfOpenAfterMs?: number;
-}
+export type { CircuitBreakerOptions } from './circuit-breaker-options.js';
 
 export const DEFAULT_CIRCUIT_BREAKER_OPTIONS: Readonly<Required<CircuitBreakerOptions>> = Object.freeze({
   consecutiveFailures: 5,

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { RedisNonceStore } from '../replay/redis-nonce-store.js';
@@ -19,7 +20,8 @@ export function createNonceStore(options: ServiceAuthModuleOptions): NonceStore 
   const redis = replay?.redis;
   if (!redis) return new MemoryNonceStore({ maxNoncesPerCaller: replay?.maxNoncesPerCaller });
   const common = { namespace: options.serviceId, keyPrefix: redis.keyPrefix, timeoutMs: redis.timeoutMs };
-  if (redis.client) return new RedisNonceStore({ ...common, client: redis.client });
+  // The options describe the client by shape (IoredisClient), so that they need no ioredis types; it is an ioredis client.
+  if (redis.client) return new RedisNonceStore({ ...common, client: redis.client as Redis });
   return new RedisNonceStore({ ...common, url: redis.url, onError: storeErrorLogger(new Logger('ServiceAuth')) });
 }
 

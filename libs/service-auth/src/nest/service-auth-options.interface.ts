@@ -2,12 +2,21 @@ import type { KeyMaterial } from '../keys/key-material.js';
 import type { KeyProvider } from '../keys/key-provider.interface.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import type { ReplayWindowOptions } from '../replay/replay-window.js';
-// Type only: ioredis is an optional peer dependency, loaded only when `replay.redis.url` is used.
-import type { Redis } from 'ioredis';
-import type { RetryOptions } from '../client/retry-policy.js';
-import type { CircuitBreakerOptions } from '../client/upstream-circuit-breakers.js';
+import type { RetryOptions } from '../client/retry-options.js';
+import type { CircuitBreakerOptions } from '../client/circuit-breaker-options.js';
 
 export type EncryptionPolicy = 'required' | 'optional' | 'off';
+
+/**
+ * An ioredis client (`new Redis(...)`, ioredis 5 or 6), described by the members the module relies on
+ * rather than by ioredis' own type: these declarations must not import the optional peer `ioredis`,
+ * or every user's type check would need it installed.
+ */
+export interface IoredisClient {
+  readonly status: string;
+  set(...args: any[]): Promise<unknown>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
 
 /**
  * Nonces in Redis: the module creates a RedisNonceStore whose keys are namespaced by `serviceId`
@@ -22,7 +31,7 @@ export type ReplayRedisOptions = (
     }
   | {
       /** An existing ioredis client. Never closed by the module; its owner handles its 'error' events. */
-      client: Redis;
+      client: IoredisClient;
       url?: undefined;
     }
 ) & {

@@ -1,4 +1,3 @@
-import { HttpModule } from '@nestjs/axios';
 import { Module, type OnApplicationShutdown, Inject, Logger, type CanActivate } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { RequestVerifier } from '../protocol/request-verifier.js';
@@ -17,7 +16,6 @@ import { KeyConfigurationError } from '../keys/key-configuration.error.js';
 
 /** What APP_GUARD resolves to when the application installs ServiceAuthGuard itself, or not at all. */
 const NOT_INSTALLED: CanActivate = { canActivate: () => true };
-import { SignedHttpService } from './signed-http.service.js';
 import { TrustedCallerValidator } from './trusted-caller.validator.js';
 
 /**
@@ -26,7 +24,7 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
  * application from starting, with a message that names the setting.
  */
 @Module({
-  imports: [HttpModule, DiscoveryModule],
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: ServiceAuthKeys,
@@ -87,9 +85,9 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
     { provide: APP_INTERCEPTOR, useClass: EncryptedExchangeInterceptor },
     FastifyRawBodyRegistrar,
     TrustedCallerValidator,
-    SignedHttpService,
   ],
-  exports: [ServiceAuthKeys, SignedHttpService, ServiceAuthGuard, NONCE_STORE],
+  // SERVICE_AUTH_OPTIONS and ServiceAuthKeys: for SignedHttpModule (nest-service-auth/client), which signs with these keys.
+  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, SERVICE_AUTH_OPTIONS],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
   constructor(@Inject(NONCE_STORE) private readonly nonces: NonceStore) {

@@ -1,6 +1,6 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AxiosHeaders, type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { AxiosHeaders, type AxiosAdapter, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
 import { OutgoingRequestRefusedError } from '../client/outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
@@ -93,8 +93,11 @@ export class SignedHttpService {
     return upstream.url + (path.startsWith('/') ? path : `/${path}`);
   }
 
-  /** The underlying axios instance, as HttpService exposes it. */
-  get axiosRef(): AxiosInstance {
+  /**
+   * The underlying axios instance, as HttpService exposes it. Typed as HttpService's own member: a
+   * CommonJS build sees axios' CommonJS types while @nestjs/axios 12 (ESM) sees its ESM types.
+   */
+  get axiosRef(): HttpService['axiosRef'] {
     return this.http.axiosRef;
   }
 

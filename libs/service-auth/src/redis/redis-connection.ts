@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { Redis, RedisOptions } from 'ioredis';
+import { requireOptionalPeer } from './require-optional-peer.cjs';
 
 /**
  * The Redis plumbing shared by RedisNonceStore and RedisThrottlerStorage: an owned or injected
@@ -74,7 +74,7 @@ let ioredis: IoredisModule | undefined;
 function loadIoredis(owner: string): IoredisModule {
   if (ioredis) return ioredis;
   try {
-    ioredis = createRequire(import.meta.url)('ioredis') as IoredisModule;
+    ioredis = requireOptionalPeer('ioredis') as IoredisModule;
     return ioredis;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {

@@ -1,0 +1,36 @@
+/**
+ * `nest-service-auth/core`: the protocol without Nest. Sign a request, verify one, encrypt and
+ * decrypt bodies, hold keys and nonces, from any Node.js code or HTTP client.
+ *
+ * Needs nothing installed beside this package: everything here imports only node:crypto (no Nest,
+ * no axios, no ioredis). The Redis nonce store is `nest-service-auth/redis`.
+ */
+
+// Signing and verifying
+export { signRequest, type SigningCredential, type SignRequestInput, type SignRequestOptions } from './protocol/request-signer.js';
+export { RequestVerifier, type RequestVerifierOptions, type TrustPolicy } from './protocol/request-verifier.js';
+export { httpMessage, type HttpMessage } from './protocol/http-message.js';
+export { createContentDigest, verifyContentDigest } from './protocol/content-digest.js';
+export type { VerifiedCaller } from './protocol/verified-caller.js';
+
+// Confidential bodies: JWE compact, dir + A256GCM
+export { encryptCompact, decryptCompact, type DecryptedJwe, type JweProtectedHeader } from './crypto/jwe-compact.js';
+export { openResponse } from './crypto/open-response.js';
+export { JWE_MEDIA_TYPE } from './crypto/jwe-media-type.js';
+
+// Keys
+export { KeyRing, type ResolvedKey } from './keys/key-ring.js';
+export { EnvKeyProvider, type EnvKeyProviderOptions } from './keys/env-key-provider.js';
+export { deriveKeys, type DerivedKeys } from './keys/key-derivation.js';
+export type { KeyProvider } from './keys/key-provider.interface.js';
+export type { CallerDefinition, CredentialDefinition, KeyMaterial } from './keys/key-material.js';
+
+// Replay protection
+export type { NonceStore } from './replay/nonce-store.interface.js';
+export { MemoryNonceStore, type MemoryNonceStoreOptions } from './replay/memory-nonce-store.js';
+
+// Errors and their stable reason codes
+export { ServiceAuthError } from './protocol/service-auth.error.js';
+export { KeyConfigurationError } from './keys/key-configuration.error.js';
+export { ReplayStoreUnavailableError } from './replay/replay-store-unavailable.error.js';
+export { REASON_STATUS, type ReasonCode } from './protocol/reason-codes.js';

@@ -1,0 +1,10 @@
+/**
+ * `require()` of an optional peer dependency (ioredis), resolved from this package's location.
+ *
+ * CommonJS on purpose, in both builds of the package: a lazy, synchronous load needs `require`, which
+ * an ES module only gets from `createRequire(import.meta.url)`, and `import.meta` cannot appear in the
+ * CommonJS build. A `.cts` file compiles to `.cjs` in either build, with a `require` of its own.
+ */
+export function requireOptionalPeer(id: string): unknown {
+  return require(id);
+}
