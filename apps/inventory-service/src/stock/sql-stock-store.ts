@@ -1,3 +1,6 @@
+import { DEFAULT_SEED } from './default-seed.js';
+import { idempotencyKeyReused, insufficientStock, orderApplied, productUnknown, type DecidedOutcome } from './order-outcomes.js';
+import { checkOrder, checkSeed } from './stock-input.js';
 import type { OrderOutcome, OrderOutcomeBody, StockStore } from './stock-store.interface.js';
 
 /** The tiny query interface both adapters implement (PGlite, and a `pg` Pool for a PostgreSQL server). */
@@ -15,15 +18,12 @@ export interface SqlDatabase extends SqlQueryable {
   close(): Promise<void>;
 }
 
-/** Stock written by init() into an empty stock table. */
-export const DEFAULT_SEED: Readonly<Record<string, number>> = Object.freeze({ P123: 100, P456: 50, P789: 0 });
+export { DEFAULT_SEED };
 
 export interface SqlStockStoreOptions {
   /** Stock to seed when the stock table is empty; defaults to DEFAULT_SEED. */
   seed?: Readonly<Record<string, number>>;
 }
-
-const MAX_INT4 = 2_147_483_647;
 
 /** Key of the transaction-level advisory lock that serializes init() across processes sharing a server. */
 const INIT_LOCK_KEY = 'inventory-service:stock-schema';
@@ -79,12 +79,7 @@ export class SqlStockStore implements StockStore {
     options: SqlStockStoreOptions = {},
   ) {
     this.seed = options.seed ?? DEFAULT_SEED;
-    for (const [productId, quantity] of Object.entries(this.seed)) {
-      checkProductId(productId);
-      if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_INT4) {
-        throw new RangeError(`Invalid seed quantity for ${productId}: ${quantity}`);
-      }
-    }
+    checkSeed(this.seed);
   }
 
   async init(): Promise<void> {
@@ -102,13 +97,7 @@ export class SqlStockStore implements StockStore {
   }
 
   async applyOrder(idempotencyKey: string, productId: string, quantity: number): Promise<OrderOutcome> {
-    if (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0) {
-      throw new RangeError('The idempotency key must be a non-empty string');
-    }
-    checkProductId(productId);
-    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_INT4) {
-      throw new RangeError(`The quantity must be an integer between 1 and ${MAX_INT4}, got ${quantity}`);
-    }
+    checkOrder(idempotencyKey, productId, quantity);
 
     return this.db.transaction(async (tx) => {
       const claimed = await tx.query(
@@ -130,17 +119,8 @@ export class SqlStockStore implements StockStore {
           throw new Error(`Idempotency key ${idempotencyKey} conflicts but has no recorded outcome`);
         }
         if (recorded.product_id !== productId || recorded.quantity !== quantity) {
-          return {
-            status: 422,
-            body: {
-              message:
-                `Idempotency key ${idempotencyKey} was already used for product ${recorded.product_id} ` +
-                `(quantity ${recorded.quantity}), not for product ${productId} (quantity ${quantity})`,
-              productId,
-              reason: 'idempotency_key_reused',
-            },
-            replayed: false,
-          };
+          const used = { productId: recorded.product_id, quantity: recorded.quantity };
+          return { ...idempotencyKeyReused(idempotencyKey, used, productId, quantity), replayed: false };
         }
         return { status: recorded.status, body: recorded.body, replayed: true };
       }
@@ -173,28 +153,14 @@ async function decide(
   tx: SqlQueryable,
   productId: string,
   quantity: number,
-): Promise<{ status: number; body: OrderOutcomeBody }> {
+): Promise<DecidedOutcome> {
   const locked = await tx.query<{ quantity: number }>(
     'SELECT quantity FROM stock WHERE product_id = $1 FOR UPDATE',
     [productId],
   );
-  if (locked.rows.length === 0) {
-    return {
-      status: 404,
-      body: { message: `Unknown product ${productId}`, productId, reason: 'product_unknown' },
-    };
-  }
+  if (locked.rows.length === 0) return productUnknown(productId);
   const available = locked.rows[0].quantity;
-  if (quantity > available) {
-    return {
-      status: 409,
-      body: {
-        message: `Insufficient stock for product ${productId}: requested ${quantity}, available ${available}`,
-        productId,
-        reason: 'insufficient_stock',
-      },
-    };
-  }
+  if (quantity > available) return insufficientStock(productId, quantity, available);
   const updated = await tx.query<{ quantity: number }>(
     `UPDATE stock SET quantity = quantity - $2
      WHERE product_id = $1 AND quantity >= $2
@@ -205,15 +171,5 @@ async function decide(
     // The row is locked by this transaction, so this cannot happen; roll back rather than record a lie.
     throw new Error(`Stock of ${productId} changed under its row lock`);
   }
-  const newStock = updated.rows[0].quantity;
-  return {
-    status: 200,
-    body: { message: `Inventory updated for product ${productId}. New stock: ${newStock}`, productId, newStock },
-  };
-}
-
-function checkProductId(productId: string): void {
-  if (typeof productId !== 'string' || productId.length === 0) {
-    throw new RangeError('The product id must be a non-empty string');
-  }
+  return orderApplied(productId, updated.rows[0].quantity);
 }
