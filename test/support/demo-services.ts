@@ -26,11 +26,22 @@ export async function listenUrl(app: INestApplication): Promise<string> {
   return `http://127.0.0.1:${address.port}`;
 }
 
-/** Starts inventory-service and order-service in this process, wired with fresh keys. */
+/** Variables by which a test asks for a real database; without any, the stock is kept in memory. */
+const STOCK_DATABASE_VARIABLES = ['INVENTORY_STOCK_STORE', 'DATABASE_URL', 'INVENTORY_DATA_DIR'];
+
+/**
+ * Starts inventory-service and order-service in this process, wired with fresh keys.
+ *
+ * The inventory keeps its stock in memory (INVENTORY_STOCK_STORE=memory): these tests are about the
+ * services and the library, and a PGlite start costs seconds. A test that sets INVENTORY_STOCK_STORE,
+ * DATABASE_URL or INVENTORY_DATA_DIR in `extraInventoryEnv` gets the database it asks for (PGlite in a
+ * fresh temporary directory unless it says otherwise), as the stock-store tests do.
+ */
 export async function startServices(adapter: Adapter, extraInventoryEnv: Record<string, string> = {}): Promise<RunningServices> {
   const orderKey = newCredential('order-2026-11');
   const auditKey = newCredential('audit-2026-11');
-  const dataDir = mkdtempSync(join(tmpdir(), 'inventory-'));
+  const wantsDatabase = STOCK_DATABASE_VARIABLES.some((name) => name in extraInventoryEnv);
+  const dataDir = wantsDatabase ? mkdtempSync(join(tmpdir(), 'inventory-')) : undefined;
   const inventory = await createInventoryApp({
     adapter,
     logger: false,
@@ -38,7 +49,7 @@ export async function startServices(adapter: Adapter, extraInventoryEnv: Record<
       SERVICE_AUTH_CALLERS: 'order-service,audit-service',
       SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(orderKey),
       SERVICE_AUTH_CALLER_AUDIT_SERVICE_KEYS: keyList(auditKey),
-      INVENTORY_DATA_DIR: dataDir,
+      ...(dataDir ? { INVENTORY_DATA_DIR: dataDir } : { INVENTORY_STOCK_STORE: 'memory' }),
       ...extraInventoryEnv,
     },
   });
@@ -59,7 +70,7 @@ export async function startServices(adapter: Adapter, extraInventoryEnv: Record<
     async close() {
       await order.close();
       await inventory.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
