@@ -26,22 +26,23 @@ export async function listenUrl(app: INestApplication): Promise<string> {
   return `http://127.0.0.1:${address.port}`;
 }
 
-/** Variables by which a test asks for a real database; without any, the stock is kept in memory. */
-const STOCK_DATABASE_VARIABLES = ['INVENTORY_STOCK_STORE', 'DATABASE_URL', 'INVENTORY_DATA_DIR'];
-
 /**
  * Starts inventory-service and order-service in this process, wired with fresh keys.
  *
  * The inventory keeps its stock in memory (INVENTORY_STOCK_STORE=memory): these tests are about the
- * services and the library, and a PGlite start costs seconds. A test that sets INVENTORY_STOCK_STORE,
- * DATABASE_URL or INVENTORY_DATA_DIR in `extraInventoryEnv` gets the database it asks for (PGlite in a
- * fresh temporary directory unless it says otherwise), as the stock-store tests do.
+ * services and the library, and a PGlite start costs seconds. A test that asks for a database in
+ * `extraInventoryEnv` (INVENTORY_STOCK_STORE=database, DATABASE_URL or INVENTORY_DATA_DIR) gets it:
+ * PGlite in a fresh temporary directory unless it says otherwise.
  */
 export async function startServices(adapter: Adapter, extraInventoryEnv: Record<string, string> = {}): Promise<RunningServices> {
   const orderKey = newCredential('order-2026-11');
   const auditKey = newCredential('audit-2026-11');
-  const wantsDatabase = STOCK_DATABASE_VARIABLES.some((name) => name in extraInventoryEnv);
-  const dataDir = wantsDatabase ? mkdtempSync(join(tmpdir(), 'inventory-')) : undefined;
+  const asksForDatabase =
+    'DATABASE_URL' in extraInventoryEnv ||
+    'INVENTORY_DATA_DIR' in extraInventoryEnv ||
+    (extraInventoryEnv.INVENTORY_STOCK_STORE ?? 'memory') !== 'memory';
+  const dataDir = asksForDatabase ? mkdtempSync(join(tmpdir(), 'inventory-')) : undefined;
+  const removeDataDir = () => dataDir && rmSync(dataDir, { recursive: true, force: true });
   const inventory = await createInventoryApp({
     adapter,
     logger: false,
@@ -52,6 +53,9 @@ export async function startServices(adapter: Adapter, extraInventoryEnv: Record<
       ...(dataDir ? { INVENTORY_DATA_DIR: dataDir } : { INVENTORY_STOCK_STORE: 'memory' }),
       ...extraInventoryEnv,
     },
+  }).catch((error: unknown) => {
+    removeDataDir();
+    throw error;
   });
   const inventoryUrl = await listenUrl(inventory);
   const order = await createOrderApp({
@@ -70,7 +74,7 @@ export async function startServices(adapter: Adapter, extraInventoryEnv: Record<
     async close() {
       await order.close();
       await inventory.close();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir();
     },
   };
 }
