@@ -11,10 +11,10 @@ const swc = {
   sourceMaps: 'inline',
 };
 
-export default {
+const TEST_TIMEOUT_MS = 30000;
+
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
-  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', swc],
@@ -33,5 +33,36 @@ export default {
     '^(\\.{1,2}/(?:.*/)?)require-optional-peer\\.cjs$': '$1require-optional-peer.cts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  testTimeout: 30000,
+  testTimeout: TEST_TIMEOUT_MS,
+};
+
+/**
+ * Two projects, run together by `npm test` on every core (both are safe in parallel: servers listen on
+ * free ports, each file starts its own redis-server / PostgreSQL and keeps its data apart):
+ *   unit  libs/** and apps/** `*.spec.ts`: in-process only, no server process (the setup file makes the
+ *         test server helpers refuse to start one), so they are fast and need nothing installed;
+ *   e2e   test/*.e2e-spec.ts (real apps over real HTTP) and `*.integration.spec.ts` anywhere (specs that
+ *         start a real redis-server or PostgreSQL: scripts/provision-test-servers.sh installs them).
+ * `npm run test:unit` / `npm run test:e2e` run one project.
+ */
+export default {
+  // Jest's default is one worker fewer than the cores, i.e. a single one on a 2-core machine.
+  maxWorkers: '100%',
+  testTimeout: TEST_TIMEOUT_MS,
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/libs', '<rootDir>/apps'],
+      testMatch: ['**/*.spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.integration\\.spec\\.ts$'],
+      setupFiles: ['<rootDir>/test/support/jest/unit-tests-start-no-process.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'e2e',
+      roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
+      testMatch: ['**/*.integration.spec.ts', '**/*.e2e-spec.ts'],
+    },
+  ],
 };

@@ -4,21 +4,19 @@
  * that is down or hangs (circuit breaker), concurrent orders from two order-service instances, and
  * refusals the order service must pass on or translate.
  *
- * One inventory app (PGlite in a temporary directory) serves the whole file; it is restarted once, on
- * the same data directory and port. Product P123 (seeded with 100) is reserved for the concurrency
+ * One inventory app (stock in memory) serves the whole file; it is restarted once, on the same stock
+ * data (MemoryStockData outlives the app, as a database would) and port. Product P123 (seeded with 100) is reserved for the concurrency
  * test, the other tests order P456 (seeded with 50) and look at its stock before and after.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpException, type INestApplication, type LoggerService } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { SignedHttpService, UpstreamUnavailableError } from 'nest-service-auth/client';
 import { JWE_MEDIA_TYPE } from 'nest-service-auth/core';
 import { STOCK_STORE } from '../apps/inventory-service/src/inventory/inventory.constants.js';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
+import { MemoryStockData } from '../apps/inventory-service/src/stock/memory-stock-store.js';
 import type { StockStore } from '../apps/inventory-service/src/stock/stock-store.interface.js';
 import { InventoryClient } from '../apps/order-service/src/orders/inventory.client.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
@@ -62,7 +60,7 @@ const BREAKER_HALF_OPEN_MS = 2000;
 describe('order-service -> inventory-service under faults (real HTTP, Express)', () => {
   const logs = new CapturingLogger();
   const orderKey = newCredential('order-2026-11');
-  const dataDir = mkdtempSync(join(tmpdir(), 'inventory-faults-'));
+  const stockData = new MemoryStockData();
   const orderApps: INestApplication[] = [];
   let inventory: INestApplication;
   let inventoryPort: number;
@@ -76,10 +74,10 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     const app = await createInventoryApp({
       adapter: 'express',
       logger: logs,
+      stockData,
       env: {
         SERVICE_AUTH_CALLERS: 'order-service',
         SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(orderKey),
-        INVENTORY_DATA_DIR: dataDir,
         // This file sends a few hundred orders within a minute; the per-caller rate limit is not under test.
         RATE_LIMIT_PER_MINUTE: '100000',
       },
@@ -155,8 +153,8 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     });
     // Same key id, but an API key and secret the inventory does not know.
     ordersWithWrongKey = await startOrder(proxy.url, {}, newCredential('order-2026-11'));
-    // 200 orders queue on PGlite's single connection: the last waits for all the others. A generous
-    // timeout keeps a slow machine from turning that queue into timeouts (retries would be safe, but slow).
+    // 200 orders at once queue in the inventory: the last waits for all the others. A generous timeout
+    // keeps a slow machine from turning that queue into timeouts (retries would be safe, but slow).
     ordersOne = await startOrder(inventoryUrl, { INVENTORY_TIMEOUT_MS: '60000' });
     ordersTwo = await startOrder(inventoryUrl, { INVENTORY_TIMEOUT_MS: '60000' });
   }, 60_000);
@@ -166,7 +164,6 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     await proxy?.close();
     await breakerProxy?.close();
     await inventory?.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
 
   it('200 concurrent orders for one product from two order-service instances: never below zero, every answer 200 or 409', async () => {
@@ -257,7 +254,7 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     expect((lost as HttpException).getResponse()).toMatchObject({ reason: 'upstream_unavailable' });
     expect(await stockOf('P456')).toBe(before - 3);
 
-    // Restart: a new app (new process state, new PGlite) on the same data directory and the same port.
+    // Restart: a new app (new process state, a new store) on the same stock data and the same port.
     await inventory.close();
     inventory = await startInventory(inventoryPort);
 

@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ServiceAuthKeys } from 'nest-service-auth';
 import { deriveKeys, encryptCompact, EnvKeyProvider, KeyConfigurationError } from 'nest-service-auth/core';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
@@ -26,14 +23,12 @@ describe.each(['express', 'fastify'] as const)('key rotation without downtime (%
   let order: INestApplication;
   let inventoryUrl: string;
   let orderUrl: string;
-  let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'inventory-'));
     inventory = await createInventoryApp({
       adapter,
       logger: false,
-      env: { INVENTORY_DATA_DIR: dataDir, ENCRYPTION_POLICY: 'required' },
+      env: { INVENTORY_STOCK_STORE: 'memory', ENCRYPTION_POLICY: 'required' },
       keyProvider: new EnvKeyProvider({ get: (name) => inventoryKeys[name] }),
     });
     inventoryUrl = await listenUrl(inventory);
@@ -50,7 +45,6 @@ describe.each(['express', 'fastify'] as const)('key rotation without downtime (%
   afterAll(async () => {
     await order?.close();
     await inventory?.close();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('keeps every order succeeding through all three steps, then refuses the retired key', async () => {

@@ -3,8 +3,8 @@
  * and per-caller rate limits hold across replicas, a Redis crash fails closed (503, bounded time),
  * and the instances recover on their own once Redis is back.
  *
- * Each instance has its own PGlite data directory (PGlite cannot share one between processes; stock
- * is not what is tested here) and ENCRYPTION_POLICY=optional. Requests are signed by hand with
+ * Each instance keeps its own stock in memory (stock is not what is tested here) and
+ * ENCRYPTION_POLICY=optional. Requests are signed by hand with
  * order-service's credential; the signed URL's host does not matter (@authority is not covered), the
  * path does. One instance runs on Express, the other on Fastify.
  *
@@ -22,9 +22,6 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Caller, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
 import type { SigningCredential } from 'nest-service-auth/core';
 import { CallerThrottlerGuard } from 'nest-service-auth/throttler';
@@ -64,18 +61,15 @@ describe('inventory-service replicas sharing one Redis', () => {
   let auditKey: TestCredential;
   let order: SigningCredential;
   let audit: SigningCredential;
-  const dataDirs: string[] = [];
   const replicas: Replica[] = [];
 
   /** Redis database 0 for the replay pair, 1 for the rate-limit pair: both are "inventory-service" and would share counters. */
   function env(extra: Record<string, string>, db = 0): Record<string, string> {
-    const dataDir = mkdtempSync(join(tmpdir(), 'inventory-replica-'));
-    dataDirs.push(dataDir);
     return {
       SERVICE_AUTH_CALLERS: 'order-service,audit-service',
       SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(orderKey),
       SERVICE_AUTH_CALLER_AUDIT_SERVICE_KEYS: keyList(auditKey),
-      INVENTORY_DATA_DIR: dataDir,
+      INVENTORY_STOCK_STORE: 'memory',
       ENCRYPTION_POLICY: 'optional',
       REDIS_URL: `${redis.url}/${db}`,
       ...extra,
@@ -128,7 +122,6 @@ describe('inventory-service replicas sharing one Redis', () => {
     await Promise.all(replicas.splice(0).map((r) => r.app.close()));
     admin?.disconnect();
     await redis?.stop();
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   describe('replay protection', () => {

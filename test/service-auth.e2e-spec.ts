@@ -3,7 +3,7 @@
  * (signed, @TrustedCaller('order-service')), plus every attack the guard must refuse, each with its
  * HTTP status AND its stable `reason`, and bodies that never leak a secret or a stack trace.
  *
- * The services start ONCE per adapter (PGlite start-up is the expensive part). Cases run in order:
+ * The services start ONCE per adapter. Cases run in order:
  * the stock assertions rely on it (P123 starts at 100, P456 at 50, P789 at 0).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -473,11 +473,11 @@ describe('start-up configuration errors', () => {
 
   /**
    * Nest instantiates modules in parallel, so a key error does not stop the stock store from opening
-   * in the background of the rejected `create`: point it at a closed PostgreSQL port (fails fast,
-   * nothing to leak) instead of starting a PGlite nobody will close.
+   * in the background of the rejected `create`: keep it in memory (nothing to leak) instead of
+   * starting a PGlite nobody will close.
    */
   const inventoryWith = (env: Record<string, string>) => () =>
-    createInventoryApp({ logger: false, env: { DATABASE_URL: 'postgres://127.0.0.1:1/inventory', ...env } });
+    createInventoryApp({ logger: false, env: { INVENTORY_STOCK_STORE: 'memory', ...env } });
 
   const orderKey = newCredential('order-2026-11');
   const auditKey = newCredential('audit-2026-11');
@@ -531,7 +531,7 @@ describe('start-up configuration errors', () => {
     const started = start(() =>
       createInventoryApp({
         logger: false,
-        env: { INVENTORY_DATA_DIR: 'memory://', SERVICE_AUTH_CALLERS: 'audit-service', SERVICE_AUTH_CALLER_AUDIT_SERVICE_KEYS: keyList(auditKey) },
+        env: { INVENTORY_STOCK_STORE: 'memory', SERVICE_AUTH_CALLERS: 'audit-service', SERVICE_AUTH_CALLER_AUDIT_SERVICE_KEYS: keyList(auditKey) },
       }),
     );
     await expect(started).rejects.toThrow(/@TrustedCaller\('order-service'\) on InventoryController names a caller that is not configured/);

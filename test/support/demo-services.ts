@@ -26,11 +26,23 @@ export async function listenUrl(app: INestApplication): Promise<string> {
   return `http://127.0.0.1:${address.port}`;
 }
 
-/** Starts inventory-service and order-service in this process, wired with fresh keys. */
+/**
+ * Starts inventory-service and order-service in this process, wired with fresh keys.
+ *
+ * The inventory keeps its stock in memory (INVENTORY_STOCK_STORE=memory): these tests are about the
+ * services and the library, and a PGlite start costs seconds. A test that asks for a database in
+ * `extraInventoryEnv` (INVENTORY_STOCK_STORE=database, DATABASE_URL or INVENTORY_DATA_DIR) gets it:
+ * PGlite in a fresh temporary directory unless it says otherwise.
+ */
 export async function startServices(adapter: Adapter, extraInventoryEnv: Record<string, string> = {}): Promise<RunningServices> {
   const orderKey = newCredential('order-2026-11');
   const auditKey = newCredential('audit-2026-11');
-  const dataDir = mkdtempSync(join(tmpdir(), 'inventory-'));
+  const asksForDatabase =
+    'DATABASE_URL' in extraInventoryEnv ||
+    'INVENTORY_DATA_DIR' in extraInventoryEnv ||
+    (extraInventoryEnv.INVENTORY_STOCK_STORE ?? 'memory') !== 'memory';
+  const dataDir = asksForDatabase ? mkdtempSync(join(tmpdir(), 'inventory-')) : undefined;
+  const removeDataDir = () => dataDir && rmSync(dataDir, { recursive: true, force: true });
   const inventory = await createInventoryApp({
     adapter,
     logger: false,
@@ -38,9 +50,12 @@ export async function startServices(adapter: Adapter, extraInventoryEnv: Record<
       SERVICE_AUTH_CALLERS: 'order-service,audit-service',
       SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(orderKey),
       SERVICE_AUTH_CALLER_AUDIT_SERVICE_KEYS: keyList(auditKey),
-      INVENTORY_DATA_DIR: dataDir,
+      ...(dataDir ? { INVENTORY_DATA_DIR: dataDir } : { INVENTORY_STOCK_STORE: 'memory' }),
       ...extraInventoryEnv,
     },
+  }).catch((error: unknown) => {
+    removeDataDir();
+    throw error;
   });
   const inventoryUrl = await listenUrl(inventory);
   const order = await createOrderApp({
@@ -59,7 +74,7 @@ export async function startServices(adapter: Adapter, extraInventoryEnv: Record<
     async close() {
       await order.close();
       await inventory.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir();
     },
   };
 }

@@ -19,7 +19,7 @@ import { accessSync, chownSync, constants, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import pg from 'pg';
-import { findFreePort, LOOPBACK as HOST, startServerProcess, stopServerProcess } from './server-process.js';
+import { assertServerProcessesAllowed, findFreePort, LOOPBACK as HOST, startServerProcess, stopServerProcess } from './server-process.js';
 
 export interface PostgresServerHandle {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` (superuser, trust authentication). */
@@ -42,7 +42,7 @@ export interface PostgresBinaries {
 }
 
 export const POSTGRES_SERVER_NOT_FOUND_MESSAGE =
-  'PostgreSQL server binaries not found: install them (Debian: apt-get install -y postgresql); CI installs them in .ci/run';
+  'PostgreSQL server binaries not found: install them (Debian: apt-get install -y postgresql); npm test installs them (scripts/provision-test-servers.sh)';
 
 const OS_USER = 'postgres';
 const DEBIAN_ROOT = '/usr/lib/postgresql';
@@ -161,6 +161,7 @@ async function accepts(url: string): Promise<boolean> {
 }
 
 export async function startPostgresServer(options: StartPostgresServerOptions = {}): Promise<PostgresServerHandle> {
+  assertServerProcessesAllowed('postgres');
   const binaries = findPostgresBinaries();
   const as = runAs();
   const port = options.port ?? (await findFreePort());

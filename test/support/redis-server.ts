@@ -13,7 +13,7 @@ import { accessSync, constants } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { findFreePort, LOOPBACK as HOST, startServerProcess, stopServerProcess } from './server-process.js';
+import { assertServerProcessesAllowed, findFreePort, LOOPBACK as HOST, startServerProcess, stopServerProcess } from './server-process.js';
 
 export interface RedisServerHandle {
   /** `redis://127.0.0.1:<port>` */
@@ -35,7 +35,7 @@ export interface StartRedisServerOptions {
 }
 
 export const REDIS_SERVER_NOT_FOUND_MESSAGE =
-  'redis-server not found on PATH: install it (Debian: apt-get install redis-server); CI installs it in .ci/run';
+  'redis-server not found on PATH: install it (Debian: apt-get install redis-server); npm test installs it (scripts/provision-test-servers.sh)';
 
 /** The `redis-server` binary: `$REDIS_SERVER_BIN`, else the first match on PATH. Throws if absent. */
 export function findRedisServerBinary(): string {
@@ -81,6 +81,7 @@ function ping(port: number, timeoutMs = 500): Promise<boolean> {
 }
 
 export async function startRedisServer(options: StartRedisServerOptions = {}): Promise<RedisServerHandle> {
+  assertServerProcessesAllowed('redis-server');
   const binary = findRedisServerBinary();
   const port = options.port ?? (await findFreePort());
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;

@@ -7,6 +7,9 @@ import { createServer } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
 
+/** Set (to the reason) in the `unit` Jest project: starting a server process there is a mistake. */
+export const SERVER_PROCESSES_FORBIDDEN = 'TEST_SERVER_PROCESSES_FORBIDDEN';
+
 /** A port that was free a moment ago (the OS picks it; we release it straight away). */
 export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -32,6 +35,14 @@ export function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** Throws, saying what to do, in the `unit` Jest project (see SERVER_PROCESSES_FORBIDDEN). */
+export function assertServerProcessesAllowed(name: string): void {
+  const forbidden = process.env[SERVER_PROCESSES_FORBIDDEN];
+  if (forbidden) {
+    throw new Error(`Cannot start ${name}: ${forbidden}. A spec that needs one is an integration test: name it *.integration.spec.ts (Jest's e2e project runs it)`);
+  }
+}
+
 export interface ServerProcessSpec {
   /** Name used in error messages, e.g. `redis-server`. */
   name: string;
@@ -52,6 +63,7 @@ export interface ServerProcessSpec {
  * it cannot be spawned, exits early, or is not ready in time (then it is killed).
  */
 export async function startServerProcess(spec: ServerProcessSpec): Promise<ChildProcess> {
+  assertServerProcessesAllowed(spec.name);
   const output: string[] = [];
   const proc = spawn(spec.command[0], spec.command.slice(1), { cwd: spec.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const keep = (chunk: Buffer) => {

@@ -5,6 +5,7 @@ import { ServiceAuthModule, type KeyProvider, type EncryptionPolicy } from 'nest
 import { EnvKeyProvider } from 'nest-service-auth/core';
 import { HealthController } from './health/health.controller.js';
 import { InventoryModule } from './inventory/inventory.module.js';
+import type { MemoryStockData } from './stock/memory-stock-store.js';
 import { redisUrl, throttlerOptions } from './rate-limit.config.js';
 
 @Module({})
@@ -12,8 +13,9 @@ export class AppModule {
   /**
    * `env` is the configuration source (process.env in production; a fixture in tests).
    * `keyProvider` replaces the environment as the source of keys (a vault; a test that rotates keys).
+   * `stockData` makes the stock an in-memory one on that data (a test that restarts the inventory on it).
    */
-  static forRoot(env: Record<string, string | undefined>, keyProvider?: KeyProvider): DynamicModule {
+  static forRoot(env: Record<string, string | undefined>, keyProvider?: KeyProvider, stockData?: MemoryStockData): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -34,7 +36,7 @@ export class AppModule {
         }),
         // Per-caller rate limits (CallerThrottlerGuard on the controllers), shared through Redis when REDIS_URL is set.
         ThrottlerModule.forRootAsync({ inject: [ConfigService], useFactory: throttlerOptions }),
-        InventoryModule,
+        InventoryModule.forRoot(stockData),
       ],
       controllers: [HealthController],
     };

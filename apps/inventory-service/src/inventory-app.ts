@@ -4,6 +4,7 @@ import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-ex
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { KeyProvider } from 'nest-service-auth';
 import { AppModule } from './app.module.js';
+import type { MemoryStockData } from './stock/memory-stock-store.js';
 
 export interface InventoryAppOptions {
   env: Record<string, string | undefined>;
@@ -11,12 +12,17 @@ export interface InventoryAppOptions {
   logger?: LoggerService | LogLevel[] | false;
   /** Source of keys instead of the environment (see AppModule.forRoot). */
   keyProvider?: KeyProvider;
+  /**
+   * Keep the stock in memory, in this data (as INVENTORY_STOCK_STORE=memory does, in fresh data). The data
+   * outlives the app, so a test can stop the inventory and start it again on the same stock and keys.
+   */
+  stockData?: MemoryStockData;
 }
 
 /** Builds the inventory service on either HTTP adapter; `main.ts` listens, tests listen on port 0. */
 export async function createInventoryApp(options: InventoryAppOptions): Promise<INestApplication> {
   const maxBodyBytes = Number(options.env.MAX_BODY_BYTES ?? 64 * 1024);
-  const module = AppModule.forRoot(options.env, options.keyProvider);
+  const module = AppModule.forRoot(options.env, options.keyProvider, options.stockData);
   // rawBody: true keeps the exact bytes of each body, which the signature and digest are checked against.
   // abortOnError: false: a configuration error rejects (naming the setting) instead of exiting the process.
   const app =

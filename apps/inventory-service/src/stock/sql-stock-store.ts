@@ -1,3 +1,6 @@
+import { DEFAULT_SEED } from './default-seed.js';
+import { idempotencyKeyReused, insufficientStock, orderApplied, productUnknown, type DecidedOutcome } from './order-outcomes.js';
+import { checkCallerId, checkOrder, checkSeed } from './stock-input.js';
 import type { OrderOutcome, OrderOutcomeBody, StockStore } from './stock-store.interface.js';
 
 /** The tiny query interface both adapters implement (PGlite, and a `pg` Pool for a PostgreSQL server). */
@@ -15,8 +18,7 @@ export interface SqlDatabase extends SqlQueryable {
   close(): Promise<void>;
 }
 
-/** Stock written by init() into an empty stock table. */
-export const DEFAULT_SEED: Readonly<Record<string, number>> = Object.freeze({ P123: 100, P456: 50, P789: 0 });
+export { DEFAULT_SEED };
 
 /**
  * Owner given to the idempotency keys recorded before keys were scoped to callers. Until then only
@@ -31,8 +33,6 @@ export interface SqlStockStoreOptions {
   /** Caller that owns the keys of a database created before keys were scoped to callers; default LEGACY_KEY_CALLER_ID. */
   legacyKeyCallerId?: string;
 }
-
-const MAX_INT4 = 2_147_483_647;
 
 /** Key of the transaction-level advisory lock that serializes init() across processes sharing a server. */
 const INIT_LOCK_KEY = 'inventory-service:stock-schema';
@@ -94,12 +94,7 @@ export class SqlStockStore implements StockStore {
     this.seed = options.seed ?? DEFAULT_SEED;
     this.legacyKeyCallerId = options.legacyKeyCallerId ?? LEGACY_KEY_CALLER_ID;
     checkCallerId(this.legacyKeyCallerId);
-    for (const [productId, quantity] of Object.entries(this.seed)) {
-      checkProductId(productId);
-      if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_INT4) {
-        throw new RangeError(`Invalid seed quantity for ${productId}: ${quantity}`);
-      }
-    }
+    checkSeed(this.seed);
   }
 
   async init(): Promise<void> {
@@ -118,14 +113,7 @@ export class SqlStockStore implements StockStore {
   }
 
   async applyOrder(callerId: string, idempotencyKey: string, productId: string, quantity: number): Promise<OrderOutcome> {
-    checkCallerId(callerId);
-    if (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0) {
-      throw new RangeError('The idempotency key must be a non-empty string');
-    }
-    checkProductId(productId);
-    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_INT4) {
-      throw new RangeError(`The quantity must be an integer between 1 and ${MAX_INT4}, got ${quantity}`);
-    }
+    checkOrder(callerId, idempotencyKey, productId, quantity);
 
     return this.db.transaction(async (tx) => {
       const claimed = await tx.query(
@@ -147,17 +135,8 @@ export class SqlStockStore implements StockStore {
           throw new Error(`Idempotency key ${idempotencyKey} conflicts but has no recorded outcome`);
         }
         if (recorded.product_id !== productId || recorded.quantity !== quantity) {
-          return {
-            status: 422,
-            body: {
-              message:
-                `Idempotency key ${idempotencyKey} was already used for product ${recorded.product_id} ` +
-                `(quantity ${recorded.quantity}), not for product ${productId} (quantity ${quantity})`,
-              productId,
-              reason: 'idempotency_key_reused',
-            },
-            replayed: false,
-          };
+          const used = { productId: recorded.product_id, quantity: recorded.quantity };
+          return { ...idempotencyKeyReused(idempotencyKey, used, productId, quantity), replayed: false };
         }
         return { status: recorded.status, body: recorded.body, replayed: true };
       }
@@ -190,28 +169,14 @@ async function decide(
   tx: SqlQueryable,
   productId: string,
   quantity: number,
-): Promise<{ status: number; body: OrderOutcomeBody }> {
+): Promise<DecidedOutcome> {
   const locked = await tx.query<{ quantity: number }>(
     'SELECT quantity FROM stock WHERE product_id = $1 FOR UPDATE',
     [productId],
   );
-  if (locked.rows.length === 0) {
-    return {
-      status: 404,
-      body: { message: `Unknown product ${productId}`, productId, reason: 'product_unknown' },
-    };
-  }
+  if (locked.rows.length === 0) return productUnknown(productId);
   const available = locked.rows[0].quantity;
-  if (quantity > available) {
-    return {
-      status: 409,
-      body: {
-        message: `Insufficient stock for product ${productId}: requested ${quantity}, available ${available}`,
-        productId,
-        reason: 'insufficient_stock',
-      },
-    };
-  }
+  if (quantity > available) return insufficientStock(productId, quantity, available);
   const updated = await tx.query<{ quantity: number }>(
     `UPDATE stock SET quantity = quantity - $2
      WHERE product_id = $1 AND quantity >= $2
@@ -222,11 +187,7 @@ async function decide(
     // The row is locked by this transaction, so this cannot happen; roll back rather than record a lie.
     throw new Error(`Stock of ${productId} changed under its row lock`);
   }
-  const newStock = updated.rows[0].quantity;
-  return {
-    status: 200,
-    body: { message: `Inventory updated for product ${productId}. New stock: ${newStock}`, productId, newStock },
-  };
+  return orderApplied(productId, updated.rows[0].quantity);
 }
 
 /**
@@ -247,16 +208,4 @@ async function scopeKeysToCallers(tx: SqlQueryable, legacyKeyCallerId: string): 
   await tx.query('ALTER TABLE applied_orders ALTER COLUMN caller_id SET NOT NULL');
   await tx.query('ALTER TABLE applied_orders DROP CONSTRAINT applied_orders_pkey');
   await tx.query('ALTER TABLE applied_orders ADD PRIMARY KEY (caller_id, idempotency_key)');
-}
-
-function checkCallerId(callerId: string): void {
-  if (typeof callerId !== 'string' || callerId.length === 0) {
-    throw new RangeError('The caller id must be a non-empty string');
-  }
-}
-
-function checkProductId(productId: string): void {
-  if (typeof productId !== 'string' || productId.length === 0) {
-    throw new RangeError('The product id must be a non-empty string');
-  }
 }
