@@ -46,6 +46,7 @@ describe('public API', () => {
         'CircuitBreakerOptions',
         'EncryptedBody',
         'EncryptionPolicy',
+        'GuardInstallation',
         'IoredisClient',
         'KeyMaterial',
         'KeyProvider',
