@@ -75,12 +75,13 @@ export class ServiceAuthGuard implements CanActivate {
     return readRouteAccess(this.reflector, context);
   }
 
-  /** Logs the refusal once (no secret, no query, no body) and answers with its stable reason. */
+  /**
+   * Logs the refusal as one line (no secret, no query, no body; see LogLine) and answers with its
+   * stable reason.
+   */
   protected reject(error: ServiceAuthError, req: any): never {
-    const entry = {
-      ...rejectionLogEntry(req, error.reason, error.status, req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req)),
-      ...(error.detail ? { detail: error.detail } : {}),
-    };
+    const claimedCaller = req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req);
+    const entry = rejectionLogEntry(req, error.reason, error.status, claimedCaller, error.detail ? { detail: error.detail } : undefined);
     if (error.status >= 500) this.logger.error(entry);
     else this.logger.warn(entry);
     throw new ServiceAuthException(error.reason, error.message);
