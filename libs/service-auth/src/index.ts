@@ -60,3 +60,26 @@ export {
   type UpstreamCircuitState,
 } from './client/upstream-circuit-breakers.js';
 export { isUpstreamFailure, connectionFailureKind } from './client/upstream-failure.js';
+
+// Metrics and health.
+// Observability of ServiceAuthGuard's decisions (module option `metrics`): framework-free, and
+// @opentelemetry/api (an optional peer) is loaded only for `metrics: true`, never on import; its
+// Meter is accepted structurally (MetricsMeter), so these types never reference the package.
+export type { VerificationObserver, VerificationEvent, RefusalEvent } from './metrics/verification-observer.js';
+export {
+  OpenTelemetryVerificationObserver,
+  REQUESTS_METRIC,
+  VERIFICATION_DURATION_METRIC,
+  VERIFICATION_DURATION_BUCKETS,
+  type VerificationOutcome,
+  type MetricsMeter,
+  type MetricAttributes,
+  type InstrumentOptions,
+} from './metrics/opentelemetry-verification-observer.js';
+export { METER_NAME } from './metrics/opentelemetry-global-meter.js';
+export type { VerificationMetricsOption } from './metrics/verification-metrics-option.js';
+export { VERIFICATION_OBSERVER } from './nest/service-auth.constants.js';
+// One-line structured log entries (what refusals are logged as).
+export { LogLine } from './nest/log-line.js';
+// For @nestjs/terminus (optional peer), which this file neither imports nor needs at type level.
+export { ReplayStoreHealthIndicator, type ReplayStoreHealthResult } from './health/replay-store.health-indicator.js';

@@ -6,6 +6,7 @@ import type { ReplayWindowOptions } from '../replay/replay-window.js';
 import type { Redis } from 'ioredis';
 import type { RetryOptions } from '../client/retry-policy.js';
 import type { CircuitBreakerOptions } from '../client/upstream-circuit-breakers.js';
+import type { VerificationMetricsOption } from '../metrics/verification-metrics-option.js';
 
 export type EncryptionPolicy = 'required' | 'optional' | 'off';
 
@@ -112,4 +113,11 @@ export interface ServiceAuthModuleOptions {
   /** Default policy for encrypted request bodies on routes without @EncryptedBody(). Default 'optional'. */
   encryption?: EncryptionPolicy;
   client?: SignedHttpClientOptions;
+  /**
+   * Metrics of every decision of ServiceAuthGuard (see VerificationMetricsOption): `true` for
+   * OpenTelemetry through the global MeterProvider (needs @opentelemetry/api), `{ meter }` for a
+   * given OpenTelemetry Meter, `{ observer }` for your own VerificationObserver. Default: off.
+   * Metric names and attributes: OpenTelemetryVerificationObserver.
+   */
+  metrics?: VerificationMetricsOption;
 }

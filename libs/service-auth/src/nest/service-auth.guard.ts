@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
-import { REQUEST_VERIFIER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
+import { REQUEST_VERIFIER, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
@@ -11,6 +12,7 @@ import { readRawBody } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
+import { routePattern } from './route-pattern.js';
 import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
 
 
@@ -31,6 +33,8 @@ export class ServiceAuthGuard implements CanActivate {
     protected readonly keys: ServiceAuthKeys,
     @Inject(REQUEST_VERIFIER) protected readonly verifier: RequestVerifier,
     @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+    /** The `metrics` option's observer; null (metrics off) costs one null check per request. */
+    @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
   ) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   }
@@ -41,13 +45,39 @@ export class ServiceAuthGuard implements CanActivate {
     if (route.public) return true;
 
     const req = context.switchToHttp().getRequest();
+    const started = this.observer ? performance.now() : 0;
     try {
       const body = await readRawBody(req, this.maxBodyBytes);
-      req[VERIFIED_CALLER_PROPERTY] = await this.verifier.verify(requestMessage(req), body, route.isTrusted);
+      const caller = await this.verifier.verify(requestMessage(req), body, route.isTrusted);
+      req[VERIFIED_CALLER_PROPERTY] = caller;
+      if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
       return true;
     } catch (err) {
+      if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
       if (err instanceof ServiceAuthError) this.reject(err, req);
       throw err;
+    }
+  }
+
+  /**
+   * Tells the `metrics` observer how the request was decided. Only bounded values (route pattern,
+   * method, configured caller id, reason code); a failing observer must neither refuse a request
+   * nor hide a refusal, so its errors stop here.
+   */
+  private report(observer: VerificationObserver, context: ExecutionContext, req: any, started: number, decision: { accepted: true } | { accepted: false; error: unknown }): void {
+    const durationSeconds = (performance.now() - started) / 1000;
+    try {
+      const event: VerificationEvent = {
+        route: routePattern(context, req),
+        method: typeof req.method === 'string' ? req.method : 'UNKNOWN',
+        caller: req[VERIFIED_CALLER_PROPERTY]?.id ?? (decision.accepted ? undefined : this.claimedCaller(req)),
+        durationSeconds,
+      };
+      if (decision.accepted) observer.onVerified(event);
+      else if (decision.error instanceof ServiceAuthError) observer.onRefused({ ...event, reason: decision.error.reason, status: decision.error.status });
+      else observer.onFailed?.(event);
+    } catch {
+      // Metrics are best effort; the decision already stands.
     }
   }
 

@@ -49,6 +49,15 @@ export class MemoryNonceStore implements NonceStore {
     return true;
   }
 
+  /** Rejects when the store is full of live nonces (claims are refused, 503), resolves otherwise. */
+  async ping(): Promise<void> {
+    if (this.entries.size < this.maxEntries) return;
+    this.sweepAll(this.now());
+    if (this.entries.size >= this.maxEntries) {
+      throw new ReplayStoreUnavailableError(`nonce store is full (${this.maxEntries} live nonces)`);
+    }
+  }
+
   /**
    * Nonces arrive roughly in expiry order (expiry is `created` plus a constant), so expired ones sit
    * at the front of the map: drop them until the first live one. Cost: the number expired.
