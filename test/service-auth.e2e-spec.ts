@@ -119,7 +119,7 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
     it('public GET /health needs no credentials', async () => {
       const res = await inventory({ method: 'GET', path: '/health' });
       expect(res.status).toBe(200);
-      expect(res.json).toEqual({ status: 'ok' });
+      expect(res.json).toMatchObject({ status: 'ok', info: { replay_store: { status: 'up' } } });
     });
 
     it('a valid hand-signed POST /api/inventory is accepted (P456: 50 → 49)', async () => {

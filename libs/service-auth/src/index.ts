@@ -30,3 +30,9 @@ export type { KeyProvider } from './keys/key-provider.interface.js';
 export type { KeyMaterial } from './keys/key-material.js';
 export type { VerifiedCaller } from './protocol/verified-caller.js';
 export type { ReasonCode } from './protocol/reason-codes.js';
+export type { VerificationObserver, VerificationEvent, RefusalEvent } from './metrics/verification-observer.js';
+export type { VerificationMetricsOption } from './metrics/verification-metrics-option.js';
+export type { VerificationOutcome } from './metrics/opentelemetry-verification-observer.js';
+export { METER_NAME } from './metrics/opentelemetry-global-meter.js';
+// For @nestjs/terminus (optional peer), which this file neither imports nor needs at type level.
+export { ReplayStoreHealthIndicator, type ReplayStoreHealthResult } from './health/replay-store.health-indicator.js';

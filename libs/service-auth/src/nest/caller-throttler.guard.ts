@@ -82,10 +82,7 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     } catch (err) {
       if (!(err instanceof ThrottlerStorageUnavailableError)) throw err;
       const req = requestProps.context.switchToHttp().getRequest();
-      this.authLogger.error({
-        ...rejectionLogEntry(req, 'rate_limit_unavailable', 503),
-        detail: err.message,
-      });
+      this.authLogger.error(rejectionLogEntry(req, 'rate_limit_unavailable', 503, undefined, { detail: err.message }));
       throw new ServiceAuthException('rate_limit_unavailable', 'Rate limiting is temporarily unavailable');
     }
   }
@@ -94,7 +91,7 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     const { req, res } = this.getRequestResponse(context);
     const retryAfter = Math.max(1, detail.timeToBlockExpire);
     if (readHeader(res, 'retry-after') === undefined) this.setResponseHeader(res, 'Retry-After', retryAfter);
-    this.authLogger.warn({ ...rejectionLogEntry(req, 'rate_limited', 429), retryAfterSeconds: retryAfter });
+    this.authLogger.warn(rejectionLogEntry(req, 'rate_limited', 429, undefined, { retryAfterSeconds: retryAfter }));
     throw new ServiceAuthException('rate_limited', 'Too many requests: retry after the number of seconds in Retry-After');
   }
 }

@@ -4,6 +4,7 @@ import type { NonceStore } from '../replay/nonce-store.interface.js';
 import type { ReplayWindowOptions } from '../replay/replay-window.js';
 import type { RetryOptions } from '../client/retry-options.js';
 import type { CircuitBreakerOptions } from '../client/circuit-breaker-options.js';
+import type { VerificationMetricsOption } from '../metrics/verification-metrics-option.js';
 
 export type EncryptionPolicy = 'required' | 'optional' | 'off';
 
@@ -143,4 +144,11 @@ export interface ServiceAuthModuleOptions {
   /** Default policy for encrypted request bodies on routes without @EncryptedBody(). Default 'optional'. */
   encryption?: EncryptionPolicy;
   client?: SignedHttpClientOptions;
+  /**
+   * Metrics of every decision of ServiceAuthGuard (see VerificationMetricsOption): `true` for
+   * OpenTelemetry through the global MeterProvider (needs @opentelemetry/api), `{ meter }` for a
+   * given OpenTelemetry Meter, `{ observer }` for your own VerificationObserver. Default: off.
+   * Metric names and attributes: OpenTelemetryVerificationObserver.
+   */
+  metrics?: VerificationMetricsOption;
 }

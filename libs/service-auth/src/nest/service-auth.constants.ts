@@ -8,6 +8,8 @@ export const VERIFIED_CALLER_PROPERTY = 'serviceAuthCaller';
 
 export const NONCE_STORE = Symbol('SERVICE_AUTH_NONCE_STORE');
 export const REQUEST_VERIFIER = Symbol('SERVICE_AUTH_REQUEST_VERIFIER');
+/** The VerificationObserver of the `metrics` option, or null when metrics are off. */
+export const VERIFICATION_OBSERVER = Symbol('SERVICE_AUTH_VERIFICATION_OBSERVER');
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_CLIENT_TIMEOUT_MS = 5000;

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
-import { REQUEST_VERIFIER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
+import { REQUEST_VERIFIER, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
@@ -13,6 +14,7 @@ import { requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
+import { routePattern } from './route-pattern.js';
 import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
 
 
@@ -33,6 +35,8 @@ export class ServiceAuthGuard implements CanActivate {
     protected readonly keys: ServiceAuthKeys,
     @Inject(REQUEST_VERIFIER) protected readonly verifier: RequestVerifier,
     @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+    /** The `metrics` option's observer; null (metrics off) costs one null check per request. */
+    @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
   ) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   }
@@ -43,6 +47,7 @@ export class ServiceAuthGuard implements CanActivate {
     if (route.public) return true;
 
     const req = context.switchToHttp().getRequest();
+    const started = this.observer ? performance.now() : 0;
     try {
       const message = requestMessage(req);
       // Target and Content-Encoding before the body is read; then the URL the router chose this
@@ -54,13 +59,37 @@ export class ServiceAuthGuard implements CanActivate {
       req[VERIFIED_CALLER_PROPERTY] = caller;
       // For the answer of an encrypted exchange, which must not depend on the key surviving a reload.
       rememberVerifiedKey(req, key);
+      if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
       return true;
     } catch (err) {
+      if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
       if (err instanceof ServiceAuthError) {
         if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse(), err.retryAfterSeconds);
         this.reject(err, req);
       }
       throw err;
+    }
+  }
+
+  /**
+   * Tells the `metrics` observer how the request was decided. Only bounded values (route pattern,
+   * method, configured caller id, reason code); a failing observer must neither refuse a request
+   * nor hide a refusal, so its errors stop here.
+   */
+  private report(observer: VerificationObserver, context: ExecutionContext, req: any, started: number, decision: { accepted: true } | { accepted: false; error: unknown }): void {
+    const durationSeconds = (performance.now() - started) / 1000;
+    try {
+      const event: VerificationEvent = {
+        route: routePattern(context, req),
+        method: typeof req.method === 'string' ? req.method : 'UNKNOWN',
+        caller: req[VERIFIED_CALLER_PROPERTY]?.id ?? (decision.accepted ? undefined : this.claimedCaller(req)),
+        durationSeconds,
+      };
+      if (decision.accepted) observer.onVerified(event);
+      else if (decision.error instanceof ServiceAuthError) observer.onRefused({ ...event, reason: decision.error.reason, status: decision.error.status });
+      else observer.onFailed?.(event);
+    } catch {
+      // Metrics are best effort; the decision already stands.
     }
   }
 
@@ -88,13 +117,16 @@ export class ServiceAuthGuard implements CanActivate {
     return readRouteAccess(this.reflector, context);
   }
 
-  /** Logs the refusal once (no secret, no query, no body) and answers with its stable reason. */
+  /**
+   * Logs the refusal as one line (no secret, no query, no body; see LogLine) and answers with its
+   * stable reason.
+   */
   protected reject(error: ServiceAuthError, req: any): never {
-    const entry = {
-      ...rejectionLogEntry(req, error.reason, error.status, req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req)),
+    const claimedCaller = req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req);
+    const entry = rejectionLogEntry(req, error.reason, error.status, claimedCaller, {
       ...(error.detail ? { detail: error.detail } : {}),
       ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
-    };
+    });
     if (error.status >= 500) this.logger.error(entry);
     else this.logger.warn(entry);
     throw new ServiceAuthException(error.reason, error.message);

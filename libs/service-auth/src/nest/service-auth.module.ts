@@ -6,7 +6,8 @@ import { BodyParserErrorFilter } from './body-parser-error.filter.js';
 import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
 import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
 import { createNonceStore } from './nonce-store.factory.js';
-import { NONCE_STORE, REQUEST_VERIFIER } from './service-auth.constants.js';
+import { NONCE_STORE, REQUEST_VERIFIER, VERIFICATION_OBSERVER } from './service-auth.constants.js';
+import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
 import { ServiceAuthGuard } from './service-auth.guard.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS, ServiceAuthConfigurableModule } from './service-auth.module-definition.js';
@@ -74,6 +75,12 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
           requiredComponents: options.requiredComponents,
         }),
     },
+    {
+      provide: VERIFICATION_OBSERVER,
+      // After ServiceAuthKeys: the options are validated first.
+      inject: [SERVICE_AUTH_OPTIONS, ServiceAuthKeys],
+      useFactory: (options: ServiceAuthModuleOptions) => createVerificationObserver(options.metrics),
+    },
     ServiceAuthGuard,
     {
       provide: APP_GUARD,
@@ -87,7 +94,7 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
     TrustedCallerValidator,
   ],
   // SERVICE_AUTH_OPTIONS and ServiceAuthKeys: for SignedHttpModule (nest-service-auth/client), which signs with these keys.
-  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, SERVICE_AUTH_OPTIONS],
+  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, SERVICE_AUTH_OPTIONS, VERIFICATION_OBSERVER],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
   constructor(@Inject(NONCE_STORE) private readonly nonces: NonceStore) {

@@ -43,6 +43,7 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
   if (options.encryption !== undefined && !['required', 'optional', 'off'].includes(options.encryption)) {
     throw new KeyConfigurationError(`ServiceAuthModule: encryption must be 'required', 'optional' or 'off' (got ${JSON.stringify(options.encryption)})`);
   }
+  validateMetrics(options.metrics);
 }
 
 function nonNegativeInteger(value: unknown, setting: string): void {
@@ -116,4 +117,17 @@ function validateReplayStore(replay: ServiceAuthModuleOptions['replay']): void {
     throw new KeyConfigurationError(`ServiceAuthModule: replay.redis.keyPrefix must be a string (got ${JSON.stringify(keyPrefix)})`);
   }
   positiveInteger(timeoutMs, 'replay.redis.timeoutMs');
+}
+
+/** metrics: a boolean, { meter } (an OpenTelemetry Meter) or { observer } (a VerificationObserver). */
+function validateMetrics(metrics: unknown): void {
+  if (metrics === undefined || typeof metrics === 'boolean') return;
+  const { meter, observer } = (typeof metrics === 'object' && metrics !== null ? metrics : {}) as Record<string, unknown>;
+  const has = (value: unknown, ...methods: string[]) =>
+    typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  if ((meter === undefined) === (observer === undefined) || (meter !== undefined && !has(meter, 'createCounter', 'createHistogram')) || (observer !== undefined && !has(observer, 'onVerified', 'onRefused'))) {
+    throw new KeyConfigurationError(
+      'ServiceAuthModule: metrics must be true, false, { meter } (an OpenTelemetry Meter) or { observer } (an object with onVerified() and onRefused())',
+    );
+  }
 }

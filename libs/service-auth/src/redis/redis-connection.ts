@@ -160,6 +160,16 @@ export class RedisConnection {
   }
 
   /**
+   * One PING within `timeoutMs` (waiting for the connection included), for health checks: resolves
+   * on PONG, rejects with a redacted Error otherwise (closed, disconnected, no answer in time).
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    if (this.closedFlag) throw new Error('the Redis connection is closed');
+    const reply = await this.run((client) => client.ping(), timeoutMs);
+    if (reply !== 'PONG') throw new Error('unexpected reply to PING');
+  }
+
+  /**
    * Quits the client when this connection created it; an injected client is left untouched.
    * Idempotent. `graceMs` bounds the wait for a graceful QUIT before the socket is dropped.
    */

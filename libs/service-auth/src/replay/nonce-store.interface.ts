@@ -25,6 +25,13 @@ export interface NonceStore {
    */
   claim(claim: NonceClaim, expiresAtMs: number): Promise<boolean>;
 
+  /**
+   * Resolves when the store can take claims right now; rejects (with a message that holds no
+   * secret) when claims would fail. Used by health checks (ReplayStoreHealthIndicator); a store
+   * without it is reported healthy.
+   */
+  ping?(): Promise<void>;
+
   /** Releases connections or timers; called when the Nest application shuts down. */
   close?(): Promise<void>;
 }

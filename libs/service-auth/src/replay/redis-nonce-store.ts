@@ -112,6 +112,23 @@ export class RedisNonceStore implements NonceStore {
     throw new ReplayStoreUnavailableError('Replay store unavailable: unexpected reply from Redis');
   }
 
+  /**
+   * Resolves when Redis answers a PING within `timeoutMs`; rejects with
+   * {@link ReplayStoreUnavailableError} (message without the URL's password) otherwise. For health
+   * checks (ReplayStoreHealthIndicator): claims would fail closed at this moment.
+   */
+  async ping(): Promise<void> {
+    if (this.connection.closed) {
+      throw new ReplayStoreUnavailableError('Replay store unavailable: the Redis nonce store is closed');
+    }
+    try {
+      await this.connection.ping(this.timeoutMs);
+    } catch (err) {
+      const cause = err as Error;
+      throw new ReplayStoreUnavailableError(`Replay store unavailable: ${cause.message}`, { cause });
+    }
+  }
+
   /** Quits the client when the store created it; an injected client is left untouched. */
   async close(): Promise<void> {
     await this.connection.close(Math.max(this.timeoutMs, 1000));

@@ -1,0 +1,15 @@
+import type { ExecutionContext } from '@nestjs/common';
+
+/**
+ * The route a request matched, as declared (`/api/inventory/:productId`), for metrics: a bounded set
+ * of values that never carries an id from the path or the query. Express keeps it on `req.route`,
+ * Fastify on `req.routeOptions`; a request reaching a guard has always matched a route, but should
+ * neither be known the handler (`InventoryController.get`) stands in for it.
+ */
+export function routePattern(context: ExecutionContext, req: any): string {
+  const express: unknown = req?.route?.path;
+  if (typeof express === 'string') return express;
+  const fastify: unknown = req?.routeOptions?.url;
+  if (typeof fastify === 'string') return fastify;
+  return `${context.getClass().name}.${context.getHandler().name}`;
+}
