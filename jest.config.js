@@ -18,7 +18,7 @@ const shared = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', swc],
-    // A .cts source is CommonJS in every build (libs/service-auth/src/redis/require-optional-peer.cts).
+    // A .cts source is CommonJS in every build (libs/service-auth/src/peers/require-optional-peer.cts).
     '^.+\\.cts$': ['@swc/jest', { ...swc, module: { type: 'commonjs' } }],
     // @nestjs/throttler is CommonJS requiring ESM-only Nest 12: see test/support/jest/nestjs-throttler.ts.
     '/node_modules/@nestjs/throttler/.+\\.js$': '<rootDir>/test/support/jest/require-esm-bridge.cjs',

@@ -1,5 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { requireOptionalPeer } from './require-optional-peer.cjs';
+import { requireOptionalPeer } from '../peers/require-optional-peer.cjs';
 
 /**
  * The Redis plumbing shared by RedisNonceStore and RedisThrottlerStorage: an owned or injected

@@ -1,5 +1,5 @@
 /**
- * `require()` of an optional peer dependency (ioredis), resolved from this package's location.
+ * `require()` of an optional peer dependency (ioredis, @opentelemetry/api), resolved from this package's location.
  *
  * CommonJS on purpose, in both builds of the package: a lazy, synchronous load needs `require`, which
  * an ES module only gets from `createRequire(import.meta.url)`, and `import.meta` cannot appear in the
