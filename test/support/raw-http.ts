@@ -30,6 +30,30 @@ export interface RawRequest {
 }
 
 /**
+ * The 5xx answers the services document: a dependency of the check is down (503), the upstream failed
+ * (502/503 from order-service), a configuration error (500 raw_body_unavailable), or terminus' health
+ * body. Any other 5xx is a crash, and fails the test that received it, whatever it asserts.
+ */
+const DOCUMENTED_SERVER_REASONS = new Set([
+  'raw_body_unavailable',
+  'replay_store_unavailable',
+  'rate_limit_unavailable',
+  'upstream_unavailable',
+  'upstream_error',
+  'upstream_rejected_credentials',
+  'upstream_redirect',
+  'upstream_response_too_large',
+  'order_not_sent',
+]);
+
+function isDocumentedServerError(json: unknown): boolean {
+  if (typeof json !== 'object' || json === null) return false;
+  const body = json as { reason?: unknown; status?: unknown; error?: unknown };
+  if (typeof body.reason === 'string') return DOCUMENTED_SERVER_REASONS.has(body.reason);
+  return body.status === 'error' && typeof body.error === 'object'; // @nestjs/terminus: a check is down
+}
+
+/**
  * Sends one request on a fresh connection. The response is returned even when the server answers
  * before reading the whole body and resets the connection (413 on an oversized body).
  */
@@ -53,7 +77,12 @@ export function rawRequest(baseUrl: string, init: RawRequest): Promise<RawRespon
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        const status = res.statusCode ?? 0;
+        if (status >= 500 && !isDocumentedServerError(json)) {
+          reject(new Error(`${init.method} ${init.path}: undocumented ${status} (a crash, not a refusal): ${text.slice(0, 200)}`));
+          return;
+        }
+        resolve({ status, headers: res.headers, text, json });
       });
     });
     const timeoutMs = init.timeoutMs ?? 10_000;
