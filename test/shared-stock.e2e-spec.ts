@@ -17,18 +17,7 @@ import { keyList, newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
 import { startPostgresServer, type PostgresServerHandle } from './support/postgres-server.js';
 import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
-
-/** Small deterministic PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './support/prng.js';
 
 describe('two inventory-service instances sharing one PostgreSQL stock (express)', () => {
   let postgres: PostgresServerHandle | undefined;
