@@ -8,11 +8,10 @@ import { Controller, Get, Module, type DynamicModule, type INestApplication } fr
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { SigningCredential } from 'nest-service-auth/core';
 import { Caller, ServiceAuthModule, type ServiceAuthModuleOptions, type VerifiedCaller } from 'nest-service-auth';
-import { newCredential, type TestCredential } from './support/credentials.js';
+import { testCaller, type TestCaller } from 'nest-service-auth/testing';
 import { listenUrl, type Adapter } from './support/demo-services.js';
-import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
+import { rawRequest, type RawResponse } from './support/raw-http.js';
 
 const BUDGET = 3;
 const MAX_AGE_SECONDS = 300;
@@ -27,10 +26,10 @@ class ProbeController {
 }
 
 /** The service's ServiceAuthModule options: the one place that says who may call and with which budget. */
-function moduleOptions(callers: Record<string, TestCredential>): ServiceAuthModuleOptions {
+function moduleOptions(callers: TestCaller[]): ServiceAuthModuleOptions {
   return {
     serviceId: 'inventory-service',
-    keys: { callers: Object.entries(callers).map(([id, credential]) => ({ id, keys: [credential] })) },
+    keys: { callers: callers.map((caller) => caller.asCaller()) },
     replay: { maxNoncesPerCaller: BUDGET, maxAgeSeconds: MAX_AGE_SECONDS, maxFutureSkewSeconds: MAX_FUTURE_SKEW_SECONDS },
   };
 }
@@ -43,18 +42,14 @@ class ProbeModule {
 }
 
 describe.each(['express', 'fastify'] as Adapter[])('per-caller nonce budget (%s)', (adapter) => {
-  const greedyKey = newCredential('greedy-2026-11');
-  const politeKey = newCredential('polite-2026-11');
-  let greedy: SigningCredential;
-  let polite: SigningCredential;
+  const greedy = testCaller('greedy-service', { audience: 'inventory-service' });
+  const polite = testCaller('polite-service', { audience: 'inventory-service' });
   let app: INestApplication;
   let url: string;
 
   beforeAll(async () => {
-    greedy = signingCredential(greedyKey);
-    polite = signingCredential(politeKey);
     app = await NestFactory.create(
-      ProbeModule.with(moduleOptions({ 'greedy-service': greedyKey, 'polite-service': politeKey })),
+      ProbeModule.with(moduleOptions([greedy, polite])),
       adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(),
       { rawBody: true, logger: false, abortOnError: false },
     );
@@ -65,7 +60,8 @@ describe.each(['express', 'fastify'] as Adapter[])('per-caller nonce budget (%s)
     await app?.close();
   });
 
-  const signedProbe = (credential: SigningCredential) => signedHeaders(url, credential, { method: 'GET', path: '/probe' });
+  // Signed headers are kept and sent as they are: a replay sends the very same ones again.
+  const signedProbe = (caller: TestCaller) => caller.sign('GET', '/probe');
   const send = (headers: Record<string, string>): Promise<RawResponse> => rawRequest(url, { method: 'GET', path: '/probe', headers });
 
   it('fills one caller\'s budget: that caller alone is refused with 429 nonce_budget_exhausted and Retry-After; the other gets 200', async () => {
