@@ -231,7 +231,7 @@ export class SignedHttpService {
     if (encrypted) {
       const contentType = response.headers['content-type'];
       response.data = openAnswer(
-        { status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
+        { method, status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
         (kid) => this.keys.ring.findUpstreamKey(upstream.id, kid)?.encryptionKey,
         prepared.nonce,
       ) as T;
