@@ -3,9 +3,10 @@ import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
 import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
 
 /**
- * Live nonces one caller may have by default. With the default 300 s window (a nonce is kept
- * 306 s at most) that sustains about 3 300 requests per second from EACH caller, more than one
- * instance verifies; beyond that, use Redis.
+ * Live nonces one caller may have by default, in memory or in Redis. With the default 300 s window (a
+ * nonce is kept 306 s at most) that sustains about 3 300 requests per second from EACH caller, more
+ * than one instance verifies; replicas sharing Redis share it too, so a caller sending faster to all
+ * of them together needs a larger `replay.maxNoncesPerCaller`.
  */
 export const DEFAULT_MAX_NONCES_PER_CALLER = 1_000_000;
 
