@@ -60,7 +60,7 @@ async function exchange(url, { method = 'GET', headers = {}, body } = {}, open) 
   const encrypted = (response.headers.get('content-type') ?? '').startsWith(JWE_MEDIA_TYPE);
   if (encrypted) {
     if (!open) throw new Error('encrypted answer, but no key to open it');
-    text = open(text).toString('utf8');
+    text = open(text, response.status).toString('utf8');
   }
   let json;
   try {
@@ -92,7 +92,7 @@ function signedRequest(credential, { method = 'POST', path = '/api/inventory', p
   }
   const nonce = randomBytes(16).toString('base64url');
   const signature = signRequest({ method, url, headers, body }, { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience }, { nonce });
-  const open = (jwe) => openResponse(jwe, (kid) => (kid === credential.id ? keys.encryptionKey : undefined), nonce);
+  const open = (jwe, status) => openResponse(jwe, (kid) => (kid === credential.id ? keys.encryptionKey : undefined), { nonce, status });
   return { url, init: { method, headers: { ...headers, ...signature }, body }, open };
 }
 

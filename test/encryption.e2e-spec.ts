@@ -49,7 +49,7 @@ describe.each(['express', 'fastify'] as const)('confidential bodies (%s)', (adap
     expect(res.headers['content-type']).toMatch(/^application\/jose/);
     expect(res.text).not.toContain('Inventory updated');
     const { plaintext, header } = decryptCompact(res.text, (kid) => (kid === s.orderKey.id ? key : undefined));
-    expect(header).toMatchObject({ alg: 'dir', enc: 'A256GCM', kid: s.orderKey.id, nonce });
+    expect(header).toMatchObject({ alg: 'dir', enc: 'A256GCM', kid: s.orderKey.id, nonce, status: 200 });
     expect(JSON.parse(plaintext.toString()).message).toMatch(/^Inventory updated for product P123\. New stock: \d+$/);
     // jose, an independent implementation, opens our answer too
     const opened = await jose.compactDecrypt(res.text, key);
@@ -145,13 +145,13 @@ describe('the signing client refuses answers not made for its request', () => {
     }
   }
 
-  it('accepts an answer that echoes its nonce', async () => {
-    answer = (nonce) => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce }) });
+  it('accepts an answer that echoes its nonce and its status', async () => {
+    answer = (nonce) => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce, status: 200 }) });
     await expect(callUpstream()).resolves.toEqual({ ok: true });
   });
 
   it('refuses a captured answer to another request (other nonce)', async () => {
-    answer = () => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce: 'another-request-nonce-000' }) });
+    answer = () => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce: 'another-request-nonce-000', status: 200 }) });
     await expect(callUpstream()).rejects.toMatchObject({ reason: 'decryption_failed' });
   });
 

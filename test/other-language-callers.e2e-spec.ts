@@ -221,19 +221,23 @@ describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)'
   });
 });
 
-describe('the encrypted Python caller refuses an answer made for another request', () => {
+describe('the encrypted Python caller refuses an answer not made for its request and its status', () => {
   let impostor: Server;
   let url: string;
   const credential: TestCredential = { id: 'order-2026-11', apiKey: `sk_${'a'.repeat(43)}`, secret: Buffer.alloc(32, 7).toString('base64url') };
+  const key = deriveKeys(Buffer.from(credential.secret, 'base64url')).encryptionKey;
+  /** What the impostor answers, given the nonce the request was signed with. */
+  let answer: (nonce: string) => { status: number; headers?: Record<string, string>; body?: string };
 
   beforeAll(async () => {
     await requireTools();
-    // A genuine answer under the right key, but bound to another nonce: a captured answer replayed.
-    const key = deriveKeys(Buffer.from(credential.secret, 'base64url')).encryptionKey;
-    const captured = encryptCompact(Buffer.from('{"message":"captured"}'), key, { kid: credential.id, nonce: 'AAAAAAAAAAAAAAAAAAAAAA' });
     impostor = createServer((req, res) => {
+      const nonce = /nonce="([^"]+)"/.exec(String(req.headers['signature-input']))?.[1] ?? '';
       req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/jose' }).end(captured));
+      req.on('end', () => {
+        const { status, headers = {}, body } = answer(nonce);
+        res.writeHead(status, headers).end(body);
+      });
     });
     await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
     const address = impostor.address();
@@ -243,10 +247,38 @@ describe('the encrypted Python caller refuses an answer made for another request
     if (impostor) await new Promise((resolve) => impostor.close(resolve));
   });
 
-  it('exits 1 and prints nothing of the captured answer', async () => {
+  const sealed = (nonce: string, status: number) => ({
+    status: 200,
+    headers: { 'content-type': 'application/jose' },
+    body: encryptCompact(Buffer.from('{"message":"captured"}'), key, { kid: credential.id, nonce, status }),
+  });
+
+  it('a genuine answer under the right key, bound to another nonce (a captured answer replayed): exits 1, prints nothing of it', async () => {
+    answer = () => sealed('AAAAAAAAAAAAAAAAAAAAAA', 200);
     const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [url, ORDER], callerEnv(credential, 'inventory-service'));
     expect(res.code).toBe(1);
     expect(res.body).toMatch(/^answer refused: the answer was not made for this request/);
     expect(res.body).not.toContain('captured');
+  });
+
+  it('an answer sealed for its nonce but another status (202 sent as 200): exits 1', async () => {
+    answer = (nonce) => sealed(nonce, 202);
+    const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [url, ORDER], callerEnv(credential, 'inventory-service'));
+    expect(res.code).toBe(1);
+    expect(res.body).toMatch(/^answer refused: the answer was not made for this status/);
+    expect(res.body).not.toContain('captured');
+  });
+
+  it('an empty 200 (any answer replaced in transit): exits 1', async () => {
+    answer = () => ({ status: 200 });
+    const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [url, ORDER], callerEnv(credential, 'inventory-service'));
+    expect(res.code).toBe(1);
+    expect(res.body).toMatch(/^answer refused: a successful answer to an encrypted request must be encrypted/);
+  });
+
+  it('control: sealed for its nonce and its status: exits 0 with the answer', async () => {
+    answer = (nonce) => sealed(nonce, 200);
+    const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [url, ORDER], callerEnv(credential, 'inventory-service'));
+    expect([res.code, res.status, json(res.body)]).toEqual([0, 200, { message: 'captured' }]);
   });
 });

@@ -15,7 +15,7 @@ export type { VerifiedCaller } from './protocol/verified-caller.js';
 
 // Confidential bodies: JWE compact, dir + A256GCM
 export { encryptCompact, decryptCompact, type DecryptedJwe, type JweProtectedHeader } from './crypto/jwe-compact.js';
-export { openResponse } from './crypto/open-response.js';
+export { openResponse, type ExpectedAnswer } from './crypto/open-response.js';
 export { JWE_MEDIA_TYPE } from './crypto/jwe-media-type.js';
 
 // Keys

@@ -49,7 +49,14 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     const req = { headers: { 'content-type': 'application/jose' }, rawBody, body: undefined as unknown, [VERIFIED_CALLER_PROPERTY]: caller };
     if (remember) rememberVerifiedKey(req, key);
     const headers: Record<string, string> = {};
-    const res = { header: (name: string, value: string) => void (headers[name] = value) };
+    // Nest has set the status before the handler runs.
+    const res = {
+      statusCode: 201,
+      status(code: number) {
+        this.statusCode = code;
+      },
+      header: (name: string, value: string) => void (headers[name] = value),
+    };
     return { req, res, headers, key, caller };
   }
 
@@ -95,5 +102,23 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     await retireOldKey();
     const answer = lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of({ stock: 98 }) }));
     await expect(answer).rejects.toThrow(/retired/);
+  });
+
+  it('seals an answer with no data as JSON null, with the status sent in the protected header', async () => {
+    const { req, res, headers, key, caller } = verifiedRequest();
+    const sealed = await lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of(undefined) }));
+    expect(headers['content-type']).toBe('application/jose');
+    const { plaintext, header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    expect(plaintext.toString()).toBe('null');
+    expect(header).toMatchObject({ nonce: caller.nonce, status: 201 });
+  });
+
+  it.each([204, 205])('a %i cannot carry the sealed answer: sent as 200, and sealed as such', async (status) => {
+    const { req, res, key } = verifiedRequest();
+    res.statusCode = status;
+    const sealed = await lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of(undefined) }));
+    expect(res.statusCode).toBe(200);
+    const { header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    expect(header).toMatchObject({ status: 200 });
   });
 });

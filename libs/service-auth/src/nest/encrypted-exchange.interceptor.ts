@@ -12,6 +12,7 @@ import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { EncryptionPolicy, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { declaresBody, nodeRequest } from './raw-body.js';
+import { handlerWritesResponse } from './handler-writes-response.js';
 import { verifiedKeyOf } from './verified-key.js';
 
 /**
@@ -25,13 +26,20 @@ import { verifiedKeyOf } from './verified-key.js';
  *   the one captured when the guard verified the request, not looked up again: a reload that retires
  *   it while the handler runs must not turn an answer whose state change is already made into a 500.
  *   The caller proved it holds that key moments ago; the answer goes to that caller only.
- * A plaintext exchange passes straight through: no operator is added to its response stream.
+ *   Every successful answer is sealed, "no data" included (as JSON `null`), and the protected header
+ *   also carries the status sent: the client refuses a 2xx answer that is not sealed for its nonce
+ *   and its status, so that nobody on the way can replace an answer with an empty `200`, or move a
+ *   sealed one to another status. A 204 (or 205) cannot carry the sealed body: it is sent as 200.
+ * A plaintext exchange passes straight through: no operator is added to its response stream. So
+ * does a handler that writes its own response (`@Res()` without passthrough): Nest sends nothing it
+ * returns. Its answer is plaintext, which the signing client refuses for an encrypted call.
  * Error answers are never encrypted: they carry only a status, a reason and a fixed message.
  */
 @Injectable()
 export class EncryptedExchangeInterceptor implements NestInterceptor {
   private readonly defaultPolicy: EncryptionPolicy;
   private readonly maxBodyBytes: number;
+  private readonly handlersWritingResponse = new WeakMap<Function, boolean>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -66,10 +74,19 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
       throw err;
     }
     if (!caller || !(encrypted || acceptsJwe(headers['accept']))) return next.handle();
+    if (this.writesResponse(context)) return next.handle();
     const res = context.switchToHttp().getResponse();
     // Resolved now, before the handler runs: what a reload does meanwhile cannot take it away.
     const sealingKey = this.sealingKey(caller, verifiedKey);
-    return next.handle().pipe(map((data) => (data === undefined ? data : this.seal(data, caller, sealingKey, res))));
+    return next.handle().pipe(map((data) => this.seal(data, caller, sealingKey, res)));
+  }
+
+  /** Route metadata is fixed once the application is up: read once per handler. */
+  private writesResponse(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    let writes = this.handlersWritingResponse.get(handler);
+    if (writes === undefined) this.handlersWritingResponse.set(handler, (writes = handlerWritesResponse(context.getClass(), handler)));
+    return writes;
   }
 
   /** The key the answer is sealed with: the verified one (same as caller.keyId), else the ring's current one by that id. */
@@ -96,14 +113,27 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
     }
   }
 
-  private seal(data: unknown, caller: VerifiedCaller, key: ResolvedKey | undefined, res: { header(name: string, value: string): unknown }): string {
+  private seal(data: unknown, caller: VerifiedCaller, key: ResolvedKey | undefined, res: HttpResponse): string {
     // Only when no guard of this module verified the request (the caller was set by other code) and its
     // key is gone: never fall back to plaintext.
     if (!key) throw new Error('The key of an encrypted exchange was retired before the answer was sent');
+    // Nest has set the status (@HttpCode, or the method's default) before the handler ran.
+    if (NO_BODY_STATUSES.has(res.statusCode)) res.status(200);
     res.header('content-type', JWE_MEDIA_TYPE);
-    return encryptCompact(Buffer.from(JSON.stringify(data), 'utf8'), key.encryptionKey, { kid: key.id, nonce: caller.nonce });
+    const json = JSON.stringify(data) ?? 'null';
+    return encryptCompact(Buffer.from(json, 'utf8'), key.encryptionKey, { kid: key.id, nonce: caller.nonce, status: res.statusCode });
   }
 }
+
+/** What the interceptor uses of an Express response or a Fastify reply (both have these members). */
+interface HttpResponse {
+  statusCode: number;
+  status(code: number): unknown;
+  header(name: string, value: string): unknown;
+}
+
+/** Statuses whose answers have no body (RFC 9110 §15.3.5, §15.3.6): a sealed answer cannot be sent with them. */
+const NO_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205]);
 
 function hasBody(req: any): boolean {
   return Buffer.isBuffer(req.rawBody) ? req.rawBody.length > 0 : declaresBody(nodeRequest(req));

@@ -10,7 +10,7 @@ export const STORE_ERROR_LOG_INTERVAL_MS = 30_000;
 
 /**
  * The module's nonce store: `replay.store` as given, a RedisNonceStore for `replay.redis`
- * (namespace = serviceId), else a MemoryNonceStore with `replay.maxNoncesPerCaller`. The module closes it on shutdown; a
+ * (namespace = serviceId), else a MemoryNonceStore; both with `replay.maxNoncesPerCaller`. The module closes it on shutdown; a
  * RedisNonceStore quits its client only when it created it (`url`), never an injected `client`.
  * Expects validated options (validateOptions).
  */
@@ -19,7 +19,7 @@ export function createNonceStore(options: ServiceAuthModuleOptions): NonceStore 
   if (replay?.store) return replay.store;
   const redis = replay?.redis;
   if (!redis) return new MemoryNonceStore({ maxNoncesPerCaller: replay?.maxNoncesPerCaller });
-  const common = { namespace: options.serviceId, keyPrefix: redis.keyPrefix, timeoutMs: redis.timeoutMs };
+  const common = { namespace: options.serviceId, keyPrefix: redis.keyPrefix, timeoutMs: redis.timeoutMs, maxNoncesPerCaller: replay.maxNoncesPerCaller };
   // The options describe the client by shape (IoredisClient), so that they need no ioredis types; it is an ioredis client.
   if (redis.client) return new RedisNonceStore({ ...common, client: redis.client as Redis });
   return new RedisNonceStore({ ...common, url: redis.url, onError: storeErrorLogger(new Logger('ServiceAuth')) });

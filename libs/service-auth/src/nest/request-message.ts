@@ -22,6 +22,15 @@ export function requestMessage(req: any): HttpMessage {
   };
 }
 
+/**
+ * What the framework removed from the front of the target before routing: Express' `req.baseUrl` for
+ * an application mounted under a path of another (empty otherwise). Fastify never mounts: always empty.
+ */
+export function mountPointOf(req: any): string {
+  if (req.raw) return '';
+  return typeof req.baseUrl === 'string' ? req.baseUrl : '';
+}
+
 /** The path without its query, for logs (queries can carry data that does not belong in logs). */
 export function requestPath(req: any): string {
   const target: string = req.originalUrl ?? nodeRequest(req).url ?? '/';

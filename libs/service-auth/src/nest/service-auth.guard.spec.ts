@@ -48,6 +48,8 @@ class PlainController {
 interface FakeRequest {
   method: string;
   originalUrl: string;
+  /** What Express removed from the front of the target for a mounted application. */
+  baseUrl?: string;
   /** The URL the router matched; Express keeps it in `url`, next to the `originalUrl` that arrived. */
   url?: string;
   headers: Record<string, string>;
@@ -294,14 +296,21 @@ describe('ServiceAuthGuard: refusals', () => {
     expect(logged).toEqual([expect.objectContaining({ event: 'service_auth_rejected', reason: 'request_target_invalid', status: 400 })]);
   });
 
-  it('a URL rewritten between the wire and the router is 400 request_target_invalid; a mount point removed is not', async () => {
+  it('a URL rewritten between the wire and the router is 400 request_target_invalid; a mount point Express removed is not', async () => {
     const rewritten = signedRequest(orderCredential, { target: '/orders/1' });
     rewritten.url = '/orders/2';
     expect((await refusal(rewritten, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'request_target_invalid' });
 
     const mounted = signedRequest(orderCredential, { target: '/api/orders/1?x=1' });
     mounted.url = '/orders/1?x=1';
+    mounted.baseUrl = '/api';
     await expect(guard.canActivate(context(mounted, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+  });
+
+  it('a suffix of the target is not a mount point unless Express says so: 400 request_target_invalid', async () => {
+    const suffix = signedRequest(orderCredential, { target: '/files/orders/1' });
+    suffix.url = '/orders/1';
+    expect((await refusal(suffix, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'request_target_invalid' });
   });
 
   it('a content-encoded body is 415 content_encoding_unsupported, before the body is read', async () => {

@@ -10,7 +10,7 @@ import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { nodeRequest, readRawBody } from './raw-body.js';
-import { requestMessage } from './request-message.js';
+import { mountPointOf, requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
@@ -51,9 +51,10 @@ export class ServiceAuthGuard implements CanActivate {
     try {
       const message = requestMessage(req);
       // Target and Content-Encoding before the body is read; then the URL the router chose this
-      // handler by must be (the rest after a mount point of) the target that will be verified.
+      // handler by must be the target that will be verified (or, under an Express mount point,
+      // exactly what Express says it left of it).
       this.verifier.precheck(message);
-      checkRoutedTarget(message.target, nodeRequest(req).url);
+      checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
       const body = await readRawBody(req, this.maxBodyBytes);
       const { caller, key } = await this.verifier.verifyRequest(message, body, route.isTrusted);
       req[VERIFIED_CALLER_PROPERTY] = caller;

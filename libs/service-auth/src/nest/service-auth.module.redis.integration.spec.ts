@@ -145,7 +145,9 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
       expect(answer.json).toMatchObject({ reason: 'audience_mismatch' });
       await expect(admin.keys('audience-probe:*')).resolves.toEqual([]);
       expect((await get(url)).status).toBe(200);
-      await expect(admin.keys('audience-probe:*')).resolves.toHaveLength(1);
+      // One accepted request: its nonce, and the caller's budget that counts it.
+      const keys = (await admin.keys('audience-probe:*')).sort();
+      expect(keys).toEqual([`audience-probe:inventory-service:order-service`, expect.stringMatching(/^audience-probe:inventory-service:order-service:[^:]+:.+$/)]);
     } finally {
       await app.close();
     }

@@ -311,6 +311,7 @@ describe('SignedHttpService client.encrypt (by upstream id)', () => {
     const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), ring.findCallerKey('order-service', key.id)!.encryptionKey, {
       kid,
       nonce: nonceOf(request.headers),
+      status: 200,
     });
     return { status: 200, headers: { 'content-type': 'application/jose' }, data: jwe };
   };
@@ -339,8 +340,9 @@ describe('SignedHttpService client.encrypt (by upstream id)', () => {
 
   it('encrypt: true encrypts for every upstream', async () => {
     const { http, seen } = service([{ status: 204, data: '' }, { status: 204, data: '' }], { encrypt: true });
-    await firstValueFrom(http.post(`${UPSTREAM}/a`, { a: 1 }));
-    await firstValueFrom(http.post('http://billing.test/api/v2/b', { b: 2 }));
+    // An unsealed 2xx answer to an encrypted call is refused, an empty 204 included (PROTOCOL.md §5.1).
+    await expect(firstValueFrom(http.post(`${UPSTREAM}/a`, { a: 1 }))).rejects.toMatchObject({ reason: 'encryption_required' });
+    await expect(firstValueFrom(http.post('http://billing.test/api/v2/b', { b: 2 }))).rejects.toMatchObject({ reason: 'encryption_required' });
     expect(seen.map((s) => s.headers['content-type'])).toEqual(['application/jose', 'application/jose']);
   });
 

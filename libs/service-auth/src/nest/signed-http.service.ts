@@ -14,6 +14,7 @@ import {
   transportConfig,
   type TransportLimits,
 } from '../client/outgoing-transport.js';
+import { redactedError } from '../client/redacted-error.js';
 import { RetryPolicy } from '../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../client/upstream-circuit-breakers.js';
 import { UpstreamNotConfiguredError } from '../client/upstream-not-configured.error.js';
@@ -221,13 +222,16 @@ export class SignedHttpService {
         transformRequest: [(data) => data],
       });
     } catch (error) {
-      throw refusedAnswer(error, origin) ?? error;
+      // Before anything else sees it (the retry policy keeps the last error, the breaker its last
+      // failure as the cause of UpstreamUnavailableError): an axios error holds the API key, the
+      // signature and the body, and its nonce is unused when the request never reached the upstream.
+      throw refusedAnswer(error, origin) ?? redactedError(error);
     }
     refuseRedirect(response, origin);
     if (encrypted) {
       const contentType = response.headers['content-type'];
       response.data = openAnswer(
-        { status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
+        { method, status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
         (kid) => this.keys.ring.findUpstreamKey(upstream.id, kid)?.encryptionKey,
         prepared.nonce,
       ) as T;

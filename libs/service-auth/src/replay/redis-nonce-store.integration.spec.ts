@@ -7,6 +7,7 @@ import { startRedisServer, type RedisServerHandle } from '../../../../test/suppo
 import { findFreePort } from '../../../../test/support/server-process.js';
 import type { NonceClaim } from './nonce-store.interface.js';
 import { RedisNonceStore } from './redis-nonce-store.js';
+import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
 const TIMEOUT_MS = 250;
@@ -175,6 +176,103 @@ describe('RedisNonceStore (real redis-server)', () => {
     await sleep(100);
     expect(errors.length).toBeGreaterThan(0);
     for (const err of errors) expect(err.message).not.toContain('s3cret-Pa55');
+  });
+
+  describe('per-caller budget (maxNoncesPerCaller)', () => {
+    const BUDGET = 3;
+    const budgeted = (namespace: string, client: Redis | undefined = undefined) =>
+      track(
+        client
+          ? new RedisNonceStore({ client, namespace, maxNoncesPerCaller: BUDGET, timeoutMs: 2000 })
+          : new RedisNonceStore({ url: redis.url, namespace, maxNoncesPerCaller: BUDGET, timeoutMs: 2000 }),
+      );
+
+    async function budgetRefusal(promise: Promise<unknown>): Promise<NonceBudgetExhaustedError> {
+      const { error } = await expectRejection(promise);
+      expect(error).toBeInstanceOf(NonceBudgetExhaustedError);
+      return error as NonceBudgetExhaustedError;
+    }
+
+    it('a caller at its budget is refused (NonceBudgetExhaustedError, with when room comes back); another caller is not', async () => {
+      const store = budgeted('budget-basic');
+      const expiresAt = Date.now() + 60_000;
+      const accepted = [];
+      for (let i = 0; i < BUDGET; i++) {
+        const claim = nonce('greedy-service');
+        await expect(store.claim(claim, expiresAt)).resolves.toBe(true);
+        accepted.push(claim);
+      }
+      const refusal = await budgetRefusal(store.claim(nonce('greedy-service'), expiresAt));
+      expect({ callerId: refusal.callerId, budget: refusal.budget }).toEqual({ callerId: 'greedy-service', budget: BUDGET });
+      expect(refusal.retryAfterMs).toBeGreaterThan(50_000);
+      expect(refusal.retryAfterMs).toBeLessThanOrEqual(60_000);
+      // Another caller has a budget of its own.
+      for (let i = 0; i < BUDGET; i++) await expect(store.claim(nonce('polite-service'), expiresAt)).resolves.toBe(true);
+      // At its budget, a replay is still a replay, and a refused nonce was not recorded.
+      for (const claim of accepted) await expect(store.claim(claim, expiresAt)).resolves.toBe(false);
+      await expect(admin.keys('nest-service-auth:nonce:budget-basic:greedy-service:*')).resolves.toHaveLength(BUDGET);
+    });
+
+    it('two replicas (two clients) share one budget per caller', async () => {
+      const replica1 = budgeted('budget-replicas');
+      const replica2 = budgeted('budget-replicas');
+      const expiresAt = Date.now() + 60_000;
+      await expect(replica1.claim(nonce(), expiresAt)).resolves.toBe(true);
+      await expect(replica2.claim(nonce(), expiresAt)).resolves.toBe(true);
+      await expect(replica1.claim(nonce(), expiresAt)).resolves.toBe(true);
+      await budgetRefusal(replica2.claim(nonce(), expiresAt));
+      await budgetRefusal(replica1.claim(nonce(), expiresAt));
+    });
+
+    it('50 concurrent distinct claims of one caller across two replicas: exactly the budget is accepted', async () => {
+      const replica1 = budgeted('budget-race');
+      const replica2 = budgeted('budget-race');
+      const expiresAt = Date.now() + 60_000;
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          (i % 2 === 0 ? replica1 : replica2).claim(nonce(), expiresAt).then(
+            (fresh) => (fresh ? 'accepted' : 'replay'),
+            (error: unknown) => (error instanceof NonceBudgetExhaustedError ? 'budget' : `error: ${String(error)}`),
+          ),
+        ),
+      );
+      expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(BUDGET);
+      expect(outcomes.filter((o) => o === 'budget')).toHaveLength(50 - BUDGET);
+    });
+
+    it('room comes back as the caller’s nonces expire', async () => {
+      const store = budgeted('budget-expiry');
+      for (let i = 0; i < BUDGET; i++) await expect(store.claim(nonce(), Date.now() + 300)).resolves.toBe(true);
+      await budgetRefusal(store.claim(nonce(), Date.now() + 300));
+      await sleep(500);
+      await expect(store.claim(nonce(), Date.now() + 300)).resolves.toBe(true);
+    });
+
+    it('what the budget keeps in Redis expires with the caller’s last nonce', async () => {
+      const store = budgeted('budget-keys');
+      await store.claim(nonce(), Date.now() + 30_000);
+      const budgetKey = store.budgetKeyFor('order-service');
+      expect(budgetKey).toBe('nest-service-auth:nonce:budget-keys:order-service');
+      await expect(admin.zcard(budgetKey)).resolves.toBe(1);
+      const pttl = await admin.pttl(budgetKey);
+      expect(pttl).toBeGreaterThan(25_000);
+      expect(pttl).toBeLessThanOrEqual(30_000);
+    });
+
+    it('after Redis forgets its scripts (SCRIPT FLUSH, a restart), claims still work', async () => {
+      const store = budgeted('budget-noscript', admin);
+      await expect(store.claim(nonce(), inOneMinute())).resolves.toBe(true);
+      await admin.script('FLUSH');
+      const claim = nonce();
+      await expect(store.claim(claim, inOneMinute())).resolves.toBe(true);
+      await expect(store.claim(claim, inOneMinute())).resolves.toBe(false);
+    });
+
+    it('rejects a budget that is not a positive integer', () => {
+      for (const maxNoncesPerCaller of [0, -1, 1.5, NaN, Infinity]) {
+        expect(() => new RedisNonceStore({ client: admin, namespace: 'svc', maxNoncesPerCaller })).toThrow(RangeError);
+      }
+    });
   });
 
   describe('outage and recovery', () => {

@@ -61,7 +61,7 @@ describe('testCaller', () => {
   it('read(): opens an encrypted answer made for this request, parses JSON, normalises headers', () => {
     const key = calleeRing.findCallerKey('order-service', caller.credential.id)!;
     const request = caller.prepare('POST', '/api/secrets', { card: '4111' }, { encrypt: true });
-    const jwe = encryptCompact(Buffer.from('{"stored":"4111"}'), key.encryptionKey, { kid: key.id, nonce: request.nonce });
+    const jwe = encryptCompact(Buffer.from('{"stored":"4111"}'), key.encryptionKey, { kid: key.id, nonce: request.nonce, status: 201 });
     expect(request.read({ status: 201, headers: { 'Content-Type': 'application/jose', 'X-Many': ['a', 'b'] }, text: jwe })).toEqual({
       status: 201,
       headers: { 'content-type': 'application/jose', 'x-many': 'a, b' },
@@ -69,8 +69,10 @@ describe('testCaller', () => {
       body: { stored: '4111' },
       encrypted: true,
     });
-    const forAnother = encryptCompact(Buffer.from('{}'), key.encryptionKey, { kid: key.id, nonce: 'another-request-nonce-0000' });
+    const forAnother = encryptCompact(Buffer.from('{}'), key.encryptionKey, { kid: key.id, nonce: 'another-request-nonce-0000', status: 201 });
     expect(() => request.read({ status: 201, headers: { 'content-type': 'application/jose' }, text: forAnother })).toThrow(/not made for this request/);
+    // The same answer arriving with another status (a network attacker's 200 for a 201) is refused too.
+    expect(() => request.read({ status: 200, headers: { 'content-type': 'application/jose' }, text: jwe })).toThrow(/status/);
   });
 
   it('read(): a refusal is plaintext and read as such; a successful plaintext answer to an encrypted request fails', () => {

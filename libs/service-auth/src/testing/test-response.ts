@@ -53,8 +53,9 @@ function parseJson(text: string): unknown {
 
 /**
  * Reads the answer to one request. An encrypted answer (`application/jose`) is opened with the
- * caller's key and must carry the request's nonce. When the request asked for an encrypted answer,
- * a successful answer with a plaintext body fails, as it does in SignedHttpService: a service that
+ * caller's key and must carry the request's nonce and the status it came with. When the request
+ * asked for an encrypted answer, a successful answer that is not sealed fails, as it does in
+ * SignedHttpService: a service that
  * stopped encrypting is a regression the test should see. Refusals are plaintext by design.
  */
 export function readAnswer(
@@ -65,10 +66,11 @@ export function readAnswer(
   const headers = lowercaseHeaders(answer.headers);
   const text = answer.text ?? '';
   if (isJweMediaType(headers['content-type'])) {
-    const plaintext = openResponse(text.trim(), resolveKey, request.nonce).toString('utf8');
+    const plaintext = openResponse(text.trim(), resolveKey, { nonce: request.nonce, status: answer.status }).toString('utf8');
     return { status: answer.status, headers, text, body: parseJson(plaintext), encrypted: true };
   }
-  if (request.encrypted && answer.status < 400 && text !== '') {
+  // Every successful answer to an encrypted exchange is sealed, an empty one included (PROTOCOL.md §5.1).
+  if (request.encrypted && answer.status >= 200 && answer.status < 300) {
     throw new Error(`The service answered ${answer.status} in plaintext (${headers['content-type'] ?? 'no content type'}) to an encrypted request`);
   }
   return { status: answer.status, headers, text, body: parseJson(text), encrypted: false };
