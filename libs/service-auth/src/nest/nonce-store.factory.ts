@@ -4,6 +4,7 @@ import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { RedisNonceStore } from '../replay/redis-nonce-store.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import { LogLine } from './log-line.js';
 
 /** The same store error is logged at most once per this interval (a dead Redis errors on every reconnect attempt). */
 export const STORE_ERROR_LOG_INTERVAL_MS = 30_000;
@@ -36,6 +37,6 @@ export function storeErrorLogger(logger: Logger, now: () => number = Date.now): 
     const at = now();
     if (last && last.message === err.message && at - last.at < STORE_ERROR_LOG_INTERVAL_MS) return;
     last = { message: err.message, at };
-    logger.error({ event: 'replay_store_error', message: err.message });
+    logger.error(new LogLine({ event: 'replay_store_error', message: err.message }));
   };
 }

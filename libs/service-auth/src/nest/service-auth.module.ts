@@ -18,6 +18,7 @@ import { KeyConfigurationError } from '../keys/key-configuration.error.js';
 /** What APP_GUARD resolves to when the application installs ServiceAuthGuard itself, or not at all. */
 const NOT_INSTALLED: CanActivate = { canActivate: () => true };
 import { TrustedCallerValidator } from './trusted-caller.validator.js';
+import { LogLine } from './log-line.js';
 
 /**
  * `ServiceAuthModule.forRoot(options)` / `forRootAsync({ useFactory, inject })`.
@@ -49,12 +50,14 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
           );
         }
         if (guard === 'global' && !keys.inbound) {
-          new Logger('ServiceAuth').warn({
-            event: 'service_auth_no_callers',
-            message:
-              'No callers are configured (SERVICE_AUTH_CALLERS), so every route without @PublicRoute() refuses every request. ' +
-              "If this service accepts no signed callers, set guard: 'none'.",
-          });
+          new Logger('ServiceAuth').warn(
+            new LogLine({
+              event: 'service_auth_no_callers',
+              message:
+                'No callers are configured (SERVICE_AUTH_CALLERS), so every route without @PublicRoute() refuses every request. ' +
+                "If this service accepts no signed callers, set guard: 'none'.",
+            }),
+          );
         }
         return keys;
       },

@@ -23,6 +23,7 @@ import { DEFAULT_CLIENT_TIMEOUT_MS } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import { LogLine } from './log-line.js';
 
 /**
  * A drop-in for @nestjs/axios' HttpService whose every request is signed (RFC 9421, hmac-sha256)
@@ -73,7 +74,7 @@ export class SignedHttpService {
         ? undefined
         : new UpstreamCircuitBreakers(circuitBreaker ?? {}, {
             onStateChange: (upstream, state) => {
-              const entry = { event: 'upstream_circuit_state', upstream, state };
+              const entry = new LogLine({ event: 'upstream_circuit_state', upstream, state });
               if (state === 'open') this.logger.warn(entry);
               else this.logger.log(entry);
             },
@@ -175,7 +176,7 @@ export class SignedHttpService {
     return this.retry.run<T>(attempt, {
       signal,
       onRetry: ({ attempt: failed, delayMs, cause }) =>
-        this.logger.warn({ event: 'upstream_retry', upstream, method, attempt: failed, cause, delayMs }),
+        this.logger.warn(new LogLine({ event: 'upstream_retry', upstream, method, attempt: failed, cause, delayMs })),
     });
   }
 
