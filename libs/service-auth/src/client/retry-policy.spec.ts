@@ -1,6 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { AxiosError, AxiosHeaders, CanceledError, isCancel, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { DEFAULT_RETRY_OPTIONS, parseRetryAfter, RetryPolicy, type AttemptOutcome } from './retry-policy.js';
+import { DEFAULT_RETRY_OPTIONS } from '../nest/resolved-options.js';
+import { parseRetryAfter, RetryPolicy, type AttemptOutcome } from './retry-policy.js';
 import { UpstreamUnavailableError } from './upstream-unavailable.error.js';
 
 const config = { headers: new AxiosHeaders() } as InternalAxiosRequestConfig;
@@ -22,7 +23,7 @@ const noSleep = async () => undefined;
 describe('RetryPolicy', () => {
   describe('defaults', () => {
     it('3 attempts, 100 ms base, 2000 ms ceiling', () => {
-      const policy = new RetryPolicy();
+      const policy = new RetryPolicy(DEFAULT_RETRY_OPTIONS);
       expect(DEFAULT_RETRY_OPTIONS).toEqual({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 });
       expect([policy.maxAttempts, policy.baseDelayMs, policy.maxDelayMs]).toEqual([3, 100, 2000]);
     });
@@ -30,13 +31,13 @@ describe('RetryPolicy', () => {
 
   describe('backoff (exponential, full jitter)', () => {
     it('doubles the ceiling per attempt up to maxDelayMs', () => {
-      const policy = new RetryPolicy({ baseDelayMs: 100, maxDelayMs: 2000 });
+      const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, baseDelayMs: 100, maxDelayMs: 2000 });
       expect([1, 2, 3, 4, 5, 6, 10, 60].map((n) => policy.backoffCeiling(n))).toEqual([100, 200, 400, 800, 1600, 2000, 2000, 2000]);
     });
 
     it('draws the delay uniformly in [0, ceiling): random 0 waits 0, random just below 1 waits ceiling - 1', () => {
       let next = 0;
-      const policy = new RetryPolicy({ baseDelayMs: 100, maxDelayMs: 2000 }, { random: () => next });
+      const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, baseDelayMs: 100, maxDelayMs: 2000 }, { random: () => next });
       next = 0;
       expect(policy.backoffDelay(3)).toBe(0);
       next = 0.5;
@@ -47,7 +48,7 @@ describe('RetryPolicy', () => {
     });
 
     it('stays within bounds and is actually jittered with the real random source', () => {
-      const policy = new RetryPolicy({ baseDelayMs: 100, maxDelayMs: 2000 });
+      const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, baseDelayMs: 100, maxDelayMs: 2000 });
       for (const attempt of [1, 2, 3, 4, 5, 6]) {
         const ceiling = policy.backoffCeiling(attempt);
         const samples = Array.from({ length: 500 }, () => policy.backoffDelay(attempt));
@@ -86,7 +87,7 @@ describe('RetryPolicy', () => {
   });
 
   describe('which failures are retried', () => {
-    const policy = new RetryPolicy({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 }, { random: () => 0.5 });
+    const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 }, { random: () => 0.5 });
     const retried = (outcome: AttemptOutcome, attempt = 1) => policy.retryDelay(outcome, attempt);
 
     it.each([
@@ -126,12 +127,12 @@ describe('RetryPolicy', () => {
     it('not after the last attempt', () => {
       expect(retried({ error: networkError('ECONNREFUSED') }, 2)).toBeDefined();
       expect(retried({ error: networkError('ECONNREFUSED') }, 3)).toBeUndefined();
-      expect(new RetryPolicy({ maxAttempts: 1 }).retryDelay({ error: networkError('ECONNREFUSED') }, 1)).toBeUndefined();
+      expect(new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, maxAttempts: 1 }).retryDelay({ error: networkError('ECONNREFUSED') }, 1)).toBeUndefined();
     });
 
     it("honours a 503's Retry-After (seconds or HTTP-date), capped at maxDelayMs", () => {
       const now = Date.parse('2026-11-02T10:00:00Z');
-      const p = new RetryPolicy({ maxDelayMs: 2000 }, { random: () => 0.5, now: () => now });
+      const p = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, maxDelayMs: 2000 }, { random: () => 0.5, now: () => now });
       expect(p.retryDelay({ error: httpError(503, { 'retry-after': '1' }) }, 1)).toBe(1000);
       expect(p.retryDelay({ error: httpError(503, { 'retry-after': '0' }) }, 1)).toBe(0);
       expect(p.retryDelay({ error: httpError(503, { 'retry-after': '120' }) }, 1)).toBe(2000);
@@ -163,7 +164,7 @@ describe('RetryPolicy', () => {
   describe('run', () => {
     it('calls the attempt function once per attempt and returns the first success', async () => {
       const delays: number[] = [];
-      const policy = new RetryPolicy({ maxAttempts: 3 }, { random: () => 0.5, sleep: async (ms) => void delays.push(ms) });
+      const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, maxAttempts: 3 }, { random: () => 0.5, sleep: async (ms) => void delays.push(ms) });
       const attempt = jest.fn<(n: number) => Promise<AxiosResponse>>();
       attempt.mockRejectedValueOnce(networkError('ECONNRESET')).mockRejectedValueOnce(httpError(503)).mockResolvedValueOnce(response(200));
       const events: unknown[] = [];
@@ -177,7 +178,7 @@ describe('RetryPolicy', () => {
     });
 
     it('gives up after maxAttempts with the last error', async () => {
-      const policy = new RetryPolicy({ maxAttempts: 3 }, { sleep: noSleep });
+      const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, maxAttempts: 3 }, { sleep: noSleep });
       const last = networkError('ECONNREFUSED', 'the last one');
       const attempt = jest.fn<() => Promise<AxiosResponse>>();
       attempt.mockRejectedValueOnce(networkError('ECONNREFUSED')).mockRejectedValueOnce(networkError('ECONNREFUSED')).mockRejectedValueOnce(last);
@@ -186,14 +187,14 @@ describe('RetryPolicy', () => {
     });
 
     it('returns a resolved 503 once the attempts are spent', async () => {
-      const policy = new RetryPolicy({ maxAttempts: 2 }, { sleep: noSleep });
+      const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, maxAttempts: 2 }, { sleep: noSleep });
       const attempt = jest.fn<() => Promise<AxiosResponse>>().mockResolvedValue(response(503));
       await expect(policy.run(attempt)).resolves.toMatchObject({ status: 503 });
       expect(attempt).toHaveBeenCalledTimes(2);
     });
 
     it('does not retry a 409 or an open circuit', async () => {
-      const policy = new RetryPolicy({ maxAttempts: 5 }, { sleep: noSleep });
+      const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, maxAttempts: 5 }, { sleep: noSleep });
       const conflict = httpError(409);
       const attempt = jest.fn<() => Promise<AxiosResponse>>().mockRejectedValue(conflict);
       await expect(policy.run(attempt)).rejects.toBe(conflict);
@@ -207,7 +208,7 @@ describe('RetryPolicy', () => {
 
     it('an abort during the backoff stops retrying with a CanceledError (real timer)', async () => {
       const controller = new AbortController();
-      const policy = new RetryPolicy({ maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 }, { random: () => 0.99 });
+      const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 }, { random: () => 0.99 });
       const attempt = jest.fn<() => Promise<AxiosResponse>>().mockRejectedValue(networkError('ECONNREFUSED'));
       const running = policy.run(attempt, { signal: controller.signal });
       // The first attempt fails, then the policy waits ~59 s; abort while it waits.
@@ -220,7 +221,7 @@ describe('RetryPolicy', () => {
 
     it('does not retry once the signal is aborted', async () => {
       const controller = new AbortController();
-      const policy = new RetryPolicy({ maxAttempts: 3 }, { sleep: noSleep });
+      const policy = new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, maxAttempts: 3 }, { sleep: noSleep });
       const attempt = jest.fn(async () => {
         controller.abort();
         throw networkError('ECONNRESET');

@@ -4,8 +4,6 @@ import type { RetryOptions } from './retry-options.js';
 
 export type { RetryOptions } from './retry-options.js';
 
-export const DEFAULT_RETRY_OPTIONS: Readonly<Required<RetryOptions>> = Object.freeze({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 });
-
 /** Methods that may be repeated without changing the outcome (RFC 9110 §9.2.2), whatever their headers. */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 /** Methods that are idempotent only when the caller names the attempt with an `Idempotency-Key`. */
@@ -70,10 +68,10 @@ export class RetryPolicy {
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
-  constructor(options: RetryOptions = {}, dependencies: RetryPolicyDependencies = {}) {
-    this.maxAttempts = options.maxAttempts ?? DEFAULT_RETRY_OPTIONS.maxAttempts;
-    this.baseDelayMs = options.baseDelayMs ?? DEFAULT_RETRY_OPTIONS.baseDelayMs;
-    this.maxDelayMs = options.maxDelayMs ?? DEFAULT_RETRY_OPTIONS.maxDelayMs;
+  constructor(options: Readonly<Required<RetryOptions>>, dependencies: RetryPolicyDependencies = {}) {
+    this.maxAttempts = options.maxAttempts;
+    this.baseDelayMs = options.baseDelayMs;
+    this.maxDelayMs = options.maxDelayMs;
     this.random = dependencies.random ?? Math.random;
     this.now = dependencies.now ?? Date.now;
     this.sleep = dependencies.sleep ?? abortableSleep;

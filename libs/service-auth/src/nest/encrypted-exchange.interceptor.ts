@@ -6,11 +6,11 @@ import { acceptsJwe, isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { ResolvedKey } from '../keys/key-ring.js';
 import type { VerifiedCaller } from '../protocol/verified-caller.js';
-import { DEFAULT_MAX_BODY_BYTES, ENCRYPTION_POLICY_METADATA, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
+import { ENCRYPTION_POLICY_METADATA, RESOLVED_OPTIONS, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { EncryptionPolicy, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import type { EncryptionPolicy } from './service-auth-options.interface.js';
 import { declaresBody, nodeRequest } from './raw-body.js';
 import { verifiedKeyOf } from './verified-key.js';
 
@@ -30,23 +30,17 @@ import { verifiedKeyOf } from './verified-key.js';
  */
 @Injectable()
 export class EncryptedExchangeInterceptor implements NestInterceptor {
-  private readonly defaultPolicy: EncryptionPolicy;
-  private readonly maxBodyBytes: number;
-
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ServiceAuthKeys,
-    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
-  ) {
-    this.defaultPolicy = options.encryption ?? 'optional';
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  }
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedServiceAuthOptions,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const policy =
       this.reflector.getAllAndOverride<EncryptionPolicy>(ENCRYPTION_POLICY_METADATA, [context.getHandler(), context.getClass()]) ??
-      this.defaultPolicy;
+      this.options.encryption;
     if (policy === 'off') return next.handle();
 
     const req = context.switchToHttp().getRequest();
@@ -86,9 +80,7 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
       verifiedKey && verifiedKey.callerId === caller.id && verifiedKey.id === kid
         ? verifiedKey.encryptionKey
         : this.keys.ring.findCallerKey(caller.id, kid)?.encryptionKey;
-    const { plaintext } = decryptCompact(rawBody, resolve, {
-      maxBytes: this.maxBodyBytes,
-    });
+    const { plaintext } = decryptCompact(rawBody, resolve, { maxBytes: this.options.maxBodyBytes });
     try {
       return JSON.parse(plaintext.toString('utf8'));
     } catch {

@@ -4,18 +4,16 @@ import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
-import { REQUEST_VERIFIER, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { nodeRequest, readRawBody } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
 import { routePattern } from './route-pattern.js';
-import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 
 
 /**
@@ -34,11 +32,11 @@ export class ServiceAuthGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly keys: ServiceAuthKeys,
     @Inject(REQUEST_VERIFIER) protected readonly verifier: RequestVerifier,
-    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
     /** The `metrics` option's observer; null (metrics off) costs one null check per request. */
     @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
   ) {
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxBodyBytes = options.maxBodyBytes;
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -21,6 +21,7 @@ import { NONCE_STORE } from './service-auth.constants.js';
 import { ServiceAuthModule } from './service-auth.module.js';
 import type { ReplayOptions, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { TrustedCaller } from './trusted-caller.decorator.js';
+import { resolveOptions } from './resolved-options.js';
 import { validateOptions } from './validate-options.js';
 
 const ORDER = { id: 'k-order', apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') };
@@ -198,11 +199,11 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
 
   it('no replay settings: in memory, with replay.maxNoncesPerCaller; replay.store: that instance', () => {
     const base: ServiceAuthModuleOptions = { serviceId: 'inventory-service' };
-    expect(createNonceStore(base)).toBeInstanceOf(MemoryNonceStore);
-    expect(createNonceStore(base)).toMatchObject({ maxNoncesPerCaller: 1_000_000 });
-    expect(createNonceStore({ ...base, replay: { maxNoncesPerCaller: 7 } })).toMatchObject({ maxNoncesPerCaller: 7 });
+    expect(createNonceStore(resolveOptions(base))).toBeInstanceOf(MemoryNonceStore);
+    expect(createNonceStore(resolveOptions(base))).toMatchObject({ maxNoncesPerCaller: 1_000_000 });
+    expect(createNonceStore(resolveOptions({ ...base, replay: { maxNoncesPerCaller: 7 } }))).toMatchObject({ maxNoncesPerCaller: 7 });
     const store = new MemoryNonceStore();
-    expect(createNonceStore({ ...base, replay: { store } })).toBe(store);
+    expect(createNonceStore(resolveOptions({ ...base, replay: { store } }))).toBe(store);
   });
 });
 

@@ -4,24 +4,14 @@ import { AxiosHeaders, type AxiosAdapter, type AxiosRequestConfig, type AxiosRes
 import { Observable } from 'rxjs';
 import { OutgoingRequestRefusedError } from '../client/outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
-import {
-  checkCallConfig,
-  DEFAULT_MAX_REQUEST_BYTES,
-  DEFAULT_MAX_RESPONSE_BYTES,
-  guardedAdapter,
-  refusedAnswer,
-  refuseRedirect,
-  transportConfig,
-  type TransportLimits,
-} from '../client/outgoing-transport.js';
+import { checkCallConfig, guardedAdapter, refusedAnswer, refuseRedirect, transportConfig } from '../client/outgoing-transport.js';
 import { RetryPolicy } from '../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../client/upstream-circuit-breakers.js';
 import { UpstreamNotConfiguredError } from '../client/upstream-not-configured.error.js';
 import type { ResolvedUpstream } from '../keys/key-ring.js';
-import { DEFAULT_CLIENT_TIMEOUT_MS } from './service-auth.constants.js';
+import type { ResolvedClientOptions, ResolvedServiceAuthOptions } from './resolved-options.js';
+import { RESOLVED_OPTIONS } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 
 /**
  * A drop-in for @nestjs/axios' HttpService whose every request is signed (RFC 9421, hmac-sha256)
@@ -45,32 +35,25 @@ import type { ServiceAuthModuleOptions } from './service-auth-options.interface.
 @Injectable()
 export class SignedHttpService {
   private readonly logger = new Logger('SignedHttpService');
-  private readonly timeoutMs: number;
-  private readonly encrypt: boolean | string[];
+  /** ServiceAuthModule's `client` options, defaults filled in; also the transport's byte limits. */
+  private readonly client: ResolvedClientOptions;
   private readonly retry: RetryPolicy | undefined;
   private readonly breakers: UpstreamCircuitBreakers | undefined;
-  private readonly limits: TransportLimits;
   private readonly adapter: AxiosAdapter;
 
   constructor(
     private readonly http: HttpService,
     private readonly keys: ServiceAuthKeys,
-    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
   ) {
-    this.timeoutMs = options.client?.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
-    this.encrypt = options.client?.encrypt ?? false;
-    this.limits = {
-      maxResponseBytes: options.client?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      maxRequestBytes: options.client?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    };
-    this.adapter = guardedAdapter(this.limits, () => this.http.axiosRef.defaults.adapter);
-    const retry = options.client?.retry;
-    this.retry = retry === false ? undefined : new RetryPolicy(retry ?? {});
-    const circuitBreaker = options.client?.circuitBreaker;
+    const client = options.client;
+    this.client = client;
+    this.adapter = guardedAdapter(client, () => this.http.axiosRef.defaults.adapter);
+    this.retry = client.retry === false ? undefined : new RetryPolicy(client.retry);
     this.breakers =
-      circuitBreaker === false
+      client.circuitBreaker === false
         ? undefined
-        : new UpstreamCircuitBreakers(circuitBreaker ?? {}, {
+        : new UpstreamCircuitBreakers(client.circuitBreaker, {
             onStateChange: (upstream, state) => {
               const entry = { event: 'upstream_circuit_state', upstream, state };
               if (state === 'open') this.logger.warn(entry);
@@ -80,7 +63,8 @@ export class SignedHttpService {
   }
 
   private encrypts(upstream: ResolvedUpstream): boolean {
-    return this.encrypt === true || (Array.isArray(this.encrypt) && this.encrypt.includes(upstream.id));
+    const encrypt = this.client.encrypt;
+    return encrypt === true || (Array.isArray(encrypt) && encrypt.includes(upstream.id));
   }
 
   /**
@@ -164,7 +148,7 @@ export class SignedHttpService {
   private async execute<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
     const method = (config.method ?? 'GET').toUpperCase();
     // Before the breaker and the retries: a refused config is the caller's mistake, not the upstream's.
-    checkCallConfig(config, this.limits);
+    checkCallConfig(config, this.client);
     const upstream = upstreamOrigin(this.http.axiosRef.getUri(config));
     const breakers = this.breakers;
     const attempt = breakers
@@ -197,7 +181,7 @@ export class SignedHttpService {
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
     // to the bytes on the wire (the ciphertext, when encrypted).
     const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'client.maxRequestBytes';
-    const maxRequestBytes = config.maxBodyLength ?? this.limits.maxRequestBytes;
+    const maxRequestBytes = config.maxBodyLength ?? this.client.maxRequestBytes;
     if (prepared.body && prepared.body.length > maxRequestBytes) {
       throw new OutgoingRequestRefusedError(
         'request_too_large',
@@ -209,14 +193,14 @@ export class SignedHttpService {
     try {
       response = await axios.request<T>({
         ...config,
-        ...transportConfig(config, this.limits, this.adapter),
+        ...transportConfig(config, this.client, this.adapter),
         method,
         url,
         baseURL: undefined,
         params: undefined,
         data: prepared.body,
         headers: prepared.headers,
-        timeout: config.timeout ?? this.timeoutMs,
+        timeout: config.timeout ?? this.client.timeoutMs,
         signal,
         transformRequest: [(data) => data],
       });
