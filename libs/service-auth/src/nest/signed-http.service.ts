@@ -1,7 +1,8 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AxiosHeaders, type AxiosAdapter, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { AxiosAdapter, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
+import { callHeaders } from '../client/call-headers.js';
 import { OutgoingRequestRefusedError } from '../client/outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
 import { checkCallConfig, guardedAdapter, refusedAnswer, refuseRedirect, transportConfig } from '../client/outgoing-transport.js';
@@ -172,10 +173,7 @@ export class SignedHttpService {
     const upstream = ring.upstreamFor(url);
     if (!upstream) throw new UpstreamNotConfiguredError(targetOf(url), ring.upstreamIds);
     const key = upstream.keys[0];
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(AxiosHeaders.from((config.headers ?? {}) as any).toJSON())) {
-      if (value !== undefined && value !== null && (value as unknown) !== false) headers[name.toLowerCase()] = String(value);
-    }
+    const headers = callHeaders(config.headers);
     const encrypted = this.encrypts(upstream);
     const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted);
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
