@@ -2,12 +2,20 @@ import { Catch, HttpException, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { checkContentEncoding } from '../protocol/content-encoding.js';
 import type { ReasonCode } from '../protocol/reason-codes.js';
-import { nodeRequest } from './raw-body.js';
+import { nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 
+/** The members of a body parser's error that say what went wrong (body-parser: type, status; Fastify: code). */
+interface ParserError {
+  type?: unknown;
+  code?: unknown;
+  statusCode?: unknown;
+}
+
 /** Which body-parser failures (Express body-parser, Fastify content-type parsers) mean what. */
-function reasonFor(cause: any): ReasonCode | undefined {
-  if (!cause || typeof cause !== 'object') return undefined;
+function reasonFor(error: unknown): ReasonCode | undefined {
+  if (!error || typeof error !== 'object') return undefined;
+  const cause: ParserError = error;
   switch (cause.type ?? cause.code) {
     case 'entity.too.large':
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -28,7 +36,7 @@ function reasonFor(cause: any): ReasonCode | undefined {
   }
   // zlib (Z_DATA_ERROR, Z_BUF_ERROR, …): body-parser could not inflate what the request said was compressed.
   if (typeof cause.code === 'string' && cause.code.startsWith('Z_')) return 'body_malformed';
-  if (cause instanceof SyntaxError && (cause as any).statusCode === 400) return 'body_malformed';
+  if (error instanceof SyntaxError && cause.statusCode === 400) return 'body_malformed';
   return undefined;
 }
 
@@ -39,7 +47,7 @@ function reasonFor(cause: any): ReasonCode | undefined {
  */
 function isContentEncoded(host: ArgumentsHost): boolean {
   try {
-    checkContentEncoding(nodeRequest(host.switchToHttp().getRequest()).headers['content-encoding']);
+    checkContentEncoding(nodeRequest(host.switchToHttp().getRequest<ServiceAuthRequest>()).headers['content-encoding']);
     return false;
   } catch {
     return true;

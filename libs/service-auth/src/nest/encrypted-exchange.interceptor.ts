@@ -11,7 +11,8 @@ import { ENCRYPTION_POLICY_METADATA, RESOLVED_OPTIONS, VERIFIED_CALLER_PROPERTY 
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import type { EncryptionPolicy } from './service-auth-options.interface.js';
-import { declaresBody, nodeRequest } from './raw-body.js';
+import { declaresBody } from './raw-body.js';
+import { nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { verifiedKeyOf } from './verified-key.js';
 
 /**
@@ -43,9 +44,9 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
       this.options.encryption;
     if (policy === 'off') return next.handle();
 
-    const req = context.switchToHttp().getRequest();
+    const req = context.switchToHttp().getRequest<ServiceAuthRequest>();
     const headers = nodeRequest(req).headers;
-    const caller: VerifiedCaller | undefined = req[VERIFIED_CALLER_PROPERTY];
+    const caller = req[VERIFIED_CALLER_PROPERTY];
     const encrypted = isJweMediaType(headers['content-type']);
     const verifiedKey = verifiedKeyOf(req);
     try {
@@ -60,7 +61,7 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
       throw err;
     }
     if (!caller || !(encrypted || acceptsJwe(headers['accept']))) return next.handle();
-    const res = context.switchToHttp().getResponse();
+    const res = context.switchToHttp().getResponse<ReplyHeaders>();
     // Resolved now, before the handler runs: what a reload does meanwhile cannot take it away.
     const sealingKey = this.sealingKey(caller, verifiedKey);
     return next.handle().pipe(map((data) => (data === undefined ? data : this.seal(data, caller, sealingKey, res))));
@@ -88,7 +89,7 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
     }
   }
 
-  private seal(data: unknown, caller: VerifiedCaller, key: ResolvedKey | undefined, res: { header(name: string, value: string): unknown }): string {
+  private seal(data: unknown, caller: VerifiedCaller, key: ResolvedKey | undefined, res: ReplyHeaders): string {
     // Only when no guard of this module verified the request (the caller was set by other code) and its
     // key is gone: never fall back to plaintext.
     if (!key) throw new Error('The key of an encrypted exchange was retired before the answer was sent');
@@ -97,6 +98,11 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
   }
 }
 
-function hasBody(req: any): boolean {
+/** An Express response and a Fastify reply both set a header with `header(name, value)`. */
+interface ReplyHeaders {
+  header(name: string, value: string): unknown;
+}
+
+function hasBody(req: ServiceAuthRequest): boolean {
   return Buffer.isBuffer(req.rawBody) ? req.rawBody.length > 0 : declaresBody(nodeRequest(req));
 }

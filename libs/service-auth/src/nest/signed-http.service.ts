@@ -86,6 +86,8 @@ export class SignedHttpService {
     return this.http.axiosRef;
   }
 
+  // `T = any` on every method, as on HttpService's: code written for HttpService compiles unchanged
+  // (with `unknown`, every `response.data.x` it has would stop compiling).
   request<T = any>(config: AxiosRequestConfig): Observable<AxiosResponse<T>> {
     return new Observable<AxiosResponse<T>>((subscriber) => {
       const controller = new AbortController();
