@@ -3,31 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 
+import { describeNamespacedRedisStore } from '../../../../test/support/namespaced-redis-store-contract.js';
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
-import { findFreePort } from '../../../../test/support/server-process.js';
+import { sleep } from '../../../../test/support/server-process.js';
 import type { NonceClaim } from './nonce-store.interface.js';
 import { RedisNonceStore } from './redis-nonce-store.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
 const TIMEOUT_MS = 250;
-/** Scheduling slack on a loaded CI machine; a hang would take the full Jest timeout instead. */
-const MARGIN_MS = 250;
 
 /** A fresh claim by order-service with key k1 (callee namespaces are set per store). */
 const nonce = (callerId = 'order-service', keyId = 'k1'): NonceClaim => ({ callerId, keyId, nonce: randomUUID() });
 const inOneMinute = () => Date.now() + 60_000;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Resolves with the rejection reason and how long it took; fails the test if the claim resolves. */
-async function expectRejection(promise: Promise<unknown>): Promise<{ error: unknown; elapsedMs: number }> {
-  const started = Date.now();
-  try {
-    const value = await promise;
-    throw new Error(`expected a rejection, got ${String(value)}`);
-  } catch (error) {
-    return { error, elapsedMs: Date.now() - started };
-  }
-}
 
 describe('RedisNonceStore (real redis-server)', () => {
   let redis: RedisServerHandle;
@@ -134,98 +121,10 @@ describe('RedisNonceStore (real redis-server)', () => {
     expect(results.filter((won) => won)).toHaveLength(1);
     expect(results.filter((won) => !won)).toHaveLength(199);
   });
+});
 
-  it('an injected client is not closed by close(), and the closed store refuses claims', async () => {
-    const client = new Redis(redis.url);
-    try {
-      const store = new RedisNonceStore({ client, namespace: 'injected', timeoutMs: TIMEOUT_MS });
-      await expect(store.claim(nonce(), inOneMinute())).resolves.toBe(true);
-      await store.close();
-      expect(client.status).toBe('ready');
-      await expect(client.ping()).resolves.toBe('PONG');
-      const { error } = await expectRejection(store.claim(nonce(), inOneMinute()));
-      expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
-    } finally {
-      await client.quit();
-    }
-  });
-
-  it('close() quits an owned client', async () => {
-    const store = RedisNonceStore.fromUrl(redis.url, 'owned', { timeoutMs: TIMEOUT_MS });
-    await expect(store.claim(nonce(), inOneMinute())).resolves.toBe(true);
-    await store.close();
-    await store.close(); // idempotent
-    const { error } = await expectRejection(store.claim(nonce(), inOneMinute()));
-    expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
-  });
-
-  it('fails closed, fast and without leaking the password when Redis is unreachable at startup', async () => {
-    const deadPort = await findFreePort();
-    const errors: Error[] = [];
-    const store = track(
-      RedisNonceStore.fromUrl(`redis://user:s3cret-Pa55@127.0.0.1:${deadPort}`, 'startup', {
-        timeoutMs: TIMEOUT_MS,
-        onError: (err) => errors.push(err),
-      }),
-    );
-    const { error, elapsedMs } = await expectRejection(store.claim(nonce(), inOneMinute()));
-    expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
-    expect(elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
-    expect(String((error as Error).message)).not.toContain('s3cret-Pa55');
-    await sleep(100);
-    expect(errors.length).toBeGreaterThan(0);
-    for (const err of errors) expect(err.message).not.toContain('s3cret-Pa55');
-  });
-
-  describe('outage and recovery', () => {
-    let flaky: RedisServerHandle;
-
-    beforeAll(async () => {
-      flaky = await startRedisServer();
-    });
-
-    afterAll(async () => {
-      await flaky?.stop();
-    });
-
-    it('rejects with ReplayStoreUnavailableError within timeoutMs when Redis dies, then recovers on restart', async () => {
-      const onError: Error[] = [];
-      const store = track(
-        RedisNonceStore.fromUrl(flaky.url, 'outage', { timeoutMs: TIMEOUT_MS, onError: (e) => onError.push(e) }),
-      );
-      const before = nonce();
-      await expect(store.claim(before, inOneMinute())).resolves.toBe(true);
-
-      await flaky.kill();
-
-      // Immediately after the crash (socket may not be seen as closed yet) and a bit later.
-      for (const delay of [0, 50, 300]) {
-        await sleep(delay);
-        const { error, elapsedMs } = await expectRejection(store.claim(nonce(), inOneMinute()));
-        expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
-        expect(elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
-      }
-
-      await flaky.restart();
-
-      // Same store object: it reconnects on its own (capped backoff 2 s).
-      const key = nonce();
-      const deadline = Date.now() + 6000;
-      let recovered: boolean | undefined;
-      while (Date.now() < deadline) {
-        try {
-          recovered = await store.claim(key, inOneMinute());
-          break;
-        } catch (err) {
-          expect(err).toBeInstanceOf(ReplayStoreUnavailableError);
-          await sleep(100);
-        }
-      }
-      expect(recovered).toBe(true);
-      await expect(store.claim(key, inOneMinute())).resolves.toBe(false);
-      // The restarted server has an empty dataset (no persistence), so the old nonce is gone.
-      await expect(store.claim(before, inOneMinute())).resolves.toBe(true);
-      expect(onError.length).toBeGreaterThan(0);
-    });
-  });
+describeNamespacedRedisStore('RedisNonceStore', {
+  create: (options) => new RedisNonceStore(options),
+  operate: (store) => store.claim(nonce(), inOneMinute()),
+  unavailable: { type: ReplayStoreUnavailableError, message: /^Replay store unavailable: / },
 });

@@ -1,15 +1,8 @@
-import type { Redis } from 'ioredis';
-
-import { DEFAULT_REDIS_CONNECT_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS, RedisConnection, type RedisStoreOptions, type RedisStoreTuning } from '../redis/redis-connection.js';
-
+import { NamespacedRedisStore, type RedisStoreOptions, type RedisStoreTuning } from '../redis/namespaced-redis-store.js';
 import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
 export const DEFAULT_NONCE_KEY_PREFIX = 'nest-service-auth:nonce:';
-export const DEFAULT_NONCE_STORE_TIMEOUT_MS = 250;
-export const DEFAULT_NONCE_STORE_CONNECT_TIMEOUT_MS = DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
-/** Reconnect backoff of an owned client: attempt * 100 ms, capped at this value, forever. */
-export const NONCE_STORE_MAX_RECONNECT_DELAY_MS = REDIS_MAX_RECONNECT_DELAY_MS;
 
 export type RedisNonceStoreOptions = RedisStoreOptions;
 
@@ -39,34 +32,9 @@ export type RedisNonceStoreOptions = RedisStoreOptions;
  * `timeoutMs` budget; ioredis with `enableOfflineQueue: false` would otherwise reject it straight
  * away. If Redis is not reachable within that budget the claim rejects (fail closed).
  */
-export class RedisNonceStore implements NonceStore {
-  readonly namespace: string;
-  readonly keyPrefix: string;
-  readonly timeoutMs: number;
-
-  private readonly connection: RedisConnection;
-
+export class RedisNonceStore extends NamespacedRedisStore implements NonceStore {
   constructor(options: RedisNonceStoreOptions) {
-    const { namespace, keyPrefix = DEFAULT_NONCE_KEY_PREFIX, timeoutMs = DEFAULT_NONCE_STORE_TIMEOUT_MS } = options;
-    if (typeof namespace !== 'string' || namespace.length === 0 || namespace.includes(':')) {
-      throw new TypeError('RedisNonceStore: namespace must be a non-empty string without ":"');
-    }
-    if (typeof keyPrefix !== 'string') {
-      throw new TypeError('RedisNonceStore: keyPrefix must be a string');
-    }
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new TypeError('RedisNonceStore: timeoutMs must be a positive number');
-    }
-    this.namespace = namespace;
-    this.keyPrefix = keyPrefix;
-    this.timeoutMs = timeoutMs;
-    this.connection = new RedisConnection({
-      owner: 'RedisNonceStore',
-      client: options.client,
-      url: options.url,
-      onError: options.onError,
-      connectTimeoutMs: options.connectTimeoutMs,
-    });
+    super('RedisNonceStore', options, DEFAULT_NONCE_KEY_PREFIX);
   }
 
   /** `new RedisNonceStore({ ...opts, url, namespace })`: the store owns the client. */
@@ -94,22 +62,12 @@ export class RedisNonceStore implements NonceStore {
     if (!Number.isFinite(expiresAtMs)) {
       throw new TypeError('RedisNonceStore.claim: expiresAtMs must be a finite number');
     }
-    if (this.connection.closed) {
-      throw new ReplayStoreUnavailableError('Replay store unavailable: the Redis nonce store is closed');
-    }
     const redisKey = this.keyFor(claim);
     const ttlMs = Math.max(1, Math.ceil(expiresAtMs - Date.now()));
-
-    let reply: 'OK' | null;
-    try {
-      reply = await this.connection.run((client) => client.set(redisKey, '1', 'PX', ttlMs, 'NX'), this.timeoutMs);
-    } catch (err) {
-      const cause = err as Error;
-      throw new ReplayStoreUnavailableError(`Replay store unavailable: ${cause.message}`, { cause });
-    }
+    const reply = await this.run((client) => client.set(redisKey, '1', 'PX', ttlMs, 'NX'));
     if (reply === 'OK') return true;
     if (reply === null) return false;
-    throw new ReplayStoreUnavailableError('Replay store unavailable: unexpected reply from Redis');
+    throw this.unavailable('unexpected reply from Redis');
   }
 
   /**
@@ -118,20 +76,12 @@ export class RedisNonceStore implements NonceStore {
    * checks (ReplayStoreHealthIndicator): claims would fail closed at this moment.
    */
   async ping(): Promise<void> {
-    if (this.connection.closed) {
-      throw new ReplayStoreUnavailableError('Replay store unavailable: the Redis nonce store is closed');
-    }
-    try {
-      await this.connection.ping(this.timeoutMs);
-    } catch (err) {
-      const cause = err as Error;
-      throw new ReplayStoreUnavailableError(`Replay store unavailable: ${cause.message}`, { cause });
-    }
+    const reply = await this.run((client) => client.ping());
+    if (reply !== 'PONG') throw this.unavailable('unexpected reply to PING');
   }
 
-  /** Quits the client when the store created it; an injected client is left untouched. */
-  async close(): Promise<void> {
-    await this.connection.close(Math.max(this.timeoutMs, 1000));
+  protected unavailable(reason: string, cause?: Error): ReplayStoreUnavailableError {
+    return new ReplayStoreUnavailableError(`Replay store unavailable: ${reason}`, { cause });
   }
 }
 
