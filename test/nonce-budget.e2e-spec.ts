@@ -5,14 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { SigningCredential } from 'nest-service-auth/core';
 import { Caller, ServiceAuthModule, type ServiceAuthModuleOptions, type VerifiedCaller } from 'nest-service-auth';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
+import { createServiceApp } from 'service-app';
 
 const BUDGET = 3;
 const MAX_AGE_SECONDS = 300;
@@ -53,11 +51,7 @@ describe.each(['express', 'fastify'] as Adapter[])('per-caller nonce budget (%s)
   beforeAll(async () => {
     greedy = signingCredential(greedyKey);
     polite = signingCredential(politeKey);
-    app = await NestFactory.create(
-      ProbeModule.with(moduleOptions({ 'greedy-service': greedyKey, 'polite-service': politeKey })),
-      adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(),
-      { rawBody: true, logger: false, abortOnError: false },
-    );
+    app = await createServiceApp(ProbeModule.with(moduleOptions({ 'greedy-service': greedyKey, 'polite-service': politeKey })), { adapter, logger: false });
     url = await listenUrl(app);
   });
 

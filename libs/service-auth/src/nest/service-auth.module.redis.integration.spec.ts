@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { createServiceApp } from 'service-app';
 
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
 import { findFreePort } from '../../../../test/support/server-process.js';
@@ -63,7 +63,7 @@ function appModule(replay: ReplayOptions): DynamicModule {
 }
 
 async function startApp(replay: ReplayOptions, logger: LoggerService | false = false): Promise<{ app: INestApplication; url: string }> {
-  const app = await NestFactory.create(appModule(replay), { logger, abortOnError: false, rawBody: true });
+  const app = await createServiceApp(appModule(replay), { logger });
   await app.listen(0, '127.0.0.1');
   return { app, url: `http://127.0.0.1:${app.getHttpServer().address().port}` };
 }
@@ -186,10 +186,7 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
   });
 
   it('replay.store and replay.redis together: the application does not start, and the error names both settings', async () => {
-    const error = await NestFactory.create(appModule({ store: new MemoryNonceStore(), redis: { url: redis.url } }), {
-      logger: false,
-      abortOnError: false,
-    }).then(
+    const error = await createServiceApp(appModule({ store: new MemoryNonceStore(), redis: { url: redis.url } }), { logger: false }).then(
       () => undefined,
       (err: Error) => err,
     );
