@@ -9,15 +9,13 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Body, Controller, Get, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { firstValueFrom, type Observable } from 'rxjs';
 import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { ServiceAuthKeys, ServiceAuthModule, TrustedCaller, type KeyMaterial, type KeyProvider, type ServiceAuthModuleOptions } from 'nest-service-auth';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
+import { createServiceApp } from 'service-app';
 
 /** The callee's module options: one place, so a change in how keys are configured lands here only. */
 function calleeModuleOptions(keyProvider: KeyProvider): ServiceAuthModuleOptions {
@@ -99,9 +97,7 @@ describe.each(['express', 'fastify'] as Adapter[])('an encrypted answer after it
 
   beforeAll(async () => {
     material = callerKeys(signing, next);
-    const module = LedgerModule.forRoot({ load: () => material });
-    const options = { rawBody: true, logger: false as const, abortOnError: false };
-    server = adapter === 'fastify' ? await NestFactory.create(module, new FastifyAdapter(), options) : await NestFactory.create(module, new ExpressAdapter(), options);
+    server = await createServiceApp(LedgerModule.forRoot({ load: () => material }), { adapter, logger: false });
     url = await listenUrl(server);
     clientModule = await Test.createTestingModule({ imports: [ServiceAuthModule.forRoot(callerModuleOptions(signing, url)), SignedHttpModule] }).compile();
     await clientModule.init();

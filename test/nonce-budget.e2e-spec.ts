@@ -6,15 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { SigningCredential } from 'nest-service-auth/core';
 import { Caller, ServiceAuthModule, type ServiceAuthModuleOptions, type VerifiedCaller } from 'nest-service-auth';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
+import { createServiceApp } from 'service-app';
 
 const BUDGET = 3;
 const MAX_AGE_SECONDS = 300;
@@ -43,11 +41,7 @@ function moduleOptions(callers: Record<string, TestCredential>, redisUrl?: strin
 }
 
 async function startProbe(adapter: Adapter, options: ServiceAuthModuleOptions): Promise<INestApplication> {
-  return NestFactory.create(ProbeModule.with(options), adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
-    rawBody: true,
-    logger: false,
-    abortOnError: false,
-  });
+  return createServiceApp(ProbeModule.with(options), { adapter, logger: false });
 }
 
 /** The 429 of a caller at its budget: the refusal shape, a Retry-After up to the window, nothing about the caller or the store. */

@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Body, Controller, ConsoleLogger, Module, Post, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ServiceAuthModule } from 'nest-service-auth';
 import { newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+import { createServiceApp } from 'service-app';
 
 const caller = newCredential('order-2026-11');
 
@@ -49,7 +47,7 @@ describe.each(['express', 'fastify'] as const)('an app created without rawBody: 
 
   it('answers a configuration error naming rawBody, not a signature failure', async () => {
     const logger = new RecordingLogger();
-    app = await NestFactory.create(EchoModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger, abortOnError: false });
+    app = await createServiceApp(EchoModule, { adapter, logger, rawBody: false });
     const url = await listenUrl(app);
     const body = '{"productId":"P123","quantity":2}';
     const headers = signedHeaders(url, signingCredential(caller, { audience: 'echo-service' }), { method: 'POST', path: '/echo', body });
@@ -60,7 +58,7 @@ describe.each(['express', 'fastify'] as const)('an app created without rawBody: 
   });
 
   it('verifies the same request once created with rawBody: true', async () => {
-    app = await NestFactory.create(EchoModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { rawBody: true, logger: false });
+    app = await createServiceApp(EchoModule, { adapter, logger: false });
     const url = await listenUrl(app);
     const body = '{"productId":"P123","quantity":2}';
     const headers = signedHeaders(url, signingCredential(caller, { audience: 'echo-service' }), { method: 'POST', path: '/echo', body });

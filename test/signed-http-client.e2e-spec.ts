@@ -5,9 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Body, Controller, Delete, Get, HttpCode, Module, Param, Post, Put, Query, Req, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AxiosError, type AxiosResponse } from 'axios';
 import { firstValueFrom, type Observable } from 'rxjs';
@@ -15,6 +12,7 @@ import { Caller, ServiceAuthModule, TrustedCaller, type SignedHttpClientOptions,
 import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
+import { createServiceApp } from 'service-app';
 
 const ADAPTERS: Adapter[] = ['express', 'fastify'];
 const CLIENT_TIMEOUT_MS = 300;
@@ -96,13 +94,8 @@ class EchoServerModule {
   }
 }
 
-async function createEchoApp(adapter: Adapter, callerKey: TestCredential): Promise<INestApplication> {
-  const module = EchoServerModule.forRoot(callerKey);
-  const options = { rawBody: true, logger: false as const, abortOnError: false };
-  if (adapter === 'fastify') {
-    return NestFactory.create(module, new FastifyAdapter(), options);
-  }
-  return NestFactory.create(module, new ExpressAdapter(), options);
+function createEchoApp(adapter: Adapter, callerKey: TestCredential): Promise<INestApplication> {
+  return createServiceApp(EchoServerModule.forRoot(callerKey), { adapter, logger: false });
 }
 
 describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter) => {

@@ -2,9 +2,9 @@
 // Compiled by `tsc -p bench/tsconfig.json` (http.bench.mjs does it) into bench/dist/bench-app.js and
 // started by bench/bench-server.mjs in a child process.
 //
-// Same as apps/inventory-service/src/inventory-app.ts: NestFactory.create with rawBody: true, the same
-// adapter options (Fastify bodyLimit, Express json body parser with the limit), the same global
-// ValidationPipe, `POST /api/inventory` with @TrustedCaller('order-service'), @HttpCode(200), @Body() DTO,
+// Same as apps/inventory-service/src/inventory-app.ts: the same bootstrap (service-app's
+// createServiceApp: rawBody, the body limit, Express parsers without inflating, the global
+// ValidationPipe), `POST /api/inventory` with @TrustedCaller('order-service'), @HttpCode(200), @Body() DTO,
 // @Caller() and @Headers('idempotency-key'). What differs, on purpose:
 //   - no stock store: the handler answers what the store would for P123 (a PGlite write serialises
 //     every request at ~1-2 ms and would hide the guard's cost entirely);
@@ -19,7 +19,6 @@
 //              alone, apart from the library's own work.
 import 'reflect-metadata';
 import {
-  BadRequestException,
   Body,
   Catch,
   Controller,
@@ -29,7 +28,6 @@ import {
   Injectable,
   Module,
   Post,
-  ValidationPipe,
   type ArgumentsHost,
   type CallHandler,
   type CanActivate,
@@ -39,16 +37,15 @@ import {
   type LogLevel,
   type NestInterceptor,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, BaseExceptionFilter, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, BaseExceptionFilter } from '@nestjs/core';
 import type { Observable } from 'rxjs';
-import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Caller, EncryptedBody, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
 import { MemoryNonceStore } from 'nest-service-auth/core';
+import { createServiceApp, type HttpAdapterName } from 'service-app';
 
 export type BenchMode = 'plain' | 'guarded' | 'encrypted' | 'hooks';
-export type BenchAdapter = 'express' | 'fastify';
+export type BenchAdapter = HttpAdapterName;
 
 export interface BenchCredential {
   id: string;
@@ -183,27 +180,12 @@ export class BenchAppModule {
 
 /** inventory-app.ts's createInventoryApp, with the bench module. */
 export async function createBenchApp(options: BenchAppOptions): Promise<INestApplication> {
-  const module = BenchAppModule.forMode(options.mode, options.credential);
-  const logger = options.logger ?? ['error', 'warn'];
-  const app =
-    options.adapter === 'fastify'
-      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES }), { rawBody: true, logger, abortOnError: false })
-      : await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(), { rawBody: true, logger, abortOnError: false });
-  if (options.adapter !== 'fastify') (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      exceptionFactory: (errors) =>
-        new BadRequestException({
-          statusCode: 400,
-          error: 'Bad Request',
-          reason: 'validation_failed',
-          message: errors.flatMap((e) => Object.values(e.constraints ?? {})),
-        }),
-    }),
-  );
+  const app = await createServiceApp(BenchAppModule.forMode(options.mode, options.credential), {
+    adapter: options.adapter,
+    logger: options.logger ?? ['error', 'warn'],
+    maxBodyBytes: MAX_BODY_BYTES,
+    validation: true,
+  });
   app.enableShutdownHooks();
   return app;
 }

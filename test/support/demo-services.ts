@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { HttpAdapterName } from 'service-app';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { createInventoryApp } from '../../apps/inventory-service/src/inventory-a
 import { createOrderApp } from '../../apps/order-service/src/order-app.js';
 import { inventoryUpstreamEnv, keyList, newCredential, type TestCredential } from './credentials.js';
 
-export type Adapter = 'express' | 'fastify';
+export type Adapter = HttpAdapterName;
 
 export interface RunningServices {
   inventory: INestApplication;

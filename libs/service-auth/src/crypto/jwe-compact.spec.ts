@@ -109,7 +109,7 @@ describe('encryptCompact / decryptCompact', () => {
       expect(a).not.toBe(b);
       expect(a.split('.')[2]).not.toBe(b.split('.')[2]);
       expect(a.split('.')[0]).toBe(b.split('.')[0]);
-      // 3000 calls cross the IV pool's refills (1024 IVs each): no IV ever repeats.
+      // No IV ever repeats.
       const ivs = new Set(Array.from({ length: 3000 }, () => encryptCompact(BODY, KEY, { kid: KID }).split('.')[2]));
       expect(ivs.size).toBe(3000);
     });
@@ -142,17 +142,11 @@ describe('encryptCompact / decryptCompact', () => {
       }
     });
 
-    it('returns a deeply frozen header, shared safely between messages with the same header', () => {
-      const token = encryptCompact(BODY, KEY, { kid: KID });
-      const first = decryptCompact(token, resolve).header;
+    it('returns a header of its own to every message, even when the header text repeats', () => {
+      const first = decryptCompact(encryptCompact(BODY, KEY, { kid: KID }), resolve).header;
       const again = decryptCompact(encryptCompact(BODY, KEY, { kid: KID }), resolve).header;
       expect(again).toEqual(first);
-      expect(Object.isFrozen(first)).toBe(true);
-      expect(() => {
-        (first as Record<string, unknown>).kid = 'other';
-      }).toThrow(TypeError);
-      const nested = decryptCompact(forge({ ...goodHeader, ext: { list: [1, { x: 2 }] } }), resolve).header;
-      expect(Object.isFrozen((nested.ext as { list: unknown[] }).list[1])).toBe(true);
+      expect(again).not.toBe(first);
     });
 
     it('copes with a very deeply nested extra member', () => {
@@ -161,14 +155,14 @@ describe('encryptCompact / decryptCompact', () => {
       expect(decryptCompact(forge(json), resolve).plaintext.equals(BODY)).toBe(true);
     });
 
-    it('remembers only headers of authenticated messages, and still checks every message', () => {
+    it('checks every message, whatever was opened before with the same header', () => {
       // A forged message with a new header is refused and leaves no trace: the same header on a
       // message under the wrong key is refused again, then the genuine one opens.
       const header = { ...goodHeader, cty: 'application/memo-test' };
       expectReason(() => decryptCompact(forge(header, { key: OTHER_KEY }), resolve), 'decryption_failed');
       expectReason(() => decryptCompact(forge(header, { key: OTHER_KEY }), resolve), 'decryption_failed');
       expect(decryptCompact(forge(header), resolve).plaintext.equals(BODY)).toBe(true);
-      // Now remembered: tampering, other keys and unknown kids are still refused.
+      // Once a genuine message with this header has opened, tampering, other keys and unknown kids are still refused.
       const token = forge(header);
       expect(decryptCompact(token, resolve).header.cty).toBe('application/memo-test');
       expectReason(() => decryptCompact(flipBit(token, 3), resolve), 'decryption_failed');
@@ -177,7 +171,7 @@ describe('encryptCompact / decryptCompact', () => {
       expectReason(() => decryptCompact(withPart(token, 2, ''), resolve), 'jwe_malformed');
     });
 
-    it('keeps encrypting correctly when many distinct headers go through the memos', () => {
+    it('keeps encrypting correctly through many distinct headers', () => {
       for (let i = 0; i < 600; i++) {
         const kid = `kid-${i % 300}`;
         const token = encryptCompact(BODY, KEY, { kid });

@@ -2,8 +2,16 @@ import { Catch, HttpException, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { checkContentEncoding } from '../protocol/content-encoding.js';
 import type { ReasonCode } from '../protocol/reason-codes.js';
-import { nodeRequest } from './raw-body.js';
+import { nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { ServiceAuthException } from './service-auth.exception.js';
+
+/** The members of a body parser's error that say what went wrong (body-parser: type, status; Fastify: code, statusCode). */
+interface ParserError {
+  type?: unknown;
+  code?: unknown;
+  status?: unknown;
+  statusCode?: unknown;
+}
 
 /**
  * Which parser failures (Express' body-parser, Fastify's content-type parsers) mean what. Each known
@@ -14,7 +22,7 @@ import { ServiceAuthException } from './service-auth.exception.js';
  */
 export function parserRefusalReason(cause: unknown): ReasonCode | undefined {
   if (!cause || typeof cause !== 'object') return undefined;
-  const error = cause as { type?: unknown; code?: unknown; status?: unknown; statusCode?: unknown };
+  const error: ParserError = cause;
   switch (error.type ?? error.code) {
     case 'entity.too.large':
     case 'parameters.too.many':
@@ -58,7 +66,7 @@ export function parserRefusalReason(cause: unknown): ReasonCode | undefined {
  */
 function isContentEncoded(host: ArgumentsHost): boolean {
   try {
-    checkContentEncoding(nodeRequest(host.switchToHttp().getRequest()).headers['content-encoding']);
+    checkContentEncoding(nodeRequest(host.switchToHttp().getRequest<ServiceAuthRequest>()).headers['content-encoding']);
     return false;
   } catch {
     return true;

@@ -107,7 +107,6 @@ beforeAll(async () => {
   });
   outboundKeys = await ServiceAuthKeys.create({
     serviceId: 'order-service',
-    guard: 'none',
     keys: { upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: [credential()] }] },
   });
 });

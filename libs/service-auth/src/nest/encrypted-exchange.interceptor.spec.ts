@@ -10,6 +10,7 @@ import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.j
 import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { rememberVerifiedKey } from './verified-key.js';
+import { resolveOptions } from './resolved-options.js';
 
 const credential = (id: string) => ({ id, apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') });
 const OLD = credential('order-old');
@@ -38,7 +39,7 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     material = withKeys(OLD, NEW);
     keys = await ServiceAuthKeys.create({ serviceId: 'inventory-service', keyProvider: { load: () => material } });
-    interceptor = new EncryptedExchangeInterceptor(new Reflector(), keys, { serviceId: 'inventory-service' });
+    interceptor = new EncryptedExchangeInterceptor(new Reflector(), keys, resolveOptions({ serviceId: 'inventory-service' }));
   });
 
   /** A request as the guard leaves it: verified with OLD (its key remembered unless `remember` is false), body encrypted under OLD. */

@@ -6,12 +6,13 @@ import { acceptsJwe, isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { ResolvedKey } from '../keys/key-ring.js';
 import type { VerifiedCaller } from '../protocol/verified-caller.js';
-import { DEFAULT_MAX_BODY_BYTES, ENCRYPTION_POLICY_METADATA, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
+import { ENCRYPTION_POLICY_METADATA, RESOLVED_OPTIONS, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { EncryptionPolicy, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { declaresBody, nodeRequest } from './raw-body.js';
+import type { EncryptionPolicy } from './service-auth-options.interface.js';
+import { declaresBody } from './raw-body.js';
+import { nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { handlerWritesResponse } from './handler-writes-response.js';
 import { verifiedKeyOf } from './verified-key.js';
 
@@ -37,29 +38,24 @@ import { verifiedKeyOf } from './verified-key.js';
  */
 @Injectable()
 export class EncryptedExchangeInterceptor implements NestInterceptor {
-  private readonly defaultPolicy: EncryptionPolicy;
-  private readonly maxBodyBytes: number;
   private readonly handlersWritingResponse = new WeakMap<Function, boolean>();
 
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ServiceAuthKeys,
-    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
-  ) {
-    this.defaultPolicy = options.encryption ?? 'optional';
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  }
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedServiceAuthOptions,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const policy =
       this.reflector.getAllAndOverride<EncryptionPolicy>(ENCRYPTION_POLICY_METADATA, [context.getHandler(), context.getClass()]) ??
-      this.defaultPolicy;
+      this.options.encryption;
     if (policy === 'off') return next.handle();
 
-    const req = context.switchToHttp().getRequest();
+    const req = context.switchToHttp().getRequest<ServiceAuthRequest>();
     const headers = nodeRequest(req).headers;
-    const caller: VerifiedCaller | undefined = req[VERIFIED_CALLER_PROPERTY];
+    const caller = req[VERIFIED_CALLER_PROPERTY];
     const encrypted = isJweMediaType(headers['content-type']);
     const verifiedKey = verifiedKeyOf(req);
     try {
@@ -75,7 +71,7 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
     }
     if (!caller || !(encrypted || acceptsJwe(headers['accept']))) return next.handle();
     if (this.writesResponse(context)) return next.handle();
-    const res = context.switchToHttp().getResponse();
+    const res = context.switchToHttp().getResponse<HttpResponse>();
     // Resolved now, before the handler runs: what a reload does meanwhile cannot take it away.
     const sealingKey = this.sealingKey(caller, verifiedKey);
     return next.handle().pipe(map((data) => this.seal(data, caller, sealingKey, res)));
@@ -103,9 +99,7 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
       verifiedKey && verifiedKey.callerId === caller.id && verifiedKey.id === kid
         ? verifiedKey.encryptionKey
         : this.keys.ring.findCallerKey(caller.id, kid)?.encryptionKey;
-    const { plaintext } = decryptCompact(rawBody, resolve, {
-      maxBytes: this.maxBodyBytes,
-    });
+    const { plaintext } = decryptCompact(rawBody, resolve, { maxBytes: this.options.maxBodyBytes });
     try {
       return JSON.parse(plaintext.toString('utf8'));
     } catch {
@@ -135,6 +129,6 @@ interface HttpResponse {
 /** Statuses whose answers have no body (RFC 9110 §15.3.5, §15.3.6): a sealed answer cannot be sent with them. */
 const NO_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205]);
 
-function hasBody(req: any): boolean {
+function hasBody(req: ServiceAuthRequest): boolean {
   return Buffer.isBuffer(req.rawBody) ? req.rawBody.length > 0 : declaresBody(nodeRequest(req));
 }

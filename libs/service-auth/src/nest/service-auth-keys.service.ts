@@ -25,8 +25,10 @@ export class ServiceAuthKeys {
     this.inbound = ring.callerIds.length > 0;
   }
 
-  static async create(options: ServiceAuthModuleOptions): Promise<ServiceAuthKeys> {
-    const provider: KeyProvider = options.keyProvider ?? (options.keys ? { load: () => options.keys! } : new EnvKeyProvider());
+  /** Loads the keys from `keyProvider`, else from `keys`, else from the environment (EnvKeyProvider). */
+  static async create(options: Pick<ServiceAuthModuleOptions, 'serviceId' | 'keys' | 'keyProvider'>): Promise<ServiceAuthKeys> {
+    const { keys } = options;
+    const provider: KeyProvider = options.keyProvider ?? (keys ? { load: () => keys } : new EnvKeyProvider());
     const ring = KeyRing.from(await provider.load(), options.serviceId);
     if (ring.callerIds.length === 0 && ring.upstreamIds.length === 0) {
       throw new KeyConfigurationError(

@@ -15,8 +15,8 @@ export type EncryptionPolicy = 'required' | 'optional' | 'off';
  */
 export interface IoredisClient {
   readonly status: string;
-  set(...args: any[]): Promise<unknown>;
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  set(...args: unknown[]): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /**

@@ -11,6 +11,7 @@ import { ServiceAuthGuard } from './service-auth.guard.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { TrustedCaller } from './trusted-caller.decorator.js';
+import { resolveOptions } from './resolved-options.js';
 
 const key = () => ({ id: `k-${randomBytes(4).toString('hex')}`, apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') });
 const ORDER = key();
@@ -64,7 +65,7 @@ let guard: ServiceAuthGuard;
 const logged: unknown[] = [];
 
 const newGuard = (obs: VerificationObserver | null, verifier?: RequestVerifier) =>
-  new ServiceAuthGuard(new Reflector(), keys, verifier ?? new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), options, obs);
+  new ServiceAuthGuard(new Reflector(), keys, verifier ?? new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), resolveOptions(options), obs);
 
 function signed(credential: SigningCredential, extra: Partial<FakeRequest> = {}): FakeRequest {
   const target = '/stock/P123?secret-query=1';

@@ -15,6 +15,7 @@ import { ServiceAuthGuard } from './service-auth.guard.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { TrustedCaller } from './trusted-caller.decorator.js';
+import { resolveOptions } from './resolved-options.js';
 
 const secret = () => randomBytes(32).toString('base64url');
 const apiKey = () => 'sk_' + randomBytes(32).toString('base64url');
@@ -88,7 +89,7 @@ beforeAll(async () => {
       ],
     },
   });
-  guard = new ServiceAuthGuard(new Reflector(), keys, new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), options);
+  guard = new ServiceAuthGuard(new Reflector(), keys, new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), resolveOptions(options));
   orderCredential = keys.ring.findCallerKey('order-service', ORDER.id)!;
   billingCredential = keys.ring.findCallerKey('billing-service', BILLING.id)!;
 });
@@ -174,7 +175,7 @@ describe('ServiceAuthGuard: route classification', () => {
     expect(outbound.inbound).toBe(false);
     const outboundOptions: ServiceAuthModuleOptions = { serviceId: 'order-service', maxBodyBytes: 1024 };
     const verifier = new RequestVerifier(() => outbound.ring, new MemoryNonceStore(), { audience: 'order-service' });
-    const outboundGuard = new ServiceAuthGuard(new Reflector(), outbound, verifier, outboundOptions);
+    const outboundGuard = new ServiceAuthGuard(new Reflector(), outbound, verifier, resolveOptions(outboundOptions));
     const refusedBy = async (req: FakeRequest, controller: Function, handler: Function) => {
       try {
         await outboundGuard.canActivate(context(req, controller, handler));
@@ -323,7 +324,7 @@ describe('ServiceAuthGuard: refusals', () => {
   it('an error that is not a refusal is rethrown as is (not turned into a 401)', async () => {
     const boom = new Error('store exploded');
     const failing = { precheck: () => undefined, verifyRequest: async () => Promise.reject(boom) } as unknown as RequestVerifier;
-    const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, options);
+    const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, resolveOptions(options));
     await expect(failingGuard.canActivate(context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).rejects.toBe(boom);
   });
 });

@@ -4,18 +4,17 @@ import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
-import { REQUEST_VERIFIER, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { nodeRequest, readRawBody } from './raw-body.js';
-import { mountPointOf, requestMessage } from './request-message.js';
+import { readRawBody } from './raw-body.js';
+import { requestMessage } from './request-message.js';
+import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
 import { routePattern } from './route-pattern.js';
-import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 
 
 /**
@@ -34,11 +33,11 @@ export class ServiceAuthGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly keys: ServiceAuthKeys,
     @Inject(REQUEST_VERIFIER) protected readonly verifier: RequestVerifier,
-    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
     /** The `metrics` option's observer; null (metrics off) costs one null check per request. */
     @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
   ) {
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxBodyBytes = options.maxBodyBytes;
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -46,7 +45,7 @@ export class ServiceAuthGuard implements CanActivate {
     const route = this.routeOf(context);
     if (route.public) return true;
 
-    const req = context.switchToHttp().getRequest();
+    const req = context.switchToHttp().getRequest<ServiceAuthRequest>();
     const started = this.observer ? performance.now() : 0;
     try {
       const message = requestMessage(req);
@@ -65,7 +64,7 @@ export class ServiceAuthGuard implements CanActivate {
     } catch (err) {
       if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
       if (err instanceof ServiceAuthError) {
-        if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse(), err.retryAfterSeconds);
+        if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
         this.reject(err, req);
       }
       throw err;
@@ -77,7 +76,7 @@ export class ServiceAuthGuard implements CanActivate {
    * method, configured caller id, reason code); a failing observer must neither refuse a request
    * nor hide a refusal, so its errors stop here.
    */
-  private report(observer: VerificationObserver, context: ExecutionContext, req: any, started: number, decision: { accepted: true } | { accepted: false; error: unknown }): void {
+  private report(observer: VerificationObserver, context: ExecutionContext, req: ServiceAuthRequest, started: number, decision: { accepted: true } | { accepted: false; error: unknown }): void {
     const durationSeconds = (performance.now() - started) / 1000;
     try {
       const event: VerificationEvent = {
@@ -122,7 +121,7 @@ export class ServiceAuthGuard implements CanActivate {
    * Logs the refusal as one line (no secret, no query, no body; see LogLine) and answers with its
    * stable reason.
    */
-  protected reject(error: ServiceAuthError, req: any): never {
+  protected reject(error: ServiceAuthError, req: ServiceAuthRequest): never {
     const claimedCaller = req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req);
     const entry = rejectionLogEntry(req, error.reason, error.status, claimedCaller, {
       ...(error.detail ? { detail: error.detail } : {}),
@@ -134,14 +133,20 @@ export class ServiceAuthGuard implements CanActivate {
   }
 
   /** The service an API key belongs to, for the log line; never the key itself. */
-  private claimedCaller(req: any): string | undefined {
+  private claimedCaller(req: ServiceAuthRequest): string | undefined {
     const apiKey = req.headers?.['x-api-key'];
     return typeof apiKey === 'string' ? this.keys.ring.findByApiKey(apiKey)?.callerId : undefined;
   }
 }
 
+/** An Express response has `header` and Node's `setHeader`; a Fastify reply has `header`. */
+interface Reply {
+  header?(name: string, value: string): unknown;
+  setHeader?(name: string, value: string): unknown;
+}
+
 /** `Retry-After` (seconds) on an Express response or a Fastify reply; the refusal's body is written later by Nest. */
-function setRetryAfter(res: any, seconds: number): void {
+function setRetryAfter(res: Reply | undefined, seconds: number): void {
   if (typeof res?.header === 'function') res.header('Retry-After', String(seconds));
   else if (typeof res?.setHeader === 'function') res.setHeader('Retry-After', String(seconds));
 }

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { createServiceApp } from 'service-app';
 
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
 import { findFreePort } from '../../../../test/support/server-process.js';
@@ -21,6 +21,7 @@ import { NONCE_STORE } from './service-auth.constants.js';
 import { ServiceAuthModule } from './service-auth.module.js';
 import type { ReplayOptions, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { TrustedCaller } from './trusted-caller.decorator.js';
+import { resolveOptions } from './resolved-options.js';
 import { validateOptions } from './validate-options.js';
 
 const ORDER = { id: 'k-order', apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') };
@@ -62,7 +63,7 @@ function appModule(replay: ReplayOptions): DynamicModule {
 }
 
 async function startApp(replay: ReplayOptions, logger: LoggerService | false = false): Promise<{ app: INestApplication; url: string }> {
-  const app = await NestFactory.create(appModule(replay), { logger, abortOnError: false, rawBody: true });
+  const app = await createServiceApp(appModule(replay), { logger });
   await app.listen(0, '127.0.0.1');
   return { app, url: `http://127.0.0.1:${app.getHttpServer().address().port}` };
 }
@@ -187,10 +188,7 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
   });
 
   it('replay.store and replay.redis together: the application does not start, and the error names both settings', async () => {
-    const error = await NestFactory.create(appModule({ store: new MemoryNonceStore(), redis: { url: redis.url } }), {
-      logger: false,
-      abortOnError: false,
-    }).then(
+    const error = await createServiceApp(appModule({ store: new MemoryNonceStore(), redis: { url: redis.url } }), { logger: false }).then(
       () => undefined,
       (err: Error) => err,
     );
@@ -200,11 +198,11 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
 
   it('no replay settings: in memory, with replay.maxNoncesPerCaller; replay.store: that instance', () => {
     const base: ServiceAuthModuleOptions = { serviceId: 'inventory-service' };
-    expect(createNonceStore(base)).toBeInstanceOf(MemoryNonceStore);
-    expect(createNonceStore(base)).toMatchObject({ maxNoncesPerCaller: 1_000_000 });
-    expect(createNonceStore({ ...base, replay: { maxNoncesPerCaller: 7 } })).toMatchObject({ maxNoncesPerCaller: 7 });
+    expect(createNonceStore(resolveOptions(base))).toBeInstanceOf(MemoryNonceStore);
+    expect(createNonceStore(resolveOptions(base))).toMatchObject({ maxNoncesPerCaller: 1_000_000 });
+    expect(createNonceStore(resolveOptions({ ...base, replay: { maxNoncesPerCaller: 7 } }))).toMatchObject({ maxNoncesPerCaller: 7 });
     const store = new MemoryNonceStore();
-    expect(createNonceStore({ ...base, replay: { store } })).toBe(store);
+    expect(createNonceStore(resolveOptions({ ...base, replay: { store } }))).toBe(store);
   });
 });
 

@@ -1,28 +1,19 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AxiosHeaders, type AxiosAdapter, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { AxiosAdapter, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
+import { callHeaders } from '../client/call-headers.js';
 import { OutgoingRequestRefusedError } from '../client/outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
-import {
-  checkCallConfig,
-  DEFAULT_MAX_REQUEST_BYTES,
-  DEFAULT_MAX_RESPONSE_BYTES,
-  guardedAdapter,
-  refusedAnswer,
-  refuseRedirect,
-  transportConfig,
-  type TransportLimits,
-} from '../client/outgoing-transport.js';
+import { checkCallConfig, guardedAdapter, refusedAnswer, refuseRedirect, transportConfig } from '../client/outgoing-transport.js';
 import { redactedError } from '../client/redacted-error.js';
 import { RetryPolicy } from '../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../client/upstream-circuit-breakers.js';
 import { UpstreamNotConfiguredError } from '../client/upstream-not-configured.error.js';
 import type { ResolvedUpstream } from '../keys/key-ring.js';
-import { DEFAULT_CLIENT_TIMEOUT_MS } from './service-auth.constants.js';
+import type { ResolvedClientOptions, ResolvedServiceAuthOptions } from './resolved-options.js';
+import { RESOLVED_OPTIONS } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { LogLine } from './log-line.js';
 
 /**
@@ -47,32 +38,25 @@ import { LogLine } from './log-line.js';
 @Injectable()
 export class SignedHttpService {
   private readonly logger = new Logger('SignedHttpService');
-  private readonly timeoutMs: number;
-  private readonly encrypt: boolean | string[];
+  /** ServiceAuthModule's `client` options, defaults filled in; also the transport's byte limits. */
+  private readonly client: ResolvedClientOptions;
   private readonly retry: RetryPolicy | undefined;
   private readonly breakers: UpstreamCircuitBreakers | undefined;
-  private readonly limits: TransportLimits;
   private readonly adapter: AxiosAdapter;
 
   constructor(
     private readonly http: HttpService,
     private readonly keys: ServiceAuthKeys,
-    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
   ) {
-    this.timeoutMs = options.client?.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
-    this.encrypt = options.client?.encrypt ?? false;
-    this.limits = {
-      maxResponseBytes: options.client?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      maxRequestBytes: options.client?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    };
-    this.adapter = guardedAdapter(this.limits, () => this.http.axiosRef.defaults.adapter);
-    const retry = options.client?.retry;
-    this.retry = retry === false ? undefined : new RetryPolicy(retry ?? {});
-    const circuitBreaker = options.client?.circuitBreaker;
+    const client = options.client;
+    this.client = client;
+    this.adapter = guardedAdapter(client, () => this.http.axiosRef.defaults.adapter);
+    this.retry = client.retry === false ? undefined : new RetryPolicy(client.retry);
     this.breakers =
-      circuitBreaker === false
+      client.circuitBreaker === false
         ? undefined
-        : new UpstreamCircuitBreakers(circuitBreaker ?? {}, {
+        : new UpstreamCircuitBreakers(client.circuitBreaker, {
             onStateChange: (upstream, state) => {
               const entry = new LogLine({ event: 'upstream_circuit_state', upstream, state });
               if (state === 'open') this.logger.warn(entry);
@@ -82,7 +66,8 @@ export class SignedHttpService {
   }
 
   private encrypts(upstream: ResolvedUpstream): boolean {
-    return this.encrypt === true || (Array.isArray(this.encrypt) && this.encrypt.includes(upstream.id));
+    const encrypt = this.client.encrypt;
+    return encrypt === true || (Array.isArray(encrypt) && encrypt.includes(upstream.id));
   }
 
   /**
@@ -103,6 +88,8 @@ export class SignedHttpService {
     return this.http.axiosRef;
   }
 
+  // `T = any` on every method, as on HttpService's: code written for HttpService compiles unchanged
+  // (with `unknown`, every `response.data.x` it has would stop compiling).
   request<T = any>(config: AxiosRequestConfig): Observable<AxiosResponse<T>> {
     return new Observable<AxiosResponse<T>>((subscriber) => {
       const controller = new AbortController();
@@ -166,7 +153,7 @@ export class SignedHttpService {
   private async execute<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
     const method = (config.method ?? 'GET').toUpperCase();
     // Before the breaker and the retries: a refused config is the caller's mistake, not the upstream's.
-    checkCallConfig(config, this.limits);
+    checkCallConfig(config, this.client);
     const upstream = upstreamOrigin(this.http.axiosRef.getUri(config));
     const breakers = this.breakers;
     const attempt = breakers
@@ -190,16 +177,13 @@ export class SignedHttpService {
     const upstream = ring.upstreamFor(url);
     if (!upstream) throw new UpstreamNotConfiguredError(targetOf(url), ring.upstreamIds);
     const key = upstream.keys[0];
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(AxiosHeaders.from((config.headers ?? {}) as any).toJSON())) {
-      if (value !== undefined && value !== null && (value as unknown) !== false) headers[name.toLowerCase()] = String(value);
-    }
+    const headers = callHeaders(config.headers);
     const encrypted = this.encrypts(upstream);
     const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted);
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
     // to the bytes on the wire (the ciphertext, when encrypted).
     const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'client.maxRequestBytes';
-    const maxRequestBytes = config.maxBodyLength ?? this.limits.maxRequestBytes;
+    const maxRequestBytes = config.maxBodyLength ?? this.client.maxRequestBytes;
     if (prepared.body && prepared.body.length > maxRequestBytes) {
       throw new OutgoingRequestRefusedError(
         'request_too_large',
@@ -211,14 +195,14 @@ export class SignedHttpService {
     try {
       response = await axios.request<T>({
         ...config,
-        ...transportConfig(config, this.limits, this.adapter),
+        ...transportConfig(config, this.client, this.adapter),
         method,
         url,
         baseURL: undefined,
         params: undefined,
         data: prepared.body,
         headers: prepared.headers,
-        timeout: config.timeout ?? this.timeoutMs,
+        timeout: config.timeout ?? this.client.timeoutMs,
         signal,
         transformRequest: [(data) => data],
       });

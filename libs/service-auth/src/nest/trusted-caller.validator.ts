@@ -1,10 +1,9 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { KeyConfigurationError } from '../keys/key-configuration.error.js';
-import { TRUSTED_CALLERS_METADATA } from './service-auth.constants.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
+import { RESOLVED_OPTIONS, TRUSTED_CALLERS_METADATA } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 
 /**
  * Refuses to start when a @TrustedCaller names a caller that is not configured: a typo there would
@@ -17,7 +16,7 @@ export class TrustedCallerValidator implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly keys: ServiceAuthKeys,
-    @Inject(SERVICE_AUTH_OPTIONS) private readonly options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedServiceAuthOptions,
   ) {}
 
   onModuleInit(): void {

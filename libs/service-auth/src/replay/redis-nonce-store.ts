@@ -1,18 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-
-import { DEFAULT_REDIS_CONNECT_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS, RedisConnection, type RedisStoreOptions, type RedisStoreTuning } from '../redis/redis-connection.js';
-
+import { NamespacedRedisStore, type RedisStoreOptions, type RedisStoreTuning } from '../redis/namespaced-redis-store.js';
 import { DEFAULT_MAX_NONCES_PER_CALLER } from './memory-nonce-store.js';
 import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
 import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
 export const DEFAULT_NONCE_KEY_PREFIX = 'nest-service-auth:nonce:';
-export const DEFAULT_NONCE_STORE_TIMEOUT_MS = 250;
-export const DEFAULT_NONCE_STORE_CONNECT_TIMEOUT_MS = DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
-/** Reconnect backoff of an owned client: attempt * 100 ms, capped at this value, forever. */
-export const NONCE_STORE_MAX_RECONNECT_DELAY_MS = REDIS_MAX_RECONNECT_DELAY_MS;
 
 /** Tuning of the nonce store itself, on top of the connection's. */
 interface NonceBudgetOptions {
@@ -24,7 +17,6 @@ interface NonceBudgetOptions {
   maxNoncesPerCaller?: number;
 }
 
-export type RedisNonceStoreOptions = RedisStoreOptions & NonceBudgetOptions;
 
 /**
  * One claim = one atomic script run (nothing else runs in Redis meanwhile, on any replica).
@@ -58,71 +50,44 @@ return { 1 }
 `;
 const CLAIM_SHA1 = createHash('sha1').update(CLAIM_SCRIPT).digest('hex');
 
+export type RedisNonceStoreOptions = RedisStoreOptions & NonceBudgetOptions;
+
 /**
  * A {@link NonceStore} in Redis, shared by every replica of a callee service.
  *
- * Each claim is exactly one atomic round trip, a Lua script (EVALSHA, falling back to EVAL when
- * Redis answers NOSCRIPT, e.g. after a restart): a nonce seen before is a replay (`false`); a caller
- * that already has `maxNoncesPerCaller` live nonces, over all replicas, is refused with
- * {@link NonceBudgetExhaustedError} (429 `nonce_budget_exhausted` for that caller alone, with when
- * room comes back); otherwise the nonce is recorded (`true`). Fails closed: any client error, any
- * unexpected reply, or no answer within `timeoutMs` rejects with {@link ReplayStoreUnavailableError};
- * a claim never resolves `true` without Redis saying so.
+ * Each claim is exactly one atomic round trip, `SET <key> 1 PX <ttl> NX`: `'OK'` means first use
+ * (`true`), a null reply means the key exists (`false`, a replay). Fails closed: any client error,
+ * any unexpected reply, or no answer within `timeoutMs` rejects with
+ * {@link ReplayStoreUnavailableError}; a claim never resolves `true` without Redis saying so.
  *
  * An owned client (created from `url`) does not queue commands while disconnected
  * (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`), so during an outage claims reject at
  * once instead of piling up; it reconnects forever with a capped backoff, so claims succeed again
  * once Redis is back, without recreating the store.
  *
- * Keys: the nonce `${keyPrefix}${namespace}:${callerId}:${keyId}:${nonce}` and the caller's budget
- * `${keyPrefix}${namespace}:${callerId}` (a sorted set of `${keyId}:${nonce}`), each with a PX
- * expiry, so the keys of a callee never outlive the replay window (max age + future skew + 1 s).
- * The budget bounds what one caller can take: (callers) × maxNoncesPerCaller nonces, each about 330
- * bytes in Redis 7 (about 180 for its key, 145 for its entry in the budget). Still run Redis with
- * `maxmemory` and `maxmemory-policy noeviction`: when full it refuses writes (claims reject, 503
- * `replay_store_unavailable`) instead of evicting live nonces, which would let their requests be
- * replayed. The two keys of a claim are in different hash slots: not for Redis Cluster. Needs
- * Redis 5 or later (a script that reads TIME and then writes).
+ * Keys: `${keyPrefix}${namespace}:${callerId}:${keyId}:${nonce}`, each with a PX expiry, so the keys
+ * of a callee never outlive the replay window (max age + future skew + 1 s). There is no per-caller
+ * budget here: what bounds the keys is the rate of verified requests times that window, and Redis'
+ * own `maxmemory`. Run it with `maxmemory-policy noeviction`: Redis then refuses writes when full
+ * (claims reject, 503 `replay_store_unavailable`) instead of evicting live nonces, which would let
+ * their requests be replayed. One caller can fill Redis for everyone: size `maxmemory` for the
+ * verified request rate you accept times the window (a nonce takes about 180 bytes in Redis 7).
  *
  * Startup: the client connects as soon as the store is constructed. A claim issued while it is
  * still connecting (or reconnecting: socket open, ready check running) waits for 'ready' within its
  * `timeoutMs` budget; ioredis with `enableOfflineQueue: false` would otherwise reject it straight
  * away. If Redis is not reachable within that budget the claim rejects (fail closed).
  */
-export class RedisNonceStore implements NonceStore {
-  readonly namespace: string;
-  readonly keyPrefix: string;
-  readonly timeoutMs: number;
+export class RedisNonceStore extends NamespacedRedisStore implements NonceStore {
   readonly maxNoncesPerCaller: number;
 
-  private readonly connection: RedisConnection;
-
   constructor(options: RedisNonceStoreOptions) {
-    const { namespace, keyPrefix = DEFAULT_NONCE_KEY_PREFIX, timeoutMs = DEFAULT_NONCE_STORE_TIMEOUT_MS } = options;
+    super('RedisNonceStore', options, DEFAULT_NONCE_KEY_PREFIX);
     const budget = options.maxNoncesPerCaller ?? DEFAULT_MAX_NONCES_PER_CALLER;
     if (typeof budget !== 'number' || !Number.isSafeInteger(budget) || budget <= 0) {
       throw new RangeError(`RedisNonceStore: maxNoncesPerCaller must be a positive integer (got ${String(budget)})`);
     }
-    if (typeof namespace !== 'string' || namespace.length === 0 || namespace.includes(':')) {
-      throw new TypeError('RedisNonceStore: namespace must be a non-empty string without ":"');
-    }
-    if (typeof keyPrefix !== 'string') {
-      throw new TypeError('RedisNonceStore: keyPrefix must be a string');
-    }
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new TypeError('RedisNonceStore: timeoutMs must be a positive number');
-    }
-    this.namespace = namespace;
-    this.keyPrefix = keyPrefix;
-    this.timeoutMs = timeoutMs;
     this.maxNoncesPerCaller = budget;
-    this.connection = new RedisConnection({
-      owner: 'RedisNonceStore',
-      client: options.client,
-      url: options.url,
-      onError: options.onError,
-      connectTimeoutMs: options.connectTimeoutMs,
-    });
   }
 
   /** `new RedisNonceStore({ ...opts, url, namespace })`: the store owns the client. */
@@ -155,27 +120,17 @@ export class RedisNonceStore implements NonceStore {
     if (!Number.isFinite(expiresAtMs)) {
       throw new TypeError('RedisNonceStore.claim: expiresAtMs must be a finite number');
     }
-    if (this.connection.closed) {
-      throw new ReplayStoreUnavailableError('Replay store unavailable: the Redis nonce store is closed');
-    }
     const ttlMs = Math.max(1, Math.ceil(expiresAtMs - Date.now()));
     const args = [2, this.keyFor({ callerId, keyId, nonce }), this.budgetKeyFor(callerId), ttlMs, this.maxNoncesPerCaller, `${keyId}:${nonce}`] as const;
-
-    let reply: unknown;
-    try {
-      reply = await this.connection.run(async (client) => {
-        try {
-          return await client.evalsha(CLAIM_SHA1, ...args);
-        } catch (err) {
-          // The script cache is empty (Redis restarted, SCRIPT FLUSH): send the script itself once.
-          if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return client.eval(CLAIM_SCRIPT, ...args);
-          throw err;
-        }
-      }, this.timeoutMs);
-    } catch (err) {
-      const cause = err as Error;
-      throw new ReplayStoreUnavailableError(`Replay store unavailable: ${cause.message}`, { cause });
-    }
+    const reply: unknown = await this.run(async (client) => {
+      try {
+        return await client.evalsha(CLAIM_SHA1, ...args);
+      } catch (err) {
+        // The script cache is empty (Redis restarted, SCRIPT FLUSH): send the script itself once.
+        if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return client.eval(CLAIM_SCRIPT, ...args);
+        throw err;
+      }
+    });
     const [outcome, retryAfterMs, ...rest] = Array.isArray(reply) ? (reply as unknown[]) : [];
     if (rest.length === 0) {
       if (outcome === 1 && retryAfterMs === undefined) return true;
@@ -184,7 +139,7 @@ export class RedisNonceStore implements NonceStore {
         throw new NonceBudgetExhaustedError(callerId, this.maxNoncesPerCaller, retryAfterMs as number);
       }
     }
-    throw new ReplayStoreUnavailableError('Replay store unavailable: unexpected reply from Redis');
+    throw this.unavailable('unexpected reply from Redis');
   }
 
   /**
@@ -193,20 +148,12 @@ export class RedisNonceStore implements NonceStore {
    * checks (ReplayStoreHealthIndicator): claims would fail closed at this moment.
    */
   async ping(): Promise<void> {
-    if (this.connection.closed) {
-      throw new ReplayStoreUnavailableError('Replay store unavailable: the Redis nonce store is closed');
-    }
-    try {
-      await this.connection.ping(this.timeoutMs);
-    } catch (err) {
-      const cause = err as Error;
-      throw new ReplayStoreUnavailableError(`Replay store unavailable: ${cause.message}`, { cause });
-    }
+    const reply = await this.run((client) => client.ping());
+    if (reply !== 'PONG') throw this.unavailable('unexpected reply to PING');
   }
 
-  /** Quits the client when the store created it; an injected client is left untouched. */
-  async close(): Promise<void> {
-    await this.connection.close(Math.max(this.timeoutMs, 1000));
+  protected unavailable(reason: string, cause?: Error): ReplayStoreUnavailableError {
+    return new ReplayStoreUnavailableError(`Replay store unavailable: ${reason}`, { cause });
   }
 }
 
