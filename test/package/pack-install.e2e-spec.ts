@@ -121,6 +121,8 @@ function declarationImports(entryFile: string): string[] {
       .replace(/^\s*\/\/.*$/gm, '');
     for (const [, specifier] of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g)) {
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier.replace(/\.js$/, '.d.ts').replace(/\.cjs$/, '.d.cts')));
+      // Node's own modules are typed by @types/node, which every Node.js TypeScript project (Nest's starter included) has.
+      else if (specifier.startsWith('node:')) continue;
       else packages.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]);
     }
   };

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Express } from 'express';
+import { BodyDepthPipe } from './body-depth.pipe.js';
 
 export type HttpAdapterName = 'express' | 'fastify';
 
@@ -31,7 +32,10 @@ export interface ServiceAppOptions {
   express?: Express;
   /** Fastify server options (routing normalisation, rewriteUrl, …); `bodyLimit` comes from maxBodyBytes. */
   fastify?: ConstructorParameters<typeof FastifyAdapter>[0];
-  /** The demo services' ValidationPipe: DTOs whitelisted and transformed, a refusal is 400 `validation_failed`. */
+  /**
+   * The demo services' ValidationPipe: DTOs whitelisted and transformed, a refusal is 400
+   * `validation_failed`; before it, a body nested too deeply is 400 `body_malformed` (BodyDepthPipe).
+   */
   validation?: boolean;
 }
 
@@ -61,6 +65,7 @@ export async function createServiceApp(module: Type | DynamicModule, options: Se
 function withValidation(app: INestApplication, options: ServiceAppOptions): INestApplication {
   if (!options.validation) return app;
   return app.useGlobalPipes(
+    new BodyDepthPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
