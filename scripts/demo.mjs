@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { JWE_MEDIA_TYPE, deriveKeys, encryptCompact, openResponse, signRequest } from 'nest-service-auth/core';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -226,8 +227,6 @@ function describe(result) {
 // ---------------------------------------------------------------------------------------------------------
 // Child processes
 
-const ANSI = /\u001b\[[0-9;]*m/g;
-
 class Service {
   constructor(name, entry, env) {
     this.name = name;
@@ -257,7 +256,7 @@ class Service {
   }
 
   collect(text) {
-    const lines = (this.partial + text.replace(ANSI, '')).split('\n');
+    const lines = (this.partial + stripVTControlCharacters(text)).split('\n');
     this.partial = lines.pop();
     for (const line of lines) {
       if (this.entries.length === 0 || line.startsWith('[Nest]')) this.entries.push(line);

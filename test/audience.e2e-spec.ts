@@ -12,7 +12,7 @@ import { newCredential, type TestCredential } from './support/credentials.js';
 import { startCallee, type CalleeApp } from './support/callee-app.js';
 import type { Adapter } from './support/demo-services.js';
 import { testCaller, type TestCaller } from 'nest-service-auth/testing';
-import { rawRequest } from './support/raw-http.js';
+import { rawRequest, reasonOf } from './support/raw-http.js';
 
 const pair = (c: TestCredential) => [{ id: c.id, apiKey: c.apiKey, secret: c.secret }];
 
@@ -70,7 +70,7 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
       const headers = toA.sign('GET', '/whoami');
       expect((await rawRequest(a.url, { method: 'GET', path: '/whoami', headers })).status).toBe(200);
       const replayed = await rawRequest(confused.url, { method: 'GET', path: '/whoami', headers });
-      expect([replayed.status, replayed.json?.reason]).toEqual([401, 'audience_mismatch']);
+      expect([replayed.status, reasonOf(replayed)]).toEqual([401, 'audience_mismatch']);
       expect(replayed.text).not.toContain(toA.credential.apiKey);
     } finally {
       await confused.close();
@@ -80,25 +80,25 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
   it('with per-pair keys, the captured request does not even carry an API key callee B knows', async () => {
     const headers = toA.sign('GET', '/whoami');
     const atB = await rawRequest(b.url, { method: 'GET', path: '/whoami', headers });
-    expect([atB.status, atB.json?.reason]).toEqual([401, 'api_key_invalid']);
+    expect([atB.status, reasonOf(atB)]).toEqual([401, 'api_key_invalid']);
   });
 
   it("callee B's keys cannot produce a request that callee C accepts as coming from the caller", async () => {
     // Everything B holds of order-service is its own pair: sign with it, for C, as well as B could.
     const forged = testCaller('order-service', { audience: 'callee-c', credential: toB.credential });
     const atC = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers: forged.sign('GET', '/whoami') });
-    expect([atC.status, atC.json?.reason]).toEqual([401, 'api_key_invalid']);
+    expect([atC.status, reasonOf(atC)]).toEqual([401, 'api_key_invalid']);
     // …and with C's API key (public to anyone who saw a request) but B's secret, the signature fails.
     const withCsApiKey = testCaller('order-service', { audience: 'callee-c', credential: { ...toB.credential, id: toC.credential.id, apiKey: toC.credential.apiKey } });
     const again = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers: withCsApiKey.sign('GET', '/whoami') });
-    expect([again.status, again.json?.reason]).toEqual([401, 'signature_invalid']);
+    expect([again.status, reasonOf(again)]).toEqual([401, 'signature_invalid']);
   });
 
   it('a signature without an audience is incomplete', async () => {
     const headers = toA.sign('GET', '/whoami');
     const input = headers['signature-input'].replace(/;tag="[^"]*"/, '');
     const res = await rawRequest(a.url, { method: 'GET', path: '/whoami', headers: { ...headers, 'signature-input': input } });
-    expect([res.status, res.json?.reason]).toEqual([401, 'signature_incomplete']);
+    expect([res.status, reasonOf(res)]).toEqual([401, 'signature_incomplete']);
   });
 });
 
@@ -131,8 +131,8 @@ describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (ada
 
   it("rotating order-service → callee-a changes nothing for order-service → callee-b", async () => {
     const http = caller.get(SignedHttpService);
-    const whoAtB = async () => (await firstValueFrom(http.get(`${b.url}/whoami`))).data;
-    const whoAtA = async () => (await firstValueFrom(http.get(`${a.url}/whoami`))).data;
+    const whoAtB = async () => (await firstValueFrom(http.get<unknown>(`${b.url}/whoami`))).data;
+    const whoAtA = async () => (await firstValueFrom(http.get<unknown>(`${a.url}/whoami`))).data;
     expect(await whoAtA()).toEqual({ caller: 'order-service', keyId: oldA.id });
 
     aMaterial.callers = [{ id: 'order-service', keys: [...pair(oldA), ...pair(newA)] }]; // 1. callee adds the new key
@@ -159,7 +159,7 @@ describe.each<Adapter>(['express', 'fastify'])('fail closed when no callers are 
 
   it('a route that is not @PublicRoute() refuses an unauthenticated request', async () => {
     const res = await rawRequest(app.url, { method: 'GET', path: '/whoami' });
-    expect([res.status, res.json?.reason]).toEqual([401, 'api_key_missing']);
+    expect([res.status, reasonOf(res)]).toEqual([401, 'api_key_missing']);
   });
 
   it('a @PublicRoute() still answers', async () => {

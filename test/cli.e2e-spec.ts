@@ -10,10 +10,11 @@ import { firstValueFrom } from 'rxjs';
 import { ServiceAuthKeys, ServiceAuthModule } from 'nest-service-auth';
 import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { EnvKeyProvider } from 'nest-service-auth/core';
+import type { KeygenJson, RotationJson } from '../libs/service-auth/src/cli/run-cli.js';
 import { startCallee, type CalleeApp } from './support/callee-app.js';
 import { compileCli, type CompiledCli } from './support/cli-from-source.js';
 import { parseEnvBlocks } from './support/env-lines.js';
-import { rawRequest } from './support/raw-http.js';
+import { rawRequest, reasonOf } from './support/raw-http.js';
 
 /** A service's environment, changed in place by the steps, read by EnvKeyProvider on every (re)load. */
 type Environment = Record<string, string>;
@@ -59,7 +60,7 @@ describe('nest-service-auth (the command, from source)', () => {
     beforeAll(async () => {
       // The callee must be listening before keygen can be told its URL: start it on keys of its own first.
       const first = await cli.run(['keygen', 'order-service', 'inventory-service', '--json']);
-      Object.assign(calleeEnv, JSON.parse(first.stdout).calleeEnv);
+      Object.assign(calleeEnv, (JSON.parse(first.stdout) as KeygenJson).calleeEnv);
       callee = await startCallee('express', { serviceId: 'inventory-service', keyProvider: provider(calleeEnv) }, ['order-service']);
 
       const run = await cli.run(['keygen', 'order-service', 'inventory-service', '--url', callee.url]);
@@ -83,7 +84,7 @@ describe('nest-service-auth (the command, from source)', () => {
     const call = async () => {
       const http = caller.get(SignedHttpService);
       const url = http.urlFor('inventory-service', '/echo');
-      return (await firstValueFrom(http.post(url, { productId: 'P123', quantity: 2 }))).data;
+      return (await firstValueFrom(http.post<unknown>(url, { productId: 'P123', quantity: 2 }))).data;
     };
 
     it('keygen: the caller signs with what it printed for the caller, the callee verifies with what it printed for the callee', async () => {
@@ -99,7 +100,7 @@ describe('nest-service-auth (the command, from source)', () => {
       const [step1, step2, step3] = parseEnvBlocks(run.stdout);
       const newKeyId = keyIdOf(step3.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS);
       expect(newKeyId).not.toBe(oldKeyId);
-      const whoami = async () => (await firstValueFrom(caller.get(SignedHttpService).get(`${callee.url}/whoami`))).data.keyId;
+      const whoami = async () => (await firstValueFrom(caller.get(SignedHttpService).get<{ keyId: string }>(`${callee.url}/whoami`))).data.keyId;
 
       // A request signed with the old key now, kept to be sent after the last step.
       const { signRequest, deriveKeys } = await import('nest-service-auth/core');
@@ -119,16 +120,16 @@ describe('nest-service-auth (the command, from source)', () => {
 
       const headers = signRequest({ method: 'GET', url: `${callee.url}/whoami` }, oldCredential);
       const refused = await rawRequest(callee.url, { method: 'GET', path: '/whoami', headers });
-      expect([refused.status, refused.json?.reason]).toEqual([401, 'api_key_invalid']);
+      expect([refused.status, reasonOf(refused)]).toEqual([401, 'api_key_invalid']);
     });
 
     it('rotate --current - reads the current key from standard input', async () => {
       const current = calleeEnv.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS;
       const run = await cli.run(['rotate', 'order-service', 'inventory-service', '--current', '-', '--json'], { stdin: current });
       expect([run.status, run.stderr]).toEqual([0, '']);
-      const plan = JSON.parse(run.stdout);
+      const plan = JSON.parse(run.stdout) as RotationJson;
       expect(plan.previousKeyId).toBe(keyIdOf(current));
-      expect(plan.steps.map((step: { value: string }) => step.value.split(',').map(keyIdOf))).toEqual([
+      expect(plan.steps.map((step) => step.value.split(',').map(keyIdOf))).toEqual([
         [keyIdOf(current), plan.key.id],
         [plan.key.id, keyIdOf(current)],
         [plan.key.id],

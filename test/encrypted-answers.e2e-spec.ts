@@ -64,7 +64,7 @@ class AnswersController {
 
   /** Writes its own answer: Nest sends nothing of what it returns, so there is nothing to seal. */
   @Post('own-response')
-  ownResponse(@Res() res: any) {
+  ownResponse(@Res() res: { status(code: number): { send(body: unknown): unknown } }) {
     res.status(200).send({ writtenBy: 'handler' });
   }
 }
@@ -198,7 +198,7 @@ describe('the signing client refuses a 2xx answer to an encrypted call unless it
     await new Promise((resolve) => upstream.close(resolve));
   });
 
-  const call = () => firstValueFrom(http.post(`${upstreamUrl}/api/inventory`, { productId: 'P123', quantity: 1 })).then((res) => ({ status: res.status, data: res.data }));
+  const call = () => firstValueFrom(http.post<unknown>(`${upstreamUrl}/api/inventory`, { productId: 'P123', quantity: 1 })).then((res) => ({ status: res.status, data: res.data }));
 
   it('control: sealed for its nonce and its status → accepted', async () => {
     answer = (nonce) => ({ status: 201, headers: { 'content-type': 'application/jose' }, body: seal(nonce, { status: 201 }) });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { SigningCredential } from 'nest-service-auth/core';
 import { startServices, type Adapter, type RunningServices } from './support/demo-services.js';
-import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
+import { numberField, rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
 import { expectRefusal } from './support/refusals.js';
 
 describe.each(['express', 'fastify'] as Adapter[])('Idempotency-Key format (%s, database store)', (adapter) => {
@@ -33,7 +33,7 @@ describe.each(['express', 'fastify'] as Adapter[])('Idempotency-Key format (%s, 
 
   async function stock(): Promise<number> {
     const init = { method: 'GET', path: '/api/inventory/P123' };
-    return (await rawRequest(svc.inventoryUrl, { ...init, headers: signedHeaders(svc.inventoryUrl, order, init) })).json.stock;
+    return numberField(await rawRequest(svc.inventoryUrl, { ...init, headers: signedHeaders(svc.inventoryUrl, order, init) }), 'stock');
   }
 
   it.each([

@@ -11,7 +11,7 @@ import { Caller, ServiceAuthModule, type ServiceAuthModuleOptions, type Verified
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
-import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
+import { jsonField, rawRequest, reasonOf, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
 import { createServiceApp } from 'service-app';
 
 const BUDGET = 3;
@@ -59,7 +59,7 @@ function expectBudgetRefusal(refused: RawResponse): void {
   expect(Number.isInteger(retryAfter)).toBe(true);
   expect(retryAfter).toBeGreaterThanOrEqual(MAX_AGE_SECONDS - 60);
   expect(retryAfter).toBeLessThanOrEqual(MAX_AGE_SECONDS + MAX_FUTURE_SKEW_SECONDS + 1);
-  expect(refused.json.message).not.toMatch(/greedy|live nonces|redis/i); // the log has the detail, the caller does not
+  expect(jsonField(refused, 'message')).not.toMatch(/greedy|live nonces|redis/i); // the log has the detail, the caller does not
 }
 
 @Module({})
@@ -110,10 +110,10 @@ describe.each(['express', 'fastify'] as Adapter[])('per-caller nonce budget in m
     // The full caller's live nonces are all still remembered: a replay is a replay, not a budget refusal.
     for (const headers of accepted) {
       const replay = await send(headers);
-      expect([replay.status, replay.json?.reason]).toEqual([401, 'nonce_replayed']);
+      expect([replay.status, reasonOf(replay)]).toEqual([401, 'nonce_replayed']);
     }
     // And the polite caller, now at its own budget, is refused in its turn.
-    expect((await send(signedProbe(polite))).json?.reason).toBe('nonce_budget_exhausted');
+    expect(reasonOf(await send(signedProbe(polite)))).toBe('nonce_budget_exhausted');
   });
 });
 
@@ -167,8 +167,8 @@ describe('per-caller nonce budget in Redis, shared by two replicas (Express and 
     // The full caller's nonces are all still remembered, by both replicas: a replay is a replay.
     for (const { replica, headers } of accepted) {
       const replay = await send(1 - replica, headers);
-      expect([replay.status, replay.json?.reason]).toEqual([401, 'nonce_replayed']);
+      expect([replay.status, reasonOf(replay)]).toEqual([401, 'nonce_replayed']);
     }
-    expect((await send(0, signedProbe(polite, 0))).json?.reason).toBe('nonce_budget_exhausted');
+    expect(reasonOf(await send(0, signedProbe(polite, 0)))).toBe('nonce_budget_exhausted');
   });
 });

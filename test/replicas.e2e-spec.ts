@@ -26,7 +26,7 @@ import { AppModule } from '../apps/inventory-service/src/app.module.js';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
 import { keyList, newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
-import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
+import { jsonObject, rawRequest, reasonOf, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 import { createServiceApp } from 'service-app';
 
@@ -97,8 +97,8 @@ describe('inventory-service replicas sharing one Redis', () => {
     rawRequest(replica.url, { method: 'GET', path, headers, localAddress, timeoutMs: 5000 });
 
   function expectRefusal(res: RawResponse, status: number, reason: string): void {
-    expect({ status: res.status, reason: res.json?.reason }).toEqual({ status, reason });
-    expect(Object.keys(res.json).sort()).toEqual(REFUSAL_KEYS);
+    expect({ status: res.status, reason: reasonOf(res) }).toEqual({ status, reason });
+    expect(Object.keys(jsonObject(res)).sort()).toEqual(REFUSAL_KEYS);
   }
 
   beforeAll(async () => {

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Adapter } from './support/demo-services.js';
 import { startEchoService, type EchoService, type EchoServiceOptions } from './support/echo-service.js';
-import { rawRequest, signatureValue, signedHeadersForTarget, type RawResponse } from './support/raw-http.js';
+import { jsonField, rawRequest, signatureValue, signedHeadersForTarget, type RawResponse } from './support/raw-http.js';
 import { expectNoLeak, expectRefusal } from './support/refusals.js';
 
 const ADAPTERS: Adapter[] = ['express', 'fastify'];
@@ -273,7 +273,7 @@ describe('an Express application mounted under a path of another, which rewrites
 
   it('control: without the header, the signed target is served under the mount point', async () => {
     const res = await echo.send('/api/echo/1');
-    expect({ status: res.status, handler: res.json?.handler, url: res.json?.url }).toEqual({ status: 200, handler: 'echo', url: '/echo/1' });
+    expect({ status: res.status, handler: jsonField(res, 'handler'), url: jsonField(res, 'url') }).toEqual({ status: 200, handler: 'echo', url: '/echo/1' });
   });
 
   it('signed /api/files/echo/7, rewritten inside the mounted app to /echo/7 (a suffix) → 400 request_target_invalid', async () => {

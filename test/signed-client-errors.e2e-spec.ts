@@ -11,9 +11,9 @@
  * or the body may appear. What a user needs to handle the failure stays: status, answer, code,
  * method, URL (origin and path).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { isAxiosError } from 'axios';
+import { isAxiosError, type AxiosError } from 'axios';
 import { inspect } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom, type Observable } from 'rxjs';
@@ -64,17 +64,25 @@ async function silentUpstream(): Promise<RecordingServer> {
   return server;
 }
 
-function failureOf(request$: Observable<unknown>): Promise<any> {
+function failureOf(request$: Observable<unknown>): Promise<unknown> {
   return firstValueFrom(request$).then(
     () => new Error('the call succeeded'),
     (err: unknown) => err,
   );
 }
 
+/** The failure of a call that must fail with an axios error (CanceledError is one); any other fails the test. */
+async function axiosFailureOf(request$: Observable<unknown>): Promise<AxiosError<unknown>> {
+  const error = await failureOf(request$);
+  if (!isAxiosError<unknown>(error)) throw new Error(`expected an axios error, got ${inspect(error)}`);
+  return error;
+}
+
 /** The ways an error reaches a log: JSON (toJSON for axios errors), util.inspect (console, Nest's Logger), and the same for its cause. */
-function serialisations(error: any): string[] {
+function serialisations(error: unknown): string[] {
   const seen = [JSON.stringify(error), inspect(error, { depth: 8 })];
-  if (error?.cause) seen.push(JSON.stringify(error.cause), inspect(error.cause, { depth: 8 }));
+  const cause = (error as { cause?: unknown } | null | undefined)?.cause;
+  if (cause) seen.push(JSON.stringify(cause), inspect(cause, { depth: 8 }));
   if (isAxiosError(error)) seen.push(JSON.stringify(error.toJSON()), inspect(error.config, { depth: 8 }), inspect(error.request, { depth: 8 }));
   return seen;
 }
@@ -112,8 +120,7 @@ describe.each([
     const origin = await closedOrigin();
     const http = await createClient(origin, { encrypt, retry: false, circuitBreaker: false });
     const body = secretOrder();
-    const error = await failureOf(http.post(`${origin}/api/inventory?order=${body.productId}`, body, { headers: { 'idempotency-key': 'k-1' } }));
-    expect(isAxiosError(error)).toBe(true);
+    const error = await axiosFailureOf(http.post(`${origin}/api/inventory?order=${body.productId}`, body, { headers: { 'idempotency-key': 'k-1' } }));
     expect({ code: error.code, method: error.config?.method, url: error.config?.url }).toEqual({
       code: 'ECONNREFUSED',
       method: 'post',
@@ -129,7 +136,7 @@ describe.each([
     const server = await silentUpstream();
     const http = await createClient(server.url, { encrypt, retry: false, circuitBreaker: false, timeoutMs: 200 });
     const body = secretOrder();
-    const error = await failureOf(http.post(`${server.url}/api/inventory`, body));
+    const error = await axiosFailureOf(http.post(`${server.url}/api/inventory`, body));
     expect(server.received).toHaveLength(1);
     expect({ code: error.code, method: error.config?.method }).toEqual({ code: 'ECONNABORTED', method: 'post' });
     expectNothingSecret(error, body);
@@ -140,7 +147,7 @@ describe.each([
     const http = await createClient(server.url, { encrypt, retry: false, circuitBreaker: false, timeoutMs: 5000 });
     const body = secretOrder();
     const controller = new AbortController();
-    const pending = failureOf(http.post(`${server.url}/api/inventory`, body, { signal: controller.signal }));
+    const pending = axiosFailureOf(http.post(`${server.url}/api/inventory`, body, { signal: controller.signal }));
     while (server.received.length === 0) await new Promise((resolve) => setImmediate(resolve));
     controller.abort();
     const error = await pending;
@@ -152,7 +159,7 @@ describe.each([
     const server = await upstream(status, { reason: `refused-${status}` });
     const http = await createClient(server.url, { encrypt, retry: false, circuitBreaker: false });
     const body = secretOrder();
-    const error = await failureOf(http.put(`${server.url}/api/inventory/P1`, body));
+    const error = await axiosFailureOf(http.put(`${server.url}/api/inventory/P1`, body));
     expect(server.received).toHaveLength(1);
     expect({ status: error.response?.status, data: error.response?.data, code: error.code, method: error.config?.method, url: error.config?.url }).toEqual({
       status,
@@ -168,7 +175,7 @@ describe.each([
     const server = await upstream(503, { reason: 'overloaded' });
     const http = await createClient(server.url, { encrypt, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, circuitBreaker: false });
     const body = secretOrder();
-    const error = await failureOf(http.put(`${server.url}/api/inventory/P1`, body));
+    const error = await axiosFailureOf(http.put(`${server.url}/api/inventory/P1`, body));
     expect(server.received).toHaveLength(3);
     expect(error.response?.status).toBe(503);
     expectNothingSecret(error, body);
@@ -182,8 +189,9 @@ describe.each([
     for (let i = 0; i < 3; i++) failures.push(await failureOf(http.post(`${origin}/api/inventory`, body)));
     const [first, second, open] = failures;
     expect(open).toBeInstanceOf(UpstreamUnavailableError);
-    expect(isAxiosError(open.cause)).toBe(true);
-    expect(open.cause.code).toBe('ECONNREFUSED');
+    const cause = (open as UpstreamUnavailableError).cause;
+    expect(isAxiosError(cause)).toBe(true);
+    expect((cause as AxiosError).code).toBe('ECONNREFUSED');
     for (const error of [first, second, open]) expectNothingSecret(error, body);
   });
 
@@ -195,7 +203,8 @@ describe.each([
     for (let i = 0; i < 3; i++) failures.push(await failureOf(http.post(`${server.url}/api/inventory`, body)));
     const open = failures[2];
     expect(open).toBeInstanceOf(UpstreamUnavailableError);
-    expect(open.cause?.response?.status).toBe(500);
+    const cause = (open as UpstreamUnavailableError).cause as AxiosError | undefined;
+    expect(cause?.response?.status).toBe(500);
     for (const error of failures) expectNothingSecret(error, body);
   });
 });

@@ -87,7 +87,7 @@ async function npm(args: string[], cwd: string): Promise<string> {
 /** Waits for every task (nothing left running in the directory about to be removed), then fails with the first failure. */
 async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(tasks)).find((outcome) => outcome.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  if (failed) throw failed.reason;
 }
 
 async function npmInstall(cwd: string): Promise<string> {

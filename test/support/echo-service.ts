@@ -154,7 +154,7 @@ export async function startEchoService(adapter: Adapter, options: EchoServiceOpt
     secrets: [credential.apiKey, credential.secret, hmacKey.toString('base64'), hmacKey.toString('base64url')],
     calls: app.get(HandlerCalls),
     async close() {
-      if (outer) await new Promise<void>((resolve) => outer!.close(() => resolve()));
+      if (outer) await new Promise<void>((resolve) => outer.close(() => resolve()));
       await app.close();
     },
   };

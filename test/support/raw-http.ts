@@ -13,8 +13,39 @@ export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-  /** The parsed JSON body, or undefined when the body is not JSON. */
-  json: any;
+  /**
+   * The parsed JSON body, or undefined when the body is not JSON. Unknown until narrowed: compare it
+   * whole (`toEqual`), or read it with jsonObject, jsonField, numberField or reasonOf.
+   */
+  json: unknown;
+}
+
+/** The JSON body as an object; throws (failing the test) when it is not one: no JSON, an array, a scalar. */
+export function jsonObject(res: Pick<RawResponse, 'json' | 'status' | 'text'>): Record<string, unknown> {
+  const json = res.json;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new Error(`expected a JSON object, got ${res.status} ${res.text.slice(0, 200)}`);
+  }
+  return json as Record<string, unknown>;
+}
+
+/** One member of the JSON body; undefined when the body is not a JSON object or has no such member. */
+export function jsonField(res: Pick<RawResponse, 'json'>, name: string): unknown {
+  const json = res.json;
+  return typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>)[name] : undefined;
+}
+
+/** A refusal's reason code: `reason` in its JSON body when that is a string, else undefined. */
+export function reasonOf(res: Pick<RawResponse, 'json'>): string | undefined {
+  const reason = jsonField(res, 'reason');
+  return typeof reason === 'string' ? reason : undefined;
+}
+
+/** A numeric member of the JSON body (a stock, a new stock); throws (failing the test) when it is not a number. */
+export function numberField(res: Pick<RawResponse, 'json' | 'status' | 'text'>, name: string): number {
+  const value = jsonObject(res)[name];
+  if (typeof value !== 'number') throw new Error(`expected a number in "${name}", got ${res.status} ${res.text.slice(0, 200)}`);
+  return value;
 }
 
 export interface RawRequest {
@@ -71,7 +102,7 @@ export function rawRequest(baseUrl: string, init: RawRequest): Promise<RawRespon
       res.on('error', reject);
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: any;
+        let json: unknown;
         try {
           json = JSON.parse(text);
         } catch {

@@ -15,7 +15,9 @@ function readStdin(): Promise<string> {
   });
 }
 
-runCli(process.argv.slice(2), {
+// `void`: runCli resolves an exit status for every expected failure; anything else is left to Node's
+// unhandled-rejection report, which prints it and exits 1.
+void runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,

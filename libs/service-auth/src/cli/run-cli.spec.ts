@@ -12,7 +12,7 @@ import { RequestVerifier } from '../protocol/request-verifier.js';
 import { signRequest } from '../protocol/request-signer.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { encryptCompact, decryptCompact } from '../crypto/jwe-compact.js';
-import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli, USAGE } from './run-cli.js';
+import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli, USAGE, type KeygenJson, type RotationJson } from './run-cli.js';
 
 interface Run {
   status: number;
@@ -99,7 +99,7 @@ describe('nest-service-auth keygen', () => {
   it('--json prints the same as one object', async () => {
     const run = await cli(['keygen', 'order-service', 'inventory-service', '--json', '--key-id', 'order-2026-11', '--url', 'https://inventory.internal/api']);
     expect(run.status).toBe(EXIT_OK);
-    const out = JSON.parse(run.stdout);
+    const out = JSON.parse(run.stdout) as KeygenJson;
     expect(out).toEqual({
       caller: 'order-service',
       callee: 'inventory-service',
@@ -118,7 +118,7 @@ describe('nest-service-auth keygen', () => {
 
   it('--prefix names the variables as EnvKeyProvider({ prefix }) reads them', async () => {
     const run = await cli(['keygen', 'order-service', 'inventory-service', '--prefix', 'AUTH', '--json']);
-    const { callerEnv, calleeEnv } = JSON.parse(run.stdout);
+    const { callerEnv, calleeEnv } = JSON.parse(run.stdout) as KeygenJson;
     expect(Object.keys(callerEnv)).toEqual(['AUTH_UPSTREAMS', 'AUTH_UPSTREAM_INVENTORY_SERVICE_URL', 'AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS']);
     expect(Object.keys(calleeEnv)).toEqual(['AUTH_CALLERS', 'AUTH_CALLER_ORDER_SERVICE_KEYS']);
     expect(run.stderr).toContain('AUTH_UPSTREAM_INVENTORY_SERVICE_URL is a placeholder');
@@ -143,7 +143,7 @@ describe('nest-service-auth keygen', () => {
 describe('nest-service-auth rotate', () => {
   async function currentPair() {
     const { stdout } = await cli(['keygen', 'order-service', 'inventory-service', '--json', '--url', 'http://inventory:8082', '--key-id', 'order-2026-10']);
-    return JSON.parse(stdout) as { callerEnv: Record<string, string>; calleeEnv: Record<string, string>; key: { apiKey: string; secret: string } };
+    return JSON.parse(stdout) as KeygenJson;
   }
 
   it('prints the next key and three steps; every state of the rollout verifies, and the old key is refused at the end', async () => {
@@ -205,7 +205,7 @@ describe('nest-service-auth rotate', () => {
     const pair = await currentPair();
     const current = pair.callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS;
     const run = await cli(['rotate', 'order-service', 'inventory-service', '--current', current, '--key-id', 'order-2026-11', '--json']);
-    const plan = JSON.parse(run.stdout);
+    const plan = JSON.parse(run.stdout) as RotationJson;
     const next = `order-2026-11:${plan.key.apiKey}:${plan.key.secret}`;
     expect(plan).toEqual({
       caller: 'order-service',

@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_ENV_PREFIX, envVariableNames } from '../keys/env-variable-names.js';
 import { KeyConfigurationError } from '../keys/key-configuration.error.js';
 import { formatKeygen, formatRotation } from './format-output.js';
-import { keygen } from './keygen.js';
-import { planRotation, type RotationRequest } from './rotation-plan.js';
+import { keygen, type KeygenResult } from './keygen.js';
+import { planRotation, type RotationPlan, type RotationRequest } from './rotation-plan.js';
 
 /** What the tool may touch: two output streams, the environment, standard input. Never a file. */
 export interface CliIo {
@@ -14,6 +14,18 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   readStdin(): Promise<string>;
   now?: () => Date;
+}
+
+/** What `keygen --json` prints: one object. */
+export interface KeygenJson extends Pick<KeygenResult, 'key' | 'url' | 'urlIsPlaceholder' | 'callerEnv' | 'calleeEnv'> {
+  readonly caller: string;
+  readonly callee: string;
+}
+
+/** What `rotate --json` prints: one object. */
+export interface RotationJson extends Pick<RotationPlan, 'previousKeyId' | 'key' | 'steps'> {
+  readonly caller: string;
+  readonly callee: string;
 }
 
 export const EXIT_OK = 0;
@@ -113,7 +125,8 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const result = keygen({ callerId, calleeId, url: values.url, keyId: values['key-id'], prefix: values.prefix, now });
     if (values.json) {
       const { key, url, urlIsPlaceholder, callerEnv, calleeEnv } = result;
-      io.stdout(`${JSON.stringify({ caller: callerId, callee: calleeId, key, url, urlIsPlaceholder, callerEnv, calleeEnv }, null, 2)}\n`);
+      const printed: KeygenJson = { caller: callerId, callee: calleeId, key, url, urlIsPlaceholder, callerEnv, calleeEnv };
+      io.stdout(`${JSON.stringify(printed, null, 2)}\n`);
     } else {
       io.stdout(formatKeygen(result));
     }
@@ -128,7 +141,8 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const plan = planRotation({ callerId, calleeId, ...current, keyId: values['key-id'], prefix: values.prefix, now });
   if (values.json) {
     const { previousKeyId, key, steps } = plan;
-    io.stdout(`${JSON.stringify({ caller: callerId, callee: calleeId, previousKeyId, key, steps }, null, 2)}\n`);
+    const printed: RotationJson = { caller: callerId, callee: calleeId, previousKeyId, key, steps };
+    io.stdout(`${JSON.stringify(printed, null, 2)}\n`);
   } else {
     io.stdout(formatRotation(plan));
   }

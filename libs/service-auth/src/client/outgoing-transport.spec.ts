@@ -78,7 +78,7 @@ describe('guardedAdapter', () => {
     ['maxBodyLength', { maxBodyLength: 10_000 }],
     ['proxy', { proxy: undefined }],
   ])('refuses a final config whose %s was changed after the call was built, without dispatching', async (option, change) => {
-    const instanceAdapter = jest.fn(async (c: InternalAxiosRequestConfig) => response(200) as AxiosResponse & { config: typeof c });
+    const instanceAdapter = jest.fn(async (_config: InternalAxiosRequestConfig) => response(200) as AxiosResponse & { config: InternalAxiosRequestConfig });
     const adapter = guardedAdapter(limits, () => instanceAdapter);
     await expect(adapter({ ...safe, ...change } as InternalAxiosRequestConfig)).rejects.toMatchObject({ reason: 'request_config_unsafe', option });
     expect(instanceAdapter).not.toHaveBeenCalled();

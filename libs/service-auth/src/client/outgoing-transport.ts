@@ -127,7 +127,7 @@ export function refuseRedirect(response: AxiosResponse, upstream: string): void 
 }
 
 function redirectRefusal(response: AxiosResponse, upstream: string): UpstreamAnswerRefusedError {
-  const location = response.headers?.['location'];
+  const location: unknown = response.headers?.['location'];
   return new UpstreamAnswerRefusedError(upstream, 'upstream_redirect', {
     status: response.status,
     location: typeof location === 'string' ? location : undefined,

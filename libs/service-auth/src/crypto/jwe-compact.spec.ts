@@ -62,8 +62,8 @@ function withPart(token: string, index: number, value: string): string {
 /** Flips one bit of the decoded part `index`, returning the re-encoded token. */
 function flipBit(token: string, index: number, byte = 0, bit = 0): string {
   const parts = token.split('.');
-  const bytes = Buffer.from(parts[index]!, 'base64url');
-  bytes[byte]! ^= 1 << bit;
+  const bytes = Buffer.from(parts[index], 'base64url');
+  bytes[byte] ^= 1 << bit;
   parts[index] = bytes.toString('base64url');
   return parts.join('.');
 }
@@ -83,9 +83,9 @@ describe('encryptCompact / decryptCompact', () => {
       expect(parts).toHaveLength(5);
       expect(parts[1]).toBe('');
       expect(token).toMatch(/^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}$/);
-      expect(Buffer.from(parts[2]!, 'base64url')).toHaveLength(12);
-      expect(Buffer.from(parts[4]!, 'base64url')).toHaveLength(16);
-      expect(Buffer.from(parts[3]!, 'base64url')).toHaveLength(BODY.length);
+      expect(Buffer.from(parts[2], 'base64url')).toHaveLength(12);
+      expect(Buffer.from(parts[4], 'base64url')).toHaveLength(16);
+      expect(Buffer.from(parts[3], 'base64url')).toHaveLength(BODY.length);
     });
 
     it('handles an empty plaintext and a large one', () => {
@@ -118,7 +118,7 @@ describe('encryptCompact / decryptCompact', () => {
   describe('protected header', () => {
     it('carries alg, enc, kid, the default cty and extra members, in that order', () => {
       const token = encryptCompact(BODY, KEY, { kid: KID, nonce: 'n-123', ts: 1700000000 });
-      const raw = Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8');
+      const raw = Buffer.from(token.split('.')[0], 'base64url').toString('utf8');
       expect(raw).toBe(`{"alg":"dir","enc":"A256GCM","kid":"${KID}","cty":"application/json","nonce":"n-123","ts":1700000000}`);
       const { header } = decryptCompact(token, resolve);
       const expected: JweProtectedHeader = {
@@ -135,7 +135,7 @@ describe('encryptCompact / decryptCompact', () => {
     it('serialises kid, cty and extras exactly as JSON.stringify would, escapes included', () => {
       for (const kid of ['k"1', 'k\\1', 'k\n1', 'clé-☃', 'emoji-😀', 'lone-\ud800', '\u0000']) {
         const token = encryptCompact(BODY, KEY, { kid, cty: 'a/"b"', note: 'x\ty' });
-        const raw = Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8');
+        const raw = Buffer.from(token.split('.')[0], 'base64url').toString('utf8');
         expect(raw).toBe(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid, cty: 'a/"b"', note: 'x\ty' }));
         const { header } = decryptCompact(token, () => KEY);
         expect(header.kid).toBe(JSON.parse(JSON.stringify(kid)));
@@ -198,7 +198,7 @@ describe('encryptCompact / decryptCompact', () => {
 
     it('binds the protected header as AAD: one changed character is refused', () => {
       const token = encryptCompact(BODY, KEY, { kid: KID, nonce: 'abc' });
-      const json = Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8');
+      const json = Buffer.from(token.split('.')[0], 'base64url').toString('utf8');
       const altered = json.replace('"nonce":"abc"', '"nonce":"abd"');
       expect(altered).not.toBe(json);
       expectReason(() => decryptCompact(withPart(token, 0, b64u(altered)), resolve), 'decryption_failed');
@@ -206,7 +206,7 @@ describe('encryptCompact / decryptCompact', () => {
 
     it('authenticates the header bytes, not just its meaning (same JSON, other spacing)', () => {
       const token = encryptCompact(BODY, KEY, { kid: KID });
-      const json = Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8');
+      const json = Buffer.from(token.split('.')[0], 'base64url').toString('utf8');
       const respaced = json.replace('"alg":"dir"', '"alg": "dir"');
       expectReason(() => decryptCompact(withPart(token, 0, b64u(respaced)), resolve), 'decryption_failed');
     });
@@ -214,7 +214,7 @@ describe('encryptCompact / decryptCompact', () => {
     it('refuses a header swapped in from another valid message', () => {
       const a = encryptCompact(BODY, KEY, { kid: KID, nonce: 'a' });
       const b = encryptCompact(BODY, KEY, { kid: KID, nonce: 'b' });
-      expectReason(() => decryptCompact(withPart(a, 0, b.split('.')[0]!), resolve), 'decryption_failed');
+      expectReason(() => decryptCompact(withPart(a, 0, b.split('.')[0]), resolve), 'decryption_failed');
     });
   });
 
@@ -236,7 +236,7 @@ describe('encryptCompact / decryptCompact', () => {
     });
 
     it('refuses a truncated or extended ciphertext', () => {
-      const ct = Buffer.from(token.split('.')[3]!, 'base64url');
+      const ct = Buffer.from(token.split('.')[3], 'base64url');
       expectReason(() => decryptCompact(withPart(token, 3, b64u(ct.subarray(0, ct.length - 1))), resolve), 'decryption_failed');
       expectReason(() => decryptCompact(withPart(token, 3, b64u(Buffer.concat([ct, Buffer.from([0])]))), resolve), 'decryption_failed');
     });
@@ -265,7 +265,7 @@ describe('encryptCompact / decryptCompact', () => {
     it('keeps messages short and free of key, plaintext and tag', () => {
       const tampered = flipBit(token, 3, 0, 0);
       const err = expectReason(() => decryptCompact(tampered, resolve), 'decryption_failed');
-      const tag = token.split('.')[4]!;
+      const tag = token.split('.')[4];
       for (const text of [err.message, err.detail ?? '']) {
         expect(text).not.toContain(tag);
         expect(text).not.toContain(KEY.toString('hex'));
@@ -288,7 +288,7 @@ describe('encryptCompact / decryptCompact', () => {
     });
 
     it('refuses characters outside the base64url alphabet, and padding', () => {
-      const ct = token.split('.')[3]!;
+      const ct = token.split('.')[3];
       for (const bad of ['+', '/', '=', ' ', '\n', 'é', '\u0000']) {
         expectReason(() => decryptCompact(withPart(token, 3, bad + ct.slice(1)), resolve), 'jwe_malformed');
       }
@@ -296,7 +296,7 @@ describe('encryptCompact / decryptCompact', () => {
       // stop at, or read as digits ('\u0141' truncates to 'A', '\uff21' is a fullwidth 'A').
       const bads = ['+', '/', '=', ' ', '\t', '\r', '!', '*', '~', '"', '\u0000', '\u007f', 'é', '\u0141', '\uff21', '\ud83d'];
       for (const index of [0, 2, 3, 4]) {
-        const part = token.split('.')[index]!;
+        const part = token.split('.')[index];
         for (const pos of [0, part.length >> 1, part.length - 1]) {
           for (const bad of bads) {
             const mutated = withPart(token, index, part.slice(0, pos) + bad + part.slice(pos + 1));
@@ -305,15 +305,15 @@ describe('encryptCompact / decryptCompact', () => {
         }
       }
       expectReason(() => decryptCompact(withPart(token, 4, `${token.split('.')[4]}==`), resolve), 'jwe_malformed');
-      const std = Buffer.from(token.split('.')[0]!, 'base64url').toString('base64'); // standard alphabet + padding
+      const std = Buffer.from(token.split('.')[0], 'base64url').toString('base64'); // standard alphabet + padding
       expectReason(() => decryptCompact(withPart(token, 0, std.endsWith('=') ? std : `${std}=`), resolve), 'jwe_malformed');
     });
 
     it('refuses non-canonical base64url (impossible length, non-zero unused bits)', () => {
       expectReason(() => decryptCompact(withPart(token, 3, 'AAAAA'), resolve), 'jwe_malformed'); // 5 chars: 1 mod 4
-      const tag = token.split('.')[4]!; // 22 chars: the last one carries 4 unused bits
-      const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(tag[21]!);
-      const sibling = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[last | 1]!;
+      const tag = token.split('.')[4]; // 22 chars: the last one carries 4 unused bits
+      const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(tag[21]);
+      const sibling = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[last | 1];
       const aliased = tag.slice(0, 21) + sibling;
       expect(Buffer.from(aliased, 'base64url').equals(Buffer.from(tag, 'base64url'))).toBe(true);
       expectReason(() => decryptCompact(withPart(token, 4, aliased), resolve), 'jwe_malformed');
@@ -324,7 +324,7 @@ describe('encryptCompact / decryptCompact', () => {
       const reference = (s: string) => {
         if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return false;
         const unused = s.length % 4 === 2 ? 0x0f : s.length % 4 === 3 ? 0x03 : 0;
-        return s.length === 0 || (ALPHABET.indexOf(s[s.length - 1]!) & unused) === 0;
+        return s.length === 0 || (ALPHABET.indexOf(s[s.length - 1]) & unused) === 0;
       };
       const pool = `${ALPHABET}${ALPHABET}+/= \t!*é\u0141\uff21`;
       let seed = 42;

@@ -192,6 +192,7 @@ function checkHeader(header: JweProtectedHeader): JweProtectedHeader {
 }
 
 /** Characters JSON.stringify would escape in a string: '"', '\\', C0 controls, lone surrogates. */
+// eslint-disable-next-line no-control-regex -- the C0 control characters are exactly what it looks for
 const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** JSON.stringify(s) for a string, skipping the general serializer when nothing needs escaping. */

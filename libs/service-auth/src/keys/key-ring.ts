@@ -39,7 +39,7 @@ export interface ResolvedUpstream {
 }
 
 function sha256(value: string | Uint8Array): Buffer {
-  return hash('sha256', value, 'buffer') as unknown as Buffer;
+  return hash('sha256', value, 'buffer');
 }
 
 function decodeSecret(secret: string | Uint8Array, where: string): Buffer {

@@ -38,7 +38,7 @@ import { verifiedKeyOf } from './verified-key.js';
  */
 @Injectable()
 export class EncryptedExchangeInterceptor implements NestInterceptor {
-  private readonly handlersWritingResponse = new WeakMap<Function, boolean>();
+  private readonly handlersWritingResponse = new WeakMap<object, boolean>();
 
   constructor(
     private readonly reflector: Reflector,

@@ -11,8 +11,8 @@ const RESPONSE_PASSTHROUGH_METADATA = '__responsePassthrough__';
 /** RouteParamtypes.RESPONSE and RouteParamtypes.NEXT. */
 const RESPONSE_PARAM_TYPES: ReadonlySet<string> = new Set(['1', '2']);
 
-export function handlerWritesResponse(controller: Function, handler: Function): boolean {
-  const args: Record<string, unknown> | undefined = Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name);
+export function handlerWritesResponse(controller: object, handler: { readonly name: string }): boolean {
+  const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name) as Record<string, unknown> | undefined;
   // Keys are `<paramtype>:<index>` (custom decorators: `<id>__customRouteArgs__:<index>`).
   const injectsResponse = Object.keys(args ?? {}).some((key) => RESPONSE_PARAM_TYPES.has(key.split(':')[0]));
   return injectsResponse && !Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, handler.name);

@@ -13,6 +13,9 @@ import type { ServiceAuthModuleOptions } from './service-auth-options.interface.
 import { TrustedCaller } from './trusted-caller.decorator.js';
 import { resolveOptions } from './resolved-options.js';
 
+/** A route handler, as ExecutionContext.getHandler() hands it out: any method of a controller. */
+type RouteHandler = (...args: never[]) => unknown;
+
 const key = () => ({ id: `k-${randomBytes(4).toString('hex')}`, apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') });
 const ORDER = key();
 const BILLING = key();
@@ -48,7 +51,7 @@ interface FakeRequest {
   routeOptions?: { url: string };
 }
 
-const context = (req: FakeRequest, handler: Function): ExecutionContext =>
+const context = (req: FakeRequest, handler: RouteHandler): ExecutionContext =>
   ({
     getType: () => 'http',
     getClass: () => StockController,

@@ -1,5 +1,5 @@
 import { describe, it, expect, jest, beforeAll, afterAll } from '@jest/globals';
-import { HttpException, Logger, type ExecutionContext } from '@nestjs/common';
+import { HttpException, Logger, type ExecutionContext, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
@@ -16,6 +16,9 @@ import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { TrustedCaller } from './trusted-caller.decorator.js';
 import { resolveOptions } from './resolved-options.js';
+
+/** A route handler, as ExecutionContext.getHandler() hands it out: any method of a controller. */
+type RouteHandler = (...args: never[]) => unknown;
 
 const secret = () => randomBytes(32).toString('base64url');
 const apiKey = () => 'sk_' + randomBytes(32).toString('base64url');
@@ -58,7 +61,7 @@ interface FakeRequest {
   [VERIFIED_CALLER_PROPERTY]?: unknown;
 }
 
-function context(req: FakeRequest | undefined, controller: Function, handler: Function, type = 'http'): ExecutionContext {
+function context(req: FakeRequest | undefined, controller: Type, handler: RouteHandler, type = 'http'): ExecutionContext {
   return {
     getType: () => type,
     getClass: () => controller,
@@ -113,7 +116,7 @@ function signedRequest(credential: SigningCredential, init: { method?: string; t
 
 const anonymous = (): FakeRequest => ({ method: 'GET', originalUrl: '/items', headers: { host: 'inventory.internal' }, rawBody: Buffer.alloc(0) });
 
-async function refusal(req: FakeRequest, controller: Function, handler: Function): Promise<HttpException> {
+async function refusal(req: FakeRequest, controller: Type, handler: RouteHandler): Promise<HttpException> {
   try {
     await guard.canActivate(context(req, controller, handler));
   } catch (err) {
@@ -176,7 +179,7 @@ describe('ServiceAuthGuard: route classification', () => {
     const outboundOptions: ServiceAuthModuleOptions = { serviceId: 'order-service', maxBodyBytes: 1024 };
     const verifier = new RequestVerifier(() => outbound.ring, new MemoryNonceStore(), { audience: 'order-service' });
     const outboundGuard = new ServiceAuthGuard(new Reflector(), outbound, verifier, resolveOptions(outboundOptions));
-    const refusedBy = async (req: FakeRequest, controller: Function, handler: Function) => {
+    const refusedBy = async (req: FakeRequest, controller: Type, handler: RouteHandler) => {
       try {
         await outboundGuard.canActivate(context(req, controller, handler));
       } catch (err) {

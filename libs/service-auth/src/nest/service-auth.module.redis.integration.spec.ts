@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServiceApp } from 'service-app';
 
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
@@ -65,7 +67,8 @@ function appModule(replay: ReplayOptions): DynamicModule {
 async function startApp(replay: ReplayOptions, logger: LoggerService | false = false): Promise<{ app: INestApplication; url: string }> {
   const app = await createServiceApp(appModule(replay), { logger });
   await app.listen(0, '127.0.0.1');
-  return { app, url: `http://127.0.0.1:${app.getHttpServer().address().port}` };
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${port}` };
 }
 
 const get = (url: string) => rawRequest(url, { method: 'GET', path: '/probe', headers: signedHeaders(url, orderSigning, { method: 'GET', path: '/probe' }) });

@@ -32,7 +32,7 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     );
   }
   const encrypt = options.client.encrypt;
-  const unknown = Array.isArray(encrypt) ? encrypt.filter((id) => !keys.ring.upstream(id)) : [];
+  const unknown = typeof encrypt === 'boolean' ? [] : encrypt.filter((id) => !keys.ring.upstream(id));
   if (unknown.length > 0) {
     throw new KeyConfigurationError(
       `ServiceAuthModule: client.encrypt names ${unknown.map((id) => `"${id}"`).join(', ')}, which ${unknown.length > 1 ? 'are not configured upstreams' : 'is not a configured upstream'}` +

@@ -90,6 +90,7 @@ export class SignedHttpService {
 
   // `T = any` on every method, as on HttpService's: code written for HttpService compiles unchanged
   // (with `unknown`, every `response.data.x` it has would stop compiling).
+  /* eslint-disable @typescript-eslint/no-explicit-any -- HttpService's own `T = any` defaults, kept for drop-in compatibility (above) */
   request<T = any>(config: AxiosRequestConfig): Observable<AxiosResponse<T>> {
     return new Observable<AxiosResponse<T>>((subscriber) => {
       const controller = new AbortController();
@@ -148,6 +149,7 @@ export class SignedHttpService {
   patch<T = any>(url: string, data?: unknown, config?: AxiosRequestConfig): Observable<AxiosResponse<T>> {
     return this.request<T>({ ...config, method: 'PATCH', url, data });
   }
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 
   /** One call: retried if idempotent and retry is on; every attempt through the upstream's breaker and signed afresh. */
   private async execute<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
@@ -204,7 +206,7 @@ export class SignedHttpService {
         headers: prepared.headers,
         timeout: config.timeout ?? this.client.timeoutMs,
         signal,
-        transformRequest: [(data) => data],
+        transformRequest: [(data: unknown) => data],
       });
     } catch (error) {
       // Before anything else sees it (the retry policy keeps the last error, the breaker its last

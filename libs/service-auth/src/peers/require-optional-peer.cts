@@ -6,5 +6,6 @@
  * CommonJS build. A `.cts` file compiles to `.cjs` in either build, with a `require` of its own.
  */
 export function requireOptionalPeer(id: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous, lazy load is this file's whole purpose (above)
   return require(id);
 }

@@ -17,7 +17,11 @@ export interface HeadersLike {
   forEach(callback: (value: string, name: string) => void): void;
 }
 
-/** An answer, read: JSON parsed, an encrypted one opened first. */
+/**
+ * An answer, read: JSON parsed, an encrypted one opened first. `body` is `any` by default, as
+ * supertest's `res.body` is: a test reads the fields it expects (`res.body.reason`) and asserts them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- supertest's convention for a parsed body (above)
 export interface TestResponse<T = any> {
   status: number;
   /** Lowercase names. */
