@@ -16,7 +16,6 @@ const TIMEOUT_MS = 250;
 /** A fresh claim by order-service with key k1 (callee namespaces are set per store). */
 const nonce = (callerId = 'order-service', keyId = 'k1'): NonceClaim => ({ callerId, keyId, nonce: randomUUID() });
 const inOneMinute = () => Date.now() + 60_000;
-const MARGIN_MS = 250;
 
 /** Resolves with the rejection reason and how long it took; fails the test if the claim resolves. */
 async function expectRejection(promise: Promise<unknown>): Promise<{ error: unknown; elapsedMs: number }> {
@@ -229,58 +228,6 @@ describe('RedisNonceStore (real redis-server)', () => {
       for (const maxNoncesPerCaller of [0, -1, 1.5, NaN, Infinity]) {
         expect(() => new RedisNonceStore({ client: admin, namespace: 'svc', maxNoncesPerCaller })).toThrow(RangeError);
       }
-    });
-  });
-
-  describe('outage and recovery', () => {
-    let flaky: RedisServerHandle;
-
-    beforeAll(async () => {
-      flaky = await startRedisServer();
-    });
-
-    afterAll(async () => {
-      await flaky?.stop();
-    });
-
-    it('rejects with ReplayStoreUnavailableError within timeoutMs when Redis dies, then recovers on restart', async () => {
-      const onError: Error[] = [];
-      const store = track(
-        RedisNonceStore.fromUrl(flaky.url, 'outage', { timeoutMs: TIMEOUT_MS, onError: (e) => onError.push(e) }),
-      );
-      const before = nonce();
-      await expect(store.claim(before, inOneMinute())).resolves.toBe(true);
-
-      await flaky.kill();
-
-      // Immediately after the crash (socket may not be seen as closed yet) and a bit later.
-      for (const delay of [0, 50, 300]) {
-        await sleep(delay);
-        const { error, elapsedMs } = await expectRejection(store.claim(nonce(), inOneMinute()));
-        expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
-        expect(elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
-      }
-
-      await flaky.restart();
-
-      // Same store object: it reconnects on its own (capped backoff 2 s).
-      const key = nonce();
-      const deadline = Date.now() + 6000;
-      let recovered: boolean | undefined;
-      while (Date.now() < deadline) {
-        try {
-          recovered = await store.claim(key, inOneMinute());
-          break;
-        } catch (err) {
-          expect(err).toBeInstanceOf(ReplayStoreUnavailableError);
-          await sleep(100);
-        }
-      }
-      expect(recovered).toBe(true);
-      await expect(store.claim(key, inOneMinute())).resolves.toBe(false);
-      // The restarted server has an empty dataset (no persistence), so the old nonce is gone.
-      await expect(store.claim(before, inOneMinute())).resolves.toBe(true);
-      expect(onError.length).toBeGreaterThan(0);
     });
   });
 });
