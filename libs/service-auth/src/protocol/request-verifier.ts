@@ -144,18 +144,20 @@ export class RequestVerifier {
   }
 
   private checkCoverage(signature: ParsedSignature, message: HttpMessage, hasBody: boolean): void {
-    const covered = new Set(signature.components);
+    // The parsers refuse a component listed twice, so the list is the set of covered components.
+    const covered = signature.components;
     for (const name of covered) {
       if (!isSupportedComponent(name)) {
         throw new ServiceAuthError('signature_malformed', `Covered component "${name}" is not supported`);
       }
     }
-    const missing = this.required.filter((c) => !covered.has(c));
-    if (hasBody) missing.push(...BODY_COMPONENTS.filter((c) => !covered.has(c)));
+    let missing: string[] | undefined;
+    for (const name of this.required) if (!covered.includes(name)) (missing ??= []).push(name);
+    if (hasBody) for (const name of BODY_COMPONENTS) if (!covered.includes(name)) (missing ??= []).push(name);
     for (const name of COVERED_IF_PRESENT) {
-      if (!covered.has(name) && message.header(name) !== undefined) missing.push(name);
+      if (!covered.includes(name) && message.header(name) !== undefined) (missing ??= []).push(name);
     }
-    if (missing.length > 0) {
+    if (missing) {
       throw new ServiceAuthError('signature_incomplete', `The signature must also cover: ${missing.map((m) => `"${m}"`).join(' ')}`);
     }
   }
