@@ -1,6 +1,10 @@
 import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.js';
+import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../protocol/request-verifier.js';
+import type { ResolvedKey } from '../keys/key-ring.js';
+import type { VerifiedCaller } from '../protocol/verified-caller.js';
+import { EncryptedExchange, mayBeEncryptedExchange } from './encrypted-exchange.js';
+import { sealAnswerOf } from './sealed-answer.registrar.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
@@ -8,7 +12,7 @@ import { REQUEST_VERIFIER, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } fro
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import type { EncryptionPolicy, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { nodeRequest, readRawBody } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
@@ -28,7 +32,13 @@ import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
 export class ServiceAuthGuard implements CanActivate {
   protected readonly logger = new Logger('ServiceAuth');
   private readonly maxBodyBytes: number;
-  private readonly routes = new WeakMap<object, WeakMap<object, { public: boolean; isTrusted?: TrustPolicy }>>();
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteDecision>>();
+  /**
+   * Installed globally (the default), the guard also runs the encrypted exchange of every route, and
+   * the module installs no interceptor: a plaintext exchange then costs nothing for encryption.
+   * Otherwise EncryptedExchangeInterceptor does it, and this stays undefined.
+   */
+  private readonly exchange?: EncryptedExchange;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -39,15 +49,22 @@ export class ServiceAuthGuard implements CanActivate {
     @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
   ) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if ((options.guard ?? 'global') === 'global') this.exchange = new EncryptedExchange(keys, options);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const route = this.routeOf(context);
-    if (route.public) return true;
+    if (route.public) {
+      // An encrypted body on a public route is refused (no caller to decrypt for), as is a plaintext
+      // one where encryption is required.
+      if (route.encryption !== undefined) this.beginExchange(context, route.encryption, undefined, undefined);
+      return true;
+    }
 
     const req = context.switchToHttp().getRequest();
     const started = this.observer ? performance.now() : 0;
+    let verified: VerifiedRequest;
     try {
       const message = requestMessage(req);
       // Target and Content-Encoding before the body is read; then the URL the router chose this
@@ -55,12 +72,9 @@ export class ServiceAuthGuard implements CanActivate {
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url);
       const body = await readRawBody(req, this.maxBodyBytes);
-      const { caller, key } = await this.verifier.verifyRequest(message, body, route.isTrusted);
-      req[VERIFIED_CALLER_PROPERTY] = caller;
-      // For the answer of an encrypted exchange, which must not depend on the key surviving a reload.
-      rememberVerifiedKey(req, key);
+      verified = await this.verifier.verifyRequest(message, body, route.isTrusted);
+      req[VERIFIED_CALLER_PROPERTY] = verified.caller;
       if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
-      return true;
     } catch (err) {
       if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
       if (err instanceof ServiceAuthError) {
@@ -69,6 +83,21 @@ export class ServiceAuthGuard implements CanActivate {
       }
       throw err;
     }
+    // The request is verified; what follows concerns its body and answer, not who sent it (not a
+    // refusal of the caller: neither logged as one nor counted).
+    if (route.encryption !== undefined) this.beginExchange(context, route.encryption, verified.caller, verified.key);
+    // EncryptedExchangeInterceptor runs the exchange instead: it needs the key the request was verified
+    // with, so that the answer does not depend on that key surviving a reload.
+    else if (!this.exchange && mayBeEncryptedExchange(req)) rememberVerifiedKey(req, verified.key);
+    return true;
+  }
+
+  /** The encrypted exchange's work before the handler, and its answer marked for sealing when it must be. */
+  private beginExchange(context: ExecutionContext, policy: EncryptionPolicy, caller: VerifiedCaller | undefined, key: ResolvedKey | undefined): void {
+    const http = context.switchToHttp();
+    const res = http.getResponse();
+    const seal = this.exchange!.begin(http.getRequest(), res, policy, caller, key);
+    if (seal) sealAnswerOf(res, seal);
   }
 
   /**
@@ -97,7 +126,7 @@ export class ServiceAuthGuard implements CanActivate {
    * Route metadata is fixed once the application is up, so each route is classified once, on its
    * first request, rather than read back through the Reflector on every request.
    */
-  private routeOf(context: ExecutionContext): { public: boolean; isTrusted?: TrustPolicy } {
+  private routeOf(context: ExecutionContext): RouteDecision {
     const controller = context.getClass();
     const handler = context.getHandler();
     let routes = this.routes.get(controller);
@@ -106,7 +135,8 @@ export class ServiceAuthGuard implements CanActivate {
     if (!route) {
       const access = this.routeAccess(context);
       const trusted = !access.public && access.callers ? new Set(access.callers) : undefined;
-      route = { public: access.public, isTrusted: trusted && ((id: string) => trusted.has(id)) };
+      const policy = this.exchange?.policyOf(this.reflector, context);
+      route = { public: access.public, isTrusted: trusted && ((id: string) => trusted.has(id)), encryption: policy === 'off' ? undefined : policy };
       routes.set(handler, route);
     }
     return route;
@@ -137,6 +167,14 @@ export class ServiceAuthGuard implements CanActivate {
     const apiKey = req.headers?.['x-api-key'];
     return typeof apiKey === 'string' ? this.keys.ring.findByApiKey(apiKey)?.callerId : undefined;
   }
+}
+
+/** What the guard decided about a route on its first request (route metadata does not change). */
+interface RouteDecision {
+  public: boolean;
+  isTrusted?: TrustPolicy;
+  /** The route's encryption policy when the guard runs its encrypted exchange and it is not 'off'. */
+  encryption?: EncryptionPolicy;
 }
 
 /** `Retry-After` (seconds) on an Express response or a Fastify reply; the refusal's body is written later by Nest. */

@@ -5,6 +5,7 @@ import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { BodyParserErrorFilter } from './body-parser-error.filter.js';
 import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
 import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
+import { SealedAnswerRegistrar } from './sealed-answer.registrar.js';
 import { createNonceStore } from './nonce-store.factory.js';
 import { NONCE_STORE, REQUEST_VERIFIER, VERIFICATION_OBSERVER } from './service-auth.constants.js';
 import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
@@ -89,7 +90,17 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
         (options.guard ?? 'global') === 'global' ? guard : NOT_INSTALLED,
     },
     { provide: APP_FILTER, useClass: BodyParserErrorFilter },
-    { provide: APP_INTERCEPTOR, useClass: EncryptedExchangeInterceptor },
+    EncryptedExchangeInterceptor,
+    {
+      // With the guard installed globally, the guard runs the encrypted exchange and nothing is installed
+      // here (Nest skips a global enhancer whose factory gives null): no exchange goes through Nest's
+      // interceptor machinery for nothing.
+      provide: APP_INTERCEPTOR,
+      inject: [SERVICE_AUTH_OPTIONS, EncryptedExchangeInterceptor],
+      useFactory: (options: ServiceAuthModuleOptions, interceptor: EncryptedExchangeInterceptor): EncryptedExchangeInterceptor | null =>
+        (options.guard ?? 'global') === 'global' ? null : interceptor,
+    },
+    SealedAnswerRegistrar,
     FastifyRawBodyRegistrar,
     TrustedCallerValidator,
   ],

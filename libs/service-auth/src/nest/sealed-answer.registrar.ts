@@ -1,0 +1,54 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { AnswerSealer } from './encrypted-exchange.js';
+import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
+import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+
+/** The answers waiting to be sealed, by the response object they will be written to. */
+const pendingSealers = new WeakMap<object, AnswerSealer>();
+
+/** Marks an adapter whose reply() already seals, so that a second module instance does not wrap it again. */
+const SEALS_ANSWERS = Symbol('nest-service-auth:seals-answers');
+
+/**
+ * Asks for the handler's answer on `res` to be sealed by `seal` (ServiceAuthGuard, on an encrypted
+ * exchange; SealedAnswerRegistrar does it when the answer is sent).
+ */
+export function sealAnswerOf(res: object, seal: AnswerSealer): void {
+  pendingSealers.set(res, seal);
+}
+
+/**
+ * Where the answers of encrypted exchanges are sealed when ServiceAuthGuard is installed globally,
+ * in place of an interceptor: an interceptor would put every exchange, plaintext ones too, through
+ * Nest's interceptor machinery (a few Observables per request), while only the few encrypted ones
+ * need anything done to their answer.
+ *
+ * Nest sends a handler's answer, and an exception filter its error answer, through the HTTP
+ * adapter's `reply(response, body, status)`. This wraps that one method: an answer whose response the
+ * guard marked (sealAnswerOf) is sealed, once, unless its status is an error (>= 400): error answers
+ * are never encrypted. Responses nobody marked pass through untouched.
+ */
+@Injectable()
+export class SealedAnswerRegistrar implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(SERVICE_AUTH_OPTIONS) private readonly options: ServiceAuthModuleOptions,
+  ) {}
+
+  onModuleInit(): void {
+    if ((this.options.guard ?? 'global') !== 'global') return;
+    const adapter: any = this.adapterHost.httpAdapter;
+    if (!adapter || typeof adapter.reply !== 'function' || adapter[SEALS_ANSWERS]) return;
+    const reply = adapter.reply;
+    adapter.reply = function sealingReply(this: unknown, response: any, body: unknown, statusCode?: number) {
+      const seal = response !== null && typeof response === 'object' ? pendingSealers.get(response) : undefined;
+      if (seal !== undefined) {
+        pendingSealers.delete(response);
+        if (!(typeof statusCode === 'number' && statusCode >= 400)) body = seal(body);
+      }
+      return reply.call(this, response, body, statusCode);
+    };
+    adapter[SEALS_ANSWERS] = true;
+  }
+}
