@@ -17,8 +17,22 @@ const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
 
 /** A component name is a lowercase field name or one of the supported derived components. */
 export function isSupportedComponent(name: string): boolean {
-  if (name.startsWith('@')) return DERIVED.has(name);
-  return name.length > 0 && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name);
+  if (name.charCodeAt(0) === 0x40 /* @ */) return DERIVED.has(name);
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) if (!isLowercaseTchar(name.charCodeAt(i))) return false;
+  return true;
+}
+
+/** A tchar (RFC 9110 §5.6.2) other than an uppercase letter: what a lowercase field name is made of. */
+function isLowercaseTchar(c: number): boolean {
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d) return true;
+  switch (c) {
+    case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2a:
+    case 0x2b: case 0x2e: case 0x5e: case 0x5f: case 0x60: case 0x7c: case 0x7e:
+      return true;
+    default:
+      return false;
+  }
 }
 
 function normaliseAuthority(authority: string, scheme: string | undefined): string {
