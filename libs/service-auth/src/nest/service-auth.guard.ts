@@ -18,6 +18,7 @@ import { requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
+import { rememberProtectedRoute } from './protected-routes.js';
 import { routePattern } from './route-pattern.js';
 import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
 
@@ -78,6 +79,8 @@ export class ServiceAuthGuard implements CanActivate {
     } catch (err) {
       if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
       if (err instanceof ServiceAuthError) {
+        // A stranger on this route: from now on such requests are refused before their body is read.
+        if (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid') rememberProtectedRoute(req);
         if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse(), err.retryAfterSeconds);
         this.reject(err, req);
       }

@@ -6,6 +6,7 @@ import { BodyParserErrorFilter } from './body-parser-error.filter.js';
 import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
 import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
 import { SealedAnswerRegistrar } from './sealed-answer.registrar.js';
+import { ApiKeyPrecheckRegistrar } from './api-key-precheck.registrar.js';
 import { createNonceStore } from './nonce-store.factory.js';
 import { NONCE_STORE, REQUEST_VERIFIER, VERIFICATION_OBSERVER } from './service-auth.constants.js';
 import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
@@ -101,6 +102,7 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
         (options.guard ?? 'global') === 'global' ? null : interceptor,
     },
     SealedAnswerRegistrar,
+    ApiKeyPrecheckRegistrar,
     FastifyRawBodyRegistrar,
     TrustedCallerValidator,
   ],

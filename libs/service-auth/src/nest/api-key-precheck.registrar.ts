@@ -1,0 +1,155 @@
+import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { VerificationObserver } from '../metrics/verification-observer.js';
+import type { RequestVerifier } from '../protocol/request-verifier.js';
+import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { isKnownProtectedRoute } from './protected-routes.js';
+import { declaresBody } from './raw-body.js';
+import { rejectionLogEntry } from './rejection-log.js';
+import { requestMessage } from './request-message.js';
+import { DEFAULT_MAX_BODY_BYTES, REQUEST_VERIFIER, VERIFICATION_OBSERVER } from './service-auth.constants.js';
+import { ServiceAuthException } from './service-auth.exception.js';
+import { ServiceAuthKeys } from './service-auth-keys.service.js';
+import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
+import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+
+/**
+ * Strangers are refused before their body is read. Body parsers run before any guard, so without this
+ * a request with no API key, or one nobody holds, would have its body received and parsed (up to
+ * `maxBodyBytes` of JSON) only for the guard to refuse it on a header.
+ *
+ * Before the body parsers (a Fastify `onRequest` hook; on Express, a middleware placed at the front of
+ * the application's stack, ahead of the parsers Nest registered), a request that announces a body is
+ * looked at: a known API key goes on unchanged (the guard verifies the rest). Otherwise, on a route the
+ * guard has refused such a request on before (see protected-routes.ts: public routes are never in that
+ * set), it is refused now, with what the guard would answer: the same checks in the same order (request
+ * target, Content-Encoding, declared size, then `api_key_missing` / `api_key_invalid`), the same JSON
+ * answer, the same log line and the same metrics event.
+ *
+ * Everything else goes on as before: body-less requests (refusing them later costs nothing extra),
+ * requests to routes not known to need a caller, and on Express requests that more than one route
+ * could serve (host or version filters decide between them, later).
+ */
+@Injectable()
+export class ApiKeyPrecheckRegistrar implements OnModuleInit {
+  private readonly logger = new Logger('ServiceAuth');
+  private readonly maxBodyBytes: number;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly keys: ServiceAuthKeys,
+    @Inject(REQUEST_VERIFIER) private readonly verifier: RequestVerifier,
+    @Inject(SERVICE_AUTH_OPTIONS) private readonly options: ServiceAuthModuleOptions,
+    @Optional() @Inject(VERIFICATION_OBSERVER) private readonly observer: VerificationObserver | null = null,
+  ) {
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
+
+  onModuleInit(): void {
+    // Without callers there is no guard to learn routes from (guard: 'none').
+    if ((this.options.guard ?? 'global') === 'none' || !this.keys.inbound) return;
+    const adapter: any = this.adapterHost.httpAdapter;
+    const type = adapter?.getType?.();
+    if (type === 'fastify') this.registerFastifyHook(adapter.getInstance());
+    else if (type === 'express') this.registerExpressMiddleware(adapter.getInstance());
+  }
+
+  private registerFastifyHook(instance: any): void {
+    instance.addHook('onRequest', (request: any, reply: any, done: () => void) => {
+      const started = this.observer ? performance.now() : 0;
+      const refusal = this.refusal(request.raw, () => request.routeOptions.handler);
+      if (!refusal) return done();
+      this.refuse(refusal, request, request.routeOptions.url, started);
+      reply.code(refusal.status).send(new ServiceAuthException(refusal.reason, refusal.message).getResponse());
+    });
+  }
+
+  private registerExpressMiddleware(app: any): void {
+    const router = app?.router ?? app?._router;
+    if (!router || !Array.isArray(router.stack) || typeof app.use !== 'function') return;
+    const precheck = (req: IncomingMessage & { route?: unknown }, res: ServerResponse & { status(code: number): any }, next: () => void) => {
+      const started = this.observer ? performance.now() : 0;
+      let route: any;
+      const refusal = this.refusal(req, () => (route = onlyRouteFor(router, req)));
+      if (!refusal) return next();
+      this.refuse(refusal, req, route?.path, started);
+      res.status(refusal.status).json(new ServiceAuthException(refusal.reason, refusal.message).getResponse());
+    };
+    app.use(precheck);
+    // Ahead of everything registered so far, the body parsers included.
+    const index = router.stack.findIndex((layer: any) => layer?.handle === precheck);
+    if (index > 0) router.stack.unshift(...router.stack.splice(index, 1));
+  }
+
+  /**
+   * Why the guard would refuse this request for its API key, when it announces a body and its route
+   * is known to need a caller; undefined when it goes on. `route` is only asked for when the key is
+   * missing or unknown.
+   */
+  private refusal(raw: IncomingMessage, route: () => object | undefined): ServiceAuthError | undefined {
+    if (!declaresBody(raw)) return undefined;
+    const message = requestMessage(raw);
+    const apiKey = message.header('x-api-key');
+    if (apiKey !== undefined && apiKey !== '' && this.keys.ring.findByApiKey(apiKey)) return undefined;
+    if (!isKnownProtectedRoute(route())) return undefined;
+    // What the guard checks before the API key, in its order.
+    try {
+      this.verifier.precheck(message);
+    } catch (err) {
+      if (err instanceof ServiceAuthError) return err;
+      return undefined;
+    }
+    if (Number(raw.headers['content-length'] ?? 0) > this.maxBodyBytes) {
+      return new ServiceAuthError('body_too_large', `The body exceeds ${this.maxBodyBytes} bytes`);
+    }
+    return apiKey === undefined || apiKey === ''
+      ? new ServiceAuthError('api_key_missing', 'X-API-Key header is required')
+      : new ServiceAuthError('api_key_invalid', 'The API key is not valid');
+  }
+
+  /** The guard's log line and metrics event for the refusal. */
+  private refuse(error: ServiceAuthError, req: any, routePattern: string | undefined, started: number): void {
+    const entry = rejectionLogEntry(req, error.reason, error.status, undefined, error.detail ? { detail: error.detail } : undefined);
+    if (error.status >= 500) this.logger.error(entry);
+    else this.logger.warn(entry);
+    if (!this.observer) return;
+    try {
+      this.observer.onRefused({
+        route: routePattern ?? 'unknown',
+        method: typeof req.method === 'string' ? req.method : 'UNKNOWN',
+        caller: undefined,
+        durationSeconds: (performance.now() - started) / 1000,
+        reason: error.reason,
+        status: error.status,
+      });
+    } catch {
+      // Metrics are best effort; the decision already stands.
+    }
+  }
+}
+
+/**
+ * The one Express route that can serve this request (path and method), or undefined when none or
+ * several can: then which one does is decided later (a host or version filter passes it on).
+ */
+function onlyRouteFor(router: any, req: IncomingMessage): object | undefined {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  let found: object | undefined;
+  for (const layer of router.stack) {
+    const route = layer?.route;
+    if (!route || typeof layer.match !== 'function') continue;
+    let matches: boolean;
+    try {
+      matches = layer.match(path) && route._handlesMethod(req.method);
+    } catch {
+      return undefined;
+    }
+    if (!matches) continue;
+    if (found) return undefined;
+    found = route;
+  }
+  return found;
+}
