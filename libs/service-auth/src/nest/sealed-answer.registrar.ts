@@ -4,8 +4,12 @@ import type { AnswerSealer } from './encrypted-exchange.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 
-/** The answers waiting to be sealed, by the response object they will be written to. */
-const pendingSealers = new WeakMap<object, AnswerSealer>();
+/**
+ * Where a response object keeps the sealer of its answer until the answer is sent. A symbol-keyed
+ * property rather than a WeakMap: every answer is looked up, and a property that is not there is the
+ * cheapest miss there is (a sealer holds a key, but is a closure: nothing of it prints).
+ */
+const PENDING_SEALER = Symbol('nest-service-auth:pending-sealer');
 
 /** Marks an adapter whose reply() already seals, so that a second module instance does not wrap it again. */
 const SEALS_ANSWERS = Symbol('nest-service-auth:seals-answers');
@@ -15,7 +19,7 @@ const SEALS_ANSWERS = Symbol('nest-service-auth:seals-answers');
  * exchange; SealedAnswerRegistrar does it when the answer is sent).
  */
 export function sealAnswerOf(res: object, seal: AnswerSealer): void {
-  pendingSealers.set(res, seal);
+  Object.defineProperty(res, PENDING_SEALER, { value: seal, writable: true, configurable: true, enumerable: false });
 }
 
 /**
@@ -42,9 +46,9 @@ export class SealedAnswerRegistrar implements OnModuleInit {
     if (!adapter || typeof adapter.reply !== 'function' || adapter[SEALS_ANSWERS]) return;
     const reply = adapter.reply;
     adapter.reply = function sealingReply(this: unknown, response: any, body: unknown, statusCode?: number) {
-      const seal = response !== null && typeof response === 'object' ? pendingSealers.get(response) : undefined;
+      const seal: AnswerSealer | undefined = response?.[PENDING_SEALER];
       if (seal !== undefined) {
-        pendingSealers.delete(response);
+        response[PENDING_SEALER] = undefined;
         if (!(typeof statusCode === 'number' && statusCode >= 400)) body = seal(body);
       }
       return reply.call(this, response, body, statusCode);

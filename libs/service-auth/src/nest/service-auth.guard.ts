@@ -59,7 +59,9 @@ export class ServiceAuthGuard implements CanActivate {
     if (route.public) {
       // An encrypted body on a public route is refused (no caller to decrypt for), as is a plaintext
       // one where encryption is required.
-      if (route.encryption !== undefined) this.beginExchange(context, route.encryption, undefined, undefined);
+      if (route.encryption === 'required' || (route.encryption !== undefined && mayBeEncryptedExchange(context.switchToHttp().getRequest()))) {
+        this.beginExchange(context, route.encryption, undefined, undefined);
+      }
       return true;
     }
 
@@ -88,7 +90,10 @@ export class ServiceAuthGuard implements CanActivate {
     }
     // The request is verified; what follows concerns its body and answer, not who sent it (not a
     // refusal of the caller: neither logged as one nor counted).
-    if (route.encryption !== undefined) this.beginExchange(context, route.encryption, verified.caller, verified.key);
+    if (route.encryption !== undefined) {
+      // On a plaintext exchange with a route that does not require encryption there is nothing to do.
+      if (route.encryption === 'required' || mayBeEncryptedExchange(req)) this.beginExchange(context, route.encryption, verified.caller, verified.key);
+    }
     // EncryptedExchangeInterceptor runs the exchange instead: it needs the key the request was verified
     // with, so that the answer does not depend on that key surviving a reload.
     else if (!this.exchange && mayBeEncryptedExchange(req)) rememberVerifiedKey(req, verified.key);
