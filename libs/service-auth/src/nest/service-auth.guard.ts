@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { HttpMessage } from '../protocol/http-message.js';
 import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../protocol/request-verifier.js';
 import type { ResolvedKey } from '../keys/key-ring.js';
 import type { VerifiedCaller } from '../protocol/verified-caller.js';
@@ -13,7 +14,7 @@ import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { EncryptionPolicy, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { nodeRequest, readRawBody } from './raw-body.js';
+import { nodeRequest, rawBodyNow } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
@@ -53,7 +54,11 @@ export class ServiceAuthGuard implements CanActivate {
     if ((options.guard ?? 'global') === 'global') this.exchange = new EncryptedExchange(keys, options);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous when nothing has to be waited for (the body at hand, a nonce store that answers at
+   * once: the usual case), so that Nest goes on without a promise; a promise otherwise.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const route = this.routeOf(context);
     if (route.public) {
@@ -67,29 +72,39 @@ export class ServiceAuthGuard implements CanActivate {
 
     const req = context.switchToHttp().getRequest();
     const started = this.observer ? performance.now() : 0;
-    let verified: VerifiedRequest;
     try {
       const message = requestMessage(req);
       // Target and Content-Encoding before the body is read; then the URL the router chose this
       // handler by must be (the rest after a mount point of) the target that will be verified.
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url);
-      const body = await readRawBody(req, this.maxBodyBytes);
-      verified = await this.verifier.verifyRequest(message, body, route.isTrusted);
-      req[VERIFIED_CALLER_PROPERTY] = verified.caller;
-      if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
-    } catch (err) {
-      if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
-      if (err instanceof ServiceAuthError) {
-        // A stranger on this route: from now on such requests are refused before their body is read.
-        if (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid') rememberProtectedRoute(req);
-        if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse(), err.retryAfterSeconds);
-        this.reject(err, req);
+      const body = rawBodyNow(req, this.maxBodyBytes);
+      const verified = body instanceof Promise ? body.then((b) => this.verify(message, b, route)) : this.verify(message, body, route);
+      if (verified instanceof Promise) {
+        return verified.then(
+          (v) => this.accept(context, req, route, v, started),
+          (err) => this.refuse(context, req, started, err),
+        );
       }
-      throw err;
+      return this.accept(context, req, route, verified, started);
+    } catch (err) {
+      return this.refuse(context, req, started, err);
     }
-    // The request is verified; what follows concerns its body and answer, not who sent it (not a
-    // refusal of the caller: neither logged as one nor counted).
+  }
+
+  private verify(message: HttpMessage, body: Buffer, route: RouteDecision): VerifiedRequest | Promise<VerifiedRequest> {
+    // A verifier of another make (a test double, a subclass from before verifyRequestNow) has verifyRequest only.
+    return typeof this.verifier.verifyRequestNow === 'function'
+      ? this.verifier.verifyRequestNow(message, body, route.isTrusted)
+      : this.verifier.verifyRequest(message, body, route.isTrusted);
+  }
+
+  /** The request is verified: the caller goes on the request, the encrypted exchange (if any) begins. */
+  private accept(context: ExecutionContext, req: any, route: RouteDecision, verified: VerifiedRequest, started: number): true {
+    req[VERIFIED_CALLER_PROPERTY] = verified.caller;
+    if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
+    // What follows concerns the request's body and answer, not who sent it (not a refusal of the
+    // caller: neither logged as one nor counted).
     if (route.encryption !== undefined) {
       // On a plaintext exchange with a route that does not require encryption there is nothing to do.
       if (route.encryption === 'required' || mayBeEncryptedExchange(req)) this.beginExchange(context, route.encryption, verified.caller, verified.key);
@@ -98,6 +113,18 @@ export class ServiceAuthGuard implements CanActivate {
     // with, so that the answer does not depend on that key surviving a reload.
     else if (!this.exchange && mayBeEncryptedExchange(req)) rememberVerifiedKey(req, verified.key);
     return true;
+  }
+
+  /** Reports, logs and answers a refusal (reject), or lets an unexpected error through. */
+  private refuse(context: ExecutionContext, req: any, started: number, err: unknown): never {
+    if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
+    if (err instanceof ServiceAuthError) {
+      // A stranger on this route: from now on such requests are refused before their body is read.
+      if (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid') rememberProtectedRoute(req);
+      if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse(), err.retryAfterSeconds);
+      this.reject(err, req);
+    }
+    throw err;
   }
 
   /** The encrypted exchange's work before the handler, and its answer marked for sealing when it must be. */
