@@ -99,6 +99,7 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
   const logger = new RecordingLogger();
   const observer = new RecordingObserver();
   let guardLogLine: string;
+  let guardAnswer: unknown;
 
   beforeAll(async () => {
     @Module({})
@@ -128,6 +129,7 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
     // The first stranger on the route is refused by the guard, after its body was read.
     const first = await rawRequest(url, { method: 'POST', path: '/entries', headers: { 'content-type': 'application/json', 'x-api-key': `sk_${'x'.repeat(40)}` }, body: '{}' });
     expect(first.json).toMatchObject({ statusCode: 401, reason: 'api_key_invalid' });
+    guardAnswer = first.json;
     guardLogLine = String(logger.warnings.at(-1));
     expect(guardLogLine).toBe('service_auth_rejected reason=api_key_invalid status=401 method=POST path=/entries');
     expect(observer.refusals.at(-1)).toMatchObject({ route: '/entries', method: 'POST', caller: undefined, reason: 'api_key_invalid', status: 401 });
@@ -142,6 +144,8 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
     expect(answer!.status).toBe(401);
     expect(answer!.headers).toMatch(/\r\ncontent-type: application\/json/i);
     expect(answer!.body).toEqual({ statusCode: 401, error: 'Unauthorized', reason: 'api_key_invalid', message: 'The API key is not valid' });
+    // word for word what the guard answered the first stranger
+    expect(answer!.body).toEqual(guardAnswer);
   });
 
   it('answers 401 api_key_missing to a request without an API key, body not read', async () => {

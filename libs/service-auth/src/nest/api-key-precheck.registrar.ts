@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { REASON_STATUS, type ReasonCode } from '../protocol/reason-codes.js';
 import type { VerificationObserver } from '../metrics/verification-observer.js';
 import type { RequestVerifier } from '../protocol/request-verifier.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
@@ -9,7 +10,6 @@ import { declaresBody } from './raw-body.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { requestMessage } from './request-message.js';
 import { DEFAULT_MAX_BODY_BYTES, REQUEST_VERIFIER, VERIFICATION_OBSERVER } from './service-auth.constants.js';
-import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
@@ -61,7 +61,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
       const refusal = this.refusal(request.raw, () => request.routeOptions.handler);
       if (!refusal) return done();
       this.refuse(refusal, request, request.routeOptions.url, started);
-      reply.code(refusal.status).send(new ServiceAuthException(refusal.reason, refusal.message).getResponse());
+      reply.code(refusal.status).send(answerOf(refusal));
     });
   }
 
@@ -74,7 +74,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
       const refusal = this.refusal(req, () => (route = onlyRouteFor(router, req)));
       if (!refusal) return next();
       this.refuse(refusal, req, route?.path, started);
-      res.status(refusal.status).json(new ServiceAuthException(refusal.reason, refusal.message).getResponse());
+      res.status(refusal.status).json(answerOf(refusal));
     };
     app.use(precheck);
     // Ahead of everything registered so far, the body parsers included.
@@ -87,7 +87,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
    * is known to need a caller; undefined when it goes on. `route` is only asked for when the key is
    * missing or unknown.
    */
-  private refusal(raw: IncomingMessage, route: () => object | undefined): ServiceAuthError | undefined {
+  private refusal(raw: IncomingMessage, route: () => object | undefined): Refusal | undefined {
     if (!declaresBody(raw)) return undefined;
     const message = requestMessage(raw);
     const apiKey = message.header('x-api-key');
@@ -100,16 +100,16 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
       if (err instanceof ServiceAuthError) return err;
       return undefined;
     }
+    // Plain objects, not errors: a refusal here is the common case of a flood, and an Error's stack
+    // trace would be most of its cost.
     if (Number(raw.headers['content-length'] ?? 0) > this.maxBodyBytes) {
-      return new ServiceAuthError('body_too_large', `The body exceeds ${this.maxBodyBytes} bytes`);
+      return refusalOf('body_too_large', `The body exceeds ${this.maxBodyBytes} bytes`);
     }
-    return apiKey === undefined || apiKey === ''
-      ? new ServiceAuthError('api_key_missing', 'X-API-Key header is required')
-      : new ServiceAuthError('api_key_invalid', 'The API key is not valid');
+    return apiKey === undefined || apiKey === '' ? API_KEY_MISSING : API_KEY_INVALID;
   }
 
   /** The guard's log line and metrics event for the refusal. */
-  private refuse(error: ServiceAuthError, req: any, routePattern: string | undefined, started: number): void {
+  private refuse(error: Refusal, req: any, routePattern: string | undefined, started: number): void {
     const entry = rejectionLogEntry(req, error.reason, error.status, undefined, error.detail ? { detail: error.detail } : undefined);
     if (error.status >= 500) this.logger.error(entry);
     else this.logger.warn(entry);
@@ -127,6 +127,27 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
       // Metrics are best effort; the decision already stands.
     }
   }
+}
+
+/** What the guard's refusal carries (a ServiceAuthError is one). */
+interface Refusal {
+  readonly reason: ReasonCode;
+  readonly message: string;
+  readonly status: number;
+  readonly detail?: string;
+}
+
+function refusalOf(reason: ReasonCode, message: string): Refusal {
+  return { reason, message, status: REASON_STATUS[reason] };
+}
+
+// The guard's messages for these reasons (RequestVerifier), word for word.
+const API_KEY_MISSING = refusalOf('api_key_missing', 'X-API-Key header is required');
+const API_KEY_INVALID = refusalOf('api_key_invalid', 'The API key is not valid');
+
+/** The body of the refusal, as ServiceAuthException gives it to Nest. */
+function answerOf(refusal: Refusal): { statusCode: number; error: string; reason: ReasonCode; message: string } {
+  return { statusCode: refusal.status, error: STATUS_CODES[refusal.status] ?? 'Error', reason: refusal.reason, message: refusal.message };
 }
 
 /**
