@@ -19,7 +19,7 @@
 // not failed, unless --strict.
 
 import { writeFileSync } from 'node:fs';
-import { formatHttpBench, httpOptionsFromArgs, runHttpBench, HTTP_TARGETS } from './http.bench.mjs';
+import { formatHttpBench, httpOptionsFromArgs, runHttpBench, HTTP_TARGETS, STRANGER_TARGET } from './http.bench.mjs';
 import { formatJweBench, runJweBench } from './jwe.bench.mjs';
 import { formatVerifyBench, runVerifyBench } from './verify.bench.mjs';
 import { flagOption, numberOption, option } from './common.mjs';
@@ -83,6 +83,32 @@ if (only.includes('http')) {
         r.rps.median >= target,
         `rounds ${r.rps.min.toFixed(2)}-${r.rps.max.toFixed(2)}; CPU-time ratio ${r.cpu.median.toFixed(2)}x; ` +
           `${Math.round(res.modes[adapter][mode].rps)} vs ${Math.round(res.modes[adapter].plain.rps)} req/s`,
+      );
+    }
+  }
+  for (const adapter of res.config.adapters) {
+    for (const [name, p] of Object.entries(res.pairs?.[adapter] ?? {})) {
+      if (p.min === undefined) continue;
+      row('http', `${adapter} ${name} req/s`, `${p.rps.median.toFixed(2)}x`, `>= ${p.min}x`, p.rps.median >= p.min, `rounds ${p.rps.min.toFixed(2)}-${p.rps.max.toFixed(2)}; CPU-time ratio ${p.cpu.median.toFixed(2)}x`);
+    }
+    const st = res.strangers?.[adapter];
+    if (st) {
+      row(
+        'http',
+        `${adapter} 64 KiB stranger CPU / plain 1 KiB`,
+        `${st.vsPlainCpu.median.toFixed(2)}x`,
+        `<= ${STRANGER_TARGET}x`,
+        st.vsPlainCpu.median <= STRANGER_TARGET,
+        `rounds ${st.vsPlainCpu.min.toFixed(2)}-${st.vsPlainCpu.max.toFixed(2)}; ${st.serverCpuUsPerReq.toFixed(0)} µs per refusal, its log line included`,
+      );
+      const q = st.withoutLogLine;
+      row(
+        'http',
+        `${adapter}   same, refusal not logged`,
+        `${q.vsPlainCpu.median.toFixed(2)}x`,
+        `<= ${STRANGER_TARGET}x`,
+        q.vsPlainCpu.median <= STRANGER_TARGET,
+        `rounds ${q.vsPlainCpu.min.toFixed(2)}-${q.vsPlainCpu.max.toFixed(2)}; ${q.serverCpuUsPerReq.toFixed(0)} µs per refusal`,
       );
     }
   }
