@@ -1,6 +1,6 @@
 // Memory of MemoryNonceStore per remembered nonce.
 //
-//   npm run build:lib && node --expose-gc bench/nonce-memory.bench.mjs [--nonces 1000000] [--callers 1]
+//   npm run build:lib && node --expose-gc bench/nonce-memory.bench.mjs [--nonces 1000000] [--callers 1] [--json]
 //
 // Fills one store with `nonces` live nonces spread over `callers` callers (each caller's budget is
 // its share), the way the verifier claims them: each nonce is parsed out of a freshly made
@@ -19,7 +19,8 @@ if (typeof globalThis.gc !== 'function') {
 
 const nonces = numberOption('nonces', 1_000_000);
 const callers = numberOption('callers', 1);
-const { MemoryNonceStore, parseSignatureFields } = await importLib();
+const { MemoryNonceStore } = await importLib();
+const { parseSignatureFields } = await importLib('protocol/signature-fields.js');
 
 /** Bytes in use after two full collections (the second one sweeps what the first one's finalizers freed). */
 function bytesInUse() {
@@ -48,6 +49,10 @@ const after = bytesInUse();
 
 if (store.size !== nonces) throw new Error(`expected ${nonces} nonces in the store, found ${store.size}`);
 const perNonce = (after - before) / nonces;
+if (process.argv.includes('--json')) {
+  console.log(JSON.stringify({ nonces, callers, bytes: after - before, bytesPerNonce: perNonce, node: process.version }));
+  process.exit(0);
+}
 console.log(
   `${nonces.toLocaleString('en')} nonces from ${callers} caller(s) (${perCaller.toLocaleString('en')} each): ` +
     `${((after - before) / 2 ** 20).toFixed(1)} MiB, ${perNonce.toFixed(1)} bytes/nonce (node ${process.version})`,
