@@ -5,6 +5,7 @@ import { REASON_STATUS, type ReasonCode } from '../protocol/reason-codes.js';
 import type { VerificationObserver } from '../metrics/verification-observer.js';
 import type { RequestVerifier } from '../protocol/request-verifier.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { rememberApiKeyLookup } from './api-key-lookup.js';
 import { isKnownProtectedRoute } from './protected-routes.js';
 import { declaresBody } from './raw-body.js';
 import { rejectionLogEntry } from './rejection-log.js';
@@ -91,7 +92,15 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
     if (!declaresBody(raw)) return undefined;
     const message = requestMessage(raw);
     const apiKey = message.header('x-api-key');
-    if (apiKey !== undefined && apiKey !== '' && this.keys.ring.findByApiKey(apiKey)) return undefined;
+    if (apiKey !== undefined && apiKey !== '') {
+      const ring = this.keys.ring;
+      const holder = ring.findByApiKey(apiKey);
+      // A known key: the guard verifies the rest, with this lookup instead of a second hash of the key.
+      if (holder) {
+        rememberApiKeyLookup(raw, { ring, apiKey, holder });
+        return undefined;
+      }
+    }
     if (!isKnownProtectedRoute(route())) return undefined;
     // What the guard checks before the API key, in its order.
     try {

@@ -20,6 +20,7 @@ import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
 import { rememberProtectedRoute } from './protected-routes.js';
+import { apiKeyLookupOf } from './api-key-lookup.js';
 import { routePattern } from './route-pattern.js';
 import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
 
@@ -79,7 +80,7 @@ export class ServiceAuthGuard implements CanActivate {
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url);
       const body = rawBodyNow(req, this.maxBodyBytes);
-      const verified = body instanceof Promise ? body.then((b) => this.verify(message, b, route)) : this.verify(message, body, route);
+      const verified = body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
       if (verified instanceof Promise) {
         return verified.then(
           (v) => this.accept(context, req, route, v, started),
@@ -92,10 +93,10 @@ export class ServiceAuthGuard implements CanActivate {
     }
   }
 
-  private verify(message: HttpMessage, body: Buffer, route: RouteDecision): VerifiedRequest | Promise<VerifiedRequest> {
+  private verify(req: any, message: HttpMessage, body: Buffer, route: RouteDecision): VerifiedRequest | Promise<VerifiedRequest> {
     // A verifier of another make (a test double, a subclass from before verifyRequestNow) has verifyRequest only.
     return typeof this.verifier.verifyRequestNow === 'function'
-      ? this.verifier.verifyRequestNow(message, body, route.isTrusted)
+      ? this.verifier.verifyRequestNow(message, body, route.isTrusted, apiKeyLookupOf(req))
       : this.verifier.verifyRequest(message, body, route.isTrusted);
   }
 

@@ -31,6 +31,17 @@ export interface RequestVerifierOptions extends ReplayWindowOptions {
   now?: () => number;
 }
 
+/**
+ * What `ring.findByApiKey(apiKey)` answered earlier for the request being verified (an early check before
+ * its body was read), so that the verifier need not hash the same key again. Used only when both the ring
+ * and the presented API key are still the same.
+ */
+export interface ApiKeyLookup {
+  readonly ring: KeyRing;
+  readonly apiKey: string;
+  readonly holder: ResolvedKey | undefined;
+}
+
 /** Decides, after authentication, whether this caller may use the route. */
 export type TrustPolicy = (callerId: string) => boolean;
 
@@ -90,8 +101,8 @@ export class RequestVerifier {
    * callers on the request path that can use the difference (ServiceAuthGuard): a promise, and the
    * turns of the event loop it takes, for every request adds up.
    */
-  verifyRequestNow(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): VerifiedRequest | Promise<VerifiedRequest> {
-    const { claim, nonceExpiresAtMs, verified } = this.checkSignature(message, body, isTrusted);
+  verifyRequestNow(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy, apiKeyLookup?: ApiKeyLookup): VerifiedRequest | Promise<VerifiedRequest> {
+    const { claim, nonceExpiresAtMs, verified } = this.checkSignature(message, body, isTrusted, apiKeyLookup);
     if (this.nonces.claimNow) {
       let fresh: boolean;
       try {
@@ -117,12 +128,18 @@ export class RequestVerifier {
   }
 
   /** Every check but the nonce's: what to claim, until when, and the request as it stands verified. */
-  private checkSignature(message: HttpMessage, body: Uint8Array, isTrusted: TrustPolicy | undefined): { claim: NonceClaim; nonceExpiresAtMs: number; verified: VerifiedRequest } {
+  private checkSignature(
+    message: HttpMessage,
+    body: Uint8Array,
+    isTrusted: TrustPolicy | undefined,
+    apiKeyLookup: ApiKeyLookup | undefined,
+  ): { claim: NonceClaim; nonceExpiresAtMs: number; verified: VerifiedRequest } {
     this.precheck(message);
     const ring = this.keys();
     const apiKey = message.header('x-api-key');
     if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');
-    const holder = ring.findByApiKey(apiKey);
+    // The same API key already looked up in the same ring (both values are the caller's: comparing them reveals nothing).
+    const holder = apiKeyLookup !== undefined && apiKeyLookup.ring === ring && apiKeyLookup.apiKey === apiKey ? apiKeyLookup.holder : ring.findByApiKey(apiKey);
     if (!holder) throw new ServiceAuthError('api_key_invalid', 'The API key is not valid');
     const callerId = holder.callerId;
 
