@@ -20,7 +20,15 @@ const SEALS_ANSWERS = Symbol('nest-service-auth:seals-answers');
  */
 export function sealAnswerOf(res: object, seal: AnswerSealer): void {
   Object.defineProperty(res, PENDING_SEALER, { value: seal, writable: true, configurable: true, enumerable: false });
+  pending++;
 }
+
+/**
+ * Sealers set and not yet taken (one whose answer is never sent through reply(), e.g. a handler that
+ * writes the response itself, stays counted). While there are none, which is always so for a service
+ * that exchanges no encrypted bodies, an answer is sent without looking at its response.
+ */
+let pending = 0;
 
 /**
  * Where the answers of encrypted exchanges are sealed when ServiceAuthGuard is installed globally,
@@ -46,9 +54,10 @@ export class SealedAnswerRegistrar implements OnModuleInit {
     if (!adapter || typeof adapter.reply !== 'function' || adapter[SEALS_ANSWERS]) return;
     const reply = adapter.reply;
     adapter.reply = function sealingReply(this: unknown, response: any, body: unknown, statusCode?: number) {
-      const seal: AnswerSealer | undefined = response?.[PENDING_SEALER];
+      const seal: AnswerSealer | undefined = pending === 0 ? undefined : response?.[PENDING_SEALER];
       if (seal !== undefined) {
         response[PENDING_SEALER] = undefined;
+        pending--;
         if (!(typeof statusCode === 'number' && statusCode >= 400)) body = seal(body);
       }
       return reply.call(this, response, body, statusCode);
