@@ -18,7 +18,7 @@ const shared = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', swc],
-    // A .cts source is CommonJS in every build (libs/service-auth/src/redis/require-optional-peer.cts).
+    // A .cts source is CommonJS in every build (libs/service-auth/src/peers/require-optional-peer.cts).
     '^.+\\.cts$': ['@swc/jest', { ...swc, module: { type: 'commonjs' } }],
     // @nestjs/throttler is CommonJS requiring ESM-only Nest 12: see test/support/jest/nestjs-throttler.ts.
     '/node_modules/@nestjs/throttler/.+\\.js$': '<rootDir>/test/support/jest/require-esm-bridge.cjs',
@@ -26,7 +26,8 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/throttler/)', '\\.pnp\\.[^\\/]+$'],
   moduleNameMapper: {
     '^nest-service-auth$': '<rootDir>/libs/service-auth/src/index.ts',
-    '^nest-service-auth/(core|client|redis|throttler)$': '<rootDir>/libs/service-auth/src/$1.ts',
+    '^nest-service-auth/(core|client|redis|throttler|testing)$': '<rootDir>/libs/service-auth/src/$1.ts',
+    '^service-app$': '<rootDir>/libs/service-app/src/create-service-app.ts',
     '^@nestjs/throttler$': '<rootDir>/test/support/jest/nestjs-throttler.ts',
     // The library's one CommonJS source (its .cjs output is what it imports). Only this file: a general
     // `.cjs` mapping would also send packages' own `require('./x.cjs')` to a sibling `x.js`.

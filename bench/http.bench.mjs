@@ -262,7 +262,7 @@ async function checkServer(server, lib, factory, credential) {
   let text = ok.text;
   if (kind === 'encrypted') {
     if (!ok.contentType.startsWith(JWE_MEDIA_TYPE)) throw new Error(`${name}: the answer is not encrypted (${ok.contentType})`);
-    text = openResponse(ok.text, (kid) => (kid === credential.id ? factory.keys.encryptionKey : undefined), req.nonce).toString('utf8');
+    text = openResponse(ok.text, (kid) => (kid === credential.id ? factory.keys.encryptionKey : undefined), { nonce: req.nonce, status: ok.status }).toString('utf8');
   }
   const json = JSON.parse(text);
   if (json.message !== EXPECTED_MESSAGE) throw new Error(`${name}: unexpected answer ${text}`);

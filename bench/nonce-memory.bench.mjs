@@ -1,6 +1,6 @@
 // Memory of MemoryNonceStore per remembered nonce.
 //
-//   npm run build:lib && node --expose-gc bench/nonce-memory.bench.mjs [--nonces 1000000] [--callers 1] [--json]
+//   npm run build:lib && node --expose-gc bench/nonce-memory.bench.mjs [--nonces 1000000] [--callers 1] [--nonce-chars 22] [--json]
 //
 // Fills one store with `nonces` live nonces spread over `callers` callers (each caller's budget is
 // its share), the way the verifier claims them: each nonce is parsed out of a freshly made
@@ -19,7 +19,10 @@ if (typeof globalThis.gc !== 'function') {
 
 const nonces = numberOption('nonces', 1_000_000);
 const callers = numberOption('callers', 1);
+// 22: 16 random bytes in base64url, what the library's client sends; up to 128 are accepted.
+const nonceChars = numberOption('nonce-chars', 22);
 const { MemoryNonceStore } = await importLib();
+// Internal since the package split: read from the build, as the verifier uses it.
 const { parseSignatureFields } = await importLib('protocol/signature-fields.js');
 
 /** Bytes in use after two full collections (the second one sweeps what the first one's finalizers freed). */
@@ -41,7 +44,7 @@ for (let i = 0; i < nonces; i++) {
   const created = createdBase + Math.floor(i / 10_000);
   const input =
     'sig1=("@method" "@path" "@query" "x-api-key" "content-type" "content-digest")' +
-    `;created=${created};keyid="order-2026-11";alg="hmac-sha256";nonce="${randomBytes(16).toString('base64url')}"`;
+    `;created=${created};keyid="order-2026-11";alg="hmac-sha256";nonce="${randomBytes(nonceChars).toString('base64url').slice(0, nonceChars)}"`;
   const [parsed] = parseSignatureFields(input, signature);
   await store.claim({ callerId: `caller-${i % callers}-service`, keyId: parsed.params.keyid, nonce: parsed.params.nonce }, expiresAtMs);
 }
@@ -50,10 +53,10 @@ const after = bytesInUse();
 if (store.size !== nonces) throw new Error(`expected ${nonces} nonces in the store, found ${store.size}`);
 const perNonce = (after - before) / nonces;
 if (process.argv.includes('--json')) {
-  console.log(JSON.stringify({ nonces, callers, bytes: after - before, bytesPerNonce: perNonce, node: process.version }));
+  console.log(JSON.stringify({ nonces, nonceChars, callers, bytes: after - before, bytesPerNonce: perNonce, node: process.version }));
   process.exit(0);
 }
 console.log(
-  `${nonces.toLocaleString('en')} nonces from ${callers} caller(s) (${perCaller.toLocaleString('en')} each): ` +
+  `${nonces.toLocaleString('en')} nonces of ${nonceChars} characters from ${callers} caller(s) (${perCaller.toLocaleString('en')} each): ` +
     `${((after - before) / 2 ** 20).toFixed(1)} MiB, ${perNonce.toFixed(1)} bytes/nonce (node ${process.version})`,
 );

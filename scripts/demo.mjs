@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { JWE_MEDIA_TYPE, deriveKeys, encryptCompact, openResponse, signRequest } from 'nest-service-auth/core';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,7 +61,7 @@ async function exchange(url, { method = 'GET', headers = {}, body } = {}, open) 
   const encrypted = (response.headers.get('content-type') ?? '').startsWith(JWE_MEDIA_TYPE);
   if (encrypted) {
     if (!open) throw new Error('encrypted answer, but no key to open it');
-    text = open(text).toString('utf8');
+    text = open(text, response.status).toString('utf8');
   }
   let json;
   try {
@@ -92,7 +93,7 @@ function signedRequest(credential, { method = 'POST', path = '/api/inventory', p
   }
   const nonce = randomBytes(16).toString('base64url');
   const signature = signRequest({ method, url, headers, body }, { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience }, { nonce });
-  const open = (jwe) => openResponse(jwe, (kid) => (kid === credential.id ? keys.encryptionKey : undefined), nonce);
+  const open = (jwe, status) => openResponse(jwe, (kid) => (kid === credential.id ? keys.encryptionKey : undefined), { nonce, status });
   return { url, init: { method, headers: { ...headers, ...signature }, body }, open };
 }
 
@@ -226,8 +227,6 @@ function describe(result) {
 // ---------------------------------------------------------------------------------------------------------
 // Child processes
 
-const ANSI = /\u001b\[[0-9;]*m/g;
-
 class Service {
   constructor(name, entry, env) {
     this.name = name;
@@ -257,7 +256,7 @@ class Service {
   }
 
   collect(text) {
-    const lines = (this.partial + text.replace(ANSI, '')).split('\n');
+    const lines = (this.partial + stripVTControlCharacters(text)).split('\n');
     this.partial = lines.pop();
     for (const line of lines) {
       if (this.entries.length === 0 || line.startsWith('[Nest]')) this.entries.push(line);

@@ -11,33 +11,31 @@ import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { startCallee, type CalleeApp } from './support/callee-app.js';
 import type { Adapter } from './support/demo-services.js';
-import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+import { testCaller, type TestCaller } from 'nest-service-auth/testing';
+import { rawRequest, reasonOf } from './support/raw-http.js';
 
 const pair = (c: TestCredential) => [{ id: c.id, apiKey: c.apiKey, secret: c.secret }];
 
 describe.each<Adapter>(['express', 'fastify'])('audience binding and least privilege (%s)', (adapter) => {
   // order-service holds one credential per callee; each callee holds only its own pair.
-  const orderToA = newCredential('order-to-a');
-  const orderToB = newCredential('order-to-b');
-  const orderToC = newCredential('order-to-c');
+  const toA = testCaller('order-service', { audience: 'callee-a' });
+  const toB = testCaller('order-service', { audience: 'callee-b' });
+  const toC = testCaller('order-service', { audience: 'callee-c' });
   let a: CalleeApp;
   let b: CalleeApp;
   let c: CalleeApp;
   let caller: TestingModule;
 
   beforeAll(async () => {
-    const callee = (id: string, key: TestCredential) => startCallee(adapter, { serviceId: id, keys: { callers: [{ id: 'order-service', keys: pair(key) }] } }, ['order-service']);
-    [a, b, c] = await Promise.all([callee('callee-a', orderToA), callee('callee-b', orderToB), callee('callee-c', orderToC)]);
+    const callee = (caller: TestCaller) => startCallee(adapter, { serviceId: caller.audience, keys: { callers: [caller.asCaller()] } }, ['order-service']);
+    [a, b, c] = await Promise.all([callee(toA), callee(toB), callee(toC)]);
     caller = await Test.createTestingModule({
       imports: [
         ServiceAuthModule.forRoot({
           serviceId: 'order-service',
           guard: 'none',
           keys: {
-            upstreams: [
-              { id: 'callee-a', url: a.url, keys: pair(orderToA) },
-              { id: 'callee-b', url: b.url, keys: pair(orderToB) },
-            ],
+            upstreams: [toA.asUpstream(a.url), toB.asUpstream(b.url)],
           },
           client: { retry: false, circuitBreaker: false },
         }),
@@ -56,8 +54,8 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
     const http = caller.get(SignedHttpService);
     const atA = await firstValueFrom(http.get(`${a.url}/whoami`));
     const atB = await firstValueFrom(http.get(`${b.url}/whoami`));
-    expect(atA.data).toEqual({ caller: 'order-service', keyId: orderToA.id });
-    expect(atB.data).toEqual({ caller: 'order-service', keyId: orderToB.id });
+    expect(atA.data).toEqual({ caller: 'order-service', keyId: toA.credential.id });
+    expect(atB.data).toEqual({ caller: 'order-service', keyId: toB.credential.id });
   });
 
   it('a call to a URL of no configured upstream is refused before anything is sent', async () => {
@@ -67,41 +65,40 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
 
   it('a request signed for callee A, replayed at callee B within the window, is refused even with a key B knows', async () => {
     // The strongest form of the attack: B is (mis)configured with A's very credential, so only the audience stops it.
-    const confused = await startCallee(adapter, { serviceId: 'callee-b', keys: { callers: [{ id: 'order-service', keys: pair(orderToA) }] } }, ['order-service']);
+    const confused = await startCallee(adapter, { serviceId: 'callee-b', keys: { callers: [toA.asCaller()] } }, ['order-service']);
     try {
-      const headers = signedHeaders(a.url, signingCredential(orderToA, { audience: 'callee-a' }), { method: 'GET', path: '/whoami' });
+      const headers = toA.sign('GET', '/whoami');
       expect((await rawRequest(a.url, { method: 'GET', path: '/whoami', headers })).status).toBe(200);
       const replayed = await rawRequest(confused.url, { method: 'GET', path: '/whoami', headers });
-      expect([replayed.status, replayed.json?.reason]).toEqual([401, 'audience_mismatch']);
-      expect(replayed.text).not.toContain(orderToA.apiKey);
+      expect([replayed.status, reasonOf(replayed)]).toEqual([401, 'audience_mismatch']);
+      expect(replayed.text).not.toContain(toA.credential.apiKey);
     } finally {
       await confused.close();
     }
   });
 
   it('with per-pair keys, the captured request does not even carry an API key callee B knows', async () => {
-    const headers = signedHeaders(a.url, signingCredential(orderToA, { audience: 'callee-a' }), { method: 'GET', path: '/whoami' });
+    const headers = toA.sign('GET', '/whoami');
     const atB = await rawRequest(b.url, { method: 'GET', path: '/whoami', headers });
-    expect([atB.status, atB.json?.reason]).toEqual([401, 'api_key_invalid']);
+    expect([atB.status, reasonOf(atB)]).toEqual([401, 'api_key_invalid']);
   });
 
   it("callee B's keys cannot produce a request that callee C accepts as coming from the caller", async () => {
     // Everything B holds of order-service is its own pair: sign with it, for C, as well as B could.
-    const forged = signingCredential(orderToB, { audience: 'callee-c' });
-    const headers = signedHeaders(c.url, forged, { method: 'GET', path: '/whoami' });
-    const atC = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers });
-    expect([atC.status, atC.json?.reason]).toEqual([401, 'api_key_invalid']);
+    const forged = testCaller('order-service', { audience: 'callee-c', credential: toB.credential });
+    const atC = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers: forged.sign('GET', '/whoami') });
+    expect([atC.status, reasonOf(atC)]).toEqual([401, 'api_key_invalid']);
     // …and with C's API key (public to anyone who saw a request) but B's secret, the signature fails.
-    const withCsApiKey = signedHeaders(c.url, { ...forged, id: orderToC.id, apiKey: orderToC.apiKey }, { method: 'GET', path: '/whoami' });
-    const again = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers: withCsApiKey });
-    expect([again.status, again.json?.reason]).toEqual([401, 'signature_invalid']);
+    const withCsApiKey = testCaller('order-service', { audience: 'callee-c', credential: { ...toB.credential, id: toC.credential.id, apiKey: toC.credential.apiKey } });
+    const again = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers: withCsApiKey.sign('GET', '/whoami') });
+    expect([again.status, reasonOf(again)]).toEqual([401, 'signature_invalid']);
   });
 
   it('a signature without an audience is incomplete', async () => {
-    const headers = signedHeaders(a.url, signingCredential(orderToA, { audience: 'callee-a' }), { method: 'GET', path: '/whoami' });
+    const headers = toA.sign('GET', '/whoami');
     const input = headers['signature-input'].replace(/;tag="[^"]*"/, '');
     const res = await rawRequest(a.url, { method: 'GET', path: '/whoami', headers: { ...headers, 'signature-input': input } });
-    expect([res.status, res.json?.reason]).toEqual([401, 'signature_incomplete']);
+    expect([res.status, reasonOf(res)]).toEqual([401, 'signature_incomplete']);
   });
 });
 
@@ -134,8 +131,8 @@ describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (ada
 
   it("rotating order-service → callee-a changes nothing for order-service → callee-b", async () => {
     const http = caller.get(SignedHttpService);
-    const whoAtB = async () => (await firstValueFrom(http.get(`${b.url}/whoami`))).data;
-    const whoAtA = async () => (await firstValueFrom(http.get(`${a.url}/whoami`))).data;
+    const whoAtB = async () => (await firstValueFrom(http.get<unknown>(`${b.url}/whoami`))).data;
+    const whoAtA = async () => (await firstValueFrom(http.get<unknown>(`${a.url}/whoami`))).data;
     expect(await whoAtA()).toEqual({ caller: 'order-service', keyId: oldA.id });
 
     aMaterial.callers = [{ id: 'order-service', keys: [...pair(oldA), ...pair(newA)] }]; // 1. callee adds the new key
@@ -162,7 +159,7 @@ describe.each<Adapter>(['express', 'fastify'])('fail closed when no callers are 
 
   it('a route that is not @PublicRoute() refuses an unauthenticated request', async () => {
     const res = await rawRequest(app.url, { method: 'GET', path: '/whoami' });
-    expect([res.status, res.json?.reason]).toEqual([401, 'api_key_missing']);
+    expect([res.status, reasonOf(res)]).toEqual([401, 'api_key_missing']);
   });
 
   it('a @PublicRoute() still answers', async () => {

@@ -9,15 +9,14 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Body, Controller, Get, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
+import { isAxiosError } from 'axios';
 import { firstValueFrom, type Observable } from 'rxjs';
 import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { ServiceAuthKeys, ServiceAuthModule, TrustedCaller, type KeyMaterial, type KeyProvider, type ServiceAuthModuleOptions } from 'nest-service-auth';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
+import { createServiceApp } from 'service-app';
 
 /** The callee's module options: one place, so a change in how keys are configured lands here only. */
 function calleeModuleOptions(keyProvider: KeyProvider): ServiceAuthModuleOptions {
@@ -99,9 +98,7 @@ describe.each(['express', 'fastify'] as Adapter[])('an encrypted answer after it
 
   beforeAll(async () => {
     material = callerKeys(signing, next);
-    const module = LedgerModule.forRoot({ load: () => material });
-    const options = { rawBody: true, logger: false as const, abortOnError: false };
-    server = adapter === 'fastify' ? await NestFactory.create(module, new FastifyAdapter(), options) : await NestFactory.create(module, new ExpressAdapter(), options);
+    server = await createServiceApp(LedgerModule.forRoot({ load: () => material }), { adapter, logger: false });
     url = await listenUrl(server);
     clientModule = await Test.createTestingModule({ imports: [ServiceAuthModule.forRoot(callerModuleOptions(signing, url)), SignedHttpModule] }).compile();
     await clientModule.init();
@@ -125,7 +122,10 @@ describe.each(['express', 'fastify'] as Adapter[])('an encrypted answer after it
   async function answerAfterKeyRemoval<T>(call: Observable<{ status: number; data: T }>) {
     const answer = firstValueFrom(call).then(
       (res) => ({ status: res.status, data: res.data }),
-      (err: any) => ({ status: err.response?.status ?? 0, data: err.response?.data ?? String(err) }),
+      (err: unknown) => {
+        const response = isAxiosError<unknown>(err) ? err.response : undefined;
+        return { status: response?.status ?? 0, data: response?.data ?? String(err) };
+      },
     );
     await gate.arrived;
     material = callerKeys(next);
@@ -148,8 +148,6 @@ describe.each(['express', 'fastify'] as Adapter[])('an encrypted answer after it
 
   it('the removed key is refused on the next request: only the answer in flight is sealed with it', async () => {
     await answerAfterKeyRemoval(http.get(`${url}/ledger`));
-    const error = await firstValueFrom(http.get(`${url}/ledger`)).catch((err: any) => err);
-    expect(error.response?.status).toBe(401);
-    expect(error.response?.data).toMatchObject({ reason: 'api_key_invalid' });
+    await expect(firstValueFrom(http.get(`${url}/ledger`))).rejects.toMatchObject({ response: { status: 401, data: { reason: 'api_key_invalid' } } });
   });
 });

@@ -2,8 +2,9 @@
  * The encrypted exchange behaves the same however ServiceAuthGuard is installed. Installed globally
  * (the default) the guard runs it and the module installs no interceptor; with `guard: 'manual'` the
  * application installs the guard and EncryptedExchangeInterceptor runs it. Both adapters, both ways:
- * encrypted bodies opened, answers sealed when the request was encrypted or asked for it, plaintext
- * answers otherwise, error answers never sealed, and the same refusals.
+ * encrypted bodies opened, every successful answer sealed (bound to its nonce and status) when the
+ * request was encrypted or asked for it, plaintext answers otherwise, error answers never sealed, and
+ * the same refusals.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BadRequestException, Body, Controller, Get, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
@@ -99,20 +100,21 @@ describe.each([
     return { res, nonce };
   }
 
-  const opened = (text: string, nonce: string) => JSON.parse(openResponse(text, (kid) => (kid === caller.id ? encryptionKey : undefined), nonce).toString('utf8'));
+  const opened = (res: { text: string; status: number }, nonce: string): unknown =>
+    JSON.parse(openResponse(res.text, (kid) => (kid === caller.id ? encryptionKey : undefined), { nonce, status: res.status }).toString('utf8'));
 
   it('opens an encrypted body for the handler and seals the answer, bound to the request nonce', async () => {
     const { res, nonce } = await send('/echo', { encrypt: true });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/jose/);
-    expect(opened(res.text, nonce)).toEqual({ received: ORDER });
+    expect(opened(res, nonce)).toEqual({ received: ORDER });
   });
 
   it('seals the answer to a plaintext request that asks for it (Accept: application/jose)', async () => {
     const { res, nonce } = await send('/echo', { accept: JWE_MEDIA_TYPE });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/jose/);
-    expect(opened(res.text, nonce)).toEqual({ received: ORDER });
+    expect(opened(res, nonce)).toEqual({ received: ORDER });
   });
 
   it('answers a plaintext request in plaintext', async () => {
@@ -129,11 +131,11 @@ describe.each([
     expect(res.json).toMatchObject({ reason: 'validation_failed', message: ['quantity is too large'] });
   });
 
-  it('sends an empty answer as it is, sealing nothing', async () => {
-    const { res } = await send('/nothing', { method: 'GET', accept: JWE_MEDIA_TYPE });
+  it('seals an empty answer too, as JSON null', async () => {
+    const { res, nonce } = await send('/nothing', { method: 'GET', accept: JWE_MEDIA_TYPE });
     expect(res.status).toBe(200);
-    expect(res.headers['content-type'] ?? '').not.toMatch(/jose/);
-    expect(res.text).toBe('');
+    expect(res.headers['content-type']).toMatch(/^application\/jose/);
+    expect(opened(res, nonce)).toBeNull();
   });
 
   it('refuses a plaintext body on a route that requires encryption: 415 encryption_required', async () => {
@@ -142,7 +144,7 @@ describe.each([
     expect(res.json).toMatchObject({ reason: 'encryption_required' });
     const encrypted = await send('/sealed', { encrypt: true });
     expect(encrypted.res.status).toBe(200);
-    expect(opened(encrypted.res.text, encrypted.nonce)).toEqual({ received: ORDER });
+    expect(opened(encrypted.res, encrypted.nonce)).toEqual({ received: ORDER });
   });
 
   it('refuses an encrypted body from nobody on a public route: 415 media_type_unsupported', async () => {

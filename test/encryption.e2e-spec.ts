@@ -4,10 +4,10 @@ import { createServer, type Server } from 'node:http';
 import { firstValueFrom } from 'rxjs';
 import { SignedHttpService } from 'nest-service-auth/client';
 import { decryptCompact, deriveKeys, encryptCompact } from 'nest-service-auth/core';
-import { inventoryUpstreamEnv, keyList, newCredential, type TestCredential } from './support/credentials.js';
+import { inventoryUpstreamEnv, newCredential, type TestCredential } from './support/credentials.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
-import { listenUrl, startServices, type RunningServices } from './support/demo-services.js';
-import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+import { startServices, type RunningServices } from './support/demo-services.js';
+import { rawRequest, reasonOf, signedHeaders, signingCredential } from './support/raw-http.js';
 
 const ORDER = '{"productId":"P123","quantity":1}';
 
@@ -49,11 +49,11 @@ describe.each(['express', 'fastify'] as const)('confidential bodies (%s)', (adap
     expect(res.headers['content-type']).toMatch(/^application\/jose/);
     expect(res.text).not.toContain('Inventory updated');
     const { plaintext, header } = decryptCompact(res.text, (kid) => (kid === s.orderKey.id ? key : undefined));
-    expect(header).toMatchObject({ alg: 'dir', enc: 'A256GCM', kid: s.orderKey.id, nonce });
-    expect(JSON.parse(plaintext.toString()).message).toMatch(/^Inventory updated for product P123\. New stock: \d+$/);
+    expect(header).toMatchObject({ alg: 'dir', enc: 'A256GCM', kid: s.orderKey.id, nonce, status: 200 });
+    expect((JSON.parse(plaintext.toString()) as { message: unknown }).message).toMatch(/^Inventory updated for product P123\. New stock: \d+$/);
     // jose, an independent implementation, opens our answer too
     const opened = await jose.compactDecrypt(res.text, key);
-    expect(JSON.parse(new TextDecoder().decode(opened.plaintext)).productId).toBe('P123');
+    expect((JSON.parse(new TextDecoder().decode(opened.plaintext)) as { productId: unknown }).productId).toBe('P123');
   });
 
   it('opens what jose produces', async () => {
@@ -66,7 +66,7 @@ describe.each(['express', 'fastify'] as const)('confidential bodies (%s)', (adap
   it('refuses a plaintext order on the encrypted route: 415 encryption_required', async () => {
     const headers = signedHeaders(s.inventoryUrl, signingCredential(s.orderKey), { method: 'POST', path: '/api/inventory', body: ORDER });
     const res = await rawRequest(s.inventoryUrl, { method: 'POST', path: '/api/inventory', headers, body: ORDER });
-    expect([res.status, res.json?.reason]).toEqual([415, 'encryption_required']);
+    expect([res.status, reasonOf(res)]).toEqual([415, 'encryption_required']);
   });
 
   it('refuses a ciphertext changed after signing in the guard, before any decryption: 401 digest_mismatch', async () => {
@@ -78,38 +78,38 @@ describe.each(['express', 'fastify'] as const)('confidential bodies (%s)', (adap
       return copy;
     };
     const res = await sendJwe(s, jwe, s.orderKey, flip);
-    expect([res.status, res.json?.reason]).toEqual([401, 'digest_mismatch']);
+    expect([res.status, reasonOf(res)]).toEqual([401, 'digest_mismatch']);
   });
 
   it('refuses a ciphertext that fails authentication: 400 decryption_failed', async () => {
     const jwe = encryptCompact(Buffer.from(ORDER), encryptionKey(s.auditKey), { kid: s.orderKey.id }); // right kid, wrong key
     const res = await sendJwe(s, jwe);
-    expect([res.status, res.json?.reason]).toEqual([400, 'decryption_failed']);
+    expect([res.status, reasonOf(res)]).toEqual([400, 'decryption_failed']);
   });
 
   it('refuses malformed, unsupported and unknown-key JWEs with their reasons', async () => {
-    expect((await sendJwe(s, 'not.a.jwe')).json?.reason).toBe('jwe_malformed');
+    expect(reasonOf(await sendJwe(s, 'not.a.jwe'))).toBe('jwe_malformed');
     const a128 = await new jose.CompactEncrypt(new TextEncoder().encode(ORDER))
       .setProtectedHeader({ alg: 'dir', enc: 'A128GCM', kid: s.orderKey.id })
       .encrypt(new Uint8Array(16).fill(7));
     const unsupported = await sendJwe(s, a128);
-    expect([unsupported.status, unsupported.json?.reason]).toEqual([400, 'jwe_unsupported']);
+    expect([unsupported.status, reasonOf(unsupported)]).toEqual([400, 'jwe_unsupported']);
     const unknown = await sendJwe(s, encryptCompact(Buffer.from(ORDER), encryptionKey(s.orderKey), { kid: 'no-such-key' }));
-    expect([unknown.status, unknown.json?.reason]).toEqual([401, 'key_unknown']);
+    expect([unknown.status, reasonOf(unknown)]).toEqual([401, 'key_unknown']);
     // a key id of ANOTHER caller is unknown for this one
     const foreign = await sendJwe(s, encryptCompact(Buffer.from(ORDER), encryptionKey(s.auditKey), { kid: s.auditKey.id }));
-    expect([foreign.status, foreign.json?.reason]).toEqual([401, 'key_unknown']);
+    expect([foreign.status, reasonOf(foreign)]).toEqual([401, 'key_unknown']);
   });
 
   it('refuses decrypted bytes that are not JSON: 400 body_malformed', async () => {
     const res = await sendJwe(s, encryptCompact(Buffer.from('{"productId": '), encryptionKey(s.orderKey), { kid: s.orderKey.id }));
-    expect([res.status, res.json?.reason]).toEqual([400, 'body_malformed']);
+    expect([res.status, reasonOf(res)]).toEqual([400, 'body_malformed']);
     expect(res.text).not.toContain('productId');
   });
 
   it('validates the decrypted body as it would a plaintext one', async () => {
     const res = await sendJwe(s, encryptCompact(Buffer.from('{"productId":"P123","quantity":0}'), encryptionKey(s.orderKey), { kid: s.orderKey.id }));
-    expect([res.status, res.json?.reason]).toEqual([400, 'validation_failed']);
+    expect([res.status, reasonOf(res)]).toEqual([400, 'validation_failed']);
   });
 });
 
@@ -145,13 +145,13 @@ describe('the signing client refuses answers not made for its request', () => {
     }
   }
 
-  it('accepts an answer that echoes its nonce', async () => {
-    answer = (nonce) => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce }) });
+  it('accepts an answer that echoes its nonce and its status', async () => {
+    answer = (nonce) => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce, status: 200 }) });
     await expect(callUpstream()).resolves.toEqual({ ok: true });
   });
 
   it('refuses a captured answer to another request (other nonce)', async () => {
-    answer = () => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce: 'another-request-nonce-000' }) });
+    answer = () => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce: 'another-request-nonce-000', status: 200 }) });
     await expect(callUpstream()).rejects.toMatchObject({ reason: 'decryption_failed' });
   });
 

@@ -21,9 +21,9 @@ import type { StockStore } from '../apps/inventory-service/src/stock/stock-store
 import { InventoryClient } from '../apps/order-service/src/orders/inventory.client.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { inventoryUpstreamEnv, keyList, newCredential } from './support/credentials.js';
-import { listenUrl } from './support/demo-services.js';
+import { listenUrl, portOf } from './support/demo-services.js';
 import { startFaultyProxy, type FaultyProxy, type ForwardedRequest } from './support/faulty-proxy.js';
-import { rawRequest, type RawResponse } from './support/raw-http.js';
+import { rawRequest, reasonOf, type RawResponse } from './support/raw-http.js';
 
 interface LogEntry {
   level: string;
@@ -134,7 +134,7 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
 
   beforeAll(async () => {
     inventory = await startInventory(0);
-    inventoryPort = inventory.getHttpServer().address().port;
+    inventoryPort = portOf(inventory);
     inventoryUrl = `http://127.0.0.1:${inventoryPort}`;
     proxy = await startFaultyProxy({ port: inventoryPort });
     breakerProxy = await startFaultyProxy({ port: inventoryPort });
@@ -179,7 +179,7 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
         expect(match).not.toBeNull();
         accepted.push({ quantity: quantities[i], newStock: Number(match![1]) });
       } else {
-        expect({ status: answer.status, reason: answer.json?.reason }).toEqual({ status: 409, reason: 'insufficient_stock' });
+        expect({ status: answer.status, reason: reasonOf(answer) }).toEqual({ status: 409, reason: 'insufficient_stock' });
         refused.push(quantities[i]);
       }
     });
@@ -280,7 +280,7 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     // Down (every connection closed at once): both attempts fail, 2 failures of 3.
     breakerProxy.refuse();
     const refused = await placeOrder(ordersWithBreaker.url, 'P456', 1);
-    expect({ status: refused.status, reason: refused.json?.reason }).toEqual({ status: 503, reason: 'upstream_unavailable' });
+    expect({ status: refused.status, reason: reasonOf(refused) }).toEqual({ status: 503, reason: 'upstream_unavailable' });
     expect(breakerProxy.refused).toBe(2);
     expect(breakerProxy.attempts).toBe(2);
 
@@ -290,7 +290,7 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     let started = performance.now();
     const timedOut = await placeOrder(ordersWithBreaker.url, 'P456', 1);
     const timedOutMs = performance.now() - started;
-    expect({ status: timedOut.status, reason: timedOut.json?.reason }).toEqual({ status: 503, reason: 'upstream_unavailable' });
+    expect({ status: timedOut.status, reason: reasonOf(timedOut) }).toEqual({ status: 503, reason: 'upstream_unavailable' });
     expect(breakerProxy.stalled).toBe(1);
     expect(breakerProxy.attempts).toBe(3);
     expect(logs.events('upstream_circuit_state').at(-1)?.message).toEqual({ event: 'upstream_circuit_state', upstream: breakerProxy.url, state: 'open' });
@@ -299,7 +299,7 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     started = performance.now();
     const fast = await placeOrder(ordersWithBreaker.url, 'P456', 1);
     const openMs = performance.now() - started;
-    expect({ status: fast.status, reason: fast.json?.reason }).toEqual({ status: 503, reason: 'upstream_unavailable' });
+    expect({ status: fast.status, reason: reasonOf(fast) }).toEqual({ status: 503, reason: 'upstream_unavailable' });
     expect(logs.events('upstream_unavailable').at(-1)?.message).toMatchObject({ reason: 'circuit_open', origin: breakerProxy.url });
     const error = await firstValueFrom(signed.get(`${breakerProxy.url}/api/inventory/P456`)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamUnavailableError);

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { deriveKeys, encryptCompact } from 'nest-service-auth/core';
 import type { TestCredential } from './support/credentials.js';
 import { startServices, type Adapter, type RunningServices } from './support/demo-services.js';
-import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+import { rawRequest, reasonOf, signedHeaders, signingCredential } from './support/raw-http.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLES = join(ROOT, 'examples', 'callers');
@@ -111,7 +111,9 @@ async function pythonCaller(script: string, args: string[], env: NodeJS.ProcessE
   return { status: Number(status[1]), headers: '', body: r.stdout.slice(status[0].length).trimEnd(), code: r.code, stderr: r.stderr };
 }
 
-const json = (text: string) => JSON.parse(text);
+const json = (text: string): unknown => JSON.parse(text);
+/** The reason code of a refusal an example caller printed. */
+const reasonIn = (text: string) => reasonOf({ json: json(text) });
 
 describe('PROTOCOL.md shows the example callers exactly', () => {
   it('every file of examples/callers appears in PROTOCOL.md, after its marker, byte for byte', () => {
@@ -160,7 +162,7 @@ describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)'
 
     it('signed for another service: 401 audience_mismatch', async () => {
       const res = await curlCaller(['POST', plainUrl, ORDER], callerEnv(plain.orderKey, 'billing-service'));
-      expect([res.status, json(res.body).reason]).toEqual([401, 'audience_mismatch']);
+      expect([res.status, reasonIn(res.body)]).toEqual([401, 'audience_mismatch']);
     });
   });
 
@@ -179,13 +181,13 @@ describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)'
 
     it('signed for another service: 401 audience_mismatch', async () => {
       const res = await pythonCaller(PYTHON_CALLER, ['POST', plainUrl, ORDER], callerEnv(plain.orderKey, 'billing-service'));
-      expect([res.code, res.status, json(res.body).reason]).toEqual([1, 401, 'audience_mismatch']);
+      expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 401, 'audience_mismatch']);
     });
 
     it('signed with another secret than the API key\'s: 401 signature_invalid', async () => {
       const wrongSecret = { ...plain.orderKey, secret: plain.auditKey.secret };
       const res = await pythonCaller(PYTHON_CALLER, ['POST', plainUrl, ORDER], callerEnv(wrongSecret, 'inventory-service'));
-      expect([res.code, res.status, json(res.body).reason]).toEqual([1, 401, 'signature_invalid']);
+      expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 401, 'signature_invalid']);
     });
   });
 
@@ -199,12 +201,12 @@ describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)'
 
     it('control: the same order in plaintext is refused there, 415 encryption_required', async () => {
       const res = await pythonCaller(PYTHON_CALLER, ['POST', confidentialUrl, ORDER], callerEnv(confidential.orderKey, 'inventory-service'));
-      expect([res.code, res.status, json(res.body).reason]).toEqual([1, 415, 'encryption_required']);
+      expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 415, 'encryption_required']);
     });
 
     it('signed for another service: 401 audience_mismatch, in plaintext', async () => {
       const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [confidentialUrl, ORDER], callerEnv(confidential.orderKey, 'billing-service'));
-      expect([res.code, res.status, json(res.body).reason]).toEqual([1, 401, 'audience_mismatch']);
+      expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 401, 'audience_mismatch']);
     });
   });
 
@@ -221,19 +223,23 @@ describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)'
   });
 });
 
-describe('the encrypted Python caller refuses an answer made for another request', () => {
+describe('the encrypted Python caller refuses an answer not made for its request and its status', () => {
   let impostor: Server;
   let url: string;
   const credential: TestCredential = { id: 'order-2026-11', apiKey: `sk_${'a'.repeat(43)}`, secret: Buffer.alloc(32, 7).toString('base64url') };
+  const key = deriveKeys(Buffer.from(credential.secret, 'base64url')).encryptionKey;
+  /** What the impostor answers, given the nonce the request was signed with. */
+  let answer: (nonce: string) => { status: number; headers?: Record<string, string>; body?: string };
 
   beforeAll(async () => {
     await requireTools();
-    // A genuine answer under the right key, but bound to another nonce: a captured answer replayed.
-    const key = deriveKeys(Buffer.from(credential.secret, 'base64url')).encryptionKey;
-    const captured = encryptCompact(Buffer.from('{"message":"captured"}'), key, { kid: credential.id, nonce: 'AAAAAAAAAAAAAAAAAAAAAA' });
     impostor = createServer((req, res) => {
+      const nonce = /nonce="([^"]+)"/.exec(String(req.headers['signature-input']))?.[1] ?? '';
       req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/jose' }).end(captured));
+      req.on('end', () => {
+        const { status, headers = {}, body } = answer(nonce);
+        res.writeHead(status, headers).end(body);
+      });
     });
     await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
     const address = impostor.address();
@@ -243,10 +249,38 @@ describe('the encrypted Python caller refuses an answer made for another request
     if (impostor) await new Promise((resolve) => impostor.close(resolve));
   });
 
-  it('exits 1 and prints nothing of the captured answer', async () => {
+  const sealed = (nonce: string, status: number) => ({
+    status: 200,
+    headers: { 'content-type': 'application/jose' },
+    body: encryptCompact(Buffer.from('{"message":"captured"}'), key, { kid: credential.id, nonce, status }),
+  });
+
+  it('a genuine answer under the right key, bound to another nonce (a captured answer replayed): exits 1, prints nothing of it', async () => {
+    answer = () => sealed('AAAAAAAAAAAAAAAAAAAAAA', 200);
     const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [url, ORDER], callerEnv(credential, 'inventory-service'));
     expect(res.code).toBe(1);
     expect(res.body).toMatch(/^answer refused: the answer was not made for this request/);
     expect(res.body).not.toContain('captured');
+  });
+
+  it('an answer sealed for its nonce but another status (202 sent as 200): exits 1', async () => {
+    answer = (nonce) => sealed(nonce, 202);
+    const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [url, ORDER], callerEnv(credential, 'inventory-service'));
+    expect(res.code).toBe(1);
+    expect(res.body).toMatch(/^answer refused: the answer was not made for this status/);
+    expect(res.body).not.toContain('captured');
+  });
+
+  it('an empty 200 (any answer replaced in transit): exits 1', async () => {
+    answer = () => ({ status: 200 });
+    const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [url, ORDER], callerEnv(credential, 'inventory-service'));
+    expect(res.code).toBe(1);
+    expect(res.body).toMatch(/^answer refused: a successful answer to an encrypted request must be encrypted/);
+  });
+
+  it('control: sealed for its nonce and its status: exits 0 with the answer', async () => {
+    answer = (nonce) => sealed(nonce, 200);
+    const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [url, ORDER], callerEnv(credential, 'inventory-service'));
+    expect([res.code, res.status, json(res.body)]).toEqual([0, 200, { message: 'captured' }]);
   });
 });

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createContentDigest } from 'nest-service-auth/core';
 import type { Adapter } from './support/demo-services.js';
 import { startEchoService, type EchoService } from './support/echo-service.js';
-import { rawRequest, signatureValue, signedHeadersForTarget, type RawResponse } from './support/raw-http.js';
+import { jsonField, rawRequest, reasonOf, signatureValue, signedHeadersForTarget, type RawResponse } from './support/raw-http.js';
 import { expectNoLeak } from './support/refusals.js';
 
 const ADAPTERS: Adapter[] = ['express', 'fastify'];
@@ -62,7 +62,7 @@ describe.each(ADAPTERS)('Object.prototype names in signature fields (%s)', (adap
   function outcome(res: RawResponse): Outcome {
     expect(res.status).toBeLessThan(500);
     expectNoLeak(res, svc.secrets);
-    return res.status < 400 ? { status: res.status } : { status: res.status, reason: res.json?.reason };
+    return res.status < 400 ? { status: res.status } : { status: res.status, reason: reasonOf(res) };
   }
 
   /** Runs `send` for every name and compares all outcomes at once, so a failure lists every name. */
@@ -130,7 +130,7 @@ describe.each(ADAPTERS)('Object.prototype names in signature fields (%s)', (adap
     const headers = signedHeadersForTarget(svc.caller, { method: 'GET', target: '/echo/1', headers: { constructor: 'x' }, components: ['constructor'] });
     svc.secrets.push(signatureValue(headers));
     const res = await rawRequest(svc.url, { method: 'GET', path: '/echo/1', headers });
-    expect({ status: res.status, handler: res.json?.handler }).toEqual({ status: 200, handler: 'echo' });
+    expect({ status: res.status, handler: jsonField(res, 'handler') }).toEqual({ status: 200, handler: 'echo' });
   });
 
   it('a sent `__proto__` header (Node drops it), covered by a valid signature → 401 signature_invalid', async () => {

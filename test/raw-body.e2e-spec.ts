@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Body, Controller, ConsoleLogger, Module, Post, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ServiceAuthModule } from 'nest-service-auth';
 import { newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
-import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+import { rawRequest, reasonOf, signedHeaders, signingCredential } from './support/raw-http.js';
+import { createServiceApp } from 'service-app';
 
 const caller = newCredential('order-2026-11');
 
@@ -49,18 +47,18 @@ describe.each(['express', 'fastify'] as const)('an app created without rawBody: 
 
   it('answers a configuration error naming rawBody, not a signature failure', async () => {
     const logger = new RecordingLogger();
-    app = await NestFactory.create(EchoModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger, abortOnError: false });
+    app = await createServiceApp(EchoModule, { adapter, logger, rawBody: false });
     const url = await listenUrl(app);
     const body = '{"productId":"P123","quantity":2}';
     const headers = signedHeaders(url, signingCredential(caller, { audience: 'echo-service' }), { method: 'POST', path: '/echo', body });
     const res = await rawRequest(url, { method: 'POST', path: '/echo', headers, body });
-    expect([res.status, res.json?.reason]).toEqual([500, 'raw_body_unavailable']);
+    expect([res.status, reasonOf(res)]).toEqual([500, 'raw_body_unavailable']);
     expect(res.text).not.toMatch(/signature|rawBody/i); // the caller learns the server is misconfigured, no more
     expect(logger.lines.join('\n')).toContain('rawBody: true');
   });
 
   it('verifies the same request once created with rawBody: true', async () => {
-    app = await NestFactory.create(EchoModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { rawBody: true, logger: false });
+    app = await createServiceApp(EchoModule, { adapter, logger: false });
     const url = await listenUrl(app);
     const body = '{"productId":"P123","quantity":2}';
     const headers = signedHeaders(url, signingCredential(caller, { audience: 'echo-service' }), { method: 'POST', path: '/echo', body });

@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ConsoleLogger } from '@nestjs/common';
+import { stripVTControlCharacters } from 'node:util';
 import { startInventory, type RunningInventory } from './support/inventory-service.js';
 import { rawRequest, signatureValue, signedHeaders, signingCredential, type RawRequest } from './support/raw-http.js';
 
@@ -64,10 +65,10 @@ describe.each(MODES)('refusal log lines with ConsoleLogger ($name)', (mode) => {
     };
 
     const spies = (['stdout', 'stderr'] as const).map((stream) =>
-      jest.spyOn(process[stream], 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      jest.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
         writes.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
         return true;
-      }) as typeof process.stdout.write),
+      }),
     );
     try {
       await send({ method: 'GET', path }, { reason: 'api_key_missing' });
@@ -106,7 +107,7 @@ describe.each(MODES)('refusal log lines with ConsoleLogger ($name)', (mode) => {
     sent.forEach((expected, i) => {
       const line = lines[i];
       if (mode.json) {
-        const record = JSON.parse(line);
+        const record = JSON.parse(line) as { message?: unknown };
         expect(record).toMatchObject({ level: 'warn', context: 'ServiceAuth' });
         expect(record.message).toEqual({
           event: 'service_auth_rejected',
@@ -118,7 +119,7 @@ describe.each(MODES)('refusal log lines with ConsoleLogger ($name)', (mode) => {
           ...(expected.detail ? { detail: expect.stringMatching(expected.detail) } : {}),
         });
       } else {
-        const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+        const plain = stripVTControlCharacters(line);
         expect(plain).toMatch(/ WARN \[ServiceAuth\] service_auth_rejected reason=/);
         expect(plain).toContain(`reason=${expected.reason} `);
         expect(plain).toContain(expected.caller ? `caller=${expected.caller} ` : 'status=');

@@ -18,9 +18,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { Caller, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
 import type { SigningCredential } from 'nest-service-auth/core';
@@ -28,11 +25,10 @@ import { CallerThrottlerGuard } from 'nest-service-auth/throttler';
 import { AppModule } from '../apps/inventory-service/src/app.module.js';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
 import { keyList, newCredential, type TestCredential } from './support/credentials.js';
-import { listenUrl } from './support/demo-services.js';
-import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
+import { listenUrl, type Adapter } from './support/demo-services.js';
+import { jsonObject, rawRequest, reasonOf, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
-
-type Adapter = 'express' | 'fastify';
+import { createServiceApp } from 'service-app';
 
 interface Replica {
   app: INestApplication;
@@ -88,10 +84,7 @@ describe('inventory-service replicas sharing one Redis', () => {
   async function startInventoryWithProbe(adapter: Adapter, extra: Record<string, string>): Promise<Replica> {
     @Module({ imports: [AppModule.forRoot(env(extra, 1))], controllers: [ProbeController] })
     class InventoryWithProbe {}
-    const app =
-      adapter === 'fastify'
-        ? await NestFactory.create(InventoryWithProbe, new FastifyAdapter(), { rawBody: true, logger: false, abortOnError: false })
-        : await NestFactory.create(InventoryWithProbe, new ExpressAdapter(), { rawBody: true, logger: false, abortOnError: false });
+    const app = await createServiceApp(InventoryWithProbe, { adapter, logger: false });
     const replica = { app, adapter, url: await listenUrl(app) };
     replicas.push(replica);
     return replica;
@@ -104,8 +97,8 @@ describe('inventory-service replicas sharing one Redis', () => {
     rawRequest(replica.url, { method: 'GET', path, headers, localAddress, timeoutMs: 5000 });
 
   function expectRefusal(res: RawResponse, status: number, reason: string): void {
-    expect({ status: res.status, reason: res.json?.reason }).toEqual({ status, reason });
-    expect(Object.keys(res.json).sort()).toEqual(REFUSAL_KEYS);
+    expect({ status: res.status, reason: reasonOf(res) }).toEqual({ status, reason });
+    expect(Object.keys(jsonObject(res)).sort()).toEqual(REFUSAL_KEYS);
   }
 
   beforeAll(async () => {

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Adapter } from './support/demo-services.js';
 import { startEchoService, type EchoService, type EchoServiceOptions } from './support/echo-service.js';
-import { rawRequest, signatureValue, signedHeadersForTarget, type RawResponse } from './support/raw-http.js';
+import { jsonField, rawRequest, signatureValue, signedHeadersForTarget, type RawResponse } from './support/raw-http.js';
 import { expectNoLeak, expectRefusal } from './support/refusals.js';
 
 const ADAPTERS: Adapter[] = ['express', 'fastify'];
@@ -235,6 +235,16 @@ describe.each(ADAPTERS)('a URL rewritten before routing: the router must read (t
   it('signed and sent /echo/1, rewritten to /echo/2 by an unsigned header → 400 request_target_invalid', async () => {
     await echo.expectTargetRefused('/echo/1', '/echo/1', { 'x-original-url': '/echo/2' });
   });
+
+  // Nothing is mounted here (and Fastify mounts nothing): a suffix of the signed target is not "the
+  // rest after a mount point", it is another handler's URL.
+  it('signed and sent /files/echo/7 (files handler), rewritten to its suffix /echo/7 (echo handler) → 400 request_target_invalid', async () => {
+    await echo.expectTargetRefused('/files/echo/7', '/files/echo/7', { 'x-original-url': '/echo/7' });
+  });
+
+  it('signed and sent /files/x/echo/7?a=1, rewritten to its suffix /echo/7?a=1 → 400 request_target_invalid', async () => {
+    await echo.expectTargetRefused('/files/x/echo/7?a=1', '/files/x/echo/7?a=1', { 'x-original-url': '/echo/7?a=1' });
+  });
 });
 
 describe('an Express application mounted under a path of another (Express)', () => {
@@ -247,6 +257,31 @@ describe('an Express application mounted under a path of another (Express)', () 
 
   it('a signature over the path without the mount point → 401 signature_invalid', async () => {
     await echo.expectSignatureInvalid('/api/echo/1', '/echo/1');
+  });
+});
+
+describe('an Express application mounted under a path of another, which rewrites URLs from an unsigned header (Express)', () => {
+  const rewrite = (url: string, header: unknown) => (typeof header === 'string' ? header : url);
+  const echo = useEchoService('express', {
+    mountPath: '/api',
+    express: (app) =>
+      app.use((req, _res, next) => {
+        req.url = rewrite(req.url, req.headers['x-original-url']);
+        next();
+      }),
+  });
+
+  it('control: without the header, the signed target is served under the mount point', async () => {
+    const res = await echo.send('/api/echo/1');
+    expect({ status: res.status, handler: jsonField(res, 'handler'), url: jsonField(res, 'url') }).toEqual({ status: 200, handler: 'echo', url: '/echo/1' });
+  });
+
+  it('signed /api/files/echo/7, rewritten inside the mounted app to /echo/7 (a suffix) → 400 request_target_invalid', async () => {
+    await echo.expectTargetRefused('/api/files/echo/7', '/api/files/echo/7', { 'x-original-url': '/echo/7' });
+  });
+
+  it('signed /api/echo/1, rewritten inside the mounted app to /echo/2 → 400 request_target_invalid', async () => {
+    await echo.expectTargetRefused('/api/echo/1', '/api/echo/1', { 'x-original-url': '/echo/2' });
   });
 });
 

@@ -17,7 +17,7 @@ import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { inventoryUpstreamEnv, keyList, newCredential, upstreamEnv, type TestCredential } from './support/credentials.js';
 import { listenUrl, startServices, type Adapter, type RunningServices } from './support/demo-services.js';
-import { rawRequest, signatureValue, signedHeaders, signingCredential, type RawRequest, type RawResponse, type SignedInit } from './support/raw-http.js';
+import { jsonField, jsonObject, numberField, rawRequest, reasonOf, signatureValue, signedHeaders, signingCredential, type RawRequest, type RawResponse, type SignedInit } from './support/raw-http.js';
 import { findFreePort } from './support/server-process.js';
 
 const ADAPTERS: Adapter[] = ['express', 'fastify'];
@@ -84,12 +84,12 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
 
   /** Status, reason, the exact set of keys, statusCode consistency, and no leak. */
   function expectRefusal(res: RawResponse, status: number, reason: string, keys: string[] = REFUSAL_KEYS): void {
-    expect({ status: res.status, reason: res.json?.reason }).toEqual({ status, reason });
+    expect({ status: res.status, reason: reasonOf(res) }).toEqual({ status, reason });
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(Object.keys(res.json).sort()).toEqual([...keys].sort());
-    expect(res.json.statusCode).toBe(status);
-    expect(res.json.message).toBeTruthy();
-    if (keys.includes('error')) expect(typeof res.json.error).toBe('string');
+    expect(Object.keys(jsonObject(res)).sort()).toEqual([...keys].sort());
+    expect(jsonField(res, 'statusCode')).toBe(status);
+    expect(jsonField(res, 'message')).toBeTruthy();
+    if (keys.includes('error')) expect(typeof jsonField(res, 'error')).toBe('string');
     expectNoLeak(res);
   }
 
@@ -97,7 +97,7 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
     const res = await signedInventory(order, { method: 'GET', path: `/api/inventory/${productId}` });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ productId, stock: expect.any(Number) });
-    return res.json.stock;
+    return numberField(res, 'stock');
   }
 
   const orderBody = (productId: string, quantity: unknown) => json({ productId, quantity });
@@ -339,7 +339,7 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
     ])('validation: %s → 400 validation_failed', async (_name, body, message) => {
       const res = await signedInventory(order, { method: 'POST', path: '/api/inventory', body });
       expectRefusal(res, 400, 'validation_failed');
-      expect(res.json.message).toContain(message);
+      expect(jsonField(res, 'message')).toContain(message);
     });
 
     it('unknown product → 404 product_unknown (POST and GET)', async () => {
@@ -353,7 +353,7 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
     it('quantity above stock → 409 insufficient_stock', async () => {
       const res = await signedInventory(order, { method: 'POST', path: '/api/inventory', body: orderBody('P456', 49) });
       expectRefusal(res, 409, 'insufficient_stock', ORDER_REFUSAL_KEYS);
-      expect(res.json.message).toBe('Insufficient stock for product P456: requested 49, available 48');
+      expect(jsonField(res, 'message')).toBe('Insufficient stock for product P456: requested 49, available 48');
       const none = await signedInventory(order, { method: 'POST', path: '/api/inventory', body: orderBody('P789', 1) });
       expectRefusal(none, 409, 'insufficient_stock', ORDER_REFUSAL_KEYS);
       expect(await stockOf('P456')).toBe(48);
@@ -445,8 +445,8 @@ describe.each(ADAPTERS)("inventory's default encryption policy ('required') (%s)
     const init: SignedInit = { method: 'POST', path: '/api/inventory', body: json({ productId: 'P123', quantity: 1 }) };
     const headers = signedHeaders(svc.inventoryUrl, order, init);
     const res = await rawRequest(svc.inventoryUrl, { ...init, headers });
-    expect({ status: res.status, reason: res.json?.reason }).toEqual({ status: 415, reason: 'encryption_required' });
-    expect(Object.keys(res.json).sort()).toEqual(REFUSAL_KEYS);
+    expect({ status: res.status, reason: reasonOf(res) }).toEqual({ status: 415, reason: 'encryption_required' });
+    expect(Object.keys(jsonObject(res)).sort()).toEqual(REFUSAL_KEYS);
     for (const secret of [svc.orderKey.apiKey, svc.orderKey.secret, signatureValue(headers)]) expect(res.text).not.toContain(secret);
 
     // A body-less GET is not affected by the policy.

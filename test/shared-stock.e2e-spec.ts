@@ -16,19 +16,8 @@ import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.
 import { keyList, newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
 import { startPostgresServer, type PostgresServerHandle } from './support/postgres-server.js';
-import { rawRequest, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
-
-/** Small deterministic PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { jsonField, numberField, rawRequest, reasonOf, signedHeaders, signingCredential, type RawResponse } from './support/raw-http.js';
+import { prng } from './support/prng.js';
 
 describe('two inventory-service instances sharing one PostgreSQL stock (express)', () => {
   let postgres: PostgresServerHandle | undefined;
@@ -76,7 +65,7 @@ describe('two inventory-service instances sharing one PostgreSQL stock (express)
     const res = await rawRequest(baseUrl, { ...init, headers: signedHeaders(baseUrl, order, init) });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ productId, stock: expect.any(Number) });
-    return res.json.stock;
+    return numberField(res, 'stock');
   }
 
   it('seeds the shared stock once: both instances read the same seed', async () => {
@@ -102,13 +91,13 @@ describe('two inventory-service instances sharing one PostgreSQL stock (express)
     for (const [i, answer] of answers.entries()) {
       if (answer.status === 200) {
         expect(answer.json).toEqual({
-          message: `Inventory updated for product P123. New stock: ${answer.json.newStock}`,
+          message: `Inventory updated for product P123. New stock: ${numberField(answer, 'newStock')}`,
           productId: 'P123',
           newStock: expect.any(Number),
         });
-        expect(answer.json.newStock).toBeGreaterThanOrEqual(0);
+        expect(jsonField(answer, 'newStock')).toBeGreaterThanOrEqual(0);
       } else {
-        expect({ order: orders[i], status: answer.status, reason: answer.json?.reason }).toEqual({
+        expect({ order: orders[i], status: answer.status, reason: reasonOf(answer) }).toEqual({
           order: orders[i],
           status: 409,
           reason: 'insufficient_stock',
@@ -121,7 +110,7 @@ describe('two inventory-service instances sharing one PostgreSQL stock (express)
     for (const url of [urlA, urlB]) expect(orders.some((o, i) => o.url === url && answers[i].status === 200)).toBe(true);
 
     // One decrement at a time across both instances: every success left a distinct stock.
-    const newStocks = accepted.map((a) => a.json.newStock as number);
+    const newStocks = accepted.map((a) => numberField(a, 'newStock'));
     expect(new Set(newStocks).size).toBe(accepted.length);
 
     const finalA = await stockOf(urlA, 'P123');
@@ -165,7 +154,7 @@ describe('two inventory-service instances sharing one PostgreSQL stock (express)
       expect(answer.status).toBe(200);
       expect(answer.text).toBe(answers[0].text);
     }
-    expect(answers[0].json.newStock).toBe(before - 1);
+    expect(jsonField(answers[0], 'newStock')).toBe(before - 1);
     expect(await stockOf(urlA, 'P456')).toBe(before - 1);
   });
 });

@@ -61,7 +61,7 @@ const answerBytes =
 const jsonOfSize = (bytes: number): Buffer => Buffer.from(JSON.stringify('a'.repeat(bytes - 2)), 'utf8');
 
 /** The error a call ends with (an Error saying so if it succeeded). */
-function failureOf(request$: Observable<unknown>): Promise<any> {
+function failureOf(request$: Observable<unknown>): Promise<unknown> {
   return firstValueFrom(request$).then(
     (res) => new Error(`the call succeeded: ${JSON.stringify((res as { data?: unknown }).data)?.slice(0, 200)}`),
     (err: unknown) => err,
@@ -158,9 +158,9 @@ describe.each([
     ['transport', { transport: followRedirects.http }],
     ['adapter', { adapter: 'fetch' }],
   ] as const)('a call config setting %s is refused before anything is sent', async (option, config) => {
-    const error = await failureOf(once.post(`${upstream.url}/api/inventory`, order, config as any));
+    const error = await failureOf(once.post(`${upstream.url}/api/inventory`, order, config));
     expect(error).toMatchObject({ name: 'OutgoingRequestRefusedError', reason: 'request_config_unsafe', option });
-    expect(error.message).toContain(option);
+    expect((error as Error).message).toContain(option);
     expect(upstream.received).toEqual([]);
     expect(elsewhere.received).toEqual([]);
   });
@@ -173,7 +173,7 @@ describe.each([
 
   it("the shared axios instance's defaults cannot turn following back on: a named adapter is replaced by http, a transport is refused", async () => {
     const defaults = once.axiosRef.defaults;
-    const saved = { adapter: defaults.adapter, maxRedirects: defaults.maxRedirects, transport: defaults.transport };
+    const saved = { adapter: defaults.adapter, maxRedirects: defaults.maxRedirects, transport: defaults.transport as unknown };
     try {
       defaults.adapter = 'fetch';
       defaults.maxRedirects = 21;
@@ -342,7 +342,7 @@ describe.each([
       body: JSON.stringify({ productId: 'P123', quantity: 2 }),
     });
     const text = await res.text();
-    let body: any;
+    let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {

@@ -5,23 +5,45 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Body, Controller, Delete, Get, HttpCode, Module, Param, Post, Put, Query, Req, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AxiosError, type AxiosResponse } from 'axios';
+import type { IncomingHttpHeaders } from 'node:http';
 import { firstValueFrom, type Observable } from 'rxjs';
 import { Caller, ServiceAuthModule, TrustedCaller, type SignedHttpClientOptions, type VerifiedCaller } from 'nest-service-auth';
 import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
+import { createServiceApp } from 'service-app';
 
 const ADAPTERS: Adapter[] = ['express', 'fastify'];
 const CLIENT_TIMEOUT_MS = 300;
 const SLOW_ENDPOINT_MS = 2000;
 
+/** What the echo handlers read of a request, as both adapters' requests have it. */
+interface EchoRequest {
+  method: string;
+  headers: IncomingHttpHeaders;
+  url: string;
+  /** Express only. */
+  originalUrl?: string;
+  /** With the app's rawBody option, on both adapters. */
+  rawBody?: unknown;
+}
+
+/** What the echo handlers answer, each some of these. */
+interface EchoAnswer {
+  method: string;
+  caller: VerifiedCaller;
+  query: Record<string, unknown>;
+  target?: string;
+  id?: string;
+  body?: unknown;
+  contentType?: string;
+  raw?: string | null;
+}
+
 /** The raw request target as it arrived (Express keeps it in originalUrl, Fastify in url). */
-const targetOf = (req: any): string => req.originalUrl ?? req.url;
+const targetOf = (req: EchoRequest): string => req.originalUrl ?? req.url;
 
 @Controller('echo')
 @TrustedCaller('client-service')
@@ -29,7 +51,7 @@ class EchoController {
   private readonly pending = new Map<NodeJS.Timeout, () => void>();
 
   @Get()
-  get(@Caller() caller: VerifiedCaller, @Query() query: Record<string, unknown>, @Req() req: any) {
+  get(@Caller() caller: VerifiedCaller, @Query() query: Record<string, unknown>, @Req() req: EchoRequest) {
     return { method: req.method, caller, query, target: targetOf(req) };
   }
 
@@ -56,18 +78,18 @@ class EchoController {
 
   @Post()
   @HttpCode(200)
-  post(@Caller() caller: VerifiedCaller, @Query() query: Record<string, unknown>, @Body() body: unknown, @Req() req: any) {
+  post(@Caller() caller: VerifiedCaller, @Query() query: Record<string, unknown>, @Body() body: unknown, @Req() req: EchoRequest) {
     return { method: req.method, caller, query, body, contentType: req.headers['content-type'], target: targetOf(req) };
   }
 
   @Put()
-  put(@Caller() caller: VerifiedCaller, @Req() req: any) {
+  put(@Caller() caller: VerifiedCaller, @Req() req: EchoRequest) {
     // The exact bytes received (what the signature's digest was checked against).
     return { method: req.method, caller, raw: Buffer.isBuffer(req.rawBody) ? req.rawBody.toString('utf8') : null, contentType: req.headers['content-type'] };
   }
 
   @Delete(':id')
-  remove(@Caller() caller: VerifiedCaller, @Param('id') id: string, @Query() query: Record<string, unknown>, @Req() req: any) {
+  remove(@Caller() caller: VerifiedCaller, @Param('id') id: string, @Query() query: Record<string, unknown>, @Req() req: EchoRequest) {
     return { method: req.method, caller, id, query, target: targetOf(req) };
   }
 
@@ -96,13 +118,8 @@ class EchoServerModule {
   }
 }
 
-async function createEchoApp(adapter: Adapter, callerKey: TestCredential): Promise<INestApplication> {
-  const module = EchoServerModule.forRoot(callerKey);
-  const options = { rawBody: true, logger: false as const, abortOnError: false };
-  if (adapter === 'fastify') {
-    return NestFactory.create(module, new FastifyAdapter(), options);
-  }
-  return NestFactory.create(module, new ExpressAdapter(), options);
+function createEchoApp(adapter: Adapter, callerKey: TestCredential): Promise<INestApplication> {
+  return createServiceApp(EchoServerModule.forRoot(callerKey), { adapter, logger: false });
 }
 
 describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter) => {
@@ -159,7 +176,7 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
 
   it('GET with axios params (spaces, unicode, reserved characters) is verified, and the server parses the same values', async () => {
     const params = { q: 'hello world', u: 'żółć – 日本 ✓', sym: "it's (a) *test*! ~ & = ? / #", plus: '1+1', empty: '' };
-    const res = await firstValueFrom(http.get(`${baseUrl}/echo`, { params }));
+    const res = await firstValueFrom(http.get<EchoAnswer>(`${baseUrl}/echo`, { params }));
     expect(res.status).toBe(200);
     expectCaller(res.data.caller);
     expect(res.data.method).toBe('GET');
@@ -176,19 +193,19 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
       ['tag', 'ü'],
       ['one', '1'],
     ]);
-    const viaSearch = await firstValueFrom(http.get(`${baseUrl}/echo`, { params: search }));
+    const viaSearch = await firstValueFrom(http.get<EchoAnswer>(`${baseUrl}/echo`, { params: search }));
     expect(viaSearch.status).toBe(200);
     expect(viaSearch.data.query).toEqual({ tag: ['a', 'b c', 'ü'], one: '1' });
 
     const viaArray = await firstValueFrom(
-      http.get(`${baseUrl}/echo`, { params: { tag: ['a', 'b c', 'ü'], one: 1 }, paramsSerializer: { indexes: null } }),
+      http.get<EchoAnswer>(`${baseUrl}/echo`, { params: { tag: ['a', 'b c', 'ü'], one: 1 }, paramsSerializer: { indexes: null } }),
     );
     expect(viaArray.status).toBe(200);
     expect(viaArray.data.query).toEqual({ tag: ['a', 'b c', 'ü'], one: '1' });
   });
 
   it("GET with axios' default array serialisation (tag[]=…) and params merged into an existing query is verified", async () => {
-    const res = await firstValueFrom(http.get(`${baseUrl}/echo?fixed=x%20y`, { params: { tag: ['a', 'b'], n: 2 } }));
+    const res = await firstValueFrom(http.get<EchoAnswer>(`${baseUrl}/echo?fixed=x%20y`, { params: { tag: ['a', 'b'], n: 2 } }));
     expect(res.status).toBe(200);
     expectCaller(res.data.caller);
     expect(res.data.query.fixed).toBe('x y');
@@ -198,7 +215,7 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
 
   it('POST JSON is signed over the exact bytes sent and parsed by the server', async () => {
     const body = { productId: 'P123', quantity: 2, note: 'ünïcödé ✓', nested: { list: [1, 2, 3], ok: true } };
-    const res = await firstValueFrom(http.post(`${baseUrl}/echo`, body, { params: { dry: 'no' } }));
+    const res = await firstValueFrom(http.post<EchoAnswer>(`${baseUrl}/echo`, body, { params: { dry: 'no' } }));
     expect(res.status).toBe(200);
     expectCaller(res.data.caller);
     expect(res.data).toMatchObject({ method: 'POST', body, query: { dry: 'no' } });
@@ -207,7 +224,7 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
 
   it('POST with a caller-chosen content type and extra headers (idempotency-key is covered) is verified', async () => {
     const res = await firstValueFrom(
-      http.post(`${baseUrl}/echo`, { a: 1 }, { headers: { 'Content-Type': 'application/json; charset=utf-8', 'Idempotency-Key': 'order-42' } }),
+      http.post<EchoAnswer>(`${baseUrl}/echo`, { a: 1 }, { headers: { 'Content-Type': 'application/json; charset=utf-8', 'Idempotency-Key': 'order-42' } }),
     );
     expect(res.status).toBe(200);
     expect(res.data.body).toEqual({ a: 1 });
@@ -215,7 +232,7 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
 
   it('PUT with a string body is sent as text/plain and its exact bytes are verified', async () => {
     const text = 'plain text body – ünïcödé ✓\nsecond line';
-    const res = await firstValueFrom(http.put(`${baseUrl}/echo`, text));
+    const res = await firstValueFrom(http.put<EchoAnswer>(`${baseUrl}/echo`, text));
     expect(res.status).toBe(200);
     expectCaller(res.data.caller);
     expect(res.data.method).toBe('PUT');
@@ -224,14 +241,14 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
   });
 
   it('DELETE (no body) with a path parameter and a query is verified', async () => {
-    const res = await firstValueFrom(http.delete(`${baseUrl}/echo/item-7`, { params: { reason: 'sold out' } }));
+    const res = await firstValueFrom(http.delete<EchoAnswer>(`${baseUrl}/echo/item-7`, { params: { reason: 'sold out' } }));
     expect(res.status).toBe(200);
     expectCaller(res.data.caller);
     expect(res.data).toMatchObject({ method: 'DELETE', id: 'item-7', query: { reason: 'sold out' } });
   });
 
   it('each subscription is signed afresh: the same Observable subscribed twice succeeds twice, with different nonces', async () => {
-    const request$ = http.post(`${baseUrl}/echo`, { same: 'request' });
+    const request$ = http.post<EchoAnswer>(`${baseUrl}/echo`, { same: 'request' });
     const first = await firstValueFrom(request$);
     const second = await firstValueFrom(request$);
     expect([first.status, second.status]).toEqual([200, 200]);
@@ -240,8 +257,8 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
     expect(second.data.caller.nonce).not.toBe(first.data.caller.nonce);
 
     // Concurrent subscriptions too.
-    const get$ = http.get(`${baseUrl}/echo`);
-    const answers: AxiosResponse[] = await Promise.all([firstValueFrom(get$), firstValueFrom(get$), firstValueFrom(get$)]);
+    const get$ = http.get<EchoAnswer>(`${baseUrl}/echo`);
+    const answers: AxiosResponse<EchoAnswer>[] = await Promise.all([firstValueFrom(get$), firstValueFrom(get$), firstValueFrom(get$)]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     expect(new Set(answers.map((a) => a.data.caller.nonce)).size).toBe(3);
   });

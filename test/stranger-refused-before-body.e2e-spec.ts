@@ -8,11 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Body, Controller, HttpCode, Module, Post, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createConnection } from 'node:net';
 import { PublicRoute, ServiceAuthModule, TrustedCaller, type RefusalEvent, type VerificationObserver } from 'nest-service-auth';
+import { createServiceApp } from 'service-app';
 import { newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
@@ -58,7 +56,7 @@ class RecordingObserver implements VerificationObserver {
 interface Answer {
   status: number;
   headers: string;
-  body: any;
+  body: unknown;
 }
 
 /**
@@ -119,12 +117,7 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
         };
       }
     }
-    app = await NestFactory.create(LedgerModule.forRoot(), adapter === 'fastify' ? new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES }) : new ExpressAdapter(), {
-      rawBody: true,
-      logger,
-      abortOnError: false,
-    });
-    if (adapter === 'express') (app as any).useBodyParser('json', { limit: MAX_BODY_BYTES });
+    app = await createServiceApp(LedgerModule.forRoot(), { adapter, logger, maxBodyBytes: MAX_BODY_BYTES });
     url = await listenUrl(app);
     // The first stranger on the route is refused by the guard, after its body was read.
     const first = await rawRequest(url, { method: 'POST', path: '/entries', headers: { 'content-type': 'application/json', 'x-api-key': `sk_${'x'.repeat(40)}` }, body: '{}' });

@@ -2,9 +2,9 @@
 // Compiled by `tsc -p bench/tsconfig.json` (http.bench.mjs does it) into bench/dist/bench-app.js and
 // started by bench/bench-server.mjs in a child process.
 //
-// Same as apps/inventory-service/src/inventory-app.ts: NestFactory.create with rawBody: true, the same
-// adapter options (Fastify bodyLimit, Express json body parser with the limit), the same global
-// ValidationPipe, `POST /api/inventory` with @TrustedCaller('order-service'), @HttpCode(200), @Body() DTO,
+// Same as apps/inventory-service/src/inventory-app.ts: the same bootstrap (service-app's
+// createServiceApp: rawBody, the body limit, Express parsers without inflating, the global
+// ValidationPipe), `POST /api/inventory` with @TrustedCaller('order-service'), @HttpCode(200), @Body() DTO,
 // @Caller() and @Headers('idempotency-key'). What differs, on purpose:
 //   - no stock store: the handler answers what the store would for P123 (a PGlite write serialises
 //     every request at ~1-2 ms and would hide the guard's cost entirely);
@@ -24,7 +24,6 @@
 //              alone, apart from the library's own work.
 import 'reflect-metadata';
 import {
-  BadRequestException,
   Body,
   Catch,
   Controller,
@@ -36,7 +35,6 @@ import {
   Module,
   Post,
   UnauthorizedException,
-  ValidationPipe,
   type ArgumentsHost,
   type CallHandler,
   type CanActivate,
@@ -46,10 +44,8 @@ import {
   type LogLevel,
   type NestInterceptor,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, BaseExceptionFilter, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, BaseExceptionFilter } from '@nestjs/core';
 import type { Observable } from 'rxjs';
-import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
@@ -57,9 +53,10 @@ import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class
 import { Caller, EncryptedBody, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
 import { MemoryNonceStore, type NonceStore } from 'nest-service-auth/core';
 import { RedisNonceStore } from 'nest-service-auth/redis';
+import { createServiceApp, type HttpAdapterName } from 'service-app';
 
 export type BenchMode = 'plain' | 'guarded' | 'encrypted' | 'redis' | 'apikey' | 'passport' | 'hooks';
-export type BenchAdapter = 'express' | 'fastify';
+export type BenchAdapter = HttpAdapterName;
 
 export interface BenchCredential {
   id: string;
@@ -169,7 +166,7 @@ class HandWrittenApiKeyGuard implements CanActivate {
     this.expected = Buffer.from(credential.apiKey, 'utf8');
   }
   canActivate(context: ExecutionContext): boolean {
-    const presented = context.switchToHttp().getRequest().headers['x-api-key'];
+    const presented = context.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined> }>().headers['x-api-key'];
     if (typeof presented !== 'string') throw new UnauthorizedException();
     const bytes = Buffer.from(presented, 'utf8');
     if (bytes.length !== this.expected.length || !timingSafeEqual(bytes, this.expected)) throw new UnauthorizedException();
@@ -253,27 +250,12 @@ function nonceStore(mode: BenchMode, redisUrl: string | undefined): NonceStore {
 
 /** inventory-app.ts's createInventoryApp, with the bench module. */
 export async function createBenchApp(options: BenchAppOptions): Promise<INestApplication> {
-  const module = BenchAppModule.forMode(options.mode, options.credential, options.redisUrl);
-  const logger = options.logger ?? ['error', 'warn'];
-  const app =
-    options.adapter === 'fastify'
-      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES }), { rawBody: true, logger, abortOnError: false })
-      : await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(), { rawBody: true, logger, abortOnError: false });
-  if (options.adapter !== 'fastify') (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      exceptionFactory: (errors) =>
-        new BadRequestException({
-          statusCode: 400,
-          error: 'Bad Request',
-          reason: 'validation_failed',
-          message: errors.flatMap((e) => Object.values(e.constraints ?? {})),
-        }),
-    }),
-  );
+  const app = await createServiceApp(BenchAppModule.forMode(options.mode, options.credential, options.redisUrl), {
+    adapter: options.adapter,
+    logger: options.logger ?? ['error', 'warn'],
+    maxBodyBytes: MAX_BODY_BYTES,
+    validation: true,
+  });
   app.enableShutdownHooks();
   return app;
 }

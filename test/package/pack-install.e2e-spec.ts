@@ -7,6 +7,8 @@
  *   with a @TrustedCaller route on Express and on Fastify, and calls it signed (SignedHttpService:
  *   201) and unsigned (401 api_key_missing).
  * - `nest-service-auth/core` in a plain Node program where nothing but the library is installed.
+ * - The `nest-service-auth` command (`npx nest-service-auth keygen …`) and `nest-service-auth/testing`
+ *   there too: what keygen prints is accepted at both ends, and a test caller's request verifies.
  * - The root entry loads no optional peer; each entry's declarations import only that entry's peers.
  * - Installing the library prints no engine warning for it or its own dependencies.
  *
@@ -20,7 +22,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { EnvKeyProvider, KeyRing } from 'nest-service-auth/core';
 import { newCredential } from '../support/credentials.js';
+import { parseEnvBlocks } from '../support/env-lines.js';
 
 const exec = promisify(execFile);
 
@@ -44,6 +48,7 @@ const ENTRY_PEERS: Record<string, string[]> = {
   './client': ['@nestjs/axios', '@nestjs/common', '@nestjs/core', 'axios', 'rxjs'],
   './redis': ['ioredis'],
   './throttler': ['@nestjs/common', '@nestjs/core', '@nestjs/throttler', 'ioredis'],
+  './testing': [],
 };
 const OPTIONAL_PEERS = ['@nestjs/axios', 'axios', 'ioredis', '@nestjs/throttler'];
 
@@ -82,7 +87,7 @@ async function npm(args: string[], cwd: string): Promise<string> {
 /** Waits for every task (nothing left running in the directory about to be removed), then fails with the first failure. */
 async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(tasks)).find((outcome) => outcome.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  if (failed) throw failed.reason;
 }
 
 async function npmInstall(cwd: string): Promise<string> {
@@ -116,6 +121,8 @@ function declarationImports(entryFile: string): string[] {
       .replace(/^\s*\/\/.*$/gm, '');
     for (const [, specifier] of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g)) {
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier.replace(/\.js$/, '.d.ts').replace(/\.cjs$/, '.d.cts')));
+      // Node's own modules are typed by @types/node, which every Node.js TypeScript project (Nest's starter included) has.
+      else if (specifier.startsWith('node:')) continue;
       else packages.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]);
     }
   };
@@ -220,6 +227,40 @@ describe('nest-service-auth as packed and installed', () => {
     const exercised = { caller: 'order-service', replay: 'nonce_replayed', decrypted: '{"sku":"P-1"}' };
     expect(result.import).toEqual(exercised);
     expect(result.require).toEqual(exercised);
+  });
+
+  it('npx nest-service-auth keygen prints both ends of a pair, which the key ring accepts, with nothing but the library installed', async () => {
+    const { stdout, stderr } = await exec('npx', ['--no', 'nest-service-auth', 'keygen', 'a', 'b', '--url', 'http://b:8080'], {
+      cwd: join(work, 'plain-node'),
+      env: userEnvironment(),
+      timeout: 60_000,
+    });
+    expect(stderr).toBe('');
+    const [callerEnv, calleeEnv] = parseEnvBlocks(stdout);
+    expect(Object.keys(callerEnv)).toEqual(['SERVICE_AUTH_UPSTREAMS', 'SERVICE_AUTH_UPSTREAM_B_URL', 'SERVICE_AUTH_UPSTREAM_B_KEYS']);
+    expect(Object.keys(calleeEnv)).toEqual(['SERVICE_AUTH_CALLERS', 'SERVICE_AUTH_CALLER_A_KEYS']);
+    const load = (env: Record<string, string>, serviceId: string) => KeyRing.from(new EnvKeyProvider({ get: (name) => env[name] }).load(), serviceId);
+    const signing = load(callerEnv, 'a').upstream('b')!.keys[0];
+    expect(load(calleeEnv, 'b').findByApiKey(signing.apiKey)).toMatchObject({ callerId: 'a', id: signing.id, hmacKey: signing.hmacKey });
+  });
+
+  it('nest-service-auth/testing loads both ways with nothing but the library installed, and its requests verify', async () => {
+    const program = `
+      const exercise = async (testing, core) => {
+        const caller = testing.testCaller('order-service', { audience: 'inventory-service' });
+        const ring = core.KeyRing.from({ callers: [caller.asCaller()] }, 'inventory-service');
+        const verifier = new core.RequestVerifier(() => ring, new core.MemoryNonceStore(), { audience: 'inventory-service' });
+        const headers = caller.sign('POST', '/api/inventory', { productId: 'P1' });
+        return (await verifier.verify(core.httpMessage({ method: 'POST', target: '/api/inventory', headers }), Buffer.from('{"productId":"P1"}'))).id;
+      };
+      const { createRequire } = await import('node:module');
+      const require = createRequire(process.cwd() + '/');
+      console.log(JSON.stringify([
+        await exercise(await import('nest-service-auth/testing'), await import('nest-service-auth/core')),
+        await exercise(require('nest-service-auth/testing'), require('nest-service-auth/core')),
+      ]));`;
+    const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', program], { cwd: join(work, 'plain-node'), env: userEnvironment(), timeout: 30_000 });
+    expect(JSON.parse(stdout)).toEqual(['order-service', 'order-service']);
   });
 
   it('the root entry loads none of the optional peers (CommonJS, Nest 11)', async () => {

@@ -3,12 +3,10 @@
  * callers and echoes who called, one public route. Started in this process on a free port.
  */
 import { Controller, Get, Module, Post, Body, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Caller, PublicRoute, ServiceAuthModule, TrustedCaller, type ServiceAuthModuleOptions, type VerifiedCaller } from 'nest-service-auth';
 import type { Adapter } from './demo-services.js';
 import { listenUrl } from './demo-services.js';
+import { createServiceApp } from 'service-app';
 
 export interface CalleeApp {
   app: INestApplication;
@@ -46,11 +44,7 @@ export async function startCallee(adapter: Adapter, options: ServiceAuthModuleOp
     }
   }
 
-  const app = await NestFactory.create(CalleeModule.forRoot(), adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
-    rawBody: true,
-    logger: false,
-    abortOnError: false,
-  });
+  const app = await createServiceApp(CalleeModule.forRoot(), { adapter, logger: false });
   const url = await listenUrl(app);
   return { app, url, close: () => app.close() };
 }

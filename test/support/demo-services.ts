@@ -1,12 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
+import type { HttpAdapterName } from 'service-app';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInventoryApp } from '../../apps/inventory-service/src/inventory-app.js';
 import { createOrderApp } from '../../apps/order-service/src/order-app.js';
 import { inventoryUpstreamEnv, keyList, newCredential, type TestCredential } from './credentials.js';
 
-export type Adapter = 'express' | 'fastify';
+export type Adapter = HttpAdapterName;
 
 export interface RunningServices {
   inventory: INestApplication;
@@ -22,8 +25,12 @@ export interface RunningServices {
 
 export async function listenUrl(app: INestApplication): Promise<string> {
   await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address();
-  return `http://127.0.0.1:${address.port}`;
+  return `http://127.0.0.1:${portOf(app)}`;
+}
+
+/** The TCP port a listening app is bound to (on either adapter, getHttpServer() is Node's http.Server). */
+export function portOf(app: INestApplication): number {
+  return ((app.getHttpServer() as Server).address() as AddressInfo).port;
 }
 
 /**

@@ -4,9 +4,7 @@
  * the parsed body), so a test can compare that with what the caller signed.
  */
 import { Body, Controller, Get, Injectable, Module, Param, Post, Query, Req, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import express from 'express';
 import { createServer, type Server } from 'node:http';
 import { PublicRoute, ServiceAuthModule, type ServiceAuthModuleOptions } from 'nest-service-auth';
@@ -15,6 +13,7 @@ import { newCredential, type TestCredential } from './credentials.js';
 import type { Adapter } from './demo-services.js';
 import { listenUrl } from './demo-services.js';
 import { signingCredential } from './raw-http.js';
+import { createServiceApp } from 'service-app';
 
 export const ECHO_SERVICE_ID = 'echo-service';
 export const ECHO_CALLER_ID = 'order-service';
@@ -30,27 +29,31 @@ export class HandlerCalls {
   count = 0;
 }
 
-/** The URL the router matched against: Fastify keeps Node's request in `.raw`, Express is Node's request. */
-const routedUrl = (req: any): string => (req.raw ?? req).url;
+/** Express's request (Node's) or Fastify's (Node's in `.raw`): the URL the router matched against. */
+interface RoutedRequest {
+  raw?: { url?: string };
+  url?: string;
+}
+const routedUrl = (req: RoutedRequest) => (req.raw ?? req).url;
 
 @Controller('echo')
 class EchoController {
   constructor(private readonly calls: HandlerCalls) {}
 
   @Get(':id')
-  one(@Param('id') id: string, @Query() query: unknown, @Req() req: unknown) {
+  one(@Param('id') id: string, @Query() query: unknown, @Req() req: RoutedRequest) {
     this.calls.count++;
     return { handler: 'echo', id, query, url: routedUrl(req) };
   }
 
   @Get(':id/sub')
-  sub(@Param('id') id: string, @Query() query: unknown, @Req() req: unknown) {
+  sub(@Param('id') id: string, @Query() query: unknown, @Req() req: RoutedRequest) {
     this.calls.count++;
     return { handler: 'echo-sub', id, query, url: routedUrl(req) };
   }
 
   @Post()
-  body(@Body() body: unknown, @Req() req: unknown) {
+  body(@Body() body: unknown, @Req() req: RoutedRequest) {
     this.calls.count++;
     return { handler: 'echo-body', body, url: routedUrl(req) };
   }
@@ -62,7 +65,7 @@ class FilesController {
   constructor(private readonly calls: HandlerCalls) {}
 
   @Get('*')
-  file(@Param() params: unknown, @Req() req: unknown) {
+  file(@Param() params: unknown, @Req() req: RoutedRequest) {
     this.calls.count++;
     return { handler: 'files', params, url: routedUrl(req) };
   }
@@ -124,17 +127,12 @@ export async function startEchoService(adapter: Adapter, options: EchoServiceOpt
   let url: string;
   let outer: Server | undefined;
   if (adapter === 'fastify') {
-    app = await NestFactory.create(module, new FastifyAdapter(options.fastify), { rawBody: true, logger: false });
+    app = await createServiceApp(module, { adapter, logger: false, fastify: options.fastify });
     url = await listenUrl(app);
   } else {
     const instance = express();
     options.express?.(instance);
-    app = await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(instance), { rawBody: true, logger: false });
-    if (options.expressBodyParsers === 'no-inflate') {
-      const express = app as NestExpressApplication;
-      express.useBodyParser('json', { inflate: false });
-      express.useBodyParser('urlencoded', { inflate: false, extended: true });
-    }
+    app = await createServiceApp(module, { adapter, logger: false, express: instance, expressBodyParsers: options.expressBodyParsers ?? 'nest' });
     if (options.mountPath) {
       await app.init();
       const root = express();
@@ -156,7 +154,7 @@ export async function startEchoService(adapter: Adapter, options: EchoServiceOpt
     secrets: [credential.apiKey, credential.secret, hmacKey.toString('base64'), hmacKey.toString('base64url')],
     calls: app.get(HandlerCalls),
     async close() {
-      if (outer) await new Promise<void>((resolve) => outer!.close(() => resolve()));
+      if (outer) await new Promise<void>((resolve) => outer.close(() => resolve()));
       await app.close();
     },
   };

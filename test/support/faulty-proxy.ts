@@ -110,7 +110,7 @@ export async function startFaultyProxy(options: FaultyProxyOptions): Promise<Fau
     res.end(body);
   };
 
-  const server = createServer(async (req, res) => {
+  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     if (mode === 'refuse') {
       refused++;
       req.socket.destroy();
@@ -126,6 +126,32 @@ export async function startFaultyProxy(options: FaultyProxyOptions): Promise<Fau
     const fault = faults.shift();
     const record: ForwardedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body, fate: 'returned' };
     forwarded.push(record);
+    /** Relays the target's answer to the client, or the fault planned for this request. */
+    const relay = async (answer: IncomingMessage) => {
+      const answerBody = await readAll(answer).catch(() => undefined);
+      if (!answerBody) {
+        record.fate = 'upstream_error';
+        req.socket.destroy();
+        return;
+      }
+      record.status = answer.statusCode;
+      if (fault?.kind === 'drop') {
+        // The target has applied the request; the client never learns the outcome.
+        record.fate = 'dropped';
+        req.socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'delay') {
+        record.fate = 'delayed';
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          respond(res, answer.statusCode ?? 502, answer.headers, answerBody);
+        }, fault.ms);
+        timers.add(timer);
+        return;
+      }
+      respond(res, answer.statusCode ?? 502, answer.headers, answerBody);
+    };
     const upstream = httpRequest(
       {
         host: targetHost,
@@ -136,31 +162,7 @@ export async function startFaultyProxy(options: FaultyProxyOptions): Promise<Fau
         headers: { ...endToEnd(req.headers), 'content-length': String(body.length), connection: 'close' },
         agent: false,
       },
-      async (answer) => {
-        const answerBody = await readAll(answer).catch(() => undefined);
-        if (!answerBody) {
-          record.fate = 'upstream_error';
-          req.socket.destroy();
-          return;
-        }
-        record.status = answer.statusCode;
-        if (fault?.kind === 'drop') {
-          // The target has applied the request; the client never learns the outcome.
-          record.fate = 'dropped';
-          req.socket.destroy();
-          return;
-        }
-        if (fault?.kind === 'delay') {
-          record.fate = 'delayed';
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            respond(res, answer.statusCode ?? 502, answer.headers, answerBody);
-          }, fault.ms);
-          timers.add(timer);
-          return;
-        }
-        respond(res, answer.statusCode ?? 502, answer.headers, answerBody);
-      },
+      (answer) => void relay(answer),
     );
     upstream.once('error', () => {
       // Target down: behave like it, the client's connection is cut without an answer.
@@ -168,7 +170,8 @@ export async function startFaultyProxy(options: FaultyProxyOptions): Promise<Fau
       req.socket.destroy();
     });
     upstream.end(body);
-  });
+  };
+  const server = createServer((req, res) => void onRequest(req, res));
   // Never let an idle kept-alive connection be closed under a client about to reuse it.
   server.keepAliveTimeout = 60_000;
   server.on('connection', (socket: Socket) => {

@@ -13,8 +13,39 @@ export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-  /** The parsed JSON body, or undefined when the body is not JSON. */
-  json: any;
+  /**
+   * The parsed JSON body, or undefined when the body is not JSON. Unknown until narrowed: compare it
+   * whole (`toEqual`), or read it with jsonObject, jsonField, numberField or reasonOf.
+   */
+  json: unknown;
+}
+
+/** The JSON body as an object; throws (failing the test) when it is not one: no JSON, an array, a scalar. */
+export function jsonObject(res: Pick<RawResponse, 'json' | 'status' | 'text'>): Record<string, unknown> {
+  const json = res.json;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new Error(`expected a JSON object, got ${res.status} ${res.text.slice(0, 200)}`);
+  }
+  return json as Record<string, unknown>;
+}
+
+/** One member of the JSON body; undefined when the body is not a JSON object or has no such member. */
+export function jsonField(res: Pick<RawResponse, 'json'>, name: string): unknown {
+  const json = res.json;
+  return typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>)[name] : undefined;
+}
+
+/** A refusal's reason code: `reason` in its JSON body when that is a string, else undefined. */
+export function reasonOf(res: Pick<RawResponse, 'json'>): string | undefined {
+  const reason = jsonField(res, 'reason');
+  return typeof reason === 'string' ? reason : undefined;
+}
+
+/** A numeric member of the JSON body (a stock, a new stock); throws (failing the test) when it is not a number. */
+export function numberField(res: Pick<RawResponse, 'json' | 'status' | 'text'>, name: string): number {
+  const value = jsonObject(res)[name];
+  if (typeof value !== 'number') throw new Error(`expected a number in "${name}", got ${res.status} ${res.text.slice(0, 200)}`);
+  return value;
 }
 
 export interface RawRequest {
@@ -27,6 +58,30 @@ export interface RawRequest {
   timeoutMs?: number;
   /** Source address to connect from, e.g. `127.0.0.2` (any 127.x.y.z reaches a server on 127.0.0.1 on Linux). */
   localAddress?: string;
+}
+
+/**
+ * The 5xx answers the services document: a dependency of the check is down (503), the upstream failed
+ * (502/503 from order-service), a configuration error (500 raw_body_unavailable), or terminus' health
+ * body. Any other 5xx is a crash, and fails the test that received it, whatever it asserts.
+ */
+const DOCUMENTED_SERVER_REASONS = new Set([
+  'raw_body_unavailable',
+  'replay_store_unavailable',
+  'rate_limit_unavailable',
+  'upstream_unavailable',
+  'upstream_error',
+  'upstream_rejected_credentials',
+  'upstream_redirect',
+  'upstream_response_too_large',
+  'order_not_sent',
+]);
+
+function isDocumentedServerError(json: unknown): boolean {
+  if (typeof json !== 'object' || json === null) return false;
+  const body = json as { reason?: unknown; status?: unknown; error?: unknown };
+  if (typeof body.reason === 'string') return DOCUMENTED_SERVER_REASONS.has(body.reason);
+  return body.status === 'error' && typeof body.error === 'object'; // @nestjs/terminus: a check is down
 }
 
 /**
@@ -47,13 +102,18 @@ export function rawRequest(baseUrl: string, init: RawRequest): Promise<RawRespon
       res.on('error', reject);
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: any;
+        let json: unknown;
         try {
           json = JSON.parse(text);
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        const status = res.statusCode ?? 0;
+        if (status >= 500 && !isDocumentedServerError(json)) {
+          reject(new Error(`${init.method} ${init.path}: undocumented ${status} (a crash, not a refusal): ${text.slice(0, 200)}`));
+          return;
+        }
+        resolve({ status, headers: res.headers, text, json });
       });
     });
     const timeoutMs = init.timeoutMs ?? 10_000;

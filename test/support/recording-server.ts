@@ -52,7 +52,7 @@ export async function startRecordingServer(handler: AnswerHandler = answerJson(2
   let answer = handler;
   const received: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
-  const server = createServer(async (req, res) => {
+  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readAll(req).catch(() => undefined);
     if (!body) return;
     const record: ReceivedRequest = { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, body };
@@ -60,7 +60,8 @@ export async function startRecordingServer(handler: AnswerHandler = answerJson(2
     // A client that gives up on a big answer resets the connection while it is being written.
     res.on('error', () => undefined);
     answer(record, res);
-  });
+  };
+  const server = createServer((req, res) => void onRequest(req, res));
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));

@@ -2,7 +2,7 @@
  * What every refusal of the library looks like on the wire, and what no response may contain.
  */
 import { expect } from '@jest/globals';
-import type { RawResponse } from './raw-http.js';
+import { jsonObject, reasonOf, type RawResponse } from './raw-http.js';
 
 /** `{ statusCode, error, reason, message }`: the body of every refusal. */
 export const REFUSAL_KEYS = ['error', 'message', 'reason', 'statusCode'];
@@ -19,10 +19,11 @@ export function expectNoLeak(res: RawResponse, secrets: readonly string[]): void
 
 /** Status, reason, exactly the refusal members, a consistent statusCode, and no leak. */
 export function expectRefusal(res: RawResponse, status: number, reason: string, secrets: readonly string[]): void {
-  expect({ status: res.status, reason: res.json?.reason }).toEqual({ status, reason });
+  expect({ status: res.status, reason: reasonOf(res) }).toEqual({ status, reason });
   expect(res.headers['content-type']).toMatch(/^application\/json/);
-  expect(Object.keys(res.json).sort()).toEqual(REFUSAL_KEYS);
-  expect(res.json.statusCode).toBe(status);
-  expect(typeof res.json.message).toBe('string');
+  const body = jsonObject(res);
+  expect(Object.keys(body).sort()).toEqual(REFUSAL_KEYS);
+  expect(body.statusCode).toBe(status);
+  expect(typeof body.message).toBe('string');
   expectNoLeak(res, secrets);
 }

@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { StockStore } from '../../apps/inventory-service/src/stock/stock-store.interface.js';
+import { prng } from './prng.js';
 
 /** Where a store keeps its data: a directory, a database schema, a MemoryStockData. */
 export interface StockStoreBackend {
@@ -28,18 +29,6 @@ export const ORDER = 'order-service';
 const AUDIT = 'audit-service';
 
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
-
-/** Small deterministic PRNG (mulberry32), so a failing concurrent run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Declares the contract's tests for `backend` in a describe block titled `title`; timings are pushed to `timings`. */
 export function describeStockStoreContract(title: string, backend: StockStoreBackend, timings: string[] = []): void {

@@ -1,13 +1,11 @@
-import { BadRequestException, ValidationPipe, type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
+import { createServiceApp, type HttpAdapterName } from 'service-app';
 import type { KeyProvider } from 'nest-service-auth';
 import { AppModule } from './app.module.js';
 
 export interface OrderAppOptions {
   env: Record<string, string | undefined>;
-  adapter?: 'express' | 'fastify';
+  adapter?: HttpAdapterName;
   logger?: LoggerService | LogLevel[] | false;
   /** Source of keys instead of the environment (see AppModule.forRoot). */
   keyProvider?: KeyProvider;
@@ -15,29 +13,12 @@ export interface OrderAppOptions {
 
 /** Builds the order service on either HTTP adapter; `main.ts` listens, tests listen on port 0. */
 export async function createOrderApp(options: OrderAppOptions): Promise<INestApplication> {
-  const maxBodyBytes = Number(options.env.MAX_BODY_BYTES ?? 64 * 1024);
-  const module = AppModule.forRoot(options.env, options.keyProvider);
-  // rawBody: true keeps the exact bytes of each body, which the signature and digest are checked against.
-  // abortOnError: false: a configuration error rejects (naming the setting) instead of exiting the process.
-  const app =
-    options.adapter === 'fastify'
-      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: maxBodyBytes }), { rawBody: true, logger: options.logger, abortOnError: false })
-      : await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(), { rawBody: true, logger: options.logger, abortOnError: false });
-  if (options.adapter !== 'fastify') (app as NestExpressApplication).useBodyParser('json', { limit: maxBodyBytes });
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      exceptionFactory: (errors) =>
-        new BadRequestException({
-          statusCode: 400,
-          error: 'Bad Request',
-          reason: 'validation_failed',
-          message: errors.flatMap((e) => Object.values(e.constraints ?? {})),
-        }),
-    }),
-  );
+  const app = await createServiceApp(AppModule.forRoot(options.env, options.keyProvider), {
+    adapter: options.adapter,
+    logger: options.logger,
+    maxBodyBytes: Number(options.env.MAX_BODY_BYTES ?? 64 * 1024),
+    validation: true,
+  });
   app.enableShutdownHooks();
   return app;
 }

@@ -11,7 +11,7 @@ python3-cryptography, then run with the system /usr/bin/python3; elsewhere: pip 
 
 Optional: IDEMPOTENCY_KEY. Prints `HTTP <status>`, then the answer: decrypted when it is encrypted
 (a success), as received otherwise (refusals are never encrypted). Exits 0 on a 2xx answer that
-decrypts and is bound to this request, 1 otherwise.
+decrypts and is bound to this request and its status, 1 otherwise.
 """
 import base64
 import json
@@ -45,8 +45,9 @@ def encrypt(plaintext: bytes, key: bytes, key_id: str) -> bytes:
     return ".".join([header, "", b64url(iv), b64url(ciphertext), b64url(tag)]).encode("ascii")
 
 
-def decrypt_answer(jwe: str, key: bytes, key_id: str, nonce: str) -> bytes:
-    """Opens an encrypted answer and checks that it was made for the request signed with `nonce`."""
+def decrypt_answer(jwe: str, key: bytes, key_id: str, nonce: str, status: int) -> bytes:
+    """Opens an encrypted answer and checks that it was made for the request signed with `nonce`,
+    and for the HTTP `status` it arrived with."""
     parts = jwe.strip().split(".")
     if len(parts) != 5 or parts[1] != "":
         raise ValueError("the answer is not a compact JWE with alg dir")
@@ -56,6 +57,9 @@ def decrypt_answer(jwe: str, key: bytes, key_id: str, nonce: str) -> bytes:
     # Without this check a captured answer to another request could be passed off as this one.
     if header.get("nonce") != nonce:
         raise ValueError("the answer was not made for this request (nonce %r, expected %r)" % (header.get("nonce"), nonce))
+    # Without this one a sealed answer could be moved to another status (a 202 "accepted" sent as 200).
+    if type(header.get("status")) is not int or header["status"] != status:
+        raise ValueError("the answer was not made for this status (status %r, received %d)" % (header.get("status"), status))
     iv, ciphertext, tag = (b64url_decode(p) for p in parts[2:])
     return AESGCM(key).decrypt(iv, ciphertext + tag, parts[0].encode("ascii"))
 
@@ -76,11 +80,15 @@ def main(argv):
     print("HTTP %d" % status)
     media_type = (answer_headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type != "application/jose":
-        print(answer.decode("utf-8", "replace"))  # a refusal: plaintext JSON with a reason
+        if 200 <= status < 300:
+            # Even an empty success is sealed (PROTOCOL.md §5.1): a plaintext one could be anyone's.
+            print("answer refused: a successful answer to an encrypted request must be encrypted")
+        else:
+            print(answer.decode("utf-8", "replace"))  # a refusal: plaintext JSON with a reason
         return 1
     key = derive_key(credential["secret"], "a256gcm")
     try:
-        print(decrypt_answer(answer.decode("ascii"), key, credential["key_id"], nonce).decode("utf-8"))
+        print(decrypt_answer(answer.decode("ascii"), key, credential["key_id"], nonce, status).decode("utf-8"))
     except Exception as refused:  # InvalidTag, a bad header or a nonce of another request
         print("answer refused: %s" % (refused or type(refused).__name__))
         return 1

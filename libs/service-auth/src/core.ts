@@ -15,22 +15,24 @@ export type { VerifiedCaller } from './protocol/verified-caller.js';
 
 // Confidential bodies: JWE compact, dir + A256GCM
 export { encryptCompact, decryptCompact, type DecryptedJwe, type JweProtectedHeader } from './crypto/jwe-compact.js';
-export { openResponse } from './crypto/open-response.js';
+export { openResponse, type ExpectedAnswer } from './crypto/open-response.js';
 export { JWE_MEDIA_TYPE } from './crypto/jwe-media-type.js';
 
 // Keys
-export { KeyRing, type ResolvedKey } from './keys/key-ring.js';
+export { KeyRing, type ResolvedKey, type ResolvedUpstream } from './keys/key-ring.js';
 export { EnvKeyProvider, type EnvKeyProviderOptions } from './keys/env-key-provider.js';
 export { deriveKeys, type DerivedKeys } from './keys/key-derivation.js';
+export { generateCredential, type GeneratedCredential, type GenerateCredentialOptions } from './keys/generate-credential.js';
 export type { KeyProvider } from './keys/key-provider.interface.js';
-export type { CallerDefinition, CredentialDefinition, KeyMaterial } from './keys/key-material.js';
+export type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './keys/key-material.js';
 
 // Replay protection
-export type { NonceStore } from './replay/nonce-store.interface.js';
+export type { NonceStore, NonceClaim } from './replay/nonce-store.interface.js';
 export { MemoryNonceStore, type MemoryNonceStoreOptions } from './replay/memory-nonce-store.js';
 
 // Errors and their stable reason codes
 export { ServiceAuthError } from './protocol/service-auth.error.js';
 export { KeyConfigurationError } from './keys/key-configuration.error.js';
 export { ReplayStoreUnavailableError } from './replay/replay-store-unavailable.error.js';
+export { NonceBudgetExhaustedError } from './replay/nonce-budget-exhausted.error.js';
 export { REASON_STATUS, type ReasonCode } from './protocol/reason-codes.js';

@@ -11,6 +11,7 @@ const ENTRIES: Record<string, string> = {
   'nest-service-auth/core': 'core.ts',
   'nest-service-auth/redis': 'redis.ts',
   'nest-service-auth/throttler': 'throttler.ts',
+  'nest-service-auth/testing': 'testing.ts',
 };
 
 /** The names an entry file exports (values and types), from its `export { … } from` lines. */

@@ -4,6 +4,7 @@ import { Caller, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
 import { CallerThrottlerGuard } from 'nest-service-auth/throttler';
 import type { StockStore } from '../stock/stock-store.interface.js';
 import { STOCK_STORE } from './inventory.constants.js';
+import { idempotencyKeyOf } from './idempotency-key.js';
 import { StockUpdateDto } from './stock-update.dto.js';
 
 @Controller('api/inventory')
@@ -23,10 +24,12 @@ export class InventoryController {
     @Caller() caller: VerifiedCaller,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
   ) {
+    // Checked before anything else: a malformed key must not reach the store.
+    const key = idempotencyKeyOf(idempotencyKey);
     this.logger.log(`Received Order In Inventory Service - ${JSON.stringify({ productId: order.productId, quantity: order.quantity })}`);
     // The key is the verified caller's own: another caller sending the same key names another order.
     // Without a key the order still applies exactly once per request (the nonce already prevents replays).
-    const outcome = await this.stock.applyOrder(caller.id, idempotencyKey || randomUUID(), order.productId, order.quantity);
+    const outcome = await this.stock.applyOrder(caller.id, key ?? randomUUID(), order.productId, order.quantity);
     if (outcome.status >= 400) throw new HttpException({ statusCode: outcome.status, ...outcome.body }, outcome.status);
     return outcome.body;
   }

@@ -1,7 +1,7 @@
 import { DEFAULT_SEED } from './default-seed.js';
 import { idempotencyKeyReused, insufficientStock, orderApplied, productUnknown } from './order-outcomes.js';
 import { checkOrder, checkSeed } from './stock-input.js';
-import type { OrderOutcome, StockStore } from './stock-store.interface.js';
+import type { OrderOutcome, OrderOutcomeBody, StockStore } from './stock-store.interface.js';
 
 interface RecordedOrder {
   productId: string;
@@ -67,7 +67,7 @@ export class MemoryStockStore implements StockStore {
       if (recorded.productId !== productId || recorded.quantity !== quantity) {
         return { ...idempotencyKeyReused(idempotencyKey, recorded, productId, quantity), replayed: false };
       }
-      return { status: recorded.status, body: JSON.parse(recorded.body), replayed: true };
+      return { status: recorded.status, body: JSON.parse(recorded.body) as OrderOutcomeBody, replayed: true };
     }
 
     const available = this.data.stock.get(productId);
@@ -80,7 +80,7 @@ export class MemoryStockStore implements StockStore {
     if (status === 200) this.data.stock.set(productId, body.newStock!);
     const json = JSON.stringify(body);
     this.data.orders.set(scopedKey, { productId, quantity, status, body: json });
-    return { status, body: JSON.parse(json), replayed: false };
+    return { status, body: JSON.parse(json) as OrderOutcomeBody, replayed: false };
   }
 
   async getStock(productId: string): Promise<number | undefined> {

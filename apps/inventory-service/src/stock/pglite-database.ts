@@ -38,7 +38,7 @@ export class PGliteDatabase implements SqlDatabase {
     return new PGliteDatabase(pg, location);
   }
 
-  query<R = any>(sql: string, params: unknown[] = []): Promise<{ rows: R[] }> {
+  query<R = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<{ rows: R[] }> {
     return this.track(async () => {
       const result = await this.pg.query<R>(sql, params);
       return { rows: result.rows };
@@ -49,7 +49,7 @@ export class PGliteDatabase implements SqlDatabase {
     return this.track(() =>
       this.pg.transaction(async (tx: Transaction) => {
         const handle: SqlQueryable = {
-          query: async <R = any>(sql: string, params: unknown[] = []) => {
+          query: async <R = Record<string, unknown>>(sql: string, params: unknown[] = []) => {
             const result = await tx.query<R>(sql, params);
             return { rows: result.rows };
           },

@@ -35,7 +35,7 @@ export class PostgresDatabase implements SqlDatabase {
     return new PostgresDatabase(pool);
   }
 
-  query<R = any>(sql: string, params: unknown[] = []): Promise<{ rows: R[] }> {
+  query<R = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<{ rows: R[] }> {
     return this.track(async () => {
       const result = await this.pool.query(sql, params);
       return { rows: result.rows as R[] };
@@ -77,7 +77,7 @@ export class PostgresDatabase implements SqlDatabase {
         throw error;
       }
       const tx: SqlQueryable = {
-        query: async <R = any>(sql: string, params: unknown[] = []) => {
+        query: async <R = Record<string, unknown>>(sql: string, params: unknown[] = []) => {
           const result = await client.query(sql, params);
           return { rows: result.rows as R[] };
         },

@@ -5,7 +5,7 @@ import type { OrderOutcome, OrderOutcomeBody, StockStore } from './stock-store.i
 
 /** The tiny query interface both adapters implement (PGlite, and a `pg` Pool for a PostgreSQL server). */
 export interface SqlQueryable {
-  query<R = any>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
 }
 
 export interface SqlDatabase extends SqlQueryable {

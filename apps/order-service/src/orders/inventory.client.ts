@@ -76,11 +76,12 @@ export class InventoryClient implements OnModuleInit {
       this.logger.error({ event: 'upstream_answer_refused', upstream: 'inventory-service', reason: err.reason, detail: err.detail });
       return new HttpException({ statusCode: 502, error: 'Bad Gateway', reason: 'upstream_error', message: 'The inventory service failed' }, 502);
     }
-    if (isAxiosError(err) && err.response) {
+    if (isAxiosError<unknown>(err) && err.response) {
       const { status, data } = err.response;
       if (status === 401 || status === 403) {
         // Our credentials were refused: a configuration error on one side, not the client's fault.
-        this.logger.error({ event: 'upstream_rejected_credentials', upstream: 'inventory-service', status, reason: data?.reason });
+        const reason = typeof data === 'object' && data !== null ? (data as { reason?: unknown }).reason : undefined;
+        this.logger.error({ event: 'upstream_rejected_credentials', upstream: 'inventory-service', status, reason });
         return new HttpException(
           { statusCode: 502, error: 'Bad Gateway', reason: 'upstream_rejected_credentials', message: 'The inventory service refused our credentials' },
           502,

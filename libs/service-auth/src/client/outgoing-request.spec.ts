@@ -61,22 +61,44 @@ describe('prepareRequest', () => {
 
 describe('openAnswer', () => {
   const resolve = (kid: string) => (kid === 'order-1' ? key.encryptionKey : undefined);
-  const sealed = (nonce: string) => encryptCompact(Buffer.from('{"ok":true}'), key.encryptionKey, { kid: 'order-1', nonce });
+  const sealed = (nonce: string, status: number | string | null = 200, plaintext = '{"ok":true}') =>
+    encryptCompact(Buffer.from(plaintext), key.encryptionKey, { kid: 'order-1', nonce, ...(status === null ? {} : { status }) });
+  const jose = (status: number, data: unknown, method = 'POST') => ({ method, status, contentType: 'application/jose', data });
 
-  it('opens an answer that echoes the nonce', () => {
-    expect(openAnswer({ status: 200, contentType: 'application/jose', data: sealed('n-1') }, resolve, 'n-1')).toEqual({ ok: true });
+  it('opens an answer sealed for the nonce and the status it arrived with', () => {
+    expect(openAnswer(jose(200, sealed('n-1')), resolve, 'n-1')).toEqual({ ok: true });
+    expect(openAnswer(jose(202, sealed('n-1', 202)), resolve, 'n-1')).toEqual({ ok: true });
+    expect(openAnswer(jose(200, sealed('n-1', 200, 'null')), resolve, 'n-1')).toBeNull();
   });
 
   it('refuses an answer made for another request', () => {
-    expect(() => openAnswer({ status: 200, contentType: 'application/jose', data: sealed('n-2') }, resolve, 'n-1')).toThrow(
-      expect.objectContaining({ reason: 'decryption_failed' }),
-    );
+    expect(() => openAnswer(jose(200, sealed('n-2')), resolve, 'n-1')).toThrow(expect.objectContaining({ reason: 'decryption_failed' }));
   });
 
-  it('refuses a plaintext answer with a body, accepts an empty one', () => {
-    expect(() => openAnswer({ status: 200, contentType: 'application/json', data: { ok: true } }, resolve, 'n-1')).toThrow(
-      expect.objectContaining({ reason: 'encryption_required' }),
-    );
-    expect(openAnswer({ status: 204, contentType: undefined, data: '' }, resolve, 'n-1')).toBe('');
+  it.each([
+    ['another status', 202],
+    ['no status', null],
+    ['the status as a string', '200'],
+  ])('refuses an answer sealed with %s', (_name, status) => {
+    expect(() => openAnswer(jose(200, sealed('n-1', status)), resolve, 'n-1')).toThrow(expect.objectContaining({ reason: 'decryption_failed' }));
+  });
+
+  it.each([
+    ['a body', 200, 'application/json', { ok: true }],
+    ['no body', 200, undefined, ''],
+    ['no body and no data', 200, undefined, undefined],
+    ['an empty JSON string', 200, 'application/json', ''],
+    ['a 204', 204, undefined, ''],
+    ['a 201 with no body', 201, undefined, ''],
+  ])('refuses a plaintext 2xx answer with %s: encryption_required', (_name, status, contentType, data) => {
+    expect(() => openAnswer({ method: 'POST', status, contentType, data }, resolve, 'n-1')).toThrow(expect.objectContaining({ reason: 'encryption_required' }));
+  });
+
+  it('returns a plaintext refusal (not a 2xx, accepted by a custom validateStatus) as it came', () => {
+    expect(openAnswer({ method: 'POST', status: 409, contentType: 'application/json', data: { reason: 'x' } }, resolve, 'n-1')).toEqual({ reason: 'x' });
+  });
+
+  it('an answer to HEAD has no body to seal: returned as it came', () => {
+    expect(openAnswer({ method: 'HEAD', status: 200, contentType: 'application/jose', data: '' }, resolve, 'n-1')).toBe('');
   });
 });

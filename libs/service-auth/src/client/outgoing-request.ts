@@ -59,20 +59,24 @@ export function prepareRequest(
 }
 
 /**
- * The data an answer to an encrypted call carries. An encrypted answer must echo the request's
- * nonce; a plaintext answer with a body, where an encrypted one was asked for, is refused.
- * Returns `data` unchanged for an empty answer.
+ * The data an answer to an encrypted call carries. Every successful (2xx) answer must be a JWE bound
+ * to the request's nonce and to the status it arrived with, an empty one included (the callee seals
+ * "no data" as JSON `null`): otherwise a network attacker could replace any answer, a refusal
+ * included, with `200` and no body, or move a sealed answer to another status. The one exception is
+ * an answer to HEAD, which has no body on the wire to seal. Other statuses (a refusal, which is never
+ * encrypted, accepted by a custom `validateStatus`) are returned as they came, unless sealed.
  */
 export function openAnswer(
-  answer: { status: number; contentType: string | undefined; data: unknown },
+  answer: { method: string; status: number; contentType: string | undefined; data: unknown },
   resolveKey: (kid: string) => Uint8Array | undefined,
   nonce: string,
 ): unknown {
+  if (answer.method === 'HEAD') return answer.data;
   if (!isJweMediaType(answer.contentType)) {
-    if (answer.data === undefined || answer.data === '' || answer.status === 204) return answer.data;
+    if (answer.status < 200 || answer.status >= 300) return answer.data;
     throw new ServiceAuthError('encryption_required', 'The upstream answered in plaintext where an encrypted answer was expected');
   }
-  const plaintext = openResponse(String(answer.data), resolveKey, nonce);
+  const plaintext = openResponse(String(answer.data), resolveKey, { nonce, status: answer.status });
   try {
     return JSON.parse(plaintext.toString('utf8'));
   } catch {

@@ -4,6 +4,7 @@ import { OutgoingRequestRefusedError } from './outgoing-request-refused.error.js
 import { checkCallConfig, guardedAdapter, isRedirect, refusedAnswer, refuseRedirect, transportConfig } from './outgoing-transport.js';
 import { UpstreamAnswerRefusedError } from './upstream-answer-refused.error.js';
 import { UpstreamCircuitBreakers } from './upstream-circuit-breakers.js';
+import { DEFAULT_CIRCUIT_BREAKER_OPTIONS } from '../nest/resolved-options.js';
 
 const limits = { maxResponseBytes: 1000, maxRequestBytes: 500 };
 const UPSTREAM = 'http://inventory:8082';
@@ -77,7 +78,7 @@ describe('guardedAdapter', () => {
     ['maxBodyLength', { maxBodyLength: 10_000 }],
     ['proxy', { proxy: undefined }],
   ])('refuses a final config whose %s was changed after the call was built, without dispatching', async (option, change) => {
-    const instanceAdapter = jest.fn(async (c: InternalAxiosRequestConfig) => response(200) as AxiosResponse & { config: typeof c });
+    const instanceAdapter = jest.fn(async (_config: InternalAxiosRequestConfig) => response(200) as AxiosResponse & { config: InternalAxiosRequestConfig });
     const adapter = guardedAdapter(limits, () => instanceAdapter);
     await expect(adapter({ ...safe, ...change } as InternalAxiosRequestConfig)).rejects.toMatchObject({ reason: 'request_config_unsafe', option });
     expect(instanceAdapter).not.toHaveBeenCalled();
@@ -126,7 +127,7 @@ describe('refusedAnswer / refuseRedirect', () => {
   });
 
   it('a refused answer does not open the circuit: the upstream answered', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 2 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 2 });
     const refused = new UpstreamAnswerRefusedError(UPSTREAM, 'upstream_redirect', { status: 307 });
     for (let i = 0; i < 5; i++) await expect(breakers.execute(UPSTREAM, async () => Promise.reject(refused))).rejects.toBe(refused);
     expect(breakers.state(UPSTREAM)).toBe('closed');

@@ -17,7 +17,7 @@ import { UpstreamAnswerRefusedError } from './upstream-answer-refused.error.js';
  *   overridden: it asked for something the client will not do. The dispatch itself runs through
  *   `guardedAdapter`, which checks the final config again (after instance defaults and request
  *   interceptors) and sends with axios' own http adapter.
- * - `maxContentLength` (default: unlimited): the call's limit, client.maxResponseBytes (10 MiB). axios
+ * - `maxContentLength` (default: unlimited): the call's limit, client.maxResponseBytes (default 10 MiB). axios
  *   counts the bytes after decompression (its zlib/brotli stream sits before the counter), so a
  *   decompression bomb stops at the limit. A call may lower it, not raise or remove it.
  * - `maxBodyLength` (default: unlimited): client.maxRequestBytes; the client checks the prepared body
@@ -38,11 +38,6 @@ import { UpstreamAnswerRefusedError } from './upstream-answer-refused.error.js';
  * FUNCTION installed on the axios instance (a test double, a mock; see guardedAdapter), and a request
  * interceptor that swaps the adapter itself.
  */
-
-/** Default of client.maxResponseBytes: an answer larger than this (decoded) is refused. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
-/** Default of client.maxRequestBytes: a body larger than this (as sent, ciphertext included) is not sent. */
-export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 export interface TransportLimits {
   /** Largest answer accepted, in bytes, after decompression. */
@@ -132,7 +127,7 @@ export function refuseRedirect(response: AxiosResponse, upstream: string): void 
 }
 
 function redirectRefusal(response: AxiosResponse, upstream: string): UpstreamAnswerRefusedError {
-  const location = response.headers?.['location'];
+  const location: unknown = response.headers?.['location'];
   return new UpstreamAnswerRefusedError(upstream, 'upstream_redirect', {
     status: response.status,
     location: typeof location === 'string' ? location : undefined,

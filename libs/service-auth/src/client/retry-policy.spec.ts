@@ -1,6 +1,7 @@
-import { describe, expect, it, jest } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { AxiosError, AxiosHeaders, CanceledError, isCancel, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { DEFAULT_RETRY_OPTIONS, parseRetryAfter, RetryPolicy, type AttemptOutcome } from './retry-policy.js';
+import { DEFAULT_RETRY_OPTIONS } from '../nest/resolved-options.js';
+import { parseRetryAfter, retryCause, RetryPolicy, type RetryEvent } from './retry-policy.js';
 import { UpstreamUnavailableError } from './upstream-unavailable.error.js';
 
 const config = { headers: new AxiosHeaders() } as InternalAxiosRequestConfig;
@@ -17,46 +18,62 @@ function networkError(code: string, message = `connect ${code}`): AxiosError {
   return new AxiosError(message, code, config, {});
 }
 
-const noSleep = async () => undefined;
+const policyOf = (options: Partial<typeof DEFAULT_RETRY_OPTIONS> = {}, now?: () => number) => new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, ...options }, now);
+
+/** Math.random, as cockatiel's full-jitter generator reads it. */
+const randomIs = (value: number) => jest.spyOn(Math, 'random').mockReturnValue(value);
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
 
 describe('RetryPolicy', () => {
-  describe('defaults', () => {
-    it('3 attempts, 100 ms base, 2000 ms ceiling', () => {
-      const policy = new RetryPolicy();
-      expect(DEFAULT_RETRY_OPTIONS).toEqual({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 });
-      expect([policy.maxAttempts, policy.baseDelayMs, policy.maxDelayMs]).toEqual([3, 100, 2000]);
-    });
-  });
-
   describe('backoff (exponential, full jitter)', () => {
+    const network = { error: networkError('ECONNREFUSED') };
+
     it('doubles the ceiling per attempt up to maxDelayMs', () => {
-      const policy = new RetryPolicy({ baseDelayMs: 100, maxDelayMs: 2000 });
-      expect([1, 2, 3, 4, 5, 6, 10, 60].map((n) => policy.backoffCeiling(n))).toEqual([100, 200, 400, 800, 1600, 2000, 2000, 2000]);
+      randomIs(0.999_999);
+      const policy = policyOf({ baseDelayMs: 100, maxDelayMs: 2000 });
+      expect([1, 2, 3, 4, 5, 6, 10, 60].map((n) => policy.delayAfter(network, n))).toEqual([99, 199, 399, 799, 1599, 1999, 1999, 1999]);
     });
 
     it('draws the delay uniformly in [0, ceiling): random 0 waits 0, random just below 1 waits ceiling - 1', () => {
-      let next = 0;
-      const policy = new RetryPolicy({ baseDelayMs: 100, maxDelayMs: 2000 }, { random: () => next });
-      next = 0;
-      expect(policy.backoffDelay(3)).toBe(0);
-      next = 0.5;
-      expect(policy.backoffDelay(3)).toBe(200);
-      next = 0.999_999;
-      expect(policy.backoffDelay(3)).toBe(399);
-      expect(policy.backoffDelay(20)).toBe(1999);
+      const policy = policyOf({ baseDelayMs: 100, maxDelayMs: 2000 });
+      randomIs(0);
+      expect(policy.delayAfter(network, 3)).toBe(0);
+      randomIs(0.5);
+      expect(policy.delayAfter(network, 3)).toBe(200);
+      randomIs(0.999_999);
+      expect(policy.delayAfter(network, 3)).toBe(399);
+      expect(policy.delayAfter(network, 20)).toBe(1999);
     });
 
     it('stays within bounds and is actually jittered with the real random source', () => {
-      const policy = new RetryPolicy({ baseDelayMs: 100, maxDelayMs: 2000 });
+      const policy = policyOf({ baseDelayMs: 100, maxDelayMs: 2000 });
       for (const attempt of [1, 2, 3, 4, 5, 6]) {
-        const ceiling = policy.backoffCeiling(attempt);
-        const samples = Array.from({ length: 500 }, () => policy.backoffDelay(attempt));
+        const ceiling = Math.min(2000, 100 * 2 ** (attempt - 1));
+        const samples = Array.from({ length: 500 }, () => policy.delayAfter(network, attempt));
         expect(Math.min(...samples)).toBeGreaterThanOrEqual(0);
         expect(Math.max(...samples)).toBeLessThan(ceiling);
         expect(samples.every(Number.isInteger)).toBe(true);
         // 500 draws from ≥ 100 values: never all the same (probability < 100^-499).
         expect(new Set(samples).size).toBeGreaterThan(1);
       }
+    });
+
+    it("honours a 503's Retry-After (seconds or HTTP-date), capped at maxDelayMs", () => {
+      randomIs(0.5);
+      const now = Date.parse('2026-11-02T10:00:00Z');
+      const p = policyOf({ maxDelayMs: 2000 }, () => now);
+      expect(p.delayAfter({ error: httpError(503, { 'retry-after': '1' }) }, 1)).toBe(1000);
+      expect(p.delayAfter({ error: httpError(503, { 'retry-after': '0' }) }, 1)).toBe(0);
+      expect(p.delayAfter({ error: httpError(503, { 'retry-after': '120' }) }, 1)).toBe(2000);
+      expect(p.delayAfter({ error: httpError(503, { 'retry-after': 'Mon, 02 Nov 2026 10:00:01 GMT' }) }, 1)).toBe(1000);
+      expect(p.delayAfter({ value: response(503, { 'retry-after': '1' }) }, 1)).toBe(1000);
+      // Malformed: the usual backoff.
+      expect(p.delayAfter({ error: httpError(503, { 'retry-after': 'soon' }) }, 1)).toBe(50);
+      // Only on 503.
+      expect(p.delayAfter({ error: httpError(502, { 'retry-after': '1' }) }, 1)).toBe(50);
     });
   });
 
@@ -86,61 +103,37 @@ describe('RetryPolicy', () => {
   });
 
   describe('which failures are retried', () => {
-    const policy = new RetryPolicy({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 }, { random: () => 0.5 });
-    const retried = (outcome: AttemptOutcome, attempt = 1) => policy.retryDelay(outcome, attempt);
-
     it.each([
-      ['ECONNREFUSED', networkError('ECONNREFUSED')],
-      ['ECONNRESET', networkError('ECONNRESET', 'read ECONNRESET')],
-      ['socket hang up', networkError('ECONNRESET', 'socket hang up')],
-      ['socket hang up without a code', new AxiosError('socket hang up', undefined, config, {})],
-      ['EPIPE', networkError('EPIPE')],
-      ['axios timeout (ECONNABORTED)', networkError('ECONNABORTED', 'timeout of 1000ms exceeded')],
-      ['ETIMEDOUT', networkError('ETIMEDOUT')],
-      ['502', httpError(502)],
-      ['503', httpError(503)],
-      ['504', httpError(504)],
-    ])('%s: retried after the jittered backoff', (_name, error) => {
-      expect(retried({ error })).toBe(50);
-      expect(retried({ error }, 2)).toBe(100);
+      ['ECONNREFUSED', networkError('ECONNREFUSED'), 'network'],
+      ['ECONNRESET', networkError('ECONNRESET', 'read ECONNRESET'), 'network'],
+      ['socket hang up', networkError('ECONNRESET', 'socket hang up'), 'network'],
+      ['socket hang up without a code', new AxiosError('socket hang up', undefined, config, {}), 'network'],
+      ['EPIPE', networkError('EPIPE'), 'network'],
+      ['axios timeout (ECONNABORTED)', networkError('ECONNABORTED', 'timeout of 1000ms exceeded'), 'timeout'],
+      ['ETIMEDOUT', networkError('ETIMEDOUT'), 'timeout'],
+      ['502', httpError(502), 502],
+      ['503', httpError(503), 503],
+      ['504', httpError(504), 504],
+    ])('%s: retried', (_name, error, cause) => {
+      expect(retryCause({ error })).toBe(cause);
     });
 
     it.each([400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 501, 505])('%s: not retried', (status) => {
-      expect(retried({ error: httpError(status) })).toBeUndefined();
+      expect(retryCause({ error: httpError(status) })).toBeUndefined();
     });
 
     it('a resolved 502/503/504 (caller-supplied validateStatus) is retried, a resolved 200 or 500 is not', () => {
-      expect(retried({ response: response(503) })).toBe(50);
-      expect(retried({ response: response(502) })).toBe(50);
-      expect(retried({ response: response(200) })).toBeUndefined();
-      expect(retried({ response: response(500) })).toBeUndefined();
+      expect(retryCause({ value: response(503) })).toBe(503);
+      expect(retryCause({ value: response(502) })).toBe(502);
+      expect(retryCause({ value: response(200) })).toBeUndefined();
+      expect(retryCause({ value: response(500) })).toBeUndefined();
     });
 
     it('cancellations, open circuits and errors of our own are not retried', () => {
-      expect(retried({ error: new CanceledError('cancelled') })).toBeUndefined();
-      expect(retried({ error: new UpstreamUnavailableError('http://inventory:8082') })).toBeUndefined();
-      expect(retried({ error: new Error('SignedHttpService has no credential to sign with') })).toBeUndefined();
-      expect(retried({ error: new TypeError('Invalid URL') })).toBeUndefined();
-    });
-
-    it('not after the last attempt', () => {
-      expect(retried({ error: networkError('ECONNREFUSED') }, 2)).toBeDefined();
-      expect(retried({ error: networkError('ECONNREFUSED') }, 3)).toBeUndefined();
-      expect(new RetryPolicy({ maxAttempts: 1 }).retryDelay({ error: networkError('ECONNREFUSED') }, 1)).toBeUndefined();
-    });
-
-    it("honours a 503's Retry-After (seconds or HTTP-date), capped at maxDelayMs", () => {
-      const now = Date.parse('2026-11-02T10:00:00Z');
-      const p = new RetryPolicy({ maxDelayMs: 2000 }, { random: () => 0.5, now: () => now });
-      expect(p.retryDelay({ error: httpError(503, { 'retry-after': '1' }) }, 1)).toBe(1000);
-      expect(p.retryDelay({ error: httpError(503, { 'retry-after': '0' }) }, 1)).toBe(0);
-      expect(p.retryDelay({ error: httpError(503, { 'retry-after': '120' }) }, 1)).toBe(2000);
-      expect(p.retryDelay({ error: httpError(503, { 'retry-after': 'Mon, 02 Nov 2026 10:00:01 GMT' }) }, 1)).toBe(1000);
-      expect(p.retryDelay({ response: response(503, { 'retry-after': '1' }) }, 1)).toBe(1000);
-      // Malformed: the usual backoff.
-      expect(p.retryDelay({ error: httpError(503, { 'retry-after': 'soon' }) }, 1)).toBe(50);
-      // Only on 503.
-      expect(p.retryDelay({ error: httpError(502, { 'retry-after': '1' }) }, 1)).toBe(50);
+      expect(retryCause({ error: new CanceledError('cancelled') })).toBeUndefined();
+      expect(retryCause({ error: new UpstreamUnavailableError('http://inventory:8082') })).toBeUndefined();
+      expect(retryCause({ error: new Error('SignedHttpService has no credential to sign with') })).toBeUndefined();
+      expect(retryCause({ error: new TypeError('Invalid URL') })).toBeUndefined();
     });
   });
 
@@ -161,15 +154,38 @@ describe('RetryPolicy', () => {
   });
 
   describe('run', () => {
-    it('calls the attempt function once per attempt and returns the first success', async () => {
-      const delays: number[] = [];
-      const policy = new RetryPolicy({ maxAttempts: 3 }, { random: () => 0.5, sleep: async (ms) => void delays.push(ms) });
+    // cockatiel waits between attempts with setTimeout: fake timers let the waits pass without real time.
+    beforeEach(() => {
+      jest.useFakeTimers();
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    /** Runs `attempt` under `policy`, letting every wait pass; the outcome, never a rejection. */
+    async function settled(policy: RetryPolicy, attempt: (n: number) => Promise<AxiosResponse>, options: Parameters<RetryPolicy['run']>[1] = {}) {
+      const running = policy.run(attempt, options).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      await jest.runAllTimersAsync();
+      return running;
+    }
+
+    it('calls the attempt function once per attempt, waits the backoff between them, and returns the first success', async () => {
+      randomIs(0.5);
+      const policy = policyOf({ maxAttempts: 3 });
       const attempt = jest.fn<(n: number) => Promise<AxiosResponse>>();
       attempt.mockRejectedValueOnce(networkError('ECONNRESET')).mockRejectedValueOnce(httpError(503)).mockResolvedValueOnce(response(200));
-      const events: unknown[] = [];
-      await expect(policy.run(attempt, { onRetry: (e) => events.push(e) })).resolves.toMatchObject({ status: 200 });
+      const events: RetryEvent[] = [];
+      const running = policy.run(attempt, { onRetry: (e) => events.push(e) });
+      await jest.advanceTimersByTimeAsync(49);
+      expect(attempt).toHaveBeenCalledTimes(1);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(attempt).toHaveBeenCalledTimes(2);
+      await jest.advanceTimersByTimeAsync(100);
+      await expect(running).resolves.toMatchObject({ status: 200 });
       expect(attempt.mock.calls.map(([n]) => n)).toEqual([1, 2, 3]);
-      expect(delays).toEqual([50, 100]);
       expect(events).toEqual([
         { attempt: 1, delayMs: 50, cause: 'network' },
         { attempt: 2, delayMs: 100, cause: 503 },
@@ -177,55 +193,63 @@ describe('RetryPolicy', () => {
     });
 
     it('gives up after maxAttempts with the last error', async () => {
-      const policy = new RetryPolicy({ maxAttempts: 3 }, { sleep: noSleep });
+      const policy = policyOf({ maxAttempts: 3 });
       const last = networkError('ECONNREFUSED', 'the last one');
       const attempt = jest.fn<() => Promise<AxiosResponse>>();
       attempt.mockRejectedValueOnce(networkError('ECONNREFUSED')).mockRejectedValueOnce(networkError('ECONNREFUSED')).mockRejectedValueOnce(last);
-      await expect(policy.run(attempt)).rejects.toBe(last);
+      expect(await settled(policy, attempt)).toEqual({ error: last });
       expect(attempt).toHaveBeenCalledTimes(3);
     });
 
+    it('maxAttempts 1: one attempt, no retry', async () => {
+      const attempt = jest.fn<() => Promise<AxiosResponse>>().mockRejectedValue(networkError('ECONNREFUSED'));
+      expect(await settled(policyOf({ maxAttempts: 1 }), attempt)).toMatchObject({ error: { code: 'ECONNREFUSED' } });
+      expect(attempt).toHaveBeenCalledTimes(1);
+    });
+
     it('returns a resolved 503 once the attempts are spent', async () => {
-      const policy = new RetryPolicy({ maxAttempts: 2 }, { sleep: noSleep });
+      const policy = policyOf({ maxAttempts: 2 });
       const attempt = jest.fn<() => Promise<AxiosResponse>>().mockResolvedValue(response(503));
-      await expect(policy.run(attempt)).resolves.toMatchObject({ status: 503 });
+      expect(await settled(policy, attempt)).toMatchObject({ value: { status: 503 } });
       expect(attempt).toHaveBeenCalledTimes(2);
     });
 
     it('does not retry a 409 or an open circuit', async () => {
-      const policy = new RetryPolicy({ maxAttempts: 5 }, { sleep: noSleep });
+      const policy = policyOf({ maxAttempts: 5 });
       const conflict = httpError(409);
       const attempt = jest.fn<() => Promise<AxiosResponse>>().mockRejectedValue(conflict);
-      await expect(policy.run(attempt)).rejects.toBe(conflict);
+      expect(await settled(policy, attempt)).toEqual({ error: conflict });
       expect(attempt).toHaveBeenCalledTimes(1);
 
       const open = new UpstreamUnavailableError('http://inventory:8082');
       const refused = jest.fn<() => Promise<AxiosResponse>>().mockRejectedValueOnce(networkError('ECONNREFUSED')).mockRejectedValueOnce(open);
-      await expect(policy.run(refused)).rejects.toBe(open);
+      expect(await settled(policy, refused)).toEqual({ error: open });
       expect(refused).toHaveBeenCalledTimes(2);
     });
 
-    it('an abort during the backoff stops retrying with a CanceledError (real timer)', async () => {
+    it('an abort during the backoff ends the call at once with a CanceledError, and no attempt follows', async () => {
+      randomIs(0.99);
       const controller = new AbortController();
-      const policy = new RetryPolicy({ maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 }, { random: () => 0.99 });
+      const policy = policyOf({ maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 });
       const attempt = jest.fn<() => Promise<AxiosResponse>>().mockRejectedValue(networkError('ECONNREFUSED'));
-      const running = policy.run(attempt, { signal: controller.signal });
+      const running = policy.run(attempt, { signal: controller.signal }).catch((e: unknown) => e);
       // The first attempt fails, then the policy waits ~59 s; abort while it waits.
-      await new Promise((resolve) => setImmediate(resolve));
+      await jest.advanceTimersByTimeAsync(1000);
       controller.abort();
-      const error = await running.catch((e: unknown) => e);
-      expect(isCancel(error)).toBe(true);
+      expect(isCancel(await running)).toBe(true);
+      await jest.runAllTimersAsync();
       expect(attempt).toHaveBeenCalledTimes(1);
     });
 
     it('does not retry once the signal is aborted', async () => {
       const controller = new AbortController();
-      const policy = new RetryPolicy({ maxAttempts: 3 }, { sleep: noSleep });
+      const policy = policyOf({ maxAttempts: 3 });
       const attempt = jest.fn(async () => {
         controller.abort();
         throw networkError('ECONNRESET');
       });
-      await expect(policy.run(attempt, { signal: controller.signal })).rejects.toMatchObject({ code: 'ECONNRESET' });
+      const outcome = await settled(policy, attempt, { signal: controller.signal });
+      expect('error' in outcome && isCancel(outcome.error)).toBe(true);
       expect(attempt).toHaveBeenCalledTimes(1);
     });
   });

@@ -1,10 +1,10 @@
-import { AxiosHeaders, CanceledError, type AxiosResponse } from 'axios';
+import { CanceledError, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { DelegateBackoff, fullJitterGenerator, handleWhen, retry, type FailureReason, type IRetryBackoffContext } from 'cockatiel';
+import { callHeaders } from './call-headers.js';
 import { connectionFailureKind, statusOf } from './upstream-failure.js';
 import type { RetryOptions } from './retry-options.js';
 
 export type { RetryOptions } from './retry-options.js';
-
-export const DEFAULT_RETRY_OPTIONS: Readonly<Required<RetryOptions>> = Object.freeze({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 });
 
 /** Methods that may be repeated without changing the outcome (RFC 9110 §9.2.2), whatever their headers. */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -13,140 +13,110 @@ const KEYED_METHODS: ReadonlySet<string> = new Set(['POST', 'PATCH']);
 /** Answers of a gateway or an overloaded server: the request was (very probably) not processed, try again. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
-/** A finished attempt: the response it resolved with, or the error it failed with. */
-export type AttemptOutcome<T = unknown> = { response: AxiosResponse<T> } | { error: unknown };
+/** How an attempt ended, in cockatiel's terms: it threw `error`, or resolved with `value` (a response). */
+export type AttemptOutcome = FailureReason<AxiosResponse>;
+
+/** Why an attempt is retried: the HTTP status, or 'network' / 'timeout'. */
+export type RetryCause = number | 'network' | 'timeout';
 
 export interface RetryEvent {
   /** The attempt that just failed (1-based). */
   attempt: number;
   /** Wait before the next attempt. */
   delayMs: number;
-  /** HTTP status, or 'network' / 'timeout'. */
-  cause: number | 'network' | 'timeout';
+  cause: RetryCause;
 }
 
 export interface RunOptions {
-  /** Stops waiting and retrying once aborted (the pending wait rejects with axios' CanceledError). */
+  /** Stops retrying once aborted: the call then rejects at once with axios' CanceledError. */
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
 }
 
-export interface RetryPolicyDependencies {
-  /** Uniform in [0, 1). Default Math.random. */
-  random?: () => number;
-  /** Default Date.now (to read a `Retry-After` HTTP-date). */
-  now?: () => number;
-  /** Default: an abortable setTimeout. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CanceledError('Retry cancelled'));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new CanceledError('Retry cancelled'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/**
+ * Why `outcome` calls for another attempt, or undefined when it does not: network errors, timeouts and
+ * 502/503/504, thrown or resolved (only a caller's validateStatus lets a 5xx resolve). Never a
+ * cancellation, an open circuit, another status or an error of our own.
+ */
+export function retryCause(outcome: AttemptOutcome): RetryCause | undefined {
+  if ('value' in outcome) return RETRYABLE_STATUSES.has(outcome.value.status) ? outcome.value.status : undefined;
+  const status = statusOf(outcome.error);
+  if (status !== undefined) return RETRYABLE_STATUSES.has(status) ? status : undefined;
+  return connectionFailureKind(outcome.error);
 }
 
 /**
- * Exponential backoff with full jitter ("Exponential Backoff And Jitter", AWS Architecture Blog): before
- * attempt n+1 the client waits a uniformly random time in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))).
- * Only idempotent requests are retried, only on failures that say "try again" (network errors, timeouts,
- * 502/503/504), never on another 4xx or 5xx. The caller's `attempt` function must sign every attempt
- * afresh (new `created`, new nonce), or the upstream would refuse the retry as a replay.
+ * Retries of one signed call: cockatiel's retry policy, with exponential backoff and full jitter
+ * ("Exponential Backoff And Jitter", AWS Architecture Blog; cockatiel's fullJitterGenerator): before
+ * attempt n+1 the client waits a uniformly random time in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))),
+ * or what a 503's `Retry-After` asks, capped at maxDelayMs. Only failures that say "try again" are
+ * retried (see retryCause). The caller decides which requests may be retried at all
+ * (isRetryableRequest), and its `attempt` function must sign every attempt afresh (new `created`, new
+ * nonce), or the upstream would refuse the retry as a replay.
  */
 export class RetryPolicy {
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  private readonly random: () => number;
-  private readonly now: () => number;
-  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly backoff = new DelegateBackoff((context: IRetryBackoffContext<unknown>) => this.delayAfter(context.result as AttemptOutcome, context.attempt));
 
-  constructor(options: RetryOptions = {}, dependencies: RetryPolicyDependencies = {}) {
-    this.maxAttempts = options.maxAttempts ?? DEFAULT_RETRY_OPTIONS.maxAttempts;
-    this.baseDelayMs = options.baseDelayMs ?? DEFAULT_RETRY_OPTIONS.baseDelayMs;
-    this.maxDelayMs = options.maxDelayMs ?? DEFAULT_RETRY_OPTIONS.maxDelayMs;
-    this.random = dependencies.random ?? Math.random;
-    this.now = dependencies.now ?? Date.now;
-    this.sleep = dependencies.sleep ?? abortableSleep;
-  }
+  constructor(
+    readonly options: Readonly<Required<RetryOptions>>,
+    /** Reads a `Retry-After` HTTP-date against this clock. */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * GET, HEAD, OPTIONS, PUT and DELETE always; POST and PATCH only with a non-empty `Idempotency-Key`
    * header (the upstream then applies the operation at most once, and answers a repeat with the first
    * outcome). Anything else is sent once.
    */
-  static isRetryableRequest(method: string | undefined, headers?: unknown): boolean {
+  static isRetryableRequest(method: string | undefined, headers?: AxiosRequestConfig['headers']): boolean {
     const verb = (method ?? 'GET').toUpperCase();
     if (IDEMPOTENT_METHODS.has(verb)) return true;
-    if (!KEYED_METHODS.has(verb) || !headers) return false;
-    const key = AxiosHeaders.from(headers as any).get('idempotency-key');
-    return typeof key === 'string' ? key.trim().length > 0 : key !== undefined && key !== null && key !== false;
+    return KEYED_METHODS.has(verb) && (callHeaders(headers)['idempotency-key'] ?? '').trim().length > 0;
   }
 
-  /** The ceiling of the backoff after the `attempt`-th attempt failed: min(maxDelayMs, baseDelayMs * 2^(attempt-1)). */
-  backoffCeiling(attempt: number): number {
-    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  }
-
-  /** Full jitter: uniform in [0, backoffCeiling(attempt)), whole milliseconds. */
-  backoffDelay(attempt: number): number {
-    return Math.floor(this.random() * this.backoffCeiling(attempt));
-  }
-
-  /**
-   * How long to wait before retrying after the `attempt`-th attempt ended with `outcome`, or undefined
-   * if it must not be retried (success, a non-retryable answer, or no attempt left).
-   * A 503 with `Retry-After` waits what the upstream asked, capped at maxDelayMs.
-   */
-  retryDelay(outcome: AttemptOutcome, attempt: number): number | undefined {
-    if (attempt >= this.maxAttempts) return undefined;
-    const cause = this.retryCause(outcome);
-    if (cause === undefined) return undefined;
-    if (cause === 503) {
-      const response = 'response' in outcome ? outcome.response : (outcome.error as { response?: AxiosResponse }).response;
+  /** The wait after the `attempt`-th attempt ended with a retried `outcome`: a 503's Retry-After (capped), else full jitter. */
+  delayAfter(outcome: AttemptOutcome, attempt: number): number {
+    const { baseDelayMs, maxDelayMs } = this.options;
+    if (retryCause(outcome) === 503) {
+      const response = 'value' in outcome ? outcome.value : (outcome.error as { response?: AxiosResponse }).response;
       const asked = parseRetryAfter(response?.headers?.['retry-after'], this.now());
-      if (asked !== undefined) return Math.min(asked, this.maxDelayMs);
+      if (asked !== undefined) return Math.min(asked, maxDelayMs);
     }
-    return this.backoffDelay(attempt);
+    const [delay] = fullJitterGenerator(attempt - 1, { initialDelay: baseDelayMs, maxDelay: maxDelayMs, exponent: 2, generator: fullJitterGenerator });
+    return delay;
   }
 
   /** Runs `attempt` (which must sign afresh on each call) up to maxAttempts times. */
-  async run<T>(attempt: (attemptNumber: number) => Promise<AxiosResponse<T>>, options: RunOptions = {}): Promise<AxiosResponse<T>> {
-    for (let n = 1; ; n++) {
-      let outcome: AttemptOutcome<T>;
-      try {
-        outcome = { response: await attempt(n) };
-      } catch (error) {
-        outcome = { error };
-      }
-      const delayMs = options.signal?.aborted ? undefined : this.retryDelay(outcome, n);
-      if (delayMs === undefined) {
-        if ('error' in outcome) throw outcome.error;
-        return outcome.response;
-      }
-      options.onRetry?.({ attempt: n, delayMs, cause: this.retryCause(outcome)! });
-      await this.sleep(delayMs, options.signal);
+  async run<T>(attempt: (attemptNumber: number) => Promise<AxiosResponse<T>>, { signal, onRetry }: RunOptions = {}): Promise<AxiosResponse<T>> {
+    // A policy per call, so that its onRetry listener hears this call only. cockatiel counts retries, not attempts.
+    const policy = retry(
+      handleWhen((error) => retryCause({ error }) !== undefined).orWhenResult((value) => retryCause({ value: value as AxiosResponse }) !== undefined),
+      { maxAttempts: this.options.maxAttempts - 1, backoff: this.backoff },
+    );
+    const listener = onRetry && policy.onRetry(({ delay, attempt: failed, ...outcome }) => onRetry({ attempt: failed, delayMs: delay, cause: retryCause(outcome as AttemptOutcome)! }));
+    const calls = policy.execute(({ attempt: retries }) => {
+      // cockatiel's wait between attempts does not listen to the signal: an abort during it ends the
+      // call at once (below), and the attempt that would follow the wait is never sent.
+      if (signal?.aborted) throw new CanceledError('Retry cancelled');
+      return attempt(retries + 1);
+    }, signal);
+    try {
+      return await (signal ? untilAborted(calls, signal) : calls);
+    } finally {
+      listener?.dispose();
     }
   }
+}
 
-  private retryCause(outcome: AttemptOutcome): RetryEvent['cause'] | undefined {
-    if ('response' in outcome) {
-      // Resolved: only a caller's validateStatus lets a 5xx through; retry it like a thrown one.
-      return RETRYABLE_STATUSES.has(outcome.response.status) ? outcome.response.status : undefined;
-    }
-    const status = statusOf(outcome.error);
-    if (status !== undefined) return RETRYABLE_STATUSES.has(status) ? status : undefined;
-    return connectionFailureKind(outcome.error);
-  }
+/** `work`, or a CanceledError as soon as `signal` aborts, whichever comes first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new CanceledError('Retry cancelled'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort!));
 }
 
 /** `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; milliseconds from now, or undefined if absent or malformed. */

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { AxiosError, AxiosHeaders, CanceledError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { DEFAULT_CIRCUIT_BREAKER_OPTIONS, UpstreamCircuitBreakers, upstreamOrigin, type UpstreamCircuitState } from './upstream-circuit-breakers.js';
+import { DEFAULT_CIRCUIT_BREAKER_OPTIONS } from '../nest/resolved-options.js';
+import { UpstreamCircuitBreakers, upstreamOrigin, type UpstreamCircuitState } from './upstream-circuit-breakers.js';
 import { UpstreamUnavailableError } from './upstream-unavailable.error.js';
 
 const config = { headers: new AxiosHeaders() } as InternalAxiosRequestConfig;
@@ -39,14 +40,8 @@ describe('UpstreamCircuitBreakers', () => {
     }
   }
 
-  it('defaults: 5 consecutive failures, half-open after 10 s', () => {
-    expect(DEFAULT_CIRCUIT_BREAKER_OPTIONS).toEqual({ consecutiveFailures: 5, halfOpenAfterMs: 10_000 });
-    const breakers = new UpstreamCircuitBreakers();
-    expect([breakers.consecutiveFailures, breakers.halfOpenAfterMs]).toEqual([5, 10_000]);
-  });
-
   it('passes results and the original errors through while closed', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 3 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 3 });
     await expect(breakers.execute(INVENTORY, ok)).resolves.toMatchObject({ status: 200 });
     const error = refused();
     await expect(breakers.execute(INVENTORY, async () => Promise.reject(error))).rejects.toBe(error);
@@ -54,7 +49,7 @@ describe('UpstreamCircuitBreakers', () => {
   });
 
   it('opens after N consecutive failures (network errors, timeouts, 5xx) and then fails fast without calling', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 4, halfOpenAfterMs: 1000 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 4, halfOpenAfterMs: 1000 });
     await failTimes(breakers, INVENTORY, 1, refused);
     await failTimes(breakers, INVENTORY, 1, timedOut);
     await failTimes(breakers, INVENTORY, 1, () => httpError(500));
@@ -76,14 +71,14 @@ describe('UpstreamCircuitBreakers', () => {
   });
 
   it('a resolved 5xx (caller-supplied validateStatus) counts as a failure and is still returned', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 2 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 2 });
     await expect(breakers.execute(INVENTORY, async () => response(502))).resolves.toMatchObject({ status: 502 });
     await expect(breakers.execute(INVENTORY, async () => response(500))).resolves.toMatchObject({ status: 500 });
     expect(breakers.state(INVENTORY)).toBe('open');
   });
 
   it('4xx answers are not failures and reset the count', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 3 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 3 });
     for (const status of [400, 401, 403, 404, 409, 422, 429]) {
       const error = httpError(status);
       await expect(breakers.execute(INVENTORY, async () => Promise.reject(error))).rejects.toBe(error);
@@ -98,7 +93,7 @@ describe('UpstreamCircuitBreakers', () => {
   });
 
   it('cancelled calls neither count as failures nor reset the count', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 3 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 3 });
     await failTimes(breakers, INVENTORY, 2);
     const cancelled = new CanceledError('cancelled');
     await expect(breakers.execute(INVENTORY, async () => Promise.reject(cancelled))).rejects.toBe(cancelled);
@@ -109,7 +104,7 @@ describe('UpstreamCircuitBreakers', () => {
 
   it('half-opens after halfOpenAfterMs: a successful trial call closes the circuit', async () => {
     const states: Array<[string, UpstreamCircuitState]> = [];
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 2, halfOpenAfterMs: 1000 }, { onStateChange: (u, s) => states.push([u, s]) });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 2, halfOpenAfterMs: 1000 }, { onStateChange: (u, s) => states.push([u, s]) });
     await failTimes(breakers, INVENTORY, 2);
     expect(breakers.state(INVENTORY)).toBe('open');
 
@@ -130,7 +125,7 @@ describe('UpstreamCircuitBreakers', () => {
   });
 
   it('a 4xx answer to the trial call also closes the circuit (the upstream is up)', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 1, halfOpenAfterMs: 1000 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 1, halfOpenAfterMs: 1000 });
     await failTimes(breakers, INVENTORY, 1);
     clock += 1000;
     await expect(breakers.execute(INVENTORY, fail(() => httpError(409)))).rejects.toMatchObject({ response: { status: 409 } });
@@ -138,7 +133,7 @@ describe('UpstreamCircuitBreakers', () => {
   });
 
   it('a failed trial call opens the circuit again for another halfOpenAfterMs', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 2, halfOpenAfterMs: 1000 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 2, halfOpenAfterMs: 1000 });
     await failTimes(breakers, INVENTORY, 2);
     clock += 1000;
     await failTimes(breakers, INVENTORY, 1);
@@ -151,7 +146,7 @@ describe('UpstreamCircuitBreakers', () => {
   });
 
   it('while the trial call is in flight, concurrent calls wait for its verdict instead of piling onto the upstream', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 1, halfOpenAfterMs: 1000 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 1, halfOpenAfterMs: 1000 });
     await failTimes(breakers, INVENTORY, 1);
     clock += 1000;
     let release!: () => void;
@@ -168,7 +163,7 @@ describe('UpstreamCircuitBreakers', () => {
   });
 
   it('keeps one breaker per origin: an open circuit for one upstream does not affect another', async () => {
-    const breakers = new UpstreamCircuitBreakers({ consecutiveFailures: 2, halfOpenAfterMs: 1000 });
+    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 2, halfOpenAfterMs: 1000 });
     await failTimes(breakers, INVENTORY, 2);
     expect(breakers.state(INVENTORY)).toBe('open');
     expect(breakers.state(PAYMENTS)).toBe('closed');

@@ -6,11 +6,6 @@ import type { CircuitBreakerOptions } from './circuit-breaker-options.js';
 
 export type { CircuitBreakerOptions } from './circuit-breaker-options.js';
 
-export const DEFAULT_CIRCUIT_BREAKER_OPTIONS: Readonly<Required<CircuitBreakerOptions>> = Object.freeze({
-  consecutiveFailures: 5,
-  halfOpenAfterMs: 10_000,
-});
-
 export type UpstreamCircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
 
 export interface UpstreamCircuitBreakersHooks {
@@ -54,11 +49,11 @@ export class UpstreamCircuitBreakers {
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
 
   constructor(
-    options: CircuitBreakerOptions = {},
+    options: Readonly<Required<CircuitBreakerOptions>>,
     private readonly hooks: UpstreamCircuitBreakersHooks = {},
   ) {
-    this.consecutiveFailures = options.consecutiveFailures ?? DEFAULT_CIRCUIT_BREAKER_OPTIONS.consecutiveFailures;
-    this.halfOpenAfterMs = options.halfOpenAfterMs ?? DEFAULT_CIRCUIT_BREAKER_OPTIONS.halfOpenAfterMs;
+    this.consecutiveFailures = options.consecutiveFailures;
+    this.halfOpenAfterMs = options.halfOpenAfterMs;
   }
 
   /** Current state of an upstream's circuit ('closed' for an upstream never called). */

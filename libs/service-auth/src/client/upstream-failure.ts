@@ -24,7 +24,7 @@ const TIMEOUT_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNABORTED', 'ETIME
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return code;
-  const causeCode = ((error as { cause?: { code?: unknown } } | null)?.cause as { code?: unknown } | undefined)?.code;
+  const causeCode = (error as { cause?: { code?: unknown } | null } | null)?.cause?.code;
   return typeof causeCode === 'string' ? causeCode : undefined;
 }
 

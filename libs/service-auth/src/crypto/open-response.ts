@@ -1,20 +1,32 @@
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import { decryptCompact } from './jwe-compact.js';
 
+/** What an encrypted answer must be bound to: the request it answers and the status it came with. */
+export interface ExpectedAnswer {
+  /** The nonce the request was signed with. */
+  nonce: string;
+  /** The HTTP status the answer arrived with. */
+  status: number;
+}
+
 /**
- * Opens an encrypted answer and checks that it answers this request: the protected header must
- * carry the nonce the request was signed with. A captured answer to another request, even one
- * encrypted under the right key, is refused.
+ * Opens an encrypted answer and checks that it answers this request with this status: the protected
+ * header must carry the nonce the request was signed with and, as a JSON number, the status received.
+ * A captured answer to another request, even one encrypted under the right key, is refused; so is a
+ * genuine answer whose status was changed in transit (a sealed 202 "accepted" passed off as 200).
  */
 export function openResponse(
   jwe: string | Uint8Array,
   resolveKey: (kid: string) => Uint8Array | undefined,
-  expectedNonce: string,
+  expected: ExpectedAnswer,
   maxBytes?: number,
 ): Buffer {
   const { plaintext, header } = decryptCompact(jwe, resolveKey, { maxBytes });
-  if (header.nonce !== expectedNonce) {
+  if (header.nonce !== expected.nonce) {
     throw new ServiceAuthError('decryption_failed', 'The encrypted answer was not made for this request');
+  }
+  if (header.status !== expected.status) {
+    throw new ServiceAuthError('decryption_failed', 'The encrypted answer was not made for the status it arrived with');
   }
   return plaintext;
 }

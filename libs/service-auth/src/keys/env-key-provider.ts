@@ -1,17 +1,15 @@
 import { KeyConfigurationError } from './key-configuration.error.js';
 import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 import type { KeyProvider } from './key-provider.interface.js';
+import { DEFAULT_ENV_PREFIX, envVariableNames, type EnvVariableNames } from './env-variable-names.js';
+
+export { envName } from './env-variable-names.js';
 
 export interface EnvKeyProviderOptions {
   /** Reads one variable; defaults to process.env. Pass `(n) => config.get(n)` to read through ConfigService. */
   get?: (name: string) => string | undefined;
   /** Variable name prefix, `SERVICE_AUTH` by default. */
   prefix?: string;
-}
-
-/** `order-service` → `ORDER_SERVICE`, the form a service id takes inside a variable name. */
-export function envName(id: string): string {
-  return id.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 }
 
 /**
@@ -39,6 +37,22 @@ export function parseKeyList(value: string, variable: string): CredentialDefinit
     });
 }
 
+/** A credential as a key list holds it: the secret as text (base64 or base64url). */
+export interface KeyListEntry {
+  id: string;
+  apiKey: string;
+  secret: string;
+  algorithm?: CredentialAlgorithm;
+}
+
+/**
+ * The inverse of parseKeyList: `keyId:apiKey:secret` entries (with the algorithm when one is named),
+ * joined by commas, in the order given.
+ */
+export function formatKeyList(keys: readonly KeyListEntry[]): string {
+  return keys.map((key) => (key.algorithm ? `${key.id}:${key.apiKey}:${key.algorithm}:${key.secret}` : `${key.id}:${key.apiKey}:${key.secret}`)).join(',');
+}
+
 function idList(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
@@ -59,10 +73,12 @@ function idList(value: string | undefined): string[] {
 export class EnvKeyProvider implements KeyProvider {
   private readonly get: (name: string) => string | undefined;
   private readonly prefix: string;
+  private readonly names: EnvVariableNames;
 
   constructor(options: EnvKeyProviderOptions = {}) {
     this.get = options.get ?? ((name) => process.env[name]);
-    this.prefix = options.prefix ?? 'SERVICE_AUTH';
+    this.prefix = options.prefix ?? DEFAULT_ENV_PREFIX;
+    this.names = envVariableNames(this.prefix);
   }
 
   load(): KeyMaterial {
@@ -76,21 +92,21 @@ export class EnvKeyProvider implements KeyProvider {
     }
     const material: KeyMaterial = {};
 
-    const callersVar = `${p}_CALLERS`;
+    const callersVar = this.names.callers;
     const callerIds = idList(this.get(callersVar));
     if (callerIds.length > 0) {
       material.callers = callerIds.map((id): CallerDefinition => {
-        const variable = `${p}_CALLER_${envName(id)}_KEYS`;
+        const variable = this.names.callerKeys(id);
         return { id, keys: parseKeyList(this.required(variable, callersVar, `caller "${id}"`), variable), source: variable };
       });
     }
 
-    const upstreamsVar = `${p}_UPSTREAMS`;
+    const upstreamsVar = this.names.upstreams;
     const upstreamIds = idList(this.get(upstreamsVar));
     if (upstreamIds.length > 0) {
       material.upstreams = upstreamIds.map((id): UpstreamDefinition => {
-        const urlVar = `${p}_UPSTREAM_${envName(id)}_URL`;
-        const keysVar = `${p}_UPSTREAM_${envName(id)}_KEYS`;
+        const urlVar = this.names.upstreamUrl(id);
+        const keysVar = this.names.upstreamKeys(id);
         const url = this.required(urlVar, upstreamsVar, `upstream "${id}"`).trim();
         return { id, url, keys: parseKeyList(this.required(keysVar, upstreamsVar, `upstream "${id}"`), keysVar), source: urlVar };
       });

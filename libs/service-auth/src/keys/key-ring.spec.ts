@@ -88,7 +88,7 @@ describe('KeyRing.from: validation', () => {
     do bytes = randomBytes(32);
     while (!/[+/]/.test(bytes.toString('base64'))); // make sure the two alphabets actually differ
     const forms = [bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('base64').replace(/=+$/, ''), ` ${bytes.toString('base64')}\n`];
-    const hmacKeys = forms.map((s, i) => KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: s }])] }).findCallerKey('a', 'k1')!.hmacKey.toString('hex'));
+    const hmacKeys = forms.map((s) => KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: s }])] }).findCallerKey('a', 'k1')!.hmacKey.toString('hex'));
     expect(new Set(hmacKeys).size).toBe(1);
     expect(hmacKeys[0]).toBe(deriveKeys(bytes).hmacKey.toString('hex'));
   });

@@ -5,7 +5,8 @@ import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMa
 
 export const MIN_SECRET_BYTES = 32;
 export const MIN_API_KEY_LENGTH = 32;
-const ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
+/** What a service id or a key id may be: the RFC 3986 unreserved characters, so an id needs no escaping in a header, a URL or a variable's value. */
+export const ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
 const BASE64_PATTERN = /^[A-Za-z0-9+/_-]+={0,2}$/;
 const ALGORITHMS: readonly CredentialAlgorithm[] = ['hmac-sha256'];
 
@@ -38,7 +39,7 @@ export interface ResolvedUpstream {
 }
 
 function sha256(value: string | Uint8Array): Buffer {
-  return hash('sha256', value, 'buffer') as unknown as Buffer;
+  return hash('sha256', value, 'buffer');
 }
 
 function decodeSecret(secret: string | Uint8Array, where: string): Buffer {

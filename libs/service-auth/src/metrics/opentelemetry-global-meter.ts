@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireOptionalPeer } from '../peers/require-optional-peer.cjs';
 import type { MetricsMeter } from './opentelemetry-verification-observer.js';
 
 /** The instrumentation scope name of this package's meter (`otel_scope_name` in Prometheus). */
@@ -20,7 +20,7 @@ interface OpenTelemetryApi {
 export function globalMeterSource(): () => MetricsMeter {
   let api: OpenTelemetryApi;
   try {
-    api = createRequire(import.meta.url)('@opentelemetry/api') as OpenTelemetryApi;
+    api = requireOptionalPeer('@opentelemetry/api') as OpenTelemetryApi;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
       throw new Error(

@@ -1,5 +1,5 @@
 import type { ApiKeyLookup } from '../protocol/request-verifier.js';
-import { nodeRequest } from './raw-body.js';
+import { nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 
 /**
  * The API key lookup of the early check (ApiKeyPrecheckRegistrar), handed to the guard with the request
@@ -8,10 +8,10 @@ import { nodeRequest } from './raw-body.js';
  */
 const API_KEY_LOOKUP = Symbol('nest-service-auth:api-key-lookup');
 
-export function rememberApiKeyLookup(req: any, lookup: ApiKeyLookup): void {
+export function rememberApiKeyLookup(req: ServiceAuthRequest, lookup: ApiKeyLookup): void {
   Object.defineProperty(nodeRequest(req), API_KEY_LOOKUP, { value: lookup, configurable: true, enumerable: false, writable: false });
 }
 
-export function apiKeyLookupOf(req: any): ApiKeyLookup | undefined {
-  return (nodeRequest(req) as any)[API_KEY_LOOKUP];
+export function apiKeyLookupOf(req: ServiceAuthRequest): ApiKeyLookup | undefined {
+  return (nodeRequest(req) as { [API_KEY_LOOKUP]?: ApiKeyLookup })[API_KEY_LOOKUP];
 }

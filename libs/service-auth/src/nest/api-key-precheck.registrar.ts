@@ -5,15 +5,16 @@ import { REASON_STATUS, type ReasonCode } from '../protocol/reason-codes.js';
 import type { VerificationObserver } from '../metrics/verification-observer.js';
 import type { RequestVerifier } from '../protocol/request-verifier.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { checkRoutedTarget } from '../protocol/request-target.js';
 import { rememberApiKeyLookup } from './api-key-lookup.js';
 import { isKnownProtectedRoute } from './protected-routes.js';
 import { declaresBody } from './raw-body.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { requestMessage } from './request-message.js';
-import { DEFAULT_MAX_BODY_BYTES, REQUEST_VERIFIER, VERIFICATION_OBSERVER } from './service-auth.constants.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
+import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import { mountPointOf, type ServiceAuthRequest } from './service-auth-request.js';
 
 /**
  * Strangers are refused before their body is read. Body parsers run before any guard, so without this
@@ -25,7 +26,8 @@ import type { ServiceAuthModuleOptions } from './service-auth-options.interface.
  * looked at: a known API key goes on unchanged (the guard verifies the rest). Otherwise, on a route the
  * guard has refused such a request on before (see protected-routes.ts: public routes are never in that
  * set), it is refused now, with what the guard would answer: the same checks in the same order (request
- * target, Content-Encoding, declared size, then `api_key_missing` / `api_key_invalid`), the same JSON
+ * target, Content-Encoding, routed URL against the target, declared size, then `api_key_missing` /
+ * `api_key_invalid`), the same JSON
  * answer, the same log line and the same metrics event.
  *
  * Everything else goes on as before: body-less requests (refusing them later costs nothing extra),
@@ -41,45 +43,48 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly keys: ServiceAuthKeys,
     @Inject(REQUEST_VERIFIER) private readonly verifier: RequestVerifier,
-    @Inject(SERVICE_AUTH_OPTIONS) private readonly options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedServiceAuthOptions,
     @Optional() @Inject(VERIFICATION_OBSERVER) private readonly observer: VerificationObserver | null = null,
   ) {
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxBodyBytes = options.maxBodyBytes;
   }
 
   onModuleInit(): void {
     // Without callers there is no guard to learn routes from (guard: 'none').
-    if ((this.options.guard ?? 'global') === 'none' || !this.keys.inbound) return;
-    const adapter: any = this.adapterHost.httpAdapter;
-    const type = adapter?.getType?.();
-    if (type === 'fastify') this.registerFastifyHook(adapter.getInstance());
-    else if (type === 'express') this.registerExpressMiddleware(adapter.getInstance());
+    if (this.options.guard === 'none' || !this.keys.inbound) return;
+    const adapter = this.adapterHost.httpAdapter;
+    const type = adapter?.getType();
+    if (type === 'fastify') this.registerFastifyHook(adapter.getInstance<FastifyHooks>());
+    else if (type === 'express') this.registerExpressMiddleware(adapter.getInstance<ExpressApp>());
   }
 
-  private registerFastifyHook(instance: any): void {
-    instance.addHook('onRequest', (request: any, reply: any, done: () => void) => {
+  private registerFastifyHook(instance: FastifyHooks): void {
+    instance.addHook('onRequest', (request, reply, done) => {
       const started = this.observer ? performance.now() : 0;
-      const refusal = this.refusal(request.raw, () => request.routeOptions.handler);
+      // Fastify never mounts: the routed URL is raw.url (after any rewriteUrl), the mount point empty.
+      const refusal = this.refusal(request, request.raw, '', () => request.routeOptions?.handler);
       if (!refusal) return done();
-      this.refuse(refusal, request, request.routeOptions.url, started);
-      reply.code(refusal.status).send(answerOf(refusal));
+      const pattern = request.routeOptions?.url;
+      this.refuse(refusal, request, typeof pattern === 'string' ? pattern : undefined, started);
+      void reply.code(refusal.status).send(answerOf(refusal));
     });
   }
 
-  private registerExpressMiddleware(app: any): void {
-    const router = app?.router ?? app?._router;
+  private registerExpressMiddleware(app: ExpressApp): void {
+    const router = app.router ?? app._router;
     if (!router || !Array.isArray(router.stack) || typeof app.use !== 'function') return;
-    const precheck = (req: IncomingMessage & { route?: unknown }, res: ServerResponse & { status(code: number): any }, next: () => void) => {
+    const precheck = (req: ExpressIncoming, res: ServerResponse & { status(code: number): { json(body: unknown): unknown } }, next: () => void) => {
       const started = this.observer ? performance.now() : 0;
-      let route: any;
-      const refusal = this.refusal(req, () => (route = onlyRouteFor(router, req)));
+      let route: ExpressRoute | undefined;
+      const refusal = this.refusal(req, req, mountPointOf(req), () => (route = onlyRouteFor(router, req)));
       if (!refusal) return next();
-      this.refuse(refusal, req, route?.path, started);
+      const pattern = route?.path;
+      this.refuse(refusal, req, typeof pattern === 'string' ? pattern : undefined, started);
       res.status(refusal.status).json(answerOf(refusal));
     };
     app.use(precheck);
     // Ahead of everything registered so far, the body parsers included.
-    const index = router.stack.findIndex((layer: any) => layer?.handle === precheck);
+    const index = router.stack.findIndex((layer) => layer?.handle === precheck);
     if (index > 0) router.stack.unshift(...router.stack.splice(index, 1));
   }
 
@@ -88,9 +93,9 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
    * is known to need a caller; undefined when it goes on. `route` is only asked for when the key is
    * missing or unknown.
    */
-  private refusal(raw: IncomingMessage, route: () => object | undefined): Refusal | undefined {
+  private refusal(req: ServiceAuthRequest, raw: IncomingMessage, mountPoint: string, route: () => object | undefined): Refusal | undefined {
     if (!declaresBody(raw)) return undefined;
-    const message = requestMessage(raw);
+    const message = requestMessage(req);
     const apiKey = message.header('x-api-key');
     if (apiKey !== undefined && apiKey !== '') {
       const ring = this.keys.ring;
@@ -105,6 +110,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
     // What the guard checks before the API key, in its order.
     try {
       this.verifier.precheck(message);
+      checkRoutedTarget(message.target, raw.url, mountPoint);
     } catch (err) {
       if (err instanceof ServiceAuthError) return err;
       return undefined;
@@ -118,7 +124,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
   }
 
   /** The guard's log line and metrics event for the refusal. */
-  private refuse(error: Refusal, req: any, routePattern: string | undefined, started: number): void {
+  private refuse(error: Refusal, req: ServiceAuthRequest, routePattern: string | undefined, started: number): void {
     const entry = rejectionLogEntry(req, error.reason, error.status, undefined, error.detail ? { detail: error.detail } : undefined);
     if (error.status >= 500) this.logger.error(entry);
     else this.logger.warn(entry);
@@ -159,15 +165,49 @@ function answerOf(refusal: Refusal): { statusCode: number; error: string; reason
   return { statusCode: refusal.status, error: STATUS_CODES[refusal.status] ?? 'Error', reason: refusal.reason, message: refusal.message };
 }
 
+/** An Express route: what the router's layers hold. */
+interface ExpressRoute {
+  readonly path?: unknown;
+  _handlesMethod(method: string | undefined): boolean;
+}
+
+interface ExpressLayer {
+  readonly handle?: unknown;
+  readonly route?: ExpressRoute;
+  match?(path: string): boolean;
+}
+
+/** The part of an Express application used here (Express 5 `router`, Express 4 `_router`). */
+interface ExpressApp {
+  readonly router?: { stack: ExpressLayer[] };
+  readonly _router?: { stack: ExpressLayer[] };
+  use(handler: (req: ExpressIncoming, res: ServerResponse & { status(code: number): { json(body: unknown): unknown } }, next: () => void) => void): unknown;
+}
+
+/** Node's request as an Express middleware at the front of the stack receives it. */
+type ExpressIncoming = IncomingMessage & { raw?: undefined; baseUrl?: string; originalUrl?: string };
+
+/** The part of a Fastify instance used here, described rather than imported: fastify is not a dependency of this package. */
+interface FastifyHooks {
+  addHook(
+    name: 'onRequest',
+    hook: (
+      request: { raw: IncomingMessage; headers: IncomingMessage['headers']; method?: string; url?: string; originalUrl?: string; routeOptions?: { url?: unknown; handler?: object } },
+      reply: { code(status: number): { send(body: unknown): unknown } },
+      done: () => void,
+    ) => void,
+  ): unknown;
+}
+
 /**
  * The one Express route that can serve this request (path and method), or undefined when none or
  * several can: then which one does is decided later (a host or version filter passes it on).
  */
-function onlyRouteFor(router: any, req: IncomingMessage): object | undefined {
+function onlyRouteFor(router: { stack: ExpressLayer[] }, req: IncomingMessage): ExpressRoute | undefined {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  let found: object | undefined;
+  let found: ExpressRoute | undefined;
   for (const layer of router.stack) {
     const route = layer?.route;
     if (!route || typeof layer.match !== 'function') continue;

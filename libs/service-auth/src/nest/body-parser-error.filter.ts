@@ -2,14 +2,30 @@ import { Catch, HttpException, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { checkContentEncoding } from '../protocol/content-encoding.js';
 import type { ReasonCode } from '../protocol/reason-codes.js';
-import { nodeRequest } from './raw-body.js';
+import { nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 
-/** Which body-parser failures (Express body-parser, Fastify content-type parsers) mean what. */
-function reasonFor(cause: any): ReasonCode | undefined {
+/** The members of a body parser's error that say what went wrong (body-parser: type, status; Fastify: code, statusCode). */
+interface ParserError {
+  type?: unknown;
+  code?: unknown;
+  status?: unknown;
+  statusCode?: unknown;
+}
+
+/**
+ * Which parser failures (Express' body-parser, Fastify's content-type parsers) mean what. Each known
+ * refusal is named; any other 4xx of a parser gets the reason of its status (below). A parser's 5xx
+ * (body-parser's `stream.encoding.set` and `stream.not.readable`: the body was already read or
+ * decoded by other code) is a server fault: Nest does not turn it into an HttpException, and it is
+ * answered and logged as one.
+ */
+export function parserRefusalReason(cause: unknown): ReasonCode | undefined {
   if (!cause || typeof cause !== 'object') return undefined;
-  switch (cause.type ?? cause.code) {
+  const error: ParserError = cause;
+  switch (error.type ?? error.code) {
     case 'entity.too.large':
+    case 'parameters.too.many':
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return 'body_too_large';
     // body-parser's own refusal of a Content-Encoding (any coding with `inflate: false`, an unknown one otherwise)
@@ -18,6 +34,8 @@ function reasonFor(cause: any): ReasonCode | undefined {
     case 'entity.parse.failed':
     case 'entity.verify.failed':
     case 'charset.unsupported':
+    case 'querystring.parse.rangeError':
+    case 'request.aborted':
     case 'request.size.invalid':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -27,8 +45,17 @@ function reasonFor(cause: any): ReasonCode | undefined {
       return 'media_type_unsupported';
   }
   // zlib (Z_DATA_ERROR, Z_BUF_ERROR, …): body-parser could not inflate what the request said was compressed.
-  if (typeof cause.code === 'string' && cause.code.startsWith('Z_')) return 'body_malformed';
-  if (cause instanceof SyntaxError && (cause as any).statusCode === 400) return 'body_malformed';
+  if (typeof error.code === 'string' && error.code.startsWith('Z_')) return 'body_malformed';
+  if (cause instanceof SyntaxError && error.statusCode === 400) return 'body_malformed';
+  // A refusal of a parser this list does not know yet (a newer body-parser or Fastify): body-parser's
+  // errors carry a `type`, Fastify's content-type parser errors a code FST_ERR_CTP_*.
+  const isParserError = typeof error.type === 'string' || (typeof error.code === 'string' && error.code.startsWith('FST_ERR_CTP_'));
+  const status = typeof error.statusCode === 'number' ? error.statusCode : error.status;
+  if (isParserError && typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 413) return 'body_too_large';
+    if (status === 415) return 'media_type_unsupported';
+    return 'body_malformed';
+  }
   return undefined;
 }
 
@@ -39,11 +66,17 @@ function reasonFor(cause: any): ReasonCode | undefined {
  */
 function isContentEncoded(host: ArgumentsHost): boolean {
   try {
-    checkContentEncoding(nodeRequest(host.switchToHttp().getRequest()).headers['content-encoding']);
+    checkContentEncoding(nodeRequest(host.switchToHttp().getRequest<ServiceAuthRequest>()).headers['content-encoding']);
     return false;
   } catch {
     return true;
   }
+}
+
+/** The message of a refusal: its cause's when the reason alone would mislead, else its reason's. */
+function messageFor(reason: ReasonCode, cause: unknown): string {
+  if ((cause as { type?: unknown }).type === 'parameters.too.many') return 'The request body has too many parameters';
+  return MESSAGES[reason] ?? 'The request body is malformed';
 }
 
 const MESSAGES: Partial<Record<ReasonCode, string>> = {
@@ -59,9 +92,9 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
 @Catch(HttpException)
 export class BodyParserErrorFilter extends BaseExceptionFilter {
   override catch(exception: HttpException, host: ArgumentsHost): void {
-    const parserReason = host.getType() === 'http' ? reasonFor(exception.cause) : undefined;
+    const parserReason = host.getType() === 'http' ? parserRefusalReason(exception.cause) : undefined;
     if (!parserReason) return super.catch(exception, host);
     const reason = isContentEncoded(host) ? 'content_encoding_unsupported' : parserReason;
-    super.catch(new ServiceAuthException(reason, MESSAGES[reason] ?? 'The request body is malformed'), host);
+    super.catch(new ServiceAuthException(reason, messageFor(reason, exception.cause)), host);
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { HttpException, Logger, type ExecutionContext } from '@nestjs/common';
+import { HttpException, Logger, type ExecutionContext, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ThrottlerStorageService, type ThrottlerModuleOptions, type ThrottlerStorage } from '@nestjs/throttler';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,9 @@ import { PublicRoute } from './public-route.decorator.js';
 import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { TrustedCaller } from './trusted-caller.decorator.js';
+
+/** A route handler, as ExecutionContext.getHandler() hands it out: any method of a controller. */
+type RouteHandler = (...args: never[]) => unknown;
 
 const credential = () => ({ id: `k-${randomBytes(4).toString('hex')}`, apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') });
 
@@ -53,7 +56,7 @@ function request(ip: string, callerId?: string): FakeRequest {
   return req;
 }
 
-function context(req: FakeRequest, controller: Function, handler: Function, res = new FakeResponse()): ExecutionContext {
+function context(req: FakeRequest, controller: Type, handler: RouteHandler, res = new FakeResponse()): ExecutionContext {
   return {
     getType: () => 'http',
     getClass: () => controller,
@@ -107,7 +110,6 @@ beforeAll(async () => {
   });
   outboundKeys = await ServiceAuthKeys.create({
     serviceId: 'order-service',
-    guard: 'none',
     keys: { upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: [credential()] }] },
   });
 });

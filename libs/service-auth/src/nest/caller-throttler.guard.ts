@@ -13,6 +13,7 @@ import { ThrottlerStorageUnavailableError } from '../throttling/throttler-storag
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess } from './route-access.js';
 import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import type { ServiceAuthRequest } from './service-auth-request.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 
@@ -54,8 +55,8 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     super(options, storageService, reflector);
   }
 
-  /** ThrottlerGuard calls it as `getTracker(req, context)`. */
-  protected override async getTracker(req: Record<string, any>, context?: ExecutionContext): Promise<string> {
+  /** ThrottlerGuard calls it as `getTracker(req, context)`, with the HTTP request. */
+  protected override async getTracker(req: ServiceAuthRequest, context?: ExecutionContext): Promise<string> {
     const callerId: unknown = req[VERIFIED_CALLER_PROPERTY]?.id;
     if (typeof callerId === 'string' && callerId.length > 0) return `caller:${callerId}`;
     if (context && this.needsNoCaller(context)) return `ip:${await super.getTracker(req)}`;
@@ -81,7 +82,7 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
       return await super.handleRequest(requestProps);
     } catch (err) {
       if (!(err instanceof ThrottlerStorageUnavailableError)) throw err;
-      const req = requestProps.context.switchToHttp().getRequest();
+      const req = requestProps.context.switchToHttp().getRequest<ServiceAuthRequest>();
       this.authLogger.error(rejectionLogEntry(req, 'rate_limit_unavailable', 503, undefined, { detail: err.message }));
       throw new ServiceAuthException('rate_limit_unavailable', 'Rate limiting is temporarily unavailable');
     }
@@ -91,12 +92,13 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     const { req, res } = this.getRequestResponse(context);
     const retryAfter = Math.max(1, detail.timeToBlockExpire);
     if (readHeader(res, 'retry-after') === undefined) this.setResponseHeader(res, 'Retry-After', retryAfter);
-    this.authLogger.warn(rejectionLogEntry(req, 'rate_limited', 429, undefined, { retryAfterSeconds: retryAfter }));
+    // ThrottlerGuard types the HTTP request loosely (Record<string, any>); on this path it is one.
+    this.authLogger.warn(rejectionLogEntry(req as ServiceAuthRequest, 'rate_limited', 429, undefined, { retryAfterSeconds: retryAfter }));
     throw new ServiceAuthException('rate_limited', 'Too many requests: retry after the number of seconds in Retry-After');
   }
 }
 
-/** A response header already set, on an Express response or a Fastify reply. */
-function readHeader(res: Record<string, any>, name: string): unknown {
+/** A response header already set, on an Express response or a Fastify reply (both have getHeader). */
+function readHeader(res: { getHeader?(name: string): unknown } | undefined, name: string): unknown {
   return typeof res?.getHeader === 'function' ? res.getHeader(name) : undefined;
 }

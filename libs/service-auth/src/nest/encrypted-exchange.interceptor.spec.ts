@@ -10,6 +10,7 @@ import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.j
 import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { rememberVerifiedKey } from './verified-key.js';
+import { resolveOptions } from './resolved-options.js';
 
 const credential = (id: string) => ({ id, apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') });
 const OLD = credential('order-old');
@@ -38,7 +39,7 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     material = withKeys(OLD, NEW);
     keys = await ServiceAuthKeys.create({ serviceId: 'inventory-service', keyProvider: { load: () => material } });
-    interceptor = new EncryptedExchangeInterceptor(new Reflector(), keys, { serviceId: 'inventory-service' });
+    interceptor = new EncryptedExchangeInterceptor(new Reflector(), keys, resolveOptions({ serviceId: 'inventory-service' }));
   });
 
   /** A request as the guard leaves it: verified with OLD (its key remembered unless `remember` is false), body encrypted under OLD. */
@@ -49,7 +50,14 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     const req = { headers: { 'content-type': 'application/jose' }, rawBody, body: undefined as unknown, [VERIFIED_CALLER_PROPERTY]: caller };
     if (remember) rememberVerifiedKey(req, key);
     const headers: Record<string, string> = {};
-    const res = { header: (name: string, value: string) => void (headers[name] = value) };
+    // Nest has set the status before the handler runs.
+    const res = {
+      statusCode: 201,
+      status(code: number) {
+        this.statusCode = code;
+      },
+      header: (name: string, value: string) => void (headers[name] = value),
+    };
     return { req, res, headers, key, caller };
   }
 
@@ -95,5 +103,23 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     await retireOldKey();
     const answer = lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of({ stock: 98 }) }));
     await expect(answer).rejects.toThrow(/retired/);
+  });
+
+  it('seals an answer with no data as JSON null, with the status sent in the protected header', async () => {
+    const { req, res, headers, key, caller } = verifiedRequest();
+    const sealed = await lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of(undefined) }));
+    expect(headers['content-type']).toBe('application/jose');
+    const { plaintext, header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    expect(plaintext.toString()).toBe('null');
+    expect(header).toMatchObject({ nonce: caller.nonce, status: 201 });
+  });
+
+  it.each([204, 205])('a %i cannot carry the sealed answer: sent as 200, and sealed as such', async (status) => {
+    const { req, res, key } = verifiedRequest();
+    res.statusCode = status;
+    const sealed = await lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of(undefined) }));
+    expect(res.statusCode).toBe(200);
+    const { header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    expect(header).toMatchObject({ status: 200 });
   });
 });

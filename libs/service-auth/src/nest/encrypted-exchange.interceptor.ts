@@ -1,19 +1,20 @@
 import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { map, type Observable } from 'rxjs';
-import type { VerifiedCaller } from '../protocol/verified-caller.js';
-import { EncryptedExchange } from './encrypted-exchange.js';
-import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import { EncryptedExchange, type SealedResponse } from './encrypted-exchange.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
+import { RESOLVED_OPTIONS, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import type { ServiceAuthRequest } from './service-auth-request.js';
 import { verifiedKeyOf } from './verified-key.js';
 
 /**
  * Runs the encrypted exchange (see EncryptedExchange) when ServiceAuthGuard is not installed globally
  * (`guard: 'manual'` or `'none'`): after every guard, around every handler. With the guard installed
  * globally, the module installs no interceptor and the guard runs the exchange itself.
- * A plaintext exchange passes straight through: no operator is added to its response stream.
+ * A plaintext exchange passes straight through: no operator is added to its response stream. So
+ * does a handler that writes its own response (`@Res()` without passthrough): Nest sends nothing it
+ * returns.
  */
 @Injectable()
 export class EncryptedExchangeInterceptor implements NestInterceptor {
@@ -22,7 +23,7 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
   constructor(
     private readonly reflector: Reflector,
     keys: ServiceAuthKeys,
-    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
   ) {
     this.exchange = new EncryptedExchange(keys, options);
   }
@@ -32,9 +33,23 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
     const policy = this.exchange.policyOf(this.reflector, context);
     if (policy === 'off') return next.handle();
     const http = context.switchToHttp();
-    const req = http.getRequest();
-    const caller: VerifiedCaller | undefined = req[VERIFIED_CALLER_PROPERTY];
-    const seal = this.exchange.begin(req, http.getResponse(), policy, caller, verifiedKeyOf(req));
-    return seal ? next.handle().pipe(map(seal)) : next.handle();
+    const req = http.getRequest<ServiceAuthRequest>();
+    const res = http.getResponse<HttpResponse>();
+    const seal = this.exchange.begin(req, res, policy, req[VERIFIED_CALLER_PROPERTY], verifiedKeyOf(req), this.exchange.writesResponse(context));
+    if (!seal) return next.handle();
+    return next.handle().pipe(
+      map((data) => {
+        // Nest has set the status (@HttpCode, or the method's default) before the handler ran.
+        const sealed = seal(data, res.statusCode);
+        if (sealed.status !== res.statusCode) res.status(sealed.status);
+        return sealed.body;
+      }),
+    );
   }
+}
+
+/** What the interceptor uses of an Express response or a Fastify reply (both have these members). */
+interface HttpResponse extends SealedResponse {
+  statusCode: number;
+  status(code: number): unknown;
 }

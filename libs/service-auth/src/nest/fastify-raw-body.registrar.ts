@@ -1,9 +1,24 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
-import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
+import { RESOLVED_OPTIONS } from './service-auth.constants.js';
+import type { ServiceAuthRequest } from './service-auth-request.js';
+
+type ParserDone = (err: Error | null, body?: unknown) => void;
+
+/**
+ * The part of a Fastify instance used here, described rather than imported: fastify is not a
+ * dependency of this package (an Express application never installs it).
+ */
+interface FastifyContentTypeParsers {
+  hasContentTypeParser(contentType: string): boolean;
+  addContentTypeParser(
+    contentType: string,
+    options: { parseAs: 'buffer'; bodyLimit: number },
+    parser: (req: ServiceAuthRequest, body: Buffer, done: ParserDone) => void,
+  ): void;
+}
 
 /**
  * Fastify answers 415 to a content type it has no parser for, before any guard runs; this teaches
@@ -15,19 +30,19 @@ import type { ServiceAuthModuleOptions } from './service-auth-options.interface.
 export class FastifyRawBodyRegistrar implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(SERVICE_AUTH_OPTIONS) private readonly options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedServiceAuthOptions,
   ) {}
 
   onModuleInit(): void {
-    const adapter: any = this.adapterHost.httpAdapter;
-    if (!adapter || adapter.getType?.() !== 'fastify') return;
-    const instance = adapter.getInstance();
-    const bodyLimit = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const adapter = this.adapterHost.httpAdapter;
+    if (!adapter || adapter.getType() !== 'fastify') return;
+    const instance = adapter.getInstance<FastifyContentTypeParsers>();
+    const bodyLimit = this.options.maxBodyBytes;
     if (!instance.hasContentTypeParser(JWE_MEDIA_TYPE)) {
       instance.addContentTypeParser(
         JWE_MEDIA_TYPE,
         { parseAs: 'buffer', bodyLimit },
-        (req: any, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+        (req, body, done) => {
           req.rawBody = body;
           done(null, undefined);
         },
@@ -40,7 +55,7 @@ export class FastifyRawBodyRegistrar implements OnModuleInit {
       instance.addContentTypeParser(
         'text/plain',
         { parseAs: 'buffer', bodyLimit },
-        (req: any, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+        (req, body, done) => {
           req.rawBody = body;
           done(null, body.toString('utf8'));
         },

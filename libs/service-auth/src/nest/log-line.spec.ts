@@ -11,6 +11,7 @@ describe('LogLine', () => {
     expect(inspect(entry())).toBe(text);
     expect(inspect(entry(), { colors: true, compact: false, breakLength: 20 })).toBe(text);
     expect(String(entry())).toBe(text);
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- a LogLine in a template literal is the case under test
     expect(`${entry()}`).toBe(text);
   });
 

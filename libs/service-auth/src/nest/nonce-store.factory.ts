@@ -3,23 +3,22 @@ import type { Redis } from 'ioredis';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { RedisNonceStore } from '../replay/redis-nonce-store.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
+import { LogLine } from './log-line.js';
 
 /** The same store error is logged at most once per this interval (a dead Redis errors on every reconnect attempt). */
 export const STORE_ERROR_LOG_INTERVAL_MS = 30_000;
 
 /**
  * The module's nonce store: `replay.store` as given, a RedisNonceStore for `replay.redis`
- * (namespace = serviceId), else a MemoryNonceStore with `replay.maxNoncesPerCaller`. The module closes it on shutdown; a
+ * (namespace = serviceId), else a MemoryNonceStore; both with `replay.maxNoncesPerCaller`. The module closes it on shutdown; a
  * RedisNonceStore quits its client only when it created it (`url`), never an injected `client`.
- * Expects validated options (validateOptions).
  */
-export function createNonceStore(options: ServiceAuthModuleOptions): NonceStore {
-  const replay = options.replay;
-  if (replay?.store) return replay.store;
-  const redis = replay?.redis;
-  if (!redis) return new MemoryNonceStore({ maxNoncesPerCaller: replay?.maxNoncesPerCaller });
-  const common = { namespace: options.serviceId, keyPrefix: redis.keyPrefix, timeoutMs: redis.timeoutMs };
+export function createNonceStore(options: ResolvedServiceAuthOptions): NonceStore {
+  const { store, redis, maxNoncesPerCaller } = options.replay;
+  if (store) return store;
+  if (!redis) return new MemoryNonceStore({ maxNoncesPerCaller });
+  const common = { namespace: options.serviceId, keyPrefix: redis.keyPrefix, timeoutMs: redis.timeoutMs, maxNoncesPerCaller };
   // The options describe the client by shape (IoredisClient), so that they need no ioredis types; it is an ioredis client.
   if (redis.client) return new RedisNonceStore({ ...common, client: redis.client as Redis });
   return new RedisNonceStore({ ...common, url: redis.url, onError: storeErrorLogger(new Logger('ServiceAuth')) });
@@ -36,6 +35,6 @@ export function storeErrorLogger(logger: Logger, now: () => number = Date.now): 
     const at = now();
     if (last && last.message === err.message && at - last.at < STORE_ERROR_LOG_INTERVAL_MS) return;
     last = { message: err.message, at };
-    logger.error({ event: 'replay_store_error', message: err.message });
+    logger.error(new LogLine({ event: 'replay_store_error', message: err.message }));
   };
 }

@@ -13,17 +13,23 @@
 const protectedRoutes = new WeakSet<object>();
 
 /** The adapter's route object a routed request was matched to: Express `req.route`, Fastify `req.routeOptions.handler`. */
-export function adapterRouteOf(req: any): object | undefined {
-  const route = req?.route ?? req?.routeOptions?.handler;
+export function adapterRouteOf(req: AdapterRoutedRequest): object | undefined {
+  const route = req.route ?? req.routeOptions?.handler;
   return route !== null && (typeof route === 'object' || typeof route === 'function') ? route : undefined;
 }
 
 /** Called by the guard when it refuses a request on `req`'s route for a missing or unknown API key. */
-export function rememberProtectedRoute(req: any): void {
+export function rememberProtectedRoute(req: AdapterRoutedRequest): void {
   const route = adapterRouteOf(req);
   if (route) protectedRoutes.add(route);
 }
 
 export function isKnownProtectedRoute(route: object | undefined): boolean {
   return route !== undefined && protectedRoutes.has(route);
+}
+
+/** A routed request: Express sets `route`, Fastify `routeOptions.handler`. */
+interface AdapterRoutedRequest {
+  readonly route?: unknown;
+  readonly routeOptions?: { readonly handler?: unknown };
 }

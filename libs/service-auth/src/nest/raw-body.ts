@@ -1,12 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 
 const EMPTY = Buffer.alloc(0);
-
-/** Express hands guards its own request; Fastify wraps Node's in `.raw`. */
-export function nodeRequest(req: any): IncomingMessage {
-  return req.raw ?? req;
-}
 
 /** Whether the request announces a body (Content-Length above zero, or chunked). */
 export function declaresBody(raw: IncomingMessage): boolean {
@@ -42,7 +38,7 @@ function readStream(raw: IncomingMessage, maxBytes: number): Promise<Buffer> {
  * - a body that was parsed without keeping its bytes is a configuration error, reported as such
  *   rather than as a misleading signature failure.
  */
-export async function readRawBody(req: any, maxBytes: number): Promise<Buffer> {
+export async function readRawBody(req: ServiceAuthRequest, maxBytes: number): Promise<Buffer> {
   return rawBodyNow(req, maxBytes);
 }
 
@@ -50,7 +46,7 @@ export async function readRawBody(req: any, maxBytes: number): Promise<Buffer> {
  * As readRawBody, but without a promise when the bytes are at hand (kept by the framework, or no body
  * at all), which is the usual case: a promise only when the body must still be read from the stream.
  */
-export function rawBodyNow(req: any, maxBytes: number): Buffer | Promise<Buffer> {
+export function rawBodyNow(req: ServiceAuthRequest, maxBytes: number): Buffer | Promise<Buffer> {
   const raw = nodeRequest(req);
   const length = Number(raw.headers['content-length'] ?? 0);
   if (length > maxBytes) throw new ServiceAuthError('body_too_large', `The body exceeds ${maxBytes} bytes`);
@@ -59,7 +55,9 @@ export function rawBodyNow(req: any, maxBytes: number): Buffer | Promise<Buffer>
     return req.rawBody;
   }
   if (!declaresBody(raw)) return EMPTY;
-  if (raw.readable && !raw.readableEnded && !req._body) {
+  // Express body parsers set `_body` once they have consumed the stream.
+  const parsed = '_body' in req && req._body === true;
+  if (raw.readable && !raw.readableEnded && !parsed) {
     return readStream(raw, maxBytes).then((body) => {
       req.rawBody = body;
       return body;

@@ -5,11 +5,16 @@ import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import { requestMessage } from './request-message.js';
+import type { ServiceAuthRequest } from './service-auth-request.js';
 
 const PROTOTYPE_NAMES = [...new Set(Object.getOwnPropertyNames(Object.prototype).flatMap((name) => [name, name.toLowerCase()]))];
 
+/** A fake request with the members requestMessage reads; the rest of an IncomingMessage is not needed here. */
+const asRequest = (fake: object) => fake as ServiceAuthRequest;
+
 /** Node's IncomingMessage keeps headers in a plain object, which inherits from Object.prototype. */
-const nodeLikeRequest = (headers: Record<string, string>, url = '/items') => ({ method: 'GET', url, headers: { ...headers }, socket: {} });
+const nodeLike = (headers: Record<string, string>, url = '/items') => ({ method: 'GET', url, headers: { ...headers }, socket: {} });
+const nodeLikeRequest = (headers: Record<string, string>, url?: string) => asRequest(nodeLike(headers, url));
 
 describe('requestMessage: header lookup', () => {
   it.each(PROTOTYPE_NAMES)('%s is absent unless it was sent (own properties only)', (name) => {
@@ -21,7 +26,7 @@ describe('requestMessage: header lookup', () => {
   });
 
   it('repeated fields arrive as an array and are joined with ", "', () => {
-    const req = { method: 'GET', url: '/', headers: { 'x-list': ['a', 'b'] }, socket: {} };
+    const req = asRequest({ method: 'GET', url: '/', headers: { 'x-list': ['a', 'b'] }, socket: {} });
     expect(requestMessage(req).header('x-list')).toBe('a, b');
   });
 
@@ -45,10 +50,10 @@ describe('requestMessage: header lookup', () => {
 
 describe('requestMessage: target', () => {
   it('is the URL as it arrived (originalUrl) when the router was handed another one', () => {
-    expect(requestMessage({ ...nodeLikeRequest({}, '/echo/1'), originalUrl: '/api/echo/1' }).target).toBe('/api/echo/1');
+    expect(requestMessage(asRequest({ ...nodeLike({}, '/echo/1'), originalUrl: '/api/echo/1' })).target).toBe('/api/echo/1');
   });
 
   it('is the Node URL on a request that has no originalUrl, read through Fastify\'s `.raw`', () => {
-    expect(requestMessage({ raw: nodeLikeRequest({}, '/echo/1?a=1') }).target).toBe('/echo/1?a=1');
+    expect(requestMessage(asRequest({ raw: nodeLike({}, '/echo/1?a=1') })).target).toBe('/echo/1?a=1');
   });
 });

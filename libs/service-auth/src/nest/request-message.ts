@@ -1,15 +1,13 @@
 import type { HttpMessage } from '../protocol/http-message.js';
-import { nodeRequest } from './raw-body.js';
+import { nodeRequest, requestTarget, type ServiceAuthRequest } from './service-auth-request.js';
 
 /** Adapts an Express or Fastify request to the protocol's framework-free message view. */
-export function requestMessage(req: any): HttpMessage {
+export function requestMessage(req: ServiceAuthRequest): HttpMessage {
   const raw = nodeRequest(req);
   const headers = raw.headers;
   return {
     method: raw.method ?? 'GET',
-    // originalUrl is the target as it arrived: Express routers rewrite req.url under a mount point,
-    // Fastify's rewriteUrl rewrites raw.url (the guard checks that the router read what arrived).
-    target: req.originalUrl ?? raw.url ?? '/',
+    target: requestTarget(req),
     authority: headers.host,
     scheme: (raw.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http',
     header(name: string) {
@@ -20,11 +18,4 @@ export function requestMessage(req: any): HttpMessage {
       return Array.isArray(value) ? value.join(', ') : value;
     },
   };
-}
-
-/** The path without its query, for logs (queries can carry data that does not belong in logs). */
-export function requestPath(req: any): string {
-  const target: string = req.originalUrl ?? nodeRequest(req).url ?? '/';
-  const q = target.indexOf('?');
-  return q < 0 ? target : target.slice(0, q);
 }

@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import type { ServiceAuthRequest } from './service-auth-request.js';
 
 /**
  * The route a request matched, as declared (`/api/inventory/:productId`), for metrics: a bounded set
@@ -6,10 +7,10 @@ import type { ExecutionContext } from '@nestjs/common';
  * Fastify on `req.routeOptions`; a request reaching a guard has always matched a route, but should
  * neither be known the handler (`InventoryController.get`) stands in for it.
  */
-export function routePattern(context: ExecutionContext, req: any): string {
-  const express: unknown = req?.route?.path;
+export function routePattern(context: ExecutionContext, req: ServiceAuthRequest): string {
+  const express = 'route' in req ? req.route?.path : undefined;
   if (typeof express === 'string') return express;
-  const fastify: unknown = req?.routeOptions?.url;
+  const fastify = 'routeOptions' in req ? req.routeOptions?.url : undefined;
   if (typeof fastify === 'string') return fastify;
   return `${context.getClass().name}.${context.getHandler().name}`;
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { AnswerSealer } from './encrypted-exchange.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
+import { RESOLVED_OPTIONS } from './service-auth.constants.js';
 
 /**
  * Where a response object keeps the sealer of its answer until the answer is sent. A symbol-keyed
@@ -24,8 +24,8 @@ export function sealAnswerOf(res: object, seal: AnswerSealer): void {
 }
 
 /**
- * Sealers set and not yet taken (one whose answer is never sent through reply(), e.g. a handler that
- * writes the response itself, stays counted). While there are none, which is always so for a service
+ * Sealers set and not yet taken (one whose answer is never sent through reply(), e.g. a redirect,
+ * stays counted; handlers that write their own response are never marked). While there are none, which is always so for a service
  * that exchanges no encrypted bodies, an answer is sent without looking at its response.
  */
 let pending = 0;
@@ -45,23 +45,43 @@ let pending = 0;
 export class SealedAnswerRegistrar implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(SERVICE_AUTH_OPTIONS) private readonly options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedServiceAuthOptions,
   ) {}
 
   onModuleInit(): void {
-    if ((this.options.guard ?? 'global') !== 'global') return;
-    const adapter: any = this.adapterHost.httpAdapter;
+    if (this.options.guard !== 'global') return;
+    const adapter = this.adapterHost.httpAdapter as unknown as SealableAdapter | undefined;
     if (!adapter || typeof adapter.reply !== 'function' || adapter[SEALS_ANSWERS]) return;
     const reply = adapter.reply;
-    adapter.reply = function sealingReply(this: unknown, response: any, body: unknown, statusCode?: number) {
-      const seal: AnswerSealer | undefined = pending === 0 ? undefined : response?.[PENDING_SEALER];
+    adapter.reply = function sealingReply(this: unknown, response: SealableResponse, body: unknown, statusCode?: number): unknown {
+      const seal = pending === 0 ? undefined : response[PENDING_SEALER];
       if (seal !== undefined) {
         response[PENDING_SEALER] = undefined;
         pending--;
-        if (!(typeof statusCode === 'number' && statusCode >= 400)) body = seal(body);
+        // The status the answer is sent with: the one given, else the one Nest set on the response
+        // (@HttpCode, or the method's default) before the handler ran.
+        const status = statusCode ?? response.statusCode;
+        if (!(typeof status === 'number' && status >= 400)) {
+          const sealed = seal(body, typeof status === 'number' ? status : 200);
+          body = sealed.body;
+          // A 204 or 205 cannot carry the sealed body: sent as 200 (which the sealed header names).
+          statusCode = sealed.status;
+        }
       }
       return reply.call(this, response, body, statusCode);
     };
     adapter[SEALS_ANSWERS] = true;
   }
+}
+
+/** An Express response or a Fastify reply, as the wrapped reply() sees it. */
+interface SealableResponse {
+  statusCode?: number;
+  [PENDING_SEALER]?: AnswerSealer;
+}
+
+/** The part of Nest's HTTP adapter used here. */
+interface SealableAdapter {
+  reply: (response: SealableResponse, body: unknown, statusCode?: number) => unknown;
+  [SEALS_ANSWERS]?: boolean;
 }

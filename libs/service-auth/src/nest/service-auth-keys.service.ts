@@ -4,6 +4,7 @@ import { KeyConfigurationError } from '../keys/key-configuration.error.js';
 import type { KeyProvider } from '../keys/key-provider.interface.js';
 import { KeyRing } from '../keys/key-ring.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import { LogLine } from './log-line.js';
 
 /**
  * Holds the current key ring and swaps it on reload. A reload is validated in full before it
@@ -24,8 +25,10 @@ export class ServiceAuthKeys {
     this.inbound = ring.callerIds.length > 0;
   }
 
-  static async create(options: ServiceAuthModuleOptions): Promise<ServiceAuthKeys> {
-    const provider: KeyProvider = options.keyProvider ?? (options.keys ? { load: () => options.keys! } : new EnvKeyProvider());
+  /** Loads the keys from `keyProvider`, else from `keys`, else from the environment (EnvKeyProvider). */
+  static async create(options: Pick<ServiceAuthModuleOptions, 'serviceId' | 'keys' | 'keyProvider'>): Promise<ServiceAuthKeys> {
+    const { keys } = options;
+    const provider: KeyProvider = options.keyProvider ?? (keys ? { load: () => keys } : new EnvKeyProvider());
     const ring = KeyRing.from(await provider.load(), options.serviceId);
     if (ring.callerIds.length === 0 && ring.upstreamIds.length === 0) {
       throw new KeyConfigurationError(
@@ -47,10 +50,10 @@ export class ServiceAuthKeys {
       throw new KeyConfigurationError('Reload refused: the new key material has no callers, which would leave every route of this service refusing all requests');
     }
     this.current = next;
-    this.logger.log({
+    this.logger.log(new LogLine({
       event: 'service_auth_keys_reloaded',
       callers: next.callerIds,
       upstreams: next.upstreamIds.map((id) => ({ id, signingKey: next.upstream(id)?.keys[0]?.id })),
-    });
+    }));
   }
 }

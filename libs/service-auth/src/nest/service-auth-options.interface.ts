@@ -15,8 +15,8 @@ export type EncryptionPolicy = 'required' | 'optional' | 'off';
  */
 export interface IoredisClient {
   readonly status: string;
-  set(...args: any[]): Promise<unknown>;
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  set(...args: unknown[]): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /**
@@ -52,12 +52,13 @@ export interface ReplayOptions extends ReplayWindowOptions {
   /** Remember nonces in Redis, shared by every replica of this service. */
   redis?: ReplayRedisOptions;
   /**
-   * Live nonces ONE caller may have in the default in-memory store. A caller at its budget (it sent
-   * more than this many requests within max age + future skew + 1 s) gets 429
-   * `nonce_budget_exhausted` with `Retry-After` until its oldest nonce expires; other callers are not
-   * affected. Memory is bounded by (configured callers) × maxNoncesPerCaller × about 100 bytes.
-   * Default 1 000 000: about 3 300 requests per second per caller with the default window. Applies to
-   * the in-memory store only: setting it with `store` or `redis` is a start-up error.
+   * Live nonces ONE caller may have, in the in-memory store or in Redis (counted over every replica
+   * sharing it). A caller at its budget (it sent more than this many requests within max age +
+   * future skew + 1 s) gets 429 `nonce_budget_exhausted` with `Retry-After` until its oldest nonce
+   * expires; other callers are not affected. Memory is bounded by (configured callers) ×
+   * maxNoncesPerCaller × about 85 bytes in memory, about 330 bytes in Redis. Default 1 000 000:
+   * about 3 300 requests per second per caller with the default window. Setting it with `store` is a
+   * start-up error (that store bounds itself).
    */
   maxNoncesPerCaller?: number;
 }

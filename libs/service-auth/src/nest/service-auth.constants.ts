@@ -6,10 +6,9 @@ export const ENCRYPTION_POLICY_METADATA = 'service-auth:encryption-policy';
 /** The request property the guard stores the verified caller under. */
 export const VERIFIED_CALLER_PROPERTY = 'serviceAuthCaller';
 
+/** The module's options, validated and with every default filled in (ResolvedServiceAuthOptions). */
+export const RESOLVED_OPTIONS = Symbol('SERVICE_AUTH_RESOLVED_OPTIONS');
 export const NONCE_STORE = Symbol('SERVICE_AUTH_NONCE_STORE');
 export const REQUEST_VERIFIER = Symbol('SERVICE_AUTH_REQUEST_VERIFIER');
 /** The VerificationObserver of the `metrics` option, or null when metrics are off. */
 export const VERIFICATION_OBSERVER = Symbol('SERVICE_AUTH_VERIFICATION_OBSERVER');
-
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-export const DEFAULT_CLIENT_TIMEOUT_MS = 5000;

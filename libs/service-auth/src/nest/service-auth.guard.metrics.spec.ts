@@ -11,6 +11,10 @@ import { ServiceAuthGuard } from './service-auth.guard.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { TrustedCaller } from './trusted-caller.decorator.js';
+import { resolveOptions } from './resolved-options.js';
+
+/** A route handler, as ExecutionContext.getHandler() hands it out: any method of a controller. */
+type RouteHandler = (...args: never[]) => unknown;
 
 /**
  * canActivate as a promise: it answers synchronously when it can (a boolean, or a refusal thrown at
@@ -53,7 +57,7 @@ interface FakeRequest {
   routeOptions?: { url: string };
 }
 
-const context = (req: FakeRequest, handler: Function): ExecutionContext =>
+const context = (req: FakeRequest, handler: RouteHandler): ExecutionContext =>
   ({
     getType: () => 'http',
     getClass: () => StockController,
@@ -70,7 +74,7 @@ let guard: ServiceAuthGuard;
 const logged: unknown[] = [];
 
 const newGuard = (obs: VerificationObserver | null, verifier?: RequestVerifier) =>
-  new ServiceAuthGuard(new Reflector(), keys, verifier ?? new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), options, obs);
+  new ServiceAuthGuard(new Reflector(), keys, verifier ?? new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), resolveOptions(options), obs);
 
 function signed(credential: SigningCredential, extra: Partial<FakeRequest> = {}): FakeRequest {
   const target = '/stock/P123?secret-query=1';

@@ -1,5 +1,5 @@
 import { describe, it, expect, jest, beforeAll, afterAll } from '@jest/globals';
-import { HttpException, Logger, type ExecutionContext } from '@nestjs/common';
+import { HttpException, Logger, type ExecutionContext, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
@@ -15,6 +15,10 @@ import { ServiceAuthGuard } from './service-auth.guard.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { TrustedCaller } from './trusted-caller.decorator.js';
+import { resolveOptions } from './resolved-options.js';
+
+/** A route handler, as ExecutionContext.getHandler() hands it out: any method of a controller. */
+type RouteHandler = (...args: never[]) => unknown;
 
 /**
  * canActivate as a promise: it answers synchronously when it can (a boolean, or a refusal thrown at
@@ -54,6 +58,8 @@ class PlainController {
 interface FakeRequest {
   method: string;
   originalUrl: string;
+  /** What Express removed from the front of the target for a mounted application. */
+  baseUrl?: string;
   /** The URL the router matched; Express keeps it in `url`, next to the `originalUrl` that arrived. */
   url?: string;
   headers: Record<string, string>;
@@ -61,7 +67,7 @@ interface FakeRequest {
   [VERIFIED_CALLER_PROPERTY]?: unknown;
 }
 
-function context(req: FakeRequest | undefined, controller: Function, handler: Function, type = 'http'): ExecutionContext {
+function context(req: FakeRequest | undefined, controller: Type, handler: RouteHandler, type = 'http'): ExecutionContext {
   return {
     getType: () => type,
     getClass: () => controller,
@@ -92,7 +98,7 @@ beforeAll(async () => {
       ],
     },
   });
-  guard = new ServiceAuthGuard(new Reflector(), keys, new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), options);
+  guard = new ServiceAuthGuard(new Reflector(), keys, new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), resolveOptions(options));
   orderCredential = keys.ring.findCallerKey('order-service', ORDER.id)!;
   billingCredential = keys.ring.findCallerKey('billing-service', BILLING.id)!;
 });
@@ -116,7 +122,7 @@ function signedRequest(credential: SigningCredential, init: { method?: string; t
 
 const anonymous = (): FakeRequest => ({ method: 'GET', originalUrl: '/items', headers: { host: 'inventory.internal' }, rawBody: Buffer.alloc(0) });
 
-async function refusal(req: FakeRequest, controller: Function, handler: Function): Promise<HttpException> {
+async function refusal(req: FakeRequest, controller: Type, handler: RouteHandler): Promise<HttpException> {
   try {
     await activate(guard, context(req, controller, handler));
   } catch (err) {
@@ -178,8 +184,8 @@ describe('ServiceAuthGuard: route classification', () => {
     expect(outbound.inbound).toBe(false);
     const outboundOptions: ServiceAuthModuleOptions = { serviceId: 'order-service', maxBodyBytes: 1024 };
     const verifier = new RequestVerifier(() => outbound.ring, new MemoryNonceStore(), { audience: 'order-service' });
-    const outboundGuard = new ServiceAuthGuard(new Reflector(), outbound, verifier, outboundOptions);
-    const refusedBy = async (req: FakeRequest, controller: Function, handler: Function) => {
+    const outboundGuard = new ServiceAuthGuard(new Reflector(), outbound, verifier, resolveOptions(outboundOptions));
+    const refusedBy = async (req: FakeRequest, controller: Type, handler: RouteHandler) => {
       try {
         await activate(outboundGuard, context(req, controller, handler));
       } catch (err) {
@@ -300,14 +306,21 @@ describe('ServiceAuthGuard: refusals', () => {
     expect(logged).toEqual([expect.objectContaining({ event: 'service_auth_rejected', reason: 'request_target_invalid', status: 400 })]);
   });
 
-  it('a URL rewritten between the wire and the router is 400 request_target_invalid; a mount point removed is not', async () => {
+  it('a URL rewritten between the wire and the router is 400 request_target_invalid; a mount point Express removed is not', async () => {
     const rewritten = signedRequest(orderCredential, { target: '/orders/1' });
     rewritten.url = '/orders/2';
     expect((await refusal(rewritten, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'request_target_invalid' });
 
     const mounted = signedRequest(orderCredential, { target: '/api/orders/1?x=1' });
     mounted.url = '/orders/1?x=1';
+    mounted.baseUrl = '/api';
     await expect(activate(guard, context(mounted, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+  });
+
+  it('a suffix of the target is not a mount point unless Express says so: 400 request_target_invalid', async () => {
+    const suffix = signedRequest(orderCredential, { target: '/files/orders/1' });
+    suffix.url = '/orders/1';
+    expect((await refusal(suffix, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'request_target_invalid' });
   });
 
   it('a content-encoded body is 415 content_encoding_unsupported, before the body is read', async () => {
@@ -320,7 +333,7 @@ describe('ServiceAuthGuard: refusals', () => {
   it('an error that is not a refusal is rethrown as is (not turned into a 401)', async () => {
     const boom = new Error('store exploded');
     const failing = { precheck: () => undefined, verifyRequest: async () => Promise.reject(boom) } as unknown as RequestVerifier;
-    const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, options);
+    const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, resolveOptions(options));
     await expect(activate(failingGuard, context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).rejects.toBe(boom);
   });
 });

@@ -4,25 +4,25 @@ import type { HttpMessage } from '../protocol/http-message.js';
 import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../protocol/request-verifier.js';
 import type { ResolvedKey } from '../keys/key-ring.js';
 import type { VerifiedCaller } from '../protocol/verified-caller.js';
-import { EncryptedExchange, mayBeEncryptedExchange } from './encrypted-exchange.js';
+import { EncryptedExchange, mayBeEncryptedExchange, type SealedResponse } from './encrypted-exchange.js';
 import { sealAnswerOf } from './sealed-answer.registrar.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
-import { REQUEST_VERIFIER, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { EncryptionPolicy, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { nodeRequest, rawBodyNow } from './raw-body.js';
+import type { EncryptionPolicy } from './service-auth-options.interface.js';
+import { rawBodyNow } from './raw-body.js';
 import { requestMessage } from './request-message.js';
+import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
 import { rememberProtectedRoute } from './protected-routes.js';
 import { apiKeyLookupOf } from './api-key-lookup.js';
 import { routePattern } from './route-pattern.js';
-import { DEFAULT_MAX_BODY_BYTES } from './service-auth.constants.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 
 
 /**
@@ -47,12 +47,12 @@ export class ServiceAuthGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly keys: ServiceAuthKeys,
     @Inject(REQUEST_VERIFIER) protected readonly verifier: RequestVerifier,
-    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
     /** The `metrics` option's observer; null (metrics off) costs one null check per request. */
     @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
   ) {
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    if ((options.guard ?? 'global') === 'global') this.exchange = new EncryptedExchange(keys, options);
+    this.maxBodyBytes = options.maxBodyBytes;
+    if (options.guard === 'global') this.exchange = new EncryptedExchange(keys, options);
   }
 
   /**
@@ -65,20 +65,21 @@ export class ServiceAuthGuard implements CanActivate {
     if (route.public) {
       // An encrypted body on a public route is refused (no caller to decrypt for), as is a plaintext
       // one where encryption is required.
-      if (route.encryption === 'required' || (route.encryption !== undefined && mayBeEncryptedExchange(context.switchToHttp().getRequest()))) {
-        this.beginExchange(context, route.encryption, undefined, undefined);
+      if (route.encryption === 'required' || (route.encryption !== undefined && mayBeEncryptedExchange(context.switchToHttp().getRequest<ServiceAuthRequest>()))) {
+        this.beginExchange(context, route, route.encryption, undefined, undefined);
       }
       return true;
     }
 
-    const req = context.switchToHttp().getRequest();
+    const req = context.switchToHttp().getRequest<ServiceAuthRequest>();
     const started = this.observer ? performance.now() : 0;
     try {
       const message = requestMessage(req);
       // Target and Content-Encoding before the body is read; then the URL the router chose this
-      // handler by must be (the rest after a mount point of) the target that will be verified.
+      // handler by must be the target that will be verified (or, under an Express mount point,
+      // exactly what Express says it left of it).
       this.verifier.precheck(message);
-      checkRoutedTarget(message.target, nodeRequest(req).url);
+      checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
       const body = rawBodyNow(req, this.maxBodyBytes);
       const verified = body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
       if (verified instanceof Promise) {
@@ -93,7 +94,7 @@ export class ServiceAuthGuard implements CanActivate {
     }
   }
 
-  private verify(req: any, message: HttpMessage, body: Buffer, route: RouteDecision): VerifiedRequest | Promise<VerifiedRequest> {
+  private verify(req: ServiceAuthRequest, message: HttpMessage, body: Buffer, route: RouteDecision): VerifiedRequest | Promise<VerifiedRequest> {
     // A verifier of another make (a test double, a subclass from before verifyRequestNow) has verifyRequest only.
     return typeof this.verifier.verifyRequestNow === 'function'
       ? this.verifier.verifyRequestNow(message, body, route.isTrusted, apiKeyLookupOf(req))
@@ -101,14 +102,14 @@ export class ServiceAuthGuard implements CanActivate {
   }
 
   /** The request is verified: the caller goes on the request, the encrypted exchange (if any) begins. */
-  private accept(context: ExecutionContext, req: any, route: RouteDecision, verified: VerifiedRequest, started: number): true {
+  private accept(context: ExecutionContext, req: ServiceAuthRequest, route: RouteDecision, verified: VerifiedRequest, started: number): true {
     req[VERIFIED_CALLER_PROPERTY] = verified.caller;
     if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
     // What follows concerns the request's body and answer, not who sent it (not a refusal of the
     // caller: neither logged as one nor counted).
     if (route.encryption !== undefined) {
       // On a plaintext exchange with a route that does not require encryption there is nothing to do.
-      if (route.encryption === 'required' || mayBeEncryptedExchange(req)) this.beginExchange(context, route.encryption, verified.caller, verified.key);
+      if (route.encryption === 'required' || mayBeEncryptedExchange(req)) this.beginExchange(context, route, route.encryption, verified.caller, verified.key);
     }
     // EncryptedExchangeInterceptor runs the exchange instead: it needs the key the request was verified
     // with, so that the answer does not depend on that key surviving a reload.
@@ -117,22 +118,22 @@ export class ServiceAuthGuard implements CanActivate {
   }
 
   /** Reports, logs and answers a refusal (reject), or lets an unexpected error through. */
-  private refuse(context: ExecutionContext, req: any, started: number, err: unknown): never {
+  private refuse(context: ExecutionContext, req: ServiceAuthRequest, started: number, err: unknown): never {
     if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
     if (err instanceof ServiceAuthError) {
       // A stranger on this route: from now on such requests are refused before their body is read.
       if (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid') rememberProtectedRoute(req);
-      if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse(), err.retryAfterSeconds);
+      if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
       this.reject(err, req);
     }
     throw err;
   }
 
   /** The encrypted exchange's work before the handler, and its answer marked for sealing when it must be. */
-  private beginExchange(context: ExecutionContext, policy: EncryptionPolicy, caller: VerifiedCaller | undefined, key: ResolvedKey | undefined): void {
+  private beginExchange(context: ExecutionContext, route: RouteDecision, policy: EncryptionPolicy, caller: VerifiedCaller | undefined, key: ResolvedKey | undefined): void {
     const http = context.switchToHttp();
-    const res = http.getResponse();
-    const seal = this.exchange!.begin(http.getRequest(), res, policy, caller, key);
+    const res = http.getResponse<SealedResponse & object>();
+    const seal = this.exchange!.begin(http.getRequest<ServiceAuthRequest>(), res, policy, caller, key, route.writesResponse);
     if (seal) sealAnswerOf(res, seal);
   }
 
@@ -141,7 +142,7 @@ export class ServiceAuthGuard implements CanActivate {
    * method, configured caller id, reason code); a failing observer must neither refuse a request
    * nor hide a refusal, so its errors stop here.
    */
-  private report(observer: VerificationObserver, context: ExecutionContext, req: any, started: number, decision: { accepted: true } | { accepted: false; error: unknown }): void {
+  private report(observer: VerificationObserver, context: ExecutionContext, req: ServiceAuthRequest, started: number, decision: { accepted: true } | { accepted: false; error: unknown }): void {
     const durationSeconds = (performance.now() - started) / 1000;
     try {
       const event: VerificationEvent = {
@@ -172,7 +173,12 @@ export class ServiceAuthGuard implements CanActivate {
       const access = this.routeAccess(context);
       const trusted = !access.public && access.callers ? new Set(access.callers) : undefined;
       const policy = this.exchange?.policyOf(this.reflector, context);
-      route = { public: access.public, isTrusted: trusted && ((id: string) => trusted.has(id)), encryption: policy === 'off' ? undefined : policy };
+      route = {
+        public: access.public,
+        isTrusted: trusted && ((id: string) => trusted.has(id)),
+        encryption: policy === 'off' ? undefined : policy,
+        writesResponse: this.exchange !== undefined && policy !== 'off' && this.exchange.writesResponse(context),
+      };
       routes.set(handler, route);
     }
     return route;
@@ -187,7 +193,7 @@ export class ServiceAuthGuard implements CanActivate {
    * Logs the refusal as one line (no secret, no query, no body; see LogLine) and answers with its
    * stable reason.
    */
-  protected reject(error: ServiceAuthError, req: any): never {
+  protected reject(error: ServiceAuthError, req: ServiceAuthRequest): never {
     const claimedCaller = req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req);
     const entry = rejectionLogEntry(req, error.reason, error.status, claimedCaller, {
       ...(error.detail ? { detail: error.detail } : {}),
@@ -199,7 +205,7 @@ export class ServiceAuthGuard implements CanActivate {
   }
 
   /** The service an API key belongs to, for the log line; never the key itself. */
-  private claimedCaller(req: any): string | undefined {
+  private claimedCaller(req: ServiceAuthRequest): string | undefined {
     const apiKey = req.headers?.['x-api-key'];
     return typeof apiKey === 'string' ? this.keys.ring.findByApiKey(apiKey)?.callerId : undefined;
   }
@@ -211,10 +217,18 @@ interface RouteDecision {
   isTrusted?: TrustPolicy;
   /** The route's encryption policy when the guard runs its encrypted exchange and it is not 'off'. */
   encryption?: EncryptionPolicy;
+  /** Whether the handler writes its own response (`@Res()` without passthrough): its answer is not sealed. */
+  writesResponse: boolean;
+}
+
+/** An Express response has `header` and Node's `setHeader`; a Fastify reply has `header`. */
+interface Reply {
+  header?(name: string, value: string): unknown;
+  setHeader?(name: string, value: string): unknown;
 }
 
 /** `Retry-After` (seconds) on an Express response or a Fastify reply; the refusal's body is written later by Nest. */
-function setRetryAfter(res: any, seconds: number): void {
+function setRetryAfter(res: Reply | undefined, seconds: number): void {
   if (typeof res?.header === 'function') res.header('Retry-After', String(seconds));
   else if (typeof res?.setHeader === 'function') res.setHeader('Retry-After', String(seconds));
 }

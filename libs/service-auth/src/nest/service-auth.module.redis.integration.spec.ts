@@ -5,9 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServiceApp } from 'service-app';
 
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
 import { findFreePort } from '../../../../test/support/server-process.js';
@@ -21,6 +23,7 @@ import { NONCE_STORE } from './service-auth.constants.js';
 import { ServiceAuthModule } from './service-auth.module.js';
 import type { ReplayOptions, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { TrustedCaller } from './trusted-caller.decorator.js';
+import { resolveOptions } from './resolved-options.js';
 import { validateOptions } from './validate-options.js';
 
 const ORDER = { id: 'k-order', apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') };
@@ -62,9 +65,10 @@ function appModule(replay: ReplayOptions): DynamicModule {
 }
 
 async function startApp(replay: ReplayOptions, logger: LoggerService | false = false): Promise<{ app: INestApplication; url: string }> {
-  const app = await NestFactory.create(appModule(replay), { logger, abortOnError: false, rawBody: true });
+  const app = await createServiceApp(appModule(replay), { logger });
   await app.listen(0, '127.0.0.1');
-  return { app, url: `http://127.0.0.1:${app.getHttpServer().address().port}` };
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${port}` };
 }
 
 const get = (url: string) => rawRequest(url, { method: 'GET', path: '/probe', headers: signedHeaders(url, orderSigning, { method: 'GET', path: '/probe' }) });
@@ -145,7 +149,9 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
       expect(answer.json).toMatchObject({ reason: 'audience_mismatch' });
       await expect(admin.keys('audience-probe:*')).resolves.toEqual([]);
       expect((await get(url)).status).toBe(200);
-      await expect(admin.keys('audience-probe:*')).resolves.toHaveLength(1);
+      // One accepted request: its nonce, and the caller's budget that counts it.
+      const keys = (await admin.keys('audience-probe:*')).sort();
+      expect(keys).toEqual([`audience-probe:inventory-service:order-service`, expect.stringMatching(/^audience-probe:inventory-service:order-service:[^:]+:.+$/)]);
     } finally {
       await app.close();
     }
@@ -185,10 +191,7 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
   });
 
   it('replay.store and replay.redis together: the application does not start, and the error names both settings', async () => {
-    const error = await NestFactory.create(appModule({ store: new MemoryNonceStore(), redis: { url: redis.url } }), {
-      logger: false,
-      abortOnError: false,
-    }).then(
+    const error = await createServiceApp(appModule({ store: new MemoryNonceStore(), redis: { url: redis.url } }), { logger: false }).then(
       () => undefined,
       (err: Error) => err,
     );
@@ -198,11 +201,11 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
 
   it('no replay settings: in memory, with replay.maxNoncesPerCaller; replay.store: that instance', () => {
     const base: ServiceAuthModuleOptions = { serviceId: 'inventory-service' };
-    expect(createNonceStore(base)).toBeInstanceOf(MemoryNonceStore);
-    expect(createNonceStore(base)).toMatchObject({ maxNoncesPerCaller: 1_000_000 });
-    expect(createNonceStore({ ...base, replay: { maxNoncesPerCaller: 7 } })).toMatchObject({ maxNoncesPerCaller: 7 });
+    expect(createNonceStore(resolveOptions(base))).toBeInstanceOf(MemoryNonceStore);
+    expect(createNonceStore(resolveOptions(base))).toMatchObject({ maxNoncesPerCaller: 1_000_000 });
+    expect(createNonceStore(resolveOptions({ ...base, replay: { maxNoncesPerCaller: 7 } }))).toMatchObject({ maxNoncesPerCaller: 7 });
     const store = new MemoryNonceStore();
-    expect(createNonceStore({ ...base, replay: { store } })).toBe(store);
+    expect(createNonceStore(resolveOptions({ ...base, replay: { store } }))).toBe(store);
   });
 });
 

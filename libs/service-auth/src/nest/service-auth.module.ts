@@ -1,5 +1,7 @@
 import { Module, type OnApplicationShutdown, Inject, Logger, type CanActivate } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { BodyParserErrorFilter } from './body-parser-error.filter.js';
@@ -8,87 +10,96 @@ import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
 import { SealedAnswerRegistrar } from './sealed-answer.registrar.js';
 import { ApiKeyPrecheckRegistrar } from './api-key-precheck.registrar.js';
 import { createNonceStore } from './nonce-store.factory.js';
-import { NONCE_STORE, REQUEST_VERIFIER, VERIFICATION_OBSERVER } from './service-auth.constants.js';
-import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
+import { resolveOptions, type ResolvedServiceAuthOptions } from './resolved-options.js';
+import { NONCE_STORE, REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './service-auth.constants.js';
 import { ServiceAuthGuard } from './service-auth.guard.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SERVICE_AUTH_OPTIONS, ServiceAuthConfigurableModule } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { validateOptions } from './validate-options.js';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { TrustedCallerValidator } from './trusted-caller.validator.js';
+
+import { LogLine } from './log-line.js';
 
 /** What APP_GUARD resolves to when the application installs ServiceAuthGuard itself, or not at all. */
 const NOT_INSTALLED: CanActivate = { canActivate: () => true };
-import { TrustedCallerValidator } from './trusted-caller.validator.js';
+
+/**
+ * The settings that only make sense together with the keys: refused (or warned about) once both
+ * are known, so that a service never starts with a check that silently does nothing.
+ */
+function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedServiceAuthOptions): void {
+  if (options.guard === 'none' && keys.inbound) {
+    throw new KeyConfigurationError(
+      `ServiceAuthModule: callers are configured (${keys.ring.callerIds.join(', ')}), but guard is 'none', so nothing would check them. ` +
+        "Remove the callers, or use guard: 'global' (or 'manual' and register ServiceAuthGuard yourself)",
+    );
+  }
+  const encrypt = options.client.encrypt;
+  const unknown = typeof encrypt === 'boolean' ? [] : encrypt.filter((id) => !keys.ring.upstream(id));
+  if (unknown.length > 0) {
+    throw new KeyConfigurationError(
+      `ServiceAuthModule: client.encrypt names ${unknown.map((id) => `"${id}"`).join(', ')}, which ${unknown.length > 1 ? 'are not configured upstreams' : 'is not a configured upstream'}` +
+        ` (configured: ${keys.ring.upstreamIds.join(', ') || 'none'})`,
+    );
+  }
+  if (options.guard === 'global' && !keys.inbound) {
+    new Logger('ServiceAuth').warn(
+      new LogLine({
+        event: 'service_auth_no_callers',
+        message:
+          'No callers are configured (SERVICE_AUTH_CALLERS), so every route without @PublicRoute() refuses every request. ' +
+          "If this service accepts no signed callers, set guard: 'none'.",
+      }),
+    );
+  }
+}
 
 /**
  * `ServiceAuthModule.forRoot(options)` / `forRootAsync({ useFactory, inject })`.
- * Options and keys are validated once, while the module is created: a bad configuration stops the
- * application from starting, with a message that names the setting.
+ * Options are validated and their defaults filled in once, by the RESOLVED_OPTIONS provider, which
+ * every other provider reads; then the keys are loaded and checked against them. A bad configuration
+ * stops the application from starting, with a message that names the setting.
  */
 @Module({
   imports: [DiscoveryModule],
   providers: [
+    { provide: RESOLVED_OPTIONS, inject: [SERVICE_AUTH_OPTIONS], useFactory: resolveOptions },
     {
       provide: ServiceAuthKeys,
-      inject: [SERVICE_AUTH_OPTIONS],
-      useFactory: async (options: ServiceAuthModuleOptions) => {
-        validateOptions(options);
+      inject: [RESOLVED_OPTIONS],
+      useFactory: async (options: ResolvedServiceAuthOptions) => {
         const keys = await ServiceAuthKeys.create(options);
-        const guard = options.guard ?? 'global';
-        if (guard === 'none' && keys.inbound) {
-          throw new KeyConfigurationError(
-            `ServiceAuthModule: callers are configured (${keys.ring.callerIds.join(', ')}), but guard is 'none', so nothing would check them. ` +
-              "Remove the callers, or use guard: 'global' (or 'manual' and register ServiceAuthGuard yourself)",
-          );
-        }
-        const encrypt = options.client?.encrypt;
-        const unknown = Array.isArray(encrypt) ? encrypt.filter((id) => !keys.ring.upstream(id)) : [];
-        if (unknown.length > 0) {
-          throw new KeyConfigurationError(
-            `ServiceAuthModule: client.encrypt names ${unknown.map((id) => `"${id}"`).join(', ')}, which ${unknown.length > 1 ? 'are not configured upstreams' : 'is not a configured upstream'}` +
-              ` (configured: ${keys.ring.upstreamIds.join(', ') || 'none'})`,
-          );
-        }
-        if (guard === 'global' && !keys.inbound) {
-          new Logger('ServiceAuth').warn({
-            event: 'service_auth_no_callers',
-            message:
-              'No callers are configured (SERVICE_AUTH_CALLERS), so every route without @PublicRoute() refuses every request. ' +
-              "If this service accepts no signed callers, set guard: 'none'.",
-          });
-        }
+        checkKeysAgainstOptions(keys, options);
         return keys;
       },
     },
     {
       provide: NONCE_STORE,
       // After ServiceAuthKeys: options and keys are validated before a Redis connection is opened.
-      inject: [SERVICE_AUTH_OPTIONS, ServiceAuthKeys],
-      useFactory: (options: ServiceAuthModuleOptions): NonceStore => createNonceStore(options),
+      inject: [RESOLVED_OPTIONS, ServiceAuthKeys],
+      useFactory: (options: ResolvedServiceAuthOptions): NonceStore => createNonceStore(options),
     },
     {
       provide: REQUEST_VERIFIER,
-      inject: [ServiceAuthKeys, NONCE_STORE, SERVICE_AUTH_OPTIONS],
-      useFactory: (keys: ServiceAuthKeys, nonces: NonceStore, options: ServiceAuthModuleOptions) =>
+      inject: [ServiceAuthKeys, NONCE_STORE, RESOLVED_OPTIONS],
+      useFactory: (keys: ServiceAuthKeys, nonces: NonceStore, options: ResolvedServiceAuthOptions) =>
         new RequestVerifier(() => keys.ring, nonces, {
-          ...options.replay,
           audience: options.serviceId,
+          maxAgeSeconds: options.replay.maxAgeSeconds,
+          maxFutureSkewSeconds: options.replay.maxFutureSkewSeconds,
           requiredComponents: options.requiredComponents,
         }),
     },
     {
       provide: VERIFICATION_OBSERVER,
-      // After ServiceAuthKeys: the options are validated first.
-      inject: [SERVICE_AUTH_OPTIONS, ServiceAuthKeys],
-      useFactory: (options: ServiceAuthModuleOptions) => createVerificationObserver(options.metrics),
+      // After ServiceAuthKeys, as every provider that acts on the options: keys are checked first.
+      inject: [RESOLVED_OPTIONS, ServiceAuthKeys],
+      useFactory: (options: ResolvedServiceAuthOptions) => createVerificationObserver(options.metrics),
     },
     ServiceAuthGuard,
     {
       provide: APP_GUARD,
-      inject: [SERVICE_AUTH_OPTIONS, ServiceAuthGuard],
-      useFactory: (options: ServiceAuthModuleOptions, guard: ServiceAuthGuard): CanActivate =>
-        (options.guard ?? 'global') === 'global' ? guard : NOT_INSTALLED,
+      inject: [RESOLVED_OPTIONS, ServiceAuthGuard],
+      useFactory: (options: ResolvedServiceAuthOptions, guard: ServiceAuthGuard): CanActivate => (options.guard === 'global' ? guard : NOT_INSTALLED),
     },
     { provide: APP_FILTER, useClass: BodyParserErrorFilter },
     EncryptedExchangeInterceptor,
@@ -97,17 +108,17 @@ import { TrustedCallerValidator } from './trusted-caller.validator.js';
       // here (Nest skips a global enhancer whose factory gives null): no exchange goes through Nest's
       // interceptor machinery for nothing.
       provide: APP_INTERCEPTOR,
-      inject: [SERVICE_AUTH_OPTIONS, EncryptedExchangeInterceptor],
-      useFactory: (options: ServiceAuthModuleOptions, interceptor: EncryptedExchangeInterceptor): EncryptedExchangeInterceptor | null =>
-        (options.guard ?? 'global') === 'global' ? null : interceptor,
+      inject: [RESOLVED_OPTIONS, EncryptedExchangeInterceptor],
+      useFactory: (options: ResolvedServiceAuthOptions, interceptor: EncryptedExchangeInterceptor): EncryptedExchangeInterceptor | null =>
+        options.guard === 'global' ? null : interceptor,
     },
     SealedAnswerRegistrar,
     ApiKeyPrecheckRegistrar,
     FastifyRawBodyRegistrar,
     TrustedCallerValidator,
   ],
-  // SERVICE_AUTH_OPTIONS and ServiceAuthKeys: for SignedHttpModule (nest-service-auth/client), which signs with these keys.
-  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, SERVICE_AUTH_OPTIONS, VERIFICATION_OBSERVER],
+  // RESOLVED_OPTIONS and ServiceAuthKeys: for SignedHttpModule (nest-service-auth/client), which signs with these keys.
+  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
   constructor(@Inject(NONCE_STORE) private readonly nonces: NonceStore) {

@@ -15,6 +15,7 @@ import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import type { ServiceAuthModuleOptions, SignedHttpClientOptions } from './service-auth-options.interface.js';
 import { SignedHttpService } from './signed-http.service.js';
+import { resolveOptions } from './resolved-options.js';
 
 type Answer = { status: number; headers?: Record<string, string>; data?: unknown };
 type Step = Answer | { network: string } | { hang: true } | { reply: (request: Seen) => Answer };
@@ -91,7 +92,7 @@ beforeAll(async () => {
 function service(script: Step[], client: SignedHttpClientOptions = {}, serviceKeys: ServiceAuthKeys = keys) {
   const { adapter, seen } = scriptedAdapter(script);
   const options: ServiceAuthModuleOptions = { serviceId: 'order-service', client: { retry: { baseDelayMs: 0, maxDelayMs: 0 }, ...client } };
-  return { http: new SignedHttpService(new HttpService(axios.create({ adapter })), serviceKeys, options), seen };
+  return { http: new SignedHttpService(new HttpService(axios.create({ adapter })), serviceKeys, resolveOptions(options)), seen };
 }
 
 describe('SignedHttpService resilience', () => {
@@ -311,6 +312,7 @@ describe('SignedHttpService client.encrypt (by upstream id)', () => {
     const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), ring.findCallerKey('order-service', key.id)!.encryptionKey, {
       kid,
       nonce: nonceOf(request.headers),
+      status: 200,
     });
     return { status: 200, headers: { 'content-type': 'application/jose' }, data: jwe };
   };
@@ -331,16 +333,15 @@ describe('SignedHttpService client.encrypt (by upstream id)', () => {
     await expect(calleeVerify(PAIRS.payments, seen[0])).resolves.toMatchObject({ keyId: 'pay-1' });
   });
 
-  it('a URL prefix in the list (the former form) encrypts nothing', async () => {
-    const { http, seen } = service([], { encrypt: [UPSTREAM] });
-    await firstValueFrom(http.post(`${UPSTREAM}/api/inventory`, { productId: 'P1' }));
-    expect(seen[0].headers['content-type']).toBe('application/json');
+  it('a URL prefix in the list (the former form) is refused before any call: it would encrypt nothing', () => {
+    expect(() => service([], { encrypt: [UPSTREAM] })).toThrow(/client\.encrypt must be true, false or a list of upstream ids/);
   });
 
   it('encrypt: true encrypts for every upstream', async () => {
     const { http, seen } = service([{ status: 204, data: '' }, { status: 204, data: '' }], { encrypt: true });
-    await firstValueFrom(http.post(`${UPSTREAM}/a`, { a: 1 }));
-    await firstValueFrom(http.post('http://billing.test/api/v2/b', { b: 2 }));
+    // An unsealed 2xx answer to an encrypted call is refused, an empty 204 included (PROTOCOL.md §5.1).
+    await expect(firstValueFrom(http.post(`${UPSTREAM}/a`, { a: 1 }))).rejects.toMatchObject({ reason: 'encryption_required' });
+    await expect(firstValueFrom(http.post('http://billing.test/api/v2/b', { b: 2 }))).rejects.toMatchObject({ reason: 'encryption_required' });
     expect(seen.map((s) => s.headers['content-type'])).toEqual(['application/jose', 'application/jose']);
   });
 

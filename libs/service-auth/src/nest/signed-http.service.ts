@@ -1,27 +1,20 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AxiosHeaders, type AxiosAdapter, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { AxiosAdapter, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
+import { callHeaders } from '../client/call-headers.js';
 import { OutgoingRequestRefusedError } from '../client/outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
-import {
-  checkCallConfig,
-  DEFAULT_MAX_REQUEST_BYTES,
-  DEFAULT_MAX_RESPONSE_BYTES,
-  guardedAdapter,
-  refusedAnswer,
-  refuseRedirect,
-  transportConfig,
-  type TransportLimits,
-} from '../client/outgoing-transport.js';
+import { checkCallConfig, guardedAdapter, refusedAnswer, refuseRedirect, transportConfig } from '../client/outgoing-transport.js';
+import { redactedError } from '../client/redacted-error.js';
 import { RetryPolicy } from '../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../client/upstream-circuit-breakers.js';
 import { UpstreamNotConfiguredError } from '../client/upstream-not-configured.error.js';
 import type { ResolvedUpstream } from '../keys/key-ring.js';
-import { DEFAULT_CLIENT_TIMEOUT_MS } from './service-auth.constants.js';
+import type { ResolvedClientOptions, ResolvedServiceAuthOptions } from './resolved-options.js';
+import { RESOLVED_OPTIONS } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import { LogLine } from './log-line.js';
 
 /**
  * A drop-in for @nestjs/axios' HttpService whose every request is signed (RFC 9421, hmac-sha256)
@@ -45,34 +38,27 @@ import type { ServiceAuthModuleOptions } from './service-auth-options.interface.
 @Injectable()
 export class SignedHttpService {
   private readonly logger = new Logger('SignedHttpService');
-  private readonly timeoutMs: number;
-  private readonly encrypt: boolean | string[];
+  /** ServiceAuthModule's `client` options, defaults filled in; also the transport's byte limits. */
+  private readonly client: ResolvedClientOptions;
   private readonly retry: RetryPolicy | undefined;
   private readonly breakers: UpstreamCircuitBreakers | undefined;
-  private readonly limits: TransportLimits;
   private readonly adapter: AxiosAdapter;
 
   constructor(
     private readonly http: HttpService,
     private readonly keys: ServiceAuthKeys,
-    @Inject(SERVICE_AUTH_OPTIONS) options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
   ) {
-    this.timeoutMs = options.client?.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
-    this.encrypt = options.client?.encrypt ?? false;
-    this.limits = {
-      maxResponseBytes: options.client?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      maxRequestBytes: options.client?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    };
-    this.adapter = guardedAdapter(this.limits, () => this.http.axiosRef.defaults.adapter);
-    const retry = options.client?.retry;
-    this.retry = retry === false ? undefined : new RetryPolicy(retry ?? {});
-    const circuitBreaker = options.client?.circuitBreaker;
+    const client = options.client;
+    this.client = client;
+    this.adapter = guardedAdapter(client, () => this.http.axiosRef.defaults.adapter);
+    this.retry = client.retry === false ? undefined : new RetryPolicy(client.retry);
     this.breakers =
-      circuitBreaker === false
+      client.circuitBreaker === false
         ? undefined
-        : new UpstreamCircuitBreakers(circuitBreaker ?? {}, {
+        : new UpstreamCircuitBreakers(client.circuitBreaker, {
             onStateChange: (upstream, state) => {
-              const entry = { event: 'upstream_circuit_state', upstream, state };
+              const entry = new LogLine({ event: 'upstream_circuit_state', upstream, state });
               if (state === 'open') this.logger.warn(entry);
               else this.logger.log(entry);
             },
@@ -80,7 +66,8 @@ export class SignedHttpService {
   }
 
   private encrypts(upstream: ResolvedUpstream): boolean {
-    return this.encrypt === true || (Array.isArray(this.encrypt) && this.encrypt.includes(upstream.id));
+    const encrypt = this.client.encrypt;
+    return encrypt === true || (Array.isArray(encrypt) && encrypt.includes(upstream.id));
   }
 
   /**
@@ -101,6 +88,9 @@ export class SignedHttpService {
     return this.http.axiosRef;
   }
 
+  // `T = any` on every method, as on HttpService's: code written for HttpService compiles unchanged
+  // (with `unknown`, every `response.data.x` it has would stop compiling).
+  /* eslint-disable @typescript-eslint/no-explicit-any -- HttpService's own `T = any` defaults, kept for drop-in compatibility (above) */
   request<T = any>(config: AxiosRequestConfig): Observable<AxiosResponse<T>> {
     return new Observable<AxiosResponse<T>>((subscriber) => {
       const controller = new AbortController();
@@ -159,12 +149,13 @@ export class SignedHttpService {
   patch<T = any>(url: string, data?: unknown, config?: AxiosRequestConfig): Observable<AxiosResponse<T>> {
     return this.request<T>({ ...config, method: 'PATCH', url, data });
   }
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 
   /** One call: retried if idempotent and retry is on; every attempt through the upstream's breaker and signed afresh. */
   private async execute<T>(config: AxiosRequestConfig, signal: AbortSignal): Promise<AxiosResponse<T>> {
     const method = (config.method ?? 'GET').toUpperCase();
     // Before the breaker and the retries: a refused config is the caller's mistake, not the upstream's.
-    checkCallConfig(config, this.limits);
+    checkCallConfig(config, this.client);
     const upstream = upstreamOrigin(this.http.axiosRef.getUri(config));
     const breakers = this.breakers;
     const attempt = breakers
@@ -174,7 +165,7 @@ export class SignedHttpService {
     return this.retry.run<T>(attempt, {
       signal,
       onRetry: ({ attempt: failed, delayMs, cause }) =>
-        this.logger.warn({ event: 'upstream_retry', upstream, method, attempt: failed, cause, delayMs }),
+        this.logger.warn(new LogLine({ event: 'upstream_retry', upstream, method, attempt: failed, cause, delayMs })),
     });
   }
 
@@ -188,16 +179,13 @@ export class SignedHttpService {
     const upstream = ring.upstreamFor(url);
     if (!upstream) throw new UpstreamNotConfiguredError(targetOf(url), ring.upstreamIds);
     const key = upstream.keys[0];
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(AxiosHeaders.from((config.headers ?? {}) as any).toJSON())) {
-      if (value !== undefined && value !== null && (value as unknown) !== false) headers[name.toLowerCase()] = String(value);
-    }
+    const headers = callHeaders(config.headers);
     const encrypted = this.encrypts(upstream);
     const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted);
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
     // to the bytes on the wire (the ciphertext, when encrypted).
     const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'client.maxRequestBytes';
-    const maxRequestBytes = config.maxBodyLength ?? this.limits.maxRequestBytes;
+    const maxRequestBytes = config.maxBodyLength ?? this.client.maxRequestBytes;
     if (prepared.body && prepared.body.length > maxRequestBytes) {
       throw new OutgoingRequestRefusedError(
         'request_too_large',
@@ -209,25 +197,28 @@ export class SignedHttpService {
     try {
       response = await axios.request<T>({
         ...config,
-        ...transportConfig(config, this.limits, this.adapter),
+        ...transportConfig(config, this.client, this.adapter),
         method,
         url,
         baseURL: undefined,
         params: undefined,
         data: prepared.body,
         headers: prepared.headers,
-        timeout: config.timeout ?? this.timeoutMs,
+        timeout: config.timeout ?? this.client.timeoutMs,
         signal,
-        transformRequest: [(data) => data],
+        transformRequest: [(data: unknown) => data],
       });
     } catch (error) {
-      throw refusedAnswer(error, origin) ?? error;
+      // Before anything else sees it (the retry policy keeps the last error, the breaker its last
+      // failure as the cause of UpstreamUnavailableError): an axios error holds the API key, the
+      // signature and the body, and its nonce is unused when the request never reached the upstream.
+      throw refusedAnswer(error, origin) ?? redactedError(error);
     }
     refuseRedirect(response, origin);
     if (encrypted) {
       const contentType = response.headers['content-type'];
       response.data = openAnswer(
-        { status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
+        { method, status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
         (kid) => this.keys.ring.findUpstreamKey(upstream.id, kid)?.encryptionKey,
         prepared.nonce,
       ) as T;

@@ -1,10 +1,12 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { KeyConfigurationError } from '../keys/key-configuration.error.js';
-import { TRUSTED_CALLERS_METADATA } from './service-auth.constants.js';
+import type { ResolvedServiceAuthOptions } from './resolved-options.js';
+import { RESOLVED_OPTIONS, TRUSTED_CALLERS_METADATA } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS } from './service-auth.module-definition.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+
+/** What Reflector reads metadata from, as Nest types it: a class or a method. */
+type MetadataTarget = Parameters<Reflector['get']>[1];
 
 /**
  * Refuses to start when a @TrustedCaller names a caller that is not configured: a typo there would
@@ -17,16 +19,17 @@ export class TrustedCallerValidator implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly keys: ServiceAuthKeys,
-    @Inject(SERVICE_AUTH_OPTIONS) private readonly options: ServiceAuthModuleOptions,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedServiceAuthOptions,
   ) {}
 
   onModuleInit(): void {
     const configured = new Set(this.keys.ring.callerIds);
     for (const wrapper of this.discovery.getControllers()) {
-      const { instance, metatype } = wrapper;
+      const instance: unknown = wrapper.instance;
+      const metatype = wrapper.metatype;
       if (!instance || !metatype) continue;
-      const check = (target: object, where: string) => {
-        const ids = this.reflector.get<string[] | undefined>(TRUSTED_CALLERS_METADATA, target as Function);
+      const check = (target: MetadataTarget, where: string) => {
+        const ids = this.reflector.get<string[] | undefined>(TRUSTED_CALLERS_METADATA, target);
         for (const id of ids ?? []) {
           if (!configured.has(id)) {
             throw new KeyConfigurationError(
@@ -41,7 +44,8 @@ export class TrustedCallerValidator implements OnModuleInit {
         }
       };
       check(metatype, metatype.name);
-      const prototype = Object.getPrototypeOf(instance);
+      // getAllMethodNames lists only the prototype's function-valued members.
+      const prototype = Object.getPrototypeOf(instance) as Record<string, MetadataTarget>;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         check(prototype[method], `${metatype.name}.${method}`);
       }

@@ -79,14 +79,17 @@ describe('validateOptions', () => {
     }
   });
 
-  it('maxNoncesPerCaller with a store it cannot bound is refused, naming both settings', () => {
+  it('maxNoncesPerCaller with a store it cannot bound (replay.store) is refused, naming both settings', () => {
     const withStore = messageOf({ ...base, replay: { maxNoncesPerCaller: 10, store: { claim: async () => true } } });
     expect(withStore).toContain('replay.maxNoncesPerCaller');
     expect(withStore).toContain('replay.store');
-    const withRedis = messageOf({ ...base, replay: { maxNoncesPerCaller: 10, redis: { url: 'redis://u:hunter2@cache:6379' } } });
-    expect(withRedis).toContain('replay.maxNoncesPerCaller');
-    expect(withRedis).toContain('replay.redis');
-    expect(withRedis).not.toContain('hunter2');
+  });
+
+  it('maxNoncesPerCaller bounds the Redis store too', () => {
+    expect(() => validateOptions({ ...base, replay: { maxNoncesPerCaller: 10, redis: { url: 'redis://u:hunter2@cache:6379' } } })).not.toThrow();
+    const bad = messageOf({ ...base, replay: { maxNoncesPerCaller: 0, redis: { url: 'redis://u:hunter2@cache:6379' } } });
+    expect(bad).toContain('replay.maxNoncesPerCaller must be a positive integer');
+    expect(bad).not.toContain('hunter2');
   });
 
   it('a bad client timeout names client.timeoutMs', () => {

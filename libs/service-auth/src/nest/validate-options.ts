@@ -76,8 +76,9 @@ function validateClientResilience(options: ServiceAuthModuleOptions): void {
 }
 
 /**
- * replay.store and replay.redis: at most one; replay.maxNoncesPerCaller only without them. Error messages name the setting, never the URL's
- * value (it may carry a password).
+ * replay.store and replay.redis: at most one; replay.maxNoncesPerCaller not with replay.store (the
+ * module's stores apply it, a store of the application bounds itself). Error messages name the
+ * setting, never the URL's value (it may carry a password).
  */
 function validateReplayStore(replay: ServiceAuthModuleOptions['replay']): void {
   if (replay === undefined) return;
@@ -91,9 +92,9 @@ function validateReplayStore(replay: ServiceAuthModuleOptions['replay']): void {
   }
   positiveInteger(replay.maxNoncesPerCaller, 'replay.maxNoncesPerCaller');
   // A bound that silently does nothing is worse than none: the operator believes callers are bounded.
-  if (replay.maxNoncesPerCaller !== undefined && (store !== undefined || redis !== undefined)) {
+  if (replay.maxNoncesPerCaller !== undefined && store !== undefined) {
     throw new KeyConfigurationError(
-      `ServiceAuthModule: replay.maxNoncesPerCaller bounds the in-memory nonce store only; it cannot be combined with ${store !== undefined ? 'replay.store (bound that store itself)' : "replay.redis (bound Redis with maxmemory)"}`,
+      'ServiceAuthModule: replay.maxNoncesPerCaller bounds the in-memory and Redis nonce stores; it cannot be combined with replay.store (bound that store itself)',
     );
   }
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof (store as { claim?: unknown }).claim !== 'function')) {

@@ -93,7 +93,7 @@ describe('parseCanonicalSignature (the fast path of parseSignatureFields)', () =
       const full = inFull(input, signature);
       if (fast !== undefined) {
         taken++;
-        if (!('ok' in full)) throw new Error(`fast path accepted what the full parser refuses: ${JSON.stringify([input, signature])}: ${String((full as { error: unknown }).error)}`);
+        if (!('ok' in full)) throw new Error(`fast path accepted what the full parser refuses: ${JSON.stringify([input, signature])}: ${String((full).error)}`);
         expect({ input, signature, parsed: [fast] }).toEqual({ input, signature, parsed: full.ok });
       } else if ('ok' in full) {
         declinedButValid++;

@@ -5,8 +5,6 @@
  */
 import { describe, it, expect } from '@jest/globals';
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { httpbis } from 'http-message-signatures';
 import { deriveKeys } from '../keys/key-derivation.js';
 import { KeyRing } from '../keys/key-ring.js';
@@ -14,8 +12,9 @@ import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { createContentDigest } from './content-digest.js';
 import { httpMessage } from './http-message.js';
 import { RequestVerifier } from './request-verifier.js';
+import { audienceBoundVector } from '../../../../test/support/protocol-vectors.js';
 
-const vector = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/audience-bound-hmac-sha256.json', import.meta.url)), 'utf8'));
+const vector = audienceBoundVector();
 const hmacKey = deriveKeys(Buffer.from(vector.secretBase64, 'base64')).hmacKey;
 const genericKey = { id: vector.keyId, alg: 'hmac-sha256', sign: async (data: Buffer) => createHmac('sha256', hmacKey).update(data).digest() };
 const PARAMS = ['created', 'nonce', 'keyid', 'alg', 'tag'];

@@ -6,8 +6,9 @@ import { signRequest } from './request-signer.js';
 import { parseSignatureFields } from './signature-fields.js';
 import { buildSignatureBase } from './signature-base.js';
 import { httpMessage } from './http-message.js';
+import { audienceBoundVector } from '../../../../test/support/protocol-vectors.js';
 
-const vector = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/audience-bound-hmac-sha256.json', import.meta.url)), 'utf8'));
+const vector = audienceBoundVector();
 const protocolDoc = readFileSync(fileURLToPath(new URL('../../PROTOCOL.md', import.meta.url)), 'utf8');
 
 // The worked example of PROTOCOL.md §1.1 and §2.1, kept as a test vector: if this fails, the document is wrong.

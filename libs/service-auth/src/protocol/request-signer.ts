@@ -52,7 +52,7 @@ export function signRequest(input: SignRequestInput, credential: SigningCredenti
   // No prototype: `headers[name]` must not find `constructor` or `__proto__` on Object.prototype
   // (a component would be covered for a header that is not sent), and a header named `__proto__`
   // must be stored as a header rather than replace the prototype.
-  const headers: Record<string, string | undefined> = Object.create(null);
+  const headers = Object.create(null) as Record<string, string | undefined>;
   for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
   Object.assign(headers, added);
 

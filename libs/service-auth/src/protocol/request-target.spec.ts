@@ -76,27 +76,37 @@ describe('checkRequestTarget: refused with 400 request_target_invalid', () => {
   });
 });
 
-describe('checkRoutedTarget: the router must read the target received, or its rest after a mount point', () => {
+describe('checkRoutedTarget: the router must read the target received, or what Express left of it under its mount point', () => {
   it.each([
-    ['the same target', '/echo/1?a=1', '/echo/1?a=1'],
-    ['no routed URL known', '/echo/1', undefined],
-    ['mounted at /api', '/api/echo/1?a=1', '/echo/1?a=1'],
-    ['the mount point itself', '/api', '/'],
-    ['the mount point with a query', '/api?x=1', '/?x=1'],
-    ['the mount point with a trailing slash', '/api/', '/'],
-  ])('accepted: %s', (_name, received, routed) => {
-    expect(refusal(() => checkRoutedTarget(received, routed))).toBeUndefined();
+    ['the same target', '/echo/1?a=1', '/echo/1?a=1', undefined],
+    ['the same target, mount point empty', '/echo/1?a=1', '/echo/1?a=1', ''],
+    ['no routed URL known', '/echo/1', undefined, undefined],
+    ['mounted at /api', '/api/echo/1?a=1', '/echo/1?a=1', '/api'],
+    ['mounted at /api/v1', '/api/v1/echo/1', '/echo/1', '/api/v1'],
+    ['the mount point itself ("/" added by Express)', '/api', '/', '/api'],
+    ['the mount point with a query ("/" added by Express)', '/api?x=1', '/?x=1', '/api'],
+    ['the mount point with a trailing slash', '/api/', '/', '/api'],
+  ])('accepted: %s', (_name, received, routed, mountPoint) => {
+    expect(refusal(() => checkRoutedTarget(received, routed, mountPoint))).toBeUndefined();
   });
 
   it.each([
-    ['rewritten to another path', '/echo/1', '/echo/2'],
-    ['rewritten to another query', '/echo/1?a=1', '/echo/1?a=2'],
-    ['a query added', '/echo/1', '/echo/1?role=admin'],
-    ['a cut inside a segment', '/api/echo', '/i/echo'],
-    ['a cut that is not at a "/"', '/ab', '/b'],
-    ['a cut inside the query', '/echo?x=/1', '/1'],
-    ['a longer URL than received', '/1', '/echo/1'],
-  ])('refused: %s', (_name, received, routed) => {
-    expect(refusal(() => checkRoutedTarget(received, routed))).toMatch(/^request_target_invalid: /);
+    ['rewritten to another path', '/echo/1', '/echo/2', undefined],
+    ['rewritten to another query', '/echo/1?a=1', '/echo/1?a=2', undefined],
+    ['a query added', '/echo/1', '/echo/1?role=admin', undefined],
+    ['a suffix, nothing mounted (Fastify)', '/files/echo/7', '/echo/7', undefined],
+    ['a suffix with its query, nothing mounted (Fastify)', '/files/x/echo/7?a=1', '/echo/7?a=1', undefined],
+    ['a suffix, nothing mounted (Express)', '/files/echo/7', '/echo/7', ''],
+    ['a shorter suffix than the mount point leaves', '/api/files/echo/7', '/echo/7', '/api'],
+    ['another mount point than the one received', '/v2/echo/1', '/echo/1', '/api'],
+    ['the mount point itself, routed elsewhere', '/api', '/x', '/api'],
+    ['a "/" that was not added: the rest had a query', '/api?x=1', '/?y=1', '/api'],
+    ['the rest of a mount point that is empty but not added', '/api', '/?x=1', '/api'],
+    ['a cut inside a segment', '/api/echo', '/i/echo', ''],
+    ['a cut that is not at a "/"', '/ab', '/b', ''],
+    ['a cut inside the query', '/echo?x=/1', '/1', ''],
+    ['a longer URL than received', '/1', '/echo/1', ''],
+  ])('refused: %s', (_name, received, routed, mountPoint) => {
+    expect(refusal(() => checkRoutedTarget(received, routed, mountPoint))).toMatch(/^request_target_invalid: /);
   });
 });

@@ -199,8 +199,8 @@ describe('RequestVerifier: credentials', () => {
     const spyBody = new Proxy(garbage, {
       get(target, prop) {
         accessed.push(prop);
-        const value = Reflect.get(target, prop);
-        return typeof value === 'function' ? value.bind(target) : value;
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
     const req: Req = {

@@ -1,18 +1,13 @@
 import { describe, it, expect } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { buildSignatureBase } from './signature-base.js';
 import { hmacSha256 } from './hmac-sha256.js';
 import { httpMessage } from './http-message.js';
 import { parseSignatureFields, serializeSignatureParams } from './signature-fields.js';
 import { createContentDigest, verifyContentDigest } from './content-digest.js';
-
-function fixture(name: string) {
-  return JSON.parse(readFileSync(fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url)), 'utf8'));
-}
+import { appendixB25Vector, fullCoverageVector } from '../../../../test/support/protocol-vectors.js';
 
 describe('RFC 9421 appendix B.2.5 (hmac-sha256)', () => {
-  const v = fixture('rfc9421-b25-hmac-sha256.json');
+  const v = appendixB25Vector();
   const key = Buffer.from(v.key.secretBase64, 'base64');
   const message = httpMessage({ method: v.request.method, target: v.request.target, headers: Object.fromEntries(v.request.headers) });
 
@@ -39,7 +34,7 @@ describe('RFC 9421 appendix B.2.5 (hmac-sha256)', () => {
 });
 
 describe('full-coverage hmac-sha256 vector (method, authority, path, query, digest, nonce, alg, tag)', () => {
-  const v = fixture('hmac-sha256-full-coverage.json');
+  const v = fullCoverageVector();
   const url = new URL(v.request.url);
   const message = httpMessage({
     method: v.request.method,

@@ -187,7 +187,7 @@ describe('parseSignatureFields: hostile input is signature_malformed', () => {
         parseSignatureFields(input, SIG);
       } catch (err) {
         if (!(err instanceof ServiceAuthError) || err.reason !== 'signature_malformed') {
-          throw new Error(`input ${JSON.stringify(input)} threw ${String(err)}`);
+          throw new Error(`input ${JSON.stringify(input)} threw ${String(err)}`, { cause: err });
         }
       }
     }

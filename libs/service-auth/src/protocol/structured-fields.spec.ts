@@ -74,13 +74,13 @@ function normaliseOurs(value: BareItem): unknown {
   if (Buffer.isBuffer(value)) return { bytes: value.toString('base64') };
   return value;
 }
-function normaliseTheirs(value: any): unknown {
+function normaliseTheirs(value: unknown): unknown {
   if (value instanceof reference.Token) return { token: value.toString() };
   if (value instanceof ArrayBuffer) return { bytes: Buffer.from(value).toString('base64') };
   return value;
 }
 const oursParams = (p: Map<string, BareItem>) => [...p].map(([k, v]) => [k, normaliseOurs(v)]);
-const theirsParams = (p: Map<string, any>) => [...p].map(([k, v]) => [k, normaliseTheirs(v)]);
+const theirsParams = (p: Map<string, unknown>) => [...p].map(([k, v]) => [k, normaliseTheirs(v)]);
 function shapeOurs(d: Dictionary) {
   return [...d].map(([k, m]) => [
     k,

@@ -1,10 +1,10 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { requireOptionalPeer } from './require-optional-peer.cjs';
+import { requireOptionalPeer } from '../peers/require-optional-peer.cjs';
 
 /**
- * The Redis plumbing shared by RedisNonceStore and RedisThrottlerStorage: an owned or injected
- * ioredis client, commands bounded by a deadline, error messages without the URL's password, and a
- * close() that leaves nothing on the event loop. Framework-free (no Nest).
+ * The Redis plumbing under NamespacedRedisStore (RedisNonceStore, RedisThrottlerStorage): an owned or
+ * injected ioredis client, commands bounded by a deadline, error messages without the URL's password,
+ * and a close() that leaves nothing on the event loop. Framework-free (no Nest).
  *
  * `ioredis` is an optional peer dependency: it is loaded here, on first construction of an owned
  * client, never when a module of this package is merely imported. Entry points that re-export a
@@ -29,44 +29,6 @@ export interface RedisConnectionOptions {
   /** The class using the connection, for error messages (e.g. 'RedisNonceStore'). */
   owner: string;
 }
-
-/** Options of a namespaced Redis-backed store (RedisNonceStore, RedisThrottlerStorage). */
-interface NamespacedStoreOptions {
-  /**
-   * The service id the store works for. Keys are `${keyPrefix}${namespace}:…`, so services sharing
-   * one Redis never see each other's entries. Non-empty, without ':' (otherwise namespace "a:b" +
-   * key "c" and namespace "a" + key "b:c" would collide).
-   */
-  namespace: string;
-  /** Prefix of every key; each store has its own default. */
-  keyPrefix?: string;
-  /** Budget for one operation, waiting for the connection included. Default 250 ms. */
-  timeoutMs?: number;
-  /**
-   * Receives the errors of an owned client (connection refused, reset...), with the URL's password
-   * redacted. They are swallowed otherwise, so an unreachable Redis never crashes the process.
-   * Not used with `client` (its owner handles its 'error' events).
-   */
-  onError?: (err: Error) => void;
-  /** TCP connect timeout of an owned client. Default 2000 ms. */
-  connectTimeoutMs?: number;
-}
-
-/** Where a store's client comes from: an existing client (never closed by the store) or a URL (owned). */
-type ClientSource =
-  | {
-      /** An existing ioredis client. The store never closes it. */
-      client: Redis;
-      url?: undefined;
-    }
-  | {
-      /** `redis://[user:password@]host:port[/db]` (or `rediss://`). The store creates and owns the client. */
-      url: string;
-      client?: undefined;
-    };
-
-export type RedisStoreOptions = NamespacedStoreOptions & ClientSource;
-export type RedisStoreTuning = Omit<NamespacedStoreOptions, 'namespace'>;
 
 type IoredisModule = typeof import('ioredis');
 let ioredis: IoredisModule | undefined;
@@ -157,16 +119,6 @@ export class RedisConnection {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /**
-   * One PING within `timeoutMs` (waiting for the connection included), for health checks: resolves
-   * on PONG, rejects with a redacted Error otherwise (closed, disconnected, no answer in time).
-   */
-  async ping(timeoutMs: number): Promise<void> {
-    if (this.closedFlag) throw new Error('the Redis connection is closed');
-    const reply = await this.run((client) => client.ping(), timeoutMs);
-    if (reply !== 'PONG') throw new Error('unexpected reply to PING');
   }
 
   /**

@@ -63,6 +63,17 @@ describe('MemoryNonceStore', () => {
     expect(store.sizeOf('nobody')).toBe(0);
   });
 
+  it('long nonces (128 characters) that differ only in their last character are two nonces; each replay is refused', async () => {
+    const c = clock();
+    const store = new MemoryNonceStore({ now: c.now });
+    const a = 'a'.repeat(127) + 'A';
+    const b = 'a'.repeat(127) + 'B';
+    await expect(store.claim(nonceOf(a), c.now() + 60_000)).resolves.toBe(true);
+    await expect(store.claim(nonceOf(b), c.now() + 60_000)).resolves.toBe(true);
+    await expect(store.claim(nonceOf(a), c.now() + 60_000)).resolves.toBe(false);
+    await expect(store.claim(nonceOf(b), c.now() + 60_000)).resolves.toBe(false);
+  });
+
   it('a replay does not extend the remembered expiry', async () => {
     const c = clock();
     const store = new MemoryNonceStore({ now: c.now });

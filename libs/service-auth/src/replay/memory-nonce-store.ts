@@ -1,11 +1,13 @@
+import { hash } from 'node:crypto';
 import { CallerNonces } from './caller-nonces.js';
 import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
 import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
 
 /**
- * Live nonces one caller may have by default. With the default 300 s window (a nonce is kept
- * 306 s at most) that sustains about 3 300 requests per second from EACH caller, more than one
- * instance verifies; beyond that, use Redis.
+ * Live nonces one caller may have by default, in memory or in Redis. With the default 300 s window (a
+ * nonce is kept 306 s at most) that sustains about 3 300 requests per second from EACH caller, more
+ * than one instance verifies; replicas sharing Redis share it too, so a caller sending faster to all
+ * of them together needs a larger `replay.maxNoncesPerCaller`.
  */
 export const DEFAULT_MAX_NONCES_PER_CALLER = 1_000_000;
 
@@ -16,7 +18,7 @@ export interface MemoryNonceStoreOptions {
   /**
    * Live nonces one caller may have; a caller at its budget is refused (NonceBudgetExhaustedError)
    * until its oldest nonce expires, and the other callers are not affected. Memory is bounded by
-   * (callers) × maxNoncesPerCaller × about 100 bytes (bench/nonce-memory.bench.mjs measures it).
+   * (callers) × maxNoncesPerCaller × about 85 bytes (bench/nonce-memory.bench.mjs measures it).
    * Default DEFAULT_MAX_NONCES_PER_CALLER (1 000 000).
    */
   maxNoncesPerCaller?: number;
@@ -72,12 +74,7 @@ export class MemoryNonceStore implements NonceStore {
   claimNow({ callerId, keyId, nonce }: NonceClaim, expiresAtMs: number): boolean {
     if (!Number.isFinite(expiresAtMs)) throw new TypeError('MemoryNonceStore.claim: expiresAtMs must be a finite number');
     const now = this.now();
-    // Caller and key ids cannot contain ':' (KeyRing), so `keyId:nonce` is unambiguous within a caller.
-    const key = `${keyId}:${nonce}`;
-    // The nonce is a slice of the Signature-Input header, and a concatenation keeps its parts: kept as
-    // is, each key would hold its whole header alive (about 350 bytes per nonce instead of about 100,
-    // bench/nonce-memory.bench.mjs). Reading a character makes V8 copy the key into one flat string.
-    key.charCodeAt(0);
+    const key = nonceKey(keyId, nonce);
     const own = this.callers.get(callerId);
     if (own) {
       own.forgetExpired(now);
@@ -106,4 +103,17 @@ export class MemoryNonceStore implements NonceStore {
   async close(): Promise<void> {
     this.callers.clear();
   }
+}
+
+/**
+ * What the store keeps of a nonce: SHA-256(`keyId:nonce`), as a 32-character (one byte each) string.
+ * A fixed size, whatever the nonce's length (up to 128 characters), so that what a caller's budget
+ * costs does not depend on the nonces it chooses (bench/nonce-memory.bench.mjs). Two live nonces of
+ * one caller never share a hash by chance; a caller that made two of its own meet would only get its
+ * own second request refused as a replay. Caller and key ids cannot contain ':' (KeyRing), so
+ * `keyId:nonce` is unambiguous within a caller. The hash is a fresh string: nothing of the
+ * Signature-Input header the nonce was sliced from is kept alive.
+ */
+function nonceKey(keyId: string, nonce: string): string {
+  return hash('sha256', `${keyId}:${nonce}`, 'binary'); // 'binary' is latin1: one character per byte
 }

@@ -3,20 +3,20 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 
+import { describeNamespacedRedisStore } from '../../../../test/support/namespaced-redis-store-contract.js';
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
-import { findFreePort } from '../../../../test/support/server-process.js';
+import { sleep } from '../../../../test/support/server-process.js';
 import type { NonceClaim } from './nonce-store.interface.js';
 import { RedisNonceStore } from './redis-nonce-store.js';
+import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
 const TIMEOUT_MS = 250;
-/** Scheduling slack on a loaded CI machine; a hang would take the full Jest timeout instead. */
-const MARGIN_MS = 250;
 
 /** A fresh claim by order-service with key k1 (callee namespaces are set per store). */
 const nonce = (callerId = 'order-service', keyId = 'k1'): NonceClaim => ({ callerId, keyId, nonce: randomUUID() });
 const inOneMinute = () => Date.now() + 60_000;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const MARGIN_MS = 250;
 
 /** Resolves with the rejection reason and how long it took; fails the test if the claim resolves. */
 async function expectRejection(promise: Promise<unknown>): Promise<{ error: unknown; elapsedMs: number }> {
@@ -135,46 +135,101 @@ describe('RedisNonceStore (real redis-server)', () => {
     expect(results.filter((won) => !won)).toHaveLength(199);
   });
 
-  it('an injected client is not closed by close(), and the closed store refuses claims', async () => {
-    const client = new Redis(redis.url);
-    try {
-      const store = new RedisNonceStore({ client, namespace: 'injected', timeoutMs: TIMEOUT_MS });
-      await expect(store.claim(nonce(), inOneMinute())).resolves.toBe(true);
-      await store.close();
-      expect(client.status).toBe('ready');
-      await expect(client.ping()).resolves.toBe('PONG');
-      const { error } = await expectRejection(store.claim(nonce(), inOneMinute()));
-      expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
-    } finally {
-      await client.quit();
+  describe('per-caller budget (maxNoncesPerCaller)', () => {
+    const BUDGET = 3;
+    const budgeted = (namespace: string, client: Redis | undefined = undefined) =>
+      track(
+        client
+          ? new RedisNonceStore({ client, namespace, maxNoncesPerCaller: BUDGET, timeoutMs: 2000 })
+          : new RedisNonceStore({ url: redis.url, namespace, maxNoncesPerCaller: BUDGET, timeoutMs: 2000 }),
+      );
+
+    async function budgetRefusal(promise: Promise<unknown>): Promise<NonceBudgetExhaustedError> {
+      const { error } = await expectRejection(promise);
+      expect(error).toBeInstanceOf(NonceBudgetExhaustedError);
+      return error as NonceBudgetExhaustedError;
     }
-  });
 
-  it('close() quits an owned client', async () => {
-    const store = RedisNonceStore.fromUrl(redis.url, 'owned', { timeoutMs: TIMEOUT_MS });
-    await expect(store.claim(nonce(), inOneMinute())).resolves.toBe(true);
-    await store.close();
-    await store.close(); // idempotent
-    const { error } = await expectRejection(store.claim(nonce(), inOneMinute()));
-    expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
-  });
+    it('a caller at its budget is refused (NonceBudgetExhaustedError, with when room comes back); another caller is not', async () => {
+      const store = budgeted('budget-basic');
+      const expiresAt = Date.now() + 60_000;
+      const accepted = [];
+      for (let i = 0; i < BUDGET; i++) {
+        const claim = nonce('greedy-service');
+        await expect(store.claim(claim, expiresAt)).resolves.toBe(true);
+        accepted.push(claim);
+      }
+      const refusal = await budgetRefusal(store.claim(nonce('greedy-service'), expiresAt));
+      expect({ callerId: refusal.callerId, budget: refusal.budget }).toEqual({ callerId: 'greedy-service', budget: BUDGET });
+      expect(refusal.retryAfterMs).toBeGreaterThan(50_000);
+      expect(refusal.retryAfterMs).toBeLessThanOrEqual(60_000);
+      // Another caller has a budget of its own.
+      for (let i = 0; i < BUDGET; i++) await expect(store.claim(nonce('polite-service'), expiresAt)).resolves.toBe(true);
+      // At its budget, a replay is still a replay, and a refused nonce was not recorded.
+      for (const claim of accepted) await expect(store.claim(claim, expiresAt)).resolves.toBe(false);
+      await expect(admin.keys('nest-service-auth:nonce:budget-basic:greedy-service:*')).resolves.toHaveLength(BUDGET);
+    });
 
-  it('fails closed, fast and without leaking the password when Redis is unreachable at startup', async () => {
-    const deadPort = await findFreePort();
-    const errors: Error[] = [];
-    const store = track(
-      RedisNonceStore.fromUrl(`redis://user:s3cret-Pa55@127.0.0.1:${deadPort}`, 'startup', {
-        timeoutMs: TIMEOUT_MS,
-        onError: (err) => errors.push(err),
-      }),
-    );
-    const { error, elapsedMs } = await expectRejection(store.claim(nonce(), inOneMinute()));
-    expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
-    expect(elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
-    expect(String((error as Error).message)).not.toContain('s3cret-Pa55');
-    await sleep(100);
-    expect(errors.length).toBeGreaterThan(0);
-    for (const err of errors) expect(err.message).not.toContain('s3cret-Pa55');
+    it('two replicas (two clients) share one budget per caller', async () => {
+      const replica1 = budgeted('budget-replicas');
+      const replica2 = budgeted('budget-replicas');
+      const expiresAt = Date.now() + 60_000;
+      await expect(replica1.claim(nonce(), expiresAt)).resolves.toBe(true);
+      await expect(replica2.claim(nonce(), expiresAt)).resolves.toBe(true);
+      await expect(replica1.claim(nonce(), expiresAt)).resolves.toBe(true);
+      await budgetRefusal(replica2.claim(nonce(), expiresAt));
+      await budgetRefusal(replica1.claim(nonce(), expiresAt));
+    });
+
+    it('50 concurrent distinct claims of one caller across two replicas: exactly the budget is accepted', async () => {
+      const replica1 = budgeted('budget-race');
+      const replica2 = budgeted('budget-race');
+      const expiresAt = Date.now() + 60_000;
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          (i % 2 === 0 ? replica1 : replica2).claim(nonce(), expiresAt).then(
+            (fresh) => (fresh ? 'accepted' : 'replay'),
+            (error: unknown) => (error instanceof NonceBudgetExhaustedError ? 'budget' : `error: ${String(error)}`),
+          ),
+        ),
+      );
+      expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(BUDGET);
+      expect(outcomes.filter((o) => o === 'budget')).toHaveLength(50 - BUDGET);
+    });
+
+    it('room comes back as the caller’s nonces expire', async () => {
+      const store = budgeted('budget-expiry');
+      for (let i = 0; i < BUDGET; i++) await expect(store.claim(nonce(), Date.now() + 300)).resolves.toBe(true);
+      await budgetRefusal(store.claim(nonce(), Date.now() + 300));
+      await sleep(500);
+      await expect(store.claim(nonce(), Date.now() + 300)).resolves.toBe(true);
+    });
+
+    it('what the budget keeps in Redis expires with the caller’s last nonce', async () => {
+      const store = budgeted('budget-keys');
+      await store.claim(nonce(), Date.now() + 30_000);
+      const budgetKey = store.budgetKeyFor('order-service');
+      expect(budgetKey).toBe('nest-service-auth:nonce:budget-keys:order-service');
+      await expect(admin.zcard(budgetKey)).resolves.toBe(1);
+      const pttl = await admin.pttl(budgetKey);
+      expect(pttl).toBeGreaterThan(25_000);
+      expect(pttl).toBeLessThanOrEqual(30_000);
+    });
+
+    it('after Redis forgets its scripts (SCRIPT FLUSH, a restart), claims still work', async () => {
+      const store = budgeted('budget-noscript', admin);
+      await expect(store.claim(nonce(), inOneMinute())).resolves.toBe(true);
+      await admin.script('FLUSH');
+      const claim = nonce();
+      await expect(store.claim(claim, inOneMinute())).resolves.toBe(true);
+      await expect(store.claim(claim, inOneMinute())).resolves.toBe(false);
+    });
+
+    it('rejects a budget that is not a positive integer', () => {
+      for (const maxNoncesPerCaller of [0, -1, 1.5, NaN, Infinity]) {
+        expect(() => new RedisNonceStore({ client: admin, namespace: 'svc', maxNoncesPerCaller })).toThrow(RangeError);
+      }
+    });
   });
 
   describe('outage and recovery', () => {
@@ -228,4 +283,10 @@ describe('RedisNonceStore (real redis-server)', () => {
       expect(onError.length).toBeGreaterThan(0);
     });
   });
+});
+
+describeNamespacedRedisStore('RedisNonceStore', {
+  create: (options) => new RedisNonceStore(options),
+  operate: (store) => store.claim(nonce(), inOneMinute()),
+  unavailable: { type: ReplayStoreUnavailableError, message: /^Replay store unavailable: / },
 });

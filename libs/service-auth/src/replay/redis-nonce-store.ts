@@ -1,17 +1,56 @@
-import type { Redis } from 'ioredis';
-
-import { DEFAULT_REDIS_CONNECT_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS, RedisConnection, type RedisStoreOptions, type RedisStoreTuning } from '../redis/redis-connection.js';
-
+import { createHash } from 'node:crypto';
+import { NamespacedRedisStore, type RedisStoreOptions, type RedisStoreTuning } from '../redis/namespaced-redis-store.js';
+import { DEFAULT_MAX_NONCES_PER_CALLER } from './memory-nonce-store.js';
+import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
 import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
 import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
 
 export const DEFAULT_NONCE_KEY_PREFIX = 'nest-service-auth:nonce:';
-export const DEFAULT_NONCE_STORE_TIMEOUT_MS = 250;
-export const DEFAULT_NONCE_STORE_CONNECT_TIMEOUT_MS = DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
-/** Reconnect backoff of an owned client: attempt * 100 ms, capped at this value, forever. */
-export const NONCE_STORE_MAX_RECONNECT_DELAY_MS = REDIS_MAX_RECONNECT_DELAY_MS;
 
-export type RedisNonceStoreOptions = RedisStoreOptions;
+/** Tuning of the nonce store itself, on top of the connection's. */
+interface NonceBudgetOptions {
+  /**
+   * Live nonces one caller may have, counted over every replica sharing the Redis. A caller at its
+   * budget is refused (NonceBudgetExhaustedError) until its oldest nonce expires; other callers are
+   * not affected. Default DEFAULT_MAX_NONCES_PER_CALLER (1 000 000).
+   */
+  maxNoncesPerCaller?: number;
+}
+
+
+/**
+ * One claim = one atomic script run (nothing else runs in Redis meanwhile, on any replica).
+ * KEYS[1]: the nonce, a string with a PX expiry. KEYS[2]: the caller's live nonces, a sorted set
+ * whose members name them and whose scores are their expiries (ms, Redis' clock: one clock for
+ * every replica). ARGV: ttl (ms), budget, member. Returns {1} first use, {0} a replay, {2, ms until
+ * the caller's oldest nonce expires} for a caller at its budget (nothing recorded).
+ *
+ * Expired members leave first (ZREMRANGEBYSCORE, each once), so the count is of live nonces only; a
+ * replay is a replay even at the budget; the set expires with the caller's last nonce. KEYS[1] is the
+ * key earlier versions SET NX directly, so replicas of both versions see each other's nonces.
+ */
+const CLAIM_SCRIPT = `
+local ttl = tonumber(ARGV[1])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return { 0 }
+end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return { 2, math.max(0, tonumber(oldest[2]) - now) }
+end
+redis.call('SET', KEYS[1], '1', 'PX', ttl)
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[3])
+if redis.call('PTTL', KEYS[2]) < ttl then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return { 1 }
+`;
+const CLAIM_SHA1 = createHash('sha1').update(CLAIM_SCRIPT).digest('hex');
+
+export type RedisNonceStoreOptions = RedisStoreOptions & NonceBudgetOptions;
 
 /**
  * A {@link NonceStore} in Redis, shared by every replica of a callee service.
@@ -39,41 +78,23 @@ export type RedisNonceStoreOptions = RedisStoreOptions;
  * `timeoutMs` budget; ioredis with `enableOfflineQueue: false` would otherwise reject it straight
  * away. If Redis is not reachable within that budget the claim rejects (fail closed).
  */
-export class RedisNonceStore implements NonceStore {
-  readonly namespace: string;
-  readonly keyPrefix: string;
-  readonly timeoutMs: number;
-
-  private readonly connection: RedisConnection;
+export class RedisNonceStore extends NamespacedRedisStore implements NonceStore {
+  readonly maxNoncesPerCaller: number;
 
   constructor(options: RedisNonceStoreOptions) {
-    const { namespace, keyPrefix = DEFAULT_NONCE_KEY_PREFIX, timeoutMs = DEFAULT_NONCE_STORE_TIMEOUT_MS } = options;
-    if (typeof namespace !== 'string' || namespace.length === 0 || namespace.includes(':')) {
-      throw new TypeError('RedisNonceStore: namespace must be a non-empty string without ":"');
+    super('RedisNonceStore', options, DEFAULT_NONCE_KEY_PREFIX);
+    const budget = options.maxNoncesPerCaller ?? DEFAULT_MAX_NONCES_PER_CALLER;
+    if (typeof budget !== 'number' || !Number.isSafeInteger(budget) || budget <= 0) {
+      throw new RangeError(`RedisNonceStore: maxNoncesPerCaller must be a positive integer (got ${String(budget)})`);
     }
-    if (typeof keyPrefix !== 'string') {
-      throw new TypeError('RedisNonceStore: keyPrefix must be a string');
-    }
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new TypeError('RedisNonceStore: timeoutMs must be a positive number');
-    }
-    this.namespace = namespace;
-    this.keyPrefix = keyPrefix;
-    this.timeoutMs = timeoutMs;
-    this.connection = new RedisConnection({
-      owner: 'RedisNonceStore',
-      client: options.client,
-      url: options.url,
-      onError: options.onError,
-      connectTimeoutMs: options.connectTimeoutMs,
-    });
+    this.maxNoncesPerCaller = budget;
   }
 
   /** `new RedisNonceStore({ ...opts, url, namespace })`: the store owns the client. */
   static fromUrl(
     url: string,
     namespace: string,
-    opts: RedisStoreTuning = {},
+    opts: RedisStoreTuning & NonceBudgetOptions = {},
   ): RedisNonceStore {
     return new RedisNonceStore({ ...opts, url, namespace });
   }
@@ -81,6 +102,11 @@ export class RedisNonceStore implements NonceStore {
   /** The Redis key a nonce is stored under. Caller and key ids cannot contain ':' (checked by claim), so keys never alias. */
   keyFor({ callerId, keyId, nonce }: NonceClaim): string {
     return `${this.keyPrefix}${this.namespace}:${callerId}:${keyId}:${nonce}`;
+  }
+
+  /** The Redis key of a caller's budget: one ':' fewer than any of its nonce keys, so never one of them. */
+  budgetKeyFor(callerId: string): string {
+    return `${this.keyPrefix}${this.namespace}:${callerId}`;
   }
 
   async claim(claim: NonceClaim, expiresAtMs: number): Promise<boolean> {
@@ -94,22 +120,26 @@ export class RedisNonceStore implements NonceStore {
     if (!Number.isFinite(expiresAtMs)) {
       throw new TypeError('RedisNonceStore.claim: expiresAtMs must be a finite number');
     }
-    if (this.connection.closed) {
-      throw new ReplayStoreUnavailableError('Replay store unavailable: the Redis nonce store is closed');
-    }
-    const redisKey = this.keyFor(claim);
     const ttlMs = Math.max(1, Math.ceil(expiresAtMs - Date.now()));
-
-    let reply: 'OK' | null;
-    try {
-      reply = await this.connection.run((client) => client.set(redisKey, '1', 'PX', ttlMs, 'NX'), this.timeoutMs);
-    } catch (err) {
-      const cause = err as Error;
-      throw new ReplayStoreUnavailableError(`Replay store unavailable: ${cause.message}`, { cause });
+    const args = [2, this.keyFor({ callerId, keyId, nonce }), this.budgetKeyFor(callerId), ttlMs, this.maxNoncesPerCaller, `${keyId}:${nonce}`] as const;
+    const reply: unknown = await this.run(async (client) => {
+      try {
+        return await client.evalsha(CLAIM_SHA1, ...args);
+      } catch (err) {
+        // The script cache is empty (Redis restarted, SCRIPT FLUSH): send the script itself once.
+        if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return client.eval(CLAIM_SCRIPT, ...args);
+        throw err;
+      }
+    });
+    const [outcome, retryAfterMs, ...rest] = Array.isArray(reply) ? (reply as unknown[]) : [];
+    if (rest.length === 0) {
+      if (outcome === 1 && retryAfterMs === undefined) return true;
+      if (outcome === 0 && retryAfterMs === undefined) return false;
+      if (outcome === 2 && Number.isSafeInteger(retryAfterMs) && (retryAfterMs as number) >= 0) {
+        throw new NonceBudgetExhaustedError(callerId, this.maxNoncesPerCaller, retryAfterMs as number);
+      }
     }
-    if (reply === 'OK') return true;
-    if (reply === null) return false;
-    throw new ReplayStoreUnavailableError('Replay store unavailable: unexpected reply from Redis');
+    throw this.unavailable('unexpected reply from Redis');
   }
 
   /**
@@ -118,20 +148,12 @@ export class RedisNonceStore implements NonceStore {
    * checks (ReplayStoreHealthIndicator): claims would fail closed at this moment.
    */
   async ping(): Promise<void> {
-    if (this.connection.closed) {
-      throw new ReplayStoreUnavailableError('Replay store unavailable: the Redis nonce store is closed');
-    }
-    try {
-      await this.connection.ping(this.timeoutMs);
-    } catch (err) {
-      const cause = err as Error;
-      throw new ReplayStoreUnavailableError(`Replay store unavailable: ${cause.message}`, { cause });
-    }
+    const reply = await this.run((client) => client.ping());
+    if (reply !== 'PONG') throw this.unavailable('unexpected reply to PING');
   }
 
-  /** Quits the client when the store created it; an injected client is left untouched. */
-  async close(): Promise<void> {
-    await this.connection.close(Math.max(this.timeoutMs, 1000));
+  protected unavailable(reason: string, cause?: Error): ReplayStoreUnavailableError {
+    return new ReplayStoreUnavailableError(`Replay store unavailable: ${reason}`, { cause });
   }
 }
 

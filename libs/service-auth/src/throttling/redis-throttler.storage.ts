@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
 // Types only: neither package is loaded by this module (ioredis is loaded when a client is created from a URL).
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { Redis } from 'ioredis';
-
-import { RedisConnection, type RedisStoreOptions, type RedisStoreTuning } from '../redis/redis-connection.js';
+import { DEFAULT_STORE_TIMEOUT_MS, NamespacedRedisStore, type RedisStoreOptions } from '../redis/namespaced-redis-store.js';
 import { ThrottlerStorageUnavailableError } from './throttler-storage-unavailable.error.js';
 
 /** `ThrottlerStorageRecord` (not re-exported by the package's entry point). */
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 export const DEFAULT_THROTTLER_KEY_PREFIX = 'nest-service-auth:throttle:';
-export const DEFAULT_THROTTLER_STORAGE_TIMEOUT_MS = 250;
+export const DEFAULT_THROTTLER_STORAGE_TIMEOUT_MS = DEFAULT_STORE_TIMEOUT_MS;
 
 /**
  * One call = one atomic script run. KEYS[1] counts the hits of the current window, KEYS[2] marks a
@@ -74,34 +72,9 @@ export type RedisThrottlerStorageOptions = RedisStoreOptions;
  * Shutdown: Nest calls `onApplicationShutdown()` on the storage instance given to
  * `ThrottlerModule.forRoot[Async]({ storage })`, which closes an owned client.
  */
-export class RedisThrottlerStorage implements ThrottlerStorage {
-  readonly namespace: string;
-  readonly keyPrefix: string;
-  readonly timeoutMs: number;
-
-  private readonly connection: RedisConnection;
-
+export class RedisThrottlerStorage extends NamespacedRedisStore implements ThrottlerStorage {
   constructor(options: RedisThrottlerStorageOptions) {
-    const { namespace, keyPrefix = DEFAULT_THROTTLER_KEY_PREFIX, timeoutMs = DEFAULT_THROTTLER_STORAGE_TIMEOUT_MS } = options;
-    if (typeof namespace !== 'string' || namespace.length === 0 || namespace.includes(':')) {
-      throw new TypeError('RedisThrottlerStorage: namespace must be a non-empty string without ":"');
-    }
-    if (typeof keyPrefix !== 'string') {
-      throw new TypeError('RedisThrottlerStorage: keyPrefix must be a string');
-    }
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new TypeError('RedisThrottlerStorage: timeoutMs must be a positive number');
-    }
-    this.namespace = namespace;
-    this.keyPrefix = keyPrefix;
-    this.timeoutMs = timeoutMs;
-    this.connection = new RedisConnection({
-      owner: 'RedisThrottlerStorage',
-      client: options.client,
-      url: options.url,
-      onError: options.onError,
-      connectTimeoutMs: options.connectTimeoutMs,
-    });
+    super('RedisThrottlerStorage', options, DEFAULT_THROTTLER_KEY_PREFIX);
   }
 
   /** The Redis keys of one throttler key: the window's hit counter and the block marker. */
@@ -124,29 +97,19 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     if (!Number.isFinite(blockDuration) || blockDuration < 0) {
       throw new TypeError('RedisThrottlerStorage.increment: blockDuration must be a non-negative number of ms');
     }
-    if (this.connection.closed) {
-      throw new ThrottlerStorageUnavailableError('Rate limit store unavailable: the Redis throttler storage is closed');
-    }
     const { hits, block } = this.keysFor(key, throttlerName);
     const args = [2, hits, block, Math.ceil(ttl), limit, Math.ceil(blockDuration)] as const;
-
-    let reply: unknown;
-    try {
-      reply = await this.connection.run(async (client) => {
-        try {
-          return await client.evalsha(INCREMENT_SHA1, ...args);
-        } catch (err) {
-          // The script cache is empty (Redis restarted, SCRIPT FLUSH): send the script itself once.
-          if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return client.eval(INCREMENT_SCRIPT, ...args);
-          throw err;
-        }
-      }, this.timeoutMs);
-    } catch (err) {
-      const cause = err as Error;
-      throw new ThrottlerStorageUnavailableError(`Rate limit store unavailable: ${cause.message}`, { cause });
-    }
+    const reply: unknown = await this.run(async (client) => {
+      try {
+        return await client.evalsha(INCREMENT_SHA1, ...args);
+      } catch (err) {
+        // The script cache is empty (Redis restarted, SCRIPT FLUSH): send the script itself once.
+        if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return client.eval(INCREMENT_SCRIPT, ...args);
+        throw err;
+      }
+    });
     if (!Array.isArray(reply) || reply.length !== 4 || !reply.every((n) => typeof n === 'number' && Number.isInteger(n))) {
-      throw new ThrottlerStorageUnavailableError('Rate limit store unavailable: unexpected reply from Redis');
+      throw this.unavailable('unexpected reply from Redis');
     }
     const [totalHits, expireMs, blocked, blockMs] = reply as [number, number, number, number];
     const isBlocked = blocked === 1;
@@ -158,9 +121,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     };
   }
 
-  /** Quits the client when the storage created it; an injected client is left untouched. Idempotent. */
-  async close(): Promise<void> {
-    await this.connection.close(Math.max(this.timeoutMs, 1000));
+  protected unavailable(reason: string, cause?: Error): ThrottlerStorageUnavailableError {
+    return new ThrottlerStorageUnavailableError(`Rate limit store unavailable: ${reason}`, { cause });
   }
 
   /** Called by Nest on the instance passed as ThrottlerModule's `storage`. */

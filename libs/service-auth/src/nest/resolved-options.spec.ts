@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
+import { resolveOptions } from './resolved-options.js';
+
+describe('resolveOptions', () => {
+  it('fills in every default of the module options', () => {
+    expect(resolveOptions({ serviceId: 'inventory-service' })).toEqual({
+      serviceId: 'inventory-service',
+      guard: 'global',
+      keys: undefined,
+      keyProvider: undefined,
+      replay: { maxAgeSeconds: 300, maxFutureSkewSeconds: 5, store: undefined, redis: undefined, maxNoncesPerCaller: 1_000_000 },
+      maxBodyBytes: 1024 * 1024,
+      requiredComponents: [],
+      encryption: 'optional',
+      client: {
+        timeoutMs: 5000,
+        encrypt: false,
+        retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 },
+        circuitBreaker: { consecutiveFailures: 5, halfOpenAfterMs: 10_000 },
+        maxResponseBytes: 10 * 1024 * 1024,
+        maxRequestBytes: 10 * 1024 * 1024,
+      },
+      metrics: false,
+    });
+  });
+
+  it('keeps what is set, and a default for each member left out or undefined', () => {
+    const store = new MemoryNonceStore();
+    const resolved = resolveOptions({
+      serviceId: 'order-service',
+      guard: 'none',
+      maxBodyBytes: 4096,
+      encryption: 'required',
+      requiredComponents: ['content-type'],
+      replay: { maxAgeSeconds: 60, store },
+      client: { timeoutMs: 100, encrypt: ['inventory-service'], retry: { maxAttempts: 5, baseDelayMs: undefined }, circuitBreaker: { halfOpenAfterMs: 1000 } },
+    });
+    expect(resolved).toMatchObject({ guard: 'none', maxBodyBytes: 4096, encryption: 'required', requiredComponents: ['content-type'] });
+    expect(resolved.replay).toMatchObject({ maxAgeSeconds: 60, maxFutureSkewSeconds: 5, store });
+    expect(resolved.client).toMatchObject({
+      timeoutMs: 100,
+      encrypt: ['inventory-service'],
+      retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2000 },
+      circuitBreaker: { consecutiveFailures: 5, halfOpenAfterMs: 1000 },
+    });
+  });
+
+  it('retry: false and circuitBreaker: false stay off', () => {
+    expect(resolveOptions({ serviceId: 'order-service', client: { retry: false, circuitBreaker: false } }).client).toMatchObject({ retry: false, circuitBreaker: false });
+  });
+
+  it('validates first: a bad setting is a KeyConfigurationError naming it', () => {
+    expect(() => resolveOptions({ serviceId: 'order-service', maxBodyBytes: -1 })).toThrow(KeyConfigurationError);
+    expect(() => resolveOptions({ serviceId: 'order-service', maxBodyBytes: -1 })).toThrow(/maxBodyBytes/);
+  });
+});
