@@ -2,8 +2,9 @@
 // bench/dist/bench-app.js) listening on 127.0.0.1, so that the load generator and the server never
 // share an event loop.
 //
-//   node bench/bench-server.mjs <plain|guarded|encrypted|hooks> <express|fastify>
+//   node bench/bench-server.mjs <plain|apikey|passport|guarded|encrypted|redis|hooks> <express|fastify>
 //   env BENCH_CREDENTIAL = JSON { id, apiKey, secret } of the caller 'order-service'
+//   env BENCH_REDIS_URL  = the Redis server of the redis mode
 //
 // Protocol (IPC, started with child_process.fork):
 //   child -> parent  { type: 'ready', port }                 once listening
@@ -14,8 +15,8 @@
 import { performance } from 'node:perf_hooks';
 
 const [mode, adapter] = process.argv.slice(2);
-if (!['plain', 'guarded', 'encrypted', 'hooks'].includes(mode) || !['express', 'fastify'].includes(adapter)) {
-  console.error('usage: node bench/bench-server.mjs <plain|guarded|encrypted|hooks> <express|fastify>');
+if (!['plain', 'apikey', 'passport', 'guarded', 'encrypted', 'redis', 'hooks'].includes(mode) || !['express', 'fastify'].includes(adapter)) {
+  console.error('usage: node bench/bench-server.mjs <plain|apikey|passport|guarded|encrypted|redis|hooks> <express|fastify>');
   process.exit(2);
 }
 const credential = JSON.parse(process.env.BENCH_CREDENTIAL ?? 'null');
@@ -25,7 +26,9 @@ if (!credential) {
 }
 
 const { createBenchApp } = await import(new URL('./dist/bench-app.js', import.meta.url).href);
-const app = await createBenchApp({ mode, adapter, credential });
+// BENCH_LOGGER=error: a logger without warnings (the strangers' refusals are then not logged).
+const logger = process.env.BENCH_LOGGER === 'error' ? ['error'] : undefined;
+const app = await createBenchApp({ mode, adapter, credential, redisUrl: process.env.BENCH_REDIS_URL, logger });
 await app.listen(0, '127.0.0.1');
 const { port } = app.getHttpServer().address();
 

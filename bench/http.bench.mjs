@@ -1,14 +1,20 @@
 // HTTP benchmark: requests per second of POST /api/inventory (the inventory service's HTTP stack
-// without its database, see bench/src/bench-app.ts), on Express and on Fastify, in three modes:
+// without its database, see bench/src/bench-app.ts), on Express and on Fastify, in these modes:
 //   plain      no ServiceAuthModule (the signed requests' headers are ignored)
+//   apikey     what one would write instead: a global guard comparing X-API-Key (timingSafeEqual)
+//   passport   the other usual choice: @nestjs/passport's AuthGuard + passport-headerapikey
 //   guarded    ServiceAuthModule: API key + RFC 9421 signature + digest + nonce, signed plaintext JSON
 //   encrypted  the same + @EncryptedBody(): JWE request body, encrypted answer
+//   redis      guarded, with the nonces in Redis (a redis-server this bench starts on 127.0.0.1)
 //   hooks      (diagnostic, only with --modes …,hooks) no ServiceAuthModule, but no-op global guard,
 //              interceptors and filter of the same kinds as the module's: Nest's machinery alone
+// and, against each guarded server, strangers: POSTs of 64 KiB of garbage with an API key nobody holds,
+// all refused (401); their server CPU per request is compared with plain's per 1 KiB request.
 //
 //   npm run build
 //   node bench/http.bench.mjs [--quick] [--rounds 5] [--duration 5] [--connections 10] [--pipelining 1]
-//                             [--warmup 3] [--adapters express,fastify] [--modes plain,guarded,encrypted] [--json]
+//                             [--warmup 3] [--adapters express,fastify] [--modes plain,apikey,passport,guarded,encrypted,redis]
+//                             [--no-strangers] [--json]
 //                             [--cpu-prof [--cpu-prof-modes guarded]]   (profiles the servers, prints a summary)
 //   (each option also reads BENCH_<NAME>, e.g. BENCH_ROUNDS=3)
 //
@@ -31,8 +37,9 @@
 //   request (process.cpuUsage in the child around each run), its event-loop utilisation (≈1 means the
 //   server, not the load generator, was the bottleneck) and the load generator's own CPU use.
 
-import { fork, execFileSync } from 'node:child_process';
+import { fork, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -43,13 +50,23 @@ import { BODY_BYTES, flagOption, fmtInt, importLib, isMain, median, newCredentia
 const BENCH_DIR = new URL('./', import.meta.url);
 const ROOT = new URL('../', import.meta.url);
 const PATH = '/api/inventory';
-export const DEFAULT_MODES = ['plain', 'guarded', 'encrypted'];
+export const DEFAULT_MODES = ['plain', 'apikey', 'passport', 'guarded', 'encrypted', 'redis'];
 /** Optional diagnostic mode (--modes plain,hooks,guarded,encrypted): see bench/src/bench-app.ts. */
-const ALL_MODES = ['plain', 'hooks', 'guarded', 'encrypted'];
+const ALL_MODES = ['plain', 'hooks', 'apikey', 'passport', 'guarded', 'encrypted', 'redis'];
+/** req/s of a mode against plain's. */
 export const HTTP_TARGETS = {
   express: { guarded: 0.9, encrypted: 0.85 },
   fastify: { guarded: 0.75, encrypted: 0.6 },
 };
+/** req/s of a mode against another's (paired per round), on both adapters; no `min` = shown, not judged. */
+export const PAIR_TARGETS = [
+  { mode: 'guarded', vs: 'passport', min: 1.0, why: 'against what users would pick instead' },
+  { mode: 'guarded', vs: 'apikey', why: 'against a hand-written API-key check' },
+  { mode: 'redis', vs: 'guarded', min: 0.8, why: 'nonces in Redis (replicas) against in memory' },
+];
+/** A stranger's refused 64 KiB POST may cost the server at most this many plain 1 KiB requests. */
+export const STRANGER_TARGET = 1.0;
+const STRANGER_BODY_BYTES = 64 * 1024;
 const EXPECTED_MESSAGE = 'Inventory updated for product P123. New stock: 98';
 
 /** Compiles bench/src (the Nest app in TypeScript) into bench/dist when it is missing or older. */
@@ -70,14 +87,20 @@ export function ensureBenchAppBuilt({ force = false } = {}) {
 // ------------------------------------------------------------------------------------------------
 // Servers (child processes)
 
-function startServer(mode, adapter, credential, { execArgv = [] } = {}) {
+function startServer(mode, adapter, credential, { execArgv = [], redisUrl, logger } = {}) {
   const child = fork(fileURLToPath(new URL('bench-server.mjs', BENCH_DIR)), [mode, adapter], {
-    env: { ...process.env, BENCH_CREDENTIAL: JSON.stringify(credential) },
+    env: {
+      ...process.env,
+      BENCH_CREDENTIAL: JSON.stringify(credential),
+      ...(redisUrl ? { BENCH_REDIS_URL: redisUrl } : {}),
+      ...(logger ? { BENCH_LOGGER: logger } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     execArgv,
   });
   const output = [];
   let mark = 0;
+  let kept = '';
   const keep = (chunk) => {
     output.push(String(chunk));
     if (output.length > 1000) {
@@ -100,9 +123,14 @@ function startServer(mode, adapter, credential, { execArgv = [] } = {}) {
     adapter,
     child,
     output: () => output.join(''),
-    /** Output since the last markOutput(). */
-    outputSinceMark: () => output.slice(mark).join(''),
+    /** Output since the last markOutput(), and what keepUnexpectedOutput() kept before it. */
+    outputSinceMark: () => kept + output.slice(mark).join(''),
     markOutput: () => (mark = output.length),
+    /** Keeps the output since the last mark for outputSinceMark(), then marks (the strangers' refusals are logged, as they should be). */
+    keepUnexpectedOutput: () => {
+      kept += output.slice(mark).join('');
+      mark = output.length;
+    },
     usage() {
       const id = ++seq;
       return new Promise((resolve, reject) => {
@@ -146,6 +174,45 @@ function startServer(mode, adapter, credential, { execArgv = [] } = {}) {
   });
 }
 
+/** A throwaway redis-server on 127.0.0.1 (no persistence), for the redis mode. */
+async function startRedis() {
+  const port = await new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  const child = spawn('redis-server', ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no'], {
+    stdio: 'ignore',
+  });
+  const failed = new Promise((_, reject) => child.once('error', (err) => reject(new Error(`redis-server could not start (${err.message}); install it or leave out the redis mode`))));
+  const pong = () =>
+    new Promise((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'));
+      socket.once('data', (d) => (socket.destroy(), resolve(String(d).startsWith('+PONG'))));
+      socket.once('error', () => resolve(false));
+    });
+  const ready = (async () => {
+    for (let i = 0; i < 200; i++) {
+      if (await pong()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('redis-server did not answer PING in 10 s');
+  })();
+  await Promise.race([ready, failed]);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 // ------------------------------------------------------------------------------------------------
 // Requests
 
@@ -176,7 +243,8 @@ function requestFactory(lib, credential) {
 }
 
 const requestKind = (mode) => (mode === 'encrypted' ? 'encrypted' : 'signed');
-const isGuarded = (mode) => mode === 'guarded' || mode === 'encrypted';
+const isGuarded = (mode) => mode === 'guarded' || mode === 'encrypted' || mode === 'redis';
+const checksApiKey = (mode) => mode === 'apikey' || mode === 'passport';
 
 async function post(url, headers, body) {
   const res = await fetch(url + PATH, { method: 'POST', headers, body, signal: AbortSignal.timeout(15_000) });
@@ -205,6 +273,10 @@ async function checkServer(server, lib, factory, credential) {
   if (guarded) {
     if (replay.status !== 401 || !replay.text.includes('nonce_replayed')) throw new Error(`${name}: a replay was not refused (${replay.status} ${replay.text})`);
     if (unsigned.status !== 401) throw new Error(`${name}: an unsigned request was not refused (${unsigned.status})`);
+  } else if (checksApiKey(server.mode)) {
+    // An API key alone: the replay passes, a request without the key does not.
+    if (replay.status !== 200) throw new Error(`${name}: a repeated request was refused (${replay.status})`);
+    if (unsigned.status !== 401) throw new Error(`${name}: a request without an API key was not refused (${unsigned.status})`);
   } else if (replay.status !== 200 || unsigned.status !== 200) {
     throw new Error(`${name}: plain server refused a request (${replay.status}, ${unsigned.status})`);
   }
@@ -219,12 +291,22 @@ async function checkServer(server, lib, factory, credential) {
 // ------------------------------------------------------------------------------------------------
 // Load
 
-async function loadRun(server, factory, { seconds, connections, pipelining }) {
-  const kind = requestKind(server.mode);
-  const setupRequest = (req) => {
-    const { headers, body } = factory.make(kind);
-    return { ...req, method: 'POST', path: PATH, headers, body };
+/** A stranger's request: 64 KiB that are not JSON, an API key nobody holds. The same bytes every time. */
+function strangerRequest() {
+  return {
+    headers: { 'content-type': 'application/json', 'x-api-key': `sk_${randomBytes(32).toString('base64url')}` },
+    body: randomBytes(STRANGER_BODY_BYTES),
   };
+}
+
+async function loadRun(server, factory, { seconds, connections, pipelining, stranger }) {
+  const kind = requestKind(server.mode);
+  const setupRequest = stranger
+    ? (req) => ({ ...req, method: 'POST', path: PATH, headers: stranger.headers, body: stranger.body })
+    : (req) => {
+        const { headers, body } = factory.make(kind);
+        return { ...req, method: 'POST', path: PATH, headers, body };
+      };
   const u0 = await server.usage();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -242,6 +324,7 @@ async function loadRun(server, factory, { seconds, connections, pipelining }) {
   const elu = (u1.elu.active - u0.elu.active) / (u1.elu.active + u1.elu.idle - u0.elu.active - u0.elu.idle);
   return {
     rps: result['2xx'] / result.duration,
+    responsesPerSecond: responses / result.duration,
     ok: result['2xx'],
     non2xx: result.non2xx,
     statusCodes: result.statusCodeStats,
@@ -274,37 +357,57 @@ export async function runHttpBench({
   modes: modeList = DEFAULT_MODES,
   cpuProfDir,
   cpuProfModes = ['guarded'],
+  strangers = true,
   log = (line) => console.error(line),
 } = {}) {
   const MODES = ALL_MODES.filter((m) => modeList.includes(m));
   if (!MODES.includes('plain')) throw new Error('the modes must include plain (every ratio is against it)');
+  const withStrangers = strangers && MODES.includes('guarded');
   ensureBenchAppBuilt();
   const lib = await importLib();
   const credential = newCredential('order-bench-1');
   const factory = requestFactory(lib, credential);
 
   const servers = {};
+  const quietServers = {};
   const all = [];
-  const stopAll = () => Promise.all(all.map((s) => s.close()));
+  let redis;
+  const stopAll = async () => {
+    await Promise.all(all.map((s) => s.close()));
+    await redis?.stop();
+  };
   const onSignal = () => {
     for (const s of all) s.child.kill('SIGTERM');
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
   try {
+    if (MODES.includes('redis')) {
+      redis = await startRedis();
+      log(`http: redis-server on ${redis.url}`);
+    }
     log(`http: starting ${adapters.length * MODES.length} servers`);
     for (const adapter of adapters) {
       servers[adapter] = {};
       for (const mode of MODES) {
         const execArgv = cpuProfDir && cpuProfModes.includes(mode) ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${adapter}-${mode}.cpuprofile`] : [];
-        const server = await startServer(mode, adapter, credential, { execArgv });
+        const server = await startServer(mode, adapter, credential, { execArgv, redisUrl: redis?.url });
         servers[adapter][mode] = server;
         all.push(server);
       }
+      if (withStrangers) {
+        quietServers[adapter] = await startServer('guarded', adapter, credential, { logger: 'error' });
+        all.push(quietServers[adapter]);
+      }
     }
     const samples = {};
+    const strangerSamples = {};
+    const quietStrangerSamples = {};
+    const stranger = strangerRequest();
     for (const adapter of adapters) {
       samples[adapter] = {};
+      strangerSamples[adapter] = [];
+      quietStrangerSamples[adapter] = [];
       for (const mode of MODES) {
         const s = servers[adapter][mode];
         const check = await checkServer(s, lib, factory, credential);
@@ -312,11 +415,21 @@ export async function runHttpBench({
         samples[adapter][mode] = [];
         s.markOutput(); // the checks' expected refusals are logged; only what follows counts
       }
+      // The checks also show the guard a stranger on the route: from then on strangers are refused early.
+      if (quietServers[adapter]) await checkServer(quietServers[adapter], lib, factory, credential);
     }
     const load = { connections, pipelining };
     if (warmupSeconds > 0) {
       log(`http: warm-up, ${warmupSeconds} s per server`);
       for (const adapter of adapters) for (const mode of MODES) await loadRun(servers[adapter][mode], factory, { ...load, seconds: warmupSeconds });
+      if (withStrangers) {
+        for (const adapter of adapters) {
+          servers[adapter].guarded.keepUnexpectedOutput();
+          await loadRun(servers[adapter].guarded, factory, { ...load, seconds: warmupSeconds, stranger });
+          servers[adapter].guarded.markOutput();
+          await loadRun(quietServers[adapter], factory, { ...load, seconds: warmupSeconds, stranger });
+        }
+      }
     }
     const runs = [];
     for (let r = 0; r < rounds; r++) {
@@ -333,11 +446,28 @@ export async function runHttpBench({
               (run.non2xx || run.errors || run.timeouts ? `  NON-2XX ${run.non2xx} ${JSON.stringify(run.statusCodes)} errors ${run.errors} timeouts ${run.timeouts}` : ''),
           );
         }
+        if (withStrangers) {
+          const target = servers[adapter].guarded;
+          target.keepUnexpectedOutput();
+          const run = await loadRun(target, factory, { ...load, seconds, stranger });
+          target.markOutput();
+          strangerSamples[adapter].push(run);
+          // The same against a guarded server whose logger leaves out warnings: the refusal without its log line.
+          const quiet = await loadRun(quietServers[adapter], factory, { ...load, seconds, stranger });
+          quietStrangerSamples[adapter].push(quiet);
+          log(
+            `http: round ${r + 1}/${rounds} ${adapter.padEnd(7)} ${'strangers'.padEnd(9)} ${fmtInt(run.responsesPerSecond).padStart(7)} refusals/s  ` +
+              `server ${run.serverCpuUsPerReq.toFixed(0)} µs/req (ELU ${run.serverElu.toFixed(2)}), without the log line ${quiet.serverCpuUsPerReq.toFixed(0)} µs/req  ` +
+              `statuses ${JSON.stringify(run.statusCodes)} ${JSON.stringify(quiet.statusCodes)}`,
+          );
+        }
       }
     }
 
     const modes = {};
     const ratios = {};
+    const pairs = {};
+    const strangerResults = {};
     const failures = [];
     for (const adapter of adapters) {
       modes[adapter] = {};
@@ -374,6 +504,37 @@ export async function runHttpBench({
           cpu: paired(mode, (a, p) => p.serverCpuUsPerReq / a.serverCpuUsPerReq),
         };
       }
+      for (const pair of PAIR_TARGETS.filter((p) => MODES.includes(p.mode) && MODES.includes(p.vs))) {
+        const xs = samples[adapter][pair.mode];
+        const ys = samples[adapter][pair.vs];
+        (pairs[adapter] ??= {})[`${pair.mode}/${pair.vs}`] = {
+          ...pair,
+          rps: xsRatio(xs, ys, (a, b) => a.rps / b.rps),
+          cpu: xsRatio(xs, ys, (a, b) => b.serverCpuUsPerReq / a.serverCpuUsPerReq),
+        };
+      }
+      if (withStrangers) {
+        const xs = strangerSamples[adapter];
+        const statusCodes = {};
+        for (const x of xs) for (const [code, { count }] of Object.entries(x.statusCodes ?? {})) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+        const quiet = quietStrangerSamples[adapter];
+        for (const x of quiet) for (const [code, { count }] of Object.entries(x.statusCodes ?? {})) if (code !== '401') statusCodes[code] = (statusCodes[code] ?? 0) + count;
+        strangerResults[adapter] = {
+          bodyBytes: STRANGER_BODY_BYTES,
+          refusalsPerSecond: median(xs.map((x) => x.responsesPerSecond)),
+          serverCpuUsPerReq: median(xs.map((x) => x.serverCpuUsPerReq)),
+          // the stranger's cost in plain 1 KiB requests, paired per round
+          vsPlainCpu: xsRatio(xs, samples[adapter].plain, (a, p) => a.serverCpuUsPerReq / p.serverCpuUsPerReq),
+          withoutLogLine: {
+            serverCpuUsPerReq: median(quiet.map((x) => x.serverCpuUsPerReq)),
+            vsPlainCpu: xsRatio(quiet, samples[adapter].plain, (a, p) => a.serverCpuUsPerReq / p.serverCpuUsPerReq),
+          },
+          statusCodes,
+          errors: [...xs, ...quiet].reduce((a, x) => a + x.errors + x.timeouts, 0),
+        };
+        const other = Object.keys(statusCodes).filter((code) => code !== '401');
+        if (other.length || strangerResults[adapter].errors) failures.push(`${adapter}/strangers: answers other than 401 ${JSON.stringify(statusCodes)}, ${strangerResults[adapter].errors} errors`);
+      }
     }
     for (const s of all) {
       const out = s.outputSinceMark();
@@ -398,6 +559,8 @@ export async function runHttpBench({
       node: process.version,
       modes,
       ratios,
+      pairs,
+      strangers: withStrangers ? strangerResults : undefined,
       targets: HTTP_TARGETS,
       failures,
       runs,
@@ -441,13 +604,48 @@ export function formatHttpBench(res) {
       lines.push(
         `${adapter.padEnd(8)} ${`${mode}/plain`.padEnd(20)}`.padEnd(54) +
           `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)})`.padEnd(23) +
-          (target === undefined ? '(diagnostic)   ' : `>= ${target.toFixed(2)}x ${r.median >= target ? 'PASS' : 'MISS'}   `) +
+          (target === undefined ? '(shown)        ' : `>= ${target.toFixed(2)}x ${r.median >= target ? 'PASS' : 'MISS'}   `) +
           `${cpu.median.toFixed(2)}x (${cpu.min.toFixed(2)}-${cpu.max.toFixed(2)})`,
       );
     }
   }
+  if (res.pairs && Object.keys(res.pairs).length) {
+    lines.push('');
+    lines.push('ratio between modes (median of per-round ratios, range)  req/s ratio            target        CPU-time ratio');
+    for (const adapter of c.adapters) {
+      for (const [name, p] of Object.entries(res.pairs[adapter] ?? {})) {
+        lines.push(
+          `${adapter.padEnd(8)} ${name.padEnd(20)}`.padEnd(54) +
+            `${p.rps.median.toFixed(2)}x (${p.rps.min.toFixed(2)}-${p.rps.max.toFixed(2)})`.padEnd(23) +
+            (p.min === undefined ? '(shown)        ' : `>= ${p.min.toFixed(2)}x ${p.rps.median >= p.min ? 'PASS' : 'MISS'}   `) +
+            `${p.cpu.median.toFixed(2)}x (${p.cpu.min.toFixed(2)}-${p.cpu.max.toFixed(2)})`,
+        );
+      }
+    }
+  }
+  if (res.strangers) {
+    lines.push('');
+    lines.push(`strangers: POST of ${STRANGER_BODY_BYTES / 1024} KiB garbage with an unknown API key, against the guarded server`);
+    lines.push('adapter  log line    refusals/s  server µs/req  in plain 1 KiB requests (paired, range)   target    statuses');
+    for (const adapter of c.adapters) {
+      const st = res.strangers[adapter];
+      if (!st) continue;
+      lines.push(
+        `${adapter.padEnd(8)} ${'written'.padEnd(10)} ${fmtInt(st.refusalsPerSecond).padStart(10)}  ${st.serverCpuUsPerReq.toFixed(0).padStart(13)}  ` +
+          `${st.vsPlainCpu.median.toFixed(2)}x (${st.vsPlainCpu.min.toFixed(2)}-${st.vsPlainCpu.max.toFixed(2)})`.padEnd(43) +
+          `<= ${STRANGER_TARGET.toFixed(2)}x ${st.vsPlainCpu.median <= STRANGER_TARGET ? 'PASS' : 'MISS'}  ${JSON.stringify(st.statusCodes)}`,
+      );
+      const q = st.withoutLogLine;
+      lines.push(
+        `${adapter.padEnd(8)} ${'off'.padEnd(10)} ${''.padStart(10)}  ${q.serverCpuUsPerReq.toFixed(0).padStart(13)}  ` +
+          `${q.vsPlainCpu.median.toFixed(2)}x (${q.vsPlainCpu.min.toFixed(2)}-${q.vsPlainCpu.max.toFixed(2)})`.padEnd(43) +
+          `<= ${STRANGER_TARGET.toFixed(2)}x ${q.vsPlainCpu.median <= STRANGER_TARGET ? 'PASS' : 'MISS'}`,
+      );
+    }
+    lines.push('("log line written": the refusal logged at warn by Nest\'s ConsoleLogger, piped to this process; "off": a logger without warnings)');
+  }
   lines.push('');
-  lines.push(res.failures.length === 0 ? 'non-2xx responses, errors, timeouts: 0' : `FAILURES:\n${res.failures.join('\n')}`);
+  lines.push(res.failures.length === 0 ? 'non-2xx responses (strangers aside), errors, timeouts: 0' : `FAILURES:\n${res.failures.join('\n')}`);
   return lines.join('\n');
 }
 
@@ -463,6 +661,7 @@ export function httpOptionsFromArgs(quick = flagOption('quick')) {
     modes: String(option('modes', DEFAULT_MODES.join(','))).split(','),
     cpuProfDir: cpuProf ? fileURLToPath(new URL(`profiles/${new Date().toISOString().replace(/[:.]/g, '-')}/`, BENCH_DIR)) : undefined,
     cpuProfModes: String(option('cpu-prof-modes', 'guarded')).split(','),
+    strangers: !flagOption('no-strangers'),
   };
 }
 

@@ -12,12 +12,12 @@
 // Requests are those of the HTTP bench (bench/http.bench.mjs): a 1 KiB order, signed (and for the
 // encrypted mode encrypted) by the library, a fresh nonce each, all prepared before timing. Each
 // request is awaited before the next (one request in flight, like one connection without pipelining).
-// Every (adapter, mode) runs N requests per round, modes in rotating order; medians over rounds.
+// Every (adapter, mode) runs N requests per round, modes in rotating order; medians over rounds. Times are
+// CPU time of this process (process.cpuUsage), not wall-clock time: see cpuUs.
 // light-my-request's own work (fake req/res objects) is in every mode alike: compare differences in
 // µs per request, not ratios, with the HTTP bench.
 
-import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,16 @@ import { ensureBenchAppBuilt } from './http.bench.mjs';
 import { BODY_BYTES, flagOption, importLib, isMain, median, newCredential, numberOption, option, orderBody } from './common.mjs';
 
 const require = createRequire(import.meta.url);
-const ALL_MODES = ['plain', 'hooks', 'guarded', 'encrypted'];
+/**
+ * This process's CPU time in µs. Timing by CPU rather than by the clock leaves out the time the process
+ * waits for the CPU, which on a shared machine is most of the noise; GC threads are counted, as they
+ * should be.
+ */
+const cpuUs = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+const ALL_MODES = ['plain', 'hooks', 'apikey', 'passport', 'guarded', 'encrypted'];
 const PATH = '/api/inventory';
 
 export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000, adapters = ['express', 'fastify'], modes = ALL_MODES, profileFile } = {}) {
@@ -48,7 +57,7 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
       headers.accept = lib.JWE_MEDIA_TYPE;
     }
     Object.assign(headers, lib.signRequest({ method: 'POST', url, headers, body }, signing, { nonce: randomBytes(16).toString('base64url') }));
-    return { method: 'POST', url: PATH, headers, payload: body };
+    return { method: 'POST', url: PATH, headers: asFromTheWire(headers), payload: body };
   };
 
   const apps = [];
@@ -70,12 +79,16 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
       targets.push({ adapter, mode, dispatch });
     }
   }
+  // The crypto floor and the verifier alone, timed in the same rounds: what any correct verification
+  // must compute (sha256 of the body + hmac-sha256 of the signature base), and RequestVerifier.verify.
+  const core = coreContenders(lib, credential, keys.hmacKey, order);
+
   let failures = 0;
   const statuses = {};
   const monoUs = () => Number(process.hrtime.bigint() / 1000n); // the clock of V8 profile samples
   const time = async (t, reqs) => {
     const m0 = monoUs();
-    const t0 = performance.now();
+    const c0 = cpuUs();
     for (const r of reqs) {
       const res = await t.dispatch(r);
       if (res.statusCode !== 200) {
@@ -83,7 +96,7 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
       }
     }
-    const us = ((performance.now() - t0) * 1000) / reqs.length;
+    const us = (cpuUs() - c0) / reqs.length;
     (t.windows ??= []).push([m0, monoUs()]);
     t.requests = (t.requests ?? 0) + reqs.length;
     return us;
@@ -111,6 +124,9 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
       await session.post('Profiler.start');
     }
     const samples = new Map(targets.map((t) => [t, []]));
+    const coreSamples = { floor: [], verify: [] };
+    await core.time('verify', core.prepare(ops));
+    core.time('floor', core.prepare(ops));
     for (let r = 0; r < rounds; r++) {
       for (const adapter of adapters) {
         const own = targets.filter((t) => t.adapter === adapter);
@@ -120,6 +136,7 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
           samples.get(t).push(await time(t, reqs));
         }
       }
+      for (const name of r % 2 ? ['verify', 'floor'] : ['floor', 'verify']) coreSamples[name].push(await core.time(name, core.prepare(ops)));
     }
     let profiles;
     if (session) {
@@ -144,10 +161,66 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
         result[adapter][t.mode].addedRange = [Math.min(...per), Math.max(...per)];
       }
     }
-    return { rounds, ops, node: process.version, result, failures, statuses, profiles };
+    const floor = median(coreSamples.floor);
+    const verify = median(coreSamples.verify);
+    const summary = { floorUs: floor, verifyUs: verify, verifyVsFloor: median(coreSamples.verify.map((v, i) => v / coreSamples.floor[i])) };
+    // The in-server cost of signatures and replay protection over a bare API-key check, against the floor.
+    for (const adapter of adapters) {
+      const guarded = samples.get(targets.find((t) => t.adapter === adapter && t.mode === 'guarded'));
+      const apikey = samples.get(targets.find((t) => t.adapter === adapter && t.mode === 'apikey'));
+      if (!guarded || !apikey) continue;
+      const per = guarded.map((g, i) => (g - apikey[i]) / coreSamples.floor[i]);
+      summary[adapter] = { guardedOverApikeyUs: median(guarded.map((g, i) => g - apikey[i])), vsFloor: median(per), vsFloorRange: [Math.min(...per), Math.max(...per)] };
+    }
+    return { rounds, ops, node: process.version, result, summary, failures, statuses, profiles };
   } finally {
     for (const app of apps) await app.close();
   }
+}
+
+/**
+ * Header values as Node's HTTP parser hands them over: flat strings. signRequest builds its values by
+ * concatenation, and V8 keeps a concatenation as a tree of parts (a cons string) that every character
+ * read then has to walk: left as they are, they would make the server's parsing look slower than it is.
+ */
+function asFromTheWire(headers) {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Buffer.from(value, 'latin1').toString('latin1')]));
+}
+
+/** sha256(body) + hmac-sha256(base), and RequestVerifier.verify, over requests signed like the HTTP ones. */
+function coreContenders(lib, credential, hmacKey, body) {
+  const ring = lib.KeyRing.from({ callers: [{ id: 'order-service', keys: [credential] }] }, 'inventory-service');
+  const verifier = new lib.RequestVerifier(() => ring, new lib.MemoryNonceStore({ maxNoncesPerCaller: 10_000_000 }), { audience: 'inventory-service' });
+  const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey, audience: 'inventory-service' };
+  const url = new URL(`http://localhost${PATH}`);
+  const isTrusted = (id) => id === 'order-service';
+  const prepare = (n) =>
+    Array.from({ length: n }, () => {
+      const headers = { 'content-type': 'application/json', 'content-length': String(body.length), host: url.host };
+      Object.assign(headers, lib.signRequest({ method: 'POST', url, headers, body }, signing, { nonce: randomBytes(16).toString('base64url') }));
+      const message = lib.httpMessage({ method: 'POST', target: PATH, headers: asFromTheWire(headers) });
+      // The floor's signature base: the lines signRequest signed, rebuilt by hand.
+      const params = headers['signature-input'].slice('sig1='.length);
+      const base =
+        `"@method": POST\n"@path": ${PATH}\n"@query": ?\n"x-api-key": ${headers['x-api-key']}\n"content-type": application/json\n` +
+        `"content-digest": ${headers['content-digest']}\n"@signature-params": ${params}`;
+      return { message, base };
+    });
+  let sink = 0;
+  const time = async (name, items) => {
+    const t0 = cpuUs();
+    if (name === 'floor') {
+      for (const r of items) sink ^= createHash('sha256').update(body).digest()[0] ^ createHmac('sha256', hmacKey).update(r.base, 'utf8').digest()[0];
+    } else {
+      for (const r of items) sink ^= (await verifier.verify(r.message, body, isTrusted)).id.length;
+    }
+    return (cpuUs() - t0) / items.length;
+  };
+  // The floor's base must be the signed one, or it measures something else.
+  const [probe] = prepare(1);
+  const signature = probe.message.header('signature').slice('sig1=:'.length, -1);
+  if (createHmac('sha256', hmacKey).update(probe.base, 'utf8').digest('base64') !== signature) throw new Error('inject: the floor signs another base');
+  return { prepare, time, sink: () => sink };
 }
 
 export function formatInjectBench(res) {
@@ -160,6 +233,15 @@ export function formatInjectBench(res) {
           (m.addedUs === undefined ? '' : `${m.addedUs >= 0 ? '+' : ''}${m.addedUs.toFixed(1)} µs (${m.addedRange[0].toFixed(1)} to ${m.addedRange[1].toFixed(1)})`),
       );
     }
+  }
+  const sm = res.summary;
+  lines.push('', `same rounds: floor sha256(body) + hmac(base) ${sm.floorUs.toFixed(1)} µs, RequestVerifier.verify ${sm.verifyUs.toFixed(1)} µs (${sm.verifyVsFloor.toFixed(2)}x the floor; target <= 2x)`);
+  for (const adapter of Object.keys(res.result)) {
+    const a = sm[adapter];
+    if (!a) continue;
+    lines.push(
+      `${adapter.padEnd(8)} guarded - apikey: ${a.guardedOverApikeyUs.toFixed(1)} µs = ${a.vsFloor.toFixed(2)}x the floor (rounds ${a.vsFloorRange[0].toFixed(2)}-${a.vsFloorRange[1].toFixed(2)}; target <= 3x)`,
+    );
   }
   lines.push('', res.failures ? `NON-200 ANSWERS: ${res.failures} ${JSON.stringify(res.statuses)}` : 'non-200 answers: 0');
   return lines.join('\n');

@@ -1,6 +1,6 @@
 // Memory of MemoryNonceStore per remembered nonce.
 //
-//   npm run build:lib && node --expose-gc bench/nonce-memory.bench.mjs [--nonces 1000000] [--callers 1] [--nonce-chars 22]
+//   npm run build:lib && node --expose-gc bench/nonce-memory.bench.mjs [--nonces 1000000] [--callers 1] [--nonce-chars 22] [--json]
 //
 // Fills one store with `nonces` live nonces spread over `callers` callers (each caller's budget is
 // its share), the way the verifier claims them: each nonce is parsed out of a freshly made
@@ -52,6 +52,10 @@ const after = bytesInUse();
 
 if (store.size !== nonces) throw new Error(`expected ${nonces} nonces in the store, found ${store.size}`);
 const perNonce = (after - before) / nonces;
+if (process.argv.includes('--json')) {
+  console.log(JSON.stringify({ nonces, nonceChars, callers, bytes: after - before, bytesPerNonce: perNonce, node: process.version }));
+  process.exit(0);
+}
 console.log(
   `${nonces.toLocaleString('en')} nonces of ${nonceChars} characters from ${callers} caller(s) (${perCaller.toLocaleString('en')} each): ` +
     `${((after - before) / 2 ** 20).toFixed(1)} MiB, ${perNonce.toFixed(1)} bytes/nonce (node ${process.version})`,

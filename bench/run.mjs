@@ -1,7 +1,7 @@
 // `npm run bench` (= npm run build && node bench/run.mjs): runs the three benchmarks in one go and
 // prints one summary of ratios against their targets.
 //
-//   node bench/run.mjs [--quick] [--only verify,jwe,http] [--diagnostics] [--out results.json] [--strict]
+//   node bench/run.mjs [--quick] [--only verify,jwe,http,inject,memory,rss] [--diagnostics] [--out results.json] [--strict]
 //   HTTP options as in http.bench.mjs (--rounds, --duration, --connections, --adapters, --cpu-prof, …),
 //   --verify-rounds and --jwe-rounds for the micro-benchmarks. Each option can also be set in the
 //   environment as BENCH_<NAME> (BENCH_QUICK=1, BENCH_ONLY=http, BENCH_ROUNDS=3, …).
@@ -11,21 +11,25 @@
 //   jwe     bench/jwe.bench.mjs     encryptCompact/decryptCompact vs raw AES-256-GCM and jose
 //   http    bench/http.bench.mjs    req/s of POST /api/inventory, plain vs guarded vs encrypted,
 //                                   Express and Fastify, servers in child processes, autocannon
-//   --diagnostics adds the 'hooks' mode to the HTTP bench and bench/inject.bench.mjs (in-process cost
-//   per request, no sockets), which tell the cost of Nest's guard/interceptor machinery apart.
+//   inject  bench/inject.bench.mjs  in-process server cost per request of each mode (CPU time), with the
+//                                   crypto floor and RequestVerifier.verify timed in the same rounds
+//   memory  bench/nonce-memory.bench.mjs  bytes per nonce in MemoryNonceStore (1 000 000 nonces)
+//   rss     bench/demo-rss.bench.mjs  the demo services' RSS at rest, under 60 s of signed load and after
+//   --diagnostics adds the 'hooks' mode to the HTTP and in-process benches, which tells the cost of
+//   Nest's guard/interceptor machinery apart.
 //
 // --quick: a few rounds of short runs (about a minute in all); numbers are indicative only.
 // The exit code is 1 when a run went wrong (non-2xx answers, errors); a missed target is reported,
 // not failed, unless --strict.
 
 import { writeFileSync } from 'node:fs';
-import { formatHttpBench, httpOptionsFromArgs, runHttpBench, HTTP_TARGETS } from './http.bench.mjs';
+import { formatHttpBench, httpOptionsFromArgs, runHttpBench, HTTP_TARGETS, STRANGER_TARGET } from './http.bench.mjs';
 import { formatJweBench, runJweBench } from './jwe.bench.mjs';
 import { formatVerifyBench, runVerifyBench } from './verify.bench.mjs';
 import { flagOption, numberOption, option } from './common.mjs';
 
 const quick = flagOption('quick');
-const only = String(option('only', 'verify,jwe,http')).split(',');
+const only = String(option('only', 'verify,jwe,http,inject,memory,rss')).split(',');
 const diagnostics = flagOption('diagnostics');
 const section = (title) => console.log(`\n${'='.repeat(100)}\n${title}\n${'='.repeat(100)}`);
 
@@ -86,6 +90,32 @@ if (only.includes('http')) {
       );
     }
   }
+  for (const adapter of res.config.adapters) {
+    for (const [name, p] of Object.entries(res.pairs?.[adapter] ?? {})) {
+      if (p.min === undefined) continue;
+      row('http', `${adapter} ${name} req/s`, `${p.rps.median.toFixed(2)}x`, `>= ${p.min}x`, p.rps.median >= p.min, `rounds ${p.rps.min.toFixed(2)}-${p.rps.max.toFixed(2)}; CPU-time ratio ${p.cpu.median.toFixed(2)}x`);
+    }
+    const st = res.strangers?.[adapter];
+    if (st) {
+      row(
+        'http',
+        `${adapter} 64 KiB stranger CPU / plain 1 KiB`,
+        `${st.vsPlainCpu.median.toFixed(2)}x`,
+        `<= ${STRANGER_TARGET}x`,
+        st.vsPlainCpu.median <= STRANGER_TARGET,
+        `rounds ${st.vsPlainCpu.min.toFixed(2)}-${st.vsPlainCpu.max.toFixed(2)}; ${st.serverCpuUsPerReq.toFixed(0)} µs per refusal, its log line included`,
+      );
+      const q = st.withoutLogLine;
+      row(
+        'http',
+        `${adapter}   same, refusal not logged`,
+        `${q.vsPlainCpu.median.toFixed(2)}x`,
+        `<= ${STRANGER_TARGET}x`,
+        q.vsPlainCpu.median <= STRANGER_TARGET,
+        `rounds ${q.vsPlainCpu.min.toFixed(2)}-${q.vsPlainCpu.max.toFixed(2)}; ${q.serverCpuUsPerReq.toFixed(0)} µs per refusal`,
+      );
+    }
+  }
   const bad = Object.values(res.modes).flatMap((m) => Object.values(m)).reduce((a, m) => a + m.non2xx + m.errors + m.timeouts, 0);
   row('http', 'non-2xx answers, errors, timeouts', String(bad), '= 0', bad === 0 && res.failures.length === 0);
   if (bad > 0 || res.failures.length > 0) {
@@ -94,13 +124,60 @@ if (only.includes('http')) {
   }
 }
 
-if (diagnostics) {
-  section('diagnostics: in-process server cost per request (no sockets)');
+if (only.includes('inject')) {
+  section('inject: in-process server cost per request (no sockets), against the crypto floor measured in the same rounds');
   const { runInjectBench, formatInjectBench } = await import('./inject.bench.mjs');
-  const res = await runInjectBench({ rounds: quick ? 3 : 9, ops: quick ? 500 : 2000 });
+  const modes = diagnostics ? ['plain', 'hooks', 'apikey', 'passport', 'guarded', 'encrypted'] : ['plain', 'apikey', 'passport', 'guarded', 'encrypted'];
+  const res = await runInjectBench({ rounds: numberOption('inject-rounds', quick ? 3 : 15), ops: quick ? 500 : 2000, modes });
   console.log(formatInjectBench(res));
   results.inject = res;
   if (res.failures) failed = true;
+  const sm = res.summary;
+  row('inject', 'verify cost vs floor, in-process', `${sm.verifyVsFloor.toFixed(2)}x`, '<= 2x', sm.verifyVsFloor <= 2, `${sm.verifyUs.toFixed(1)} vs ${sm.floorUs.toFixed(1)} µs (CPU time)`);
+  for (const adapter of Object.keys(res.result)) {
+    const a = sm[adapter];
+    if (!a) continue;
+    row(
+      'inject',
+      `${adapter} (guarded - apikey) vs floor`,
+      `${a.vsFloor.toFixed(2)}x`,
+      '<= 3x',
+      a.vsFloor <= 3,
+      `${a.guardedOverApikeyUs.toFixed(1)} µs over the API-key guard; rounds ${a.vsFloorRange[0].toFixed(2)}-${a.vsFloorRange[1].toFixed(2)}`,
+    );
+  }
+}
+
+if (only.includes('memory')) {
+  section('memory: bytes per nonce remembered by MemoryNonceStore (1 000 000 nonces)');
+  const { execFileSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('./nonce-memory.bench.mjs', import.meta.url));
+  const nonces = quick ? 200_000 : 1_000_000;
+  const runs = [1, 10].map((callers) => JSON.parse(execFileSync(process.execPath, ['--expose-gc', script, '--json', '--nonces', String(nonces), '--callers', String(callers)], { encoding: 'utf8' })));
+  for (const r of runs) console.log(`${r.nonces.toLocaleString('en')} nonces from ${r.callers} caller(s): ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${r.bytesPerNonce.toFixed(1)} bytes/nonce`);
+  results.memory = runs;
+  for (const r of runs) row('memory', `bytes per nonce, ${r.callers} caller(s)`, r.bytesPerNonce.toFixed(1), '<= 150', r.bytesPerNonce <= 150, `${r.nonces.toLocaleString('en')} nonces`);
+}
+
+if (only.includes('rss')) {
+  section('rss: the demo services at rest, under signed load and after it');
+  const { runDemoRssBench, formatDemoRssBench } = await import('./demo-rss.bench.mjs');
+  const res = await runDemoRssBench({ duration: quick ? 15 : 60, settleSeconds: quick ? 10 : 30 });
+  console.log(formatDemoRssBench(res));
+  results.rss = res;
+  for (const name of ['inventory', 'order']) {
+    const before = res.retainedAtRest[name].heapUsedMiB + res.retainedAtRest[name].externalMiB;
+    const after = res.retainedAfterLoad[name].heapUsedMiB + res.retainedAfterLoad[name].externalMiB;
+    row(
+      'rss',
+      `${name}-service kept per order (after full GC)`,
+      `${(((after - before) * 2 ** 20) / res.orders.total).toFixed(0)} B`,
+      '(shown)',
+      true,
+      `RSS ${res.atRest[`${name}MiB`].toFixed(0)} MiB at rest, ${res.afterLoad[`${name}MiB`].toFixed(0)} MiB after ${res.duration} s of ${res.orders.perSecond.toFixed(0)} orders/s`,
+    );
+  }
 }
 
 section(`summary (node ${process.version}${quick ? ', QUICK run: indicative only' : ''})`);

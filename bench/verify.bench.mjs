@@ -17,6 +17,14 @@
 //           requestMessage() is the same kind of O(1) view over Node's header object).
 //   floor   sha256(body) + hmac-sha256(signature base) with node:crypto: the two hashes any correct
 //           verification must compute, and nothing else (no parsing, no comparison, no bookkeeping).
+// And, for comparison, what else one could use for the same 1 KiB request (rows of their own, no target):
+//   http-message-signatures  httpbis.verifyMessage of the same RFC 9421 headers (HMAC key looked up,
+//           required components and parameters, maxAge), then the body's sha-256 against
+//           Content-Digest, which that package leaves to its user; no nonce bookkeeping.
+//   hawk    @hapi/hawk server.authenticate of a Hawk-signed request with the same body: its MAC, payload
+//           hash, timestamp, and a nonceFunc remembering nonces in a Set (its replay protection).
+//   aws4    aws4.sign of the same request (SigV4): the work a SigV4 server repeats to check one (body hash,
+//           canonical request, derived signing key, HMAC), without the compare.
 // Method: warm up, then K rounds; in each round the contenders take turns every 250 requests over the
 // same N pre-signed requests (who goes first alternating), so that a neighbour's burst of load hits both
 // alike. Each reports its median ops/s over rounds; the ratio is the median of per-round ratios.
@@ -25,7 +33,8 @@
 // library's own functions, and a sampling profile of full verifications (self time by package and
 // function), so that a missed target comes with the step that dominates.
 
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { BODY_BYTES, flagOption, fmtInt, importLib, isMain, median, newCredential, numberOption, orderBody } from './common.mjs';
 
@@ -76,20 +85,34 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
       const message = httpMessage({ method: 'POST', target: url.pathname, headers });
       const [parsed] = parseSignatureFields(headers['signature-input'], headers.signature);
       const base = buildSignatureBase(message, parsed.components, parsed.signatureParams);
-      out[i] = { message, body, headers, parsed, base };
+      out[i] = { message, body, headers, parsed, base, hawk: others.hawkRequest(), aws4: others.aws4Request() };
     }
     return out;
   }
 
+  const others = otherSchemes({ hmacKey, body, url, secret: credential.secret });
   const contenders = {
     verify: (r) => verifier.verify(r.message, r.body, isTrusted),
     floor: (r) => createHash('sha256').update(r.body).digest()[0] ^ createHmac('sha256', hmacKey).update(r.base, 'utf8').digest()[0],
+    'http-message-signatures': (r) => others.httpMessageSignatures(r),
+    hawk: (r) => others.hawk(r),
+    aws4: (r) => others.aws4(r),
   };
-  const run = { verify: (reqs) => timeAsync(contenders.verify, reqs), floor: (reqs) => timeSync(contenders.floor, reqs) };
+  const run = {
+    verify: (reqs) => timeAsync(contenders.verify, reqs),
+    floor: (reqs) => timeSync(contenders.floor, reqs),
+    'http-message-signatures': (reqs) => timeAsync(contenders['http-message-signatures'], reqs),
+    hawk: (reqs) => timeAsync(contenders.hawk, reqs),
+    aws4: (reqs) => timeSync(contenders.aws4, reqs),
+  };
 
-  // Sanity: the verifier accepts a fresh request, refuses its replay, and the floor's HMAC is the signature.
+  // Sanity: the verifier accepts a fresh request, refuses its replay, and the floor's HMAC is the signature;
+  // the other schemes accept what they are given.
   {
     const [r] = presign(1);
+    for (const name of ['http-message-signatures', 'hawk', 'aws4']) {
+      if (!(await contenders[name](r))) throw new Error(`${name}: the request was not accepted`);
+    }
     const caller = await verifier.verify(r.message, r.body, isTrusted);
     if (caller.id !== 'order-service') throw new Error('verify: wrong caller');
     let replayRefused = false;
@@ -99,8 +122,7 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
   }
 
   // Warm-up (JIT) on requests of their own.
-  await run.verify(presign(warmupOps));
-  run.floor(presign(warmupOps));
+  for (const name of Object.keys(run)) await run[name](presign(warmupOps));
 
   // Within a round the contenders alternate every CHUNK requests (who goes first alternating too), and
   // each one's time is summed over its chunks: a burst of load from a neighbour lands on both alike,
@@ -123,6 +145,12 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
   const opsPerSec = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
   const usPerOp = Object.fromEntries(names.map((n) => [n, 1e6 / opsPerSec[n]]));
   const perRound = samples.verify.map((v, i) => samples.floor[i] / v);
+  // Each scheme's cost in floors, and how many of ours it costs (paired per round).
+  const comparisons = Object.fromEntries(
+    names
+      .filter((n) => n !== 'verify' && n !== 'floor')
+      .map((n) => [n, { vsFloor: median(samples[n].map((v, i) => samples.floor[i] / v)), vsVerify: median(samples[n].map((v, i) => samples.verify[i] / v)) }]),
+  );
 
   const res = {
     rounds,
@@ -133,6 +161,7 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
     usPerOp,
     costVsFloor: median(perRound),
     costVsFloorRange: [Math.min(...perRound), Math.max(...perRound)],
+    comparisons,
     targets: { costVsFloorMax: 2 },
   };
   if (breakdown) {
@@ -141,6 +170,63 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
   }
   res.sink = sink;
   return res;
+}
+
+/**
+ * The other ways to authenticate the same 1 KiB POST (see the header): each returns a truthy value when
+ * it accepts the request. Hawk and aws4 requests are made by presign (a Hawk header with its own nonce).
+ */
+function otherSchemes({ hmacKey, body, url, secret }) {
+  const require = createRequire(import.meta.url);
+  const { httpbis } = require('http-message-signatures');
+  const Hawk = require('@hapi/hawk');
+  const aws4 = require('aws4');
+  const hmsKey = {
+    id: 'order-bench-1',
+    algs: ['hmac-sha256'],
+    verify: async (data, signature) => {
+      const expected = createHmac('sha256', hmacKey).update(data).digest();
+      return signature.length === expected.length && timingSafeEqual(expected, signature);
+    },
+  };
+  const hmsConfig = {
+    keyLookup: async (params) => (params.keyid === hmsKey.id ? hmsKey : null),
+    requiredFields: ['@method', '@path', '@query', 'x-api-key', 'content-type', 'content-digest'],
+    requiredParams: ['created', 'nonce', 'keyid', 'alg', 'tag'],
+    maxAge: 300,
+    tolerance: 5,
+  };
+  const payload = body.toString('utf8');
+  const hawkCredentials = { id: 'order-service', key: hmacKey.toString('base64'), algorithm: 'sha256' };
+  const hawkNonces = new Set();
+  const hawkOptions = {
+    payload,
+    nonceFunc: async (_key, nonce) => {
+      if (hawkNonces.has(nonce)) throw new Error('nonce replayed');
+      hawkNonces.add(nonce);
+    },
+  };
+  const awsCredentials = { accessKeyId: 'AKIDORDERSERVICE', secretAccessKey: secret };
+  return {
+    async httpMessageSignatures(r) {
+      if (!(await httpbis.verifyMessage(hmsConfig, { method: 'POST', url: url.href, headers: r.headers }))) return false;
+      return r.headers['content-digest'] === `sha-256=:${createHash('sha256').update(r.body).digest('base64')}:`;
+    },
+    hawkRequest() {
+      const { header } = Hawk.client.header(url.href, 'POST', { credentials: hawkCredentials, payload, contentType: 'application/json' });
+      return { method: 'POST', url: url.pathname, headers: { host: url.host, authorization: header, 'content-type': 'application/json' } };
+    },
+    async hawk(r) {
+      const { credentials } = await Hawk.server.authenticate(r.hawk, (id) => (id === hawkCredentials.id ? hawkCredentials : undefined), hawkOptions);
+      return credentials.id === hawkCredentials.id;
+    },
+    aws4Request() {
+      return { host: url.host, path: url.pathname, method: 'POST', service: 'execute-api', region: 'eu-west-1', body, headers: { 'content-type': 'application/json' } };
+    },
+    aws4(r) {
+      return aws4.sign({ ...r.aws4, headers: { ...r.aws4.headers } }, awsCredentials).headers.Authorization.length > 0;
+    },
+  };
 }
 
 /**
@@ -224,11 +310,20 @@ export function formatVerifyBench(res) {
   const lines = [];
   lines.push(`Request verification, signed ${res.bodyBytes}-byte JSON POST, ${res.rounds} rounds x ${res.ops} ops, node ${res.node}`);
   lines.push('');
-  lines.push('contender                       ops/s      µs/op');
-  const label = { verify: 'RequestVerifier.verify', floor: 'floor: sha256 + hmac' };
-  for (const name of ['verify', 'floor']) {
-    lines.push(`${label[name].padEnd(26)} ${fmtInt(res.opsPerSec[name]).padStart(10)} ${res.usPerOp[name].toFixed(2).padStart(10)}`);
+  lines.push('contender                             ops/s      µs/op   x floor   x ours');
+  const label = {
+    verify: 'RequestVerifier.verify',
+    floor: 'floor: sha256 + hmac',
+    'http-message-signatures': 'http-message-signatures + digest',
+    hawk: '@hapi/hawk authenticate',
+    aws4: 'aws4 sign (SigV4)',
+  };
+  for (const name of Object.keys(label).filter((n) => res.opsPerSec[n] !== undefined)) {
+    const c = res.comparisons?.[name];
+    const ratios = name === 'verify' ? `${res.costVsFloor.toFixed(2).padStart(9)}  ${'1.00'.padStart(7)}` : c ? `${c.vsFloor.toFixed(2).padStart(9)}  ${c.vsVerify.toFixed(2).padStart(7)}` : '';
+    lines.push(`${label[name].padEnd(34)} ${fmtInt(res.opsPerSec[name]).padStart(8)} ${res.usPerOp[name].toFixed(2).padStart(10)} ${ratios}`);
   }
+  lines.push('(x floor: cost in floors; x ours: cost in RequestVerifier.verify, medians of per-round ratios)');
   lines.push('');
   const [lo, hi] = res.costVsFloorRange;
   lines.push(

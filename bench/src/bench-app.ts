@@ -14,6 +14,11 @@
 //   plain      no ServiceAuthModule at all (signed requests arrive; their headers are simply ignored)
 //   guarded    ServiceAuthModule.forRoot with one caller, 'order-service'; encryption 'optional'
 //   encrypted  the same, and the route is @EncryptedBody() (a JWE request, an encrypted answer)
+//   redis      guarded, with the nonces in Redis (RedisNonceStore at BENCH_REDIS_URL) instead of memory
+//   apikey     no ServiceAuthModule; what a user might write instead: a global guard that compares the
+//              X-API-Key header with the caller's key (timingSafeEqual), nothing else
+//   passport   no ServiceAuthModule; the other usual choice: @nestjs/passport's AuthGuard with the
+//              passport-headerapikey strategy, as a global guard, the key checked in validate()
 //   hooks      diagnostic: no ServiceAuthModule, but the same kinds of global providers it installs
 //              (an async APP_GUARD, one APP_INTERCEPTOR and an APP_FILTER), all doing nothing: the cost of Nest's guard/interceptor machinery
 //              alone, apart from the library's own work.
@@ -25,9 +30,11 @@ import {
   Headers,
   HttpCode,
   HttpException,
+  Inject,
   Injectable,
   Module,
   Post,
+  UnauthorizedException,
   type ArgumentsHost,
   type CallHandler,
   type CanActivate,
@@ -39,12 +46,16 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, BaseExceptionFilter } from '@nestjs/core';
 import type { Observable } from 'rxjs';
+import { timingSafeEqual } from 'node:crypto';
+import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
+import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Caller, EncryptedBody, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
-import { MemoryNonceStore } from 'nest-service-auth/core';
+import { MemoryNonceStore, type NonceStore } from 'nest-service-auth/core';
+import { RedisNonceStore } from 'nest-service-auth/redis';
 import { createServiceApp, type HttpAdapterName } from 'service-app';
 
-export type BenchMode = 'plain' | 'guarded' | 'encrypted' | 'hooks';
+export type BenchMode = 'plain' | 'guarded' | 'encrypted' | 'redis' | 'apikey' | 'passport' | 'hooks';
 export type BenchAdapter = HttpAdapterName;
 
 export interface BenchCredential {
@@ -58,6 +69,8 @@ export interface BenchAppOptions {
   adapter: BenchAdapter;
   /** order-service's credential (guarded and encrypted modes). */
   credential: BenchCredential;
+  /** The Redis server of the redis mode. */
+  redisUrl?: string;
   logger?: LogLevel[] | false;
 }
 
@@ -143,10 +156,61 @@ class PassFilter extends BaseExceptionFilter {
   }
 }
 
+// The 'apikey' mode: the API-key check a team would hand-write, constant-time compare included.
+const BENCH_CREDENTIAL = Symbol('BENCH_CREDENTIAL');
+
+@Injectable()
+class HandWrittenApiKeyGuard implements CanActivate {
+  private readonly expected: Buffer;
+  constructor(@Inject(BENCH_CREDENTIAL) credential: BenchCredential) {
+    this.expected = Buffer.from(credential.apiKey, 'utf8');
+  }
+  canActivate(context: ExecutionContext): boolean {
+    const presented = context.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined> }>().headers['x-api-key'];
+    if (typeof presented !== 'string') throw new UnauthorizedException();
+    const bytes = Buffer.from(presented, 'utf8');
+    if (bytes.length !== this.expected.length || !timingSafeEqual(bytes, this.expected)) throw new UnauthorizedException();
+    return true;
+  }
+}
+
+// The 'passport' mode: @nestjs/passport + passport-headerapikey, as their READMEs set them up.
+@Injectable()
+class ApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'api-key') {
+  private readonly expected: Buffer;
+  constructor(@Inject(BENCH_CREDENTIAL) credential: BenchCredential) {
+    super({ header: 'X-API-Key', prefix: '' }, false);
+    this.expected = Buffer.from(credential.apiKey, 'utf8');
+  }
+  validate(apiKey: string): { id: string } {
+    const bytes = Buffer.from(apiKey, 'utf8');
+    if (bytes.length !== this.expected.length || !timingSafeEqual(bytes, this.expected)) throw new UnauthorizedException();
+    return { id: 'order-service' };
+  }
+}
+
+@Injectable()
+class PassportApiKeyGuard extends AuthGuard('api-key') {}
+
 @Module({})
 export class BenchAppModule {
-  static forMode(mode: BenchMode, credential: BenchCredential): DynamicModule {
+  static forMode(mode: BenchMode, credential: BenchCredential, redisUrl?: string): DynamicModule {
     if (mode === 'plain') return { module: BenchAppModule, controllers: [InventoryController] };
+    if (mode === 'apikey') {
+      return {
+        module: BenchAppModule,
+        controllers: [InventoryController],
+        providers: [{ provide: BENCH_CREDENTIAL, useValue: credential }, { provide: APP_GUARD, useClass: HandWrittenApiKeyGuard }],
+      };
+    }
+    if (mode === 'passport') {
+      return {
+        module: BenchAppModule,
+        imports: [PassportModule],
+        controllers: [InventoryController],
+        providers: [{ provide: BENCH_CREDENTIAL, useValue: credential }, ApiKeyStrategy, { provide: APP_GUARD, useClass: PassportApiKeyGuard }],
+      };
+    }
     if (mode === 'hooks') {
       return {
         module: BenchAppModule,
@@ -170,7 +234,7 @@ export class BenchAppModule {
           // it refuses that caller (429) once it has sent more than ~3 300 req/s sustained for 5 minutes.
           // A bench server takes up to ~40 s x several thousand req/s from its one caller, so it gets room
           // for every nonce of the run.
-          replay: { store: new MemoryNonceStore({ maxNoncesPerCaller: 5_000_000 }) },
+          replay: { store: nonceStore(mode, redisUrl) },
         }),
       ],
       controllers: [mode === 'encrypted' ? EncryptedInventoryController : InventoryController],
@@ -178,9 +242,15 @@ export class BenchAppModule {
   }
 }
 
+function nonceStore(mode: BenchMode, redisUrl: string | undefined): NonceStore {
+  if (mode !== 'redis') return new MemoryNonceStore({ maxNoncesPerCaller: 5_000_000 });
+  if (!redisUrl) throw new Error('the redis mode needs a Redis URL (BENCH_REDIS_URL)');
+  return RedisNonceStore.fromUrl(redisUrl, 'inventory-bench');
+}
+
 /** inventory-app.ts's createInventoryApp, with the bench module. */
 export async function createBenchApp(options: BenchAppOptions): Promise<INestApplication> {
-  const app = await createServiceApp(BenchAppModule.forMode(options.mode, options.credential), {
+  const app = await createServiceApp(BenchAppModule.forMode(options.mode, options.credential, options.redisUrl), {
     adapter: options.adapter,
     logger: options.logger ?? ['error', 'warn'],
     maxBodyBytes: MAX_BODY_BYTES,

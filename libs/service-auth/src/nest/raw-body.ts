@@ -39,6 +39,14 @@ function readStream(raw: IncomingMessage, maxBytes: number): Promise<Buffer> {
  *   rather than as a misleading signature failure.
  */
 export async function readRawBody(req: ServiceAuthRequest, maxBytes: number): Promise<Buffer> {
+  return rawBodyNow(req, maxBytes);
+}
+
+/**
+ * As readRawBody, but without a promise when the bytes are at hand (kept by the framework, or no body
+ * at all), which is the usual case: a promise only when the body must still be read from the stream.
+ */
+export function rawBodyNow(req: ServiceAuthRequest, maxBytes: number): Buffer | Promise<Buffer> {
   const raw = nodeRequest(req);
   const length = Number(raw.headers['content-length'] ?? 0);
   if (length > maxBytes) throw new ServiceAuthError('body_too_large', `The body exceeds ${maxBytes} bytes`);
@@ -50,9 +58,10 @@ export async function readRawBody(req: ServiceAuthRequest, maxBytes: number): Pr
   // Express body parsers set `_body` once they have consumed the stream.
   const parsed = '_body' in req && req._body === true;
   if (raw.readable && !raw.readableEnded && !parsed) {
-    const body = await readStream(raw, maxBytes);
-    req.rawBody = body;
-    return body;
+    return readStream(raw, maxBytes).then((body) => {
+      req.rawBody = body;
+      return body;
+    });
   }
   throw new ServiceAuthError(
     'raw_body_unavailable',

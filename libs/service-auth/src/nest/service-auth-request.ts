@@ -33,7 +33,7 @@ interface FastifyRequest extends ServiceAuthRequestState {
   readonly method?: string;
   readonly url?: string;
   readonly originalUrl?: string;
-  readonly routeOptions?: { readonly url?: unknown };
+  readonly routeOptions?: { readonly url?: unknown; readonly handler?: unknown };
 }
 
 /**

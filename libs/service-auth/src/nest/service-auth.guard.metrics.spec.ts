@@ -16,6 +16,12 @@ import { resolveOptions } from './resolved-options.js';
 /** A route handler, as ExecutionContext.getHandler() hands it out: any method of a controller. */
 type RouteHandler = (...args: never[]) => unknown;
 
+/**
+ * canActivate as a promise: it answers synchronously when it can (a boolean, or a refusal thrown at
+ * once), and these tests treat both kinds of answer alike.
+ */
+const activate = async (guard: ServiceAuthGuard, context: ExecutionContext): Promise<boolean> => guard.canActivate(context);
+
 const key = () => ({ id: `k-${randomBytes(4).toString('hex')}`, apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') });
 const ORDER = key();
 const BILLING = key();
@@ -79,7 +85,7 @@ function signed(credential: SigningCredential, extra: Partial<FakeRequest> = {})
 
 async function refusal(g: ServiceAuthGuard, req: FakeRequest): Promise<HttpException> {
   try {
-    await g.canActivate(context(req, StockController.prototype.read));
+    await activate(g, context(req, StockController.prototype.read));
   } catch (err) {
     return err as HttpException;
   }
@@ -109,7 +115,7 @@ beforeEach(() => {
 
 describe('ServiceAuthGuard reports every decision to the metrics observer', () => {
   it('accepted: the verified caller, the route pattern (Express: req.route.path), the method and the time taken', async () => {
-    await expect(guard.canActivate(context(signed(order, { route: { path: '/stock/:productId' } }), StockController.prototype.read))).resolves.toBe(true);
+    await expect(activate(guard, context(signed(order, { route: { path: '/stock/:productId' } }), StockController.prototype.read))).resolves.toBe(true);
     expect(observer.events).toEqual([
       { kind: 'verified', event: { route: '/stock/:productId', method: 'GET', caller: 'order-service', durationSeconds: expect.any(Number) } },
     ]);
@@ -117,8 +123,8 @@ describe('ServiceAuthGuard reports every decision to the metrics observer', () =
   });
 
   it('the route pattern on Fastify (req.routeOptions.url), else the handler; never the path requested', async () => {
-    await guard.canActivate(context(signed(order, { routeOptions: { url: '/stock/:productId' } }), StockController.prototype.read));
-    await guard.canActivate(context(signed(order), StockController.prototype.read));
+    await activate(guard, context(signed(order, { routeOptions: { url: '/stock/:productId' } }), StockController.prototype.read));
+    await activate(guard, context(signed(order), StockController.prototype.read));
     expect(observer.events.map((e) => e.event.route)).toEqual(['/stock/:productId', 'StockController.read']);
   });
 
@@ -141,14 +147,14 @@ describe('ServiceAuthGuard reports every decision to the metrics observer', () =
   });
 
   it('public routes are not verified, so not reported', async () => {
-    await expect(guard.canActivate(context({ method: 'GET', originalUrl: '/health', headers: {}, rawBody: Buffer.alloc(0) }, StockController.prototype.health))).resolves.toBe(true);
+    await expect(activate(guard, context({ method: 'GET', originalUrl: '/health', headers: {}, rawBody: Buffer.alloc(0) }, StockController.prototype.health))).resolves.toBe(true);
     expect(observer.events).toEqual([]);
   });
 
   it('an unexpected error is reported as failed and still reaches Nest (500)', async () => {
     const broken = { precheck: () => undefined, verifyRequest: async () => { throw new TypeError('boom'); } } as unknown as RequestVerifier;
     const g = newGuard(observer, broken);
-    await expect(g.canActivate(context(signed(order), StockController.prototype.read))).rejects.toThrow('boom');
+    await expect(activate(g, context(signed(order), StockController.prototype.read))).rejects.toThrow('boom');
     expect(observer.events.map((e) => e.kind)).toEqual(['failed']);
   });
 
@@ -158,7 +164,7 @@ describe('ServiceAuthGuard reports every decision to the metrics observer', () =
       onRefused: () => { throw new Error('metrics backend down'); },
     };
     const g = newGuard(throwing);
-    await expect(g.canActivate(context(signed(order), StockController.prototype.read))).resolves.toBe(true);
+    await expect(activate(g, context(signed(order), StockController.prototype.read))).resolves.toBe(true);
     const err = await refusal(g, signed(billing));
     expect(err.getResponse()).toMatchObject({ reason: 'caller_not_trusted' });
     expect(logged).toEqual([expect.objectContaining({ reason: 'caller_not_trusted' })]);
@@ -166,7 +172,7 @@ describe('ServiceAuthGuard reports every decision to the metrics observer', () =
 
   it('without an observer (metrics off) the guard decides exactly the same', async () => {
     const g = newGuard(null);
-    await expect(g.canActivate(context(signed(order), StockController.prototype.read))).resolves.toBe(true);
+    await expect(activate(g, context(signed(order), StockController.prototype.read))).resolves.toBe(true);
     expect((await refusal(g, signed(billing))).getResponse()).toMatchObject({ reason: 'caller_not_trusted' });
   });
 });

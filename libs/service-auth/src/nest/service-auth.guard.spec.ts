@@ -20,6 +20,12 @@ import { resolveOptions } from './resolved-options.js';
 /** A route handler, as ExecutionContext.getHandler() hands it out: any method of a controller. */
 type RouteHandler = (...args: never[]) => unknown;
 
+/**
+ * canActivate as a promise: it answers synchronously when it can (a boolean, or a refusal thrown at
+ * once), and these tests treat both kinds of answer alike.
+ */
+const activate = async (guard: ServiceAuthGuard, context: ExecutionContext): Promise<boolean> => guard.canActivate(context);
+
 const secret = () => randomBytes(32).toString('base64url');
 const apiKey = () => 'sk_' + randomBytes(32).toString('base64url');
 
@@ -118,7 +124,7 @@ const anonymous = (): FakeRequest => ({ method: 'GET', originalUrl: '/items', he
 
 async function refusal(req: FakeRequest, controller: Type, handler: RouteHandler): Promise<HttpException> {
   try {
-    await guard.canActivate(context(req, controller, handler));
+    await activate(guard, context(req, controller, handler));
   } catch (err) {
     expect(err).toBeInstanceOf(HttpException);
     return err as HttpException;
@@ -128,22 +134,22 @@ async function refusal(req: FakeRequest, controller: Type, handler: RouteHandler
 
 describe('ServiceAuthGuard: route classification', () => {
   it('@PublicRoute on the class: allowed without credentials', async () => {
-    await expect(guard.canActivate(context(anonymous(), PublicController, PublicController.prototype.open))).resolves.toBe(true);
+    await expect(activate(guard, context(anonymous(), PublicController, PublicController.prototype.open))).resolves.toBe(true);
   });
 
   it('@PublicRoute on the handler: allowed without credentials even when the class has @TrustedCaller', async () => {
-    await expect(guard.canActivate(context(anonymous(), BillingController, BillingController.prototype.health))).resolves.toBe(true);
+    await expect(activate(guard, context(anonymous(), BillingController, BillingController.prototype.health))).resolves.toBe(true);
   });
 
   it('handler @TrustedCaller wins over class @PublicRoute: the handler requires credentials', async () => {
     const err = await refusal(anonymous(), PublicController, PublicController.prototype.restricted);
     expect(err.getResponse()).toMatchObject({ reason: 'api_key_missing' });
-    await expect(guard.canActivate(context(signedRequest(orderCredential), PublicController, PublicController.prototype.restricted))).resolves.toBe(true);
+    await expect(activate(guard, context(signedRequest(orderCredential), PublicController, PublicController.prototype.restricted))).resolves.toBe(true);
   });
 
   it('handler @TrustedCaller replaces (is not merged with) the class @TrustedCaller: the most specific declaration wins', async () => {
     const req = signedRequest(orderCredential);
-    await expect(guard.canActivate(context(req, BillingController, BillingController.prototype.orderOnly))).resolves.toBe(true);
+    await expect(activate(guard, context(req, BillingController, BillingController.prototype.orderOnly))).resolves.toBe(true);
     expect(req[VERIFIED_CALLER_PROPERTY]).toMatchObject({ id: 'order-service', keyId: ORDER.id });
 
     // billing-service is trusted by the class, but the handler's own list does not include it.
@@ -153,20 +159,20 @@ describe('ServiceAuthGuard: route classification', () => {
   });
 
   it('a handler without metadata inherits the class @TrustedCaller', async () => {
-    await expect(guard.canActivate(context(signedRequest(billingCredential), BillingController, BillingController.prototype.inheritsClassList))).resolves.toBe(true);
+    await expect(activate(guard, context(signedRequest(billingCredential), BillingController, BillingController.prototype.inheritsClassList))).resolves.toBe(true);
     const err = await refusal(signedRequest(orderCredential), BillingController, BillingController.prototype.inheritsClassList);
     expect(err.getResponse()).toMatchObject({ reason: 'caller_not_trusted' });
   });
 
   it('no metadata: any configured caller that authenticates is accepted, anonymous is refused', async () => {
-    await expect(guard.canActivate(context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).resolves.toBe(true);
-    await expect(guard.canActivate(context(signedRequest(billingCredential), PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+    await expect(activate(guard, context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+    await expect(activate(guard, context(signedRequest(billingCredential), PlainController, PlainController.prototype.anything))).resolves.toBe(true);
     expect((await refusal(anonymous(), PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'api_key_missing' });
   });
 
   it('a non-http context (rpc, ws) is allowed without looking at the request', async () => {
-    await expect(guard.canActivate(context(undefined, PlainController, PlainController.prototype.anything, 'rpc'))).resolves.toBe(true);
-    await expect(guard.canActivate(context(undefined, PlainController, PlainController.prototype.anything, 'ws'))).resolves.toBe(true);
+    await expect(activate(guard, context(undefined, PlainController, PlainController.prototype.anything, 'rpc'))).resolves.toBe(true);
+    await expect(activate(guard, context(undefined, PlainController, PlainController.prototype.anything, 'ws'))).resolves.toBe(true);
   });
 
   it('with NO callers configured (an outbound-only key set), every non-public route is refused (fail closed); public routes pass', async () => {
@@ -181,7 +187,7 @@ describe('ServiceAuthGuard: route classification', () => {
     const outboundGuard = new ServiceAuthGuard(new Reflector(), outbound, verifier, resolveOptions(outboundOptions));
     const refusedBy = async (req: FakeRequest, controller: Type, handler: RouteHandler) => {
       try {
-        await outboundGuard.canActivate(context(req, controller, handler));
+        await activate(outboundGuard, context(req, controller, handler));
       } catch (err) {
         expect(err).toBeInstanceOf(HttpException);
         return err as HttpException;
@@ -207,8 +213,8 @@ describe('ServiceAuthGuard: route classification', () => {
     const forInventory = await refusedBy(signedRequest(orderCredential), PlainController, PlainController.prototype.anything);
     expect(forInventory.getStatus()).toBe(401);
 
-    await expect(outboundGuard.canActivate(context(anonymous(), PublicController, PublicController.prototype.open))).resolves.toBe(true);
-    await expect(outboundGuard.canActivate(context(anonymous(), BillingController, BillingController.prototype.health))).resolves.toBe(true);
+    await expect(activate(outboundGuard, context(anonymous(), PublicController, PublicController.prototype.open))).resolves.toBe(true);
+    await expect(activate(outboundGuard, context(anonymous(), BillingController, BillingController.prototype.health))).resolves.toBe(true);
   });
 
   it('a request signed for another service (another audience) is 401 audience_mismatch, even from a trusted caller', async () => {
@@ -220,7 +226,7 @@ describe('ServiceAuthGuard: route classification', () => {
 
   it('a signed POST with a body is accepted and the verified caller attached to the request', async () => {
     const req = signedRequest(billingCredential, { target: '/orders', body: '{"sku":"A-1"}' });
-    await expect(guard.canActivate(context(req, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+    await expect(activate(guard, context(req, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
     expect(req[VERIFIED_CALLER_PROPERTY]).toMatchObject({ id: 'billing-service', keyId: BILLING.id });
   });
 });
@@ -279,7 +285,7 @@ describe('ServiceAuthGuard: refusals', () => {
 
   it('a replay is refused with nonce_replayed', async () => {
     const req = signedRequest(orderCredential);
-    await expect(guard.canActivate(context(req, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+    await expect(activate(guard, context(req, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
     const replay = { ...req, [VERIFIED_CALLER_PROPERTY]: undefined };
     expect((await refusal(replay, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'nonce_replayed' });
   });
@@ -308,7 +314,7 @@ describe('ServiceAuthGuard: refusals', () => {
     const mounted = signedRequest(orderCredential, { target: '/api/orders/1?x=1' });
     mounted.url = '/orders/1?x=1';
     mounted.baseUrl = '/api';
-    await expect(guard.canActivate(context(mounted, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
+    await expect(activate(guard, context(mounted, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
   });
 
   it('a suffix of the target is not a mount point unless Express says so: 400 request_target_invalid', async () => {
@@ -328,6 +334,6 @@ describe('ServiceAuthGuard: refusals', () => {
     const boom = new Error('store exploded');
     const failing = { precheck: () => undefined, verifyRequest: async () => Promise.reject(boom) } as unknown as RequestVerifier;
     const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, resolveOptions(options));
-    await expect(failingGuard.canActivate(context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).rejects.toBe(boom);
+    await expect(activate(failingGuard, context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).rejects.toBe(boom);
   });
 });

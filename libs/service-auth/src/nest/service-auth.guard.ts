@@ -1,18 +1,26 @@
 import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { RequestVerifier, TrustPolicy } from '../protocol/request-verifier.js';
+import type { HttpMessage } from '../protocol/http-message.js';
+import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../protocol/request-verifier.js';
+import type { ResolvedKey } from '../keys/key-ring.js';
+import type { VerifiedCaller } from '../protocol/verified-caller.js';
+import { EncryptedExchange, mayBeEncryptedExchange, type SealedResponse } from './encrypted-exchange.js';
+import { sealAnswerOf } from './sealed-answer.registrar.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
 import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { readRawBody } from './raw-body.js';
+import type { EncryptionPolicy } from './service-auth-options.interface.js';
+import { rawBodyNow } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
+import { rememberProtectedRoute } from './protected-routes.js';
+import { apiKeyLookupOf } from './api-key-lookup.js';
 import { routePattern } from './route-pattern.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 
@@ -27,7 +35,13 @@ import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 export class ServiceAuthGuard implements CanActivate {
   protected readonly logger = new Logger('ServiceAuth');
   private readonly maxBodyBytes: number;
-  private readonly routes = new WeakMap<object, WeakMap<object, { public: boolean; isTrusted?: TrustPolicy }>>();
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteDecision>>();
+  /**
+   * Installed globally (the default), the guard also runs the encrypted exchange of every route, and
+   * the module installs no interceptor: a plaintext exchange then costs nothing for encryption.
+   * Otherwise EncryptedExchangeInterceptor does it, and this stays undefined.
+   */
+  private readonly exchange?: EncryptedExchange;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -38,12 +52,24 @@ export class ServiceAuthGuard implements CanActivate {
     @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
   ) {
     this.maxBodyBytes = options.maxBodyBytes;
+    if (options.guard === 'global') this.exchange = new EncryptedExchange(keys, options);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous when nothing has to be waited for (the body at hand, a nonce store that answers at
+   * once: the usual case), so that Nest goes on without a promise; a promise otherwise.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const route = this.routeOf(context);
-    if (route.public) return true;
+    if (route.public) {
+      // An encrypted body on a public route is refused (no caller to decrypt for), as is a plaintext
+      // one where encryption is required.
+      if (route.encryption === 'required' || (route.encryption !== undefined && mayBeEncryptedExchange(context.switchToHttp().getRequest<ServiceAuthRequest>()))) {
+        this.beginExchange(context, route, route.encryption, undefined, undefined);
+      }
+      return true;
+    }
 
     const req = context.switchToHttp().getRequest<ServiceAuthRequest>();
     const started = this.observer ? performance.now() : 0;
@@ -54,21 +80,61 @@ export class ServiceAuthGuard implements CanActivate {
       // exactly what Express says it left of it).
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
-      const body = await readRawBody(req, this.maxBodyBytes);
-      const { caller, key } = await this.verifier.verifyRequest(message, body, route.isTrusted);
-      req[VERIFIED_CALLER_PROPERTY] = caller;
-      // For the answer of an encrypted exchange, which must not depend on the key surviving a reload.
-      rememberVerifiedKey(req, key);
-      if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
-      return true;
-    } catch (err) {
-      if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
-      if (err instanceof ServiceAuthError) {
-        if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
-        this.reject(err, req);
+      const body = rawBodyNow(req, this.maxBodyBytes);
+      const verified = body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
+      if (verified instanceof Promise) {
+        return verified.then(
+          (v) => this.accept(context, req, route, v, started),
+          (err) => this.refuse(context, req, started, err),
+        );
       }
-      throw err;
+      return this.accept(context, req, route, verified, started);
+    } catch (err) {
+      return this.refuse(context, req, started, err);
     }
+  }
+
+  private verify(req: ServiceAuthRequest, message: HttpMessage, body: Buffer, route: RouteDecision): VerifiedRequest | Promise<VerifiedRequest> {
+    // A verifier of another make (a test double, a subclass from before verifyRequestNow) has verifyRequest only.
+    return typeof this.verifier.verifyRequestNow === 'function'
+      ? this.verifier.verifyRequestNow(message, body, route.isTrusted, apiKeyLookupOf(req))
+      : this.verifier.verifyRequest(message, body, route.isTrusted);
+  }
+
+  /** The request is verified: the caller goes on the request, the encrypted exchange (if any) begins. */
+  private accept(context: ExecutionContext, req: ServiceAuthRequest, route: RouteDecision, verified: VerifiedRequest, started: number): true {
+    req[VERIFIED_CALLER_PROPERTY] = verified.caller;
+    if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
+    // What follows concerns the request's body and answer, not who sent it (not a refusal of the
+    // caller: neither logged as one nor counted).
+    if (route.encryption !== undefined) {
+      // On a plaintext exchange with a route that does not require encryption there is nothing to do.
+      if (route.encryption === 'required' || mayBeEncryptedExchange(req)) this.beginExchange(context, route, route.encryption, verified.caller, verified.key);
+    }
+    // EncryptedExchangeInterceptor runs the exchange instead: it needs the key the request was verified
+    // with, so that the answer does not depend on that key surviving a reload.
+    else if (!this.exchange && mayBeEncryptedExchange(req)) rememberVerifiedKey(req, verified.key);
+    return true;
+  }
+
+  /** Reports, logs and answers a refusal (reject), or lets an unexpected error through. */
+  private refuse(context: ExecutionContext, req: ServiceAuthRequest, started: number, err: unknown): never {
+    if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
+    if (err instanceof ServiceAuthError) {
+      // A stranger on this route: from now on such requests are refused before their body is read.
+      if (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid') rememberProtectedRoute(req);
+      if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
+      this.reject(err, req);
+    }
+    throw err;
+  }
+
+  /** The encrypted exchange's work before the handler, and its answer marked for sealing when it must be. */
+  private beginExchange(context: ExecutionContext, route: RouteDecision, policy: EncryptionPolicy, caller: VerifiedCaller | undefined, key: ResolvedKey | undefined): void {
+    const http = context.switchToHttp();
+    const res = http.getResponse<SealedResponse & object>();
+    const seal = this.exchange!.begin(http.getRequest<ServiceAuthRequest>(), res, policy, caller, key, route.writesResponse);
+    if (seal) sealAnswerOf(res, seal);
   }
 
   /**
@@ -97,7 +163,7 @@ export class ServiceAuthGuard implements CanActivate {
    * Route metadata is fixed once the application is up, so each route is classified once, on its
    * first request, rather than read back through the Reflector on every request.
    */
-  private routeOf(context: ExecutionContext): { public: boolean; isTrusted?: TrustPolicy } {
+  private routeOf(context: ExecutionContext): RouteDecision {
     const controller = context.getClass();
     const handler = context.getHandler();
     let routes = this.routes.get(controller);
@@ -106,7 +172,13 @@ export class ServiceAuthGuard implements CanActivate {
     if (!route) {
       const access = this.routeAccess(context);
       const trusted = !access.public && access.callers ? new Set(access.callers) : undefined;
-      route = { public: access.public, isTrusted: trusted && ((id: string) => trusted.has(id)) };
+      const policy = this.exchange?.policyOf(this.reflector, context);
+      route = {
+        public: access.public,
+        isTrusted: trusted && ((id: string) => trusted.has(id)),
+        encryption: policy === 'off' ? undefined : policy,
+        writesResponse: this.exchange !== undefined && policy !== 'off' && this.exchange.writesResponse(context),
+      };
       routes.set(handler, route);
     }
     return route;
@@ -137,6 +209,16 @@ export class ServiceAuthGuard implements CanActivate {
     const apiKey = req.headers?.['x-api-key'];
     return typeof apiKey === 'string' ? this.keys.ring.findByApiKey(apiKey)?.callerId : undefined;
   }
+}
+
+/** What the guard decided about a route on its first request (route metadata does not change). */
+interface RouteDecision {
+  public: boolean;
+  isTrusted?: TrustPolicy;
+  /** The route's encryption policy when the guard runs its encrypted exchange and it is not 'off'. */
+  encryption?: EncryptionPolicy;
+  /** Whether the handler writes its own response (`@Res()` without passthrough): its answer is not sealed. */
+  writesResponse: boolean;
 }
 
 /** An Express response has `header` and Node's `setHeader`; a Fastify reply has `header`. */

@@ -7,6 +7,8 @@ import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { BodyParserErrorFilter } from './body-parser-error.filter.js';
 import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
 import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
+import { SealedAnswerRegistrar } from './sealed-answer.registrar.js';
+import { ApiKeyPrecheckRegistrar } from './api-key-precheck.registrar.js';
 import { createNonceStore } from './nonce-store.factory.js';
 import { resolveOptions, type ResolvedServiceAuthOptions } from './resolved-options.js';
 import { NONCE_STORE, REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './service-auth.constants.js';
@@ -100,7 +102,18 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
       useFactory: (options: ResolvedServiceAuthOptions, guard: ServiceAuthGuard): CanActivate => (options.guard === 'global' ? guard : NOT_INSTALLED),
     },
     { provide: APP_FILTER, useClass: BodyParserErrorFilter },
-    { provide: APP_INTERCEPTOR, useClass: EncryptedExchangeInterceptor },
+    EncryptedExchangeInterceptor,
+    {
+      // With the guard installed globally, the guard runs the encrypted exchange and nothing is installed
+      // here (Nest skips a global enhancer whose factory gives null): no exchange goes through Nest's
+      // interceptor machinery for nothing.
+      provide: APP_INTERCEPTOR,
+      inject: [RESOLVED_OPTIONS, EncryptedExchangeInterceptor],
+      useFactory: (options: ResolvedServiceAuthOptions, interceptor: EncryptedExchangeInterceptor): EncryptedExchangeInterceptor | null =>
+        options.guard === 'global' ? null : interceptor,
+    },
+    SealedAnswerRegistrar,
+    ApiKeyPrecheckRegistrar,
     FastifyRawBodyRegistrar,
     TrustedCallerValidator,
   ],

@@ -43,6 +43,24 @@ describe('verifyContentDigest', () => {
     expect(() => verifyContentDigest(createContentDigest(new Uint8Array(0)), new Uint8Array(0))).not.toThrow();
   });
 
+  it('accepts other spellings of a correct sha-256 (no padding, spare bits set, spaces) as the same bytes', () => {
+    const canonical = sha256(body);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    // The last character before "=" carries 4 bits of the digest and 2 spare bits, which decoders ignore.
+    const spareBitsSet = canonical.slice(0, 42) + alphabet[alphabet.indexOf(canonical[42]) | 0b11] + '=';
+    expect(Buffer.from(spareBitsSet, 'base64')).toEqual(Buffer.from(canonical, 'base64'));
+    for (const value of [canonical.replace(/=$/, ''), spareBitsSet]) {
+      expect(() => verifyContentDigest(`sha-256=:${value}:`, body)).not.toThrow();
+    }
+    expect(() => verifyContentDigest(` sha-256=:${canonical}:`, body)).not.toThrow();
+  });
+
+  it('a sha-256 of the expected form but over other bytes is digest_mismatch; a broken one digest_malformed', () => {
+    expect(reasonOf(`sha-256=:${sha256(Buffer.from('other'))}:`)).toBe('digest_mismatch');
+    expect(reasonOf(`sha-256=:${'*'.repeat(43)}=:`)).toBe('digest_malformed');
+    expect(reasonOf(`sha-256=:${sha256(body).slice(0, 42)}==:`)).toBe('digest_malformed');
+  });
+
   it('accepts both algorithms together when both match', () => {
     expect(() => verifyContentDigest(`sha-512=:${sha512(body)}:, sha-256=:${sha256(body)}:`, body)).not.toThrow();
   });

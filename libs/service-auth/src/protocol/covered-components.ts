@@ -20,3 +20,8 @@ export const SIGNATURE_LABEL = 'sig1';
 /** 128 random bits in base64url is 22 characters. */
 export const MIN_NONCE_LENGTH = 22;
 export const MAX_NONCE_LENGTH = 128;
+
+// Bounds on what a verifier parses: far above anything a legitimate signer sends, they keep a hostile
+// header cheap to refuse.
+export const MAX_SIGNATURE_FIELD_LENGTH = 8 * 1024;
+export const MAX_COVERED_COMPONENTS = 32;

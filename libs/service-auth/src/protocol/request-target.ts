@@ -66,6 +66,9 @@ export function checkRoutedTarget(received: string, routed: string | undefined, 
 
 /** `.` and `..`, also when one or both dots are percent-encoded (`%2e`, `%2E`), as URL parsers read them. */
 function isDotSegment(segment: string): boolean {
+  // Most segments are words: only one that starts with "." or "%" can be a dot segment.
+  const first = segment.charCodeAt(0);
+  if (first !== 0x2e && first !== 0x25) return false;
   const decoded = segment.replace(/%2e/gi, '.');
   return decoded === '.' || decoded === '..';
 }

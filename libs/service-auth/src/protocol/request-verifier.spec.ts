@@ -9,7 +9,7 @@ import { createContentDigest } from './content-digest.js';
 import { hmacSha256 } from './hmac-sha256.js';
 import { httpMessage, type HttpMessage } from './http-message.js';
 import { signRequest, type SigningCredential, type SignRequestOptions } from './request-signer.js';
-import { RequestVerifier, type RequestVerifierOptions, type TrustPolicy } from './request-verifier.js';
+import { RequestVerifier, type RequestVerifierOptions, type TrustPolicy, type VerifiedRequest } from './request-verifier.js';
 import { ServiceAuthError } from './service-auth.error.js';
 import { buildSignatureBase } from './signature-base.js';
 import { serializeSignatureParams, type SignatureParameters } from './signature-fields.js';
@@ -678,5 +678,40 @@ describe('RequestVerifier: names of Object.prototype wherever the caller names s
 
   it('a covered `constructor` header that is present is its value; a valid signature over it is accepted', async () => {
     await expect(verify(signed({ headers: { constructor: 'x' } }, K1, { components: ['constructor'] }))).resolves.toMatchObject({ id: 'order-service' });
+  });
+});
+
+describe('RequestVerifier.verifyRequestNow', () => {
+  it('answers without a promise when the nonce store can (claimNow), and throws its refusals at once', () => {
+    const now = makeVerifier({}, new MemoryNonceStore({ now: () => NOW_MS }));
+    const req = signed({}, K1);
+    const verified = now.verifyRequestNow(messageOf(req), req.body);
+    expect(verified).not.toBeInstanceOf(Promise);
+    expect((verified as VerifiedRequest).caller).toMatchObject({ id: 'order-service', keyId: 'k1' });
+    expect(() => now.verifyRequestNow(messageOf(req), req.body)).toThrow(expect.objectContaining({ reason: 'nonce_replayed' }));
+  });
+
+  it('answers with a promise when the store has claim() only', async () => {
+    const req = signed({}, K1);
+    const pending = verifier.verifyRequestNow(messageOf(req), req.body);
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).resolves.toMatchObject({ caller: { id: 'order-service' } });
+  });
+
+  it('takes an earlier lookup of the same API key in the same ring instead of hashing it again, and only then', async () => {
+    const req = signed({}, K1);
+    // A lookup that (falsely) found nobody is believed: it is the one used.
+    expect(await reason(Promise.resolve().then(() => verifier.verifyRequestNow(messageOf(req), req.body, undefined, { ring, apiKey: K1.apiKey, holder: undefined })))).toBe(
+      'api_key_invalid',
+    );
+    // Made in another ring (a reload since), or for another key: ignored, the key is looked up again.
+    const otherRing = KeyRing.from({ callers: [] }, AUDIENCE);
+    await expect(verifier.verifyRequest(messageOf(signed({}, K1)), req.body)).resolves.toMatchObject({ caller: { id: 'order-service' } });
+    await expect(
+      Promise.resolve(verifier.verifyRequestNow(messageOf(signed({}, K1)), req.body, undefined, { ring: otherRing, apiKey: K1.apiKey, holder: undefined })),
+    ).resolves.toMatchObject({ caller: { id: 'order-service' } });
+    await expect(
+      Promise.resolve(verifier.verifyRequestNow(messageOf(signed({}, K1)), req.body, undefined, { ring, apiKey: K2.apiKey, holder: undefined })),
+    ).resolves.toMatchObject({ caller: { id: 'order-service' } });
   });
 });

@@ -158,6 +158,14 @@ describe('isSupportedComponent', () => {
     }
   });
 
+  it('takes a field name exactly when it is made of lowercase tchars (every character checked)', () => {
+    const lowercaseTchars = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+    for (let c = 0; c < 0x180; c++) {
+      const name = `x${String.fromCharCode(c)}y`;
+      expect({ name, supported: isSupportedComponent(name) }).toEqual({ name, supported: lowercaseTchars.test(name) });
+    }
+  });
+
   it('refuses unknown derived components, uppercase and empty names', () => {
     for (const name of ['@status', '@query-param', '@signature-params', 'Content-Type', '', 'a b', 'x:y']) {
       expect(isSupportedComponent(name)).toBe(false);

@@ -1,5 +1,7 @@
+import { parseCanonicalSignature } from './canonical-signature-fields.js';
 import { isInnerList, parseDictionaryField, serializeInnerList, type BareItem, type Dictionary, type InnerList, type Item } from './structured-fields.js';
 import { ServiceAuthError } from './service-auth.error.js';
+import { MAX_COVERED_COMPONENTS, MAX_SIGNATURE_FIELD_LENGTH } from './covered-components.js';
 
 /** RFC 9421 §2.3 signature parameters. */
 export interface SignatureParameters {
@@ -21,9 +23,8 @@ export interface ParsedSignature {
   signature: Buffer;
 }
 
-// Bounds are far above anything a legitimate signer sends and keep a hostile header cheap to refuse.
-const MAX_FIELD_LENGTH = 8 * 1024;
-const MAX_COMPONENTS = 32;
+const MAX_FIELD_LENGTH = MAX_SIGNATURE_FIELD_LENGTH;
+const MAX_COMPONENTS = MAX_COVERED_COMPONENTS;
 
 function malformed(message: string, detail?: string): ServiceAuthError {
   return new ServiceAuthError('signature_malformed', message, detail);
@@ -79,6 +80,13 @@ function readComponents(label: string, items: Item[]): string[] {
  * without its signature) is refused as `signature_malformed` rather than guessed at.
  */
 export function parseSignatureFields(signatureInput: string, signature: string): ParsedSignature[] {
+  // What signers send, already canonical, needs none of the general machinery below.
+  const canonical = parseCanonicalSignature(signatureInput, signature);
+  return canonical ? [canonical] : parseSignatureFieldsInFull(signatureInput, signature);
+}
+
+/** parseSignatureFields without its fast path: the RFC's algorithms for every input (exported for tests). */
+export function parseSignatureFieldsInFull(signatureInput: string, signature: string): ParsedSignature[] {
   const inputs = parseField('Signature-Input', signatureInput);
   const signatures = parseField('Signature', signature);
   if (inputs.size === 0) throw malformed('Signature-Input is empty');
