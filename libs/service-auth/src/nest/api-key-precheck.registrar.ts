@@ -83,9 +83,11 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
       res.status(refusal.status).json(answerOf(refusal));
     };
     app.use(precheck);
-    // Ahead of everything registered so far, the body parsers included.
+    // Right before the first body parser: after the application's own middleware on its Express
+    // instance (which may rewrite the URL the router will use), before anything reads a body.
     const index = router.stack.findIndex((layer) => layer?.handle === precheck);
-    if (index > 0) router.stack.unshift(...router.stack.splice(index, 1));
+    const firstParser = router.stack.findIndex((layer) => isBodyParser(layer?.handle));
+    if (firstParser >= 0 && firstParser < index) router.stack.splice(firstParser, 0, ...router.stack.splice(index, 1));
   }
 
   /**
@@ -175,6 +177,13 @@ interface ExpressLayer {
   readonly handle?: unknown;
   readonly route?: ExpressRoute;
   match?(path: string): boolean;
+}
+
+/** body-parser's middlewares, as Nest registers them (`json`, `urlencoded`, `raw`, `text`). */
+const BODY_PARSER_NAMES: ReadonlySet<string> = new Set(['jsonParser', 'urlencodedParser', 'rawParser', 'textParser']);
+
+function isBodyParser(handle: unknown): boolean {
+  return typeof handle === 'function' && BODY_PARSER_NAMES.has(handle.name);
 }
 
 /** The part of an Express application used here (Express 5 `router`, Express 4 `_router`). */

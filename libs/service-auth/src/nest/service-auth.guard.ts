@@ -73,6 +73,7 @@ export class ServiceAuthGuard implements CanActivate {
 
     const req = context.switchToHttp().getRequest<ServiceAuthRequest>();
     const started = this.observer ? performance.now() : 0;
+    let verified: VerifiedRequest;
     try {
       const message = requestMessage(req);
       // Target and Content-Encoding before the body is read; then the URL the router chose this
@@ -81,17 +82,20 @@ export class ServiceAuthGuard implements CanActivate {
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
       const body = rawBodyNow(req, this.maxBodyBytes);
-      const verified = body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
-      if (verified instanceof Promise) {
-        return verified.then(
+      const outcome = body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
+      if (outcome instanceof Promise) {
+        return outcome.then(
           (v) => this.accept(context, req, route, v, started),
           (err) => this.refuse(context, req, started, err),
         );
       }
-      return this.accept(context, req, route, verified, started);
+      verified = outcome;
     } catch (err) {
       return this.refuse(context, req, started, err);
     }
+    // Outside the try, as on the asynchronous path: what accept() refuses (a malformed encrypted body)
+    // concerns the body, not the caller, and is neither a refusal of the caller nor an unexpected error.
+    return this.accept(context, req, route, verified, started);
   }
 
   private verify(req: ServiceAuthRequest, message: HttpMessage, body: Buffer, route: RouteDecision): VerifiedRequest | Promise<VerifiedRequest> {

@@ -19,6 +19,7 @@ import { ServiceAuthError } from './service-auth.error.js';
 import { buildSignatureBase, isSupportedComponent } from './signature-base.js';
 import { parseSignatureFields, type ParsedSignature } from './signature-fields.js';
 import type { VerifiedCaller } from './verified-caller.js';
+import { synchronousClaimOf } from '../replay/synchronous-claim.js';
 
 export interface RequestVerifierOptions extends ReplayWindowOptions {
   /**
@@ -65,6 +66,8 @@ export interface VerifiedRequest {
 export class RequestVerifier {
   private readonly required: readonly string[];
   private readonly now: () => number;
+  /** The store's synchronous claim, when it may be used for this store (see synchronousClaimOf). */
+  private readonly claimNow: ((claim: NonceClaim, expiresAtMs: number) => boolean) | undefined;
 
   constructor(
     private readonly keys: () => KeyRing,
@@ -74,6 +77,7 @@ export class RequestVerifier {
     if (typeof options?.audience !== 'string' || options.audience === '') throw new TypeError('RequestVerifier needs options.audience: this service\'s id');
     this.required = [...new Set([...REQUIRED_COMPONENTS, ...(options.requiredComponents ?? [])])];
     this.now = options.now ?? Date.now;
+    this.claimNow = synchronousClaimOf(nonces);
   }
 
   /**
@@ -103,10 +107,10 @@ export class RequestVerifier {
    */
   verifyRequestNow(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy, apiKeyLookup?: ApiKeyLookup): VerifiedRequest | Promise<VerifiedRequest> {
     const { claim, nonceExpiresAtMs, verified } = this.checkSignature(message, body, isTrusted, apiKeyLookup);
-    if (this.nonces.claimNow) {
+    if (this.claimNow) {
       let fresh: boolean;
       try {
-        fresh = this.nonces.claimNow(claim, nonceExpiresAtMs);
+        fresh = this.claimNow(claim, nonceExpiresAtMs);
       } catch (err) {
         throw nonceStoreRefusal(err);
       }
