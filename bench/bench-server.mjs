@@ -15,7 +15,10 @@
 import { performance } from 'node:perf_hooks';
 
 const [mode, adapter] = process.argv.slice(2);
-if (!['plain', 'apikey', 'passport', 'guarded', 'encrypted', 'redis', 'hooks'].includes(mode) || !['express', 'fastify'].includes(adapter)) {
+if (
+  !['plain', 'apikey', 'passport', 'guarded', 'encrypted', 'redis', 'hooks'].includes(mode) ||
+  !['express', 'fastify'].includes(adapter)
+) {
   console.error('usage: node bench/bench-server.mjs <plain|apikey|passport|guarded|encrypted|redis|hooks> <express|fastify>');
   process.exit(2);
 }

@@ -93,7 +93,13 @@ async function waitHealthy(url, service) {
   throw new Error(`${service.name} did not become healthy: ${service.stderr()}`);
 }
 
-export async function runDemoRssBench({ duration = 60, connections = 10, sampleSeconds = 5, settleSeconds = 30, log = (l) => console.error(l) } = {}) {
+export async function runDemoRssBench({
+  duration = 60,
+  connections = 10,
+  sampleSeconds = 5,
+  settleSeconds = 30,
+  log = (l) => console.error(l),
+} = {}) {
   for (const app of ['inventory-service', 'order-service']) {
     if (!existsSync(`${ROOT}dist/apps/${app}/main.js`)) throw new Error(`dist/apps/${app}/main.js is missing: npm run build first`);
   }
@@ -128,7 +134,9 @@ export async function runDemoRssBench({ duration = 60, connections = 10, sampleS
     const retainedAtRest = { inventory: await inventory.retained(), order: await order.retained() };
     const sample = (t) => ({ t, inventoryMiB: rssMiB(inventory.child.pid), orderMiB: rssMiB(order.child.pid) });
     const samples = [sample(0)];
-    log(`demo-rss: at rest inventory ${samples[0].inventoryMiB.toFixed(1)} MiB, order ${samples[0].orderMiB.toFixed(1)} MiB; ${duration} s of orders…`);
+    log(
+      `demo-rss: at rest inventory ${samples[0].inventoryMiB.toFixed(1)} MiB, order ${samples[0].orderMiB.toFixed(1)} MiB; ${duration} s of orders…`,
+    );
     const started = Date.now();
     const timer = setInterval(() => {
       const s = sample(Math.round((Date.now() - started) / 1000));
@@ -156,7 +164,15 @@ export async function runDemoRssBench({ duration = 60, connections = 10, sampleS
       duration,
       connections,
       settleSeconds,
-      orders: { total: verified, ok: result['2xx'], refused: result.non2xx, statusCodes: result.statusCodeStats, errors: result.errors, timeouts: result.timeouts, perSecond: verified / result.duration },
+      orders: {
+        total: verified,
+        ok: result['2xx'],
+        refused: result.non2xx,
+        statusCodes: result.statusCodeStats,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        perSecond: verified / result.duration,
+      },
       samples,
       atRest: samples[0],
       afterLoad: after,
@@ -172,7 +188,10 @@ export async function runDemoRssBench({ duration = 60, connections = 10, sampleS
 }
 
 export function formatDemoRssBench(res) {
-  const lines = [`Demo services' RSS, ${res.duration} s of orders (${res.connections} connections), signed and encrypted order -> inventory`, ''];
+  const lines = [
+    `Demo services' RSS, ${res.duration} s of orders (${res.connections} connections), signed and encrypted order -> inventory`,
+    '',
+  ];
   lines.push('  t (s)   inventory MiB   order MiB');
   for (const s of res.samples) {
     const phase = s.t === 0 ? 'at rest' : s.t <= res.duration ? 'load' : 'at rest after the load';
@@ -180,7 +199,9 @@ export function formatDemoRssBench(res) {
   }
   const o = res.orders;
   lines.push('');
-  lines.push(`orders: ${o.total} (${o.perSecond.toFixed(0)}/s), ${o.ok} answered 2xx, ${o.refused} other (the stock runs out after 100 units) ${JSON.stringify(o.statusCodes)}; errors ${o.errors}, timeouts ${o.timeouts}`);
+  lines.push(
+    `orders: ${o.total} (${o.perSecond.toFixed(0)}/s), ${o.ok} answered 2xx, ${o.refused} other (the stock runs out after 100 units) ${JSON.stringify(o.statusCodes)}; errors ${o.errors}, timeouts ${o.timeouts}`,
+  );
   lines.push(
     `growth: inventory ${(res.afterLoad.inventoryMiB - res.atRest.inventoryMiB).toFixed(1)} MiB (its nonce store keeps about ${res.expectedNonceMiB.toFixed(1)} MiB of nonces for the replay window, ` +
       `and its stock store one outcome per order), order ${(res.afterLoad.orderMiB - res.atRest.orderMiB).toFixed(1)} MiB`,

@@ -184,10 +184,18 @@ async function startRedis() {
       probe.close(() => resolve(port));
     });
   });
-  const child = spawn('redis-server', ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no'], {
-    stdio: 'ignore',
-  });
-  const failed = new Promise((_, reject) => child.once('error', (err) => reject(new Error(`redis-server could not start (${err.message}); install it or leave out the redis mode`))));
+  const child = spawn(
+    'redis-server',
+    ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const failed = new Promise((_, reject) =>
+    child.once('error', (err) =>
+      reject(new Error(`redis-server could not start (${err.message}); install it or leave out the redis mode`)),
+    ),
+  );
   const pong = () =>
     new Promise((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'));
@@ -262,7 +270,10 @@ async function checkServer(server, lib, factory, credential) {
   let text = ok.text;
   if (kind === 'encrypted') {
     if (!ok.contentType.startsWith(JWE_MEDIA_TYPE)) throw new Error(`${name}: the answer is not encrypted (${ok.contentType})`);
-    text = openResponse(ok.text, (kid) => (kid === credential.id ? factory.keys.encryptionKey : undefined), { nonce: req.nonce, status: ok.status }).toString('utf8');
+    text = openResponse(ok.text, (kid) => (kid === credential.id ? factory.keys.encryptionKey : undefined), {
+      nonce: req.nonce,
+      status: ok.status,
+    }).toString('utf8');
   }
   const json = JSON.parse(text);
   if (json.message !== EXPECTED_MESSAGE) throw new Error(`${name}: unexpected answer ${text}`);
@@ -271,7 +282,8 @@ async function checkServer(server, lib, factory, credential) {
   const replay = await post(server.url, req.headers, req.body);
   const unsigned = await post(server.url, { 'content-type': 'application/json' }, factory.order);
   if (guarded) {
-    if (replay.status !== 401 || !replay.text.includes('nonce_replayed')) throw new Error(`${name}: a replay was not refused (${replay.status} ${replay.text})`);
+    if (replay.status !== 401 || !replay.text.includes('nonce_replayed'))
+      throw new Error(`${name}: a replay was not refused (${replay.status} ${replay.text})`);
     if (unsigned.status !== 401) throw new Error(`${name}: an unsigned request was not refused (${unsigned.status})`);
   } else if (checksApiKey(server.mode)) {
     // An API key alone: the replay passes, a request without the key does not.
@@ -390,7 +402,10 @@ export async function runHttpBench({
     for (const adapter of adapters) {
       servers[adapter] = {};
       for (const mode of MODES) {
-        const execArgv = cpuProfDir && cpuProfModes.includes(mode) ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${adapter}-${mode}.cpuprofile`] : [];
+        const execArgv =
+          cpuProfDir && cpuProfModes.includes(mode)
+            ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${adapter}-${mode}.cpuprofile`]
+            : [];
         const server = await startServer(mode, adapter, credential, { execArgv, redisUrl: redis?.url });
         servers[adapter][mode] = server;
         all.push(server);
@@ -421,7 +436,8 @@ export async function runHttpBench({
     const load = { connections, pipelining };
     if (warmupSeconds > 0) {
       log(`http: warm-up, ${warmupSeconds} s per server`);
-      for (const adapter of adapters) for (const mode of MODES) await loadRun(servers[adapter][mode], factory, { ...load, seconds: warmupSeconds });
+      for (const adapter of adapters)
+        for (const mode of MODES) await loadRun(servers[adapter][mode], factory, { ...load, seconds: warmupSeconds });
       if (withStrangers) {
         for (const adapter of adapters) {
           servers[adapter].guarded.keepUnexpectedOutput();
@@ -443,7 +459,9 @@ export async function runHttpBench({
           log(
             `http: round ${r + 1}/${rounds} ${adapter.padEnd(7)} ${mode.padEnd(9)} ${fmtInt(run.rps).padStart(7)} req/s  ` +
               `p50 ${run.p50} ms  server ${run.serverCpuUsPerReq.toFixed(0)} µs/req (ELU ${run.serverElu.toFixed(2)})  client CPU ${(100 * run.clientCpu).toFixed(0)}%` +
-              (run.non2xx || run.errors || run.timeouts ? `  NON-2XX ${run.non2xx} ${JSON.stringify(run.statusCodes)} errors ${run.errors} timeouts ${run.timeouts}` : ''),
+              (run.non2xx || run.errors || run.timeouts
+                ? `  NON-2XX ${run.non2xx} ${JSON.stringify(run.statusCodes)} errors ${run.errors} timeouts ${run.timeouts}`
+                : ''),
           );
         }
         if (withStrangers) {
@@ -516,9 +534,12 @@ export async function runHttpBench({
       if (withStrangers) {
         const xs = strangerSamples[adapter];
         const statusCodes = {};
-        for (const x of xs) for (const [code, { count }] of Object.entries(x.statusCodes ?? {})) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+        for (const x of xs)
+          for (const [code, { count }] of Object.entries(x.statusCodes ?? {})) statusCodes[code] = (statusCodes[code] ?? 0) + count;
         const quiet = quietStrangerSamples[adapter];
-        for (const x of quiet) for (const [code, { count }] of Object.entries(x.statusCodes ?? {})) if (code !== '401') statusCodes[code] = (statusCodes[code] ?? 0) + count;
+        for (const x of quiet)
+          for (const [code, { count }] of Object.entries(x.statusCodes ?? {}))
+            if (code !== '401') statusCodes[code] = (statusCodes[code] ?? 0) + count;
         strangerResults[adapter] = {
           bodyBytes: STRANGER_BODY_BYTES,
           refusalsPerSecond: median(xs.map((x) => x.responsesPerSecond)),
@@ -533,7 +554,10 @@ export async function runHttpBench({
           errors: [...xs, ...quiet].reduce((a, x) => a + x.errors + x.timeouts, 0),
         };
         const other = Object.keys(statusCodes).filter((code) => code !== '401');
-        if (other.length || strangerResults[adapter].errors) failures.push(`${adapter}/strangers: answers other than 401 ${JSON.stringify(statusCodes)}, ${strangerResults[adapter].errors} errors`);
+        if (other.length || strangerResults[adapter].errors)
+          failures.push(
+            `${adapter}/strangers: answers other than 401 ${JSON.stringify(statusCodes)}, ${strangerResults[adapter].errors} errors`,
+          );
       }
     }
     for (const s of all) {
@@ -596,7 +620,9 @@ export function formatHttpBench(res) {
     }
   }
   lines.push('');
-  lines.push('ratio vs plain (median of per-round ratios, range)   req/s ratio            target        CPU-time ratio (plain µs/req ÷ mode µs/req)');
+  lines.push(
+    'ratio vs plain (median of per-round ratios, range)   req/s ratio            target        CPU-time ratio (plain µs/req ÷ mode µs/req)',
+  );
   for (const adapter of c.adapters) {
     for (const mode of c.modes.filter((m) => m !== 'plain')) {
       const { rps: r, cpu } = res.ratios[adapter][mode];
@@ -642,10 +668,14 @@ export function formatHttpBench(res) {
           `<= ${STRANGER_TARGET.toFixed(2)}x ${q.vsPlainCpu.median <= STRANGER_TARGET ? 'PASS' : 'MISS'}`,
       );
     }
-    lines.push('("log line written": the refusal logged at warn by Nest\'s ConsoleLogger, piped to this process; "off": a logger without warnings)');
+    lines.push(
+      '("log line written": the refusal logged at warn by Nest\'s ConsoleLogger, piped to this process; "off": a logger without warnings)',
+    );
   }
   lines.push('');
-  lines.push(res.failures.length === 0 ? 'non-2xx responses (strangers aside), errors, timeouts: 0' : `FAILURES:\n${res.failures.join('\n')}`);
+  lines.push(
+    res.failures.length === 0 ? 'non-2xx responses (strangers aside), errors, timeouts: 0' : `FAILURES:\n${res.failures.join('\n')}`,
+  );
   return lines.join('\n');
 }
 

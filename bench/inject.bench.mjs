@@ -37,7 +37,14 @@ const cpuUs = () => {
 const ALL_MODES = ['plain', 'hooks', 'apikey', 'passport', 'guarded', 'encrypted'];
 const PATH = '/api/inventory';
 
-export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000, adapters = ['express', 'fastify'], modes = ALL_MODES, profileFile } = {}) {
+export async function runInjectBench({
+  rounds = 9,
+  ops = 2000,
+  warmupOps = 3000,
+  adapters = ['express', 'fastify'],
+  modes = ALL_MODES,
+  profileFile,
+} = {}) {
   ensureBenchAppBuilt();
   const lib = await importLib();
   const { createBenchApp } = await import(new URL('./dist/bench-app.js', import.meta.url).href);
@@ -56,7 +63,10 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
       headers['content-type'] = lib.JWE_MEDIA_TYPE;
       headers.accept = lib.JWE_MEDIA_TYPE;
     }
-    Object.assign(headers, lib.signRequest({ method: 'POST', url, headers, body }, signing, { nonce: randomBytes(16).toString('base64url') }));
+    Object.assign(
+      headers,
+      lib.signRequest({ method: 'POST', url, headers, body }, signing, { nonce: randomBytes(16).toString('base64url') }),
+    );
     return { method: 'POST', url: PATH, headers: asFromTheWire(headers), payload: body };
   };
 
@@ -106,7 +116,10 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
       const res = await t.dispatch(make(t.mode));
       const ok = res.statusCode === 200 && (t.mode !== 'encrypted' || String(res.headers['content-type']).startsWith(lib.JWE_MEDIA_TYPE));
       if (!ok) throw new Error(`${t.adapter}/${t.mode}: ${res.statusCode} ${res.body}`);
-      await time(t, Array.from({ length: warmupOps }, () => make(t.mode)));
+      await time(
+        t,
+        Array.from({ length: warmupOps }, () => make(t.mode)),
+      );
     }
     failures = 0;
     for (const t of targets) {
@@ -136,7 +149,8 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
           samples.get(t).push(await time(t, reqs));
         }
       }
-      for (const name of r % 2 ? ['verify', 'floor'] : ['floor', 'verify']) coreSamples[name].push(await core.time(name, core.prepare(ops)));
+      for (const name of r % 2 ? ['verify', 'floor'] : ['floor', 'verify'])
+        coreSamples[name].push(await core.time(name, core.prepare(ops)));
     }
     let profiles;
     if (session) {
@@ -145,7 +159,8 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
       const { writeFileSync } = await import('node:fs');
       writeFileSync(profileFile, JSON.stringify(profile));
       profiles = {};
-      for (const t of targets) (profiles[t.adapter] ??= []).push({ label: t.mode, file: profileFile, windows: t.windows, requests: t.requests });
+      for (const t of targets)
+        (profiles[t.adapter] ??= []).push({ label: t.mode, file: profileFile, windows: t.windows, requests: t.requests });
     }
     const result = {};
     for (const t of targets) {
@@ -170,7 +185,11 @@ export async function runInjectBench({ rounds = 9, ops = 2000, warmupOps = 3000,
       const apikey = samples.get(targets.find((t) => t.adapter === adapter && t.mode === 'apikey'));
       if (!guarded || !apikey) continue;
       const per = guarded.map((g, i) => (g - apikey[i]) / coreSamples.floor[i]);
-      summary[adapter] = { guardedOverApikeyUs: median(guarded.map((g, i) => g - apikey[i])), vsFloor: median(per), vsFloorRange: [Math.min(...per), Math.max(...per)] };
+      summary[adapter] = {
+        guardedOverApikeyUs: median(guarded.map((g, i) => g - apikey[i])),
+        vsFloor: median(per),
+        vsFloorRange: [Math.min(...per), Math.max(...per)],
+      };
     }
     return { rounds, ops, node: process.version, result, summary, failures, statuses, profiles };
   } finally {
@@ -190,14 +209,19 @@ function asFromTheWire(headers) {
 /** sha256(body) + hmac-sha256(base), and RequestVerifier.verify, over requests signed like the HTTP ones. */
 function coreContenders(lib, credential, hmacKey, body) {
   const ring = lib.KeyRing.from({ callers: [{ id: 'order-service', keys: [credential] }] }, 'inventory-service');
-  const verifier = new lib.RequestVerifier(() => ring, new lib.MemoryNonceStore({ maxNoncesPerCaller: 10_000_000 }), { audience: 'inventory-service' });
+  const verifier = new lib.RequestVerifier(() => ring, new lib.MemoryNonceStore({ maxNoncesPerCaller: 10_000_000 }), {
+    audience: 'inventory-service',
+  });
   const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey, audience: 'inventory-service' };
   const url = new URL(`http://localhost${PATH}`);
   const isTrusted = (id) => id === 'order-service';
   const prepare = (n) =>
     Array.from({ length: n }, () => {
       const headers = { 'content-type': 'application/json', 'content-length': String(body.length), host: url.host };
-      Object.assign(headers, lib.signRequest({ method: 'POST', url, headers, body }, signing, { nonce: randomBytes(16).toString('base64url') }));
+      Object.assign(
+        headers,
+        lib.signRequest({ method: 'POST', url, headers, body }, signing, { nonce: randomBytes(16).toString('base64url') }),
+      );
       const message = lib.httpMessage({ method: 'POST', target: PATH, headers: asFromTheWire(headers) });
       // The floor's signature base: the lines signRequest signed, rebuilt by hand.
       const params = headers['signature-input'].slice('sig1='.length);
@@ -210,7 +234,8 @@ function coreContenders(lib, credential, hmacKey, body) {
   const time = async (name, items) => {
     const t0 = cpuUs();
     if (name === 'floor') {
-      for (const r of items) sink ^= createHash('sha256').update(body).digest()[0] ^ createHmac('sha256', hmacKey).update(r.base, 'utf8').digest()[0];
+      for (const r of items)
+        sink ^= createHash('sha256').update(body).digest()[0] ^ createHmac('sha256', hmacKey).update(r.base, 'utf8').digest()[0];
     } else {
       for (const r of items) sink ^= (await verifier.verify(r.message, body, isTrusted)).id.length;
     }
@@ -219,23 +244,32 @@ function coreContenders(lib, credential, hmacKey, body) {
   // The floor's base must be the signed one, or it measures something else.
   const [probe] = prepare(1);
   const signature = probe.message.header('signature').slice('sig1=:'.length, -1);
-  if (createHmac('sha256', hmacKey).update(probe.base, 'utf8').digest('base64') !== signature) throw new Error('inject: the floor signs another base');
+  if (createHmac('sha256', hmacKey).update(probe.base, 'utf8').digest('base64') !== signature)
+    throw new Error('inject: the floor signs another base');
   return { prepare, time, sink: () => sink };
 }
 
 export function formatInjectBench(res) {
-  const lines = [`In-process server cost per request (light-my-request, no sockets), ${res.rounds} rounds x ${res.ops} requests, node ${res.node}`, ''];
+  const lines = [
+    `In-process server cost per request (light-my-request, no sockets), ${res.rounds} rounds x ${res.ops} requests, node ${res.node}`,
+    '',
+  ];
   lines.push('adapter  mode        µs/request   added vs plain (paired, range)');
   for (const [adapter, modes] of Object.entries(res.result)) {
     for (const [mode, m] of Object.entries(modes)) {
       lines.push(
         `${adapter.padEnd(8)} ${mode.padEnd(10)} ${m.usPerReq.toFixed(1).padStart(10)}   ` +
-          (m.addedUs === undefined ? '' : `${m.addedUs >= 0 ? '+' : ''}${m.addedUs.toFixed(1)} µs (${m.addedRange[0].toFixed(1)} to ${m.addedRange[1].toFixed(1)})`),
+          (m.addedUs === undefined
+            ? ''
+            : `${m.addedUs >= 0 ? '+' : ''}${m.addedUs.toFixed(1)} µs (${m.addedRange[0].toFixed(1)} to ${m.addedRange[1].toFixed(1)})`),
       );
     }
   }
   const sm = res.summary;
-  lines.push('', `same rounds: floor sha256(body) + hmac(base) ${sm.floorUs.toFixed(1)} µs, RequestVerifier.verify ${sm.verifyUs.toFixed(1)} µs (${sm.verifyVsFloor.toFixed(2)}x the floor; target <= 2x)`);
+  lines.push(
+    '',
+    `same rounds: floor sha256(body) + hmac(base) ${sm.floorUs.toFixed(1)} µs, RequestVerifier.verify ${sm.verifyUs.toFixed(1)} µs (${sm.verifyVsFloor.toFixed(2)}x the floor; target <= 2x)`,
+  );
   for (const adapter of Object.keys(res.result)) {
     const a = sm[adapter];
     if (!a) continue;
@@ -266,7 +300,8 @@ async function main() {
   if (res.profiles && !flagOption('json')) {
     const { compareProfiles } = await import('./profile-summary.mjs');
     console.log(`\nCPU profile of the timed requests (${profileFile}):`);
-    for (const [adapter, entries] of Object.entries(res.profiles)) console.log(`\n== ${adapter} ==\n${compareProfiles(entries, { top: numberOption('top', 40) })}`);
+    for (const [adapter, entries] of Object.entries(res.profiles))
+      console.log(`\n== ${adapter} ==\n${compareProfiles(entries, { top: numberOption('top', 40) })}`);
   }
   if (res.failures) process.exitCode = 1;
 }

@@ -63,7 +63,9 @@ export function summarise(profile, windows) {
 
 function load(path) {
   if (statSync(path).isDirectory()) {
-    return readdirSync(path).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(path, f));
+    return readdirSync(path)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(path, f));
   }
   return [path];
 }
@@ -82,7 +84,14 @@ export function compareProfiles(entries, { top = 25 } = {}) {
   const header = (title) => `${title.padEnd(64)}${sums.map((e) => e.label.padStart(10)).join('')}${'  Δ last-first'.padStart(14)}`;
   const table = (title, pick, n) => {
     const keys = new Set();
-    const maps = sums.map((e) => new Map(pick(e.s).filter(([k]) => k !== IDLE && !k.startsWith(`${IDLE} `)).map(([k, us]) => [k, us / e.requests])));
+    const maps = sums.map(
+      (e) =>
+        new Map(
+          pick(e.s)
+            .filter(([k]) => k !== IDLE && !k.startsWith(`${IDLE} `))
+            .map(([k, us]) => [k, us / e.requests]),
+        ),
+    );
     for (const m of maps) for (const k of m.keys()) keys.add(k);
     const rows = [...keys].map((k) => ({ k, v: maps.map((m) => m.get(k) ?? 0) }));
     rows.sort((a, b) => Math.abs(b.v[b.v.length - 1] - b.v[0]) - Math.abs(a.v[a.v.length - 1] - a.v[0]));
@@ -111,7 +120,8 @@ export function printProfiles(target, { top = 30, filter } = {}) {
     console.log('\nby package (self time)');
     for (const [p, us] of s.packages.filter(([p]) => p !== '(idle)').slice(0, 20)) console.log(`  ${pct(us)}  ${p}`);
     console.log(`\nby function (self time, top ${top})`);
-    for (const [f, us] of s.functions.filter(([f]) => !f.startsWith('(idle)') && (!filter || f.includes(filter))).slice(0, top)) console.log(`  ${pct(us)}  ${f}`);
+    for (const [f, us] of s.functions.filter(([f]) => !f.startsWith('(idle)') && (!filter || f.includes(filter))).slice(0, top))
+      console.log(`  ${pct(us)}  ${f}`);
   }
 }
 

@@ -44,7 +44,14 @@ if (only.includes('verify')) {
   console.log(formatVerifyBench(res));
   results.verify = res;
   const [lo, hi] = res.costVsFloorRange;
-  row('verify', 'verify cost vs floor (floor/verify)', `${res.costVsFloor.toFixed(2)}x`, '<= 2x', res.costVsFloor <= 2, `rounds ${lo.toFixed(2)}-${hi.toFixed(2)}; ${res.usPerOp.verify.toFixed(1)} vs ${res.usPerOp.floor.toFixed(1)} µs`);
+  row(
+    'verify',
+    'verify cost vs floor (floor/verify)',
+    `${res.costVsFloor.toFixed(2)}x`,
+    '<= 2x',
+    res.costVsFloor <= 2,
+    `rounds ${lo.toFixed(2)}-${hi.toFixed(2)}; ${res.usPerOp.verify.toFixed(1)} vs ${res.usPerOp.floor.toFixed(1)} µs`,
+  );
 }
 
 if (only.includes('jwe')) {
@@ -53,17 +60,41 @@ if (only.includes('jwe')) {
   console.log(formatJweBench(res));
   results.jwe = res;
   for (const op of ['encrypt', 'decrypt']) {
-    row('jwe', `${op}: cost vs raw AES-GCM (raw/ours)`, `${res.costVsRaw[op].toFixed(2)}x`, '<= 2x', res.costVsRaw[op] <= res.targets.costVsRawMax);
+    row(
+      'jwe',
+      `${op}: cost vs raw AES-GCM (raw/ours)`,
+      `${res.costVsRaw[op].toFixed(2)}x`,
+      '<= 2x',
+      res.costVsRaw[op] <= res.targets.costVsRawMax,
+    );
   }
   // Rows the JWE bench may add (a per-message "nonce" header member, as on the response path).
   if (res.nonceCostVsRaw) {
     for (const op of ['encrypt', 'decrypt']) {
-      row('jwe', `${op} (nonce/msg): cost vs raw AES-GCM`, `${res.nonceCostVsRaw[op].toFixed(2)}x`, '<= 2x', res.nonceCostVsRaw[op] <= res.targets.costVsRawMax);
+      row(
+        'jwe',
+        `${op} (nonce/msg): cost vs raw AES-GCM`,
+        `${res.nonceCostVsRaw[op].toFixed(2)}x`,
+        '<= 2x',
+        res.nonceCostVsRaw[op] <= res.targets.costVsRawMax,
+      );
     }
   }
   for (const op of ['encrypt', 'decrypt']) {
-    row('jwe', `${op}: speedup vs jose (Uint8Array key)`, `${res.speedupVsJose[op].toFixed(2)}x`, '>= 4x', res.speedupVsJose[op] >= res.targets.speedupVsJoseMin);
-    row('jwe', `${op}: speedup vs jose (CryptoKey)`, `${res.speedupVsJoseCryptoKey[op].toFixed(2)}x`, '>= 4x', res.speedupVsJoseCryptoKey[op] >= res.targets.speedupVsJoseMin);
+    row(
+      'jwe',
+      `${op}: speedup vs jose (Uint8Array key)`,
+      `${res.speedupVsJose[op].toFixed(2)}x`,
+      '>= 4x',
+      res.speedupVsJose[op] >= res.targets.speedupVsJoseMin,
+    );
+    row(
+      'jwe',
+      `${op}: speedup vs jose (CryptoKey)`,
+      `${res.speedupVsJoseCryptoKey[op].toFixed(2)}x`,
+      '>= 4x',
+      res.speedupVsJoseCryptoKey[op] >= res.targets.speedupVsJoseMin,
+    );
   }
 }
 
@@ -93,7 +124,14 @@ if (only.includes('http')) {
   for (const adapter of res.config.adapters) {
     for (const [name, p] of Object.entries(res.pairs?.[adapter] ?? {})) {
       if (p.min === undefined) continue;
-      row('http', `${adapter} ${name} req/s`, `${p.rps.median.toFixed(2)}x`, `>= ${p.min}x`, p.rps.median >= p.min, `rounds ${p.rps.min.toFixed(2)}-${p.rps.max.toFixed(2)}; CPU-time ratio ${p.cpu.median.toFixed(2)}x`);
+      row(
+        'http',
+        `${adapter} ${name} req/s`,
+        `${p.rps.median.toFixed(2)}x`,
+        `>= ${p.min}x`,
+        p.rps.median >= p.min,
+        `rounds ${p.rps.min.toFixed(2)}-${p.rps.max.toFixed(2)}; CPU-time ratio ${p.cpu.median.toFixed(2)}x`,
+      );
     }
     const st = res.strangers?.[adapter];
     if (st) {
@@ -116,7 +154,9 @@ if (only.includes('http')) {
       );
     }
   }
-  const bad = Object.values(res.modes).flatMap((m) => Object.values(m)).reduce((a, m) => a + m.non2xx + m.errors + m.timeouts, 0);
+  const bad = Object.values(res.modes)
+    .flatMap((m) => Object.values(m))
+    .reduce((a, m) => a + m.non2xx + m.errors + m.timeouts, 0);
   row('http', 'non-2xx answers, errors, timeouts', String(bad), '= 0', bad === 0 && res.failures.length === 0);
   if (bad > 0 || res.failures.length > 0) {
     failed = true;
@@ -127,13 +167,22 @@ if (only.includes('http')) {
 if (only.includes('inject')) {
   section('inject: in-process server cost per request (no sockets), against the crypto floor measured in the same rounds');
   const { runInjectBench, formatInjectBench } = await import('./inject.bench.mjs');
-  const modes = diagnostics ? ['plain', 'hooks', 'apikey', 'passport', 'guarded', 'encrypted'] : ['plain', 'apikey', 'passport', 'guarded', 'encrypted'];
+  const modes = diagnostics
+    ? ['plain', 'hooks', 'apikey', 'passport', 'guarded', 'encrypted']
+    : ['plain', 'apikey', 'passport', 'guarded', 'encrypted'];
   const res = await runInjectBench({ rounds: numberOption('inject-rounds', quick ? 3 : 15), ops: quick ? 500 : 2000, modes });
   console.log(formatInjectBench(res));
   results.inject = res;
   if (res.failures) failed = true;
   const sm = res.summary;
-  row('inject', 'verify cost vs floor, in-process', `${sm.verifyVsFloor.toFixed(2)}x`, '<= 2x', sm.verifyVsFloor <= 2, `${sm.verifyUs.toFixed(1)} vs ${sm.floorUs.toFixed(1)} µs (CPU time)`);
+  row(
+    'inject',
+    'verify cost vs floor, in-process',
+    `${sm.verifyVsFloor.toFixed(2)}x`,
+    '<= 2x',
+    sm.verifyVsFloor <= 2,
+    `${sm.verifyUs.toFixed(1)} vs ${sm.floorUs.toFixed(1)} µs (CPU time)`,
+  );
   for (const adapter of Object.keys(res.result)) {
     const a = sm[adapter];
     if (!a) continue;
@@ -154,10 +203,27 @@ if (only.includes('memory')) {
   const { fileURLToPath } = await import('node:url');
   const script = fileURLToPath(new URL('./nonce-memory.bench.mjs', import.meta.url));
   const nonces = quick ? 200_000 : 1_000_000;
-  const runs = [1, 10].map((callers) => JSON.parse(execFileSync(process.execPath, ['--expose-gc', script, '--json', '--nonces', String(nonces), '--callers', String(callers)], { encoding: 'utf8' })));
-  for (const r of runs) console.log(`${r.nonces.toLocaleString('en')} nonces from ${r.callers} caller(s): ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${r.bytesPerNonce.toFixed(1)} bytes/nonce`);
+  const runs = [1, 10].map((callers) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['--expose-gc', script, '--json', '--nonces', String(nonces), '--callers', String(callers)], {
+        encoding: 'utf8',
+      }),
+    ),
+  );
+  for (const r of runs)
+    console.log(
+      `${r.nonces.toLocaleString('en')} nonces from ${r.callers} caller(s): ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${r.bytesPerNonce.toFixed(1)} bytes/nonce`,
+    );
   results.memory = runs;
-  for (const r of runs) row('memory', `bytes per nonce, ${r.callers} caller(s)`, r.bytesPerNonce.toFixed(1), '<= 150', r.bytesPerNonce <= 150, `${r.nonces.toLocaleString('en')} nonces`);
+  for (const r of runs)
+    row(
+      'memory',
+      `bytes per nonce, ${r.callers} caller(s)`,
+      r.bytesPerNonce.toFixed(1),
+      '<= 150',
+      r.bytesPerNonce <= 150,
+      `${r.nonces.toLocaleString('en')} nonces`,
+    );
 }
 
 if (only.includes('rss')) {
@@ -182,9 +248,13 @@ if (only.includes('rss')) {
 
 section(`summary (node ${process.version}${quick ? ', QUICK run: indicative only' : ''})`);
 const w = [6, 42, 9, 10, 5];
-console.log(`${'bench'.padEnd(w[0])} ${'measure'.padEnd(w[1])} ${'measured'.padStart(w[2])} ${'target'.padStart(w[3])} ${'    '.padEnd(w[4])} note`);
+console.log(
+  `${'bench'.padEnd(w[0])} ${'measure'.padEnd(w[1])} ${'measured'.padStart(w[2])} ${'target'.padStart(w[3])} ${'    '.padEnd(w[4])} note`,
+);
 for (const r of rows) {
-  console.log(`${r.bench.padEnd(w[0])} ${r.what.padEnd(w[1])} ${r.value.padStart(w[2])} ${r.target.padStart(w[3])} ${(r.ok ? 'PASS' : 'MISS').padEnd(w[4])} ${r.note}`);
+  console.log(
+    `${r.bench.padEnd(w[0])} ${r.what.padEnd(w[1])} ${r.value.padStart(w[2])} ${r.target.padStart(w[3])} ${(r.ok ? 'PASS' : 'MISS').padEnd(w[4])} ${r.note}`,
+  );
 }
 const misses = rows.filter((r) => !r.ok).length;
 console.log(`\n${rows.length - misses} PASS, ${misses} MISS${failed ? ', and the run had FAILURES (see above)' : ''}`);
@@ -192,7 +262,10 @@ console.log(`\n${rows.length - misses} PASS, ${misses} MISS${failed ? ', and the
 results.summary = rows;
 const out = option('out', undefined);
 if (typeof out === 'string') {
-  writeFileSync(out, JSON.stringify(results, (k, v) => (k === 'runs' || k === 'window' ? undefined : v), 2));
+  writeFileSync(
+    out,
+    JSON.stringify(results, (k, v) => (k === 'runs' || k === 'window' ? undefined : v), 2),
+  );
   console.log(`results written to ${out}`);
 }
 if (failed || (flagOption('strict') && misses > 0)) process.exitCode = 1;

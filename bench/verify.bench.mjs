@@ -61,8 +61,13 @@ function timeSync(fn, items) {
  */
 export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000, breakdown = true } = {}) {
   // The core entry, plus two internals for the breakdown (not exported by the package).
-  const lib = { ...(await importLib()), ...(await importLib('protocol/signature-fields.js')), ...(await importLib('protocol/signature-base.js')) };
-  const { KeyRing, MemoryNonceStore, RequestVerifier, deriveKeys, httpMessage, parseSignatureFields, buildSignatureBase, signRequest } = lib;
+  const lib = {
+    ...(await importLib()),
+    ...(await importLib('protocol/signature-fields.js')),
+    ...(await importLib('protocol/signature-base.js')),
+  };
+  const { KeyRing, MemoryNonceStore, RequestVerifier, deriveKeys, httpMessage, parseSignatureFields, buildSignatureBase, signRequest } =
+    lib;
 
   const credential = newCredential('order-bench-1');
   const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [credential] }] }, 'inventory-service');
@@ -118,7 +123,8 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
     let replayRefused = false;
     await verifier.verify(r.message, r.body, isTrusted).catch((e) => (replayRefused = e.reason === 'nonce_replayed'));
     if (!replayRefused) throw new Error('verify: a replay was not refused');
-    if (!createHmac('sha256', hmacKey).update(r.base, 'utf8').digest().equals(r.parsed.signature)) throw new Error('floor: HMAC differs from the signature');
+    if (!createHmac('sha256', hmacKey).update(r.base, 'utf8').digest().equals(r.parsed.signature))
+      throw new Error('floor: HMAC differs from the signature');
   }
 
   // Warm-up (JIT) on requests of their own.
@@ -149,7 +155,13 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
   const comparisons = Object.fromEntries(
     names
       .filter((n) => n !== 'verify' && n !== 'floor')
-      .map((n) => [n, { vsFloor: median(samples[n].map((v, i) => samples.floor[i] / v)), vsVerify: median(samples[n].map((v, i) => samples.verify[i] / v)) }]),
+      .map((n) => [
+        n,
+        {
+          vsFloor: median(samples[n].map((v, i) => samples.floor[i] / v)),
+          vsVerify: median(samples[n].map((v, i) => samples.verify[i] / v)),
+        },
+      ]),
   );
 
   const res = {
@@ -217,11 +229,23 @@ function otherSchemes({ hmacKey, body, url, secret }) {
       return { method: 'POST', url: url.pathname, headers: { host: url.host, authorization: header, 'content-type': 'application/json' } };
     },
     async hawk(r) {
-      const { credentials } = await Hawk.server.authenticate(r.hawk, (id) => (id === hawkCredentials.id ? hawkCredentials : undefined), hawkOptions);
+      const { credentials } = await Hawk.server.authenticate(
+        r.hawk,
+        (id) => (id === hawkCredentials.id ? hawkCredentials : undefined),
+        hawkOptions,
+      );
       return credentials.id === hawkCredentials.id;
     },
     aws4Request() {
-      return { host: url.host, path: url.pathname, method: 'POST', service: 'execute-api', region: 'eu-west-1', body, headers: { 'content-type': 'application/json' } };
+      return {
+        host: url.host,
+        path: url.pathname,
+        method: 'POST',
+        service: 'execute-api',
+        region: 'eu-west-1',
+        body,
+        headers: { 'content-type': 'application/json' },
+      };
     },
     aws4(r) {
       return aws4.sign({ ...r.aws4, headers: { ...r.aws4.headers } }, awsCredentials).headers.Authorization.length > 0;
@@ -251,7 +275,11 @@ async function profileVerify({ verify, presign, ops }) {
     const { profile } = await session.post('Profiler.stop');
     const s = summarise(profile, [[from, to]]); // without the profiler's own start and stop
     const busy = s.totalUs - (s.packages.find(([p]) => p === '(idle)')?.[1] ?? 0);
-    const share = (rows, n) => rows.filter(([k]) => !k.startsWith('(idle)')).slice(0, n).map(([k, us]) => ({ name: k, share: us / busy }));
+    const share = (rows, n) =>
+      rows
+        .filter(([k]) => !k.startsWith('(idle)'))
+        .slice(0, n)
+        .map(([k, us]) => ({ name: k, share: us / busy }));
     return { packages: share(s.packages, 8), functions: share(s.functions, 15) };
   } finally {
     session.disconnect();
@@ -273,19 +301,26 @@ async function runBreakdown({ lib, ring, hmacKey, presign, rounds, ops, usVerify
 
   const steps = {
     'API key lookup (KeyRing.findByApiKey: one sha256)': (r) => ring.findByApiKey(r.message.header('x-api-key')),
-    'Signature-Input + Signature parsing (RFC 8941)': (r) => parseSignatureFields(r.message.header('signature-input'), r.message.header('signature')),
+    'Signature-Input + Signature parsing (RFC 8941)': (r) =>
+      parseSignatureFields(r.message.header('signature-input'), r.message.header('signature')),
     'coverage check (isSupportedComponent per component)': (r) => r.parsed.components.every(isSupportedComponent),
-    'key lookup + replay window': (r) => ring.findCallerKey('order-service', r.parsed.params.keyid) && checkReplayWindow(r.parsed.params, Date.now()),
+    'key lookup + replay window': (r) =>
+      ring.findCallerKey('order-service', r.parsed.params.keyid) && checkReplayWindow(r.parsed.params, Date.now()),
     'signature base (buildSignatureBase)': (r) => buildSignatureBase(r.message, r.parsed.components, r.parsed.signatureParams),
     'HMAC-SHA256 + compare (verifyHmacSha256)': (r) => verifyHmacSha256(hmacKey, r.base, r.parsed.signature),
     'Content-Digest (parse + sha256 + compare)': (r) => (verifyContentDigest(r.message.header('content-digest'), r.body), true),
-    'nonce claim (MemoryNonceStore, awaited)': async (r) => store.claim({ callerId: 'order-service', keyId: 'order-bench-1', nonce: `${r.parsed.params.nonce}:${nonceSeq++}` }, Date.now() + 300_000),
+    'nonce claim (MemoryNonceStore, awaited)': async (r) =>
+      store.claim(
+        { callerId: 'order-service', keyId: 'order-bench-1', nonce: `${r.parsed.params.nonce}:${nonceSeq++}` },
+        Date.now() + 300_000,
+      ),
     '  for comparison: structured-headers parseDictionary(Signature-Input)': null,
     'floor: sha256(1 KiB body)': (r) => createHash('sha256').update(r.body).digest()[0] >= 0,
     'floor: hmac-sha256(signature base)': (r) => createHmac('sha256', hmacKey).update(r.base, 'utf8').digest()[0] >= 0,
   };
   const { parseDictionary } = await import('structured-headers');
-  steps['  for comparison: structured-headers parseDictionary(Signature-Input)'] = (r) => parseDictionary(r.message.header('signature-input')).size;
+  steps['  for comparison: structured-headers parseDictionary(Signature-Input)'] = (r) =>
+    parseDictionary(r.message.header('signature-input')).size;
 
   const names = Object.keys(steps);
   const isAsync = (name) => name.startsWith('nonce');
@@ -320,8 +355,15 @@ export function formatVerifyBench(res) {
   };
   for (const name of Object.keys(label).filter((n) => res.opsPerSec[n] !== undefined)) {
     const c = res.comparisons?.[name];
-    const ratios = name === 'verify' ? `${res.costVsFloor.toFixed(2).padStart(9)}  ${'1.00'.padStart(7)}` : c ? `${c.vsFloor.toFixed(2).padStart(9)}  ${c.vsVerify.toFixed(2).padStart(7)}` : '';
-    lines.push(`${label[name].padEnd(34)} ${fmtInt(res.opsPerSec[name]).padStart(8)} ${res.usPerOp[name].toFixed(2).padStart(10)} ${ratios}`);
+    const ratios =
+      name === 'verify'
+        ? `${res.costVsFloor.toFixed(2).padStart(9)}  ${'1.00'.padStart(7)}`
+        : c
+          ? `${c.vsFloor.toFixed(2).padStart(9)}  ${c.vsVerify.toFixed(2).padStart(7)}`
+          : '';
+    lines.push(
+      `${label[name].padEnd(34)} ${fmtInt(res.opsPerSec[name]).padStart(8)} ${res.usPerOp[name].toFixed(2).padStart(10)} ${ratios}`,
+    );
   }
   lines.push('(x floor: cost in floors; x ours: cost in RequestVerifier.verify, medians of per-round ratios)');
   lines.push('');
@@ -335,10 +377,16 @@ export function formatVerifyBench(res) {
     lines.push('');
     lines.push('breakdown (each step alone, median µs/op)                 µs/op   % of verify');
     for (const row of b.rows) {
-      lines.push(`${row.step.padEnd(56)} ${row.usPerOp.toFixed(2).padStart(6)}   ${((100 * row.usPerOp) / b.usVerify).toFixed(0).padStart(4)}%`);
+      lines.push(
+        `${row.step.padEnd(56)} ${row.usPerOp.toFixed(2).padStart(6)}   ${((100 * row.usPerOp) / b.usVerify).toFixed(0).padStart(4)}%`,
+      );
     }
-    lines.push(`${'sum of verify steps'.padEnd(56)} ${b.sumOfSteps.toFixed(2).padStart(6)}   ${((100 * b.sumOfSteps) / b.usVerify).toFixed(0).padStart(4)}%`);
-    lines.push(`${'unaccounted (full verify - sum)'.padEnd(56)} ${b.rest.toFixed(2).padStart(6)}   ${((100 * b.rest) / b.usVerify).toFixed(0).padStart(4)}%`);
+    lines.push(
+      `${'sum of verify steps'.padEnd(56)} ${b.sumOfSteps.toFixed(2).padStart(6)}   ${((100 * b.sumOfSteps) / b.usVerify).toFixed(0).padStart(4)}%`,
+    );
+    lines.push(
+      `${'unaccounted (full verify - sum)'.padEnd(56)} ${b.rest.toFixed(2).padStart(6)}   ${((100 * b.rest) / b.usVerify).toFixed(0).padStart(4)}%`,
+    );
     lines.push('  (a step timed alone in a tight loop runs hotter than inside a full verify; the rest is');
     lines.push('   the async call, the coverage and small checks, the result object, and GC)');
   }

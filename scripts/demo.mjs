@@ -78,7 +78,10 @@ async function exchange(url, { method = 'GET', headers = {}, body } = {}, open) 
  * signed over exactly the bytes sent. `encrypt: false` sends a signed plaintext body instead.
  * Returns { url, init, open } where `open` decrypts the answer (checking it answers this request).
  */
-function signedRequest(credential, { method = 'POST', path = '/api/inventory', payload, encrypt = true, audience = 'inventory-service' } = {}) {
+function signedRequest(
+  credential,
+  { method = 'POST', path = '/api/inventory', payload, encrypt = true, audience = 'inventory-service' } = {},
+) {
   const url = `${INVENTORY_URL}${path}`;
   const keys = derived(credential);
   const headers = encrypt ? { accept: JWE_MEDIA_TYPE } : {};
@@ -92,7 +95,11 @@ function signedRequest(credential, { method = 'POST', path = '/api/inventory', p
     }
   }
   const nonce = randomBytes(16).toString('base64url');
-  const signature = signRequest({ method, url, headers, body }, { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience }, { nonce });
+  const signature = signRequest(
+    { method, url, headers, body },
+    { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience },
+    { nonce },
+  );
   const open = (jwe, status) => openResponse(jwe, (kid) => (kid === credential.id ? keys.encryptionKey : undefined), { nonce, status });
   return { url, init: { method, headers: { ...headers, ...signature }, body }, open };
 }
@@ -132,7 +139,8 @@ function buildSteps({ orderKey, reportingKey }) {
     {
       title: 'Attack: valid API key, no signature',
       why: "order-service's real API key (say, leaked from a log), but no Signature headers",
-      send: () => exchange(`${INVENTORY_URL}/api/inventory`, jsonPost({ productId: 'P123', quantity: 50 }, { 'x-api-key': orderKey.apiKey })),
+      send: () =>
+        exchange(`${INVENTORY_URL}/api/inventory`, jsonPost({ productId: 'P123', quantity: 50 }, { 'x-api-key': orderKey.apiKey })),
       expect: { status: 401, reason: 'signature_missing' },
     },
     {
@@ -143,7 +151,7 @@ function buildSteps({ orderKey, reportingKey }) {
     },
     {
       title: 'Attack: tampered body',
-      why: "a genuine signed request for quantity 1 whose body is swapped in transit for quantity 90 (validly encrypted too)",
+      why: 'a genuine signed request for quantity 1 whose body is swapped in transit for quantity 90 (validly encrypted too)',
       send: () => {
         const genuine = signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 } });
         const swapped = signedRequest(orderKey, { payload: { productId: 'P123', quantity: 90 } });
@@ -287,13 +295,19 @@ class Service {
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`${this.name} did not answer ${url}/health within ${STARTUP_TIMEOUT_MS / 1000} s. Its last log lines:\n${this.tail(20)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.name} did not answer ${url}/health within ${STARTUP_TIMEOUT_MS / 1000} s. Its last log lines:\n${this.tail(20)}`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
   tail(n) {
-    return this.compactEntries().slice(-n).map((l) => `    ${l}`).join('\n');
+    return this.compactEntries()
+      .slice(-n)
+      .map((l) => `    ${l}`)
+      .join('\n');
   }
 
   /** SIGTERM (the services close their database on shutdown), SIGKILL if still running after a while. */
@@ -325,7 +339,8 @@ function assertPortFree(port) {
 /** The environment of a child: ours, less anything that would change the demo's configuration. */
 function childEnv(overrides) {
   const env = {};
-  const dropped = /^(SERVICE_AUTH_|INVENTORY_|ENCRYPTION_POLICY$|DATABASE_URL$|REDIS_URL$|RATE_LIMIT_PER_MINUTE$|PORT$|HOST$|MAX_BODY_BYTES$)/;
+  const dropped =
+    /^(SERVICE_AUTH_|INVENTORY_|ENCRYPTION_POLICY$|DATABASE_URL$|REDIS_URL$|RATE_LIMIT_PER_MINUTE$|PORT$|HOST$|MAX_BODY_BYTES$)/;
   for (const [name, value] of Object.entries(process.env)) if (!dropped.test(name)) env[name] = value;
   return { ...env, NO_COLOR: '1', HOST, ...overrides };
 }
@@ -422,7 +437,12 @@ async function main() {
       problems = [`request failed: ${error.message}`];
     }
     if (result) console.log(`   → ${describe(result)}`);
-    const expected = [[step.expect.status].flat().join('/'), step.expect.reason ?? (step.expect.body !== undefined ? JSON.stringify(step.expect.body) : '')].join(' ').trim();
+    const expected = [
+      [step.expect.status].flat().join('/'),
+      step.expect.reason ?? (step.expect.body !== undefined ? JSON.stringify(step.expect.body) : ''),
+    ]
+      .join(' ')
+      .trim();
     if (problems.length === 0) {
       passed++;
       console.log(`   ✔ as expected (${expected})`);

@@ -27,7 +27,8 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
   let caller: TestingModule;
 
   beforeAll(async () => {
-    const callee = (caller: TestCaller) => startCallee(adapter, { serviceId: caller.audience, keys: { callers: [caller.asCaller()] } }, ['order-service']);
+    const callee = (caller: TestCaller) =>
+      startCallee(adapter, { serviceId: caller.audience, keys: { callers: [caller.asCaller()] } }, ['order-service']);
     [a, b, c] = await Promise.all([callee(toA), callee(toB), callee(toC)]);
     caller = await Test.createTestingModule({
       imports: [
@@ -60,7 +61,9 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
 
   it('a call to a URL of no configured upstream is refused before anything is sent', async () => {
     const http = caller.get(SignedHttpService);
-    await expect(firstValueFrom(http.get(`${c.url}/whoami`))).rejects.toThrow(/No upstream is configured for http:\/\/127\.0\.0\.1:\d+\/whoami/);
+    await expect(firstValueFrom(http.get(`${c.url}/whoami`))).rejects.toThrow(
+      /No upstream is configured for http:\/\/127\.0\.0\.1:\d+\/whoami/,
+    );
   });
 
   it('a request signed for callee A, replayed at callee B within the window, is refused even with a key B knows', async () => {
@@ -89,7 +92,10 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
     const atC = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers: forged.sign('GET', '/whoami') });
     expect([atC.status, reasonOf(atC)]).toEqual([401, 'api_key_invalid']);
     // …and with C's API key (public to anyone who saw a request) but B's secret, the signature fails.
-    const withCsApiKey = testCaller('order-service', { audience: 'callee-c', credential: { ...toB.credential, id: toC.credential.id, apiKey: toC.credential.apiKey } });
+    const withCsApiKey = testCaller('order-service', {
+      audience: 'callee-c',
+      credential: { ...toB.credential, id: toC.credential.id, apiKey: toC.credential.apiKey },
+    });
     const again = await rawRequest(c.url, { method: 'GET', path: '/whoami', headers: withCsApiKey.sign('GET', '/whoami') });
     expect([again.status, reasonOf(again)]).toEqual([401, 'signature_invalid']);
   });
@@ -114,13 +120,23 @@ describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (ada
 
   beforeAll(async () => {
     a = await startCallee(adapter, { serviceId: 'callee-a', keyProvider: { load: () => aMaterial } }, ['order-service']);
-    b = await startCallee(adapter, { serviceId: 'callee-b', keys: { callers: [{ id: 'order-service', keys: pair(toB) }] } }, ['order-service']);
+    b = await startCallee(adapter, { serviceId: 'callee-b', keys: { callers: [{ id: 'order-service', keys: pair(toB) }] } }, [
+      'order-service',
+    ]);
     callerMaterial.upstreams = [
       { id: 'callee-a', url: a.url, keys: pair(oldA) },
       { id: 'callee-b', url: b.url, keys: pair(toB) },
     ];
     caller = await Test.createTestingModule({
-      imports: [ServiceAuthModule.forRoot({ serviceId: 'order-service', guard: 'none', keyProvider: { load: () => callerMaterial }, client: { retry: false } }), SignedHttpModule],
+      imports: [
+        ServiceAuthModule.forRoot({
+          serviceId: 'order-service',
+          guard: 'none',
+          keyProvider: { load: () => callerMaterial },
+          client: { retry: false },
+        }),
+        SignedHttpModule,
+      ],
     }).compile();
     await caller.init();
   });
@@ -129,7 +145,7 @@ describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (ada
     await Promise.all([a, b].map((app) => app?.close()));
   });
 
-  it("rotating order-service → callee-a changes nothing for order-service → callee-b", async () => {
+  it('rotating order-service → callee-a changes nothing for order-service → callee-b', async () => {
     const http = caller.get(SignedHttpService);
     const whoAtB = async () => (await firstValueFrom(http.get<unknown>(`${b.url}/whoami`))).data;
     const whoAtA = async () => (await firstValueFrom(http.get<unknown>(`${a.url}/whoami`))).data;
@@ -151,7 +167,11 @@ describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (ada
 describe.each<Adapter>(['express', 'fastify'])('fail closed when no callers are configured (%s)', (adapter) => {
   let app: CalleeApp;
   beforeAll(async () => {
-    app = await startCallee(adapter, { serviceId: 'edge', keys: { upstreams: [{ id: 'x', url: 'http://127.0.0.1:1', keys: pair(newCredential('k')) }] } }, []);
+    app = await startCallee(
+      adapter,
+      { serviceId: 'edge', keys: { upstreams: [{ id: 'x', url: 'http://127.0.0.1:1', keys: pair(newCredential('k')) }] } },
+      [],
+    );
   });
   afterAll(async () => {
     await app?.close();
@@ -178,14 +198,14 @@ describe('guard installation is an explicit decision', () => {
   });
 
   it('client.encrypt naming an upstream that is not configured does not start', async () => {
-    await expect(startCallee('express', { serviceId: 'svc', guard: 'none', keys: { upstreams: upstreams() }, client: { encrypt: ['inventory'] } }, [])).rejects.toThrow(
-      /client\.encrypt names "inventory", which is not a configured upstream \(configured: x\)/,
-    );
+    await expect(
+      startCallee('express', { serviceId: 'svc', guard: 'none', keys: { upstreams: upstreams() }, client: { encrypt: ['inventory'] } }, []),
+    ).rejects.toThrow(/client\.encrypt names "inventory", which is not a configured upstream \(configured: x\)/);
   });
 
   it("guard: 'none' with a @TrustedCaller route does not start", async () => {
-    await expect(startCallee('express', { serviceId: 'svc', guard: 'none', keys: { upstreams: upstreams() } }, ['order-service'])).rejects.toThrow(
-      /@TrustedCaller\('order-service'\).*guard: 'none'/,
-    );
+    await expect(
+      startCallee('express', { serviceId: 'svc', guard: 'none', keys: { upstreams: upstreams() } }, ['order-service']),
+    ).rejects.toThrow(/@TrustedCaller\('order-service'\).*guard: 'none'/);
   });
 });

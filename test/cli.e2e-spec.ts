@@ -70,7 +70,15 @@ describe('nest-service-auth (the command, from source)', () => {
       Object.assign(calleeEnv, calleeBlock);
       await callee.app.get(ServiceAuthKeys).reload();
       caller = await Test.createTestingModule({
-        imports: [ServiceAuthModule.forRoot({ serviceId: 'order-service', guard: 'none', keyProvider: provider(callerEnv), client: { retry: false } }), SignedHttpModule],
+        imports: [
+          ServiceAuthModule.forRoot({
+            serviceId: 'order-service',
+            guard: 'none',
+            keyProvider: provider(callerEnv),
+            client: { retry: false },
+          }),
+          SignedHttpModule,
+        ],
       }).compile();
       await caller.init();
     });
@@ -93,19 +101,25 @@ describe('nest-service-auth (the command, from source)', () => {
       expect(whoami.data).toEqual({ caller: 'order-service', keyId: keyIdOf(calleeEnv.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS) });
     });
 
-    it('rotate, reading the current key from the caller\'s environment: calls succeed after every step, the old key is refused after the last', async () => {
+    it("rotate, reading the current key from the caller's environment: calls succeed after every step, the old key is refused after the last", async () => {
       const oldKeyId = keyIdOf(callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS);
       const run = await cli.run(['rotate', 'order-service', 'inventory-service', '--from-env', 'caller'], { env: callerEnv });
       expect([run.status, run.stderr]).toEqual([0, '']);
       const [step1, step2, step3] = parseEnvBlocks(run.stdout);
       const newKeyId = keyIdOf(step3.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS);
       expect(newKeyId).not.toBe(oldKeyId);
-      const whoami = async () => (await firstValueFrom(caller.get(SignedHttpService).get<{ keyId: string }>(`${callee.url}/whoami`))).data.keyId;
+      const whoami = async () =>
+        (await firstValueFrom(caller.get(SignedHttpService).get<{ keyId: string }>(`${callee.url}/whoami`))).data.keyId;
 
       // A request signed with the old key now, kept to be sent after the last step.
       const { signRequest, deriveKeys } = await import('nest-service-auth/core');
       const [, apiKey, secret] = callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS.split(':');
-      const oldCredential = { id: oldKeyId, apiKey, hmacKey: deriveKeys(Buffer.from(secret, 'base64url')).hmacKey, audience: 'inventory-service' };
+      const oldCredential = {
+        id: oldKeyId,
+        apiKey,
+        hmacKey: deriveKeys(Buffer.from(secret, 'base64url')).hmacKey,
+        audience: 'inventory-service',
+      };
 
       Object.assign(calleeEnv, step1);
       await callee.app.get(ServiceAuthKeys).reload();

@@ -52,7 +52,13 @@ describe.each(SETUPS)('Content-Encoding on request bodies ($name)', ({ adapter, 
     if (init.unsigned) {
       headers = { 'content-type': contentType, ...encoding };
     } else {
-      headers = signedHeadersForTarget(svc.caller, { method: 'POST', target: path, body: init.signedBody ?? init.body, contentType, headers: encoding });
+      headers = signedHeadersForTarget(svc.caller, {
+        method: 'POST',
+        target: path,
+        body: init.signedBody ?? init.body,
+        contentType,
+        headers: encoding,
+      });
       svc.secrets.push(signatureValue(headers));
     }
     return rawRequest(svc.url, { method: 'POST', path, headers, body: init.body });
@@ -77,9 +83,12 @@ describe.each(SETUPS)('Content-Encoding on request bodies ($name)', ({ adapter, 
     await expectUnsupported({ body: GZIPPED, encoding: 'gzip', signedBody: JSON_BODY });
   });
 
-  it.each(['GZIP', 'Gzip', 'x-gzip', 'gzip, identity', 'identity, gzip', 'identity, identity'])('Content-Encoding: %s → 415', async (encoding) => {
-    await expectUnsupported({ body: GZIPPED, encoding });
-  });
+  it.each(['GZIP', 'Gzip', 'x-gzip', 'gzip, identity', 'identity, gzip', 'identity, identity'])(
+    'Content-Encoding: %s → 415',
+    async (encoding) => {
+      await expectUnsupported({ body: GZIPPED, encoding });
+    },
+  );
 
   it('real deflate and brotli bodies → 415', async () => {
     await expectUnsupported({ body: deflateSync(JSON_BODY), encoding: 'deflate' });
@@ -105,10 +114,13 @@ describe.each(SETUPS)('Content-Encoding on request bodies ($name)', ({ adapter, 
     expectRefusal(await rawRequest(svc.url, { method: 'GET', path: '/echo/1', headers }), 415, 'content_encoding_unsupported', svc.secrets);
   });
 
-  it.each(['identity', 'IDENTITY', ' identity '])('Content-Encoding: %j (no coding), covered by the signature → served', async (encoding) => {
-    const res = await post({ body: JSON_BODY, encoding });
-    expect({ status: res.status, body: jsonField(res, 'body') }).toEqual({ status: 201, body: JSON_VALUE });
-  });
+  it.each(['identity', 'IDENTITY', ' identity '])(
+    'Content-Encoding: %j (no coding), covered by the signature → served',
+    async (encoding) => {
+      const res = await post({ body: JSON_BODY, encoding });
+      expect({ status: res.status, body: jsonField(res, 'body') }).toEqual({ status: 201, body: JSON_VALUE });
+    },
+  );
 
   it(
     adapter === 'express' && options.expressBodyParsers === 'nest'

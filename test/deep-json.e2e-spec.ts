@@ -29,7 +29,10 @@ describe.each<Adapter>(['express', 'fastify'])('deeply nested JSON (%s)', (adapt
     rawRequest(svc.orderUrl, { method: 'POST', path: '/api/orders', headers: { 'content-type': 'application/json' }, body });
 
   for (const depth of DEPTHS) {
-    for (const [shape, body] of [['an array', nestedArray(depth)], ['an object', nestedObject(depth)]] as const) {
+    for (const [shape, body] of [
+      ['an array', nestedArray(depth)],
+      ['an object', nestedObject(depth)],
+    ] as const) {
       it(`inventory, verified caller: ${shape} ${depth} deep → 400 body_malformed`, async () => {
         const res = await signedPost(body);
         expect([res.status, reasonOf(res)]).toEqual([400, 'body_malformed']);

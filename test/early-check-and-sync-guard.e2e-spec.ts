@@ -7,7 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Body, Controller, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
 import express from 'express';
-import { PublicRoute, ServiceAuthModule, TrustedCaller, type RefusalEvent, type VerificationEvent, type VerificationObserver } from 'nest-service-auth';
+import {
+  PublicRoute,
+  ServiceAuthModule,
+  TrustedCaller,
+  type RefusalEvent,
+  type VerificationEvent,
+  type VerificationObserver,
+} from 'nest-service-auth';
 import { KeyRing, MemoryNonceStore, RequestVerifier, httpMessage, type NonceClaim } from 'nest-service-auth/core';
 import { createServiceApp } from 'service-app';
 import { newCredential } from './support/credentials.js';
@@ -48,7 +55,11 @@ class LedgerController {
   }
 }
 
-async function startLedger(adapter: Adapter, observer: VerificationObserver, instance?: express.Express): Promise<{ app: INestApplication; url: string }> {
+async function startLedger(
+  adapter: Adapter,
+  observer: VerificationObserver,
+  instance?: express.Express,
+): Promise<{ app: INestApplication; url: string }> {
   @Module({})
   class LedgerModule {
     static forRoot(): DynamicModule {
@@ -87,7 +98,13 @@ describe('the early API-key check routes as the router will (Express, URL-rewrit
 
   it('a request rewritten to a public route is served before and after a stranger was refused on the original one', async () => {
     const body = JSON.stringify({ a: 1 });
-    const legacy = () => rawRequest(svc.url, { method: 'POST', path: '/entries', body, headers: { 'content-type': 'application/json', 'x-legacy-webhook': '1' } });
+    const legacy = () =>
+      rawRequest(svc.url, {
+        method: 'POST',
+        path: '/entries',
+        body,
+        headers: { 'content-type': 'application/json', 'x-legacy-webhook': '1' },
+      });
     expect((await legacy()).status).toBe(200);
     const stranger = await rawRequest(svc.url, { method: 'POST', path: '/entries', body, headers: { 'content-type': 'application/json' } });
     expect([stranger.status, reasonOf(stranger)]).toEqual([401, 'api_key_missing']);

@@ -13,7 +13,14 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { isAxiosError } from 'axios';
 import { firstValueFrom, type Observable } from 'rxjs';
 import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
-import { ServiceAuthKeys, ServiceAuthModule, TrustedCaller, type KeyMaterial, type KeyProvider, type ServiceAuthModuleOptions } from 'nest-service-auth';
+import {
+  ServiceAuthKeys,
+  ServiceAuthModule,
+  TrustedCaller,
+  type KeyMaterial,
+  type KeyProvider,
+  type ServiceAuthModuleOptions,
+} from 'nest-service-auth';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 import { createServiceApp } from 'service-app';
@@ -28,12 +35,18 @@ function callerModuleOptions(credential: TestCredential, calleeUrl: string): Ser
   return {
     serviceId: 'client-service',
     guard: 'none',
-    keys: { upstreams: [{ id: 'ledger-service', url: calleeUrl, keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }] }] },
+    keys: {
+      upstreams: [
+        { id: 'ledger-service', url: calleeUrl, keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }] },
+      ],
+    },
     client: { encrypt: true, retry: false, circuitBreaker: false },
   };
 }
 
-const callerKeys = (...keys: TestCredential[]): KeyMaterial => ({ callers: [{ id: 'client-service', keys: keys.map(({ id, apiKey, secret }) => ({ id, apiKey, secret })) }] });
+const callerKeys = (...keys: TestCredential[]): KeyMaterial => ({
+  callers: [{ id: 'client-service', keys: keys.map(({ id, apiKey, secret }) => ({ id, apiKey, secret })) }],
+});
 
 /** A door the handler waits at: the test learns when it is reached, and opens it. */
 class Gate {
@@ -82,7 +95,11 @@ class LedgerController {
 @Module({})
 class LedgerModule {
   static forRoot(keyProvider: KeyProvider): DynamicModule {
-    return { module: LedgerModule, imports: [ServiceAuthModule.forRoot(calleeModuleOptions(keyProvider))], controllers: [LedgerController] };
+    return {
+      module: LedgerModule,
+      imports: [ServiceAuthModule.forRoot(calleeModuleOptions(keyProvider))],
+      controllers: [LedgerController],
+    };
   }
 }
 
@@ -100,7 +117,9 @@ describe.each(['express', 'fastify'] as Adapter[])('an encrypted answer after it
     material = callerKeys(signing, next);
     server = await createServiceApp(LedgerModule.forRoot({ load: () => material }), { adapter, logger: false });
     url = await listenUrl(server);
-    clientModule = await Test.createTestingModule({ imports: [ServiceAuthModule.forRoot(callerModuleOptions(signing, url)), SignedHttpModule] }).compile();
+    clientModule = await Test.createTestingModule({
+      imports: [ServiceAuthModule.forRoot(callerModuleOptions(signing, url)), SignedHttpModule],
+    }).compile();
     await clientModule.init();
     http = clientModule.get(SignedHttpService);
   });
@@ -148,6 +167,8 @@ describe.each(['express', 'fastify'] as Adapter[])('an encrypted answer after it
 
   it('the removed key is refused on the next request: only the answer in flight is sealed with it', async () => {
     await answerAfterKeyRemoval(http.get(`${url}/ledger`));
-    await expect(firstValueFrom(http.get(`${url}/ledger`))).rejects.toMatchObject({ response: { status: 401, data: { reason: 'api_key_invalid' } } });
+    await expect(firstValueFrom(http.get(`${url}/ledger`))).rejects.toMatchObject({
+      response: { status: 401, data: { reason: 'api_key_invalid' } },
+    });
   });
 });

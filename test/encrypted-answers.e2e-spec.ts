@@ -120,7 +120,11 @@ describe.each(['express', 'fastify'] as Adapter[])('the callee seals every succe
 
   /** A raw signed request asking for an encrypted answer; the answer's status, protected header and plaintext. */
   async function rawSealed(path: string) {
-    const headers = signedHeaders(url, signingCredential(credential, { audience: CALLEE_ID }), { method: 'POST', path, headers: { accept: 'application/jose' } });
+    const headers = signedHeaders(url, signingCredential(credential, { audience: CALLEE_ID }), {
+      method: 'POST',
+      path,
+      headers: { accept: 'application/jose' },
+    });
     const res = await rawRequest(url, { method: 'POST', path, headers });
     expect(res.headers['content-type']).toMatch(/^application\/jose/);
     const { header, plaintext } = decryptCompact(res.text, (kid) => (kid === credential.id ? encryptionKey(credential) : undefined));
@@ -198,7 +202,11 @@ describe('the signing client refuses a 2xx answer to an encrypted call unless it
     await new Promise((resolve) => upstream.close(resolve));
   });
 
-  const call = () => firstValueFrom(http.post<unknown>(`${upstreamUrl}/api/inventory`, { productId: 'P123', quantity: 1 })).then((res) => ({ status: res.status, data: res.data }));
+  const call = () =>
+    firstValueFrom(http.post<unknown>(`${upstreamUrl}/api/inventory`, { productId: 'P123', quantity: 1 })).then((res) => ({
+      status: res.status,
+      data: res.data,
+    }));
 
   it('control: sealed for its nonce and its status → accepted', async () => {
     answer = (nonce) => ({ status: 201, headers: { 'content-type': 'application/jose' }, body: seal(nonce, { status: 201 }) });

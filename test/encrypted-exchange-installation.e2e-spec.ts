@@ -7,7 +7,17 @@
  * the same refusals.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BadRequestException, Body, Controller, Get, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Module,
+  Post,
+  type DynamicModule,
+  type INestApplication,
+} from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -42,7 +52,12 @@ class LedgerController {
   @Post('fails')
   @TrustedCaller('order-service')
   fails() {
-    throw new BadRequestException({ statusCode: 400, error: 'Bad Request', reason: 'validation_failed', message: ['quantity is too large'] });
+    throw new BadRequestException({
+      statusCode: 400,
+      error: 'Bad Request',
+      reason: 'validation_failed',
+      message: ['quantity is too large'],
+    });
   }
 
   @Get('nothing')
@@ -65,13 +80,23 @@ async function startLedger(adapter: 'express' | 'fastify', installation: 'global
     static forRoot(): DynamicModule {
       return {
         module: LedgerModule,
-        imports: [ServiceAuthModule.forRoot({ serviceId: 'ledger-service', guard: installation, keys: { callers: [{ id: 'order-service', keys: [caller] }] } })],
+        imports: [
+          ServiceAuthModule.forRoot({
+            serviceId: 'ledger-service',
+            guard: installation,
+            keys: { callers: [{ id: 'order-service', keys: [caller] }] },
+          }),
+        ],
         controllers: [LedgerController],
         providers: installation === 'manual' ? [{ provide: APP_GUARD, useExisting: ServiceAuthGuard }] : [],
       };
     }
   }
-  return NestFactory.create(LedgerModule.forRoot(), adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { rawBody: true, logger: false, abortOnError: false });
+  return NestFactory.create(LedgerModule.forRoot(), adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
+    rawBody: true,
+    logger: false,
+    abortOnError: false,
+  });
 }
 
 describe.each([
@@ -92,16 +117,37 @@ describe.each([
   });
 
   /** Signs and sends; `encrypt` sends the JSON as a JWE; `accept` asks for an encrypted answer. */
-  async function send(path: string, { encrypt = false, accept, body = Buffer.from(JSON.stringify(ORDER)), method = 'POST' }: { encrypt?: boolean; accept?: string; body?: Buffer; method?: string } = {}) {
-    const payload = method === 'GET' ? undefined : encrypt ? Buffer.from(encryptCompact(body, encryptionKey, { kid: caller.id, cty: 'application/json' }), 'latin1') : body;
-    const headers = signedHeaders(url, signing, { method, path, body: payload, contentType: encrypt ? JWE_MEDIA_TYPE : 'application/json', headers: accept ? { accept } : {} });
+  async function send(
+    path: string,
+    {
+      encrypt = false,
+      accept,
+      body = Buffer.from(JSON.stringify(ORDER)),
+      method = 'POST',
+    }: { encrypt?: boolean; accept?: string; body?: Buffer; method?: string } = {},
+  ) {
+    const payload =
+      method === 'GET'
+        ? undefined
+        : encrypt
+          ? Buffer.from(encryptCompact(body, encryptionKey, { kid: caller.id, cty: 'application/json' }), 'latin1')
+          : body;
+    const headers = signedHeaders(url, signing, {
+      method,
+      path,
+      body: payload,
+      contentType: encrypt ? JWE_MEDIA_TYPE : 'application/json',
+      headers: accept ? { accept } : {},
+    });
     const nonce = /nonce="([^"]+)"/.exec(headers['signature-input'])![1];
     const res = await rawRequest(url, { method, path, headers, body: payload });
     return { res, nonce };
   }
 
   const opened = (res: { text: string; status: number }, nonce: string): unknown =>
-    JSON.parse(openResponse(res.text, (kid) => (kid === caller.id ? encryptionKey : undefined), { nonce, status: res.status }).toString('utf8'));
+    JSON.parse(
+      openResponse(res.text, (kid) => (kid === caller.id ? encryptionKey : undefined), { nonce, status: res.status }).toString('utf8'),
+    );
 
   it('opens an encrypted body for the handler and seals the answer, bound to the request nonce', async () => {
     const { res, nonce } = await send('/echo', { encrypt: true });
@@ -162,7 +208,13 @@ describe.each([
     const parts = jwe.split('.');
     parts[3] = (parts[3][0] === 'A' ? 'B' : 'A') + parts[3].slice(1);
     const body = Buffer.from(parts.join('.'), 'latin1');
-    const headers = signedHeaders(url, signing, { method: 'POST', path: '/echo', body, contentType: JWE_MEDIA_TYPE, headers: { accept: JWE_MEDIA_TYPE } });
+    const headers = signedHeaders(url, signing, {
+      method: 'POST',
+      path: '/echo',
+      body,
+      contentType: JWE_MEDIA_TYPE,
+      headers: { accept: JWE_MEDIA_TYPE },
+    });
     const res = await rawRequest(url, { method: 'POST', path: '/echo', headers, body });
     expect(res.status).toBe(400);
     expect(res.json).toMatchObject({ reason: 'decryption_failed' });

@@ -18,7 +18,12 @@ function encryptionKey(credential: TestCredential): Buffer {
 /** Signs (over the ciphertext) and sends an application/jose body to the inventory. */
 async function sendJwe(s: RunningServices, jwe: string, as: TestCredential = s.orderKey, tamper?: (b: Buffer) => Buffer) {
   const body = Buffer.from(jwe, 'latin1');
-  const headers = signedHeaders(s.inventoryUrl, signingCredential(as), { method: 'POST', path: '/api/inventory', body, contentType: 'application/jose' });
+  const headers = signedHeaders(s.inventoryUrl, signingCredential(as), {
+    method: 'POST',
+    path: '/api/inventory',
+    body,
+    contentType: 'application/jose',
+  });
   return rawRequest(s.inventoryUrl, { method: 'POST', path: '/api/inventory', headers, body: tamper ? tamper(body) : body });
 }
 
@@ -42,7 +47,12 @@ describe.each(['express', 'fastify'] as const)('confidential bodies (%s)', (adap
     const key = encryptionKey(s.orderKey);
     const jwe = encryptCompact(Buffer.from(ORDER), key, { kid: s.orderKey.id });
     const body = Buffer.from(jwe, 'latin1');
-    const headers = signedHeaders(s.inventoryUrl, signingCredential(s.orderKey), { method: 'POST', path: '/api/inventory', body, contentType: 'application/jose' });
+    const headers = signedHeaders(s.inventoryUrl, signingCredential(s.orderKey), {
+      method: 'POST',
+      path: '/api/inventory',
+      body,
+      contentType: 'application/jose',
+    });
     const nonce = /nonce="([^"]+)"/.exec(headers['signature-input'])![1];
     const res = await rawRequest(s.inventoryUrl, { method: 'POST', path: '/api/inventory', headers, body });
     expect(res.status).toBe(200);
@@ -50,7 +60,9 @@ describe.each(['express', 'fastify'] as const)('confidential bodies (%s)', (adap
     expect(res.text).not.toContain('Inventory updated');
     const { plaintext, header } = decryptCompact(res.text, (kid) => (kid === s.orderKey.id ? key : undefined));
     expect(header).toMatchObject({ alg: 'dir', enc: 'A256GCM', kid: s.orderKey.id, nonce, status: 200 });
-    expect((JSON.parse(plaintext.toString()) as { message: unknown }).message).toMatch(/^Inventory updated for product P123\. New stock: \d+$/);
+    expect((JSON.parse(plaintext.toString()) as { message: unknown }).message).toMatch(
+      /^Inventory updated for product P123\. New stock: \d+$/,
+    );
     // jose, an independent implementation, opens our answer too
     const opened = await jose.compactDecrypt(res.text, key);
     expect((JSON.parse(new TextDecoder().decode(opened.plaintext)) as { productId: unknown }).productId).toBe('P123');
@@ -108,7 +120,10 @@ describe.each(['express', 'fastify'] as const)('confidential bodies (%s)', (adap
   });
 
   it('validates the decrypted body as it would a plaintext one', async () => {
-    const res = await sendJwe(s, encryptCompact(Buffer.from('{"productId":"P123","quantity":0}'), encryptionKey(s.orderKey), { kid: s.orderKey.id }));
+    const res = await sendJwe(
+      s,
+      encryptCompact(Buffer.from('{"productId":"P123","quantity":0}'), encryptionKey(s.orderKey), { kid: s.orderKey.id }),
+    );
     expect([res.status, reasonOf(res)]).toEqual([400, 'validation_failed']);
   });
 });
@@ -146,12 +161,22 @@ describe('the signing client refuses answers not made for its request', () => {
   }
 
   it('accepts an answer that echoes its nonce and its status', async () => {
-    answer = (nonce) => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce, status: 200 }) });
+    answer = (nonce) => ({
+      contentType: 'application/jose',
+      body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce, status: 200 }),
+    });
     await expect(callUpstream()).resolves.toEqual({ ok: true });
   });
 
   it('refuses a captured answer to another request (other nonce)', async () => {
-    answer = () => ({ contentType: 'application/jose', body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), { kid: credential.id, nonce: 'another-request-nonce-000', status: 200 }) });
+    answer = () => ({
+      contentType: 'application/jose',
+      body: encryptCompact(Buffer.from('{"ok":true}'), encryptionKey(credential), {
+        kid: credential.id,
+        nonce: 'another-request-nonce-000',
+        status: 200,
+      }),
+    });
     await expect(callUpstream()).rejects.toMatchObject({ reason: 'decryption_failed' });
   });
 

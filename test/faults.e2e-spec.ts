@@ -35,7 +35,11 @@ interface LogEntry {
 class CapturingLogger implements LoggerService {
   readonly entries: LogEntry[] = [];
   private push(level: string, message: unknown, rest: unknown[]) {
-    this.entries.push({ level, message, context: typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined });
+    this.entries.push({
+      level,
+      message,
+      context: typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined,
+    });
   }
   log = (message: unknown, ...rest: unknown[]) => this.push('log', message, rest);
   error = (message: unknown, ...rest: unknown[]) => this.push('error', message, rest);
@@ -46,7 +50,9 @@ class CapturingLogger implements LoggerService {
 
   /** Entries whose message is an object with this `event`. */
   events(event: string): LogEntry[] {
-    return this.entries.filter((e) => typeof e.message === 'object' && e.message !== null && (e.message as { event?: string }).event === event);
+    return this.entries.filter(
+      (e) => typeof e.message === 'object' && e.message !== null && (e.message as { event?: string }).event === event,
+    );
   }
 }
 
@@ -87,7 +93,11 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
   }
 
   /** order-service calling the inventory at `upstreamUrl` (the inventory itself or a proxy in front of it). */
-  async function startOrder(upstreamUrl: string, env: Record<string, string> = {}, key = orderKey): Promise<{ app: INestApplication; url: string }> {
+  async function startOrder(
+    upstreamUrl: string,
+    env: Record<string, string> = {},
+    key = orderKey,
+  ): Promise<{ app: INestApplication; url: string }> {
     const app = await createOrderApp({ adapter: 'express', logger: logs, env: { ...inventoryUpstreamEnv(upstreamUrl, key), ...env } });
     orderApps.push(app);
     return { app, url: await listenUrl(app) };
@@ -259,7 +269,11 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     inventory = await startInventory(inventoryPort);
 
     const retried = await client.reserve(order, key);
-    expect(retried).toEqual({ message: `Inventory updated for product P456. New stock: ${before - 3}`, productId: 'P456', newStock: before - 3 });
+    expect(retried).toEqual({
+      message: `Inventory updated for product P456. New stock: ${before - 3}`,
+      productId: 'P456',
+      newStock: before - 3,
+    });
     expect(await stockOf('P456')).toBe(before - 3);
     expectOneOrderSignedPerAttempt(proxy.forwarded);
     expect(idempotencyKeyOf(proxy.forwarded[0])).toBe(key);
@@ -293,7 +307,11 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     expect({ status: timedOut.status, reason: reasonOf(timedOut) }).toEqual({ status: 503, reason: 'upstream_unavailable' });
     expect(breakerProxy.stalled).toBe(1);
     expect(breakerProxy.attempts).toBe(3);
-    expect(logs.events('upstream_circuit_state').at(-1)?.message).toEqual({ event: 'upstream_circuit_state', upstream: breakerProxy.url, state: 'open' });
+    expect(logs.events('upstream_circuit_state').at(-1)?.message).toEqual({
+      event: 'upstream_circuit_state',
+      upstream: breakerProxy.url,
+      state: 'open',
+    });
 
     // Open: orders are refused without a single connection attempt.
     started = performance.now();
@@ -319,7 +337,12 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     expect(again.status).toBe(200);
     expect(breakerProxy.forwarded.map((r) => r.status)).toEqual([200, 200]);
     expect(await stockOf('P456')).toBe(before - 2);
-    expect(logs.events('upstream_circuit_state').slice(-3).map((e) => (e.message as { state: string }).state)).toEqual(['open', 'half-open', 'closed']);
+    expect(
+      logs
+        .events('upstream_circuit_state')
+        .slice(-3)
+        .map((e) => (e.message as { state: string }).state),
+    ).toEqual(['open', 'half-open', 'closed']);
   }, 30_000);
 
   it('the inventory refuses our credentials: 502 upstream_rejected_credentials, logged as an error, not retried', async () => {

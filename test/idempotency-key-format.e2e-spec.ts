@@ -27,7 +27,12 @@ describe.each(['express', 'fastify'] as Adapter[])('Idempotency-Key format (%s, 
 
   /** A signed order; `idempotencyKey` is written to the wire as Latin-1, byte for byte. */
   function postOrder(idempotencyKey: string): Promise<RawResponse> {
-    const init = { method: 'POST', path: '/api/inventory', body: JSON.stringify({ productId: 'P123', quantity: 1 }), headers: { 'idempotency-key': idempotencyKey } };
+    const init = {
+      method: 'POST',
+      path: '/api/inventory',
+      body: JSON.stringify({ productId: 'P123', quantity: 1 }),
+      headers: { 'idempotency-key': idempotencyKey },
+    };
     return rawRequest(svc.inventoryUrl, { ...init, headers: signedHeaders(svc.inventoryUrl, order, init) });
   }
 

@@ -34,7 +34,12 @@ describe.each(['express', 'fastify'] as Adapter[])('Idempotency-Key scoped to th
   });
 
   function postOrder(caller: SigningCredential, idempotencyKey: string, productId: string, quantity: number): Promise<RawResponse> {
-    const init = { method: 'POST', path: '/api/inventory', body: JSON.stringify({ productId, quantity }), headers: { 'idempotency-key': idempotencyKey } };
+    const init = {
+      method: 'POST',
+      path: '/api/inventory',
+      body: JSON.stringify({ productId, quantity }),
+      headers: { 'idempotency-key': idempotencyKey },
+    };
     return rawRequest(svc.inventoryUrl, { ...init, headers: signedHeaders(svc.inventoryUrl, caller, init) });
   }
 
@@ -48,10 +53,16 @@ describe.each(['express', 'fastify'] as Adapter[])('Idempotency-Key scoped to th
   it("a second caller using the first caller's key gets its own order applied, never the first caller's answer", async () => {
     const key = randomUUID();
     const first = await postOrder(order, key, 'P123', 2);
-    expect([first.status, first.json]).toEqual([200, { message: 'Inventory updated for product P123. New stock: 98', productId: 'P123', newStock: 98 }]);
+    expect([first.status, first.json]).toEqual([
+      200,
+      { message: 'Inventory updated for product P123. New stock: 98', productId: 'P123', newStock: 98 },
+    ]);
 
     const other = await postOrder(audit, key, 'P123', 2);
-    expect([other.status, other.json]).toEqual([200, { message: 'Inventory updated for product P123. New stock: 96', productId: 'P123', newStock: 96 }]);
+    expect([other.status, other.json]).toEqual([
+      200,
+      { message: 'Inventory updated for product P123. New stock: 96', productId: 'P123', newStock: 96 },
+    ]);
     expect(await stockOf('P123')).toBe(96);
 
     // Each caller's retry with the key replays its own recorded outcome, and moves nothing.
@@ -60,12 +71,15 @@ describe.each(['express', 'fastify'] as Adapter[])('Idempotency-Key scoped to th
     expect(await stockOf('P123')).toBe(96);
   });
 
-  it("the same key for another payload from another caller is a new order, not a 422 that tells what the first caller ordered", async () => {
+  it('the same key for another payload from another caller is a new order, not a 422 that tells what the first caller ordered', async () => {
     const key = randomUUID();
     expect((await postOrder(order, key, 'P456', 5)).status).toBe(200);
 
     const other = await postOrder(audit, key, 'P456', 1);
-    expect([other.status, other.json]).toEqual([200, { message: 'Inventory updated for product P456. New stock: 44', productId: 'P456', newStock: 44 }]);
+    expect([other.status, other.json]).toEqual([
+      200,
+      { message: 'Inventory updated for product P456. New stock: 44', productId: 'P456', newStock: 44 },
+    ]);
     expect(other.text).not.toContain('quantity 5');
 
     // Within one caller, reusing its own key for another payload is still refused.

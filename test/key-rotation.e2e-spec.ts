@@ -17,7 +17,10 @@ describe.each(['express', 'fastify'] as const)('key rotation without downtime (%
   const oldKey = newCredential('order-2026-10');
   const newKey = newCredential('order-2026-11');
   // Each service's key source; reload() reads it again.
-  const inventoryKeys: Record<string, string> = { SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(oldKey) };
+  const inventoryKeys: Record<string, string> = {
+    SERVICE_AUTH_CALLERS: 'order-service',
+    SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(oldKey),
+  };
   const orderKeys: Record<string, string> = {};
   let inventory: INestApplication;
   let order: INestApplication;
@@ -85,7 +88,12 @@ describe.each(['express', 'fastify'] as const)('key rotation without downtime (%
     expect(outcomes.filter((status) => status !== 200)).toEqual([]);
 
     // The retired credential is refused: with its own API key, and as a key id next to the current API key.
-    const body = Buffer.from(encryptCompact(Buffer.from('{"productId":"P123","quantity":1}'), deriveKeys(Buffer.from(oldKey.secret, 'base64url')).encryptionKey, { kid: oldKey.id }), 'latin1');
+    const body = Buffer.from(
+      encryptCompact(Buffer.from('{"productId":"P123","quantity":1}'), deriveKeys(Buffer.from(oldKey.secret, 'base64url')).encryptionKey, {
+        kid: oldKey.id,
+      }),
+      'latin1',
+    );
     const init = { method: 'POST', path: '/api/inventory', body, contentType: 'application/jose' };
     const whole = await rawRequest(inventoryUrl, { ...init, headers: signedHeaders(inventoryUrl, signingCredential(oldKey), init) });
     expect([whole.status, reasonOf(whole)]).toEqual([401, 'api_key_invalid']);
@@ -100,7 +108,11 @@ describe.each(['express', 'fastify'] as const)('key rotation without downtime (%
     await expect(inventory.get(ServiceAuthKeys).reload()).rejects.toThrow(KeyConfigurationError);
     await expect(inventory.get(ServiceAuthKeys).reload()).rejects.toThrow(/SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS.*at least 32/);
     // The source still holds the bad entry; the running keys are untouched and keep working.
-    const res = await fetch(`${orderUrl}/api/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"productId":"P456","quantity":1}' });
+    const res = await fetch(`${orderUrl}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"productId":"P456","quantity":1}',
+    });
     expect(res.status).toBe(200);
     inventoryKeys.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS = before;
   });

@@ -27,7 +27,11 @@ describe.each(ADAPTERS)('verification metrics on GET /metrics (%s)', (adapter) =
   const secrets: string[] = [];
 
   const signed = (key: RunningInventory['orderKey'], init: SignedInit) =>
-    rawRequest(inventory.url, { method: init.method, path: init.path, headers: signedHeaders(inventory.url, signingCredential(key), init) });
+    rawRequest(inventory.url, {
+      method: init.method,
+      path: init.path,
+      headers: signedHeaders(inventory.url, signingCredential(key), init),
+    });
 
   beforeAll(async () => {
     inventory = await startInventory({ adapter });
@@ -39,7 +43,8 @@ describe.each(ADAPTERS)('verification metrics on GET /metrics (%s)', (adapter) =
     // Refused, unknown caller: no API key at all.
     expect((await rawRequest(inventory.url, { method: 'GET', path })).json).toMatchObject({ reason: 'api_key_missing' });
     // Refused twice, known caller: audit-service is configured but the route does not trust it.
-    for (let i = 0; i < 2; i++) expect((await signed(inventory.auditKey, { method: 'GET', path })).json).toMatchObject({ reason: 'caller_not_trusted' });
+    for (let i = 0; i < 2; i++)
+      expect((await signed(inventory.auditKey, { method: 'GET', path })).json).toMatchObject({ reason: 'caller_not_trusted' });
     // Refused, known API key with a bad signature: the caller the key belongs to is named.
     const forged = signedHeaders(inventory.url, signingCredential(inventory.orderKey), { method: 'GET', path });
     forged['signature'] = forged['signature'].replace(/=:[^:]+:/, `=:${Buffer.alloc(32, 7).toString('base64')}:`);
@@ -64,7 +69,11 @@ describe.each(ADAPTERS)('verification metrics on GET /metrics (%s)', (adapter) =
 
   it('counts the accepted call by caller, route, method and outcome', () => {
     expect(findSamples(samples, REQUESTS, { outcome: 'accepted' })).toEqual([
-      { name: REQUESTS, labels: { caller: 'order-service', route: ROUTE, method: 'GET', outcome: 'accepted', otel_scope_name: METER_NAME }, value: 1 },
+      {
+        name: REQUESTS,
+        labels: { caller: 'order-service', route: ROUTE, method: 'GET', outcome: 'accepted', otel_scope_name: METER_NAME },
+        value: 1,
+      },
     ]);
   });
 
@@ -89,7 +98,8 @@ describe.each(ADAPTERS)('verification metrics on GET /metrics (%s)', (adapter) =
     const sum = findSamples(samples, `${DURATION}_sum`, { route: ROUTE, outcome: 'accepted' })[0];
     expect(sum.value).toBeGreaterThan(0);
     // No caller or reason on the histogram: its series stay few.
-    for (const s of findSamples(samples, `${DURATION}_count`)) expect(Object.keys(s.labels).sort()).toEqual(['method', 'otel_scope_name', 'outcome', 'route']);
+    for (const s of findSamples(samples, `${DURATION}_count`))
+      expect(Object.keys(s.labels).sort()).toEqual(['method', 'otel_scope_name', 'outcome', 'route']);
   });
 
   it('records public routes not at all, and never a key, a path with ids or a query', () => {

@@ -91,7 +91,7 @@ describe.each(['express', 'fastify'] as Adapter[])('per-caller nonce budget in m
   const signedProbe = (credential: SigningCredential) => signedHeaders(url, credential, { method: 'GET', path: '/probe' });
   const send = (headers: Record<string, string>): Promise<RawResponse> => rawRequest(url, { method: 'GET', path: '/probe', headers });
 
-  it('fills one caller\'s budget: that caller alone is refused with 429 nonce_budget_exhausted and Retry-After; the other gets 200', async () => {
+  it("fills one caller's budget: that caller alone is refused with 429 nonce_budget_exhausted and Retry-After; the other gets 200", async () => {
     const accepted: Record<string, string>[] = [];
     for (let i = 0; i < BUDGET; i++) {
       const headers = signedProbe(greedy);
@@ -144,7 +144,8 @@ describe('per-caller nonce budget in Redis, shared by two replicas (Express and 
 
   /** Signed for replica `i` (the signature covers no authority: any replica accepts it), sent to replica `i`. */
   const signedProbe = (credential: SigningCredential, i: number) => signedHeaders(urls[i], credential, { method: 'GET', path: '/probe' });
-  const send = (i: number, headers: Record<string, string>): Promise<RawResponse> => rawRequest(urls[i], { method: 'GET', path: '/probe', headers });
+  const send = (i: number, headers: Record<string, string>): Promise<RawResponse> =>
+    rawRequest(urls[i], { method: 'GET', path: '/probe', headers });
 
   it("one caller's requests spread over both replicas fill one budget: it alone gets 429 on either replica; the other caller gets 200 on both", async () => {
     const accepted: Array<{ replica: number; headers: Record<string, string> }> = [];

@@ -53,11 +53,18 @@ async function findMissingTools(): Promise<string[]> {
     ['bash', ['--version'], 'bash'],
     ['curl', ['--version'], 'curl (apt-get install curl)'],
     ['openssl', ['version'], 'openssl (apt-get install openssl)'],
-    [PYTHON, ['-c', 'import cryptography'], `${PYTHON} with the cryptography package (apt-get install python3-cryptography, or set CALLERS_PYTHON)`],
+    [
+      PYTHON,
+      ['-c', 'import cryptography'],
+      `${PYTHON} with the cryptography package (apt-get install python3-cryptography, or set CALLERS_PYTHON)`,
+    ],
   ];
   const missing: string[] = [];
   for (const [command, args, what] of checks) {
-    const ok = await run(command, args).then((r) => r.code === 0, () => false);
+    const ok = await run(command, args).then(
+      (r) => r.code === 0,
+      () => false,
+    );
     if (!ok) missing.push(what);
   }
   return missing;
@@ -124,7 +131,11 @@ describe('PROTOCOL.md shows the example callers exactly', () => {
       .filter((entry) => entry.isFile() && !entry.name.endsWith('.pyc'))
       .map((entry) => relative(ROOT, join(entry.parentPath ?? entry.path, entry.name)))
       .sort();
-    expect(files).toEqual(['examples/callers/curl/signed-request.sh', 'examples/callers/python/encrypted_request.py', 'examples/callers/python/signed_request.py']);
+    expect(files).toEqual([
+      'examples/callers/curl/signed-request.sh',
+      'examples/callers/python/encrypted_request.py',
+      'examples/callers/python/signed_request.py',
+    ]);
     expect([...shown.keys()].sort()).toEqual(files);
     for (const file of files) expect({ file, text: shown.get(file) }).toEqual({ file, text: readFileSync(join(ROOT, file), 'utf8') });
   });
@@ -184,7 +195,7 @@ describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)'
       expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 401, 'audience_mismatch']);
     });
 
-    it('signed with another secret than the API key\'s: 401 signature_invalid', async () => {
+    it("signed with another secret than the API key's: 401 signature_invalid", async () => {
       const wrongSecret = { ...plain.orderKey, secret: plain.auditKey.secret };
       const res = await pythonCaller(PYTHON_CALLER, ['POST', plainUrl, ORDER], callerEnv(wrongSecret, 'inventory-service'));
       expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 401, 'signature_invalid']);
@@ -200,12 +211,20 @@ describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)'
     });
 
     it('control: the same order in plaintext is refused there, 415 encryption_required', async () => {
-      const res = await pythonCaller(PYTHON_CALLER, ['POST', confidentialUrl, ORDER], callerEnv(confidential.orderKey, 'inventory-service'));
+      const res = await pythonCaller(
+        PYTHON_CALLER,
+        ['POST', confidentialUrl, ORDER],
+        callerEnv(confidential.orderKey, 'inventory-service'),
+      );
       expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 415, 'encryption_required']);
     });
 
     it('signed for another service: 401 audience_mismatch, in plaintext', async () => {
-      const res = await pythonCaller(PYTHON_ENCRYPTED_CALLER, [confidentialUrl, ORDER], callerEnv(confidential.orderKey, 'billing-service'));
+      const res = await pythonCaller(
+        PYTHON_ENCRYPTED_CALLER,
+        [confidentialUrl, ORDER],
+        callerEnv(confidential.orderKey, 'billing-service'),
+      );
       expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 401, 'audience_mismatch']);
     });
   });
@@ -226,7 +245,11 @@ describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)'
 describe('the encrypted Python caller refuses an answer not made for its request and its status', () => {
   let impostor: Server;
   let url: string;
-  const credential: TestCredential = { id: 'order-2026-11', apiKey: `sk_${'a'.repeat(43)}`, secret: Buffer.alloc(32, 7).toString('base64url') };
+  const credential: TestCredential = {
+    id: 'order-2026-11',
+    apiKey: `sk_${'a'.repeat(43)}`,
+    secret: Buffer.alloc(32, 7).toString('base64url'),
+  };
   const key = deriveKeys(Buffer.from(credential.secret, 'base64url')).encryptionKey;
   /** What the impostor answers, given the nonce the request was signed with. */
   let answer: (nonce: string) => { status: number; headers?: Record<string, string>; body?: string };

@@ -127,7 +127,12 @@ describe.each(ADAPTERS)('Object.prototype names in signature fields (%s)', (adap
   });
 
   it('a sent `constructor` header covered by a valid signature is read as that header → served', async () => {
-    const headers = signedHeadersForTarget(svc.caller, { method: 'GET', target: '/echo/1', headers: { constructor: 'x' }, components: ['constructor'] });
+    const headers = signedHeadersForTarget(svc.caller, {
+      method: 'GET',
+      target: '/echo/1',
+      headers: { constructor: 'x' },
+      components: ['constructor'],
+    });
     svc.secrets.push(signatureValue(headers));
     const res = await rawRequest(svc.url, { method: 'GET', path: '/echo/1', headers });
     expect({ status: res.status, handler: jsonField(res, 'handler') }).toEqual({ status: 200, handler: 'echo' });
@@ -142,6 +147,9 @@ describe.each(ADAPTERS)('Object.prototype names in signature fields (%s)', (adap
       components: ['__proto__'],
     });
     svc.secrets.push(signatureValue(headers));
-    expect(outcome(await rawRequest(svc.url, { method: 'GET', path: '/echo/1', headers }))).toEqual({ status: 401, reason: 'signature_invalid' });
+    expect(outcome(await rawRequest(svc.url, { method: 'GET', path: '/echo/1', headers }))).toEqual({
+      status: 401,
+      reason: 'signature_invalid',
+    });
   });
 });

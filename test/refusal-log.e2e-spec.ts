@@ -77,13 +77,19 @@ describe.each(MODES)('refusal log lines with ConsoleLogger ($name)', (mode) => {
       forged['signature'] = forged['signature'].replace(/=:[^:]+:/, `=:${Buffer.alloc(32, 9).toString('base64')}:`);
       await send({ method: 'GET', path, headers: forged }, { reason: 'signature_invalid', caller: 'order-service' });
       // Signed for another service: the detail (`tag=…`) is part of the same line.
-      await send({ method: 'GET', path, headers: signed({ method: 'GET', path }, { ...order, audience: 'billing-service' }) }, {
-        reason: 'audience_mismatch',
-        caller: 'order-service',
-        detail: /tag=billing-service/,
-      });
+      await send(
+        { method: 'GET', path, headers: signed({ method: 'GET', path }, { ...order, audience: 'billing-service' }) },
+        {
+          reason: 'audience_mismatch',
+          caller: 'order-service',
+          detail: /tag=billing-service/,
+        },
+      );
       const audit = signingCredential(inventory.auditKey);
-      await send({ method: 'GET', path, headers: signed({ method: 'GET', path }, audit) }, { reason: 'caller_not_trusted', caller: 'audit-service', detail: /caller=audit-service/ });
+      await send(
+        { method: 'GET', path, headers: signed({ method: 'GET', path }, audit) },
+        { reason: 'caller_not_trusted', caller: 'audit-service', detail: /caller=audit-service/ },
+      );
     } finally {
       for (const spy of spies) spy.mockRestore();
     }

@@ -91,7 +91,8 @@ describe('inventory-service replicas sharing one Redis', () => {
   }
 
   /** Fresh signature (fresh nonce) for GET `path`. */
-  const sign = (credential: SigningCredential, path = STOCK_PATH) => signedHeaders('http://inventory.internal', credential, { method: 'GET', path });
+  const sign = (credential: SigningCredential, path = STOCK_PATH) =>
+    signedHeaders('http://inventory.internal', credential, { method: 'GET', path });
 
   const send = (replica: Replica, headers: Record<string, string>, path = STOCK_PATH, localAddress?: string) =>
     rawRequest(replica.url, { method: 'GET', path, headers, localAddress, timeoutMs: 5000 });
@@ -123,7 +124,10 @@ describe('inventory-service replicas sharing one Redis', () => {
 
     beforeAll(async () => {
       // A high limit: these tests send a few hundred requests as order-service.
-      [a, b] = await Promise.all([startInventory('express', { RATE_LIMIT_PER_MINUTE: '100000' }), startInventory('fastify', { RATE_LIMIT_PER_MINUTE: '100000' })]);
+      [a, b] = await Promise.all([
+        startInventory('express', { RATE_LIMIT_PER_MINUTE: '100000' }),
+        startInventory('fastify', { RATE_LIMIT_PER_MINUTE: '100000' }),
+      ]);
     }, 90_000);
 
     it('both replicas answer a fresh signed request', async () => {
@@ -226,7 +230,10 @@ describe('inventory-service replicas sharing one Redis', () => {
         expect(res.headers['x-ratelimit-remaining']).toBe(String(4 - i));
         expect(res.headers['x-ratelimit-limit']).toBe('5');
       }
-      for (const [replica, ip] of [[b, '127.0.0.4'], [a, '127.0.0.5']] as const) {
+      for (const [replica, ip] of [
+        [b, '127.0.0.4'],
+        [a, '127.0.0.5'],
+      ] as const) {
         const res = await send(replica, sign(order), STOCK_PATH, ip);
         expectRefusal(res, 429, 'rate_limited');
         expect(res.json).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });

@@ -252,7 +252,10 @@ describe('an Express application mounted under a path of another (Express)', () 
 
   it('the caller signs the full target it sends; the mounted router reads the rest of it', async () => {
     const res = await echo.send('/api/echo/1?a=1');
-    expect({ status: res.status, body: res.json }).toEqual({ status: 200, body: { handler: 'echo', id: '1', query: { a: '1' }, url: '/echo/1?a=1' } });
+    expect({ status: res.status, body: res.json }).toEqual({
+      status: 200,
+      body: { handler: 'echo', id: '1', query: { a: '1' }, url: '/echo/1?a=1' },
+    });
   });
 
   it('a signature over the path without the mount point → 401 signature_invalid', async () => {
@@ -273,7 +276,11 @@ describe('an Express application mounted under a path of another, which rewrites
 
   it('control: without the header, the signed target is served under the mount point', async () => {
     const res = await echo.send('/api/echo/1');
-    expect({ status: res.status, handler: jsonField(res, 'handler'), url: jsonField(res, 'url') }).toEqual({ status: 200, handler: 'echo', url: '/echo/1' });
+    expect({ status: res.status, handler: jsonField(res, 'handler'), url: jsonField(res, 'url') }).toEqual({
+      status: 200,
+      handler: 'echo',
+      url: '/echo/1',
+    });
   });
 
   it('signed /api/files/echo/7, rewritten inside the mounted app to /echo/7 (a suffix) → 400 request_target_invalid', async () => {

@@ -17,7 +17,19 @@ import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { inventoryUpstreamEnv, keyList, newCredential, upstreamEnv, type TestCredential } from './support/credentials.js';
 import { listenUrl, startServices, type Adapter, type RunningServices } from './support/demo-services.js';
-import { jsonField, jsonObject, numberField, rawRequest, reasonOf, signatureValue, signedHeaders, signingCredential, type RawRequest, type RawResponse, type SignedInit } from './support/raw-http.js';
+import {
+  jsonField,
+  jsonObject,
+  numberField,
+  rawRequest,
+  reasonOf,
+  signatureValue,
+  signedHeaders,
+  signingCredential,
+  type RawRequest,
+  type RawResponse,
+  type SignedInit,
+} from './support/raw-http.js';
 import { findFreePort } from './support/server-process.js';
 
 const ADAPTERS: Adapter[] = ['express', 'fastify'];
@@ -178,7 +190,11 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
         keyid: order.id,
         alg: 'hmac-sha256',
       });
-      const base = buildSignatureBase(httpMessage({ method: 'GET', target: path, headers: { 'x-api-key': order.apiKey } }), ['x-api-key'], params);
+      const base = buildSignatureBase(
+        httpMessage({ method: 'GET', target: path, headers: { 'x-api-key': order.apiKey } }),
+        ['x-api-key'],
+        params,
+      );
       const signature = createHmac('sha256', order.hmacKey).update(base).digest('base64');
       secrets.push(signature);
       const res = await inventory({
@@ -309,7 +325,11 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
 
     it('Signature without a value for the Signature-Input label → 400 signature_malformed', async () => {
       const headers = sign(order, post);
-      expectRefusal(await inventory({ ...post, headers: { ...headers, signature: headers.signature.replace(/^sig1=/, 'other=') } }), 400, 'signature_malformed');
+      expectRefusal(
+        await inventory({ ...post, headers: { ...headers, signature: headers.signature.replace(/^sig1=/, 'other=') } }),
+        400,
+        'signature_malformed',
+      );
     });
 
     it(`garbage JSON body, signed correctly → 400 ${GARBAGE_JSON_REASON[adapter]} (rejected by the body parser before the guard)`, async () => {
@@ -498,31 +518,44 @@ describe('start-up configuration errors', () => {
 
   it('the retired SERVICE_AUTH_KEYS variable is refused with the way to migrate', async () => {
     await expect(
-      start(() => createOrderApp({ logger: false, env: { SERVICE_AUTH_KEYS: keyList(orderKey), ...inventoryUpstreamEnv('http://127.0.0.1:1', orderKey) } })),
+      start(() =>
+        createOrderApp({
+          logger: false,
+          env: { SERVICE_AUTH_KEYS: keyList(orderKey), ...inventoryUpstreamEnv('http://127.0.0.1:1', orderKey) },
+        }),
+      ),
     ).rejects.toThrow(/SERVICE_AUTH_KEYS is no longer read.*SERVICE_AUTH_UPSTREAMS.*SERVICE_AUTH_UPSTREAM_<ID>_URL/);
   });
 
   it('order-service refuses to start without the inventory-service upstream', async () => {
-    await expect(start(() => createOrderApp({ logger: false, env: upstreamEnv('billing-service', 'http://127.0.0.1:1', orderKey) }))).rejects.toThrow(
-      /"inventory-service", which is not a configured upstream \(configured: billing-service\)/,
-    );
+    await expect(
+      start(() => createOrderApp({ logger: false, env: upstreamEnv('billing-service', 'http://127.0.0.1:1', orderKey) })),
+    ).rejects.toThrow(/"inventory-service", which is not a configured upstream \(configured: billing-service\)/);
   });
 
   it('a caller listed without its keys variable is refused, naming the missing variable', async () => {
     await expect(
-      start(inventoryWith({ SERVICE_AUTH_CALLERS: 'order-service,audit-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(orderKey) })),
+      start(
+        inventoryWith({ SERVICE_AUTH_CALLERS: 'order-service,audit-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(orderKey) }),
+      ),
     ).rejects.toThrow(/SERVICE_AUTH_CALLER_AUDIT_SERVICE_KEYS is not set, but SERVICE_AUTH_CALLERS names caller "audit-service"/);
   });
 
-
   it('no keys at all is refused (inventory-service and order-service)', async () => {
     await expect(start(inventoryWith({}))).rejects.toThrow(/no keys.*SERVICE_AUTH_CALLERS.*SERVICE_AUTH_UPSTREAMS/);
-    await expect(start(() => createOrderApp({ logger: false, env: {} }))).rejects.toThrow(/no keys.*SERVICE_AUTH_CALLERS.*SERVICE_AUTH_UPSTREAMS/);
+    await expect(start(() => createOrderApp({ logger: false, env: {} }))).rejects.toThrow(
+      /no keys.*SERVICE_AUTH_CALLERS.*SERVICE_AUTH_UPSTREAMS/,
+    );
   });
 
   it('a malformed key list entry is refused, naming the variable and the entry', async () => {
     await expect(
-      start(inventoryWith({ SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `${orderKey.id}:${orderKey.apiKey}` })),
+      start(
+        inventoryWith({
+          SERVICE_AUTH_CALLERS: 'order-service',
+          SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `${orderKey.id}:${orderKey.apiKey}`,
+        }),
+      ),
     ).rejects.toThrow(/SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: entry 1 must have the form keyId:apiKey:secret/);
   });
 
@@ -531,7 +564,11 @@ describe('start-up configuration errors', () => {
     const started = start(() =>
       createInventoryApp({
         logger: false,
-        env: { INVENTORY_STOCK_STORE: 'memory', SERVICE_AUTH_CALLERS: 'audit-service', SERVICE_AUTH_CALLER_AUDIT_SERVICE_KEYS: keyList(auditKey) },
+        env: {
+          INVENTORY_STOCK_STORE: 'memory',
+          SERVICE_AUTH_CALLERS: 'audit-service',
+          SERVICE_AUTH_CALLER_AUDIT_SERVICE_KEYS: keyList(auditKey),
+        },
       }),
     );
     await expect(started).rejects.toThrow(/@TrustedCaller\('order-service'\) on InventoryController names a caller that is not configured/);

@@ -125,7 +125,11 @@ describe('two inventory-service instances sharing one PostgreSQL stock (express)
     const before = await stockOf(urlA, 'P456');
     const first = await postOrder(urlA, 'shared-replay-1', 'P456', 2);
     expect(first.status).toBe(200);
-    expect(first.json).toEqual({ message: `Inventory updated for product P456. New stock: ${before - 2}`, productId: 'P456', newStock: before - 2 });
+    expect(first.json).toEqual({
+      message: `Inventory updated for product P456. New stock: ${before - 2}`,
+      productId: 'P456',
+      newStock: before - 2,
+    });
 
     const again = await postOrder(urlB, 'shared-replay-1', 'P456', 2);
     expect(again.status).toBe(200);

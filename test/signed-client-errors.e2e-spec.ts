@@ -33,7 +33,15 @@ async function createClient(upstreamUrl: string, client: SignedHttpClientOptions
       ServiceAuthModule.forRoot({
         serviceId: 'client-service',
         guard: 'none',
-        keys: { upstreams: [{ id: 'inventory-service', url: upstreamUrl, keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }] }] },
+        keys: {
+          upstreams: [
+            {
+              id: 'inventory-service',
+              url: upstreamUrl,
+              keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }],
+            },
+          ],
+        },
         client: { timeoutMs: 300, ...client },
       }),
       SignedHttpModule,
@@ -83,7 +91,8 @@ function serialisations(error: unknown): string[] {
   const seen = [JSON.stringify(error), inspect(error, { depth: 8 })];
   const cause = (error as { cause?: unknown } | null | undefined)?.cause;
   if (cause) seen.push(JSON.stringify(cause), inspect(cause, { depth: 8 }));
-  if (isAxiosError(error)) seen.push(JSON.stringify(error.toJSON()), inspect(error.config, { depth: 8 }), inspect(error.request, { depth: 8 }));
+  if (isAxiosError(error))
+    seen.push(JSON.stringify(error.toJSON()), inspect(error.config, { depth: 8 }), inspect(error.request, { depth: 8 }));
   return seen;
 }
 
@@ -93,7 +102,9 @@ const secretOrder = () => ({ productId: `P-${randomBytes(12).toString('hex')}`, 
 /** None of the API key, the signatures received, any signature or digest, the body (or its ciphertext). */
 function expectNothingSecret(error: unknown, body: { productId: string }): void {
   const received = upstreams.flatMap((server) => server.received);
-  const signatures = received.flatMap((req) => [req.headers['signature'], req.headers['signature-input'], req.headers['content-digest']]).filter((v): v is string => typeof v === 'string');
+  const signatures = received
+    .flatMap((req) => [req.headers['signature'], req.headers['signature-input'], req.headers['content-digest']])
+    .filter((v): v is string => typeof v === 'string');
   const ciphertexts = received.map((req) => req.body.toString('latin1')).filter((text) => text.startsWith('eyJ'));
   for (const text of serialisations(error)) {
     expect(text).not.toContain(credential.apiKey);
@@ -120,7 +131,9 @@ describe.each([
     const origin = await closedOrigin();
     const http = await createClient(origin, { encrypt, retry: false, circuitBreaker: false });
     const body = secretOrder();
-    const error = await axiosFailureOf(http.post(`${origin}/api/inventory?order=${body.productId}`, body, { headers: { 'idempotency-key': 'k-1' } }));
+    const error = await axiosFailureOf(
+      http.post(`${origin}/api/inventory?order=${body.productId}`, body, { headers: { 'idempotency-key': 'k-1' } }),
+    );
     expect({ code: error.code, method: error.config?.method, url: error.config?.url }).toEqual({
       code: 'ECONNREFUSED',
       method: 'post',
@@ -161,7 +174,13 @@ describe.each([
     const body = secretOrder();
     const error = await axiosFailureOf(http.put(`${server.url}/api/inventory/P1`, body));
     expect(server.received).toHaveLength(1);
-    expect({ status: error.response?.status, data: error.response?.data, code: error.code, method: error.config?.method, url: error.config?.url }).toEqual({
+    expect({
+      status: error.response?.status,
+      data: error.response?.data,
+      code: error.code,
+      method: error.config?.method,
+      url: error.config?.url,
+    }).toEqual({
       status,
       data: { reason: `refused-${status}` },
       code: status < 500 ? 'ERR_BAD_REQUEST' : 'ERR_BAD_RESPONSE',
@@ -173,7 +192,11 @@ describe.each([
 
   it('503 after every retry: the last attempt’s error', async () => {
     const server = await upstream(503, { reason: 'overloaded' });
-    const http = await createClient(server.url, { encrypt, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, circuitBreaker: false });
+    const http = await createClient(server.url, {
+      encrypt,
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+      circuitBreaker: false,
+    });
     const body = secretOrder();
     const error = await axiosFailureOf(http.put(`${server.url}/api/inventory/P1`, body));
     expect(server.received).toHaveLength(3);
@@ -197,7 +220,11 @@ describe.each([
 
   it('circuit open after 5xx answers: the cause keeps the status', async () => {
     const server = await upstream(500, { reason: 'broken' });
-    const http = await createClient(server.url, { encrypt, retry: false, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } });
+    const http = await createClient(server.url, {
+      encrypt,
+      retry: false,
+      circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
+    });
     const body = secretOrder();
     const failures = [];
     for (let i = 0; i < 3; i++) failures.push(await failureOf(http.post(`${server.url}/api/inventory`, body)));

@@ -32,7 +32,11 @@ function clientModuleOptions(credential: TestCredential, upstreamUrl: string, cl
   return {
     serviceId: 'client-service',
     guard: 'none',
-    keys: { upstreams: [{ id: 'inventory-service', url: upstreamUrl, keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }] }] },
+    keys: {
+      upstreams: [
+        { id: 'inventory-service', url: upstreamUrl, keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }] },
+      ],
+    },
     client,
   };
 }
@@ -86,7 +90,9 @@ const credential = newCredential('client-2026-11');
 const clients: TestingModule[] = [];
 
 async function createClient(client: SignedHttpClientOptions): Promise<SignedHttpService> {
-  const moduleRef = await Test.createTestingModule({ imports: [ServiceAuthModule.forRoot(clientModuleOptions(credential, upstream.url, client)), SignedHttpModule] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [ServiceAuthModule.forRoot(clientModuleOptions(credential, upstream.url, client)), SignedHttpModule],
+  }).compile();
   await moduleRef.init();
   clients.push(moduleRef);
   return moduleRef.get(SignedHttpService);
@@ -134,7 +140,13 @@ describe.each([
     const error = await failureOf(once.post(`${upstream.url}/api/inventory`, order));
     expect(elsewhere.received).toEqual([]);
     expect(upstream.received).toHaveLength(1);
-    expect(error).toMatchObject({ name: 'UpstreamAnswerRefusedError', reason: 'upstream_redirect', upstream: upstream.url, status, location: `${elsewhere.url}/collect` });
+    expect(error).toMatchObject({
+      name: 'UpstreamAnswerRefusedError',
+      reason: 'upstream_redirect',
+      upstream: upstream.url,
+      status,
+      location: `${elsewhere.url}/collect`,
+    });
   });
 
   it('an idempotent GET, retries on, is sent once: a redirect is neither followed nor retried', async () => {
@@ -222,7 +234,9 @@ describe('SignedHttpService: proxies named by the environment', () => {
 
   it("honours a proxy the call's own config names (a deliberate choice)", async () => {
     const { port } = new URL(elsewhere.url);
-    const res = await firstValueFrom(once.get(`${upstream.url}/ok`, { proxy: { protocol: 'http', host: '127.0.0.1', port: Number(port) } }));
+    const res = await firstValueFrom(
+      once.get(`${upstream.url}/ok`, { proxy: { protocol: 'http', host: '127.0.0.1', port: Number(port) } }),
+    );
     expect(res.data).toEqual({ answeredBy: 'recording-server' });
     expect(elsewhere.received).toHaveLength(1);
     expect(elsewhere.received[0].target).toBe(`${upstream.url}/ok`);
@@ -257,7 +271,12 @@ describe('SignedHttpService bounds the size of an answer', () => {
 
     upstream.answerWith(answerBytes(jsonOfSize(LIMIT + 1)));
     const error = await failureOf(small.get(`${upstream.url}/big`));
-    expect(error).toMatchObject({ name: 'UpstreamAnswerRefusedError', reason: 'upstream_response_too_large', upstream: upstream.url, limitBytes: LIMIT });
+    expect(error).toMatchObject({
+      name: 'UpstreamAnswerRefusedError',
+      reason: 'upstream_response_too_large',
+      upstream: upstream.url,
+      limitBytes: LIMIT,
+    });
   });
 
   it('the same limit applies to the answer of an encrypted call', async () => {
@@ -272,12 +291,15 @@ describe('SignedHttpService bounds the size of an answer', () => {
     expect(error).toMatchObject({ name: 'UpstreamAnswerRefusedError', reason: 'upstream_response_too_large', limitBytes: 10 * MiB });
   });
 
-  it.each(Object.keys(bombs))('a %s decompression bomb (small on the wire, 8 MiB decoded) is refused: the limit counts decoded bytes', async (encoding) => {
-    expect(bombs[encoding].length).toBeLessThan(LIMIT);
-    upstream.answerWith(answerBytes(bombs[encoding], { 'content-encoding': encoding }));
-    const error = await failureOf(small.get(`${upstream.url}/bomb`));
-    expect(error).toMatchObject({ name: 'UpstreamAnswerRefusedError', reason: 'upstream_response_too_large', limitBytes: LIMIT });
-  });
+  it.each(Object.keys(bombs))(
+    'a %s decompression bomb (small on the wire, 8 MiB decoded) is refused: the limit counts decoded bytes',
+    async (encoding) => {
+      expect(bombs[encoding].length).toBeLessThan(LIMIT);
+      upstream.answerWith(answerBytes(bombs[encoding], { 'content-encoding': encoding }));
+      const error = await failureOf(small.get(`${upstream.url}/bomb`));
+      expect(error).toMatchObject({ name: 'UpstreamAnswerRefusedError', reason: 'upstream_response_too_large', limitBytes: LIMIT });
+    },
+  );
 
   it('a 64 MiB gzip bomb is refused under the default limit', async () => {
     upstream.answerWith(answerBytes(gzipSync(Buffer.alloc(64 * MiB)), { 'content-encoding': 'gzip' }));
@@ -327,7 +349,11 @@ describe.each([
   let orderUrl: string;
 
   beforeAll(async () => {
-    order = await createOrderApp({ adapter: 'express', logger: false, env: orderEnv(orderKey, upstream.url, { INVENTORY_ENCRYPTION: encryption }) });
+    order = await createOrderApp({
+      adapter: 'express',
+      logger: false,
+      env: orderEnv(orderKey, upstream.url, { INVENTORY_ENCRYPTION: encryption }),
+    });
     orderUrl = await listenUrl(order);
   });
 

@@ -4,7 +4,21 @@
  * subscription is signed afresh, and a default timeout applies.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Body, Controller, Delete, Get, HttpCode, Module, Param, Post, Put, Query, Req, type DynamicModule, type INestApplication } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Module,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  type DynamicModule,
+  type INestApplication,
+} from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AxiosError, type AxiosResponse } from 'axios';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -85,7 +99,12 @@ class EchoController {
   @Put()
   put(@Caller() caller: VerifiedCaller, @Req() req: EchoRequest) {
     // The exact bytes received (what the signature's digest was checked against).
-    return { method: req.method, caller, raw: Buffer.isBuffer(req.rawBody) ? req.rawBody.toString('utf8') : null, contentType: req.headers['content-type'] };
+    return {
+      method: req.method,
+      caller,
+      raw: Buffer.isBuffer(req.rawBody) ? req.rawBody.toString('utf8') : null,
+      contentType: req.headers['content-type'],
+    };
   }
 
   @Delete(':id')
@@ -138,7 +157,11 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
         ServiceAuthModule.forRoot({
           serviceId: 'client-service',
           guard: 'none',
-          keys: { upstreams: [{ id: 'echo-service', url: baseUrl, keys: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] }] },
+          keys: {
+            upstreams: [
+              { id: 'echo-service', url: baseUrl, keys: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] },
+            ],
+          },
           client,
         }),
         SignedHttpModule,
@@ -224,7 +247,11 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
 
   it('POST with a caller-chosen content type and extra headers (idempotency-key is covered) is verified', async () => {
     const res = await firstValueFrom(
-      http.post<EchoAnswer>(`${baseUrl}/echo`, { a: 1 }, { headers: { 'Content-Type': 'application/json; charset=utf-8', 'Idempotency-Key': 'order-42' } }),
+      http.post<EchoAnswer>(
+        `${baseUrl}/echo`,
+        { a: 1 },
+        { headers: { 'Content-Type': 'application/json; charset=utf-8', 'Idempotency-Key': 'order-42' } },
+      ),
     );
     expect(res.status).toBe(200);
     expect(res.data.body).toEqual({ a: 1 });

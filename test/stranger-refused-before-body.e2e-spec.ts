@@ -64,7 +64,13 @@ interface Answer {
  * sending none of them. Resolves with the answer, or with undefined once `waitMs` have passed without
  * one: the server is then waiting for the body (the socket is closed without ever sending it).
  */
-function headWithoutBody(url: string, path: string, headers: Record<string, string>, contentLength: number, waitMs = 10_000): Promise<Answer | undefined> {
+function headWithoutBody(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  contentLength: number,
+  waitMs = 10_000,
+): Promise<Answer | undefined> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: hostname, port: Number(port) });
@@ -85,7 +91,12 @@ function headWithoutBody(url: string, path: string, headers: Record<string, stri
       socket.destroy();
       resolve({ status: Number(head.split(' ')[1]), headers: head, body: JSON.parse(received.slice(end + 4, end + 4 + length)) });
     });
-    const lines = [`POST ${path} HTTP/1.1`, `host: ${hostname}:${port}`, 'content-type: application/json', `content-length: ${contentLength}`];
+    const lines = [
+      `POST ${path} HTTP/1.1`,
+      `host: ${hostname}:${port}`,
+      'content-type: application/json',
+      `content-length: ${contentLength}`,
+    ];
     for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   });
@@ -120,12 +131,23 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
     app = await createServiceApp(LedgerModule.forRoot(), { adapter, logger, maxBodyBytes: MAX_BODY_BYTES });
     url = await listenUrl(app);
     // The first stranger on the route is refused by the guard, after its body was read.
-    const first = await rawRequest(url, { method: 'POST', path: '/entries', headers: { 'content-type': 'application/json', 'x-api-key': `sk_${'x'.repeat(40)}` }, body: '{}' });
+    const first = await rawRequest(url, {
+      method: 'POST',
+      path: '/entries',
+      headers: { 'content-type': 'application/json', 'x-api-key': `sk_${'x'.repeat(40)}` },
+      body: '{}',
+    });
     expect(first.json).toMatchObject({ statusCode: 401, reason: 'api_key_invalid' });
     guardAnswer = first.json;
     guardLogLine = String(logger.warnings.at(-1));
     expect(guardLogLine).toBe('service_auth_rejected reason=api_key_invalid status=401 method=POST path=/entries');
-    expect(observer.refusals.at(-1)).toMatchObject({ route: '/entries', method: 'POST', caller: undefined, reason: 'api_key_invalid', status: 401 });
+    expect(observer.refusals.at(-1)).toMatchObject({
+      route: '/entries',
+      method: 'POST',
+      caller: undefined,
+      reason: 'api_key_invalid',
+      status: 401,
+    });
   });
   afterAll(async () => {
     await app?.close();
@@ -136,7 +158,12 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
     expect(answer).toBeDefined();
     expect(answer!.status).toBe(401);
     expect(answer!.headers).toMatch(/\r\ncontent-type: application\/json/i);
-    expect(answer!.body).toEqual({ statusCode: 401, error: 'Unauthorized', reason: 'api_key_invalid', message: 'The API key is not valid' });
+    expect(answer!.body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      reason: 'api_key_invalid',
+      message: 'The API key is not valid',
+    });
     // word for word what the guard answered the first stranger
     expect(answer!.body).toEqual(guardAnswer);
   });
@@ -144,7 +171,12 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
   it('answers 401 api_key_missing to a request without an API key, body not read', async () => {
     const answer = await headWithoutBody(url, '/entries', {}, 64 * 1024);
     expect(answer?.status).toBe(401);
-    expect(answer?.body).toEqual({ statusCode: 401, error: 'Unauthorized', reason: 'api_key_missing', message: 'X-API-Key header is required' });
+    expect(answer?.body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      reason: 'api_key_missing',
+      message: 'X-API-Key header is required',
+    });
   });
 
   it('keeps the guard order: a content coding is refused first, an oversized declaration next', async () => {
@@ -162,7 +194,9 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
     await headWithoutBody(url, '/entries', { 'x-api-key': `sk_${'z'.repeat(40)}` }, 4096);
     // The line the guard wrote for the first stranger (beforeAll), word for word.
     expect(logger.warnings.map(String)).toEqual([guardLogLine]);
-    expect(observer.refusals).toEqual([expect.objectContaining({ route: '/entries', method: 'POST', caller: undefined, reason: 'api_key_invalid', status: 401 })]);
+    expect(observer.refusals).toEqual([
+      expect.objectContaining({ route: '/entries', method: 'POST', caller: undefined, reason: 'api_key_invalid', status: 401 }),
+    ]);
   });
 
   it('waits for the body of a caller that holds a key, and verifies it as before', async () => {
@@ -176,7 +210,12 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
   });
 
   it('leaves public routes alone: their strangers are served, body and all', async () => {
-    const res = await rawRequest(url, { method: 'POST', path: '/webhook', headers: { 'content-type': 'application/json' }, body: '{"event":"paid"}' });
+    const res = await rawRequest(url, {
+      method: 'POST',
+      path: '/webhook',
+      headers: { 'content-type': 'application/json' },
+      body: '{"event":"paid"}',
+    });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ received: { event: 'paid' } });
     expect(await headWithoutBody(url, '/webhook', {}, 16, 500)).toBeUndefined();

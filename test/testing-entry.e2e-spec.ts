@@ -48,7 +48,12 @@ describe.each<Adapter>(['express', 'fastify'])('nest-service-auth/testing (%s)',
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [ServiceAuthModule.forRoot({ serviceId: 'inventory-service', keys: { callers: [caller.asCaller(), audit.asCaller(), misdirected.asCaller()] } })],
+      imports: [
+        ServiceAuthModule.forRoot({
+          serviceId: 'inventory-service',
+          keys: { callers: [caller.asCaller(), audit.asCaller(), misdirected.asCaller()] },
+        }),
+      ],
       controllers: [InventoryController, SecretsController],
     }).compile();
     app = moduleRef.createNestApplication(newAdapter(adapter), { rawBody: true, logger: false });
@@ -109,7 +114,11 @@ describe.each<Adapter>(['express', 'fastify'])('nest-service-auth/testing (%s)',
   it('sign(): headers for any client sending the same JSON, here the global fetch against a listening URL', async () => {
     const url = await listenOnce(app);
     const body = { productId: 'P456', quantity: 1 };
-    const res = await fetch(`${url}/api/inventory`, { method: 'POST', headers: caller.sign('POST', '/api/inventory', body), body: JSON.stringify(body) });
+    const res = await fetch(`${url}/api/inventory`, {
+      method: 'POST',
+      headers: caller.sign('POST', '/api/inventory', body),
+      body: JSON.stringify(body),
+    });
     expect([res.status, await res.json()]).toEqual([201, { reserved: 'P456', quantity: 1, for: 'order-service' }]);
     // fetch(url): a base URL works as a target as well.
     expect((await caller.fetch(url, 'GET', '/api/inventory/search?q=%20x')).body).toEqual({ caller: 'order-service' });
@@ -123,29 +132,38 @@ function listenOnce(app: INestApplication): Promise<string> {
   return listening.get(app)!;
 }
 
-describe.each<Adapter>(['express', 'fastify'])('nest-service-auth/testing with a service configured from the environment (%s)', (adapter) => {
-  // inventory-service requires encrypted bodies (ENCRYPTION_POLICY defaults to required): so does this caller.
-  const caller = testCaller('order-service', { audience: 'inventory-service', encrypt: true });
-  let inventory: INestApplication;
+describe.each<Adapter>(['express', 'fastify'])(
+  'nest-service-auth/testing with a service configured from the environment (%s)',
+  (adapter) => {
+    // inventory-service requires encrypted bodies (ENCRYPTION_POLICY defaults to required): so does this caller.
+    const caller = testCaller('order-service', { audience: 'inventory-service', encrypt: true });
+    let inventory: INestApplication;
 
-  beforeAll(async () => {
-    // The demo inventory-service as it starts in production: its keys from SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_*_KEYS.
-    inventory = await createInventoryApp({ adapter, logger: false, env: { ...caller.env(), INVENTORY_STOCK_STORE: 'memory' } });
-    await inventory.init();
-  });
-
-  afterAll(async () => {
-    await inventory?.close();
-  });
-
-  it('caller.env() is what the service reads; a signed order updates the stock', async () => {
-    expect(caller.env()).toEqual({
-      SERVICE_AUTH_CALLERS: 'order-service',
-      SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `${caller.credential.id}:${caller.credential.apiKey}:${caller.credential.secret}`,
+    beforeAll(async () => {
+      // The demo inventory-service as it starts in production: its keys from SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_*_KEYS.
+      inventory = await createInventoryApp({ adapter, logger: false, env: { ...caller.env(), INVENTORY_STOCK_STORE: 'memory' } });
+      await inventory.init();
     });
-    const res = await caller.fetch(inventory, 'POST', '/api/inventory', { productId: 'P123', quantity: 2 }, { headers: { 'Idempotency-Key': 'order-1' } });
-    expect([res.status, res.encrypted]).toEqual([200, true]);
-    const stock = await caller.fetch(inventory, 'GET', '/api/inventory/P123');
-    expect([stock.encrypted, stock.body]).toEqual([true, { productId: 'P123', stock: 98 }]);
-  });
-});
+
+    afterAll(async () => {
+      await inventory?.close();
+    });
+
+    it('caller.env() is what the service reads; a signed order updates the stock', async () => {
+      expect(caller.env()).toEqual({
+        SERVICE_AUTH_CALLERS: 'order-service',
+        SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `${caller.credential.id}:${caller.credential.apiKey}:${caller.credential.secret}`,
+      });
+      const res = await caller.fetch(
+        inventory,
+        'POST',
+        '/api/inventory',
+        { productId: 'P123', quantity: 2 },
+        { headers: { 'Idempotency-Key': 'order-1' } },
+      );
+      expect([res.status, res.encrypted]).toEqual([200, true]);
+      const stock = await caller.fetch(inventory, 'GET', '/api/inventory/P123');
+      expect([stock.encrypted, stock.body]).toEqual([true, { productId: 'P123', stock: 98 }]);
+    });
+  },
+);

@@ -200,7 +200,10 @@ export class BenchAppModule {
       return {
         module: BenchAppModule,
         controllers: [InventoryController],
-        providers: [{ provide: BENCH_CREDENTIAL, useValue: credential }, { provide: APP_GUARD, useClass: HandWrittenApiKeyGuard }],
+        providers: [
+          { provide: BENCH_CREDENTIAL, useValue: credential },
+          { provide: APP_GUARD, useClass: HandWrittenApiKeyGuard },
+        ],
       };
     }
     if (mode === 'passport') {
@@ -208,7 +211,11 @@ export class BenchAppModule {
         module: BenchAppModule,
         imports: [PassportModule],
         controllers: [InventoryController],
-        providers: [{ provide: BENCH_CREDENTIAL, useValue: credential }, ApiKeyStrategy, { provide: APP_GUARD, useClass: PassportApiKeyGuard }],
+        providers: [
+          { provide: BENCH_CREDENTIAL, useValue: credential },
+          ApiKeyStrategy,
+          { provide: APP_GUARD, useClass: PassportApiKeyGuard },
+        ],
       };
     }
     if (mode === 'hooks') {

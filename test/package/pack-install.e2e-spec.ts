@@ -36,8 +36,20 @@ const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 /** The registry versions each throwaway app depends on, beside the packed library. */
 const COMMON_DEPENDENCIES = { axios: '^1.6.0', 'reflect-metadata': '^0.2.0', rxjs: '^7.8.0' };
 const NEST_DEPENDENCIES = {
-  11: { '@nestjs/axios': '^4.0.0', '@nestjs/common': '^11.0.0', '@nestjs/core': '^11.0.0', '@nestjs/platform-express': '^11.0.0', '@nestjs/platform-fastify': '^11.0.0' },
-  12: { '@nestjs/axios': '^12.0.0', '@nestjs/common': '^12.0.0', '@nestjs/core': '^12.0.0', '@nestjs/platform-express': '^12.0.0', '@nestjs/platform-fastify': '^12.0.0' },
+  11: {
+    '@nestjs/axios': '^4.0.0',
+    '@nestjs/common': '^11.0.0',
+    '@nestjs/core': '^11.0.0',
+    '@nestjs/platform-express': '^11.0.0',
+    '@nestjs/platform-fastify': '^11.0.0',
+  },
+  12: {
+    '@nestjs/axios': '^12.0.0',
+    '@nestjs/common': '^12.0.0',
+    '@nestjs/core': '^12.0.0',
+    '@nestjs/platform-express': '^12.0.0',
+    '@nestjs/platform-fastify': '^12.0.0',
+  },
 } as const;
 type NestMajor = keyof typeof NEST_DEPENDENCIES;
 
@@ -167,7 +179,12 @@ describe('nest-service-auth as packed and installed', () => {
       writeJson(join(dir, 'tsconfig.json'), { compilerOptions: STARTER_COMPILER_OPTIONS, files: ['cjs/app.ts', 'esm/app.ts'] });
     }
     const plain = join(work, 'plain-node');
-    writeJson(join(plain, 'package.json'), { name: 'consumer-plain-node', private: true, type: 'module', dependencies: { 'nest-service-auth': library } });
+    writeJson(join(plain, 'package.json'), {
+      name: 'consumer-plain-node',
+      private: true,
+      type: 'module',
+      dependencies: { 'nest-service-auth': library },
+    });
     copyFileSync(join(FIXTURES, 'core-without-nest.mjs'), join(plain, 'main.mjs'));
 
     const dirs = { nest11: appDir(11), nest12: appDir(12), 'plain-node': plain };
@@ -179,7 +196,9 @@ describe('nest-service-auth as packed and installed', () => {
     // tsc emits even when it reports errors: the tests run the app anyway, then check the report.
     await settleAll(
       ([11, 12] as const).map(async (nest) => {
-        compileErrors[nest] = await exec(process.execPath, [TSC, '-p', join(appDir(nest), 'tsconfig.json')], { env: userEnvironment() }).then(
+        compileErrors[nest] = await exec(process.execPath, [TSC, '-p', join(appDir(nest), 'tsconfig.json')], {
+          env: userEnvironment(),
+        }).then(
           () => '',
           (err: { stdout?: string; message: string }) => err.stdout || err.message,
         );
@@ -221,7 +240,11 @@ describe('nest-service-auth as packed and installed', () => {
   });
 
   it('core works in a plain Node program with nothing but the library installed', async () => {
-    const { stdout } = await exec(process.execPath, ['main.mjs'], { cwd: join(work, 'plain-node'), env: userEnvironment(), timeout: 30_000 });
+    const { stdout } = await exec(process.execPath, ['main.mjs'], {
+      cwd: join(work, 'plain-node'),
+      env: userEnvironment(),
+      timeout: 30_000,
+    });
     const result = JSON.parse(stdout) as Record<string, unknown>;
     expect(result.absent).toEqual(['@nestjs/common', '@nestjs/core', '@nestjs/axios', 'axios', 'ioredis', 'rxjs', 'reflect-metadata']);
     const exercised = { caller: 'order-service', replay: 'nonce_replayed', decrypted: '{"sku":"P-1"}' };
@@ -239,7 +262,8 @@ describe('nest-service-auth as packed and installed', () => {
     const [callerEnv, calleeEnv] = parseEnvBlocks(stdout);
     expect(Object.keys(callerEnv)).toEqual(['SERVICE_AUTH_UPSTREAMS', 'SERVICE_AUTH_UPSTREAM_B_URL', 'SERVICE_AUTH_UPSTREAM_B_KEYS']);
     expect(Object.keys(calleeEnv)).toEqual(['SERVICE_AUTH_CALLERS', 'SERVICE_AUTH_CALLER_A_KEYS']);
-    const load = (env: Record<string, string>, serviceId: string) => KeyRing.from(new EnvKeyProvider({ get: (name) => env[name] }).load(), serviceId);
+    const load = (env: Record<string, string>, serviceId: string) =>
+      KeyRing.from(new EnvKeyProvider({ get: (name) => env[name] }).load(), serviceId);
     const signing = load(callerEnv, 'a').upstream('b')!.keys[0];
     expect(load(calleeEnv, 'b').findByApiKey(signing.apiKey)).toMatchObject({ callerId: 'a', id: signing.id, hmacKey: signing.hmacKey });
   });
@@ -259,15 +283,23 @@ describe('nest-service-auth as packed and installed', () => {
         await exercise(await import('nest-service-auth/testing'), await import('nest-service-auth/core')),
         await exercise(require('nest-service-auth/testing'), require('nest-service-auth/core')),
       ]));`;
-    const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', program], { cwd: join(work, 'plain-node'), env: userEnvironment(), timeout: 30_000 });
+    const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', program], {
+      cwd: join(work, 'plain-node'),
+      env: userEnvironment(),
+      timeout: 30_000,
+    });
     expect(JSON.parse(stdout)).toEqual(['order-service', 'order-service']);
   });
 
   it('the root entry loads none of the optional peers (CommonJS, Nest 11)', async () => {
-    const { stdout } = await exec(process.execPath, ['-e', "require('nest-service-auth'); console.log(JSON.stringify(Object.keys(require.cache)))"], {
-      cwd: appDir(11),
-      env: userEnvironment(),
-    });
+    const { stdout } = await exec(
+      process.execPath,
+      ['-e', "require('nest-service-auth'); console.log(JSON.stringify(Object.keys(require.cache)))"],
+      {
+        cwd: appDir(11),
+        env: userEnvironment(),
+      },
+    );
     const loaded = packagesOf(JSON.parse(stdout) as string[]);
     expect(loaded.has('@nestjs/common')).toBe(true);
     expect(OPTIONAL_PEERS.filter((name) => loaded.has(name))).toEqual([]);

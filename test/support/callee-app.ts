@@ -3,7 +3,14 @@
  * callers and echoes who called, one public route. Started in this process on a free port.
  */
 import { Controller, Get, Module, Post, Body, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { Caller, PublicRoute, ServiceAuthModule, TrustedCaller, type ServiceAuthModuleOptions, type VerifiedCaller } from 'nest-service-auth';
+import {
+  Caller,
+  PublicRoute,
+  ServiceAuthModule,
+  TrustedCaller,
+  type ServiceAuthModuleOptions,
+  type VerifiedCaller,
+} from 'nest-service-auth';
 import type { Adapter } from './demo-services.js';
 import { listenUrl } from './demo-services.js';
 import { createServiceApp } from 'service-app';

@@ -56,10 +56,15 @@ export function compileCli(): CompiledCli {
     imports: [...imports].sort(),
     run(args, options = {}) {
       return new Promise((resolveRun) => {
-        const child = execFile(process.execPath, [main, ...args], { env: { PATH: process.env.PATH ?? '', ...options.env }, timeout: 20_000 }, (error, stdout, stderr) => {
-          const status = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-          resolveRun({ status, stdout, stderr });
-        });
+        const child = execFile(
+          process.execPath,
+          [main, ...args],
+          { env: { PATH: process.env.PATH ?? '', ...options.env }, timeout: 20_000 },
+          (error, stdout, stderr) => {
+            const status = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+            resolveRun({ status, stdout, stderr });
+          },
+        );
         child.stdin?.end(options.stdin ?? '');
       });
     },

@@ -3,7 +3,19 @@
  * the router and the framework handed them (route parameters, parsed query, the URL the router read,
  * the parsed body), so a test can compare that with what the caller signed.
  */
-import { Body, Controller, Get, Injectable, Module, Param, Post, Query, Req, type DynamicModule, type INestApplication } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Param,
+  Post,
+  Query,
+  Req,
+  type DynamicModule,
+  type INestApplication,
+} from '@nestjs/common';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import express from 'express';
 import { createServer, type Server } from 'node:http';
@@ -132,7 +144,12 @@ export async function startEchoService(adapter: Adapter, options: EchoServiceOpt
   } else {
     const instance = express();
     options.express?.(instance);
-    app = await createServiceApp(module, { adapter, logger: false, express: instance, expressBodyParsers: options.expressBodyParsers ?? 'nest' });
+    app = await createServiceApp(module, {
+      adapter,
+      logger: false,
+      express: instance,
+      expressBodyParsers: options.expressBodyParsers ?? 'nest',
+    });
     if (options.mountPath) {
       await app.init();
       const root = express();

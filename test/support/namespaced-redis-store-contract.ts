@@ -80,7 +80,12 @@ export function describeNamespacedRedisStore<S extends NamespacedRedisStore>(nam
       const deadPort = await findFreePort();
       const errors: Error[] = [];
       const store = track(
-        subject.create({ url: `redis://user:s3cret-Pa55@127.0.0.1:${deadPort}`, namespace: 'startup', timeoutMs: TIMEOUT_MS, onError: (err) => errors.push(err) }),
+        subject.create({
+          url: `redis://user:s3cret-Pa55@127.0.0.1:${deadPort}`,
+          namespace: 'startup',
+          timeoutMs: TIMEOUT_MS,
+          onError: (err) => errors.push(err),
+        }),
       );
       const { error, elapsedMs } = await refusal(subject.operate(store));
       expect(elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
@@ -103,7 +108,9 @@ export function describeNamespacedRedisStore<S extends NamespacedRedisStore>(nam
 
       it('refuses within timeoutMs while Redis is down, then answers again once it is back (same store)', async () => {
         const errors: Error[] = [];
-        const store = track(subject.create({ url: flaky.url, namespace: 'outage', timeoutMs: TIMEOUT_MS, onError: (err) => errors.push(err) }));
+        const store = track(
+          subject.create({ url: flaky.url, namespace: 'outage', timeoutMs: TIMEOUT_MS, onError: (err) => errors.push(err) }),
+        );
         await subject.operate(store);
 
         await flaky.kill();

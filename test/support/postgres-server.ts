@@ -125,7 +125,9 @@ function runAs(): RunAs {
   if (setpriv) return { prefix: [setpriv, `--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--'], uid, gid };
   const runuser = tool('runuser');
   if (runuser) return { prefix: [runuser, '-u', OS_USER, '--'], uid, gid };
-  throw new Error('PostgreSQL refuses to run as root, and neither setpriv nor runuser (util-linux) is available to drop to the postgres user');
+  throw new Error(
+    'PostgreSQL refuses to run as root, and neither setpriv nor runuser (util-linux) is available to drop to the postgres user',
+  );
 }
 
 /** Runs a command to completion; rejects with its output when it fails. */

@@ -4,7 +4,14 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { createContentDigest, deriveKeys, httpMessage, signRequest, type SignRequestOptions, type SigningCredential } from 'nest-service-auth/core';
+import {
+  createContentDigest,
+  deriveKeys,
+  httpMessage,
+  signRequest,
+  type SignRequestOptions,
+  type SigningCredential,
+} from 'nest-service-auth/core';
 import { buildSignatureBase } from '../../libs/service-auth/src/protocol/signature-base.js';
 import { serializeSignatureParams } from '../../libs/service-auth/src/protocol/signature-fields.js';
 import type { TestCredential } from './credentials.js';
@@ -95,27 +102,30 @@ export function rawRequest(baseUrl: string, init: RawRequest): Promise<RawRespon
   if (body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = request({ host: hostname, port: Number(port), method: init.method, path: init.path, headers, agent: false, localAddress: init.localAddress }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        const status = res.statusCode ?? 0;
-        if (status >= 500 && !isDocumentedServerError(json)) {
-          reject(new Error(`${init.method} ${init.path}: undocumented ${status} (a crash, not a refusal): ${text.slice(0, 200)}`));
-          return;
-        }
-        resolve({ status, headers: res.headers, text, json });
-      });
-    });
+    const req = request(
+      { host: hostname, port: Number(port), method: init.method, path: init.path, headers, agent: false, localAddress: init.localAddress },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 500 && !isDocumentedServerError(json)) {
+            reject(new Error(`${init.method} ${init.path}: undocumented ${status} (a crash, not a refusal): ${text.slice(0, 200)}`));
+            return;
+          }
+          resolve({ status, headers: res.headers, text, json });
+        });
+      },
+    );
     const timeoutMs = init.timeoutMs ?? 10_000;
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`${init.method} ${init.path}: no answer within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => {

@@ -48,7 +48,9 @@ function readAll(stream: IncomingMessage): Promise<Buffer> {
   });
 }
 
-export async function startRecordingServer(handler: AnswerHandler = answerJson(200, { answeredBy: 'recording-server' })): Promise<RecordingServer> {
+export async function startRecordingServer(
+  handler: AnswerHandler = answerJson(200, { answeredBy: 'recording-server' }),
+): Promise<RecordingServer> {
   let answer = handler;
   const received: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();

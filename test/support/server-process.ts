@@ -39,7 +39,9 @@ export function waitForExit(child: ChildProcess): Promise<void> {
 export function assertServerProcessesAllowed(name: string): void {
   const forbidden = process.env[SERVER_PROCESSES_FORBIDDEN];
   if (forbidden) {
-    throw new Error(`Cannot start ${name}: ${forbidden}. A spec that needs one is an integration test: name it *.integration.spec.ts (Jest's e2e project runs it)`);
+    throw new Error(
+      `Cannot start ${name}: ${forbidden}. A spec that needs one is an integration test: name it *.integration.spec.ts (Jest's e2e project runs it)`,
+    );
   }
 }
 
@@ -81,7 +83,9 @@ export async function startServerProcess(spec: ServerProcessSpec): Promise<Child
   for (;;) {
     if (spawnError) throw spec.onSpawnError ? spec.onSpawnError(spawnError) : spawnError;
     if (!running(proc)) {
-      throw new Error(`${spec.name} exited (code ${proc.exitCode}, signal ${proc.signalCode}) before ${spec.readiness}:\n${output.join('')}`);
+      throw new Error(
+        `${spec.name} exited (code ${proc.exitCode}, signal ${proc.signalCode}) before ${spec.readiness}:\n${output.join('')}`,
+      );
     }
     if (await spec.isReady()) return proc;
     if (Date.now() > deadline) {

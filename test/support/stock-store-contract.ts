@@ -52,7 +52,9 @@ export function describeStockStoreContract(title: string, backend: StockStoreBac
       const location = await backend.fresh();
       const start = process.hrtime.bigint();
       const store = await openStore(location);
-      timings.push(`${backend.name}: cold start on an empty location (open + init${backend.coldStartNote ? `, ${backend.coldStartNote}` : ''}): ${ms(start).toFixed(0)} ms`);
+      timings.push(
+        `${backend.name}: cold start on an empty location (open + init${backend.coldStartNote ? `, ${backend.coldStartNote}` : ''}): ${ms(start).toFixed(0)} ms`,
+      );
 
       expect(await store.getStock('P123')).toBe(100);
       expect(await store.getStock('P456')).toBe(50);
@@ -127,7 +129,10 @@ export function describeStockStoreContract(title: string, backend: StockStoreBac
     it('answers a key reused with another payload with 422 and does not record it', async () => {
       const store = await freshStore();
       const first = await store.applyOrder(ORDER, 'key-1', 'P123', 2);
-      for (const [productId, quantity] of [['P123', 3], ['P456', 2]] as const) {
+      for (const [productId, quantity] of [
+        ['P123', 3],
+        ['P456', 2],
+      ] as const) {
         const reused = await store.applyOrder(ORDER, 'key-1', productId, quantity);
         expect(reused.status).toBe(422);
         expect(reused.replayed).toBe(false);
@@ -164,7 +169,9 @@ export function describeStockStoreContract(title: string, backend: StockStoreBac
 
     it('applies 20 concurrent same-key orders from each of two callers exactly once per caller', async () => {
       const store = await freshStore();
-      const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => store.applyOrder(i % 2 ? ORDER : AUDIT, 'shared-key', 'P123', 5)));
+      const outcomes = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => store.applyOrder(i % 2 ? ORDER : AUDIT, 'shared-key', 'P123', 5)),
+      );
       expect(outcomes.filter((o) => !o.replayed)).toHaveLength(2);
       expect(new Set(outcomes.map((o) => o.body.newStock))).toEqual(new Set([95, 90]));
       expect(await store.getStock('P123')).toBe(90);

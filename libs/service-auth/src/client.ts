@@ -11,6 +11,10 @@
 export { SignedHttpModule } from './nest/signed-http.module.js';
 export { SignedHttpService } from './nest/signed-http.service.js';
 export { UpstreamUnavailableError, type UpstreamUnavailableReason } from './client/upstream-unavailable.error.js';
-export { UpstreamAnswerRefusedError, type UpstreamAnswerRefusedReason, type UpstreamAnswerRefusedDetails } from './client/upstream-answer-refused.error.js';
+export {
+  UpstreamAnswerRefusedError,
+  type UpstreamAnswerRefusedReason,
+  type UpstreamAnswerRefusedDetails,
+} from './client/upstream-answer-refused.error.js';
 export { OutgoingRequestRefusedError, type OutgoingRequestRefusedReason } from './client/outgoing-request-refused.error.js';
 export { UpstreamNotConfiguredError } from './client/upstream-not-configured.error.js';

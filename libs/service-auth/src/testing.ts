@@ -10,6 +10,13 @@
  * Needs nothing installed: no Nest (an application is used through its shape), no supertest (its
  * `.set(caller.sign(…))` works, and so does any other client), Node.js's global `fetch`.
  */
-export { testCaller, type TestCaller, type TestCallerOptions, type TestCredential, type TestRequestOptions, type PreparedTestRequest } from './testing/test-caller.js';
+export {
+  testCaller,
+  type TestCaller,
+  type TestCallerOptions,
+  type TestCredential,
+  type TestRequestOptions,
+  type PreparedTestRequest,
+} from './testing/test-caller.js';
 export type { TestAnswer, TestResponse, HeadersLike } from './testing/test-response.js';
 export type { TestTarget, HttpServerLike, NestApplicationLike } from './testing/test-target.js';

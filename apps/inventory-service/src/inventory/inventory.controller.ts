@@ -1,4 +1,17 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpException, Inject, Logger, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpException,
+  Inject,
+  Logger,
+  NotFoundException,
+  Param,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Caller, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
 import { CallerThrottlerGuard } from 'nest-service-auth/throttler';
@@ -37,7 +50,8 @@ export class InventoryController {
   @Get(':productId')
   async get(@Param('productId') productId: string) {
     const quantity = await this.stock.getStock(productId);
-    if (quantity === undefined) throw new NotFoundException({ statusCode: 404, reason: 'product_unknown', message: `Unknown product ${productId}` });
+    if (quantity === undefined)
+      throw new NotFoundException({ statusCode: 404, reason: 'product_unknown', message: `Unknown product ${productId}` });
     return { productId, stock: quantity };
   }
 }

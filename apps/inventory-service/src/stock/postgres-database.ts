@@ -104,7 +104,6 @@ export class PostgresDatabase implements SqlDatabase {
       client.release(discard);
     }
   }
-
 }
 
 function asError(error: unknown): Error {

@@ -105,10 +105,10 @@ describe('SqlStockStore on a PostgreSQL server (multi-connection)', () => {
            idempotency_key text PRIMARY KEY, product_id text NOT NULL, quantity integer NOT NULL,
            status integer, body jsonb, created_at timestamptz NOT NULL DEFAULT now())`,
       );
-      await legacy.query(`INSERT INTO applied_orders (idempotency_key, product_id, quantity, status, body) VALUES ($1, 'P123', 2, 200, $2::jsonb)`, [
-        'old-key',
-        JSON.stringify({ message: 'Inventory updated for product P123. New stock: 98', productId: 'P123', newStock: 98 }),
-      ]);
+      await legacy.query(
+        `INSERT INTO applied_orders (idempotency_key, product_id, quantity, status, body) VALUES ($1, 'P123', 2, 200, $2::jsonb)`,
+        ['old-key', JSON.stringify({ message: 'Inventory updated for product P123. New stock: 98', productId: 'P123', newStock: 98 })],
+      );
     } finally {
       await legacy.close();
     }
@@ -119,7 +119,11 @@ describe('SqlStockStore on a PostgreSQL server (multi-connection)', () => {
       expect(await store.applyOrder(ORDER, 'old-key', 'P123', 2)).toMatchObject({ status: 200, replayed: true, body: { newStock: 98 } });
       expect(await store.getStock('P123')).toBe(98);
       // Another caller's same key is its own order.
-      expect(await store.applyOrder('audit-service', 'old-key', 'P123', 2)).toMatchObject({ status: 200, replayed: false, body: { newStock: 96 } });
+      expect(await store.applyOrder('audit-service', 'old-key', 'P123', 2)).toMatchObject({
+        status: 200,
+        replayed: false,
+        body: { newStock: 96 },
+      });
     } finally {
       await store.close();
     }

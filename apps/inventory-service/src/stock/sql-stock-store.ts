@@ -153,10 +153,7 @@ export class SqlStockStore implements StockStore {
   }
 
   async getStock(productId: string): Promise<number | undefined> {
-    const { rows } = await this.db.query<{ quantity: number }>(
-      'SELECT quantity FROM stock WHERE product_id = $1',
-      [productId],
-    );
+    const { rows } = await this.db.query<{ quantity: number }>('SELECT quantity FROM stock WHERE product_id = $1', [productId]);
     return rows[0]?.quantity;
   }
 
@@ -165,15 +162,8 @@ export class SqlStockStore implements StockStore {
   }
 }
 
-async function decide(
-  tx: SqlQueryable,
-  productId: string,
-  quantity: number,
-): Promise<DecidedOutcome> {
-  const locked = await tx.query<{ quantity: number }>(
-    'SELECT quantity FROM stock WHERE product_id = $1 FOR UPDATE',
-    [productId],
-  );
+async function decide(tx: SqlQueryable, productId: string, quantity: number): Promise<DecidedOutcome> {
+  const locked = await tx.query<{ quantity: number }>('SELECT quantity FROM stock WHERE product_id = $1 FOR UPDATE', [productId]);
   if (locked.rows.length === 0) return productUnknown(productId);
   const available = locked.rows[0].quantity;
   if (quantity > available) return insufficientStock(productId, quantity, available);

@@ -20,17 +20,24 @@ describe('stockStoreOptions (INVENTORY_STOCK_STORE)', () => {
   });
 
   it("'memory' keeps the stock in this process; given data implies it", () => {
-    expect(stockStoreOptions(from({ INVENTORY_STOCK_STORE: 'memory', INVENTORY_DATA_DIR: '/ignored' }))).toEqual({ kind: 'memory', memoryData: undefined });
+    expect(stockStoreOptions(from({ INVENTORY_STOCK_STORE: 'memory', INVENTORY_DATA_DIR: '/ignored' }))).toEqual({
+      kind: 'memory',
+      memoryData: undefined,
+    });
     const data = new MemoryStockData();
     expect(stockStoreOptions(from({}), data)).toEqual({ kind: 'memory', memoryData: data });
     expect(stockStoreOptions(from({ INVENTORY_STOCK_STORE: 'memory' }), data).memoryData).toBe(data);
   });
 
   it('refuses an unknown kind and contradictions, naming the variables', () => {
-    expect(() => stockStoreOptions(from({ INVENTORY_STOCK_STORE: 'redis' }))).toThrow('INVENTORY_STOCK_STORE must be one of database, memory; got "redis"');
+    expect(() => stockStoreOptions(from({ INVENTORY_STOCK_STORE: 'redis' }))).toThrow(
+      'INVENTORY_STOCK_STORE must be one of database, memory; got "redis"',
+    );
     expect(() => stockStoreOptions(from({ INVENTORY_STOCK_STORE: 'memory', DATABASE_URL: 'postgres://db/inventory' }))).toThrow(
       /INVENTORY_STOCK_STORE=memory and DATABASE_URL are both set/,
     );
-    expect(() => stockStoreOptions(from({ INVENTORY_STOCK_STORE: 'database' }), new MemoryStockData())).toThrow(/INVENTORY_STOCK_STORE=database/);
+    expect(() => stockStoreOptions(from({ INVENTORY_STOCK_STORE: 'database' }), new MemoryStockData())).toThrow(
+      /INVENTORY_STOCK_STORE=database/,
+    );
   });
 });

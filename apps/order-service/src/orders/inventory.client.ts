@@ -2,7 +2,12 @@ import { HttpException, Injectable, Logger, type OnModuleInit } from '@nestjs/co
 import { isAxiosError } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
-import { OutgoingRequestRefusedError, SignedHttpService, UpstreamAnswerRefusedError, UpstreamUnavailableError } from 'nest-service-auth/client';
+import {
+  OutgoingRequestRefusedError,
+  SignedHttpService,
+  UpstreamAnswerRefusedError,
+  UpstreamUnavailableError,
+} from 'nest-service-auth/client';
 import { ServiceAuthError } from 'nest-service-auth/core';
 import type { CreateOrderDto } from './create-order.dto.js';
 
@@ -32,7 +37,9 @@ export class InventoryClient implements OnModuleInit {
   async reserve(order: CreateOrderDto, idempotencyKey: string = randomUUID()): Promise<InventoryAnswer> {
     try {
       const response = await firstValueFrom(
-        this.http.post<InventoryAnswer>(this.http.urlFor('inventory-service', '/api/inventory'), order, { headers: { 'idempotency-key': idempotencyKey } }),
+        this.http.post<InventoryAnswer>(this.http.urlFor('inventory-service', '/api/inventory'), order, {
+          headers: { 'idempotency-key': idempotencyKey },
+        }),
       );
       return response.data;
     } catch (err) {
@@ -65,16 +72,30 @@ export class InventoryClient implements OnModuleInit {
     }
     if (err instanceof OutgoingRequestRefusedError) {
       // Refused before sending: a mistake in how this service calls the inventory, not the inventory's fault.
-      this.logger.error({ event: 'upstream_request_refused', upstream: 'inventory-service', reason: err.reason, option: err.option, error: err.message });
+      this.logger.error({
+        event: 'upstream_request_refused',
+        upstream: 'inventory-service',
+        reason: err.reason,
+        option: err.option,
+        error: err.message,
+      });
       return new HttpException(
-        { statusCode: 500, error: 'Internal Server Error', reason: 'order_not_sent', message: 'The order could not be sent to the inventory service' },
+        {
+          statusCode: 500,
+          error: 'Internal Server Error',
+          reason: 'order_not_sent',
+          message: 'The order could not be sent to the inventory service',
+        },
         500,
       );
     }
     if (err instanceof ServiceAuthError) {
       // The inventory answered, but its answer could not be opened (plaintext where JWE was expected, or tampered).
       this.logger.error({ event: 'upstream_answer_refused', upstream: 'inventory-service', reason: err.reason, detail: err.detail });
-      return new HttpException({ statusCode: 502, error: 'Bad Gateway', reason: 'upstream_error', message: 'The inventory service failed' }, 502);
+      return new HttpException(
+        { statusCode: 502, error: 'Bad Gateway', reason: 'upstream_error', message: 'The inventory service failed' },
+        502,
+      );
     }
     if (isAxiosError<unknown>(err) && err.response) {
       const { status, data } = err.response;
@@ -83,7 +104,12 @@ export class InventoryClient implements OnModuleInit {
         const reason = typeof data === 'object' && data !== null ? (data as { reason?: unknown }).reason : undefined;
         this.logger.error({ event: 'upstream_rejected_credentials', upstream: 'inventory-service', status, reason });
         return new HttpException(
-          { statusCode: 502, error: 'Bad Gateway', reason: 'upstream_rejected_credentials', message: 'The inventory service refused our credentials' },
+          {
+            statusCode: 502,
+            error: 'Bad Gateway',
+            reason: 'upstream_rejected_credentials',
+            message: 'The inventory service refused our credentials',
+          },
           502,
         );
       }
@@ -97,10 +123,18 @@ export class InventoryClient implements OnModuleInit {
         return this.unavailable();
       }
       this.logger.warn({ event: 'upstream_error', upstream: 'inventory-service', status });
-      return new HttpException({ statusCode: 502, error: 'Bad Gateway', reason: 'upstream_error', message: 'The inventory service failed' }, 502);
+      return new HttpException(
+        { statusCode: 502, error: 'Bad Gateway', reason: 'upstream_error', message: 'The inventory service failed' },
+        502,
+      );
     }
     // No answer (connection refused or cut, timeout), after SignedHttpService's retries.
-    this.logger.warn({ event: 'upstream_unavailable', upstream: 'inventory-service', error: (err as Error)?.message, code: (err as { code?: string })?.code });
+    this.logger.warn({
+      event: 'upstream_unavailable',
+      upstream: 'inventory-service',
+      error: (err as Error)?.message,
+      code: (err as { code?: string })?.code,
+    });
     return this.unavailable();
   }
 

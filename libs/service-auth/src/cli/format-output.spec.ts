@@ -33,7 +33,10 @@ describe('the printed formats', () => {
         SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: 'http://inventory-service.invalid',
         SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: 'order-service-2026-11-3fa9c1:sk_API:SECRET',
       },
-      calleeEnv: { SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: 'order-service-2026-11-3fa9c1:sk_API:SECRET' },
+      calleeEnv: {
+        SERVICE_AUTH_CALLERS: 'order-service',
+        SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: 'order-service-2026-11-3fa9c1:sk_API:SECRET',
+      },
     };
     expect(formatKeygen(result)).toBe(
       [
@@ -62,9 +65,27 @@ describe('the printed formats', () => {
       previousKeyId: 'old',
       key: { ...key, id: 'new' },
       steps: [
-        { service: 'inventory-service', side: 'callee', variable: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS', value: 'old:a:b,new:c:d', effect: 'accepts both keys' },
-        { service: 'order-service', side: 'caller', variable: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS', value: 'new:c:d,old:a:b', effect: 'signs with the new key' },
-        { service: 'inventory-service', side: 'callee', variable: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS', value: 'new:c:d', effect: 'retires the old key' },
+        {
+          service: 'inventory-service',
+          side: 'callee',
+          variable: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS',
+          value: 'old:a:b,new:c:d',
+          effect: 'accepts both keys',
+        },
+        {
+          service: 'order-service',
+          side: 'caller',
+          variable: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS',
+          value: 'new:c:d,old:a:b',
+          effect: 'signs with the new key',
+        },
+        {
+          service: 'inventory-service',
+          side: 'callee',
+          variable: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS',
+          value: 'new:c:d',
+          effect: 'retires the old key',
+        },
       ],
     };
     expect(formatRotation(plan)).toBe(

@@ -50,11 +50,18 @@ export function formatRotation(plan: RotationPlan): string {
     '# of that service, and only then go on to the next step.',
   ];
   plan.steps.forEach((step, i) => {
-    lines.push('', `# Step ${i + 1} of ${plan.steps.length}: ${step.service} (the ${step.side}) ${step.effect}.`, envLine(step.variable, step.value));
+    lines.push(
+      '',
+      `# Step ${i + 1} of ${plan.steps.length}: ${step.service} (the ${step.side}) ${step.effect}.`,
+      envLine(step.variable, step.value),
+    );
   });
   const callerStep = plan.steps.find((step) => step.side === 'caller');
   if (callerStep) {
-    lines.push('', `# Later, once no answer to an old request can still arrive, ${callerStep.service} may keep only the new key in ${callerStep.variable}.`);
+    lines.push(
+      '',
+      `# Later, once no answer to an old request can still arrive, ${callerStep.service} may keep only the new key in ${callerStep.variable}.`,
+    );
   }
   lines.push('');
   return lines.join('\n');

@@ -29,7 +29,12 @@ export interface KeygenResult extends ServicePair {
  * somebody happens to own. Still a URL the key ring accepts, so the caller starts.
  */
 export function placeholderUrl(calleeId: string): string {
-  const label = calleeId.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  const label = calleeId
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
   return `http://${label || 'upstream'}.invalid`;
 }
 

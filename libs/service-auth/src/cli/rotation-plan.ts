@@ -59,11 +59,18 @@ export function planRotation(request: RotationRequest): RotationPlan {
 
   let key = generateCredential(callerId, { keyId: request.keyId, now: request.now });
   while (key.id === previous.id && request.keyId === undefined) key = generateCredential(callerId, { now: request.now });
-  if (key.id === previous.id) throw new KeyConfigurationError(`--key-id: the new key needs an id other than the current one's ("${previous.id}")`);
+  if (key.id === previous.id)
+    throw new KeyConfigurationError(`--key-id: the new key needs an id other than the current one's ("${previous.id}")`);
 
   const names = envVariableNames(prefix);
   const steps: RotationStep[] = [
-    { service: calleeId, side: 'callee', variable: names.callerKeys(callerId), value: formatKeyList([previous, key]), effect: 'accepts both keys' },
+    {
+      service: calleeId,
+      side: 'callee',
+      variable: names.callerKeys(callerId),
+      value: formatKeyList([previous, key]),
+      effect: 'accepts both keys',
+    },
     {
       service: callerId,
       side: 'caller',

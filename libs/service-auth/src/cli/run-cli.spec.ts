@@ -49,10 +49,11 @@ async function callAcross(caller: KeyRing, callee: KeyRing): Promise<{ caller: s
   return { caller: verified.id, keyId: verified.keyId };
 }
 
-const refusal = (promise: Promise<unknown>) => promise.then(
-  () => 'accepted',
-  (err: { reason?: string }) => err.reason,
-);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'accepted',
+    (err: { reason?: string }) => err.reason,
+  );
 
 describe('nest-service-auth keygen', () => {
   it('prints both ends of the pair; loaded by each service, a request the caller signs verifies at the callee', async () => {
@@ -67,7 +68,9 @@ describe('nest-service-auth keygen', () => {
     ]);
     expect(callerEnv.SERVICE_AUTH_UPSTREAMS).toBe('inventory-service');
     expect(callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL).toBe('http://inventory:8082');
-    expect(callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS).toMatch(/^order-service-2026-11-[0-9a-f]{6}:sk_[A-Za-z0-9_-]{43}:[A-Za-z0-9_-]{43}$/);
+    expect(callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS).toMatch(
+      /^order-service-2026-11-[0-9a-f]{6}:sk_[A-Za-z0-9_-]{43}:[A-Za-z0-9_-]{43}$/,
+    );
     expect(calleeEnv).toEqual({
       SERVICE_AUTH_CALLERS: 'order-service',
       SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS,
@@ -79,7 +82,9 @@ describe('nest-service-auth keygen', () => {
     expect(await callAcross(caller, callee)).toEqual({ caller: 'order-service', keyId });
     // …and the encryption keys agree too: what the caller seals, the callee opens.
     const jwe = encryptCompact(Buffer.from('{"sku":"P-1"}'), caller.upstream('inventory-service')!.keys[0].encryptionKey, { kid: keyId });
-    expect(decryptCompact(jwe, (kid) => callee.findCallerKey('order-service', kid)?.encryptionKey).plaintext.toString()).toBe('{"sku":"P-1"}');
+    expect(decryptCompact(jwe, (kid) => callee.findCallerKey('order-service', kid)?.encryptionKey).plaintext.toString()).toBe(
+      '{"sku":"P-1"}',
+    );
   });
 
   it('without --url, puts a placeholder under .invalid there and says so on standard error, without a secret', async () => {
@@ -87,7 +92,9 @@ describe('nest-service-auth keygen', () => {
     expect(run.status).toBe(EXIT_OK);
     const [callerEnv] = parseEnvBlocks(run.stdout);
     expect(callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL).toBe('http://inventory-service.invalid');
-    expect(run.stdout).toContain("# A placeholder: set inventory-service's base URL here (or run keygen with --url).\nSERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL=");
+    expect(run.stdout).toContain(
+      "# A placeholder: set inventory-service's base URL here (or run keygen with --url).\nSERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL=",
+    );
     expect(run.stderr).toBe(
       "nest-service-auth: SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL is a placeholder (http://inventory-service.invalid): set inventory-service's URL there, or pass --url\n",
     );
@@ -97,13 +104,26 @@ describe('nest-service-auth keygen', () => {
   });
 
   it('--json prints the same as one object', async () => {
-    const run = await cli(['keygen', 'order-service', 'inventory-service', '--json', '--key-id', 'order-2026-11', '--url', 'https://inventory.internal/api']);
+    const run = await cli([
+      'keygen',
+      'order-service',
+      'inventory-service',
+      '--json',
+      '--key-id',
+      'order-2026-11',
+      '--url',
+      'https://inventory.internal/api',
+    ]);
     expect(run.status).toBe(EXIT_OK);
     const out = JSON.parse(run.stdout) as KeygenJson;
     expect(out).toEqual({
       caller: 'order-service',
       callee: 'inventory-service',
-      key: { id: 'order-2026-11', apiKey: expect.stringMatching(/^sk_[A-Za-z0-9_-]{43}$/), secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) },
+      key: {
+        id: 'order-2026-11',
+        apiKey: expect.stringMatching(/^sk_[A-Za-z0-9_-]{43}$/),
+        secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      },
       url: 'https://inventory.internal/api',
       urlIsPlaceholder: false,
       callerEnv: {
@@ -111,15 +131,25 @@ describe('nest-service-auth keygen', () => {
         SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: 'https://inventory.internal/api',
         SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: `order-2026-11:${out.key.apiKey}:${out.key.secret}`,
       },
-      calleeEnv: { SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `order-2026-11:${out.key.apiKey}:${out.key.secret}` },
+      calleeEnv: {
+        SERVICE_AUTH_CALLERS: 'order-service',
+        SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `order-2026-11:${out.key.apiKey}:${out.key.secret}`,
+      },
     });
-    expect(await callAcross(ring(out.callerEnv, 'order-service'), ring(out.calleeEnv, 'inventory-service'))).toEqual({ caller: 'order-service', keyId: 'order-2026-11' });
+    expect(await callAcross(ring(out.callerEnv, 'order-service'), ring(out.calleeEnv, 'inventory-service'))).toEqual({
+      caller: 'order-service',
+      keyId: 'order-2026-11',
+    });
   });
 
   it('--prefix names the variables as EnvKeyProvider({ prefix }) reads them', async () => {
     const run = await cli(['keygen', 'order-service', 'inventory-service', '--prefix', 'AUTH', '--json']);
     const { callerEnv, calleeEnv } = JSON.parse(run.stdout) as KeygenJson;
-    expect(Object.keys(callerEnv)).toEqual(['AUTH_UPSTREAMS', 'AUTH_UPSTREAM_INVENTORY_SERVICE_URL', 'AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS']);
+    expect(Object.keys(callerEnv)).toEqual([
+      'AUTH_UPSTREAMS',
+      'AUTH_UPSTREAM_INVENTORY_SERVICE_URL',
+      'AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS',
+    ]);
     expect(Object.keys(calleeEnv)).toEqual(['AUTH_CALLERS', 'AUTH_CALLER_ORDER_SERVICE_KEYS']);
     expect(run.stderr).toContain('AUTH_UPSTREAM_INVENTORY_SERVICE_URL is a placeholder');
   });
@@ -128,7 +158,10 @@ describe('nest-service-auth keygen', () => {
     [['keygen', 'order service', 'inventory-service'], /<caller-id> must be a service id/],
     [['keygen', 'order-service', 'inventory/service'], /<callee-id> must be a service id/],
     [['keygen', 'order-service', 'order-service'], /a credential is for calls from one service to another/],
-    [['keygen', 'order-service', 'inventory-service', '--url', 'ftp://inventory'], /SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL.*url must be an absolute http/],
+    [
+      ['keygen', 'order-service', 'inventory-service', '--url', 'ftp://inventory'],
+      /SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL.*url must be an absolute http/,
+    ],
     [['keygen', 'order-service', 'inventory-service', '--url', 'http://user:pw@inventory'], /without credentials, query or fragment/],
     [['keygen', 'order-service', 'inventory-service', '--key-id', 'a:b'], /key id must be/],
   ])('refuses %j with a message and exit status 1, printing nothing on standard output', async (args, message) => {
@@ -142,7 +175,16 @@ describe('nest-service-auth keygen', () => {
 
 describe('nest-service-auth rotate', () => {
   async function currentPair() {
-    const { stdout } = await cli(['keygen', 'order-service', 'inventory-service', '--json', '--url', 'http://inventory:8082', '--key-id', 'order-2026-10']);
+    const { stdout } = await cli([
+      'keygen',
+      'order-service',
+      'inventory-service',
+      '--json',
+      '--url',
+      'http://inventory:8082',
+      '--key-id',
+      'order-2026-10',
+    ]);
     return JSON.parse(stdout) as KeygenJson;
   }
 
@@ -162,7 +204,9 @@ describe('nest-service-auth rotate', () => {
       { SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: next },
     ]);
     const nextId = next.split(':')[0];
-    expect(run.stdout).toMatch(new RegExp(`^# nest-service-auth rotate: order-service -> inventory-service, key ${nextId} replaces order-2026-10\n`));
+    expect(run.stdout).toMatch(
+      new RegExp(`^# nest-service-auth rotate: order-service -> inventory-service, key ${nextId} replaces order-2026-10\n`),
+    );
     expect(run.stdout).toContain('# Step 1 of 3: inventory-service (the callee) accepts both keys.\n');
     expect(run.stdout).toContain('# Step 2 of 3: order-service (the caller) signs with the new key');
     expect(run.stdout).toContain('# Step 3 of 3: inventory-service (the callee) retires the old key.\n');
@@ -171,7 +215,10 @@ describe('nest-service-auth rotate', () => {
     let callerEnv = pair.callerEnv;
     let calleeEnv = pair.calleeEnv;
     const expectCallsWork = async (keyId: string) =>
-      expect(await callAcross(ring(callerEnv, 'order-service'), ring(calleeEnv, 'inventory-service'))).toEqual({ caller: 'order-service', keyId });
+      expect(await callAcross(ring(callerEnv, 'order-service'), ring(calleeEnv, 'inventory-service'))).toEqual({
+        caller: 'order-service',
+        keyId,
+      });
     await expectCallsWork('order-2026-10');
     calleeEnv = { ...calleeEnv, ...steps[0] };
     await expectCallsWork('order-2026-10');
@@ -182,10 +229,13 @@ describe('nest-service-auth rotate', () => {
     await expectCallsWork(nextId);
     // A caller still signing with the old key (step 2 not applied) is refused once step 3 is.
     expect(await refusal(callAcross(ring(pair.callerEnv, 'order-service'), ring(calleeEnv, 'inventory-service')))).toBe('api_key_invalid');
-    expect(await callAcross(ring(pair.callerEnv, 'order-service'), beforeStep3)).toEqual({ caller: 'order-service', keyId: 'order-2026-10' });
+    expect(await callAcross(ring(pair.callerEnv, 'order-service'), beforeStep3)).toEqual({
+      caller: 'order-service',
+      keyId: 'order-2026-10',
+    });
   });
 
-  it('reads the current key from the caller\'s or the callee\'s variable, or from standard input', async () => {
+  it("reads the current key from the caller's or the callee's variable, or from standard input", async () => {
     const pair = await currentPair();
     const current = pair.calleeEnv.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS;
     const stepOne = (run: Run) => parseEnvBlocks(run.stdout)[0].SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS.split(',')[0];
@@ -213,7 +263,13 @@ describe('nest-service-auth rotate', () => {
       previousKeyId: 'order-2026-10',
       key: { id: 'order-2026-11', apiKey: expect.any(String), secret: expect.any(String) },
       steps: [
-        { service: 'inventory-service', side: 'callee', variable: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS', value: `${current},${next}`, effect: 'accepts both keys' },
+        {
+          service: 'inventory-service',
+          side: 'callee',
+          variable: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS',
+          value: `${current},${next}`,
+          effect: 'accepts both keys',
+        },
         {
           service: 'order-service',
           side: 'caller',
@@ -221,7 +277,13 @@ describe('nest-service-auth rotate', () => {
           value: `${next},${current}`,
           effect: 'signs with the new key (the old one stays second, for answers still in flight)',
         },
-        { service: 'inventory-service', side: 'callee', variable: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS', value: next, effect: 'retires the old key' },
+        {
+          service: 'inventory-service',
+          side: 'callee',
+          variable: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS',
+          value: next,
+          effect: 'retires the old key',
+        },
       ],
     });
   });
@@ -258,15 +320,21 @@ describe('nest-service-auth rotate', () => {
     expect(both.stderr).toMatch(/are both set, and differ: choose one with --from-env caller or --from-env callee/);
     const none = await cli(['rotate', 'order-service', 'inventory-service']);
     expect(none.status).toBe(EXIT_USAGE);
-    expect(none.stderr).toMatch(/set SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS \(the caller's\) or SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS \(the callee's\)/);
+    expect(none.stderr).toMatch(
+      /set SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS \(the caller's\) or SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS \(the callee's\)/,
+    );
     const unset = await cli(['rotate', 'order-service', 'inventory-service', '--from-env', 'caller'], { env: a.calleeEnv });
-    expect([unset.status, unset.stderr]).toEqual([EXIT_REFUSED, 'nest-service-auth: SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS is not set (--from-env caller)\n']);
+    expect([unset.status, unset.stderr]).toEqual([
+      EXIT_REFUSED,
+      'nest-service-auth: SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS is not set (--from-env caller)\n',
+    ]);
   });
 });
 
 describe('nest-service-auth command line', () => {
   it('--help prints the usage on standard output', async () => {
-    for (const args of [['--help'], ['-h'], ['help'], ['keygen', '--help']]) expect(await cli(args)).toEqual({ status: EXIT_OK, stdout: USAGE, stderr: '' });
+    for (const args of [['--help'], ['-h'], ['help'], ['keygen', '--help']])
+      expect(await cli(args)).toEqual({ status: EXIT_OK, stdout: USAGE, stderr: '' });
   });
 
   it.each([

@@ -114,14 +114,16 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   if (command === undefined) throw new UsageError('a command is missing: keygen or rotate');
   if (command !== 'keygen' && command !== 'rotate') throw new UsageError('unknown command: the commands are keygen and rotate');
   // An extra argument is not echoed: it may be a key pasted without --current.
-  if (callerId === undefined || calleeId === undefined || extra.length > 0) throw new UsageError(`${command} takes two arguments: <caller-id> <callee-id>`);
+  if (callerId === undefined || calleeId === undefined || extra.length > 0)
+    throw new UsageError(`${command} takes two arguments: <caller-id> <callee-id>`);
   if (values.prefix !== undefined && !PREFIX_PATTERN.test(values.prefix)) {
     throw new UsageError('--prefix must be a variable name prefix: letters, digits and _, not starting with a digit');
   }
   const now = io.now?.();
 
   if (command === 'keygen') {
-    for (const option of ['current', 'from-env'] as const) if (values[option] !== undefined) throw new UsageError(`--${option} is an option of rotate`);
+    for (const option of ['current', 'from-env'] as const)
+      if (values[option] !== undefined) throw new UsageError(`--${option} is an option of rotate`);
     const result = keygen({ callerId, calleeId, url: values.url, keyId: values['key-id'], prefix: values.prefix, now });
     if (values.json) {
       const { key, url, urlIsPlaceholder, callerEnv, calleeEnv } = result;
@@ -131,7 +133,9 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
       io.stdout(formatKeygen(result));
     }
     if (result.urlIsPlaceholder) {
-      io.stderr(`nest-service-auth: ${envVariableNames(values.prefix).upstreamUrl(calleeId)} is a placeholder (${result.url}): set ${calleeId}'s URL there, or pass --url\n`);
+      io.stderr(
+        `nest-service-auth: ${envVariableNames(values.prefix).upstreamUrl(calleeId)} is a placeholder (${result.url}): set ${calleeId}'s URL there, or pass --url\n`,
+      );
     }
     return EXIT_OK;
   }
@@ -156,7 +160,8 @@ async function currentKeys(
   pair: { callerId: string; calleeId: string; prefix?: string },
   io: CliIo,
 ): Promise<Pick<RotationRequest, 'current' | 'currentSource'>> {
-  if (current !== undefined && fromEnv !== undefined) throw new UsageError('give the current key either with --current or with --from-env, not both');
+  if (current !== undefined && fromEnv !== undefined)
+    throw new UsageError('give the current key either with --current or with --from-env, not both');
   if (current === '-') return { current: await io.readStdin(), currentSource: 'standard input' };
   if (current !== undefined) return { current, currentSource: '--current' };
 
@@ -171,10 +176,14 @@ async function currentKeys(
   }
   const set = Object.values(sides).filter((variable) => (io.env[variable] ?? '').trim() !== '');
   if (set.length === 0) {
-    throw new UsageError(`the current key is missing: pass --current, or set ${sides.caller} (the caller's) or ${sides.callee} (the callee's)`);
+    throw new UsageError(
+      `the current key is missing: pass --current, or set ${sides.caller} (the caller's) or ${sides.callee} (the callee's)`,
+    );
   }
   if (set.length === 2 && io.env[sides.caller]!.trim() !== io.env[sides.callee]!.trim()) {
-    throw new UsageError(`${sides.caller} and ${sides.callee} are both set, and differ: choose one with --from-env caller or --from-env callee`);
+    throw new UsageError(
+      `${sides.caller} and ${sides.callee} are both set, and differ: choose one with --from-env caller or --from-env callee`,
+    );
   }
   return { current: io.env[set[0]]!, currentSource: set[0] };
 }

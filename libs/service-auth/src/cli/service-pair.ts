@@ -18,6 +18,8 @@ export function checkServicePair(pair: ServicePair): void {
   }
   if (pair.callerId === pair.calleeId) {
     // One service holding both ends would hold one API key twice, which its key ring refuses.
-    throw new KeyConfigurationError(`<caller-id> and <callee-id> are both "${pair.callerId}": a credential is for calls from one service to another`);
+    throw new KeyConfigurationError(
+      `<caller-id> and <callee-id> are both "${pair.callerId}": a credential is for calls from one service to another`,
+    );
   }
 }

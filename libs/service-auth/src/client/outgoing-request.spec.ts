@@ -9,7 +9,10 @@ import { openAnswer, prepareRequest } from './outgoing-request.js';
 
 const definition = { id: 'order-1', apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') };
 /** Both ends of one (order-service → inventory-service) pair: the caller's upstream, the callee's caller. */
-const callerRing = KeyRing.from({ upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: [definition] }] }, 'order-service');
+const callerRing = KeyRing.from(
+  { upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: [definition] }] },
+  'order-service',
+);
 const calleeRing = KeyRing.from({ callers: [{ id: 'order-service', keys: [definition] }] }, 'inventory-service');
 const key = callerRing.upstream('inventory-service')!.keys[0];
 const url = 'http://inventory:8082/api/inventory?x=1';
@@ -47,7 +50,9 @@ describe('prepareRequest', () => {
 
   it('refuses a credential without an audience instead of signing a request any service would accept', () => {
     const { audience: _, ...withoutAudience } = key;
-    expect(() => prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, withoutAudience as typeof key, false)).toThrow(/audience/);
+    expect(() => prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, withoutAudience as typeof key, false)).toThrow(
+      /audience/,
+    );
     expect(() => prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, { ...key, audience: '' }, false)).toThrow(/audience/);
   });
 
@@ -80,7 +85,9 @@ describe('openAnswer', () => {
     ['no status', null],
     ['the status as a string', '200'],
   ])('refuses an answer sealed with %s', (_name, status) => {
-    expect(() => openAnswer(jose(200, sealed('n-1', status)), resolve, 'n-1')).toThrow(expect.objectContaining({ reason: 'decryption_failed' }));
+    expect(() => openAnswer(jose(200, sealed('n-1', status)), resolve, 'n-1')).toThrow(
+      expect.objectContaining({ reason: 'decryption_failed' }),
+    );
   });
 
   it.each([
@@ -91,11 +98,15 @@ describe('openAnswer', () => {
     ['a 204', 204, undefined, ''],
     ['a 201 with no body', 201, undefined, ''],
   ])('refuses a plaintext 2xx answer with %s: encryption_required', (_name, status, contentType, data) => {
-    expect(() => openAnswer({ method: 'POST', status, contentType, data }, resolve, 'n-1')).toThrow(expect.objectContaining({ reason: 'encryption_required' }));
+    expect(() => openAnswer({ method: 'POST', status, contentType, data }, resolve, 'n-1')).toThrow(
+      expect.objectContaining({ reason: 'encryption_required' }),
+    );
   });
 
   it('returns a plaintext refusal (not a 2xx, accepted by a custom validateStatus) as it came', () => {
-    expect(openAnswer({ method: 'POST', status: 409, contentType: 'application/json', data: { reason: 'x' } }, resolve, 'n-1')).toEqual({ reason: 'x' });
+    expect(openAnswer({ method: 'POST', status: 409, contentType: 'application/json', data: { reason: 'x' } }, resolve, 'n-1')).toEqual({
+      reason: 'x',
+    });
   });
 
   it('an answer to HEAD has no body to seal: returned as it came', () => {

@@ -34,7 +34,12 @@ describe('isRedirect', () => {
 describe('checkCallConfig', () => {
   it('accepts what cannot weaken the transport', () => {
     expect(() => checkCallConfig({}, limits)).not.toThrow();
-    expect(() => checkCallConfig({ maxRedirects: 0, maxContentLength: 0, maxBodyLength: 500, timeout: 10, decompress: false, validateStatus: () => true }, limits)).not.toThrow();
+    expect(() =>
+      checkCallConfig(
+        { maxRedirects: 0, maxContentLength: 0, maxBodyLength: 500, timeout: 10, decompress: false, validateStatus: () => true },
+        limits,
+      ),
+    ).not.toThrow();
   });
 
   it.each([
@@ -61,7 +66,13 @@ describe('checkCallConfig', () => {
 describe('transportConfig', () => {
   const adapter = guardedAdapter(limits);
   it('forces no redirects, the limits and no environment proxy; keeps a lower limit and an explicit proxy', () => {
-    expect(transportConfig({}, limits, adapter)).toEqual({ adapter, maxRedirects: 0, maxContentLength: 1000, maxBodyLength: 500, proxy: false });
+    expect(transportConfig({}, limits, adapter)).toEqual({
+      adapter,
+      maxRedirects: 0,
+      maxContentLength: 1000,
+      maxBodyLength: 500,
+      proxy: false,
+    });
     const proxy = { host: 'egress', port: 3128 };
     expect(transportConfig({ maxContentLength: 10, proxy }, limits, adapter)).toMatchObject({ maxContentLength: 10, proxy });
   });
@@ -78,9 +89,14 @@ describe('guardedAdapter', () => {
     ['maxBodyLength', { maxBodyLength: 10_000 }],
     ['proxy', { proxy: undefined }],
   ])('refuses a final config whose %s was changed after the call was built, without dispatching', async (option, change) => {
-    const instanceAdapter = jest.fn(async (_config: InternalAxiosRequestConfig) => response(200) as AxiosResponse & { config: InternalAxiosRequestConfig });
+    const instanceAdapter = jest.fn(
+      async (_config: InternalAxiosRequestConfig) => response(200) as AxiosResponse & { config: InternalAxiosRequestConfig },
+    );
     const adapter = guardedAdapter(limits, () => instanceAdapter);
-    await expect(adapter({ ...safe, ...change } as InternalAxiosRequestConfig)).rejects.toMatchObject({ reason: 'request_config_unsafe', option });
+    await expect(adapter({ ...safe, ...change } as InternalAxiosRequestConfig)).rejects.toMatchObject({
+      reason: 'request_config_unsafe',
+      option,
+    });
     expect(instanceAdapter).not.toHaveBeenCalled();
   });
 
@@ -95,14 +111,22 @@ describe('guardedAdapter', () => {
     const instance = axios.create({ adapter: instanceAdapter });
     instance.interceptors.request.use((c) => ({ ...c, maxContentLength: -1 }) as typeof c);
     const adapter = guardedAdapter(limits, () => instance.defaults.adapter);
-    await expect(instance.request({ url: `${UPSTREAM}/x`, ...transportConfig({}, limits, adapter) })).rejects.toMatchObject({ option: 'maxContentLength' });
+    await expect(instance.request({ url: `${UPSTREAM}/x`, ...transportConfig({}, limits, adapter) })).rejects.toMatchObject({
+      option: 'maxContentLength',
+    });
     expect(instanceAdapter).not.toHaveBeenCalled();
   });
 });
 
 describe('refusedAnswer / refuseRedirect', () => {
   it('a redirect axios rejected becomes upstream_redirect, with where it pointed and nothing of the request', () => {
-    const error = new AxiosError('Request failed with status code 307', undefined, config, {}, response(307, { location: 'http://elsewhere/x' }));
+    const error = new AxiosError(
+      'Request failed with status code 307',
+      undefined,
+      config,
+      {},
+      response(307, { location: 'http://elsewhere/x' }),
+    );
     const refused = refusedAnswer(error, UPSTREAM);
     expect(refused).toBeInstanceOf(UpstreamAnswerRefusedError);
     expect(refused).toMatchObject({ reason: 'upstream_redirect', upstream: UPSTREAM, status: 307, location: 'http://elsewhere/x' });
@@ -116,13 +140,17 @@ describe('refusedAnswer / refuseRedirect', () => {
   });
 
   it('anything else is left as it is', () => {
-    expect(refusedAnswer(new AxiosError('Request failed with status code 404', 'ERR_BAD_REQUEST', config, {}, response(404)), UPSTREAM)).toBeUndefined();
+    expect(
+      refusedAnswer(new AxiosError('Request failed with status code 404', 'ERR_BAD_REQUEST', config, {}, response(404)), UPSTREAM),
+    ).toBeUndefined();
     expect(refusedAnswer(new AxiosError('connect ECONNREFUSED', 'ECONNREFUSED', config), UPSTREAM)).toBeUndefined();
     expect(refusedAnswer(new Error('maxContentLength size of 1 exceeded'), UPSTREAM)).toBeUndefined();
   });
 
   it('a redirect that a validateStatus let through is refused all the same; a 304 is not a redirect', () => {
-    expect(() => refuseRedirect(response(302, { location: '/elsewhere' }), UPSTREAM)).toThrow(expect.objectContaining({ reason: 'upstream_redirect', location: '/elsewhere' }));
+    expect(() => refuseRedirect(response(302, { location: '/elsewhere' }), UPSTREAM)).toThrow(
+      expect.objectContaining({ reason: 'upstream_redirect', location: '/elsewhere' }),
+    );
     expect(() => refuseRedirect(response(304), UPSTREAM)).not.toThrow();
   });
 

@@ -1,4 +1,11 @@
-import { getAdapter, isAxiosError, type AxiosAdapter, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import {
+  getAdapter,
+  isAxiosError,
+  type AxiosAdapter,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
 import { OutgoingRequestRefusedError } from './outgoing-request-refused.error.js';
 import { UpstreamAnswerRefusedError } from './upstream-answer-refused.error.js';
 
@@ -85,14 +92,19 @@ export function checkCallConfig(config: AxiosRequestConfig, limits: TransportLim
  * transport (HttpModule.register({ adapter }) in tests, a mock) and is used, after the same checks:
  * it receives maxRedirects 0, the limits and `proxy: false`, and must honour them.
  */
-export function guardedAdapter(limits: TransportLimits, instanceAdapter: () => AxiosRequestConfig['adapter'] = () => undefined): AxiosAdapter {
+export function guardedAdapter(
+  limits: TransportLimits,
+  instanceAdapter: () => AxiosRequestConfig['adapter'] = () => undefined,
+): AxiosAdapter {
   const http = getAdapter('http');
   return async (config: InternalAxiosRequestConfig) => {
     if (config.maxRedirects !== 0) throw unsafe('maxRedirects', NEVER_FOLLOWS);
-    if (config.transport !== undefined && config.transport !== null) throw unsafe('transport', `${NEVER_FOLLOWS}; calls go through axios' http transport`);
+    if (config.transport !== undefined && config.transport !== null)
+      throw unsafe('transport', `${NEVER_FOLLOWS}; calls go through axios' http transport`);
     checkLimit(config.maxContentLength, 'maxContentLength', limits.maxResponseBytes, 'client.maxResponseBytes');
     checkLimit(config.maxBodyLength, 'maxBodyLength', limits.maxRequestBytes, 'client.maxRequestBytes');
-    if (config.proxy === undefined) throw unsafe('proxy', 'signed calls never go through a proxy named by the environment; name one in the config, or set false');
+    if (config.proxy === undefined)
+      throw unsafe('proxy', 'signed calls never go through a proxy named by the environment; name one in the config, or set false');
     const configured = instanceAdapter();
     return typeof configured === 'function' ? configured(config) : http(config);
   };

@@ -40,7 +40,8 @@ export function redactedError<E>(error: E): E {
   if (!isAxiosError(error)) return error;
   const axiosError = error as AxiosError;
   const config = axiosError.config ? redactedConfig(axiosError.config) : undefined;
-  const request: RedactedRequest | undefined = axiosError.request || axiosError.response ? { method: config?.method?.toUpperCase(), url: config?.url } : undefined;
+  const request: RedactedRequest | undefined =
+    axiosError.request || axiosError.response ? { method: config?.method?.toUpperCase(), url: config?.url } : undefined;
   axiosError.config = config;
   axiosError.request = request;
   if (axiosError.response) {

@@ -11,14 +11,21 @@ function response(status: number, headers: Record<string, string> = {}): AxiosRe
 }
 
 function httpError(status: number, headers: Record<string, string> = {}): AxiosError {
-  return new AxiosError(`Request failed with status code ${status}`, status >= 500 ? 'ERR_BAD_RESPONSE' : 'ERR_BAD_REQUEST', config, {}, response(status, headers));
+  return new AxiosError(
+    `Request failed with status code ${status}`,
+    status >= 500 ? 'ERR_BAD_RESPONSE' : 'ERR_BAD_REQUEST',
+    config,
+    {},
+    response(status, headers),
+  );
 }
 
 function networkError(code: string, message = `connect ${code}`): AxiosError {
   return new AxiosError(message, code, config, {});
 }
 
-const policyOf = (options: Partial<typeof DEFAULT_RETRY_OPTIONS> = {}, now?: () => number) => new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, ...options }, now);
+const policyOf = (options: Partial<typeof DEFAULT_RETRY_OPTIONS> = {}, now?: () => number) =>
+  new RetryPolicy({ ...DEFAULT_RETRY_OPTIONS, ...options }, now);
 
 /** Math.random, as cockatiel's full-jitter generator reads it. */
 const randomIs = (value: number) => jest.spyOn(Math, 'random').mockReturnValue(value);
@@ -163,7 +170,11 @@ describe('RetryPolicy', () => {
     });
 
     /** Runs `attempt` under `policy`, letting every wait pass; the outcome, never a rejection. */
-    async function settled(policy: RetryPolicy, attempt: (n: number) => Promise<AxiosResponse>, options: Parameters<RetryPolicy['run']>[1] = {}) {
+    async function settled(
+      policy: RetryPolicy,
+      attempt: (n: number) => Promise<AxiosResponse>,
+      options: Parameters<RetryPolicy['run']>[1] = {},
+    ) {
       const running = policy.run(attempt, options).then(
         (value) => ({ value }),
         (error: unknown) => ({ error }),
@@ -196,7 +207,10 @@ describe('RetryPolicy', () => {
       const policy = policyOf({ maxAttempts: 3 });
       const last = networkError('ECONNREFUSED', 'the last one');
       const attempt = jest.fn<() => Promise<AxiosResponse>>();
-      attempt.mockRejectedValueOnce(networkError('ECONNREFUSED')).mockRejectedValueOnce(networkError('ECONNREFUSED')).mockRejectedValueOnce(last);
+      attempt
+        .mockRejectedValueOnce(networkError('ECONNREFUSED'))
+        .mockRejectedValueOnce(networkError('ECONNREFUSED'))
+        .mockRejectedValueOnce(last);
       expect(await settled(policy, attempt)).toEqual({ error: last });
       expect(attempt).toHaveBeenCalledTimes(3);
     });
@@ -222,7 +236,10 @@ describe('RetryPolicy', () => {
       expect(attempt).toHaveBeenCalledTimes(1);
 
       const open = new UpstreamUnavailableError('http://inventory:8082');
-      const refused = jest.fn<() => Promise<AxiosResponse>>().mockRejectedValueOnce(networkError('ECONNREFUSED')).mockRejectedValueOnce(open);
+      const refused = jest
+        .fn<() => Promise<AxiosResponse>>()
+        .mockRejectedValueOnce(networkError('ECONNREFUSED'))
+        .mockRejectedValueOnce(open);
       expect(await settled(policy, refused)).toEqual({ error: open });
       expect(refused).toHaveBeenCalledTimes(2);
     });

@@ -55,7 +55,9 @@ export function retryCause(outcome: AttemptOutcome): RetryCause | undefined {
  * nonce), or the upstream would refuse the retry as a replay.
  */
 export class RetryPolicy {
-  private readonly backoff = new DelegateBackoff((context: IRetryBackoffContext<unknown>) => this.delayAfter(context.result as AttemptOutcome, context.attempt));
+  private readonly backoff = new DelegateBackoff((context: IRetryBackoffContext<unknown>) =>
+    this.delayAfter(context.result as AttemptOutcome, context.attempt),
+  );
 
   constructor(
     readonly options: Readonly<Required<RetryOptions>>,
@@ -82,18 +84,32 @@ export class RetryPolicy {
       const asked = parseRetryAfter(response?.headers?.['retry-after'], this.now());
       if (asked !== undefined) return Math.min(asked, maxDelayMs);
     }
-    const [delay] = fullJitterGenerator(attempt - 1, { initialDelay: baseDelayMs, maxDelay: maxDelayMs, exponent: 2, generator: fullJitterGenerator });
+    const [delay] = fullJitterGenerator(attempt - 1, {
+      initialDelay: baseDelayMs,
+      maxDelay: maxDelayMs,
+      exponent: 2,
+      generator: fullJitterGenerator,
+    });
     return delay;
   }
 
   /** Runs `attempt` (which must sign afresh on each call) up to maxAttempts times. */
-  async run<T>(attempt: (attemptNumber: number) => Promise<AxiosResponse<T>>, { signal, onRetry }: RunOptions = {}): Promise<AxiosResponse<T>> {
+  async run<T>(
+    attempt: (attemptNumber: number) => Promise<AxiosResponse<T>>,
+    { signal, onRetry }: RunOptions = {},
+  ): Promise<AxiosResponse<T>> {
     // A policy per call, so that its onRetry listener hears this call only. cockatiel counts retries, not attempts.
     const policy = retry(
-      handleWhen((error) => retryCause({ error }) !== undefined).orWhenResult((value) => retryCause({ value: value as AxiosResponse }) !== undefined),
+      handleWhen((error) => retryCause({ error }) !== undefined).orWhenResult(
+        (value) => retryCause({ value: value as AxiosResponse }) !== undefined,
+      ),
       { maxAttempts: this.options.maxAttempts - 1, backoff: this.backoff },
     );
-    const listener = onRetry && policy.onRetry(({ delay, attempt: failed, ...outcome }) => onRetry({ attempt: failed, delayMs: delay, cause: retryCause(outcome as AttemptOutcome)! }));
+    const listener =
+      onRetry &&
+      policy.onRetry(({ delay, attempt: failed, ...outcome }) =>
+        onRetry({ attempt: failed, delayMs: delay, cause: retryCause(outcome as AttemptOutcome)! }),
+      );
     const calls = policy.execute(({ attempt: retries }) => {
       // cockatiel's wait between attempts does not listen to the signal: an abort during it ends the
       // call at once (below), and the attempt that would follow the wait is never sent.

@@ -85,7 +85,12 @@ describe('UpstreamCircuitBreakers', () => {
     }
     expect(breakers.state(INVENTORY)).toBe('closed');
     await failTimes(breakers, INVENTORY, 2);
-    await expect(breakers.execute(INVENTORY, fail(() => httpError(404)))).rejects.toMatchObject({ response: { status: 404 } });
+    await expect(
+      breakers.execute(
+        INVENTORY,
+        fail(() => httpError(404)),
+      ),
+    ).rejects.toMatchObject({ response: { status: 404 } });
     await failTimes(breakers, INVENTORY, 2);
     expect(breakers.state(INVENTORY)).toBe('closed');
     await failTimes(breakers, INVENTORY, 1);
@@ -104,7 +109,10 @@ describe('UpstreamCircuitBreakers', () => {
 
   it('half-opens after halfOpenAfterMs: a successful trial call closes the circuit', async () => {
     const states: Array<[string, UpstreamCircuitState]> = [];
-    const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 2, halfOpenAfterMs: 1000 }, { onStateChange: (u, s) => states.push([u, s]) });
+    const breakers = new UpstreamCircuitBreakers(
+      { ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 2, halfOpenAfterMs: 1000 },
+      { onStateChange: (u, s) => states.push([u, s]) },
+    );
     await failTimes(breakers, INVENTORY, 2);
     expect(breakers.state(INVENTORY)).toBe('open');
 
@@ -128,7 +136,12 @@ describe('UpstreamCircuitBreakers', () => {
     const breakers = new UpstreamCircuitBreakers({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, consecutiveFailures: 1, halfOpenAfterMs: 1000 });
     await failTimes(breakers, INVENTORY, 1);
     clock += 1000;
-    await expect(breakers.execute(INVENTORY, fail(() => httpError(409)))).rejects.toMatchObject({ response: { status: 409 } });
+    await expect(
+      breakers.execute(
+        INVENTORY,
+        fail(() => httpError(409)),
+      ),
+    ).rejects.toMatchObject({ response: { status: 409 } });
     expect(breakers.state(INVENTORY)).toBe('closed');
   });
 

@@ -1,5 +1,13 @@
 import type { AxiosResponse } from 'axios';
-import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, isBrokenCircuitError, isIsolatedCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
+import {
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+  isIsolatedCircuitError,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
 import { isCancellation, isUpstreamFailure } from './upstream-failure.js';
 import { UpstreamUnavailableError } from './upstream-unavailable.error.js';
 import type { CircuitBreakerOptions } from './circuit-breaker-options.js';
@@ -79,7 +87,9 @@ export class UpstreamCircuitBreakers {
       });
     } catch (error) {
       if (isBrokenCircuitError(error) || isIsolatedCircuitError(error)) {
-        throw new UpstreamUnavailableError(upstream, 'circuit_open', { cause: breaker.lastFailure && 'error' in breaker.lastFailure ? breaker.lastFailure.error : undefined });
+        throw new UpstreamUnavailableError(upstream, 'circuit_open', {
+          cause: breaker.lastFailure && 'error' in breaker.lastFailure ? breaker.lastFailure.error : undefined,
+        });
       }
       throw error;
     }
@@ -91,7 +101,9 @@ export class UpstreamCircuitBreakers {
     let breaker = this.breakers.get(upstream);
     if (!breaker) {
       breaker = circuitBreaker(
-        handleWhen(isUpstreamFailure).orWhenResult((outcome) => 'response' in (outcome as CallOutcome<unknown>) && isUpstreamFailure((outcome as { response: unknown }).response)),
+        handleWhen(isUpstreamFailure).orWhenResult(
+          (outcome) => 'response' in (outcome as CallOutcome<unknown>) && isUpstreamFailure((outcome as { response: unknown }).response),
+        ),
         { halfOpenAfter: this.halfOpenAfterMs, breaker: new ConsecutiveBreaker(this.consecutiveFailures) },
       );
       const onStateChange = this.hooks.onStateChange;

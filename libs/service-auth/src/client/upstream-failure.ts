@@ -38,7 +38,9 @@ export function statusOf(outcome: unknown): number | undefined {
   if (isAxiosError(outcome)) return outcome.response?.status;
   if (outcome instanceof Error || !outcome || typeof outcome !== 'object') return undefined;
   const response = outcome as Partial<AxiosResponse>;
-  return typeof response.status === 'number' && response.headers !== undefined && response.config !== undefined ? response.status : undefined;
+  return typeof response.status === 'number' && response.headers !== undefined && response.config !== undefined
+    ? response.status
+    : undefined;
 }
 
 /** The kind of a failure that produced no HTTP answer, or undefined when `error` is not one. */

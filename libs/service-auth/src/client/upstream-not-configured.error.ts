@@ -14,7 +14,9 @@ export class UpstreamNotConfiguredError extends Error {
   ) {
     super(
       `No upstream is configured for ${target}: not called. ` +
-        (configured.length ? `Configured upstreams: ${configured.join(', ')}.` : 'Configure SERVICE_AUTH_UPSTREAMS (or options.keys.upstreams).'),
+        (configured.length
+          ? `Configured upstreams: ${configured.join(', ')}.`
+          : 'Configure SERVICE_AUTH_UPSTREAMS (or options.keys.upstreams).'),
     );
   }
 }

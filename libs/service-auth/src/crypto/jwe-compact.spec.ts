@@ -42,7 +42,9 @@ function forge(
   const tagLength = opts.tagLength ?? 16;
   let ivForCipher = iv;
   if (iv.length === 0) ivForCipher = randomBytes(12); // GCM needs some IV; the emitted part stays empty
-  const cipher = createCipheriv('aes-256-gcm', opts.key ?? KEY, ivForCipher, { authTagLength: tagLength >= 12 && tagLength <= 16 ? tagLength : 16 });
+  const cipher = createCipheriv('aes-256-gcm', opts.key ?? KEY, ivForCipher, {
+    authTagLength: tagLength >= 12 && tagLength <= 16 ? tagLength : 16,
+  });
   cipher.setAAD(Buffer.from(encodedHeader, 'ascii'));
   const ct = Buffer.concat([cipher.update(opts.plaintext ?? BODY), cipher.final()]);
   let tag = cipher.getAuthTag();
@@ -358,7 +360,11 @@ describe('encryptCompact / decryptCompact', () => {
       expectReason(() => decryptCompact(forge('"dir"'), resolve), 'jwe_malformed');
       expectReason(() => decryptCompact(forge('42'), resolve), 'jwe_malformed');
       expectReason(() => decryptCompact(withPart(token, 0, ''), resolve), 'jwe_malformed');
-      const invalidUtf8 = Buffer.concat([Buffer.from('{"alg":"dir","enc":"A256GCM","kid":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+      const invalidUtf8 = Buffer.concat([
+        Buffer.from('{"alg":"dir","enc":"A256GCM","kid":"'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('"}'),
+      ]);
       expectReason(() => decryptCompact(withPart(token, 0, b64u(invalidUtf8)), resolve), 'jwe_malformed');
     });
 
@@ -492,7 +498,9 @@ describe('encryptCompact / decryptCompact', () => {
       expect(plaintext.equals(BODY)).toBe(true);
       expect(header).toEqual({ alg: 'dir', enc: 'A256GCM', kid: KID });
 
-      const empty = await new jose.CompactEncrypt(new Uint8Array(0)).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: KID }).encrypt(KEY);
+      const empty = await new jose.CompactEncrypt(new Uint8Array(0))
+        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: KID })
+        .encrypt(KEY);
       expect(decryptCompact(empty, resolve).plaintext).toHaveLength(0);
     });
 
@@ -503,7 +511,9 @@ describe('encryptCompact / decryptCompact', () => {
     });
 
     it('we refuse jose output with enc A128GCM (16-byte key)', async () => {
-      const token = await new jose.CompactEncrypt(BODY).setProtectedHeader({ alg: 'dir', enc: 'A128GCM', kid: KID }).encrypt(randomBytes(16));
+      const token = await new jose.CompactEncrypt(BODY)
+        .setProtectedHeader({ alg: 'dir', enc: 'A128GCM', kid: KID })
+        .encrypt(randomBytes(16));
       expectReason(() => decryptCompact(token, resolve), 'jwe_unsupported');
     });
 
@@ -514,7 +524,9 @@ describe('encryptCompact / decryptCompact', () => {
     });
 
     it('we refuse jose output with enc A256CBC-HS512 (64-byte key)', async () => {
-      const token = await new jose.CompactEncrypt(BODY).setProtectedHeader({ alg: 'dir', enc: 'A256CBC-HS512', kid: KID }).encrypt(randomBytes(64));
+      const token = await new jose.CompactEncrypt(BODY)
+        .setProtectedHeader({ alg: 'dir', enc: 'A256CBC-HS512', kid: KID })
+        .encrypt(randomBytes(64));
       expectReason(() => decryptCompact(token, resolve), 'jwe_unsupported');
     });
   });

@@ -156,11 +156,7 @@ export function decryptCompact(
   const key = resolveKey(kid);
   if (key === undefined) throw new ServiceAuthError('key_unknown', 'Unknown encryption key', `kid=${logSafe(kid)}`);
   if (!(key instanceof Uint8Array) || key.byteLength !== KEY_BYTES) {
-    throw new ServiceAuthError(
-      'key_unknown',
-      'Unknown encryption key',
-      `kid=${logSafe(kid)}: configured key is not ${KEY_BYTES} bytes`,
-    );
+    throw new ServiceAuthError('key_unknown', 'Unknown encryption key', `kid=${logSafe(kid)}: configured key is not ${KEY_BYTES} bytes`);
   }
 
   // 8. Authenticated decryption. The AAD is the header exactly as received (ASCII).

@@ -24,7 +24,9 @@ describe('ReplayStoreHealthIndicator', () => {
   });
 
   it('a store without ping() is reported up', async () => {
-    await expect(new ReplayStoreHealthIndicator({ claim: async () => true }).isHealthy()).resolves.toEqual({ replay_store: { status: 'up' } });
+    await expect(new ReplayStoreHealthIndicator({ claim: async () => true }).isHealthy()).resolves.toEqual({
+      replay_store: { status: 'up' },
+    });
   });
 
   it('the in-process store stays up when one caller is at its budget: that caller is refused, not the service', async () => {

@@ -99,7 +99,11 @@ describe('EnvKeyProvider', () => {
             { id: 'k1', apiKey: orderA.apiKey, secret: orderA.secret, source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS (entry 2)' },
           ],
         },
-        { id: 'billing.v2', source: 'SERVICE_AUTH_CALLER_BILLING_V2_KEYS', keys: [{ id: 'b1', apiKey: billing.apiKey, secret: billing.secret, source: 'SERVICE_AUTH_CALLER_BILLING_V2_KEYS (entry 1)' }] },
+        {
+          id: 'billing.v2',
+          source: 'SERVICE_AUTH_CALLER_BILLING_V2_KEYS',
+          keys: [{ id: 'b1', apiKey: billing.apiKey, secret: billing.secret, source: 'SERVICE_AUTH_CALLER_BILLING_V2_KEYS (entry 1)' }],
+        },
       ],
     });
     const ring = KeyRing.from(material, 'me');
@@ -127,7 +131,13 @@ describe('EnvKeyProvider', () => {
           source: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL',
           keys: [
             { id: 'i2', apiKey: invNew.apiKey, secret: invNew.secret, source: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS (entry 1)' },
-            { id: 'i1', apiKey: invOld.apiKey, algorithm: 'hmac-sha256', secret: invOld.secret, source: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS (entry 2)' },
+            {
+              id: 'i1',
+              apiKey: invOld.apiKey,
+              algorithm: 'hmac-sha256',
+              secret: invOld.secret,
+              source: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS (entry 2)',
+            },
           ],
         },
         {
@@ -139,7 +149,11 @@ describe('EnvKeyProvider', () => {
       ],
     });
     const ring = KeyRing.from(material, 'order-service');
-    expect(ring.upstreamFor('http://inventory:8082/api/inventory')?.keys[0]).toMatchObject({ id: 'i2', callerId: 'order-service', audience: 'inventory-service' });
+    expect(ring.upstreamFor('http://inventory:8082/api/inventory')?.keys[0]).toMatchObject({
+      id: 'i2',
+      callerId: 'order-service',
+      audience: 'inventory-service',
+    });
     expect(ring.upstreamFor('https://billing.internal/api/invoices')?.id).toBe('billing.v2');
     expect(ring.findByApiKey(invNew.apiKey)).toBeUndefined();
   });
@@ -163,27 +177,39 @@ describe('EnvKeyProvider', () => {
   it('an upstream named in SERVICE_AUTH_UPSTREAMS without its URL or KEYS variable is an error naming that variable', () => {
     const keys = `u1:${apiKey()}:${secret()}`;
     const noUrl = configError(() =>
-      new EnvKeyProvider({ get: env({ SERVICE_AUTH_UPSTREAMS: 'inventory-service', SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: keys }) }).load(),
+      new EnvKeyProvider({
+        get: env({ SERVICE_AUTH_UPSTREAMS: 'inventory-service', SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: keys }),
+      }).load(),
     );
     expect(noUrl.message).toContain('SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL is not set');
     expect(noUrl.message).toContain('SERVICE_AUTH_UPSTREAMS');
     expect(noUrl.message).toContain('"inventory-service"');
 
     const noKeys = configError(() =>
-      new EnvKeyProvider({ get: env({ SERVICE_AUTH_UPSTREAMS: 'inventory-service', SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: 'http://inventory:8082' }) }).load(),
+      new EnvKeyProvider({
+        get: env({ SERVICE_AUTH_UPSTREAMS: 'inventory-service', SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: 'http://inventory:8082' }),
+      }).load(),
     );
     expect(noKeys.message).toContain('SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS is not set');
     expect(noKeys.message).toContain('SERVICE_AUTH_UPSTREAMS');
 
     const blank = configError(() =>
       new EnvKeyProvider({
-        get: env({ SERVICE_AUTH_UPSTREAMS: 'inventory-service', SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: '  ', SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: keys }),
+        get: env({
+          SERVICE_AUTH_UPSTREAMS: 'inventory-service',
+          SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: '  ',
+          SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: keys,
+        }),
       }).load(),
     );
     expect(blank.message).toContain('SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL');
     const blankKeys = configError(() =>
       new EnvKeyProvider({
-        get: env({ SERVICE_AUTH_UPSTREAMS: 'inventory-service', SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: 'http://inventory:8082', SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: ' , ' }),
+        get: env({
+          SERVICE_AUTH_UPSTREAMS: 'inventory-service',
+          SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: 'http://inventory:8082',
+          SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: ' , ',
+        }),
       }).load(),
     );
     expect(blankKeys.message).toContain('SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS');
@@ -215,7 +241,10 @@ describe('EnvKeyProvider', () => {
 
   it('a non-empty SERVICE_AUTH_KEYS is refused with the way to migrate, without echoing its value', () => {
     const old = `o1:${apiKey()}:${secret()}`;
-    for (const extra of [{} as Record<string, string>, { SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${apiKey()}:${secret()}` }]) {
+    for (const extra of [
+      {} as Record<string, string>,
+      { SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${apiKey()}:${secret()}` },
+    ]) {
       const err = configError(() => new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: old, ...extra }) }).load());
       expect(err.message).toContain('SERVICE_AUTH_KEYS is no longer read');
       expect(err.message).toContain('SERVICE_AUTH_UPSTREAMS');
@@ -234,14 +263,19 @@ describe('EnvKeyProvider', () => {
     expect(err.message).toContain('SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS is not set');
     expect(err.message).toContain('SERVICE_AUTH_CALLERS');
     expect(err.message).toContain('"order-service"');
-    const blank = configError(() => new EnvKeyProvider({ get: env({ SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: '  ' }) }).load());
+    const blank = configError(() =>
+      new EnvKeyProvider({ get: env({ SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: '  ' }) }).load(),
+    );
     expect(blank.message).toContain('SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS');
   });
 
   it('a malformed entry is an error naming the variable and the entry number', () => {
     const err = configError(() =>
       new EnvKeyProvider({
-        get: env({ SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${apiKey()}:${secret()},k2:${apiKey()}` }),
+        get: env({
+          SERVICE_AUTH_CALLERS: 'order-service',
+          SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${apiKey()}:${secret()},k2:${apiKey()}`,
+        }),
       }).load(),
     );
     expect(err.message).toMatch(/^SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: entry 2 /);
@@ -249,14 +283,19 @@ describe('EnvKeyProvider', () => {
 
   it('a short secret read from a variable is reported by KeyRing with the variable and entry', () => {
     const material = new EnvKeyProvider({
-      get: env({ SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${apiKey()}:${randomBytes(16).toString('base64url')}` }),
+      get: env({
+        SERVICE_AUTH_CALLERS: 'order-service',
+        SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${apiKey()}:${randomBytes(16).toString('base64url')}`,
+      }),
     }).load();
     expect(configError(() => KeyRing.from(material)).message).toContain('SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS (entry 1)');
   });
 
   it('nothing set is empty material; an empty or blank variable counts as unset', () => {
     expect(new EnvKeyProvider({ get: env({}) }).load()).toEqual({});
-    expect(new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: ' ', SERVICE_AUTH_CALLERS: ' , ', SERVICE_AUTH_UPSTREAMS: ' ,' }) }).load()).toEqual({});
+    expect(
+      new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: ' ', SERVICE_AUTH_CALLERS: ' , ', SERVICE_AUTH_UPSTREAMS: ' ,' }) }).load(),
+    ).toEqual({});
     expect(new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: '' }) }).load()).toEqual({});
   });
 
@@ -267,11 +306,20 @@ describe('EnvKeyProvider', () => {
       get: env({ INV_AUTH_CALLERS: 'order-service', INV_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${a}:${s}`, SERVICE_AUTH_CALLERS: 'ghost' }),
     });
     expect(provider.load().callers?.map((c) => [c.id, c.source])).toEqual([['order-service', 'INV_AUTH_CALLER_ORDER_SERVICE_KEYS']]);
-    expect(configError(() => new EnvKeyProvider({ prefix: 'INV_AUTH', get: env({ INV_AUTH_CALLERS: 'x' }) }).load()).message).toContain('INV_AUTH_CALLER_X_KEYS');
-    expect(configError(() => new EnvKeyProvider({ prefix: 'INV_AUTH', get: env({ INV_AUTH_UPSTREAMS: 'x' }) }).load()).message).toContain('INV_AUTH_UPSTREAM_X_URL');
+    expect(configError(() => new EnvKeyProvider({ prefix: 'INV_AUTH', get: env({ INV_AUTH_CALLERS: 'x' }) }).load()).message).toContain(
+      'INV_AUTH_CALLER_X_KEYS',
+    );
+    expect(configError(() => new EnvKeyProvider({ prefix: 'INV_AUTH', get: env({ INV_AUTH_UPSTREAMS: 'x' }) }).load()).message).toContain(
+      'INV_AUTH_UPSTREAM_X_URL',
+    );
     const upstreams = new EnvKeyProvider({
       prefix: 'INV_AUTH',
-      get: env({ INV_AUTH_UPSTREAMS: 'x', INV_AUTH_UPSTREAM_X_URL: 'http://x', INV_AUTH_UPSTREAM_X_KEYS: `k1:${apiKey()}:${secret()}`, SERVICE_AUTH_UPSTREAMS: 'ghost' }),
+      get: env({
+        INV_AUTH_UPSTREAMS: 'x',
+        INV_AUTH_UPSTREAM_X_URL: 'http://x',
+        INV_AUTH_UPSTREAM_X_KEYS: `k1:${apiKey()}:${secret()}`,
+        SERVICE_AUTH_UPSTREAMS: 'ghost',
+      }),
     }).load();
     expect(upstreams.upstreams?.map((u) => [u.id, u.url])).toEqual([['x', 'http://x']]);
   });
@@ -292,7 +340,13 @@ describe('EnvKeyProvider', () => {
   });
 
   it('defaults to process.env', () => {
-    const names = ['SERVICE_AUTH_KEYS', 'SERVICE_AUTH_CALLERS', 'SERVICE_AUTH_UPSTREAMS', 'SERVICE_AUTH_UPSTREAM_INV_URL', 'SERVICE_AUTH_UPSTREAM_INV_KEYS'];
+    const names = [
+      'SERVICE_AUTH_KEYS',
+      'SERVICE_AUTH_CALLERS',
+      'SERVICE_AUTH_UPSTREAMS',
+      'SERVICE_AUTH_UPSTREAM_INV_URL',
+      'SERVICE_AUTH_UPSTREAM_INV_KEYS',
+    ];
     const saved = names.map((n) => process.env[n]);
     const [a, s] = [apiKey(), secret()];
     try {
@@ -303,7 +357,12 @@ describe('EnvKeyProvider', () => {
       process.env.SERVICE_AUTH_UPSTREAM_INV_KEYS = `own:${a}:${s}`;
       expect(new EnvKeyProvider().load()).toEqual({
         upstreams: [
-          { id: 'inv', url: 'http://inv:8082', source: 'SERVICE_AUTH_UPSTREAM_INV_URL', keys: [{ id: 'own', apiKey: a, secret: s, source: 'SERVICE_AUTH_UPSTREAM_INV_KEYS (entry 1)' }] },
+          {
+            id: 'inv',
+            url: 'http://inv:8082',
+            source: 'SERVICE_AUTH_UPSTREAM_INV_URL',
+            keys: [{ id: 'own', apiKey: a, secret: s, source: 'SERVICE_AUTH_UPSTREAM_INV_KEYS (entry 1)' }],
+          },
         ],
       });
     } finally {

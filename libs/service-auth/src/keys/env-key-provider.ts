@@ -50,7 +50,9 @@ export interface KeyListEntry {
  * joined by commas, in the order given.
  */
 export function formatKeyList(keys: readonly KeyListEntry[]): string {
-  return keys.map((key) => (key.algorithm ? `${key.id}:${key.apiKey}:${key.algorithm}:${key.secret}` : `${key.id}:${key.apiKey}:${key.secret}`)).join(',');
+  return keys
+    .map((key) => (key.algorithm ? `${key.id}:${key.apiKey}:${key.algorithm}:${key.secret}` : `${key.id}:${key.apiKey}:${key.secret}`))
+    .join(',');
 }
 
 function idList(value: string | undefined): string[] {
@@ -116,7 +118,8 @@ export class EnvKeyProvider implements KeyProvider {
 
   private required(variable: string, listVar: string, what: string): string {
     const value = this.get(variable);
-    if (value === undefined || value.replace(/[\s,]/g, '') === '') throw new KeyConfigurationError(`${variable} is not set, but ${listVar} names ${what}`);
+    if (value === undefined || value.replace(/[\s,]/g, '') === '')
+      throw new KeyConfigurationError(`${variable} is not set, but ${listVar} names ${what}`);
     return value;
   }
 }

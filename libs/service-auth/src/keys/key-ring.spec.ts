@@ -19,7 +19,11 @@ function configError(material: KeyMaterial, serviceId?: string): KeyConfiguratio
   throw new Error('KeyRing.from accepted the material');
 }
 
-const caller = (id: string, keys: CredentialDefinition[] = [{ id: 'k1', apiKey: apiKey(), secret: secret() }], source?: string): CallerDefinition => ({
+const caller = (
+  id: string,
+  keys: CredentialDefinition[] = [{ id: 'k1', apiKey: apiKey(), secret: secret() }],
+  source?: string,
+): CallerDefinition => ({
   id,
   keys,
   source,
@@ -35,7 +39,9 @@ const upstream = (
 describe('KeyRing.from: validation', () => {
   it('requires at least 32 bytes of secret', () => {
     expect(MIN_SECRET_BYTES).toBe(32);
-    const err = configError({ callers: [caller('order-service', [{ id: 'k1', apiKey: apiKey(), secret: randomBytes(31).toString('base64') }])] });
+    const err = configError({
+      callers: [caller('order-service', [{ id: 'k1', apiKey: apiKey(), secret: randomBytes(31).toString('base64') }])],
+    });
     expect(err.message).toMatch(/31 bytes; at least 32/);
     expect(err.message).toContain('k1');
   });
@@ -44,7 +50,12 @@ describe('KeyRing.from: validation', () => {
     const err = configError({
       callers: [
         caller('order-service', [
-          { id: 'k1', apiKey: apiKey(), secret: randomBytes(16).toString('base64url'), source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS (entry 1)' },
+          {
+            id: 'k1',
+            apiKey: apiKey(),
+            secret: randomBytes(16).toString('base64url'),
+            source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS (entry 1)',
+          },
         ]),
       ],
     });
@@ -53,11 +64,18 @@ describe('KeyRing.from: validation', () => {
   });
 
   it('without a source, the message names the position in the material', () => {
-    const err = configError({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: secret() }]), caller('b', [{ id: 'k1', apiKey: apiKey(), secret: 'c2hvcnQ=' }])] });
+    const err = configError({
+      callers: [
+        caller('a', [{ id: 'k1', apiKey: apiKey(), secret: secret() }]),
+        caller('b', [{ id: 'k1', apiKey: apiKey(), secret: 'c2hvcnQ=' }]),
+      ],
+    });
     expect(err.message).toContain('callers[1]');
     expect(err.message).toContain('"b"');
     expect(err.message).toContain('.keys[0]');
-    const upstreamErr = configError({ upstreams: [upstream('inventory-service', 'http://inventory:8082', [{ id: 'own', apiKey: apiKey(), secret: 'c2hvcnQ=' }])] });
+    const upstreamErr = configError({
+      upstreams: [upstream('inventory-service', 'http://inventory:8082', [{ id: 'own', apiKey: apiKey(), secret: 'c2hvcnQ=' }])],
+    });
     expect(upstreamErr.message).toContain('upstreams[0]');
     expect(upstreamErr.message).toContain('"inventory-service"');
   });
@@ -69,7 +87,9 @@ describe('KeyRing.from: validation', () => {
 
   it('a missing secret is refused', () => {
     for (const missing of [undefined, null, '']) {
-      const err = configError({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: missing as unknown as string, source: 'VAULT secret/a' }])] });
+      const err = configError({
+        callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: missing as unknown as string, source: 'VAULT secret/a' }])],
+      });
       expect(err.message).toContain('VAULT secret/a');
       expect(err.message).toMatch(/secret of key "k1" is missing/);
     }
@@ -87,8 +107,17 @@ describe('KeyRing.from: validation', () => {
     let bytes: Buffer;
     do bytes = randomBytes(32);
     while (!/[+/]/.test(bytes.toString('base64'))); // make sure the two alphabets actually differ
-    const forms = [bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('base64').replace(/=+$/, ''), ` ${bytes.toString('base64')}\n`];
-    const hmacKeys = forms.map((s) => KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: s }])] }).findCallerKey('a', 'k1')!.hmacKey.toString('hex'));
+    const forms = [
+      bytes.toString('base64'),
+      bytes.toString('base64url'),
+      bytes.toString('base64').replace(/=+$/, ''),
+      ` ${bytes.toString('base64')}\n`,
+    ];
+    const hmacKeys = forms.map((s) =>
+      KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: s }])] })
+        .findCallerKey('a', 'k1')!
+        .hmacKey.toString('hex'),
+    );
     expect(new Set(hmacKeys).size).toBe(1);
     expect(hmacKeys[0]).toBe(deriveKeys(bytes).hmacKey.toString('hex'));
   });
@@ -122,12 +151,19 @@ describe('KeyRing.from: validation', () => {
   });
 
   it('a caller configured twice is refused', () => {
-    expect(configError({ callers: [caller('order-service'), caller('order-service')] }).message).toMatch(/"order-service" is configured twice/);
+    expect(configError({ callers: [caller('order-service'), caller('order-service')] }).message).toMatch(
+      /"order-service" is configured twice/,
+    );
   });
 
   it('a key id used twice by one caller is refused (but two callers may share a key id)', () => {
     const err = configError({
-      callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: secret() }, { id: 'k1', apiKey: apiKey(), secret: secret() }])],
+      callers: [
+        caller('a', [
+          { id: 'k1', apiKey: apiKey(), secret: secret() },
+          { id: 'k1', apiKey: apiKey(), secret: secret() },
+        ]),
+      ],
     });
     expect(err.message).toMatch(/key id "k1" twice/);
     expect(() => KeyRing.from({ callers: [caller('a'), caller('b')] })).not.toThrow();
@@ -135,7 +171,12 @@ describe('KeyRing.from: validation', () => {
 
   it('a key id used twice by one upstream is refused (but two upstreams may share a key id)', () => {
     const err = configError({
-      upstreams: [upstream('inventory-service', 'http://inventory:8082', [{ id: 'o1', apiKey: apiKey(), secret: secret() }, { id: 'o1', apiKey: apiKey(), secret: secret() }])],
+      upstreams: [
+        upstream('inventory-service', 'http://inventory:8082', [
+          { id: 'o1', apiKey: apiKey(), secret: secret() },
+          { id: 'o1', apiKey: apiKey(), secret: secret() },
+        ]),
+      ],
     });
     expect(err.message).toMatch(/upstream "inventory-service" has key id "o1" twice/);
     expect(() =>
@@ -151,26 +192,42 @@ describe('KeyRing.from: validation', () => {
   it('the same API key for two callers (or two keys) is refused', () => {
     const shared = apiKey();
     const err = configError({
-      callers: [caller('a', [{ id: 'k1', apiKey: shared, secret: secret() }]), caller('b', [{ id: 'k2', apiKey: shared, secret: secret() }])],
+      callers: [
+        caller('a', [{ id: 'k1', apiKey: shared, secret: secret() }]),
+        caller('b', [{ id: 'k2', apiKey: shared, secret: secret() }]),
+      ],
     });
     expect(err.message).toMatch(/API key of caller "b" key "k2" is also used by caller "a" key "k1"/);
     expect(err.message).not.toContain(shared);
-    expect(configError({ callers: [caller('a', [{ id: 'k1', apiKey: shared, secret: secret() }, { id: 'k2', apiKey: shared, secret: secret() }])] }).message).toMatch(
-      /needs its own API key/,
-    );
+    expect(
+      configError({
+        callers: [
+          caller('a', [
+            { id: 'k1', apiKey: shared, secret: secret() },
+            { id: 'k2', apiKey: shared, secret: secret() },
+          ]),
+        ],
+      }).message,
+    ).toMatch(/needs its own API key/);
   });
 
   it('an unknown algorithm is refused, naming the supported one; hmac-sha256 (or none) is accepted', () => {
-    const err = configError({ callers: [caller('a', [{ id: 'k1', algorithm: 'ed25519' as never, apiKey: apiKey(), secret: secret(), source: 'SRC' }])] });
+    const err = configError({
+      callers: [caller('a', [{ id: 'k1', algorithm: 'ed25519' as never, apiKey: apiKey(), secret: secret(), source: 'SRC' }])],
+    });
     expect(err.message).toContain('SRC');
     expect(err.message).toMatch(/unsupported algorithm/);
     expect(err.message).toMatch(/supported: hmac-sha256/);
     for (const algorithm of ['HMAC-SHA256', 'hmac-sha512', '']) {
-      expect(configError({ upstreams: [upstream('b', 'http://b', [{ id: 'k1', algorithm: algorithm as never, apiKey: apiKey(), secret: secret() }])] }).message).toMatch(
-        /supported: hmac-sha256/,
-      );
+      expect(
+        configError({
+          upstreams: [upstream('b', 'http://b', [{ id: 'k1', algorithm: algorithm as never, apiKey: apiKey(), secret: secret() }])],
+        }).message,
+      ).toMatch(/supported: hmac-sha256/);
     }
-    const ring = KeyRing.from({ callers: [caller('a', [{ id: 'k1', algorithm: 'hmac-sha256', apiKey: apiKey(), secret: secret() }]), caller('b')] });
+    const ring = KeyRing.from({
+      callers: [caller('a', [{ id: 'k1', algorithm: 'hmac-sha256', apiKey: apiKey(), secret: secret() }]), caller('b')],
+    });
     expect(ring.findCallerKey('a', 'k1')?.algorithm).toBe('hmac-sha256');
     expect(ring.findCallerKey('b', 'k1')?.algorithm).toBe('hmac-sha256');
   });
@@ -231,7 +288,10 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
   it('the same secret for two callers is refused, naming both', () => {
     const shared = secret();
     const err = configError({
-      callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: shared }]), caller('b', [{ id: 'k2', apiKey: apiKey(), secret: shared }])],
+      callers: [
+        caller('a', [{ id: 'k1', apiKey: apiKey(), secret: shared }]),
+        caller('b', [{ id: 'k2', apiKey: apiKey(), secret: shared }]),
+      ],
     });
     expect(err.message).toMatch(/secret of caller "b" key "k2" is also used by caller "a" key "k1"/);
   });
@@ -242,14 +302,17 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
     while (!/[+/]/.test(bytes.toString('base64')));
     const err = configError({
       callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: bytes.toString('base64') }])],
-      upstreams: [
-        upstream('b', 'http://b', [{ id: 'k2', apiKey: apiKey(), secret: bytes.toString('base64url') }]),
-      ],
+      upstreams: [upstream('b', 'http://b', [{ id: 'k2', apiKey: apiKey(), secret: bytes.toString('base64url') }])],
     });
     expect(err.message).toMatch(/secret of upstream "b" key "k2" is also used by caller "a" key "k1"/);
-    expect(configError({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: bytes }]), caller('c', [{ id: 'k1', apiKey: apiKey(), secret: bytes.toString('base64') }])] }).message).toMatch(
-      /secret of caller "c"/,
-    );
+    expect(
+      configError({
+        callers: [
+          caller('a', [{ id: 'k1', apiKey: apiKey(), secret: bytes }]),
+          caller('c', [{ id: 'k1', apiKey: apiKey(), secret: bytes.toString('base64') }]),
+        ],
+      }).message,
+    ).toMatch(/secret of caller "c"/);
   });
 
   it('distinct API keys and secrets everywhere are accepted', () => {
@@ -264,10 +327,13 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
 
 describe('KeyRing.from: upstreams', () => {
   it('an upstream without keys is refused', () => {
-    expect(configError({ upstreams: [upstream('inventory-service', 'http://inventory:8082', [])] }).message).toMatch(/upstream "inventory-service" has no keys/);
-    expect(configError({ upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: undefined as never, source: 'ENV_U' }] }).message).toMatch(
-      /ENV_U/,
+    expect(configError({ upstreams: [upstream('inventory-service', 'http://inventory:8082', [])] }).message).toMatch(
+      /upstream "inventory-service" has no keys/,
     );
+    expect(
+      configError({ upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: undefined as never, source: 'ENV_U' }] })
+        .message,
+    ).toMatch(/ENV_U/);
   });
 
   it('an invalid upstream id is refused', () => {
@@ -277,9 +343,9 @@ describe('KeyRing.from: upstreams', () => {
   });
 
   it('an upstream configured twice is refused', () => {
-    expect(configError({ upstreams: [upstream('inventory-service', 'http://a'), upstream('inventory-service', 'http://b')] }).message).toMatch(
-      /upstream "inventory-service" is configured twice/,
-    );
+    expect(
+      configError({ upstreams: [upstream('inventory-service', 'http://a'), upstream('inventory-service', 'http://b')] }).message,
+    ).toMatch(/upstream "inventory-service" is configured twice/);
   });
 
   it('two upstreams at the same url are refused, also when the urls differ only in how they are written', () => {
@@ -295,15 +361,34 @@ describe('KeyRing.from: upstreams', () => {
   });
 
   it('the url must be an absolute http:// or https:// URL', () => {
-    for (const url of ['inventory:8082', '/api', '', 'ftp://inventory', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url', 42, undefined]) {
-      const err = configError({ upstreams: [upstream('inventory-service', url as string, undefined, 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL')] });
+    for (const url of [
+      'inventory:8082',
+      '/api',
+      '',
+      'ftp://inventory',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'not a url',
+      42,
+      undefined,
+    ]) {
+      const err = configError({
+        upstreams: [upstream('inventory-service', url as string, undefined, 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL')],
+      });
       expect(err.message).toContain('SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL');
       expect(err.message).toMatch(/url must be an absolute http:\/\/ or https:\/\/ URL/);
     }
   });
 
   it('the url may not carry credentials, a query or a fragment, and the message does not echo it', () => {
-    for (const url of ['http://user:hunter2@inventory:8082', 'http://user@inventory:8082', 'http://inventory:8082/?token=hunter2', 'http://inventory:8082/?', 'http://inventory:8082/#hunter2', 'http://inventory:8082/#']) {
+    for (const url of [
+      'http://user:hunter2@inventory:8082',
+      'http://user@inventory:8082',
+      'http://inventory:8082/?token=hunter2',
+      'http://inventory:8082/?',
+      'http://inventory:8082/#hunter2',
+      'http://inventory:8082/#',
+    ]) {
       const err = configError({ upstreams: [upstream('inventory-service', url)] });
       expect(err.message).toMatch(/without credentials, query or fragment/);
       expect(err.message).not.toContain('hunter2');
@@ -320,7 +405,11 @@ describe('KeyRing.from: upstreams', () => {
     });
     expect(ring.upstreamIds).toEqual(['a', 'b', 'c']);
     expect(ring.upstream('a')).toMatchObject({ id: 'a', origin: 'http://inventory:8082', basePath: '', url: 'http://inventory:8082' });
-    expect(ring.upstream('b')).toMatchObject({ origin: 'https://billing.internal', basePath: '/api/v1', url: 'https://billing.internal/api/v1' });
+    expect(ring.upstream('b')).toMatchObject({
+      origin: 'https://billing.internal',
+      basePath: '/api/v1',
+      url: 'https://billing.internal/api/v1',
+    });
     expect(ring.upstream('c')).toMatchObject({ origin: 'http://pricing', basePath: '', url: 'http://pricing' });
     expect(ring.upstream('nope')).toBeUndefined();
   });
@@ -371,8 +460,17 @@ describe('KeyRing: lookups', () => {
   });
 
   it('a caller key is signed by the caller, for this service; an upstream key is signed by this service, for the upstream', () => {
-    expect(ring.findCallerKey('order-service', 'k1')).toMatchObject({ callerId: 'order-service', audience: 'inventory-service', algorithm: 'hmac-sha256' });
-    expect(ring.upstream('pricing-service')!.keys[0]).toMatchObject({ id: 'own-new', callerId: 'inventory-service', audience: 'pricing-service', algorithm: 'hmac-sha256' });
+    expect(ring.findCallerKey('order-service', 'k1')).toMatchObject({
+      callerId: 'order-service',
+      audience: 'inventory-service',
+      algorithm: 'hmac-sha256',
+    });
+    expect(ring.upstream('pricing-service')!.keys[0]).toMatchObject({
+      id: 'own-new',
+      callerId: 'inventory-service',
+      audience: 'pricing-service',
+      algorithm: 'hmac-sha256',
+    });
     expect(ring.serviceId).toBe('inventory-service');
   });
 
@@ -388,7 +486,7 @@ describe('KeyRing: lookups', () => {
     expect(ring.hasCaller('Order-Service')).toBe(false);
   });
 
-  it('an upstream keeps its keys in order (the first signs); findUpstreamKey finds only that upstream\'s keys', () => {
+  it("an upstream keeps its keys in order (the first signs); findUpstreamKey finds only that upstream's keys", () => {
     expect(ring.upstreamIds).toEqual(['pricing-service']);
     expect(ring.upstream('pricing-service')!.keys.map((k) => k.id)).toEqual(['own-new', 'own-old']);
     expect(ring.findUpstreamKey('pricing-service', 'own-old')?.id).toBe('own-old');
@@ -413,7 +511,12 @@ describe('KeyRing.upstreamFor', () => {
   const idFor = (url: string | URL) => ring.upstreamFor(url)?.id;
 
   it('a URL at an origin-wide upstream matches it, whatever the path and query', () => {
-    for (const url of ['http://inventory:8082', 'http://inventory:8082/', 'http://inventory:8082/api/inventory?sku=A-1', 'http://INVENTORY:8082/x']) {
+    for (const url of [
+      'http://inventory:8082',
+      'http://inventory:8082/',
+      'http://inventory:8082/api/inventory?sku=A-1',
+      'http://INVENTORY:8082/x',
+    ]) {
       expect(idFor(url)).toBe('inventory-service');
     }
     expect(idFor(new URL('http://inventory:8082/api'))).toBe('inventory-service');
@@ -437,7 +540,9 @@ describe('KeyRing.upstreamFor', () => {
     expect(idFor('https://billing.internal/api/v1/invoices')).toBe('billing-api');
     expect(idFor('https://billing.internal/admin/users')).toBe('billing-admin');
 
-    const reversed = KeyRing.from({ upstreams: [upstream('deep', 'http://h/a/b'), upstream('root', 'http://h'), upstream('mid', 'http://h/a')] });
+    const reversed = KeyRing.from({
+      upstreams: [upstream('deep', 'http://h/a/b'), upstream('root', 'http://h'), upstream('mid', 'http://h/a')],
+    });
     expect(reversed.upstreamFor('http://h/a/b/c')?.id).toBe('deep');
     expect(reversed.upstreamFor('http://h/a/c')?.id).toBe('mid');
     expect(reversed.upstreamFor('http://h/c')?.id).toBe('root');
@@ -516,14 +621,18 @@ describe('key derivation (HKDF-SHA256)', () => {
 describe('KeyRing.from: refusals never echo secrets', () => {
   it('a secret written where the algorithm goes is not echoed', () => {
     const s = secret();
-    const err = configError({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), algorithm: s as never, secret: 'hmac-sha256', source: 'SRC (entry 1)' }])] });
+    const err = configError({
+      callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), algorithm: s as never, secret: 'hmac-sha256', source: 'SRC (entry 1)' }])],
+    });
     expect(err.message).toContain('SRC (entry 1)');
     expect(err.message).not.toContain(s);
   });
 
   it('an upstream URL with a password is not echoed when refused', () => {
     for (const url of ['ftp://svc:hunter2@inventory:8082', 'htp//svc:hunter2@inventory:8082', 'http://svc:hunter2@inventory:8082']) {
-      expect(configError({ upstreams: [{ id: 'inventory-service', url, keys: [{ id: 'k1', apiKey: apiKey(), secret: secret() }] }] }).message).not.toContain('hunter2');
+      expect(
+        configError({ upstreams: [{ id: 'inventory-service', url, keys: [{ id: 'k1', apiKey: apiKey(), secret: secret() }] }] }).message,
+      ).not.toContain('hunter2');
     }
   });
 

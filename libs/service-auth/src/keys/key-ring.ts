@@ -65,7 +65,9 @@ function parseUpstreamUrl(value: unknown, where: string): { origin: string; base
     throw new KeyConfigurationError(`${where}: url must be an absolute http:// or https:// URL`);
   }
   if (typeof value !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new KeyConfigurationError(`${where}: url must be an absolute http:// or https:// URL (got scheme ${JSON.stringify(url.protocol)})`);
+    throw new KeyConfigurationError(
+      `${where}: url must be an absolute http:// or https:// URL (got scheme ${JSON.stringify(url.protocol)})`,
+    );
   }
   if (url.username || url.password || url.search || url.hash || value.includes('#') || value.includes('?')) {
     throw new KeyConfigurationError(`${where}: url must be scheme://host[:port][/path], without credentials, query or fragment`);
@@ -95,7 +97,13 @@ export class KeyRing {
     const ring = new KeyRing(serviceId);
     const seenApiKeys = new Map<string, string>();
     const seenSecrets = new Map<string, string>();
-    const resolveAll = (defs: unknown, pair: { callerId: string; audience: string }, where: string, kind: string, id: string): ResolvedKey[] => {
+    const resolveAll = (
+      defs: unknown,
+      pair: { callerId: string; audience: string },
+      where: string,
+      kind: string,
+      id: string,
+    ): ResolvedKey[] => {
       const name = `${kind} "${id}"`;
       if (!Array.isArray(defs) || defs.length === 0) throw new KeyConfigurationError(`${where}: ${name} has no keys; give it at least one`);
       const ids = new Set<string>();
@@ -107,7 +115,10 @@ export class KeyRing {
         const label = `${name} key "${key.id}"`;
         const apiKeyHash = sha256(key.apiKey).toString('latin1');
         const apiKeyClash = seenApiKeys.get(apiKeyHash);
-        if (apiKeyClash) throw new KeyConfigurationError(`${at}: the API key of ${label} is also used by ${apiKeyClash}; every credential needs its own API key`);
+        if (apiKeyClash)
+          throw new KeyConfigurationError(
+            `${at}: the API key of ${label} is also used by ${apiKeyClash}; every credential needs its own API key`,
+          );
         seenApiKeys.set(apiKeyHash, label);
         const secretHash = sha256(key.hmacKey).toString('latin1');
         const secretClash = seenSecrets.get(secretHash);
@@ -139,7 +150,8 @@ export class KeyRing {
       const keys = resolveAll(upstream.keys, { callerId: serviceId, audience: upstream.id }, where, 'upstream', upstream.id);
       const resolved: ResolvedUpstream = { id: upstream.id, origin, basePath, url: origin + basePath, keys };
       const sameUrl = [...ring.upstreamsById.values()].find((u) => u.url === resolved.url);
-      if (sameUrl) throw new KeyConfigurationError(`${where}: upstreams "${sameUrl.id}" and "${upstream.id}" have the same url ${resolved.url}`);
+      if (sameUrl)
+        throw new KeyConfigurationError(`${where}: upstreams "${sameUrl.id}" and "${upstream.id}" have the same url ${resolved.url}`);
       ring.upstreamsById.set(upstream.id, resolved);
     });
     ring.upstreamsByPrefix = [...ring.upstreamsById.values()].sort((a, b) => b.basePath.length - a.basePath.length);
@@ -187,8 +199,7 @@ export class KeyRing {
     }
     return this.upstreamsByPrefix.find(
       (u) =>
-        u.origin === parsed.origin &&
-        (u.basePath === '' || parsed.pathname === u.basePath || parsed.pathname.startsWith(`${u.basePath}/`)),
+        u.origin === parsed.origin && (u.basePath === '' || parsed.pathname === u.basePath || parsed.pathname.startsWith(`${u.basePath}/`)),
     );
   }
 

@@ -24,7 +24,7 @@ export function globalMeterSource(): () => MetricsMeter {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
       throw new Error(
-        "ServiceAuthModule: metrics: true needs the optional peer dependency @opentelemetry/api (^1.3): npm install @opentelemetry/api, or pass metrics: { meter } or { observer }",
+        'ServiceAuthModule: metrics: true needs the optional peer dependency @opentelemetry/api (^1.3): npm install @opentelemetry/api, or pass metrics: { meter } or { observer }',
         { cause: err },
       );
     }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Meter } from '@opentelemetry/api';
-import { DataPointType, MeterProvider, MetricReader, type HistogramMetricData, type MetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
+import {
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+  type HistogramMetricData,
+  type MetricData,
+  type SumMetricData,
+} from '@opentelemetry/sdk-metrics';
 import {
   OpenTelemetryVerificationObserver,
   REQUESTS_METRIC,
@@ -37,7 +44,14 @@ describe('OpenTelemetryVerificationObserver', () => {
     observer.onVerified({ route: ROUTE, method: 'GET', caller: 'order-service', durationSeconds: 0.0004 });
     observer.onVerified({ route: ROUTE, method: 'GET', caller: 'order-service', durationSeconds: 0.0006 });
     observer.onRefused({ route: ROUTE, method: 'GET', caller: undefined, durationSeconds: 0.0001, reason: 'api_key_invalid', status: 401 });
-    observer.onRefused({ route: ROUTE, method: 'GET', caller: 'audit-service', durationSeconds: 0.0003, reason: 'caller_not_trusted', status: 403 });
+    observer.onRefused({
+      route: ROUTE,
+      method: 'GET',
+      caller: 'audit-service',
+      durationSeconds: 0.0003,
+      reason: 'caller_not_trusted',
+      status: 403,
+    });
     observer.onFailed({ route: ROUTE, method: 'GET', caller: 'order-service', durationSeconds: 0.002 });
 
     const requests = (await reader.metrics()).get(REQUESTS_METRIC) as SumMetricData;

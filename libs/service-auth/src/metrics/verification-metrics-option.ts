@@ -10,7 +10,8 @@ import type { VerificationObserver } from './verification-observer.js';
  * - `{ meter }`: OpenTelemetry, on this Meter (e.g. from the application's own MeterProvider);
  * - `{ observer }`: any VerificationObserver (another metrics library, an audit trail).
  */
-export type VerificationMetricsOption = boolean | { meter: MetricsMeter; observer?: undefined } | { observer: VerificationObserver; meter?: undefined };
+export type VerificationMetricsOption =
+  boolean | { meter: MetricsMeter; observer?: undefined } | { observer: VerificationObserver; meter?: undefined };
 
 /** The observer the guard reports to, or null when metrics are off. Expects a validated option. */
 export function createVerificationObserver(option: VerificationMetricsOption | undefined): VerificationObserver | null {

@@ -73,7 +73,11 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
   private registerExpressMiddleware(app: ExpressApp): void {
     const router = app.router ?? app._router;
     if (!router || !Array.isArray(router.stack) || typeof app.use !== 'function') return;
-    const precheck = (req: ExpressIncoming, res: ServerResponse & { status(code: number): { json(body: unknown): unknown } }, next: () => void) => {
+    const precheck = (
+      req: ExpressIncoming,
+      res: ServerResponse & { status(code: number): { json(body: unknown): unknown } },
+      next: () => void,
+    ) => {
       const started = this.observer ? performance.now() : 0;
       let route: ExpressRoute | undefined;
       const refusal = this.refusal(req, req, mountPointOf(req), () => (route = onlyRouteFor(router, req)));
@@ -190,7 +194,13 @@ function isBodyParser(handle: unknown): boolean {
 interface ExpressApp {
   readonly router?: { stack: ExpressLayer[] };
   readonly _router?: { stack: ExpressLayer[] };
-  use(handler: (req: ExpressIncoming, res: ServerResponse & { status(code: number): { json(body: unknown): unknown } }, next: () => void) => void): unknown;
+  use(
+    handler: (
+      req: ExpressIncoming,
+      res: ServerResponse & { status(code: number): { json(body: unknown): unknown } },
+      next: () => void,
+    ) => void,
+  ): unknown;
 }
 
 /** Node's request as an Express middleware at the front of the stack receives it. */
@@ -201,7 +211,14 @@ interface FastifyHooks {
   addHook(
     name: 'onRequest',
     hook: (
-      request: { raw: IncomingMessage; headers: IncomingMessage['headers']; method?: string; url?: string; originalUrl?: string; routeOptions?: { url?: unknown; handler?: object } },
+      request: {
+        raw: IncomingMessage;
+        headers: IncomingMessage['headers'];
+        method?: string;
+        url?: string;
+        originalUrl?: string;
+        routeOptions?: { url?: unknown; handler?: object };
+      },
       reply: { code(status: number): { send(body: unknown): unknown } },
       done: () => void,
     ) => void,

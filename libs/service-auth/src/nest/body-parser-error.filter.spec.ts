@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { parserRefusalReason } from './body-parser-error.filter.js';
 
 /** An error shaped as body-parser makes them (http-errors: status, statusCode, expose, type). */
-const bodyParserError = (status: number, type: string) => Object.assign(new Error(type), { status, statusCode: status, expose: status < 500, type });
+const bodyParserError = (status: number, type: string) =>
+  Object.assign(new Error(type), { status, statusCode: status, expose: status < 500, type });
 /** An error shaped as Fastify's content-type parser makes them (FastifyError: code, statusCode). */
 const fastifyError = (statusCode: number, code: string) => Object.assign(new Error(code), { name: 'FastifyError', code, statusCode });
 
@@ -26,9 +27,12 @@ describe('parserRefusalReason: every refusal of a body parser has a reason', () 
     expect(parserRefusalReason(bodyParserError(status, type))).toBe(reason);
   });
 
-  it.each(['stream.encoding.set', 'stream.not.readable'])('body-parser 500 %s (the body was already read or decoded by other code) is a server fault: no reason', (type) => {
-    expect(parserRefusalReason(bodyParserError(500, type))).toBeUndefined();
-  });
+  it.each(['stream.encoding.set', 'stream.not.readable'])(
+    'body-parser 500 %s (the body was already read or decoded by other code) is a server fault: no reason',
+    (type) => {
+      expect(parserRefusalReason(bodyParserError(500, type))).toBeUndefined();
+    },
+  );
 
   it.each([
     [413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'body_too_large'],
@@ -55,7 +59,10 @@ describe('parserRefusalReason: every refusal of a body parser has a reason', () 
     ['no cause', undefined],
     ['an application error', new Error('boom')],
     ['a Fastify error that is not a parser’s', fastifyError(404, 'FST_ERR_NOT_FOUND')],
-    ['an http-error without a type (not a parser’s)', Object.assign(new Error('Not Found'), { status: 404, statusCode: 404, expose: true })],
+    [
+      'an http-error without a type (not a parser’s)',
+      Object.assign(new Error('Not Found'), { status: 404, statusCode: 404, expose: true }),
+    ],
   ])('%s → no reason (left to Nest)', (_name, cause) => {
     expect(parserRefusalReason(cause)).toBeUndefined();
   });

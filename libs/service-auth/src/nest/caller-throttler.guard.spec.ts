@@ -13,7 +13,11 @@ import { TrustedCaller } from './trusted-caller.decorator.js';
 /** A route handler, as ExecutionContext.getHandler() hands it out: any method of a controller. */
 type RouteHandler = (...args: never[]) => unknown;
 
-const credential = () => ({ id: `k-${randomBytes(4).toString('hex')}`, apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') });
+const credential = () => ({
+  id: `k-${randomBytes(4).toString('hex')}`,
+  apiKey: 'sk_' + randomBytes(32).toString('base64url'),
+  secret: randomBytes(32).toString('base64url'),
+});
 
 @TrustedCaller('order-service', 'audit-service')
 class StockController {
@@ -106,7 +110,12 @@ beforeAll(async () => {
   jest.spyOn(Logger.prototype, 'error').mockImplementation((entry: unknown) => void logged.push(entry));
   inboundKeys = await ServiceAuthKeys.create({
     serviceId: 'inventory-service',
-    keys: { callers: [{ id: 'order-service', keys: [credential()] }, { id: 'audit-service', keys: [credential()] }] },
+    keys: {
+      callers: [
+        { id: 'order-service', keys: [credential()] },
+        { id: 'audit-service', keys: [credential()] },
+      ],
+    },
   });
   outboundKeys = await ServiceAuthKeys.create({
     serviceId: 'order-service',
@@ -147,13 +156,13 @@ describe('CallerThrottlerGuard: tracker', () => {
 
   it('falls back to the client IP on public routes only', async () => {
     const guard = await guardWith(options);
-    await expect(trackerOf(guard, request('10.0.0.9'), context(request('10.0.0.9'), StatusController, StatusController.prototype.open))).resolves.toBe(
-      'ip:10.0.0.9',
-    );
+    await expect(
+      trackerOf(guard, request('10.0.0.9'), context(request('10.0.0.9'), StatusController, StatusController.prototype.open)),
+    ).resolves.toBe('ip:10.0.0.9');
     // @PublicRoute on the handler of a @TrustedCaller controller.
-    await expect(trackerOf(guard, request('10.0.0.9'), context(request('10.0.0.9'), StockController, StockController.prototype.health))).resolves.toBe(
-      'ip:10.0.0.9',
-    );
+    await expect(
+      trackerOf(guard, request('10.0.0.9'), context(request('10.0.0.9'), StockController, StockController.prototype.health)),
+    ).resolves.toBe('ip:10.0.0.9');
   });
 
   it('a route that requires a caller but has none (guard ran before ServiceAuthGuard) fails loudly, never counts by IP', async () => {
@@ -168,11 +177,11 @@ describe('CallerThrottlerGuard: tracker', () => {
     }
   });
 
-  it('a service that accepts no callers (outbound only, guard: \'none\') counts by IP, as every route is open there', async () => {
+  it("a service that accepts no callers (outbound only, guard: 'none') counts by IP, as every route is open there", async () => {
     const guard = await guardWith(options, new RecordingStorage(), outboundKeys);
-    await expect(trackerOf(guard, request('10.0.0.7'), context(request('10.0.0.7'), StockController, StockController.prototype.read))).resolves.toBe(
-      'ip:10.0.0.7',
-    );
+    await expect(
+      trackerOf(guard, request('10.0.0.7'), context(request('10.0.0.7'), StockController, StockController.prototype.read)),
+    ).resolves.toBe('ip:10.0.0.7');
   });
 });
 
@@ -194,7 +203,15 @@ describe('CallerThrottlerGuard: refusals', () => {
     expect(body).toMatchObject({ statusCode: 429, error: 'Too Many Requests', reason: 'rate_limited' });
     expect(res.headers['retry-after']).toBe(60);
     expect(logged).toEqual([
-      { event: 'service_auth_rejected', reason: 'rate_limited', status: 429, caller: 'order-service', method: 'GET', path: '/stock/P1', retryAfterSeconds: 60 },
+      {
+        event: 'service_auth_rejected',
+        reason: 'rate_limited',
+        status: 429,
+        caller: 'order-service',
+        method: 'GET',
+        path: '/stock/P1',
+        retryAfterSeconds: 60,
+      },
     ]);
 
     // Another caller is unaffected.
@@ -229,12 +246,21 @@ describe('CallerThrottlerGuard: refusals', () => {
       message: 'Rate limiting is temporarily unavailable',
     });
     expect(JSON.stringify(err.getResponse())).not.toMatch(/6379|10\.1\.2\.3|ECONNREFUSED/);
-    expect(logged).toEqual([expect.objectContaining({ reason: 'rate_limit_unavailable', status: 503, caller: 'order-service', detail: expect.stringContaining('ECONNREFUSED') })]);
+    expect(logged).toEqual([
+      expect.objectContaining({
+        reason: 'rate_limit_unavailable',
+        status: 503,
+        caller: 'order-service',
+        detail: expect.stringContaining('ECONNREFUSED'),
+      }),
+    ]);
   });
 
   it('any other storage error is not disguised', async () => {
     const boom = new Error('bug');
     const guard = await guardWith({ throttlers: [{ ttl: 60_000, limit: 2 }] }, { increment: async () => Promise.reject(boom) });
-    await expect(guard.canActivate(context(request('10.0.0.1', 'order-service'), StockController, StockController.prototype.read))).rejects.toBe(boom);
+    await expect(
+      guard.canActivate(context(request('10.0.0.1', 'order-service'), StockController, StockController.prototype.read)),
+    ).rejects.toBe(boom);
   });
 });

@@ -12,7 +12,11 @@ import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { rememberVerifiedKey } from './verified-key.js';
 import { resolveOptions } from './resolved-options.js';
 
-const credential = (id: string) => ({ id, apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') });
+const credential = (id: string) => ({
+  id,
+  apiKey: `sk_${randomBytes(32).toString('base64url')}`,
+  secret: randomBytes(32).toString('base64url'),
+});
 const OLD = credential('order-old');
 const NEW = credential('order-new');
 const withKeys = (...keys: ReturnType<typeof credential>[]): KeyMaterial => ({ callers: [{ id: 'order-service', keys }] });
@@ -46,8 +50,16 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
   function verifiedRequest(remember = true) {
     const key = keys.ring.findCallerKey('order-service', OLD.id)!;
     const caller: VerifiedCaller = { id: 'order-service', keyId: OLD.id, nonce: 'n'.repeat(22), created: 1 };
-    const rawBody = Buffer.from(encryptCompact(Buffer.from('{"quantity":2}'), key.encryptionKey, { kid: OLD.id, cty: 'application/json' }), 'latin1');
-    const req = { headers: { 'content-type': 'application/jose' }, rawBody, body: undefined as unknown, [VERIFIED_CALLER_PROPERTY]: caller };
+    const rawBody = Buffer.from(
+      encryptCompact(Buffer.from('{"quantity":2}'), key.encryptionKey, { kid: OLD.id, cty: 'application/json' }),
+      'latin1',
+    );
+    const req = {
+      headers: { 'content-type': 'application/jose' },
+      rawBody,
+      body: undefined as unknown,
+      [VERIFIED_CALLER_PROPERTY]: caller,
+    };
     if (remember) rememberVerifiedKey(req, key);
     const headers: Record<string, string> = {};
     // Nest has set the status before the handler runs.

@@ -35,7 +35,14 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const req = http.getRequest<ServiceAuthRequest>();
     const res = http.getResponse<HttpResponse>();
-    const seal = this.exchange.begin(req, res, policy, req[VERIFIED_CALLER_PROPERTY], verifiedKeyOf(req), this.exchange.writesResponse(context));
+    const seal = this.exchange.begin(
+      req,
+      res,
+      policy,
+      req[VERIFIED_CALLER_PROPERTY],
+      verifiedKeyOf(req),
+      this.exchange.writesResponse(context),
+    );
     if (!seal) return next.handle();
     return next.handle().pipe(
       map((data) => {

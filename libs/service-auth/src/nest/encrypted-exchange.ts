@@ -61,7 +61,10 @@ export class EncryptedExchange {
 
   /** The route's policy: its handler's @EncryptedBody(), else its controller's, else the module's `encryption`. */
   policyOf(reflector: Reflector, context: ExecutionContext): EncryptionPolicy {
-    return reflector.getAllAndOverride<EncryptionPolicy>(ENCRYPTION_POLICY_METADATA, [context.getHandler(), context.getClass()]) ?? this.options.encryption;
+    return (
+      reflector.getAllAndOverride<EncryptionPolicy>(ENCRYPTION_POLICY_METADATA, [context.getHandler(), context.getClass()]) ??
+      this.options.encryption
+    );
   }
 
   /** Whether the route's handler writes its own response (route metadata is fixed once the application is up: read once per handler). */
@@ -135,7 +138,10 @@ export class EncryptedExchange {
     const sent = NO_BODY_STATUSES.has(status) ? 200 : status;
     res.header('content-type', JWE_MEDIA_TYPE);
     const json = JSON.stringify(data) ?? 'null';
-    return { body: encryptCompact(Buffer.from(json, 'utf8'), key.encryptionKey, { kid: key.id, nonce: caller.nonce, status: sent }), status: sent };
+    return {
+      body: encryptCompact(Buffer.from(json, 'utf8'), key.encryptionKey, { kid: key.id, nonce: caller.nonce, status: sent }),
+      status: sent,
+    };
   }
 }
 

@@ -39,27 +39,19 @@ export class FastifyRawBodyRegistrar implements OnModuleInit {
     const instance = adapter.getInstance<FastifyContentTypeParsers>();
     const bodyLimit = this.options.maxBodyBytes;
     if (!instance.hasContentTypeParser(JWE_MEDIA_TYPE)) {
-      instance.addContentTypeParser(
-        JWE_MEDIA_TYPE,
-        { parseAs: 'buffer', bodyLimit },
-        (req, body, done) => {
-          req.rawBody = body;
-          done(null, undefined);
-        },
-      );
+      instance.addContentTypeParser(JWE_MEDIA_TYPE, { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
+        req.rawBody = body;
+        done(null, undefined);
+      });
     }
     // Fastify's built-in text/plain parser keeps no bytes (Nest's rawBody covers JSON and urlencoded
     // only), so a signed text body (SignedHttpService sends strings as text/plain) could never be
     // verified: replace that default, unless the application registered a text/plain parser of its own.
     try {
-      instance.addContentTypeParser(
-        'text/plain',
-        { parseAs: 'buffer', bodyLimit },
-        (req, body, done) => {
-          req.rawBody = body;
-          done(null, body.toString('utf8'));
-        },
-      );
+      instance.addContentTypeParser('text/plain', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
+        req.rawBody = body;
+        done(null, body.toString('utf8'));
+      });
     } catch (err) {
       if ((err as { code?: string }).code !== 'FST_ERR_CTP_ALREADY_PRESENT') throw err;
     }

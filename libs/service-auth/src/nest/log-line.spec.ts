@@ -4,7 +4,14 @@ import { LogLine } from './log-line.js';
 
 describe('LogLine', () => {
   const entry = () =>
-    new LogLine({ event: 'service_auth_rejected', reason: 'signature_invalid', status: 401, caller: undefined, method: 'POST', path: '/api/inventory/P%20123' });
+    new LogLine({
+      event: 'service_auth_rejected',
+      reason: 'signature_invalid',
+      status: 401,
+      caller: undefined,
+      method: 'POST',
+      path: '/api/inventory/P%20123',
+    });
 
   it('prints as `event key=value …` through util.inspect and String(), leaving out undefined fields', () => {
     const text = 'service_auth_rejected reason=signature_invalid status=401 method=POST path=/api/inventory/P%20123';
@@ -16,7 +23,13 @@ describe('LogLine', () => {
   });
 
   it('serialises to its fields as an object (JSON loggers), and keeps them as own properties (pino-style loggers)', () => {
-    const fields = { event: 'service_auth_rejected', reason: 'signature_invalid', status: 401, method: 'POST', path: '/api/inventory/P%20123' };
+    const fields = {
+      event: 'service_auth_rejected',
+      reason: 'signature_invalid',
+      status: 401,
+      method: 'POST',
+      path: '/api/inventory/P%20123',
+    };
     expect(JSON.parse(JSON.stringify({ message: entry() }))).toEqual({ message: fields });
     expect({ ...entry() }).toEqual(fields);
     expect(Object.keys(entry())).toEqual(Object.keys(fields));

@@ -7,7 +7,13 @@ import { requestPath, type ServiceAuthRequest } from './service-auth-request.js'
  * (a detail, a Retry-After). Never a secret, the query, the body or the client address. A LogLine,
  * so that it stays one line whatever the application's logger (see LogLine).
  */
-export function rejectionLogEntry(req: ServiceAuthRequest | undefined, reason: string, status: number, claimedCaller?: string, extra?: Record<string, unknown>): LogLine {
+export function rejectionLogEntry(
+  req: ServiceAuthRequest | undefined,
+  reason: string,
+  status: number,
+  claimedCaller?: string,
+  extra?: Record<string, unknown>,
+): LogLine {
   return new LogLine({
     event: 'service_auth_rejected',
     reason,

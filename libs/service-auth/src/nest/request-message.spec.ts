@@ -32,7 +32,9 @@ describe('requestMessage: header lookup', () => {
 
   it('a covered component named like an Object.prototype member, header absent, is a refusal, not a TypeError', async () => {
     const apiKey = `sk_${randomBytes(32).toString('base64url')}`;
-    const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [{ id: 'k1', apiKey, secret: randomBytes(32).toString('base64url') }] }] });
+    const ring = KeyRing.from({
+      callers: [{ id: 'order-service', keys: [{ id: 'k1', apiKey, secret: randomBytes(32).toString('base64url') }] }],
+    });
     const verifier = new RequestVerifier(() => ring, new MemoryNonceStore(), { audience: 'self' });
     for (const name of ['constructor', '__proto__', 'tostring']) {
       const params = `created=${Math.floor(Date.now() / 1000)};nonce="${randomBytes(16).toString('base64url')}";keyid="k1";alg="hmac-sha256";tag="self"`;
@@ -53,7 +55,7 @@ describe('requestMessage: target', () => {
     expect(requestMessage(asRequest({ ...nodeLike({}, '/echo/1'), originalUrl: '/api/echo/1' })).target).toBe('/api/echo/1');
   });
 
-  it('is the Node URL on a request that has no originalUrl, read through Fastify\'s `.raw`', () => {
+  it("is the Node URL on a request that has no originalUrl, read through Fastify's `.raw`", () => {
     expect(requestMessage(asRequest({ raw: nodeLike({}, '/echo/1?a=1') })).target).toBe('/echo/1?a=1');
   });
 });

@@ -35,7 +35,12 @@ describe('resolveOptions', () => {
       encryption: 'required',
       requiredComponents: ['content-type'],
       replay: { maxAgeSeconds: 60, store },
-      client: { timeoutMs: 100, encrypt: ['inventory-service'], retry: { maxAttempts: 5, baseDelayMs: undefined }, circuitBreaker: { halfOpenAfterMs: 1000 } },
+      client: {
+        timeoutMs: 100,
+        encrypt: ['inventory-service'],
+        retry: { maxAttempts: 5, baseDelayMs: undefined },
+        circuitBreaker: { halfOpenAfterMs: 1000 },
+      },
     });
     expect(resolved).toMatchObject({ guard: 'none', maxBodyBytes: 4096, encryption: 'required', requiredComponents: ['content-type'] });
     expect(resolved.replay).toMatchObject({ maxAgeSeconds: 60, maxFutureSkewSeconds: 5, store });
@@ -48,7 +53,10 @@ describe('resolveOptions', () => {
   });
 
   it('retry: false and circuitBreaker: false stay off', () => {
-    expect(resolveOptions({ serviceId: 'order-service', client: { retry: false, circuitBreaker: false } }).client).toMatchObject({ retry: false, circuitBreaker: false });
+    expect(resolveOptions({ serviceId: 'order-service', client: { retry: false, circuitBreaker: false } }).client).toMatchObject({
+      retry: false,
+      circuitBreaker: false,
+    });
   });
 
   it('validates first: a bad setting is a KeyConfigurationError naming it', () => {

@@ -6,7 +6,12 @@ import type { VerificationMetricsOption } from '../metrics/verification-metrics-
 import { DEFAULT_MAX_NONCES_PER_CALLER } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_FUTURE_SKEW_SECONDS } from '../replay/replay-window.js';
-import type { EncryptionPolicy, GuardInstallation, ReplayRedisOptions, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import type {
+  EncryptionPolicy,
+  GuardInstallation,
+  ReplayRedisOptions,
+  ServiceAuthModuleOptions,
+} from './service-auth-options.interface.js';
 import { validateOptions } from './validate-options.js';
 
 /**
@@ -20,8 +25,15 @@ export const DEFAULT_ENCRYPTION_POLICY: EncryptionPolicy = 'optional';
 export const DEFAULT_CLIENT_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_RETRY_OPTIONS: Readonly<Required<RetryOptions>> = Object.freeze({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 });
-export const DEFAULT_CIRCUIT_BREAKER_OPTIONS: Readonly<Required<CircuitBreakerOptions>> = Object.freeze({ consecutiveFailures: 5, halfOpenAfterMs: 10_000 });
+export const DEFAULT_RETRY_OPTIONS: Readonly<Required<RetryOptions>> = Object.freeze({
+  maxAttempts: 3,
+  baseDelayMs: 100,
+  maxDelayMs: 2000,
+});
+export const DEFAULT_CIRCUIT_BREAKER_OPTIONS: Readonly<Required<CircuitBreakerOptions>> = Object.freeze({
+  consecutiveFailures: 5,
+  halfOpenAfterMs: 10_000,
+});
 
 export interface ResolvedReplayOptions {
   readonly maxAgeSeconds: number;
@@ -84,7 +96,8 @@ export function resolveOptions(options: ServiceAuthModuleOptions): ResolvedServi
       timeoutMs: client.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
       encrypt: client.encrypt ?? false,
       retry: client.retry === false ? false : { ...DEFAULT_RETRY_OPTIONS, ...definedMembers(client.retry) },
-      circuitBreaker: client.circuitBreaker === false ? false : { ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, ...definedMembers(client.circuitBreaker) },
+      circuitBreaker:
+        client.circuitBreaker === false ? false : { ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, ...definedMembers(client.circuitBreaker) },
       maxResponseBytes: client.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       maxRequestBytes: client.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     },

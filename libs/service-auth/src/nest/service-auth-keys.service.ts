@@ -47,13 +47,17 @@ export class ServiceAuthKeys {
   async reload(): Promise<void> {
     const next = KeyRing.from(await this.provider.load(), this.serviceId);
     if (this.inbound && next.callerIds.length === 0) {
-      throw new KeyConfigurationError('Reload refused: the new key material has no callers, which would leave every route of this service refusing all requests');
+      throw new KeyConfigurationError(
+        'Reload refused: the new key material has no callers, which would leave every route of this service refusing all requests',
+      );
     }
     this.current = next;
-    this.logger.log(new LogLine({
-      event: 'service_auth_keys_reloaded',
-      callers: next.callerIds,
-      upstreams: next.upstreamIds.map((id) => ({ id, signingKey: next.upstream(id)?.keys[0]?.id })),
-    }));
+    this.logger.log(
+      new LogLine({
+        event: 'service_auth_keys_reloaded',
+        callers: next.callerIds,
+        upstreams: next.upstreamIds.map((id) => ({ id, signingKey: next.upstream(id)?.keys[0]?.id })),
+      }),
+    );
   }
 }

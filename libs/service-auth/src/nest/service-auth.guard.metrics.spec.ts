@@ -22,7 +22,11 @@ type RouteHandler = (...args: never[]) => unknown;
  */
 const activate = async (guard: ServiceAuthGuard, context: ExecutionContext): Promise<boolean> => guard.canActivate(context);
 
-const key = () => ({ id: `k-${randomBytes(4).toString('hex')}`, apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') });
+const key = () => ({
+  id: `k-${randomBytes(4).toString('hex')}`,
+  apiKey: 'sk_' + randomBytes(32).toString('base64url'),
+  secret: randomBytes(32).toString('base64url'),
+});
 const ORDER = key();
 const BILLING = key();
 
@@ -74,12 +78,21 @@ let guard: ServiceAuthGuard;
 const logged: unknown[] = [];
 
 const newGuard = (obs: VerificationObserver | null, verifier?: RequestVerifier) =>
-  new ServiceAuthGuard(new Reflector(), keys, verifier ?? new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), resolveOptions(options), obs);
+  new ServiceAuthGuard(
+    new Reflector(),
+    keys,
+    verifier ?? new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }),
+    resolveOptions(options),
+    obs,
+  );
 
 function signed(credential: SigningCredential, extra: Partial<FakeRequest> = {}): FakeRequest {
   const target = '/stock/P123?secret-query=1';
   const headers: Record<string, string> = { host: 'inventory.internal' };
-  Object.assign(headers, signRequest({ method: 'GET', url: `http://inventory.internal${target}`, headers, body: Buffer.alloc(0) }, credential));
+  Object.assign(
+    headers,
+    signRequest({ method: 'GET', url: `http://inventory.internal${target}`, headers, body: Buffer.alloc(0) }, credential),
+  );
   return { method: 'GET', originalUrl: target, headers, rawBody: Buffer.alloc(0), ...extra };
 }
 
@@ -97,7 +110,12 @@ beforeAll(async () => {
   jest.spyOn(Logger.prototype, 'error').mockImplementation((entry: unknown) => void logged.push(entry));
   keys = await ServiceAuthKeys.create({
     serviceId: 'inventory-service',
-    keys: { callers: [{ id: 'order-service', keys: [ORDER] }, { id: 'billing-service', keys: [BILLING] }] },
+    keys: {
+      callers: [
+        { id: 'order-service', keys: [ORDER] },
+        { id: 'billing-service', keys: [BILLING] },
+      ],
+    },
   });
   order = { ...keys.ring.findCallerKey('order-service', ORDER.id)!, audience: 'inventory-service' };
   billing = { ...keys.ring.findCallerKey('billing-service', BILLING.id)!, audience: 'inventory-service' };
@@ -115,9 +133,14 @@ beforeEach(() => {
 
 describe('ServiceAuthGuard reports every decision to the metrics observer', () => {
   it('accepted: the verified caller, the route pattern (Express: req.route.path), the method and the time taken', async () => {
-    await expect(activate(guard, context(signed(order, { route: { path: '/stock/:productId' } }), StockController.prototype.read))).resolves.toBe(true);
+    await expect(
+      activate(guard, context(signed(order, { route: { path: '/stock/:productId' } }), StockController.prototype.read)),
+    ).resolves.toBe(true);
     expect(observer.events).toEqual([
-      { kind: 'verified', event: { route: '/stock/:productId', method: 'GET', caller: 'order-service', durationSeconds: expect.any(Number) } },
+      {
+        kind: 'verified',
+        event: { route: '/stock/:productId', method: 'GET', caller: 'order-service', durationSeconds: expect.any(Number) },
+      },
     ]);
     expect(observer.events[0].event.durationSeconds).toBeGreaterThanOrEqual(0);
   });
@@ -138,21 +161,55 @@ describe('ServiceAuthGuard reports every decision to the metrics observer', () =
     expect((await refusal(guard, signed(billing))).getStatus()).toBe(403);
 
     expect(observer.events.map(({ kind, event }) => ({ kind, ...event, durationSeconds: typeof event.durationSeconds }))).toEqual([
-      { kind: 'refused', route: 'StockController.read', method: 'GET', caller: undefined, reason: 'api_key_invalid', status: 401, durationSeconds: 'number' },
-      { kind: 'refused', route: 'StockController.read', method: 'GET', caller: 'order-service', reason: 'signature_invalid', status: 401, durationSeconds: 'number' },
-      { kind: 'refused', route: 'StockController.read', method: 'GET', caller: 'billing-service', reason: 'caller_not_trusted', status: 403, durationSeconds: 'number' },
+      {
+        kind: 'refused',
+        route: 'StockController.read',
+        method: 'GET',
+        caller: undefined,
+        reason: 'api_key_invalid',
+        status: 401,
+        durationSeconds: 'number',
+      },
+      {
+        kind: 'refused',
+        route: 'StockController.read',
+        method: 'GET',
+        caller: 'order-service',
+        reason: 'signature_invalid',
+        status: 401,
+        durationSeconds: 'number',
+      },
+      {
+        kind: 'refused',
+        route: 'StockController.read',
+        method: 'GET',
+        caller: 'billing-service',
+        reason: 'caller_not_trusted',
+        status: 403,
+        durationSeconds: 'number',
+      },
     ]);
     // Each refusal is still logged once.
     expect(logged).toHaveLength(3);
   });
 
   it('public routes are not verified, so not reported', async () => {
-    await expect(activate(guard, context({ method: 'GET', originalUrl: '/health', headers: {}, rawBody: Buffer.alloc(0) }, StockController.prototype.health))).resolves.toBe(true);
+    await expect(
+      activate(
+        guard,
+        context({ method: 'GET', originalUrl: '/health', headers: {}, rawBody: Buffer.alloc(0) }, StockController.prototype.health),
+      ),
+    ).resolves.toBe(true);
     expect(observer.events).toEqual([]);
   });
 
   it('an unexpected error is reported as failed and still reaches Nest (500)', async () => {
-    const broken = { precheck: () => undefined, verifyRequest: async () => { throw new TypeError('boom'); } } as unknown as RequestVerifier;
+    const broken = {
+      precheck: () => undefined,
+      verifyRequest: async () => {
+        throw new TypeError('boom');
+      },
+    } as unknown as RequestVerifier;
     const g = newGuard(observer, broken);
     await expect(activate(g, context(signed(order), StockController.prototype.read))).rejects.toThrow('boom');
     expect(observer.events.map((e) => e.kind)).toEqual(['failed']);
@@ -160,8 +217,12 @@ describe('ServiceAuthGuard reports every decision to the metrics observer', () =
 
   it('an observer that throws changes no decision and hides no refusal', async () => {
     const throwing: VerificationObserver = {
-      onVerified: () => { throw new Error('metrics backend down'); },
-      onRefused: () => { throw new Error('metrics backend down'); },
+      onVerified: () => {
+        throw new Error('metrics backend down');
+      },
+      onRefused: () => {
+        throw new Error('metrics backend down');
+      },
     };
     const g = newGuard(throwing);
     await expect(activate(g, context(signed(order), StockController.prototype.read))).resolves.toBe(true);

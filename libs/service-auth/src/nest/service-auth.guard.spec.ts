@@ -98,7 +98,12 @@ beforeAll(async () => {
       ],
     },
   });
-  guard = new ServiceAuthGuard(new Reflector(), keys, new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }), resolveOptions(options));
+  guard = new ServiceAuthGuard(
+    new Reflector(),
+    keys,
+    new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }),
+    resolveOptions(options),
+  );
   orderCredential = keys.ring.findCallerKey('order-service', ORDER.id)!;
   billingCredential = keys.ring.findCallerKey('billing-service', BILLING.id)!;
 });
@@ -120,7 +125,12 @@ function signedRequest(credential: SigningCredential, init: { method?: string; t
   return { method, originalUrl: target, headers, rawBody: body };
 }
 
-const anonymous = (): FakeRequest => ({ method: 'GET', originalUrl: '/items', headers: { host: 'inventory.internal' }, rawBody: Buffer.alloc(0) });
+const anonymous = (): FakeRequest => ({
+  method: 'GET',
+  originalUrl: '/items',
+  headers: { host: 'inventory.internal' },
+  rawBody: Buffer.alloc(0),
+});
 
 async function refusal(req: FakeRequest, controller: Type, handler: RouteHandler): Promise<HttpException> {
   try {
@@ -144,7 +154,9 @@ describe('ServiceAuthGuard: route classification', () => {
   it('handler @TrustedCaller wins over class @PublicRoute: the handler requires credentials', async () => {
     const err = await refusal(anonymous(), PublicController, PublicController.prototype.restricted);
     expect(err.getResponse()).toMatchObject({ reason: 'api_key_missing' });
-    await expect(activate(guard, context(signedRequest(orderCredential), PublicController, PublicController.prototype.restricted))).resolves.toBe(true);
+    await expect(
+      activate(guard, context(signedRequest(orderCredential), PublicController, PublicController.prototype.restricted)),
+    ).resolves.toBe(true);
   });
 
   it('handler @TrustedCaller replaces (is not merged with) the class @TrustedCaller: the most specific declaration wins', async () => {
@@ -159,15 +171,23 @@ describe('ServiceAuthGuard: route classification', () => {
   });
 
   it('a handler without metadata inherits the class @TrustedCaller', async () => {
-    await expect(activate(guard, context(signedRequest(billingCredential), BillingController, BillingController.prototype.inheritsClassList))).resolves.toBe(true);
+    await expect(
+      activate(guard, context(signedRequest(billingCredential), BillingController, BillingController.prototype.inheritsClassList)),
+    ).resolves.toBe(true);
     const err = await refusal(signedRequest(orderCredential), BillingController, BillingController.prototype.inheritsClassList);
     expect(err.getResponse()).toMatchObject({ reason: 'caller_not_trusted' });
   });
 
   it('no metadata: any configured caller that authenticates is accepted, anonymous is refused', async () => {
-    await expect(activate(guard, context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).resolves.toBe(true);
-    await expect(activate(guard, context(signedRequest(billingCredential), PlainController, PlainController.prototype.anything))).resolves.toBe(true);
-    expect((await refusal(anonymous(), PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'api_key_missing' });
+    await expect(
+      activate(guard, context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything)),
+    ).resolves.toBe(true);
+    await expect(
+      activate(guard, context(signedRequest(billingCredential), PlainController, PlainController.prototype.anything)),
+    ).resolves.toBe(true);
+    expect((await refusal(anonymous(), PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({
+      reason: 'api_key_missing',
+    });
   });
 
   it('a non-http context (rpc, ws) is allowed without looking at the request', async () => {
@@ -239,7 +259,12 @@ describe('ServiceAuthGuard: refusals', () => {
     expect(err.getStatus()).toBe(401);
     const body = err.getResponse() as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(['error', 'message', 'reason', 'statusCode']);
-    expect(body).toEqual({ statusCode: 401, error: 'Unauthorized', reason: 'signature_invalid', message: 'The signature does not match the request' });
+    expect(body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      reason: 'signature_invalid',
+      message: 'The signature does not match the request',
+    });
   });
 
   it('the refusal (body and log line) contains no secret: API key, HMAC key, received or expected signature', async () => {
@@ -266,7 +291,13 @@ describe('ServiceAuthGuard: refusals', () => {
     const body = JSON.stringify(err.getResponse());
     const log = JSON.stringify(logged);
     expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatchObject({ event: 'service_auth_rejected', reason: 'signature_invalid', status: 401, caller: 'order-service', path: '/orders' });
+    expect(logged[0]).toMatchObject({
+      event: 'service_auth_rejected',
+      reason: 'signature_invalid',
+      status: 401,
+      caller: 'order-service',
+      path: '/orders',
+    });
     for (const s of secrets) {
       expect(body).not.toContain(s);
       expect(log).not.toContain(s);
@@ -279,7 +310,12 @@ describe('ServiceAuthGuard: refusals', () => {
     const req = signedRequest(orderCredential);
     req.headers['x-api-key'] = key;
     const err = await refusal(req, PlainController, PlainController.prototype.anything);
-    expect(err.getResponse()).toEqual({ statusCode: 401, error: 'Unauthorized', reason: 'api_key_invalid', message: 'The API key is not valid' });
+    expect(err.getResponse()).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      reason: 'api_key_invalid',
+      message: 'The API key is not valid',
+    });
     expect(JSON.stringify(err.getResponse())).not.toContain(key);
   });
 
@@ -287,7 +323,9 @@ describe('ServiceAuthGuard: refusals', () => {
     const req = signedRequest(orderCredential);
     await expect(activate(guard, context(req, PlainController, PlainController.prototype.anything))).resolves.toBe(true);
     const replay = { ...req, [VERIFIED_CALLER_PROPERTY]: undefined };
-    expect((await refusal(replay, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'nonce_replayed' });
+    expect((await refusal(replay, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({
+      reason: 'nonce_replayed',
+    });
   });
 
   it('a body above maxBodyBytes is 413 body_too_large, before any verification', async () => {
@@ -309,7 +347,9 @@ describe('ServiceAuthGuard: refusals', () => {
   it('a URL rewritten between the wire and the router is 400 request_target_invalid; a mount point Express removed is not', async () => {
     const rewritten = signedRequest(orderCredential, { target: '/orders/1' });
     rewritten.url = '/orders/2';
-    expect((await refusal(rewritten, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'request_target_invalid' });
+    expect((await refusal(rewritten, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({
+      reason: 'request_target_invalid',
+    });
 
     const mounted = signedRequest(orderCredential, { target: '/api/orders/1?x=1' });
     mounted.url = '/orders/1?x=1';
@@ -320,7 +360,9 @@ describe('ServiceAuthGuard: refusals', () => {
   it('a suffix of the target is not a mount point unless Express says so: 400 request_target_invalid', async () => {
     const suffix = signedRequest(orderCredential, { target: '/files/orders/1' });
     suffix.url = '/orders/1';
-    expect((await refusal(suffix, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({ reason: 'request_target_invalid' });
+    expect((await refusal(suffix, PlainController, PlainController.prototype.anything)).getResponse()).toMatchObject({
+      reason: 'request_target_invalid',
+    });
   });
 
   it('a content-encoded body is 415 content_encoding_unsupported, before the body is read', async () => {
@@ -334,6 +376,8 @@ describe('ServiceAuthGuard: refusals', () => {
     const boom = new Error('store exploded');
     const failing = { precheck: () => undefined, verifyRequest: async () => Promise.reject(boom) } as unknown as RequestVerifier;
     const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, resolveOptions(options));
-    await expect(activate(failingGuard, context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything))).rejects.toBe(boom);
+    await expect(
+      activate(failingGuard, context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything)),
+    ).rejects.toBe(boom);
   });
 });

@@ -24,7 +24,6 @@ import { apiKeyLookupOf } from './api-key-lookup.js';
 import { routePattern } from './route-pattern.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 
-
 /**
  * Installed globally unless the module's `guard` option says otherwise. Secure by default: every
  * HTTP route needs an authenticated caller unless marked @PublicRoute(); with no callers configured,
@@ -65,7 +64,10 @@ export class ServiceAuthGuard implements CanActivate {
     if (route.public) {
       // An encrypted body on a public route is refused (no caller to decrypt for), as is a plaintext
       // one where encryption is required.
-      if (route.encryption === 'required' || (route.encryption !== undefined && mayBeEncryptedExchange(context.switchToHttp().getRequest<ServiceAuthRequest>()))) {
+      if (
+        route.encryption === 'required' ||
+        (route.encryption !== undefined && mayBeEncryptedExchange(context.switchToHttp().getRequest<ServiceAuthRequest>()))
+      ) {
         this.beginExchange(context, route, route.encryption, undefined, undefined);
       }
       return true;
@@ -82,7 +84,8 @@ export class ServiceAuthGuard implements CanActivate {
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
       const body = rawBodyNow(req, this.maxBodyBytes);
-      const outcome = body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
+      const outcome =
+        body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
       if (outcome instanceof Promise) {
         return outcome.then(
           (v) => this.accept(context, req, route, v, started),
@@ -98,7 +101,12 @@ export class ServiceAuthGuard implements CanActivate {
     return this.accept(context, req, route, verified, started);
   }
 
-  private verify(req: ServiceAuthRequest, message: HttpMessage, body: Buffer, route: RouteDecision): VerifiedRequest | Promise<VerifiedRequest> {
+  private verify(
+    req: ServiceAuthRequest,
+    message: HttpMessage,
+    body: Buffer,
+    route: RouteDecision,
+  ): VerifiedRequest | Promise<VerifiedRequest> {
     // A verifier of another make (a test double, a subclass from before verifyRequestNow) has verifyRequest only.
     return typeof this.verifier.verifyRequestNow === 'function'
       ? this.verifier.verifyRequestNow(message, body, route.isTrusted, apiKeyLookupOf(req))
@@ -106,14 +114,21 @@ export class ServiceAuthGuard implements CanActivate {
   }
 
   /** The request is verified: the caller goes on the request, the encrypted exchange (if any) begins. */
-  private accept(context: ExecutionContext, req: ServiceAuthRequest, route: RouteDecision, verified: VerifiedRequest, started: number): true {
+  private accept(
+    context: ExecutionContext,
+    req: ServiceAuthRequest,
+    route: RouteDecision,
+    verified: VerifiedRequest,
+    started: number,
+  ): true {
     req[VERIFIED_CALLER_PROPERTY] = verified.caller;
     if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
     // What follows concerns the request's body and answer, not who sent it (not a refusal of the
     // caller: neither logged as one nor counted).
     if (route.encryption !== undefined) {
       // On a plaintext exchange with a route that does not require encryption there is nothing to do.
-      if (route.encryption === 'required' || mayBeEncryptedExchange(req)) this.beginExchange(context, route, route.encryption, verified.caller, verified.key);
+      if (route.encryption === 'required' || mayBeEncryptedExchange(req))
+        this.beginExchange(context, route, route.encryption, verified.caller, verified.key);
     }
     // EncryptedExchangeInterceptor runs the exchange instead: it needs the key the request was verified
     // with, so that the answer does not depend on that key surviving a reload.
@@ -134,7 +149,13 @@ export class ServiceAuthGuard implements CanActivate {
   }
 
   /** The encrypted exchange's work before the handler, and its answer marked for sealing when it must be. */
-  private beginExchange(context: ExecutionContext, route: RouteDecision, policy: EncryptionPolicy, caller: VerifiedCaller | undefined, key: ResolvedKey | undefined): void {
+  private beginExchange(
+    context: ExecutionContext,
+    route: RouteDecision,
+    policy: EncryptionPolicy,
+    caller: VerifiedCaller | undefined,
+    key: ResolvedKey | undefined,
+  ): void {
     const http = context.switchToHttp();
     const res = http.getResponse<SealedResponse & object>();
     const seal = this.exchange!.begin(http.getRequest<ServiceAuthRequest>(), res, policy, caller, key, route.writesResponse);
@@ -146,7 +167,13 @@ export class ServiceAuthGuard implements CanActivate {
    * method, configured caller id, reason code); a failing observer must neither refuse a request
    * nor hide a refusal, so its errors stop here.
    */
-  private report(observer: VerificationObserver, context: ExecutionContext, req: ServiceAuthRequest, started: number, decision: { accepted: true } | { accepted: false; error: unknown }): void {
+  private report(
+    observer: VerificationObserver,
+    context: ExecutionContext,
+    req: ServiceAuthRequest,
+    started: number,
+    decision: { accepted: true } | { accepted: false; error: unknown },
+  ): void {
     const durationSeconds = (performance.now() - started) / 1000;
     try {
       const event: VerificationEvent = {
@@ -156,7 +183,8 @@ export class ServiceAuthGuard implements CanActivate {
         durationSeconds,
       };
       if (decision.accepted) observer.onVerified(event);
-      else if (decision.error instanceof ServiceAuthError) observer.onRefused({ ...event, reason: decision.error.reason, status: decision.error.status });
+      else if (decision.error instanceof ServiceAuthError)
+        observer.onRefused({ ...event, reason: decision.error.reason, status: decision.error.status });
       else observer.onFailed?.(event);
     } catch {
       // Metrics are best effort; the decision already stands.

@@ -27,7 +27,12 @@ import { resolveOptions } from './resolved-options.js';
 import { validateOptions } from './validate-options.js';
 
 const ORDER = { id: 'k-order', apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') };
-const orderSigning = { id: ORDER.id, apiKey: ORDER.apiKey, hmacKey: deriveKeys(Buffer.from(ORDER.secret, 'base64url')).hmacKey, audience: 'inventory-service' };
+const orderSigning = {
+  id: ORDER.id,
+  apiKey: ORDER.apiKey,
+  hmacKey: deriveKeys(Buffer.from(ORDER.secret, 'base64url')).hmacKey,
+  audience: 'inventory-service',
+};
 
 @Controller('probe')
 @TrustedCaller('order-service')
@@ -71,7 +76,8 @@ async function startApp(replay: ReplayOptions, logger: LoggerService | false = f
   return { app, url: `http://127.0.0.1:${port}` };
 }
 
-const get = (url: string) => rawRequest(url, { method: 'GET', path: '/probe', headers: signedHeaders(url, orderSigning, { method: 'GET', path: '/probe' }) });
+const get = (url: string) =>
+  rawRequest(url, { method: 'GET', path: '/probe', headers: signedHeaders(url, orderSigning, { method: 'GET', path: '/probe' }) });
 
 /** Connected clients, as Redis counts them. */
 async function clientCount(admin: Redis): Promise<number> {
@@ -116,7 +122,9 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
       await app.close();
       closed = true;
       expect(await clientCount(admin)).toBe(before);
-      await expect(store.claim({ callerId: 'order-service', keyId: ORDER.id, nonce: 'after-close' }, Date.now() + 1000)).rejects.toThrow(/closed/);
+      await expect(store.claim({ callerId: 'order-service', keyId: ORDER.id, nonce: 'after-close' }, Date.now() + 1000)).rejects.toThrow(
+        /closed/,
+      );
     } finally {
       if (!closed) await app.close();
     }
@@ -151,7 +159,10 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
       expect((await get(url)).status).toBe(200);
       // One accepted request: its nonce, and the caller's budget that counts it.
       const keys = (await admin.keys('audience-probe:*')).sort();
-      expect(keys).toEqual([`audience-probe:inventory-service:order-service`, expect.stringMatching(/^audience-probe:inventory-service:order-service:[^:]+:.+$/)]);
+      expect(keys).toEqual([
+        `audience-probe:inventory-service:order-service`,
+        expect.stringMatching(/^audience-probe:inventory-service:order-service:[^:]+:.+$/),
+      ]);
     } finally {
       await app.close();
     }
@@ -182,7 +193,10 @@ describe('ServiceAuthModule replay.redis (real redis-server)', () => {
       expect(logger.lines).toEqual(
         expect.arrayContaining([
           { level: 'error', message: expect.objectContaining({ event: 'replay_store_error' }) },
-          { level: 'error', message: expect.objectContaining({ event: 'service_auth_rejected', reason: 'replay_store_unavailable', status: 503 }) },
+          {
+            level: 'error',
+            message: expect.objectContaining({ event: 'service_auth_rejected', reason: 'replay_store_unavailable', status: 503 }),
+          },
         ]),
       );
     } finally {
@@ -222,7 +236,9 @@ describe('validateOptions: replay store settings', () => {
 
   it('accepts url or client, with keyPrefix and timeoutMs', () => {
     expect(() => validateOptions({ ...base, replay: { redis: { url: 'redis://127.0.0.1:6379' } } })).not.toThrow();
-    expect(() => validateOptions({ ...base, replay: { redis: { url: 'rediss://u:p@cache:6380/2', keyPrefix: 'x:', timeoutMs: 100 } } })).not.toThrow();
+    expect(() =>
+      validateOptions({ ...base, replay: { redis: { url: 'rediss://u:p@cache:6380/2', keyPrefix: 'x:', timeoutMs: 100 } } }),
+    ).not.toThrow();
     expect(() => validateOptions({ ...base, replay: { redis: { client: { set: () => undefined } as never } } })).not.toThrow();
   });
 

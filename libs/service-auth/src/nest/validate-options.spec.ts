@@ -60,7 +60,9 @@ describe('validateOptions', () => {
 
   it('a negative (or non-integer) future skew names replay.maxFutureSkewSeconds', () => {
     for (const maxFutureSkewSeconds of [-1, 0.5, '5']) {
-      expect(messageOf({ ...base, replay: { maxFutureSkewSeconds } })).toContain('replay.maxFutureSkewSeconds must be a non-negative integer');
+      expect(messageOf({ ...base, replay: { maxFutureSkewSeconds } })).toContain(
+        'replay.maxFutureSkewSeconds must be a non-negative integer',
+      );
     }
   });
 
@@ -86,7 +88,9 @@ describe('validateOptions', () => {
   });
 
   it('maxNoncesPerCaller bounds the Redis store too', () => {
-    expect(() => validateOptions({ ...base, replay: { maxNoncesPerCaller: 10, redis: { url: 'redis://u:hunter2@cache:6379' } } })).not.toThrow();
+    expect(() =>
+      validateOptions({ ...base, replay: { maxNoncesPerCaller: 10, redis: { url: 'redis://u:hunter2@cache:6379' } } }),
+    ).not.toThrow();
     const bad = messageOf({ ...base, replay: { maxNoncesPerCaller: 0, redis: { url: 'redis://u:hunter2@cache:6379' } } });
     expect(bad).toContain('replay.maxNoncesPerCaller must be a positive integer');
     expect(bad).not.toContain('hunter2');
@@ -109,15 +113,27 @@ describe('validateOptions', () => {
   it('client.retry and client.circuitBreaker: objects of integers, or false', () => {
     expect(() => validateOptions({ ...base, client: { retry: false, circuitBreaker: false } })).not.toThrow();
     expect(() =>
-      validateOptions({ ...base, client: { retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, circuitBreaker: { consecutiveFailures: 1, halfOpenAfterMs: 1 } } }),
+      validateOptions({
+        ...base,
+        client: {
+          retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+          circuitBreaker: { consecutiveFailures: 1, halfOpenAfterMs: 1 },
+        },
+      }),
     ).not.toThrow();
     expect(messageOf({ ...base, client: { retry: true } })).toContain('client.retry must be an object or false');
     expect(messageOf({ ...base, client: { retry: { maxAttempts: 0 } } })).toContain('client.retry.maxAttempts must be a positive integer');
-    expect(messageOf({ ...base, client: { retry: { baseDelayMs: -1 } } })).toContain('client.retry.baseDelayMs must be a non-negative integer');
+    expect(messageOf({ ...base, client: { retry: { baseDelayMs: -1 } } })).toContain(
+      'client.retry.baseDelayMs must be a non-negative integer',
+    );
     expect(messageOf({ ...base, client: { retry: { maxDelayMs: 1.5 } } })).toContain('client.retry.maxDelayMs');
     expect(messageOf({ ...base, client: { circuitBreaker: 5 } })).toContain('client.circuitBreaker must be an object or false');
-    expect(messageOf({ ...base, client: { circuitBreaker: { consecutiveFailures: 0 } } })).toContain('client.circuitBreaker.consecutiveFailures');
-    expect(messageOf({ ...base, client: { circuitBreaker: { halfOpenAfterMs: '10s' } } })).toContain('client.circuitBreaker.halfOpenAfterMs');
+    expect(messageOf({ ...base, client: { circuitBreaker: { consecutiveFailures: 0 } } })).toContain(
+      'client.circuitBreaker.consecutiveFailures',
+    );
+    expect(messageOf({ ...base, client: { circuitBreaker: { halfOpenAfterMs: '10s' } } })).toContain(
+      'client.circuitBreaker.halfOpenAfterMs',
+    );
   });
 
   it("guard is 'global', 'manual' or 'none'; anything else names the setting, the allowed values and the value", () => {
@@ -133,8 +149,20 @@ describe('validateOptions', () => {
     for (const encrypt of [true, false, [], ['inventory-service'], ['inventory-service', 'billing.v2'], undefined]) {
       expect(() => validateOptions({ ...base, client: { encrypt } })).not.toThrow();
     }
-    for (const encrypt of ['inventory-service', 'true', 1, {}, { 'inventory-service': true }, [1], [null], ['inventory-service', 42], null]) {
-      expect(messageOf({ ...base, client: { encrypt } })).toMatch(/^ServiceAuthModule: client\.encrypt must be true, false or a list of upstream ids/);
+    for (const encrypt of [
+      'inventory-service',
+      'true',
+      1,
+      {},
+      { 'inventory-service': true },
+      [1],
+      [null],
+      ['inventory-service', 42],
+      null,
+    ]) {
+      expect(messageOf({ ...base, client: { encrypt } })).toMatch(
+        /^ServiceAuthModule: client\.encrypt must be true, false or a list of upstream ids/,
+      );
     }
   });
 

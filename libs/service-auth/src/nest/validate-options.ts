@@ -13,16 +13,24 @@ function positiveInteger(value: unknown, setting: string): void {
 export function validateOptions(options: ServiceAuthModuleOptions | undefined): void {
   if (!options || typeof options !== 'object') throw new KeyConfigurationError('ServiceAuthModule: options are required');
   if (typeof options.serviceId !== 'string' || !SERVICE_ID.test(options.serviceId)) {
-    throw new KeyConfigurationError('ServiceAuthModule: serviceId is required (1-128 characters of A-Z a-z 0-9 . _ ~ -), e.g. "order-service"');
+    throw new KeyConfigurationError(
+      'ServiceAuthModule: serviceId is required (1-128 characters of A-Z a-z 0-9 . _ ~ -), e.g. "order-service"',
+    );
   }
   if (options.guard !== undefined && !['global', 'manual', 'none'].includes(options.guard)) {
     throw new KeyConfigurationError(`ServiceAuthModule: guard must be 'global', 'manual' or 'none' (got ${JSON.stringify(options.guard)})`);
   }
   const encrypt: unknown = options.client?.encrypt;
-  if (encrypt !== undefined && typeof encrypt !== 'boolean' && !(Array.isArray(encrypt) && encrypt.every((id) => typeof id === 'string' && SERVICE_ID.test(id)))) {
+  if (
+    encrypt !== undefined &&
+    typeof encrypt !== 'boolean' &&
+    !(Array.isArray(encrypt) && encrypt.every((id) => typeof id === 'string' && SERVICE_ID.test(id)))
+  ) {
     // Before upstreams had ids, this option listed URL prefixes; such an entry would now match nothing
     // and silently send plaintext, so it is refused rather than ignored.
-    throw new KeyConfigurationError("ServiceAuthModule: client.encrypt must be true, false or a list of upstream ids (e.g. ['inventory-service']), not URLs");
+    throw new KeyConfigurationError(
+      "ServiceAuthModule: client.encrypt must be true, false or a list of upstream ids (e.g. ['inventory-service']), not URLs",
+    );
   }
   if (options.keys && options.keyProvider) {
     throw new KeyConfigurationError('ServiceAuthModule: set either keys or keyProvider, not both');
@@ -32,7 +40,9 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
   if (options.replay?.maxFutureSkewSeconds !== undefined) {
     const skew = options.replay.maxFutureSkewSeconds;
     if (typeof skew !== 'number' || !Number.isInteger(skew) || skew < 0) {
-      throw new KeyConfigurationError(`ServiceAuthModule: replay.maxFutureSkewSeconds must be a non-negative integer (got ${JSON.stringify(skew)})`);
+      throw new KeyConfigurationError(
+        `ServiceAuthModule: replay.maxFutureSkewSeconds must be a non-negative integer (got ${JSON.stringify(skew)})`,
+      );
     }
   }
   validateReplayStore(options.replay);
@@ -41,7 +51,9 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
   positiveInteger(options.client?.maxRequestBytes, 'client.maxRequestBytes');
   validateClientResilience(options);
   if (options.encryption !== undefined && !['required', 'optional', 'off'].includes(options.encryption)) {
-    throw new KeyConfigurationError(`ServiceAuthModule: encryption must be 'required', 'optional' or 'off' (got ${JSON.stringify(options.encryption)})`);
+    throw new KeyConfigurationError(
+      `ServiceAuthModule: encryption must be 'required', 'optional' or 'off' (got ${JSON.stringify(options.encryption)})`,
+    );
   }
   validateMetrics(options.metrics);
 }
@@ -126,7 +138,11 @@ function validateMetrics(metrics: unknown): void {
   const { meter, observer } = (typeof metrics === 'object' && metrics !== null ? metrics : {}) as Record<string, unknown>;
   const has = (value: unknown, ...methods: string[]) =>
     typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
-  if ((meter === undefined) === (observer === undefined) || (meter !== undefined && !has(meter, 'createCounter', 'createHistogram')) || (observer !== undefined && !has(observer, 'onVerified', 'onRefused'))) {
+  if (
+    (meter === undefined) === (observer === undefined) ||
+    (meter !== undefined && !has(meter, 'createCounter', 'createHistogram')) ||
+    (observer !== undefined && !has(observer, 'onVerified', 'onRefused'))
+  ) {
     throw new KeyConfigurationError(
       'ServiceAuthModule: metrics must be true, false, { meter } (an OpenTelemetry Meter) or { observer } (an object with onVerified() and onRefused())',
     );

@@ -17,9 +17,34 @@ function generator(random: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
   const randomBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
   const label = () => pick(['sig1', 'sig-b.2', '*x', 'a', 'Sig1', '1sig']);
-  const component = () => pick(['"@method"', '"@path"', '"@query"', '"x-api-key"', '"content-digest"', '"content-type"', '"@authority"', '"a\\"b"', '""', '"sp ace"', 'tok', '"@path";req']);
+  const component = () =>
+    pick([
+      '"@method"',
+      '"@path"',
+      '"@query"',
+      '"x-api-key"',
+      '"content-digest"',
+      '"content-type"',
+      '"@authority"',
+      '"a\\"b"',
+      '""',
+      '"sp ace"',
+      'tok',
+      '"@path";req',
+    ]);
   const integer = () => pick(['1700000000', '0', '00', '017', '-5', '1.5', '9999999999999999', '123456789012345', '1700000000.0']);
-  const string = () => pick(['"hmac-sha256"', '"k1"', '"inventory-service"', `"${randomBytes(16).toString('base64url')}"`, '"es\\\\c"', '"x"', 'tok', '?1', ':AAAA:']);
+  const string = () =>
+    pick([
+      '"hmac-sha256"',
+      '"k1"',
+      '"inventory-service"',
+      `"${randomBytes(16).toString('base64url')}"`,
+      '"es\\\\c"',
+      '"x"',
+      'tok',
+      '?1',
+      ':AAAA:',
+    ]);
   const param = () => {
     const key = pick(['created', 'expires', 'nonce', 'alg', 'keyid', 'tag', 'other', 'created', 'nonce']);
     const value = key === 'created' || key === 'expires' ? (random() < 0.85 ? integer() : string()) : random() < 0.9 ? string() : integer();
@@ -72,7 +97,13 @@ describe('parseCanonicalSignature (the fast path of parseSignatureFields)', () =
     for (let i = 0; i < 200; i++) {
       const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': `k-${i}` };
       const body = Buffer.from(JSON.stringify({ i }));
-      Object.assign(headers, signRequest({ method: 'POST', url: new URL(`http://svc/api/x/${i}?q=${i}`), headers, body }, { id: `key-${i % 3}`, apiKey: `sk_${'a'.repeat(40)}`, hmacKey, audience: 'svc' }));
+      Object.assign(
+        headers,
+        signRequest(
+          { method: 'POST', url: new URL(`http://svc/api/x/${i}?q=${i}`), headers, body },
+          { id: `key-${i % 3}`, apiKey: `sk_${'a'.repeat(40)}`, hmacKey, audience: 'svc' },
+        ),
+      );
       const fast = parseCanonicalSignature(headers['signature-input'], headers.signature);
       expect(fast).toBeDefined();
       expect([fast]).toEqual(parseSignatureFieldsInFull(headers['signature-input'], headers.signature));
@@ -93,7 +124,8 @@ describe('parseCanonicalSignature (the fast path of parseSignatureFields)', () =
       const full = inFull(input, signature);
       if (fast !== undefined) {
         taken++;
-        if (!('ok' in full)) throw new Error(`fast path accepted what the full parser refuses: ${JSON.stringify([input, signature])}: ${String((full).error)}`);
+        if (!('ok' in full))
+          throw new Error(`fast path accepted what the full parser refuses: ${JSON.stringify([input, signature])}: ${String(full.error)}`);
         expect({ input, signature, parsed: [fast] }).toEqual({ input, signature, parsed: full.ok });
       } else if ('ok' in full) {
         declinedButValid++;
@@ -125,7 +157,9 @@ describe('parseCanonicalSignature (the fast path of parseSignatureFields)', () =
     }
     // The full parser still reads the whitespace and leading-zero variants, and refuses the rest.
     expect(parseSignatureFields(' ' + canonical, sig)[0].signatureParams).toBe(canonical.slice('sig1='.length));
-    expect(parseSignatureFields(canonical.replace('created=1700000000', 'created=01700000000'), sig)[0].signatureParams).toBe(canonical.slice('sig1='.length));
+    expect(parseSignatureFields(canonical.replace('created=1700000000', 'created=01700000000'), sig)[0].signatureParams).toBe(
+      canonical.slice('sig1='.length),
+    );
     expect(() => parseSignatureFields(canonical + ';created=1', sig)).not.toThrow();
     expect(() => parseSignatureFields(canonical.replace('"@path"', '"@method"'), sig)).toThrow(/listed twice/);
   });
@@ -133,7 +167,17 @@ describe('parseCanonicalSignature (the fast path of parseSignatureFields)', () =
   it('declines a Signature that is not exactly label=:base64: and leaves its refusal to the full parser', () => {
     const input = 'sig1=("@method");created=1700000000;nonce="n"';
     const b64 = randomBytes(32).toString('base64');
-    for (const signature of [`sig1=:${b64}:;p=1`, ` sig1=:${b64}:`, `sig1=:${b64}: `, `sig2=:${b64}:`, `sig1=:${b64}:, sig2=:${b64}:`, `sig1=:A===:`, `sig1=:AB=C:`, `sig1=:A:`, `sig1=${b64}`]) {
+    for (const signature of [
+      `sig1=:${b64}:;p=1`,
+      ` sig1=:${b64}:`,
+      `sig1=:${b64}: `,
+      `sig2=:${b64}:`,
+      `sig1=:${b64}:, sig2=:${b64}:`,
+      `sig1=:A===:`,
+      `sig1=:AB=C:`,
+      `sig1=:A:`,
+      `sig1=${b64}`,
+    ]) {
       expect({ signature, fast: parseCanonicalSignature(input, signature) }).toEqual({ signature, fast: undefined });
     }
     expect(parseCanonicalSignature(input, `sig1=:${b64.replace(/=+$/, '')}:`)?.signature).toEqual(Buffer.from(b64, 'base64'));

@@ -16,10 +16,19 @@ import { audienceBoundVector } from '../../../../test/support/protocol-vectors.j
 
 const vector = audienceBoundVector();
 const hmacKey = deriveKeys(Buffer.from(vector.secretBase64, 'base64')).hmacKey;
-const genericKey = { id: vector.keyId, alg: 'hmac-sha256', sign: async (data: Buffer) => createHmac('sha256', hmacKey).update(data).digest() };
+const genericKey = {
+  id: vector.keyId,
+  alg: 'hmac-sha256',
+  sign: async (data: Buffer) => createHmac('sha256', hmacKey).update(data).digest(),
+};
 const PARAMS = ['created', 'nonce', 'keyid', 'alg', 'tag'];
 
-async function signGenerically(request: { method: string; url: string; headers: Record<string, string> }, created: Date, nonce: string, tag: string) {
+async function signGenerically(
+  request: { method: string; url: string; headers: Record<string, string> },
+  created: Date,
+  nonce: string,
+  tag: string,
+) {
   return httpbis.signMessage(
     { key: genericKey, name: 'sig1', params: PARAMS, fields: vector.coveredComponents, paramValues: { created, nonce, tag } },
     request,

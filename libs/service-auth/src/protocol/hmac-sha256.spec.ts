@@ -8,7 +8,12 @@ describe('hmacSha256', () => {
   // RFC 4231 §4: the HMAC-SHA-256 test cases whose data is text (hmacSha256 takes the signature base as a string).
   it.each([
     ['test case 1', hex('0b'.repeat(20)), 'Hi There', 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7'],
-    ['test case 2 (short key)', Buffer.from('Jefe'), 'what do ya want for nothing?', '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'],
+    [
+      'test case 2 (short key)',
+      Buffer.from('Jefe'),
+      'what do ya want for nothing?',
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    ],
     [
       'test case 6 (key longer than a block)',
       hex('aa'.repeat(131)),
@@ -26,12 +31,28 @@ describe('hmacSha256', () => {
   });
 
   it('gives what createHmac gives, for keys of 0 to 130 bytes and messages of any length, UTF-8 included', () => {
-    const texts = ['', 'a', 'é', '日本', '\u{1F600}', 'x'.repeat(63), 'x'.repeat(64), 'y'.repeat(65), 'z'.repeat(5000), '\u00ff'.repeat(700), '\u4e00'.repeat(1500)];
+    const texts = [
+      '',
+      'a',
+      'é',
+      '日本',
+      '\u{1F600}',
+      'x'.repeat(63),
+      'x'.repeat(64),
+      'y'.repeat(65),
+      'z'.repeat(5000),
+      '\u00ff'.repeat(700),
+      '\u4e00'.repeat(1500),
+    ];
     for (let keyLength = 0; keyLength <= 130; keyLength++) {
       const key = randomBytes(keyLength);
       for (const text of [...texts, randomBytes(keyLength * 7).toString('latin1')]) {
         const expected = createHmac('sha256', key).update(text, 'utf8').digest('hex');
-        expect({ keyLength, text: text.slice(0, 20), mac: hmacSha256(key, text).toString('hex') }).toEqual({ keyLength, text: text.slice(0, 20), mac: expected });
+        expect({ keyLength, text: text.slice(0, 20), mac: hmacSha256(key, text).toString('hex') }).toEqual({
+          keyLength,
+          text: text.slice(0, 20),
+          mac: expected,
+        });
       }
     }
   });

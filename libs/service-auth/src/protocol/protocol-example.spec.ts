@@ -20,7 +20,7 @@ describe('PROTOCOL.md worked example (audience-bound request)', () => {
     expect(keys.encryptionKey.toString('hex')).toBe('1993efabae79b330f8b179ad0c44ed0ea5d3faab4399d0695655255739e1ccaa');
   });
 
-  it('the signer produces the vector\'s headers, audience in `tag`', () => {
+  it("the signer produces the vector's headers, audience in `tag`", () => {
     const headers = signRequest(
       { method: vector.request.method, url: vector.request.url, headers: vector.request.headers, body: Buffer.from(vector.request.body) },
       { id: vector.keyId, apiKey: vector.apiKey, hmacKey: keys.hmacKey, audience: vector.audience },
@@ -32,7 +32,11 @@ describe('PROTOCOL.md worked example (audience-bound request)', () => {
   it('the signature base is the one printed in the vector', () => {
     const [parsed] = parseSignatureFields(vector.headers['signature-input'], vector.headers.signature);
     const url = new URL(vector.request.url);
-    const message = httpMessage({ method: 'POST', target: url.pathname + url.search, headers: { ...vector.request.headers, ...vector.headers } });
+    const message = httpMessage({
+      method: 'POST',
+      target: url.pathname + url.search,
+      headers: { ...vector.request.headers, ...vector.headers },
+    });
     expect(parsed.components).toEqual(vector.coveredComponents);
     expect(buildSignatureBase(message, parsed.components, parsed.signatureParams)).toBe(vector.signatureBase);
   });
@@ -40,7 +44,8 @@ describe('PROTOCOL.md worked example (audience-bound request)', () => {
   it('PROTOCOL.md prints the same signature base and headers', () => {
     expect(protocolDoc).toContain(vector.signatureBase);
     for (const [name, value] of Object.entries<string>(vector.headers)) {
-      const printed = name === 'x-api-key' ? 'X-API-Key' : name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+      const printed =
+        name === 'x-api-key' ? 'X-API-Key' : name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
       expect(protocolDoc).toContain(`${printed}: ${value}`);
     }
   });

@@ -41,7 +41,11 @@ export interface SignRequestOptions {
  * Signs an outgoing request for the credential's audience. Returns the headers to add: X-API-Key, Content-Digest (with a body),
  * Signature-Input and Signature. Call it again for every attempt: each carries a fresh nonce.
  */
-export function signRequest(input: SignRequestInput, credential: SigningCredential, options: SignRequestOptions = {}): Record<string, string> {
+export function signRequest(
+  input: SignRequestInput,
+  credential: SigningCredential,
+  options: SignRequestOptions = {},
+): Record<string, string> {
   if (typeof credential.audience !== 'string' || credential.audience === '') {
     throw new TypeError('A signing credential needs its audience: the service id of the callee it is for');
   }
@@ -76,7 +80,13 @@ export function signRequest(input: SignRequestInput, credential: SigningCredenti
     alg: SIGNATURE_ALGORITHM,
     tag: credential.audience,
   });
-  const message = httpMessage({ method, target: url.pathname + url.search, authority: url.host, scheme: url.protocol.slice(0, -1), headers });
+  const message = httpMessage({
+    method,
+    target: url.pathname + url.search,
+    authority: url.host,
+    scheme: url.protocol.slice(0, -1),
+    headers,
+  });
   const signature = hmacSha256(credential.hmacKey, buildSignatureBase(message, components, signatureParams));
   const label = options.label ?? SIGNATURE_LABEL;
   added['signature-input'] = `${label}=${signatureParams}`;

@@ -21,18 +21,21 @@ const nonce = () => randomBytes(16).toString('base64url');
 /** This service: every signature it accepts must name it in `tag`. */
 const AUDIENCE = 'inventory-service';
 
-const ring = KeyRing.from({
-  callers: [
-    {
-      id: 'order-service',
-      keys: [
-        { id: 'k1', apiKey: apiKey(), secret: secret() },
-        { id: 'k2', apiKey: apiKey(), secret: secret() },
-      ],
-    },
-    { id: 'billing-service', keys: [{ id: 'b1', apiKey: apiKey(), secret: secret() }] },
-  ],
-}, AUDIENCE);
+const ring = KeyRing.from(
+  {
+    callers: [
+      {
+        id: 'order-service',
+        keys: [
+          { id: 'k1', apiKey: apiKey(), secret: secret() },
+          { id: 'k2', apiKey: apiKey(), secret: secret() },
+        ],
+      },
+      { id: 'billing-service', keys: [{ id: 'b1', apiKey: apiKey(), secret: secret() }] },
+    ],
+  },
+  AUDIENCE,
+);
 const K1 = ring.findCallerKey('order-service', 'k1')!;
 const K2 = ring.findCallerKey('order-service', 'k2')!;
 const B1 = ring.findCallerKey('billing-service', 'b1')!;
@@ -206,7 +209,13 @@ describe('RequestVerifier: credentials', () => {
     const req: Req = {
       method: 'POST',
       target: '/orders',
-      headers: { 'x-api-key': apiKey(), 'content-type': 'application/json', 'content-digest': 'sha-256=:AAAA:', 'signature-input': '(((', signature: 'garbage' },
+      headers: {
+        'x-api-key': apiKey(),
+        'content-type': 'application/json',
+        'content-digest': 'sha-256=:AAAA:',
+        'signature-input': '(((',
+        signature: 'garbage',
+      },
       body: garbage,
     };
     expect(await reason(verify(req, undefined, verifier, spyBody))).toBe('api_key_invalid');
@@ -227,13 +236,13 @@ describe('RequestVerifier: credentials', () => {
     expect(await reason(verify(req))).toBe('key_unknown');
   });
 
-  it('a key id of ANOTHER caller is key_unknown, even with that caller\'s valid signature', async () => {
+  it("a key id of ANOTHER caller is key_unknown, even with that caller's valid signature", async () => {
     // order-service's API key, but signed with billing-service's key b1 and naming it.
     const req = signed({}, { id: B1.id, apiKey: K1.apiKey, hmacKey: B1.hmacKey, audience: AUDIENCE });
     expect(await reason(verify(req))).toBe('key_unknown');
   });
 
-  it('a signature made with another of the caller\'s keys than keyid names is signature_invalid', async () => {
+  it("a signature made with another of the caller's keys than keyid names is signature_invalid", async () => {
     const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: K2.hmacKey, audience: AUDIENCE });
     expect(await reason(verify(req))).toBe('signature_invalid');
   });
@@ -248,7 +257,10 @@ describe('RequestVerifier: credentials', () => {
 describe('RequestVerifier: coverage (a valid signature over less is refused)', () => {
   for (const dropped of REQUIRED) {
     it(`not covering ${dropped} is signature_incomplete`, async () => {
-      const req = handSigned(REQUIRED.filter((c) => c !== dropped), fullParams());
+      const req = handSigned(
+        REQUIRED.filter((c) => c !== dropped),
+        fullParams(),
+      );
       expect(await reason(verify(req))).toBe('signature_incomplete');
     });
   }
@@ -288,9 +300,12 @@ describe('RequestVerifier: coverage (a valid signature over less is refused)', (
 
   it('options.requiredComponents adds to the minimum', async () => {
     const strict = makeVerifier({ requiredComponents: ['@authority'] });
-    const msg = (req: Req) => httpMessage({ method: req.method, target: req.target, authority: 'inventory.internal', headers: req.headers });
+    const msg = (req: Req) =>
+      httpMessage({ method: req.method, target: req.target, authority: 'inventory.internal', headers: req.headers });
     await expect(reason(strict.verify(msg(signed()), new Uint8Array(0)))).resolves.toBe('signature_incomplete');
-    await expect(strict.verify(msg(signed({}, K1, { components: ['@authority'] })), new Uint8Array(0))).resolves.toMatchObject({ id: 'order-service' });
+    await expect(strict.verify(msg(signed({}, K1, { components: ['@authority'] })), new Uint8Array(0))).resolves.toMatchObject({
+      id: 'order-service',
+    });
   });
 
   it('an unsupported covered component is signature_malformed', async () => {
@@ -323,15 +338,22 @@ describe('RequestVerifier: signature parameters', () => {
 
   it('hostile Signature-Input is signature_malformed, not an exception', async () => {
     const req = signed();
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'signature-input': 'sig1=("@method";req)' } }))).toBe('signature_malformed');
+    expect(await reason(verify({ ...req, headers: { ...req.headers, 'signature-input': 'sig1=("@method";req)' } }))).toBe(
+      'signature_malformed',
+    );
   });
 });
 
 describe('RequestVerifier: audience (tag)', () => {
   /** K1, but signing for another service: a valid signature whose tag names that service. */
-  const forOtherService = (audience = 'billing-service'): SigningCredential => ({ id: K1.id, apiKey: K1.apiKey, hmacKey: K1.hmacKey, audience });
+  const forOtherService = (audience = 'billing-service'): SigningCredential => ({
+    id: K1.id,
+    apiKey: K1.apiKey,
+    hmacKey: K1.hmacKey,
+    audience,
+  });
 
-  it('the library signer names the credential\'s audience in tag, and that is accepted (control)', async () => {
+  it("the library signer names the credential's audience in tag, and that is accepted (control)", async () => {
     const req = signed();
     expect(req.headers['signature-input']).toContain(`;tag="${AUDIENCE}"`);
     await expect(verify(req, () => true)).resolves.toMatchObject({ id: 'order-service', keyId: 'k1' });
@@ -358,8 +380,17 @@ describe('RequestVerifier: audience (tag)', () => {
     await expect(verify(signed({}, K1), () => true)).resolves.toMatchObject({ id: 'order-service' });
   });
 
-  it('the tag must be exactly this service\'s id (no case folding, no prefix, no padding, not empty)', async () => {
-    for (const tag of ['Inventory-Service', 'inventory-service ', ' inventory-service', 'inventory', 'inventory-service-2', 'inventory-service.evil', '', 'self']) {
+  it("the tag must be exactly this service's id (no case folding, no prefix, no padding, not empty)", async () => {
+    for (const tag of [
+      'Inventory-Service',
+      'inventory-service ',
+      ' inventory-service',
+      'inventory',
+      'inventory-service-2',
+      'inventory-service.evil',
+      '',
+      'self',
+    ]) {
       expect(await reason(verify(handSigned(REQUIRED, fullParams({ tag })), () => true))).toBe('audience_mismatch');
     }
   });
@@ -377,10 +408,12 @@ describe('RequestVerifier: audience (tag)', () => {
     broken.headers['signature'] = `sig1=:${Buffer.alloc(32).toString('base64')}:`;
     expect(await reason(verify(broken))).toBe('audience_mismatch');
     // but an unsupported algorithm is reported first
-    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, alg: 'hmac-sha512' }))))).toBe('signature_algorithm_unsupported');
+    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, alg: 'hmac-sha512' }))))).toBe(
+      'signature_algorithm_unsupported',
+    );
   });
 
-  it('the tag is signed: rewriting another service\'s tag to this one is signature_invalid', async () => {
+  it("the tag is signed: rewriting another service's tag to this one is signature_invalid", async () => {
     const req = signed({}, forOtherService());
     req.headers['signature-input'] = req.headers['signature-input'].replace(';tag="billing-service"', `;tag="${AUDIENCE}"`);
     expect(req.headers['signature-input']).toContain(`;tag="${AUDIENCE}"`);
@@ -396,7 +429,7 @@ describe('RequestVerifier: audience (tag)', () => {
     expect(err.detail).toContain('billing-service');
   });
 
-  it('the verifier is for one audience: another service\'s verifier refuses what this one accepts', async () => {
+  it("the verifier is for one audience: another service's verifier refuses what this one accepts", async () => {
     const billingVerifier = makeVerifier({ audience: 'billing-service' });
     const req = signed();
     expect(await reason(verify(req, undefined, billingVerifier))).toBe('audience_mismatch');
@@ -434,7 +467,9 @@ describe('RequestVerifier: integrity', () => {
     const req = signed();
     const sig = Buffer.from(req.headers.signature.slice('sig1=:'.length, -1), 'base64');
     sig[0] ^= 1;
-    expect(await reason(verify({ ...req, headers: { ...req.headers, signature: `sig1=:${sig.toString('base64')}:` } }))).toBe('signature_invalid');
+    expect(await reason(verify({ ...req, headers: { ...req.headers, signature: `sig1=:${sig.toString('base64')}:` } }))).toBe(
+      'signature_invalid',
+    );
   });
 
   it('a tampered body is digest_mismatch', async () => {
@@ -532,7 +567,7 @@ describe('RequestVerifier: replay', () => {
     expect(await reason(verify(signed(), undefined, makeVerifier({}, throwingSync)))).toBe('replay_store_unavailable');
   });
 
-  it("a caller at its nonce budget is nonce_budget_exhausted (429) with Retry-After, while another caller is served", async () => {
+  it('a caller at its nonce budget is nonce_budget_exhausted (429) with Retry-After, while another caller is served', async () => {
     const budgeted = makeVerifier({}, new MemoryNonceStore({ maxNoncesPerCaller: 2, now: () => NOW_MS }));
     await verify(signed({}, K1, { created: NOW_S - 10 }), undefined, budgeted);
     await verify(signed({}, K2), undefined, budgeted); // the budget is the caller's, whichever key signs
@@ -551,7 +586,12 @@ describe('RequestVerifier: replay', () => {
   });
 
   it('Retry-After for an exhausted budget is whole seconds, at least 1', async () => {
-    for (const [retryAfterMs, seconds] of [[0, 1], [1, 1], [1000, 1], [1001, 2]]) {
+    for (const [retryAfterMs, seconds] of [
+      [0, 1],
+      [1, 1],
+      [1000, 1],
+      [1001, 2],
+    ]) {
       const exhausted: NonceStore = {
         claim: async ({ callerId }) => {
           throw new NonceBudgetExhaustedError(callerId, 5, retryAfterMs);
@@ -622,7 +662,9 @@ describe('RequestVerifier: request target (checked first, before any credential)
   });
 
   it('a target is refused before the API key is looked at', async () => {
-    expect(await reason(verify({ method: 'GET', target: '/items#x', headers: {}, body: new Uint8Array(0) }))).toBe('request_target_invalid');
+    expect(await reason(verify({ method: 'GET', target: '/items#x', headers: {}, body: new Uint8Array(0) }))).toBe(
+      'request_target_invalid',
+    );
   });
 
   it('precheck alone refuses such a target, without a key or a body', () => {
@@ -640,12 +682,19 @@ describe('RequestVerifier: content coding (checked first, before any credential)
   });
 
   it('Content-Encoding: identity, covered, is accepted', async () => {
-    const req = signed({ method: 'POST', target: '/orders', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: JSON_BODY });
+    const req = signed({
+      method: 'POST',
+      target: '/orders',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+      body: JSON_BODY,
+    });
     await expect(verify(req)).resolves.toMatchObject({ id: 'order-service' });
   });
 
   it('precheck alone refuses a content coding, without a key or a body', () => {
-    expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items', headers: { 'content-encoding': 'br' } }))).toThrow(ServiceAuthError);
+    expect(() => verifier.precheck(httpMessage({ method: 'GET', target: '/items', headers: { 'content-encoding': 'br' } }))).toThrow(
+      ServiceAuthError,
+    );
   });
 });
 
@@ -661,14 +710,17 @@ describe('RequestVerifier: names of Object.prototype wherever the caller names s
     body: new Uint8Array(0),
   });
 
-  it.each(NAMES)('%s: as a covered component, a component parameter, a signature parameter and a label, every refusal is a ServiceAuthError', async (name) => {
-    // reason() rethrows anything that is not a ServiceAuthError (a TypeError would fail the test).
-    expect(await reason(verify(fields(`sig1=${inner(` "${name}"`)}`, `sig1=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
-    expect(await reason(verify(fields(`sig1=${inner(` "x-api-key";key="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
-    expect(await reason(verify(fields(`sig1=${inner(` "@query-param";name="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
-    expect(await reason(verify(fields(`sig1=${inner('', `;${name}=1`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
-    expect(await reason(verify(fields(`${name}=${inner('')}`, `${name}=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
-  });
+  it.each(NAMES)(
+    '%s: as a covered component, a component parameter, a signature parameter and a label, every refusal is a ServiceAuthError',
+    async (name) => {
+      // reason() rethrows anything that is not a ServiceAuthError (a TypeError would fail the test).
+      expect(await reason(verify(fields(`sig1=${inner(` "${name}"`)}`, `sig1=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
+      expect(await reason(verify(fields(`sig1=${inner(` "x-api-key";key="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+      expect(await reason(verify(fields(`sig1=${inner(` "@query-param";name="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+      expect(await reason(verify(fields(`sig1=${inner('', `;${name}=1`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+      expect(await reason(verify(fields(`${name}=${inner('')}`, `${name}=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
+    },
+  );
 
   it('the signer covers a header named like an Object.prototype member only when it is sent', async () => {
     const req = signed({}, K1, { components: ['constructor', '__proto__', 'tostring'] });
@@ -677,7 +729,9 @@ describe('RequestVerifier: names of Object.prototype wherever the caller names s
   });
 
   it('a covered `constructor` header that is present is its value; a valid signature over it is accepted', async () => {
-    await expect(verify(signed({ headers: { constructor: 'x' } }, K1, { components: ['constructor'] }))).resolves.toMatchObject({ id: 'order-service' });
+    await expect(verify(signed({ headers: { constructor: 'x' } }, K1, { components: ['constructor'] }))).resolves.toMatchObject({
+      id: 'order-service',
+    });
   });
 });
 
@@ -701,17 +755,29 @@ describe('RequestVerifier.verifyRequestNow', () => {
   it('takes an earlier lookup of the same API key in the same ring instead of hashing it again, and only then', async () => {
     const req = signed({}, K1);
     // A lookup that (falsely) found nobody is believed: it is the one used.
-    expect(await reason(Promise.resolve().then(() => verifier.verifyRequestNow(messageOf(req), req.body, undefined, { ring, apiKey: K1.apiKey, holder: undefined })))).toBe(
-      'api_key_invalid',
-    );
+    expect(
+      await reason(
+        Promise.resolve().then(() =>
+          verifier.verifyRequestNow(messageOf(req), req.body, undefined, { ring, apiKey: K1.apiKey, holder: undefined }),
+        ),
+      ),
+    ).toBe('api_key_invalid');
     // Made in another ring (a reload since), or for another key: ignored, the key is looked up again.
     const otherRing = KeyRing.from({ callers: [] }, AUDIENCE);
     await expect(verifier.verifyRequest(messageOf(signed({}, K1)), req.body)).resolves.toMatchObject({ caller: { id: 'order-service' } });
     await expect(
-      Promise.resolve(verifier.verifyRequestNow(messageOf(signed({}, K1)), req.body, undefined, { ring: otherRing, apiKey: K1.apiKey, holder: undefined })),
+      Promise.resolve(
+        verifier.verifyRequestNow(messageOf(signed({}, K1)), req.body, undefined, {
+          ring: otherRing,
+          apiKey: K1.apiKey,
+          holder: undefined,
+        }),
+      ),
     ).resolves.toMatchObject({ caller: { id: 'order-service' } });
     await expect(
-      Promise.resolve(verifier.verifyRequestNow(messageOf(signed({}, K1)), req.body, undefined, { ring, apiKey: K2.apiKey, holder: undefined })),
+      Promise.resolve(
+        verifier.verifyRequestNow(messageOf(signed({}, K1)), req.body, undefined, { ring, apiKey: K2.apiKey, holder: undefined }),
+      ),
     ).resolves.toMatchObject({ caller: { id: 'order-service' } });
   });
 });

@@ -74,7 +74,8 @@ export class RequestVerifier {
     private readonly nonces: NonceStore,
     private readonly options: RequestVerifierOptions,
   ) {
-    if (typeof options?.audience !== 'string' || options.audience === '') throw new TypeError('RequestVerifier needs options.audience: this service\'s id');
+    if (typeof options?.audience !== 'string' || options.audience === '')
+      throw new TypeError("RequestVerifier needs options.audience: this service's id");
     this.required = [...new Set([...REQUIRED_COMPONENTS, ...(options.requiredComponents ?? [])])];
     this.now = options.now ?? Date.now;
     this.claimNow = synchronousClaimOf(nonces);
@@ -105,7 +106,12 @@ export class RequestVerifier {
    * callers on the request path that can use the difference (ServiceAuthGuard): a promise, and the
    * turns of the event loop it takes, for every request adds up.
    */
-  verifyRequestNow(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy, apiKeyLookup?: ApiKeyLookup): VerifiedRequest | Promise<VerifiedRequest> {
+  verifyRequestNow(
+    message: HttpMessage,
+    body: Uint8Array,
+    isTrusted?: TrustPolicy,
+    apiKeyLookup?: ApiKeyLookup,
+  ): VerifiedRequest | Promise<VerifiedRequest> {
     const { claim, nonceExpiresAtMs, verified } = this.checkSignature(message, body, isTrusted, apiKeyLookup);
     if (this.claimNow) {
       let fresh: boolean;
@@ -143,7 +149,10 @@ export class RequestVerifier {
     const apiKey = message.header('x-api-key');
     if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');
     // The same API key already looked up in the same ring (both values are the caller's: comparing them reveals nothing).
-    const holder = apiKeyLookup !== undefined && apiKeyLookup.ring === ring && apiKeyLookup.apiKey === apiKey ? apiKeyLookup.holder : ring.findByApiKey(apiKey);
+    const holder =
+      apiKeyLookup !== undefined && apiKeyLookup.ring === ring && apiKeyLookup.apiKey === apiKey
+        ? apiKeyLookup.holder
+        : ring.findByApiKey(apiKey);
     if (!holder) throw new ServiceAuthError('api_key_invalid', 'The API key is not valid');
     const callerId = holder.callerId;
 
@@ -156,7 +165,13 @@ export class RequestVerifier {
     const { params } = signature;
 
     this.checkCoverage(signature, message, body.length > 0);
-    if (params.created === undefined || params.nonce === undefined || params.keyid === undefined || params.alg === undefined || params.tag === undefined) {
+    if (
+      params.created === undefined ||
+      params.nonce === undefined ||
+      params.keyid === undefined ||
+      params.alg === undefined ||
+      params.tag === undefined
+    ) {
       throw new ServiceAuthError('signature_incomplete', 'The signature must carry created, nonce, keyid, alg and tag parameters');
     }
     if (params.alg !== SIGNATURE_ALGORITHM) {
@@ -166,7 +181,10 @@ export class RequestVerifier {
       throw new ServiceAuthError('audience_mismatch', 'This request was signed for another service', `tag=${params.tag.slice(0, 128)}`);
     }
     if (params.nonce.length < MIN_NONCE_LENGTH || params.nonce.length > MAX_NONCE_LENGTH) {
-      throw new ServiceAuthError('signature_malformed', `nonce must be ${MIN_NONCE_LENGTH}-${MAX_NONCE_LENGTH} characters (at least 128 random bits)`);
+      throw new ServiceAuthError(
+        'signature_malformed',
+        `nonce must be ${MIN_NONCE_LENGTH}-${MAX_NONCE_LENGTH} characters (at least 128 random bits)`,
+      );
     }
     const key: ResolvedKey | undefined = ring.findCallerKey(callerId, params.keyid);
     if (!key) throw new ServiceAuthError('key_unknown', 'The signing key is not active for this caller', `keyid=${params.keyid}`);

@@ -83,7 +83,7 @@ describe('derived components (RFC 9421 §2.2)', () => {
     expect(componentValue(msg({ authority: '[::1]:443', scheme: 'https' }), '@authority')).toBe('[::1]');
   });
 
-  it('@authority keeps a non-default port, including the other scheme\'s default', () => {
+  it("@authority keeps a non-default port, including the other scheme's default", () => {
     expect(componentValue(msg({ authority: 'example.com:8080', scheme: 'http' }), '@authority')).toBe('example.com:8080');
     expect(componentValue(msg({ authority: 'example.com:8080', scheme: 'https' }), '@authority')).toBe('example.com:8080');
     expect(componentValue(msg({ authority: 'example.com:443', scheme: 'http' }), '@authority')).toBe('example.com:443');
@@ -153,7 +153,17 @@ describe('header components (RFC 9421 §2.1)', () => {
 
 describe('isSupportedComponent', () => {
   it('accepts the derived components and lowercase field names', () => {
-    for (const name of ['@method', '@path', '@query', '@request-target', '@authority', '@scheme', '@target-uri', 'content-type', 'x-api-key']) {
+    for (const name of [
+      '@method',
+      '@path',
+      '@query',
+      '@request-target',
+      '@authority',
+      '@scheme',
+      '@target-uri',
+      'content-type',
+      'x-api-key',
+    ]) {
       expect(isSupportedComponent(name)).toBe(true);
     }
   });
@@ -178,11 +188,7 @@ describe('buildSignatureBase (RFC 9421 §2.5)', () => {
     const m = msg({ method: 'GET', target: '/orders?id=1', headers: { 'X-API-Key': 'sk_test' } });
     const params = '("@method" "@path" "@query" "x-api-key");created=1700000000;nonce="n";keyid="k1";alg="hmac-sha256"';
     expect(buildSignatureBase(m, ['@method', '@path', '@query', 'x-api-key'], params)).toBe(
-      '"@method": GET\n' +
-        '"@path": /orders\n' +
-        '"@query": ?id=1\n' +
-        '"x-api-key": sk_test\n' +
-        `"@signature-params": ${params}`,
+      '"@method": GET\n' + '"@path": /orders\n' + '"@query": ?id=1\n' + '"x-api-key": sk_test\n' + `"@signature-params": ${params}`,
     );
   });
 
@@ -193,7 +199,9 @@ describe('buildSignatureBase (RFC 9421 §2.5)', () => {
 
   it('follows the covered order, not a canonical one', () => {
     const m = msg({ method: 'DELETE', target: '/x', headers: { a: '1' } });
-    expect(buildSignatureBase(m, ['a', '@path', '@method'], PARAMS)).toBe(`"a": 1\n"@path": /x\n"@method": DELETE\n"@signature-params": ${PARAMS}`);
+    expect(buildSignatureBase(m, ['a', '@path', '@method'], PARAMS)).toBe(
+      `"a": 1\n"@path": /x\n"@method": DELETE\n"@signature-params": ${PARAMS}`,
+    );
   });
 
   it('with no covered components the base is the params line alone', () => {
@@ -211,17 +219,22 @@ describe('buildSignatureBase (RFC 9421 §2.5)', () => {
   });
 
   it('a missing content-digest is digest_missing', () => {
-    expect(refusal(() => buildSignatureBase(msg({ headers: { 'content-type': 'text/plain' } }), ['content-type', 'content-digest'], PARAMS)).reason).toBe(
-      'digest_missing',
-    );
+    expect(
+      refusal(() => buildSignatureBase(msg({ headers: { 'content-type': 'text/plain' } }), ['content-type', 'content-digest'], PARAMS))
+        .reason,
+    ).toBe('digest_missing');
   });
 
   it('a LF in a header value is signature_malformed', () => {
-    expect(refusal(() => buildSignatureBase(msg({ headers: { 'x-evil': 'a\nb' } }), ['x-evil'], PARAMS)).reason).toBe('signature_malformed');
+    expect(refusal(() => buildSignatureBase(msg({ headers: { 'x-evil': 'a\nb' } }), ['x-evil'], PARAMS)).reason).toBe(
+      'signature_malformed',
+    );
   });
 
   it('a CR in a header value is signature_malformed', () => {
-    expect(refusal(() => buildSignatureBase(msg({ headers: { 'x-evil': 'a\rb' } }), ['x-evil'], PARAMS)).reason).toBe('signature_malformed');
+    expect(refusal(() => buildSignatureBase(msg({ headers: { 'x-evil': 'a\rb' } }), ['x-evil'], PARAMS)).reason).toBe(
+      'signature_malformed',
+    );
   });
 
   it('a CRLF that is not an obs-fold (no following whitespace) is signature_malformed', () => {
@@ -231,7 +244,9 @@ describe('buildSignatureBase (RFC 9421 §2.5)', () => {
   });
 
   it('a line break smuggled through the target is signature_malformed', () => {
-    expect(refusal(() => buildSignatureBase(msg({ target: '/p?x=1\n"@method": POST' }), ['@query'], PARAMS)).reason).toBe('signature_malformed');
+    expect(refusal(() => buildSignatureBase(msg({ target: '/p?x=1\n"@method": POST' }), ['@query'], PARAMS)).reason).toBe(
+      'signature_malformed',
+    );
     expect(refusal(() => buildSignatureBase(msg({ method: 'GET\nX' }), ['@method'], PARAMS)).reason).toBe('signature_malformed');
   });
 });

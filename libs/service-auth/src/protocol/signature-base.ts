@@ -2,15 +2,7 @@ import { splitTarget, type HttpMessage } from './http-message.js';
 import { ServiceAuthError } from './service-auth.error.js';
 
 /** Derived components (RFC 9421 §2.2) this implementation can cover. */
-export const DERIVED_COMPONENTS = [
-  '@method',
-  '@target-uri',
-  '@authority',
-  '@scheme',
-  '@request-target',
-  '@path',
-  '@query',
-] as const;
+export const DERIVED_COMPONENTS = ['@method', '@target-uri', '@authority', '@scheme', '@request-target', '@path', '@query'] as const;
 
 const DERIVED = new Set<string>(DERIVED_COMPONENTS);
 const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
@@ -27,8 +19,20 @@ export function isSupportedComponent(name: string): boolean {
 function isLowercaseTchar(c: number): boolean {
   if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d) return true;
   switch (c) {
-    case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2a:
-    case 0x2b: case 0x2e: case 0x5e: case 0x5f: case 0x60: case 0x7c: case 0x7e:
+    case 0x21:
+    case 0x23:
+    case 0x24:
+    case 0x25:
+    case 0x26:
+    case 0x27:
+    case 0x2a:
+    case 0x2b:
+    case 0x2e:
+    case 0x5e:
+    case 0x5f:
+    case 0x60:
+    case 0x7c:
+    case 0x7e:
       return true;
     default:
       return false;
@@ -38,7 +42,13 @@ function isLowercaseTchar(c: number): boolean {
 function normaliseAuthority(authority: string, scheme: string | undefined): string {
   const lower = authority.trim().toLowerCase();
   const colon = lower.lastIndexOf(':');
-  if (colon > 0 && !lower.endsWith(']') && scheme && Object.hasOwn(DEFAULT_PORTS, scheme) && DEFAULT_PORTS[scheme] === lower.slice(colon + 1)) {
+  if (
+    colon > 0 &&
+    !lower.endsWith(']') &&
+    scheme &&
+    Object.hasOwn(DEFAULT_PORTS, scheme) &&
+    DEFAULT_PORTS[scheme] === lower.slice(colon + 1)
+  ) {
     return lower.slice(0, colon);
   }
   return lower;
@@ -94,7 +104,11 @@ export function buildSignatureBase(message: HttpMessage, components: readonly st
   for (let i = 0; i < components.length; i++) {
     const name = components[i];
     const value =
-      name === '@path' ? (target ??= splitTarget(message.target)).path : name === '@query' ? (target ??= splitTarget(message.target)).query : componentValue(message, name);
+      name === '@path'
+        ? (target ??= splitTarget(message.target)).path
+        : name === '@query'
+          ? (target ??= splitTarget(message.target)).query
+          : componentValue(message, name);
     if (value === undefined) {
       throw new ServiceAuthError(
         name === 'content-digest' ? 'digest_missing' : 'signature_invalid',

@@ -3,7 +3,8 @@ import { ServiceAuthError } from './service-auth.error.js';
 import { parseSignatureFields, serializeSignatureParams } from './signature-fields.js';
 
 const SIG = 'sig1=:dGVzdA==:';
-const VALID_INPUT = 'sig1=("@method" "@path" "@query" "x-api-key");created=1700000000;nonce="abcdefghijklmnopqrstuv";keyid="k1";alg="hmac-sha256"';
+const VALID_INPUT =
+  'sig1=("@method" "@path" "@query" "x-api-key");created=1700000000;nonce="abcdefghijklmnopqrstuv";keyid="k1";alg="hmac-sha256"';
 
 /** Every hostile input must end as signature_malformed, never as another exception type (a 500). */
 function malformedReason(input: string, signature = SIG): ServiceAuthError {
@@ -196,12 +197,21 @@ describe('parseSignatureFields: hostile input is signature_malformed', () => {
 
 describe('serializeSignatureParams', () => {
   it('writes parameters in the fixed order created, expires, nonce, keyid, alg, tag regardless of input order', () => {
-    const value = serializeSignatureParams(['@method', '@path'], { tag: 't', alg: 'hmac-sha256', keyid: 'k1', nonce: 'n', expires: 20, created: 10 });
+    const value = serializeSignatureParams(['@method', '@path'], {
+      tag: 't',
+      alg: 'hmac-sha256',
+      keyid: 'k1',
+      nonce: 'n',
+      expires: 20,
+      created: 10,
+    });
     expect(value).toBe('("@method" "@path");created=10;expires=20;nonce="n";keyid="k1";alg="hmac-sha256";tag="t"');
   });
 
   it('omits parameters that are undefined and keeps component order', () => {
-    expect(serializeSignatureParams(['x-api-key', '@query', '@method'], { created: 1, keyid: 'k' })).toBe('("x-api-key" "@query" "@method");created=1;keyid="k"');
+    expect(serializeSignatureParams(['x-api-key', '@query', '@method'], { created: 1, keyid: 'k' })).toBe(
+      '("x-api-key" "@query" "@method");created=1;keyid="k"',
+    );
     expect(serializeSignatureParams([], {})).toBe('()');
   });
 

@@ -1,5 +1,13 @@
 import { parseCanonicalSignature } from './canonical-signature-fields.js';
-import { isInnerList, parseDictionaryField, serializeInnerList, type BareItem, type Dictionary, type InnerList, type Item } from './structured-fields.js';
+import {
+  isInnerList,
+  parseDictionaryField,
+  serializeInnerList,
+  type BareItem,
+  type Dictionary,
+  type InnerList,
+  type Item,
+} from './structured-fields.js';
 import { ServiceAuthError } from './service-auth.error.js';
 import { MAX_COVERED_COMPONENTS, MAX_SIGNATURE_FIELD_LENGTH } from './covered-components.js';
 

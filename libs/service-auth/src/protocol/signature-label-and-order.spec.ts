@@ -16,7 +16,9 @@ import { buildSignatureBase } from './signature-base.js';
 
 const NOW_S = 1_764_100_000;
 const ring = KeyRing.from({
-  callers: [{ id: 'order-service', keys: [{ id: 'order-k1', apiKey: `sk_${'k'.repeat(43)}`, secret: Buffer.alloc(32, 1).toString('base64url') }] }],
+  callers: [
+    { id: 'order-service', keys: [{ id: 'order-k1', apiKey: `sk_${'k'.repeat(43)}`, secret: Buffer.alloc(32, 1).toString('base64url') }] },
+  ],
 });
 const key = ring.findCallerKey('order-service', 'order-k1')!;
 const body = Buffer.from('{"productId":"P123","quantity":2}');
@@ -33,14 +35,20 @@ function request(listedComponents: string[]) {
     'idempotency-key': 'order-7',
   };
   const inner = (components: string[]) => `(${components.map((c) => `"${c}"`).join(' ')});${PARAMS}`;
-  const signed = hmacSha256(key.hmacKey, buildSignatureBase(httpMessage({ method: 'POST', target: '/api/inventory', headers }), COMPONENTS, inner(COMPONENTS)));
+  const signed = hmacSha256(
+    key.hmacKey,
+    buildSignatureBase(httpMessage({ method: 'POST', target: '/api/inventory', headers }), COMPONENTS, inner(COMPONENTS)),
+  );
   headers['signature-input'] = `req-b=${inner(listedComponents)}`;
   headers['signature'] = `req-b=:${signed.toString('base64')}:`;
   return httpMessage({ method: 'POST', target: '/api/inventory', headers });
 }
 
 const verifier = () =>
-  new RequestVerifier(() => ring, new MemoryNonceStore({ now: () => NOW_S * 1000 }), { audience: 'inventory-service', now: () => NOW_S * 1000 });
+  new RequestVerifier(() => ring, new MemoryNonceStore({ now: () => NOW_S * 1000 }), {
+    audience: 'inventory-service',
+    now: () => NOW_S * 1000,
+  });
 
 describe('RequestVerifier: any label, any order', () => {
   it('accepts a signature labelled req-b, components back to front, parameters in reverse order', async () => {

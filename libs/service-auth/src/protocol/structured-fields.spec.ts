@@ -84,7 +84,9 @@ const theirsParams = (p: Map<string, unknown>) => [...p].map(([k, v]) => [k, nor
 function shapeOurs(d: Dictionary) {
   return [...d].map(([k, m]) => [
     k,
-    isInnerList(m) ? { items: m.items.map((i: Item) => [normaliseOurs(i.value), oursParams(i.params)]), params: oursParams(m.params) } : [normaliseOurs(m.value), oursParams(m.params)],
+    isInnerList(m)
+      ? { items: m.items.map((i: Item) => [normaliseOurs(i.value), oursParams(i.params)]), params: oursParams(m.params) }
+      : [normaliseOurs(m.value), oursParams(m.params)],
   ]);
 }
 function shapeTheirs(d: reference.Dictionary) {
@@ -100,7 +102,9 @@ function usesRfc9651Types(d: reference.Dictionary): boolean {
   const special = (v: unknown) => v instanceof Date || v instanceof reference.DisplayString;
   const inParams = (p: Map<string, unknown>) => [...p.values()].some(special);
   return [...d.values()].some((m) =>
-    Array.isArray(m[0]) ? (m[0] as reference.Item[]).some((i) => special(i[0]) || inParams(i[1])) || inParams(m[1]) : special(m[0]) || inParams(m[1]),
+    Array.isArray(m[0])
+      ? (m[0] as reference.Item[]).some((i) => special(i[0]) || inParams(i[1])) || inParams(m[1])
+      : special(m[0]) || inParams(m[1]),
   );
 }
 

@@ -9,7 +9,10 @@
  */
 
 export class StructuredFieldError extends Error {
-  constructor(message: string, readonly position: number) {
+  constructor(
+    message: string,
+    readonly position: number,
+  ) {
     super(`${message} at position ${position}`);
     this.name = 'StructuredFieldError';
   }
@@ -60,8 +63,21 @@ function isAlpha(c: number): boolean {
 function isTchar(c: number): boolean {
   if (isAlpha(c) || isDigit(c)) return true;
   switch (c) {
-    case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2a:
-    case 0x2b: case 0x2d: case 0x2e: case 0x5e: case 0x5f: case 0x60: case 0x7c: case 0x7e:
+    case 0x21:
+    case 0x23:
+    case 0x24:
+    case 0x25:
+    case 0x26:
+    case 0x27:
+    case 0x2a:
+    case 0x2b:
+    case 0x2d:
+    case 0x2e:
+    case 0x5e:
+    case 0x5f:
+    case 0x60:
+    case 0x7c:
+    case 0x7e:
       return true;
     default:
       return false;

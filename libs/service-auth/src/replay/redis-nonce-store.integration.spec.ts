@@ -127,9 +127,7 @@ describe('RedisNonceStore (real redis-server)', () => {
     const replica2 = track(RedisNonceStore.fromUrl(redis.url, 'shared-callee', { timeoutMs: 2000 }));
     const key = nonce();
     const expiresAt = inOneMinute();
-    const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? replica1 : replica2).claim(key, expiresAt)),
-    );
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? replica1 : replica2).claim(key, expiresAt)));
     expect(results.filter((won) => won)).toHaveLength(1);
     expect(results.filter((won) => !won)).toHaveLength(199);
   });

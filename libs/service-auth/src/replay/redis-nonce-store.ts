@@ -17,7 +17,6 @@ interface NonceBudgetOptions {
   maxNoncesPerCaller?: number;
 }
 
-
 /**
  * One claim = one atomic script run (nothing else runs in Redis meanwhile, on any replica).
  * KEYS[1]: the nonce, a string with a PX expiry. KEYS[2]: the caller's live nonces, a sorted set
@@ -91,11 +90,7 @@ export class RedisNonceStore extends NamespacedRedisStore implements NonceStore 
   }
 
   /** `new RedisNonceStore({ ...opts, url, namespace })`: the store owns the client. */
-  static fromUrl(
-    url: string,
-    namespace: string,
-    opts: RedisStoreTuning & NonceBudgetOptions = {},
-  ): RedisNonceStore {
+  static fromUrl(url: string, namespace: string, opts: RedisStoreTuning & NonceBudgetOptions = {}): RedisNonceStore {
     return new RedisNonceStore({ ...opts, url, namespace });
   }
 
@@ -121,7 +116,14 @@ export class RedisNonceStore extends NamespacedRedisStore implements NonceStore 
       throw new TypeError('RedisNonceStore.claim: expiresAtMs must be a finite number');
     }
     const ttlMs = Math.max(1, Math.ceil(expiresAtMs - Date.now()));
-    const args = [2, this.keyFor({ callerId, keyId, nonce }), this.budgetKeyFor(callerId), ttlMs, this.maxNoncesPerCaller, `${keyId}:${nonce}`] as const;
+    const args = [
+      2,
+      this.keyFor({ callerId, keyId, nonce }),
+      this.budgetKeyFor(callerId),
+      ttlMs,
+      this.maxNoncesPerCaller,
+      `${keyId}:${nonce}`,
+    ] as const;
     const reply: unknown = await this.run(async (client) => {
       try {
         return await client.evalsha(CLAIM_SHA1, ...args);

@@ -22,12 +22,20 @@ describe('testCaller', () => {
 
   it('holds a fresh credential and gives the service under test what accepts it, as options or as variables', () => {
     expect(caller.id).toBe('order-service');
-    expect(caller.credential).toEqual({ id: expect.stringMatching(/^order-service-\d{4}-\d{2}-[0-9a-f]{6}$/), apiKey: expect.stringMatching(/^sk_/), secret: expect.any(String) });
+    expect(caller.credential).toEqual({
+      id: expect.stringMatching(/^order-service-\d{4}-\d{2}-[0-9a-f]{6}$/),
+      apiKey: expect.stringMatching(/^sk_/),
+      secret: expect.any(String),
+    });
     expect(caller.asCaller()).toEqual({ id: 'order-service', keys: [caller.credential] });
     const fromEnv = KeyRing.from(new EnvKeyProvider({ get: (name) => caller.env()[name] }).load(), 'inventory-service');
     expect(fromEnv.findByApiKey(caller.credential.apiKey)?.hmacKey).toEqual(calleeRing.findByApiKey(caller.credential.apiKey)?.hmacKey);
     expect(Object.keys(caller.env('AUTH'))).toEqual(['AUTH_CALLERS', 'AUTH_CALLER_ORDER_SERVICE_KEYS']);
-    expect(caller.asUpstream('http://inventory:8082')).toEqual({ id: 'inventory-service', url: 'http://inventory:8082', keys: [caller.credential] });
+    expect(caller.asUpstream('http://inventory:8082')).toEqual({
+      id: 'inventory-service',
+      url: 'http://inventory:8082',
+      keys: [caller.credential],
+    });
     expect(caller.upstreamEnv('http://inventory:8082')).toEqual({
       SERVICE_AUTH_UPSTREAMS: 'inventory-service',
       SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: 'http://inventory:8082',
@@ -53,7 +61,10 @@ describe('testCaller', () => {
     const request = caller.prepare('post', '/api/secrets', { card: '4111' }, { encrypt: true });
     expect([request.method, request.path, request.encrypted]).toEqual(['POST', '/api/secrets', true]);
     expect(request.headers).toMatchObject({ 'content-type': 'application/jose', accept: 'application/jose' });
-    await expect(verify('POST', '/api/secrets', { ...request.headers }, request.body)).resolves.toMatchObject({ id: 'order-service', nonce: request.nonce });
+    await expect(verify('POST', '/api/secrets', { ...request.headers }, request.body)).resolves.toMatchObject({
+      id: 'order-service',
+      nonce: request.nonce,
+    });
     const key = calleeRing.findCallerKey('order-service', caller.credential.id)!;
     expect(decryptCompact(request.body!, () => key.encryptionKey).plaintext.toString()).toBe('{"card":"4111"}');
   });
@@ -69,8 +80,14 @@ describe('testCaller', () => {
       body: { stored: '4111' },
       encrypted: true,
     });
-    const forAnother = encryptCompact(Buffer.from('{}'), key.encryptionKey, { kid: key.id, nonce: 'another-request-nonce-0000', status: 201 });
-    expect(() => request.read({ status: 201, headers: { 'content-type': 'application/jose' }, text: forAnother })).toThrow(/not made for this request/);
+    const forAnother = encryptCompact(Buffer.from('{}'), key.encryptionKey, {
+      kid: key.id,
+      nonce: 'another-request-nonce-0000',
+      status: 201,
+    });
+    expect(() => request.read({ status: 201, headers: { 'content-type': 'application/jose' }, text: forAnother })).toThrow(
+      /not made for this request/,
+    );
     // The same answer arriving with another status (a network attacker's 200 for a 201) is refused too.
     expect(() => request.read({ status: 200, headers: { 'content-type': 'application/jose' }, text: jwe })).toThrow(/status/);
   });
@@ -83,7 +100,11 @@ describe('testCaller', () => {
       'The service answered 201 in plaintext (application/json) to an encrypted request',
     );
     const plain = caller.prepare('GET', '/x');
-    expect(plain.read({ status: 200, headers: {}, text: 'not json' })).toMatchObject({ text: 'not json', body: undefined, encrypted: false });
+    expect(plain.read({ status: 200, headers: {}, text: 'not json' })).toMatchObject({
+      text: 'not json',
+      body: undefined,
+      encrypted: false,
+    });
   });
 
   it('refuses a path a URL parser would rewrite, since what is signed must be what is sent', () => {
@@ -94,8 +115,12 @@ describe('testCaller', () => {
 
   it('uses a given credential as it is, and needs the audience', () => {
     const credential = caller.credential;
-    expect(testCaller('order-service', { audience: 'inventory-service', credential }).sign('GET', '/x')['x-api-key']).toBe(credential.apiKey);
-    expect(() => testCaller('order-service', { audience: 'inventory-service', credential: { ...credential, secret: 'c2hvcnQ' } })).toThrow(KeyConfigurationError);
+    expect(testCaller('order-service', { audience: 'inventory-service', credential }).sign('GET', '/x')['x-api-key']).toBe(
+      credential.apiKey,
+    );
+    expect(() => testCaller('order-service', { audience: 'inventory-service', credential: { ...credential, secret: 'c2hvcnQ' } })).toThrow(
+      KeyConfigurationError,
+    );
     expect(() => testCaller('order-service', {} as never)).toThrow(/needs options.audience/);
     expect(() => testCaller('order service', { audience: 'inventory-service' })).toThrow(KeyConfigurationError);
   });

@@ -67,7 +67,7 @@ export class TestCaller {
   /** @internal Use testCaller(). */
   constructor(callerId: string, options: TestCallerOptions) {
     if (typeof options?.audience !== 'string' || options.audience === '') {
-      throw new TypeError("testCaller needs options.audience: the serviceId of the service under test");
+      throw new TypeError('testCaller needs options.audience: the serviceId of the service under test');
     }
     const { id, apiKey, secret } = options.credential ?? generateCredential(callerId);
     this.id = callerId;
@@ -117,7 +117,13 @@ export class TestCaller {
    * Node.js HTTP server, or a Nest application (listening, or just `init()`ed: it then listens on a
    * free port for this request, as with supertest). Redirects are not followed.
    */
-  async fetch(target: TestTarget, method: string, pathWithQuery: string, body?: unknown, options: TestRequestOptions = {}): Promise<TestResponse> {
+  async fetch(
+    target: TestTarget,
+    method: string,
+    pathWithQuery: string,
+    body?: unknown,
+    options: TestRequestOptions = {},
+  ): Promise<TestResponse> {
     const open = await openTarget(target);
     try {
       const request = this.prepareFor(open.baseUrl, method, pathWithQuery, body, options);
@@ -133,8 +139,15 @@ export class TestCaller {
     }
   }
 
-  private prepareFor(baseUrl: string, method: string, pathWithQuery: string, body: unknown, options: TestRequestOptions): PreparedTestRequest {
-    if (typeof pathWithQuery !== 'string' || !pathWithQuery.startsWith('/')) throw new TypeError(`A test request path starts with "/", got ${JSON.stringify(pathWithQuery)}`);
+  private prepareFor(
+    baseUrl: string,
+    method: string,
+    pathWithQuery: string,
+    body: unknown,
+    options: TestRequestOptions,
+  ): PreparedTestRequest {
+    if (typeof pathWithQuery !== 'string' || !pathWithQuery.startsWith('/'))
+      throw new TypeError(`A test request path starts with "/", got ${JSON.stringify(pathWithQuery)}`);
     const base = new URL(baseUrl);
     const url = new URL(`${base.pathname.replace(/\/+$/, '')}${pathWithQuery}`, base);
     const path = url.pathname + url.search;

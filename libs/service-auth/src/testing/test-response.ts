@@ -75,7 +75,9 @@ export function readAnswer(
   }
   // Every successful answer to an encrypted exchange is sealed, an empty one included (PROTOCOL.md §5.1).
   if (request.encrypted && answer.status >= 200 && answer.status < 300) {
-    throw new Error(`The service answered ${answer.status} in plaintext (${headers['content-type'] ?? 'no content type'}) to an encrypted request`);
+    throw new Error(
+      `The service answered ${answer.status} in plaintext (${headers['content-type'] ?? 'no content type'}) to an encrypted request`,
+    );
   }
   return { status: answer.status, headers, text, body: parseJson(text), encrypted: false };
 }

@@ -38,7 +38,12 @@ function isNestApplication(target: object): target is NestApplicationLike {
 }
 
 function isHttpServer(target: unknown): target is HttpServerLike {
-  return typeof target === 'object' && target !== null && typeof (target as HttpServerLike).address === 'function' && typeof (target as HttpServerLike).listen === 'function';
+  return (
+    typeof target === 'object' &&
+    target !== null &&
+    typeof (target as HttpServerLike).address === 'function' &&
+    typeof (target as HttpServerLike).listen === 'function'
+  );
 }
 
 /** The URL of a listening socket; a wildcard address is reached on the loopback interface. */
@@ -56,7 +61,8 @@ function urlOf(address: AddressInfo): string {
 export async function openTarget(target: TestTarget): Promise<OpenTarget> {
   if (typeof target === 'string' || target instanceof URL) {
     const url = new URL(String(target));
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`A test target URL must be http:// or https://, got ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new TypeError(`A test target URL must be http:// or https://, got ${url.protocol}`);
     return { baseUrl: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, release: async () => {} };
   }
   let server: unknown = target;
@@ -65,10 +71,12 @@ export async function openTarget(target: TestTarget): Promise<OpenTarget> {
     const instance = target.getHttpAdapter?.().getInstance?.() as { ready?: () => PromiseLike<unknown> } | undefined;
     if (typeof instance?.ready === 'function') await instance.ready();
   }
-  if (!isHttpServer(server)) throw new TypeError('A test target is a URL, a Node.js HTTP server or a Nest application (app.getHttpServer())');
+  if (!isHttpServer(server))
+    throw new TypeError('A test target is a URL, a Node.js HTTP server or a Nest application (app.getHttpServer())');
   const address = server.address();
   if (address !== null && typeof address === 'object') return { baseUrl: urlOf(address), release: async () => {} };
-  if (typeof address === 'string') throw new TypeError(`The server listens on ${address}, a pipe or socket file: give the helpers a URL instead`);
+  if (typeof address === 'string')
+    throw new TypeError(`The server listens on ${address}, a pipe or socket file: give the helpers a URL instead`);
 
   const listening = server;
   await new Promise<void>((resolve, reject) => {
