@@ -1,5 +1,6 @@
 import { splitTarget, type HttpMessage } from './http-message.js';
 import { ServiceAuthError } from './service-auth.error.js';
+import { isTchar } from './structured-fields.js';
 
 /** Derived components (RFC 9421 §2.2) this implementation can cover. */
 export const DERIVED_COMPONENTS = ['@method', '@target-uri', '@authority', '@scheme', '@request-target', '@path', '@query'] as const;
@@ -17,26 +18,7 @@ export function isSupportedComponent(name: string): boolean {
 
 /** A tchar (RFC 9110 §5.6.2) other than an uppercase letter: what a lowercase field name is made of. */
 function isLowercaseTchar(c: number): boolean {
-  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d) return true;
-  switch (c) {
-    case 0x21:
-    case 0x23:
-    case 0x24:
-    case 0x25:
-    case 0x26:
-    case 0x27:
-    case 0x2a:
-    case 0x2b:
-    case 0x2e:
-    case 0x5e:
-    case 0x5f:
-    case 0x60:
-    case 0x7c:
-    case 0x7e:
-      return true;
-    default:
-      return false;
-  }
+  return !(c >= 0x41 && c <= 0x5a) && isTchar(c);
 }
 
 function normaliseAuthority(authority: string, scheme: string | undefined): string {

@@ -60,7 +60,7 @@ function isAlpha(c: number): boolean {
   return isLcAlpha(c) || (c >= 0x41 && c <= 0x5a);
 }
 // tchar (RFC 9110 §5.6.2): "!#$%&'*+-.^_`|~" DIGIT ALPHA
-function isTchar(c: number): boolean {
+export function isTchar(c: number): boolean {
   if (isAlpha(c) || isDigit(c)) return true;
   switch (c) {
     case 0x21:
