@@ -101,6 +101,8 @@ if (only.includes('jwe')) {
 if (only.includes('http')) {
   section('http: POST /api/inventory req/s, plain vs guarded vs guarded+encrypted (servers in child processes)');
   const options = httpOptionsFromArgs(quick);
+  // The targets are ratios of saturated servers: a fixed offered load (--rate) is for http.bench.mjs alone.
+  if (options.rate) throw new Error('--rate is a diagnostic of bench/http.bench.mjs; npm run bench judges saturated runs');
   if (diagnostics && !options.modes.includes('hooks')) options.modes = ['plain', 'hooks', ...options.modes.filter((m) => m !== 'plain')];
   const res = await runHttpBench(options);
   console.log(formatHttpBench(res));
