@@ -23,6 +23,7 @@ export type {
   SignedHttpClientOptions,
   EncryptionPolicy,
   GuardInstallation,
+  LoggingOptions,
 } from './nest/service-auth-options.interface.js';
 export type { RetryOptions } from './client/retry-options.js';
 export type { CircuitBreakerOptions } from './client/circuit-breaker-options.js';

@@ -55,6 +55,7 @@ describe('public API', () => {
         'IoredisClient',
         'KeyMaterial',
         'KeyProvider',
+        'LoggingOptions',
         'METER_NAME',
         'PublicRoute',
         'ReasonCode',

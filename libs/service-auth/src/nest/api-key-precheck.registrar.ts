@@ -10,6 +10,7 @@ import { rememberApiKeyLookup } from './api-key-lookup.js';
 import { isKnownProtectedRoute } from './protected-routes.js';
 import { declaresBody } from './raw-body.js';
 import { rejectionLogEntry } from './rejection-log.js';
+import { isStrangerRefusal, StrangerRefusalLog } from './stranger-refusal-log.js';
 import { requestMessage } from './request-message.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './service-auth.constants.js';
@@ -45,6 +46,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
     @Inject(REQUEST_VERIFIER) private readonly verifier: RequestVerifier,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedServiceAuthOptions,
     @Optional() @Inject(VERIFICATION_OBSERVER) private readonly observer: VerificationObserver | null = null,
+    @Optional() @Inject(StrangerRefusalLog) private readonly strangerLog: StrangerRefusalLog | null = null,
   ) {
     this.maxBodyBytes = options.maxBodyBytes;
   }
@@ -131,9 +133,11 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
 
   /** The guard's log line and metrics event for the refusal. */
   private refuse(error: Refusal, req: ServiceAuthRequest, routePattern: string | undefined, started: number): void {
-    const entry = rejectionLogEntry(req, error.reason, error.status, undefined, error.detail ? { detail: error.detail } : undefined);
-    if (error.status >= 500) this.logger.error(entry);
-    else this.logger.warn(entry);
+    if (!this.strangerLog || !isStrangerRefusal(error.reason) || this.strangerLog.admit(error.reason)) {
+      const entry = rejectionLogEntry(req, error.reason, error.status, undefined, error.detail ? { detail: error.detail } : undefined);
+      if (error.status >= 500) this.logger.error(entry);
+      else this.logger.warn(entry);
+    }
     if (!this.observer) return;
     try {
       this.observer.onRefused({

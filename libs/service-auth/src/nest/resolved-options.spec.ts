@@ -23,6 +23,7 @@ describe('resolveOptions', () => {
         maxRequestBytes: 10 * 1024 * 1024,
       },
       metrics: false,
+      logging: { strangerRefusalsPerSecond: 10 },
     });
   });
 
@@ -62,5 +63,17 @@ describe('resolveOptions', () => {
   it('validates first: a bad setting is a KeyConfigurationError naming it', () => {
     expect(() => resolveOptions({ serviceId: 'order-service', maxBodyBytes: -1 })).toThrow(KeyConfigurationError);
     expect(() => resolveOptions({ serviceId: 'order-service', maxBodyBytes: -1 })).toThrow(/maxBodyBytes/);
+  });
+
+  it('logging.strangerRefusalsPerSecond: a non-negative integer or Infinity', () => {
+    const perSecond = (strangerRefusalsPerSecond: number) =>
+      resolveOptions({ serviceId: 'inventory-service', logging: { strangerRefusalsPerSecond } }).logging.strangerRefusalsPerSecond;
+    expect(perSecond(0)).toBe(0);
+    expect(perSecond(250)).toBe(250);
+    expect(perSecond(Infinity)).toBe(Infinity);
+    for (const bad of [-1, 1.5, NaN, -Infinity]) {
+      expect(() => perSecond(bad)).toThrow(/logging\.strangerRefusalsPerSecond must be a non-negative integer/);
+    }
+    expect(() => perSecond('10' as unknown as number)).toThrow(KeyConfigurationError);
   });
 });

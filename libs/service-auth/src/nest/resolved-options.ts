@@ -9,6 +9,7 @@ import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_FUTURE_SKEW_SECONDS } from '../rep
 import type {
   EncryptionPolicy,
   GuardInstallation,
+  LoggingOptions,
   ReplayRedisOptions,
   ServiceAuthModuleOptions,
 } from './service-auth-options.interface.js';
@@ -25,6 +26,7 @@ export const DEFAULT_ENCRYPTION_POLICY: EncryptionPolicy = 'optional';
 export const DEFAULT_CLIENT_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_STRANGER_REFUSALS_PER_SECOND = 10;
 export const DEFAULT_RETRY_OPTIONS: Readonly<Required<RetryOptions>> = Object.freeze({
   maxAttempts: 3,
   baseDelayMs: 100,
@@ -71,6 +73,7 @@ export interface ResolvedServiceAuthOptions {
   readonly encryption: EncryptionPolicy;
   readonly client: ResolvedClientOptions;
   readonly metrics: VerificationMetricsOption;
+  readonly logging: Required<LoggingOptions>;
 }
 
 /** Validates `options` (a KeyConfigurationError names the setting) and fills in the defaults. */
@@ -102,6 +105,7 @@ export function resolveOptions(options: ServiceAuthModuleOptions): ResolvedServi
       maxRequestBytes: client.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     },
     metrics: options.metrics ?? false,
+    logging: { strangerRefusalsPerSecond: options.logging?.strangerRefusalsPerSecond ?? DEFAULT_STRANGER_REFUSALS_PER_SECOND },
   };
 }
 

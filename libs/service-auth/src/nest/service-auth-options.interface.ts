@@ -122,6 +122,17 @@ export interface SignedHttpClientOptions {
  */
 export type GuardInstallation = 'global' | 'manual' | 'none';
 
+export interface LoggingOptions {
+  /**
+   * Refusals of requests that name no known caller (`api_key_missing`, `api_key_invalid`) logged in
+   * full per reason and second; the others of that second are counted, and one line at its end says
+   * how many (`service_auth_rejected_suppressed`), so that a flood of garbage is not also a flood of
+   * log lines. Metrics count every refusal; refusals of known callers are always logged.
+   * `Infinity` logs every one. Default 10.
+   */
+  strangerRefusalsPerSecond?: number;
+}
+
 export interface ServiceAuthModuleOptions {
   /**
    * This service's id (e.g. `inventory-service`). Every signature this service accepts must name it
@@ -152,4 +163,6 @@ export interface ServiceAuthModuleOptions {
    * Metric names and attributes: OpenTelemetryVerificationObserver.
    */
   metrics?: VerificationMetricsOption;
+  /** What the library logs: see LoggingOptions. */
+  logging?: LoggingOptions;
 }

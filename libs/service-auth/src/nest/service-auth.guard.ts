@@ -17,6 +17,7 @@ import { rawBodyNow } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { rejectionLogEntry } from './rejection-log.js';
+import { isStrangerRefusal, StrangerRefusalLog } from './stranger-refusal-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
 import { rememberProtectedRoute } from './protected-routes.js';
@@ -49,6 +50,8 @@ export class ServiceAuthGuard implements CanActivate {
     @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
     /** The `metrics` option's observer; null (metrics off) costs one null check per request. */
     @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
+    /** Bounds the log lines of strangers' refusals (see StrangerRefusalLog); without it, every refusal is logged. */
+    @Optional() @Inject(StrangerRefusalLog) protected readonly strangerLog: StrangerRefusalLog | null = null,
   ) {
     this.maxBodyBytes = options.maxBodyBytes;
     if (options.guard === 'global') this.exchange = new EncryptedExchange(keys, options);
@@ -226,6 +229,9 @@ export class ServiceAuthGuard implements CanActivate {
    * stable reason.
    */
   protected reject(error: ServiceAuthError, req: ServiceAuthRequest): never {
+    if (this.strangerLog && isStrangerRefusal(error.reason) && !this.strangerLog.admit(error.reason)) {
+      throw new ServiceAuthException(error.reason, error.message);
+    }
     const claimedCaller = req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req);
     const entry = rejectionLogEntry(req, error.reason, error.status, claimedCaller, {
       ...(error.detail ? { detail: error.detail } : {}),

@@ -9,6 +9,7 @@ import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.j
 import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
 import { SealedAnswerRegistrar } from './sealed-answer.registrar.js';
 import { ApiKeyPrecheckRegistrar } from './api-key-precheck.registrar.js';
+import { StrangerRefusalLog } from './stranger-refusal-log.js';
 import { createNonceStore } from './nonce-store.factory.js';
 import { resolveOptions, type ResolvedServiceAuthOptions } from './resolved-options.js';
 import { NONCE_STORE, REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './service-auth.constants.js';
@@ -115,6 +116,7 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     },
     SealedAnswerRegistrar,
     ApiKeyPrecheckRegistrar,
+    StrangerRefusalLog,
     FastifyRawBodyRegistrar,
     TrustedCallerValidator,
   ],

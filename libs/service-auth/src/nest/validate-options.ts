@@ -56,6 +56,8 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
     );
   }
   validateMetrics(options.metrics);
+  const perSecond = options.logging?.strangerRefusalsPerSecond;
+  if (perSecond !== Infinity) nonNegativeInteger(perSecond, 'logging.strangerRefusalsPerSecond');
 }
 
 function nonNegativeInteger(value: unknown, setting: string): void {

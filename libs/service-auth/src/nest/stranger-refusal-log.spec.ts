@@ -1,0 +1,97 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { resolveOptions } from './resolved-options.js';
+import { isStrangerRefusal, StrangerRefusalLog } from './stranger-refusal-log.js';
+
+const logOf = (strangerRefusalsPerSecond: number) =>
+  new StrangerRefusalLog(resolveOptions({ serviceId: 'inventory-service', logging: { strangerRefusalsPerSecond } }));
+
+describe('StrangerRefusalLog', () => {
+  let warnings: string[];
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: Date.UTC(2026, 10, 29, 12, 0, 0, 250) });
+    warnings = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warnings.push(String(message));
+    });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  const admitted = (log: StrangerRefusalLog, reason: 'api_key_missing' | 'api_key_invalid', n: number) => {
+    let count = 0;
+    for (let i = 0; i < n; i++) if (log.admit(reason)) count++;
+    return count;
+  };
+
+  it('admits the first N refusals of a reason in a second, and says at its end how many were left out', () => {
+    const log = logOf(3);
+    expect(admitted(log, 'api_key_invalid', 1000)).toBe(3);
+    expect(warnings).toEqual([]);
+    jest.advanceTimersByTime(749); // 12:00:00.999
+    expect(warnings).toEqual([]);
+    jest.advanceTimersByTime(1); // the second is over
+    const second = Math.floor(Date.UTC(2026, 10, 29, 12, 0, 0) / 1000);
+    expect(warnings).toEqual([`service_auth_rejected_suppressed reason=api_key_invalid suppressed=997 perSecond=3 second=${second}`]);
+    // a new second: N more in full, and nothing more to say
+    expect(admitted(log, 'api_key_invalid', 3)).toBe(3);
+    jest.advanceTimersByTime(5000);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('counts each reason on its own', () => {
+    const log = logOf(2);
+    expect(admitted(log, 'api_key_invalid', 5)).toBe(2);
+    expect(admitted(log, 'api_key_missing', 5)).toBe(2);
+    jest.advanceTimersByTime(1000);
+    expect(warnings.map((w) => /reason=(\w+) suppressed=(\d+)/.exec(w)?.slice(1)).sort()).toEqual([
+      ['api_key_invalid', '3'],
+      ['api_key_missing', '3'],
+    ]);
+  });
+
+  it('says a pending count before the first line of the next second when that comes first', () => {
+    const log = logOf(1);
+    expect(admitted(log, 'api_key_missing', 4)).toBe(1);
+    // the clock moves on without the timer having run
+    jest.setSystemTime(Date.now() + 1000);
+    expect(log.admit('api_key_missing')).toBe(true);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^service_auth_rejected_suppressed reason=api_key_missing suppressed=3 /);
+    jest.advanceTimersByTime(5000);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('says what is pending when the application shuts down', () => {
+    const log = logOf(0);
+    expect(admitted(log, 'api_key_invalid', 7)).toBe(0);
+    log.onApplicationShutdown();
+    expect(warnings).toEqual([expect.stringMatching(/reason=api_key_invalid suppressed=7 perSecond=0 /)]);
+    jest.advanceTimersByTime(5000);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('admits every refusal with Infinity', () => {
+    const log = logOf(Infinity);
+    expect(admitted(log, 'api_key_invalid', 10_000)).toBe(10_000);
+    jest.advanceTimersByTime(5000);
+    expect(warnings).toEqual([]);
+  });
+
+  it('concerns only refusals that name no known caller', () => {
+    expect(isStrangerRefusal('api_key_missing')).toBe(true);
+    expect(isStrangerRefusal('api_key_invalid')).toBe(true);
+    for (const reason of [
+      'signature_invalid',
+      'nonce_replayed',
+      'audience_mismatch',
+      'caller_not_trusted',
+      'request_target_invalid',
+    ] as const) {
+      expect(isStrangerRefusal(reason)).toBe(false);
+    }
+  });
+});

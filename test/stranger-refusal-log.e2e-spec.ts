@@ -1,0 +1,148 @@
+/**
+ * A flood of strangers is not a flood of log lines: refusals of requests that name no known caller
+ * are logged in full up to `logging.strangerRefusalsPerSecond` per reason and second, and the rest
+ * are counted in one `service_auth_rejected_suppressed` line per second. Every refusal is still a
+ * line or part of a count, and the metrics see each one. A known caller's refusals are all logged.
+ * The same whether the early check (a request with a body) or the guard (one without) refuses.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Body, Controller, HttpCode, Module, Post, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
+import { ServiceAuthModule, TrustedCaller, type RefusalEvent, type VerificationObserver } from 'nest-service-auth';
+import { createServiceApp } from 'service-app';
+import { newCredential } from './support/credentials.js';
+import { listenUrl } from './support/demo-services.js';
+import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+
+const caller = newCredential('order-1');
+const signing = signingCredential(caller, { audience: 'ledger-service' });
+const PER_SECOND = 5;
+const FLOOD = 30;
+
+@Controller()
+class LedgerController {
+  @Post('entries')
+  @HttpCode(200)
+  @TrustedCaller('order-service')
+  add(@Body() body: unknown) {
+    return { received: body };
+  }
+}
+
+class RecordingLogger implements LoggerService {
+  readonly warnings: string[] = [];
+  log() {}
+  error() {}
+  warn(message: unknown) {
+    this.warnings.push(String(message));
+  }
+}
+
+class CountingObserver implements VerificationObserver {
+  readonly refusals: RefusalEvent[] = [];
+  onVerified() {}
+  onRefused(event: RefusalEvent) {
+    this.refusals.push(event);
+  }
+}
+
+/** Full refusal lines and suppressed counts of one reason, from what was logged. */
+function accountOf(warnings: string[], reason: string): { lines: number; suppressed: number; seconds: number[] } {
+  let lines = 0;
+  let suppressed = 0;
+  const seconds: number[] = [];
+  for (const w of warnings) {
+    if (w.startsWith(`service_auth_rejected reason=${reason} `)) lines++;
+    const summary = new RegExp(
+      `^service_auth_rejected_suppressed reason=${reason} suppressed=(\\d+) perSecond=${PER_SECOND} second=(\\d+)$`,
+    ).exec(w);
+    if (summary) {
+      suppressed += Number(summary[1]);
+      seconds.push(Number(summary[2]));
+    }
+  }
+  return { lines, suppressed, seconds };
+}
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.each(['express', 'fastify'] as const)('strangers flooding a service (%s)', (adapter) => {
+  let app: INestApplication;
+  let url: string;
+  const logger = new RecordingLogger();
+  const observer = new CountingObserver();
+
+  beforeAll(async () => {
+    @Module({})
+    class LedgerModule {
+      static forRoot(): DynamicModule {
+        return {
+          module: LedgerModule,
+          imports: [
+            ServiceAuthModule.forRoot({
+              serviceId: 'ledger-service',
+              keys: { callers: [{ id: 'order-service', keys: [caller] }] },
+              metrics: { observer },
+              logging: { strangerRefusalsPerSecond: PER_SECOND },
+            }),
+          ],
+          controllers: [LedgerController],
+        };
+      }
+    }
+    app = await createServiceApp(LedgerModule.forRoot(), { adapter, logger });
+    url = await listenUrl(app);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it.each([
+    ['with a body (the early check refuses, once the guard has refused one)', 'api_key_invalid', true],
+    ['without a body (the guard refuses)', 'api_key_missing', false],
+  ] as const)('%s: at most %s lines per second, the rest counted', async (_, reason, withBody) => {
+    const headers: Record<string, string> = withBody ? { 'content-type': 'application/json' } : {};
+    if (reason === 'api_key_invalid') headers['x-api-key'] = `sk_${'z'.repeat(40)}`;
+    const refusalsBefore = observer.refusals.length;
+    const firstSecond = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < FLOOD; i++) {
+      const res = await rawRequest(url, { method: 'POST', path: '/entries', headers, body: withBody ? '{"n":1}' : undefined });
+      expect(res.status).toBe(401);
+      expect(res.json).toMatchObject({ reason });
+    }
+    const lastSecond = Math.floor(Date.now() / 1000);
+    // every refusal is in the metrics
+    expect(observer.refusals.length - refusalsBefore).toBe(FLOOD);
+    expect(observer.refusals.slice(refusalsBefore).every((r) => r.reason === reason)).toBe(true);
+    // every refusal is a line or part of a count, once the last second's count is said
+    await until(() => {
+      const { lines, suppressed } = accountOf(logger.warnings, reason);
+      return lines + suppressed === FLOOD;
+    });
+    const { lines, suppressed, seconds } = accountOf(logger.warnings, reason);
+    const secondsSpanned = lastSecond - firstSecond + 1;
+    expect(lines).toBeGreaterThanOrEqual(PER_SECOND);
+    expect(lines).toBeLessThanOrEqual(PER_SECOND * secondsSpanned);
+    expect(suppressed).toBeGreaterThan(0);
+    // one summary per second at most, each for a second of the flood
+    expect(new Set(seconds).size).toBe(seconds.length);
+    for (const s of seconds) expect(s >= firstSecond && s <= lastSecond).toBe(true);
+  });
+
+  it('logs every refusal of a known caller, however many', async () => {
+    const before = logger.warnings.filter((w) => w.includes('reason=signature_invalid')).length;
+    for (let i = 0; i < FLOOD; i++) {
+      const headers = signedHeaders(url, signing, { method: 'POST', path: '/entries', body: '{"n":1}' });
+      headers['signature'] = headers['signature'].replace(/=:[^:]+:/, `=:${Buffer.alloc(32, 7).toString('base64')}:`);
+      const res = await rawRequest(url, { method: 'POST', path: '/entries', headers, body: '{"n":1}' });
+      expect(res.json).toMatchObject({ reason: 'signature_invalid' });
+    }
+    expect(logger.warnings.filter((w) => w.includes('reason=signature_invalid')).length - before).toBe(FLOOD);
+    expect(logger.warnings.some((w) => w.startsWith('service_auth_rejected_suppressed reason=signature_invalid'))).toBe(false);
+  });
+});
