@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import * as jose from 'jose';
-import { decryptCompact, decryptCompactPlaintext, encryptCompact, type JweProtectedHeader } from './jwe-compact.js';
+import { decryptCompact, encryptCompact, type JweProtectedHeader } from './jwe-compact.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import { REASON_STATUS, type ReasonCode } from '../protocol/reason-codes.js';
 
@@ -547,42 +547,6 @@ describe('encryptCompact / decryptCompact', () => {
     it('members named "constructor" or "__proto__" next to a valid suite are extra members: the body opens', () => {
       const header = `{"alg":"dir","enc":"A256GCM","kid":"${KID}","constructor":1,"__proto__":{"zip":"DEF"}}`;
       expect(decryptCompact(forge(header), resolve).plaintext.equals(BODY)).toBe(true);
-    });
-  });
-
-  describe('decryptCompactPlaintext (a protected header seen before is not parsed again)', () => {
-    it('opens the same body as decryptCompact, again and again with the same header', () => {
-      const first = forge(goodHeader);
-      const second = forge(goodHeader, { plaintext: Buffer.from('{"other":true}') });
-      expect(decryptCompactPlaintext(first, resolve).equals(BODY)).toBe(true);
-      expect(decryptCompactPlaintext(second, resolve).toString()).toBe('{"other":true}');
-      expect(decryptCompactPlaintext(Buffer.from(first, 'latin1'), resolve).equals(BODY)).toBe(true);
-    });
-
-    it('refuses a header it refused before, every time, with the same reason', () => {
-      const none = forge({ ...goodHeader, alg: 'none' });
-      for (let i = 0; i < 3; i++) expectReason(() => decryptCompactPlaintext(none, resolve), 'jwe_unsupported');
-      const noKid = forge({ alg: 'dir', enc: 'A256GCM' });
-      for (let i = 0; i < 3; i++) expectReason(() => decryptCompactPlaintext(noKid, resolve), 'jwe_malformed');
-    });
-
-    it('still checks every other part, the key and the tag of a message whose header it has seen', () => {
-      const token = forge(goodHeader);
-      decryptCompactPlaintext(token, resolve);
-      expectReason(() => decryptCompactPlaintext(flipBit(token, 3), resolve), 'decryption_failed');
-      expectReason(() => decryptCompactPlaintext(flipBit(token, 4), resolve), 'decryption_failed');
-      expectReason(() => decryptCompactPlaintext(withPart(token, 1, 'AAAA'), resolve), 'jwe_malformed');
-      expectReason(() => decryptCompactPlaintext(token, () => undefined), 'key_unknown');
-      expectReason(() => decryptCompactPlaintext(forge(goodHeader, { key: OTHER_KEY }), resolve), 'decryption_failed');
-      expectReason(() => decryptCompactPlaintext(token, resolve, { maxBytes: token.length - 1 }), 'body_too_large');
-    });
-
-    it('stays correct when more distinct headers arrive than it keeps', () => {
-      for (let i = 0; i < 200; i++) {
-        const token = forge({ ...goodHeader, n: i });
-        expect(decryptCompactPlaintext(token, resolve).equals(BODY)).toBe(true);
-      }
-      expect(decryptCompactPlaintext(forge(goodHeader), resolve).equals(BODY)).toBe(true);
     });
   });
 });

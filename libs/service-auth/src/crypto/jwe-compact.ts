@@ -108,29 +108,6 @@ export function decryptCompact(
   resolveKey: (kid: string) => Uint8Array | undefined,
   options?: DecryptCompactOptions,
 ): DecryptedJwe {
-  return decrypt(input, resolveKey, options, readHeader);
-}
-
-/**
- * decryptCompact for a reader that needs the plaintext only (a server opening request bodies): the
- * same checks in the same order, with the same refusals, but a protected header seen before is not
- * decoded and parsed again (see checkedHeaderOf). The header object is never handed out, so that no
- * caller can change what later messages are checked against.
- */
-export function decryptCompactPlaintext(
-  input: string | Uint8Array,
-  resolveKey: (kid: string) => Uint8Array | undefined,
-  options?: DecryptCompactOptions,
-): Buffer {
-  return decrypt(input, resolveKey, options, checkedHeaderOf).plaintext;
-}
-
-function decrypt(
-  input: string | Uint8Array,
-  resolveKey: (kid: string) => Uint8Array | undefined,
-  options: DecryptCompactOptions | undefined,
-  headerOf: (encodedHeader: string) => JweProtectedHeader,
-): DecryptedJwe {
   const maxBytes = options?.maxBytes ?? JWE_DEFAULT_MAX_BYTES;
   if (!(maxBytes >= 0)) throw new RangeError('maxBytes must be a non-negative number'); // NaN would lift the bound
 
@@ -164,7 +141,7 @@ function decrypt(
   const encodedHeader = text.slice(0, d1);
 
   // 4-5. Protected header (strict base64url of a UTF-8 JSON object) and algorithm policy.
-  const header = headerOf(encodedHeader);
+  const header = checkHeader(parseHeader(encodedHeader));
   const kid = header.kid;
 
   // 6. Shape of the other parts for dir + A256GCM, each strict base64url.
@@ -194,35 +171,6 @@ function decrypt(
     throw new ServiceAuthError('decryption_failed', 'JWE decryption failed', `kid=${logSafe(kid)}`);
   }
   return { plaintext: rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]), header };
-}
-
-/** The protected header, decoded, parsed and checked against the algorithm policy. */
-function readHeader(encoded: string): JweProtectedHeader {
-  return checkHeader(parseHeader(encoded));
-}
-
-/**
- * Headers that passed readHeader, by their encoded text: a caller sends the same protected header
- * with every request (alg, enc, kid, cty), and decoding plus JSON.parse of it was ~1.5-2.5 µs per
- * encrypted request when measured. Only accepted headers are kept, so a refusal is reached exactly as
- * without the memo. Bounded in entries and in the length of what is kept (a header with a per-message
- * member, such as an answer's nonce, is parsed every time and may at worst empty the memo: it starts
- * over when full).
- */
-const checkedHeaders = new Map<string, JweProtectedHeader>();
-const CHECKED_HEADERS_MAX = 64;
-const CHECKED_HEADER_MAX_CHARS = 512;
-
-function checkedHeaderOf(encoded: string): JweProtectedHeader {
-  let header = checkedHeaders.get(encoded);
-  if (header === undefined) {
-    header = readHeader(encoded);
-    if (encoded.length <= CHECKED_HEADER_MAX_CHARS) {
-      if (checkedHeaders.size >= CHECKED_HEADERS_MAX) checkedHeaders.clear();
-      checkedHeaders.set(encoded, header);
-    }
-  }
-  return header;
 }
 
 /** Algorithm policy and required members. */

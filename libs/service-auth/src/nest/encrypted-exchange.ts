@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
-import { decryptCompactPlaintext, encryptCompact } from '../crypto/jwe-compact.js';
+import { decryptCompact, encryptCompact } from '../crypto/jwe-compact.js';
 import { acceptsJwe, isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import type { ResolvedKey } from '../keys/key-ring.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
@@ -123,7 +123,7 @@ export class EncryptedExchange {
       verifiedKey && verifiedKey.callerId === caller.id && verifiedKey.id === kid
         ? verifiedKey.encryptionKey
         : this.keys.ring.findCallerKey(caller.id, kid)?.encryptionKey;
-    const plaintext = decryptCompactPlaintext(rawBody, resolve, { maxBytes: this.options.maxBodyBytes });
+    const { plaintext } = decryptCompact(rawBody, resolve, { maxBytes: this.options.maxBodyBytes });
     try {
       return JSON.parse(plaintext.toString('utf8')) as unknown;
     } catch {
