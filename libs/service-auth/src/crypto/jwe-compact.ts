@@ -51,10 +51,10 @@ const RESERVED_MEMBERS = new Set(['alg', 'enc', 'zip', 'crit']);
 
 /**
  * Encrypts `plaintext` under the 32-byte `key` into a compact JWE. A fresh random 96-bit IV is
- * taken for every call (CSPRNG output, never handed out twice: see gcm-iv-source.ts). The AAD is the ASCII of the base64url protected
- * header (RFC 7516 §5.1 step 14). Extra header members (e.g. "nonce") are integrity-protected along
- * with the body. Random 96-bit IVs keep GCM safe for up to 2^32 messages per key: rotate keys
- * well before that.
+ * taken for every call (CSPRNG output, never handed out twice: see gcm-iv-source.ts). The AAD is the
+ * ASCII of the base64url protected header (RFC 7516 §5.1 step 14). Extra header members (e.g.
+ * "nonce") are integrity-protected along with the body. Random 96-bit IVs keep GCM safe for up to
+ * 2^32 messages per key: rotate keys well before that.
  * Throws TypeError/RangeError on programming errors (bad key length, missing kid, reserved member).
  */
 export function encryptCompact(plaintext: Uint8Array, key: Uint8Array, header: JweHeaderInput): string {
