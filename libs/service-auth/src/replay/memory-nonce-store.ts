@@ -75,17 +75,20 @@ export class MemoryNonceStore implements NonceStore {
     if (!Number.isFinite(expiresAtMs)) throw new TypeError('MemoryNonceStore.claim: expiresAtMs must be a finite number');
     const now = this.now();
     const key = nonceKey(keyId, nonce);
-    const own = this.callers.get(callerId);
-    if (own) {
-      own.forgetExpired(now);
-      if (own.has(key)) return false;
-      if (own.isFull) {
-        throw new NonceBudgetExhaustedError(callerId, this.maxNoncesPerCaller, Math.max(0, own.oldestExpiresAtMs! - now));
+    let nonces = this.callers.get(callerId);
+    if (nonces) {
+      nonces.forgetExpired(now);
+      if (nonces.has(key)) return false;
+      if (nonces.isFull) {
+        throw new NonceBudgetExhaustedError(callerId, this.maxNoncesPerCaller, Math.max(0, nonces.oldestExpiresAtMs! - now));
       }
     }
-    if (now >= this.nextIdleSweepAt) this.forgetExpiredOfEveryCaller(now);
+    if (now >= this.nextIdleSweepAt) {
+      this.forgetExpiredOfEveryCaller(now);
+      // The sweep forgets callers left with no nonce, this one's included.
+      nonces = this.callers.get(callerId);
+    }
 
-    let nonces = this.callers.get(callerId);
     if (!nonces) this.callers.set(callerId, (nonces = new CallerNonces(this.maxNoncesPerCaller)));
     nonces.add(key, expiresAtMs);
     return true;
