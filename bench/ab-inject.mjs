@@ -94,7 +94,7 @@ for (const t of targets) await run(t, Array.from({ length: 3000 }, make));
 failures = 0;
 windows.length = 0;
 // --profile: a sampling profile of the timed requests, from which each build's own library code is
-// summed (self time, plus the native calls it makes, such as hashing): far less noisy than the
+// summed (self time, plus the Node internals and native calls it makes, such as hashing): far less noisy than the
 // request's CPU time for changes of a microsecond or less.
 let session;
 if (flagOption('profile')) {
@@ -159,14 +159,16 @@ console.log(failures ? `NON-200 ANSWERS: ${failures}` : 'non-200 answers: 0');
 
 if (libUs) {
   const requests = rounds * ops * modes.length * adapters.length;
-  console.log(`\nlibrary code (self time + the native calls it makes), µs per request over all modes and adapters (sampling profile):`);
+  console.log(
+    `\nlibrary code (self time + the Node internals and native calls it makes), µs per request over all modes and adapters (sampling profile):`,
+  );
   for (const [build, root] of Object.entries(roots)) console.log(`  ${build}: ${(libUs[root] / requests).toFixed(2)} µs`);
   if (flagOption('functions')) {
     const names = [...new Set(Object.values(libUs.byFunction).flatMap((m) => [...m.keys()]))];
     const rows = names
       .map((n) => [n, ...Object.values(roots).map((r) => (libUs.byFunction[r].get(n) ?? 0) / requests)])
       .sort((x, y) => y[2] - x[2]);
-    console.log(`\n${'function (self + native callees)'.padEnd(70)}      A      B`);
+    console.log(`\n${'function (self + Node/native callees)'.padEnd(70)}      A      B`);
     for (const [n, a, b] of rows.slice(0, 40))
       console.log(`${n.slice(0, 70).padEnd(70)} ${a.toFixed(2).padStart(6)} ${b.toFixed(2).padStart(6)}`);
   }
@@ -178,12 +180,13 @@ function libraryTime(profile) {
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const owner = new Map();
-  // [root, function] of the nearest frame with a script, when that script is a build's library.
+  // [root, function] of the nearest frame with a script outside Node's own (node: internals such as
+  // crypto.hash count for the library code that called them), when that script is a build's library.
   const ownerOf = (id) => {
     if (owner.has(id)) return owner.get(id);
     const { callFrame } = byId.get(id);
     let result;
-    if (callFrame.url) {
+    if (callFrame.url && !callFrame.url.startsWith('node:')) {
       const path = callFrame.url.replace(/^file:\/\//, '');
       const root = Object.values(roots).find((r) => path.startsWith(`${r}/libs/service-auth/`));
       if (root)
