@@ -113,7 +113,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
       const holder = ring.findByApiKey(apiKey);
       // A known key: the guard verifies the rest, with this lookup instead of a second hash of the key.
       if (holder) {
-        rememberApiKeyLookup(raw, ring, apiKey, holder);
+        rememberApiKeyLookup(raw, { ring, apiKey, holder });
         return undefined;
       }
     }
