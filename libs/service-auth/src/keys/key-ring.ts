@@ -1,4 +1,4 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { deriveKeys } from './key-derivation.js';
 import { KeyConfigurationError } from './key-configuration.error.js';
 import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
@@ -40,6 +40,11 @@ export interface ResolvedUpstream {
 
 function sha256(value: string | Uint8Array): Buffer {
   return hash('sha256', value, 'buffer');
+}
+
+/** SHA-256 of an API key as 32 latin1 characters (one per byte): the key of KeyRing's index. */
+function apiKeyDigest(apiKey: string): string {
+  return hash('sha256', apiKey, 'binary'); // 'binary' is latin1: the index's keys are sha256(...).toString('latin1')
 }
 
 function decodeSecret(secret: string | Uint8Array, where: string): Buffer {
@@ -84,8 +89,12 @@ function parseUpstreamUrl(value: unknown, where: string): { origin: string; base
  * upstream) is refused, because whoever holds it at one end could then sign as the other.
  */
 export class KeyRing {
-  /** API keys are indexed by their SHA-256: the lookup's timing depends on a hash the caller cannot steer. */
-  private readonly byApiKeyHash = new Map<string, { key: ResolvedKey; hash: Buffer }>();
+  /**
+   * API keys are indexed by their SHA-256 (32 latin1 characters): the lookup compares digests, never
+   * keys, so its timing depends on a hash the caller cannot steer, and what it could learn of a
+   * configured key's digest gives no way back to the key.
+   */
+  private readonly byApiKeyHash = new Map<string, ResolvedKey>();
   private readonly byCaller = new Map<string, Map<string, ResolvedKey>>();
   private readonly upstreamsById = new Map<string, ResolvedUpstream>();
   /** Longest base path first, so that the most specific upstream wins. */
@@ -139,7 +148,7 @@ export class KeyRing {
       if (ring.byCaller.has(caller.id)) throw new KeyConfigurationError(`${where}: caller "${caller.id}" is configured twice`);
       const keys = resolveAll(caller.keys, { callerId: caller.id, audience: serviceId }, where, 'caller', caller.id);
       ring.byCaller.set(caller.id, new Map(keys.map((key) => [key.id, key])));
-      for (const key of keys) ring.byApiKeyHash.set(sha256(key.apiKey).toString('latin1'), { key, hash: sha256(key.apiKey) });
+      for (const key of keys) ring.byApiKeyHash.set(apiKeyDigest(key.apiKey), key);
     });
 
     (material.upstreams ?? []).forEach((upstream: UpstreamDefinition, i) => {
@@ -158,11 +167,12 @@ export class KeyRing {
     return ring;
   }
 
-  /** The key an API key belongs to, compared in constant time; undefined when nobody holds it. */
+  /**
+   * The key an API key belongs to; undefined when nobody holds it. One SHA-256 of the presented key,
+   * straight to the Map's string key: the Map's own comparison of digests is the only one needed.
+   */
   findByApiKey(apiKey: string): ResolvedKey | undefined {
-    const digest = sha256(apiKey);
-    const entry = this.byApiKeyHash.get(digest.toString('latin1'));
-    return entry && timingSafeEqual(entry.hash, digest) ? entry.key : undefined;
+    return this.byApiKeyHash.get(apiKeyDigest(apiKey));
   }
 
   /** One of a caller's active keys by id. */

@@ -11,11 +11,11 @@ import { isKnownProtectedRoute } from './protected-routes.js';
 import { declaresBody } from './raw-body.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { isStrangerRefusal, StrangerRefusalLog } from './stranger-refusal-log.js';
-import { requestMessage } from './request-message.js';
+import { headerOf, requestMessage } from './request-message.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { mountPointOf, type ServiceAuthRequest } from './service-auth-request.js';
+import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 
 /**
  * Strangers are refused before their body is read. Body parsers run before any guard, so without this
@@ -64,29 +64,29 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
     instance.addHook('onRequest', (request, reply, done) => {
       const started = this.observer ? performance.now() : 0;
       // Fastify never mounts: the routed URL is raw.url (after any rewriteUrl), the mount point empty.
-      const refusal = this.refusal(request, request.raw, '', () => request.routeOptions?.handler);
-      if (!refusal) return done();
+      const refused = this.refusal(request, request.raw, '', fastifyRouteOf);
+      if (!refused) return done();
       const pattern = request.routeOptions?.url;
-      this.refuse(refusal, request, typeof pattern === 'string' ? pattern : undefined, started);
-      void reply.code(refusal.status).send(answerOf(refusal));
+      this.refuse(refused.error, request, typeof pattern === 'string' ? pattern : undefined, started);
+      void reply.code(refused.error.status).send(answerOf(refused.error));
     });
   }
 
   private registerExpressMiddleware(app: ExpressApp): void {
     const router = app.router ?? app._router;
     if (!router || !Array.isArray(router.stack) || typeof app.use !== 'function') return;
+    const routeOf = (req: ServiceAuthRequest): ExpressRoute | undefined => onlyRouteFor(router, nodeRequest(req));
     const precheck = (
       req: ExpressIncoming,
       res: ServerResponse & { status(code: number): { json(body: unknown): unknown } },
       next: () => void,
     ) => {
       const started = this.observer ? performance.now() : 0;
-      let route: ExpressRoute | undefined;
-      const refusal = this.refusal(req, req, mountPointOf(req), () => (route = onlyRouteFor(router, req)));
-      if (!refusal) return next();
-      const pattern = route?.path;
-      this.refuse(refusal, req, typeof pattern === 'string' ? pattern : undefined, started);
-      res.status(refusal.status).json(answerOf(refusal));
+      const refused = this.refusal(req, req, mountPointOf(req), routeOf);
+      if (!refused) return next();
+      const pattern = refused.route?.path;
+      this.refuse(refused.error, req, typeof pattern === 'string' ? pattern : undefined, started);
+      res.status(refused.error.status).json(answerOf(refused.error));
     };
     app.use(precheck);
     // Right before the first body parser: after the application's own middleware on its Express
@@ -98,13 +98,18 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
 
   /**
    * Why the guard would refuse this request for its API key, when it announces a body and its route
-   * is known to need a caller; undefined when it goes on. `route` is only asked for when the key is
-   * missing or unknown.
+   * is known to need a caller, with that route; undefined when it goes on. `routeOf` is only asked
+   * for when the key is missing or unknown. A known key, the usual case, costs its hash and no
+   * allocation beyond the lookup handed to the guard.
    */
-  private refusal(req: ServiceAuthRequest, raw: IncomingMessage, mountPoint: string, route: () => object | undefined): Refusal | undefined {
+  private refusal<R extends object>(
+    req: ServiceAuthRequest,
+    raw: IncomingMessage,
+    mountPoint: string,
+    routeOf: (req: ServiceAuthRequest) => R | undefined,
+  ): { error: Refusal; route: R | undefined } | undefined {
     if (!declaresBody(raw)) return undefined;
-    const message = requestMessage(req);
-    const apiKey = message.header('x-api-key');
+    const apiKey = headerOf(raw.headers, 'x-api-key');
     if (apiKey !== undefined && apiKey !== '') {
       const ring = this.keys.ring;
       const holder = ring.findByApiKey(apiKey);
@@ -114,21 +119,23 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
         return undefined;
       }
     }
-    if (!isKnownProtectedRoute(route())) return undefined;
+    const route = routeOf(req);
+    if (!isKnownProtectedRoute(route)) return undefined;
     // What the guard checks before the API key, in its order.
+    const message = requestMessage(req);
     try {
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, raw.url, mountPoint);
     } catch (err) {
-      if (err instanceof ServiceAuthError) return err;
+      if (err instanceof ServiceAuthError) return { error: err, route };
       return undefined;
     }
     // Plain objects, not errors: a refusal here is the common case of a flood, and an Error's stack
     // trace would be most of its cost.
     if (Number(raw.headers['content-length'] ?? 0) > this.maxBodyBytes) {
-      return refusalOf('body_too_large', `The body exceeds ${this.maxBodyBytes} bytes`);
+      return { error: refusalOf('body_too_large', `The body exceeds ${this.maxBodyBytes} bytes`), route };
     }
-    return apiKey === undefined || apiKey === '' ? API_KEY_MISSING : API_KEY_INVALID;
+    return { error: apiKey === undefined || apiKey === '' ? API_KEY_MISSING : API_KEY_INVALID, route };
   }
 
   /** The guard's log line and metrics event for the refusal. */
@@ -173,6 +180,11 @@ const API_KEY_INVALID = refusalOf('api_key_invalid', 'The API key is not valid')
 /** The body of the refusal, as ServiceAuthException gives it to Nest. */
 function answerOf(refusal: Refusal): { statusCode: number; error: string; reason: ReasonCode; message: string } {
   return { statusCode: refusal.status, error: STATUS_CODES[refusal.status] ?? 'Error', reason: refusal.reason, message: refusal.message };
+}
+
+/** The route a Fastify request was matched to (its handler, as the guard remembers it). */
+function fastifyRouteOf(request: ServiceAuthRequest): object | undefined {
+  return (request as { routeOptions?: { handler?: object } }).routeOptions?.handler;
 }
 
 /** An Express route: what the router's layers hold. */

@@ -56,7 +56,7 @@ export interface ReplayOptions extends ReplayWindowOptions {
    * sharing it). A caller at its budget (it sent more than this many requests within max age +
    * future skew + 1 s) gets 429 `nonce_budget_exhausted` with `Retry-After` until its oldest nonce
    * expires; other callers are not affected. Memory is bounded by (configured callers) ×
-   * maxNoncesPerCaller × about 85 bytes in memory, about 330 bytes in Redis. Default 1 000 000:
+   * maxNoncesPerCaller × about 70 bytes in memory, about 330 bytes in Redis. Default 1 000 000:
    * about 3 300 requests per second per caller with the default window. Setting it with `store` is a
    * start-up error (that store bounds itself).
    */

@@ -56,18 +56,40 @@ export function parseCanonicalSignature(signatureInput: string, signature: strin
     if (input.charCodeAt(pos) !== SEMICOLON) return undefined;
     const keyEnd = scanKey(input, pos + 1);
     if (keyEnd < 0 || input.charCodeAt(keyEnd) !== EQUALS) return undefined;
-    const key = input.slice(pos + 1, keyEnd);
+    const key = parameterOf(input, pos + 1, keyEnd);
     pos = keyEnd + 1;
-    if (key === 'created' || key === 'expires') {
+    // Named stores (params.created, …), not params[key]: a key sliced from the field would have to be
+    // looked up in V8's string table on every access.
+    if (key === CREATED || key === EXPIRES) {
       const digitsEnd = scanCanonicalInteger(input, pos);
-      if (digitsEnd < 0 || params[key] !== undefined) return undefined;
-      params[key] = Number(input.slice(pos, digitsEnd));
+      if (digitsEnd < 0) return undefined;
+      const value = Number(input.slice(pos, digitsEnd));
+      if (key === CREATED) {
+        if (params.created !== undefined) return undefined;
+        params.created = value;
+      } else {
+        if (params.expires !== undefined) return undefined;
+        params.expires = value;
+      }
       pos = digitsEnd;
-    } else if (key === 'nonce' || key === 'alg' || key === 'keyid' || key === 'tag') {
-      if (input.charCodeAt(pos) !== QUOTE || params[key] !== undefined) return undefined;
+    } else if (key !== UNKNOWN) {
+      if (input.charCodeAt(pos) !== QUOTE) return undefined;
       const close = scanPlainString(input, pos + 1);
       if (close < 0) return undefined;
-      params[key] = input.slice(pos + 1, close);
+      const value = input.slice(pos + 1, close);
+      if (key === NONCE) {
+        if (params.nonce !== undefined) return undefined;
+        params.nonce = value;
+      } else if (key === ALG) {
+        if (params.alg !== undefined) return undefined;
+        params.alg = value;
+      } else if (key === KEYID) {
+        if (params.keyid !== undefined) return undefined;
+        params.keyid = value;
+      } else {
+        if (params.tag !== undefined) return undefined;
+        params.tag = value;
+      }
       pos = close + 1;
     } else {
       return undefined;
@@ -90,6 +112,29 @@ const BACKSLASH = 0x5c;
 // Longer fields and more components are refused by the general parser: they go to it.
 const MAX_CANONICAL_LENGTH = MAX_SIGNATURE_FIELD_LENGTH;
 const MAX_COMPONENTS = MAX_COVERED_COMPONENTS;
+
+// The signature parameters this path reads (signature-fields.ts's readParams accepts the same ones).
+const UNKNOWN = 0;
+const CREATED = 1;
+const EXPIRES = 2;
+const NONCE = 3;
+const ALG = 4;
+const KEYID = 5;
+const TAG = 6;
+
+/** Which signature parameter the key `s[from, to)` names; UNKNOWN for any other key. */
+function parameterOf(s: string, from: number, to: number): number {
+  switch (to - from) {
+    case 7:
+      return s.startsWith('created', from) ? CREATED : s.startsWith('expires', from) ? EXPIRES : UNKNOWN;
+    case 5:
+      return s.startsWith('nonce', from) ? NONCE : s.startsWith('keyid', from) ? KEYID : UNKNOWN;
+    case 3:
+      return s.startsWith('alg', from) ? ALG : s.startsWith('tag', from) ? TAG : UNKNOWN;
+    default:
+      return UNKNOWN;
+  }
+}
 
 /** RFC 8941 §4.2.3.3 key starting at `pos`: the index after it, or -1. */
 function scanKey(s: string, pos: number): number {

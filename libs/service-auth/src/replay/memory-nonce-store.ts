@@ -1,6 +1,6 @@
-import { hash } from 'node:crypto';
 import { CallerNonces } from './caller-nonces.js';
 import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
+import { nonceKey } from './nonce-key.js';
 import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
 
 /**
@@ -18,7 +18,7 @@ export interface MemoryNonceStoreOptions {
   /**
    * Live nonces one caller may have; a caller at its budget is refused (NonceBudgetExhaustedError)
    * until its oldest nonce expires, and the other callers are not affected. Memory is bounded by
-   * (callers) × maxNoncesPerCaller × about 85 bytes (bench/nonce-memory.bench.mjs measures it).
+   * (callers) × maxNoncesPerCaller × about 70 bytes (bench/nonce-memory.bench.mjs measures it).
    * Default DEFAULT_MAX_NONCES_PER_CALLER (1 000 000).
    */
   maxNoncesPerCaller?: number;
@@ -75,17 +75,20 @@ export class MemoryNonceStore implements NonceStore {
     if (!Number.isFinite(expiresAtMs)) throw new TypeError('MemoryNonceStore.claim: expiresAtMs must be a finite number');
     const now = this.now();
     const key = nonceKey(keyId, nonce);
-    const own = this.callers.get(callerId);
-    if (own) {
-      own.forgetExpired(now);
-      if (own.has(key)) return false;
-      if (own.isFull) {
-        throw new NonceBudgetExhaustedError(callerId, this.maxNoncesPerCaller, Math.max(0, own.oldestExpiresAtMs! - now));
+    let nonces = this.callers.get(callerId);
+    if (nonces) {
+      nonces.forgetExpired(now);
+      if (nonces.has(key)) return false;
+      if (nonces.isFull) {
+        throw new NonceBudgetExhaustedError(callerId, this.maxNoncesPerCaller, Math.max(0, nonces.oldestExpiresAtMs! - now));
       }
     }
-    if (now >= this.nextIdleSweepAt) this.forgetExpiredOfEveryCaller(now);
+    if (now >= this.nextIdleSweepAt) {
+      this.forgetExpiredOfEveryCaller(now);
+      // The sweep forgets callers left with no nonce, this one's included.
+      nonces = this.callers.get(callerId);
+    }
 
-    let nonces = this.callers.get(callerId);
     if (!nonces) this.callers.set(callerId, (nonces = new CallerNonces(this.maxNoncesPerCaller)));
     nonces.add(key, expiresAtMs);
     return true;
@@ -103,17 +106,4 @@ export class MemoryNonceStore implements NonceStore {
   async close(): Promise<void> {
     this.callers.clear();
   }
-}
-
-/**
- * What the store keeps of a nonce: SHA-256(`keyId:nonce`), as a 32-character (one byte each) string.
- * A fixed size, whatever the nonce's length (up to 128 characters), so that what a caller's budget
- * costs does not depend on the nonces it chooses (bench/nonce-memory.bench.mjs). Two live nonces of
- * one caller never share a hash by chance; a caller that made two of its own meet would only get its
- * own second request refused as a replay. Caller and key ids cannot contain ':' (KeyRing), so
- * `keyId:nonce` is unambiguous within a caller. The hash is a fresh string: nothing of the
- * Signature-Input header the nonce was sliced from is kept alive.
- */
-function nonceKey(keyId: string, nonce: string): string {
-  return hash('sha256', `${keyId}:${nonce}`, 'binary'); // 'binary' is latin1: one character per byte
 }
