@@ -36,8 +36,6 @@ export class ServiceAuthGuard implements CanActivate {
   protected readonly logger = new Logger('ServiceAuth');
   private readonly maxBodyBytes: number;
   private readonly routes = new WeakMap<object, WeakMap<object, RouteDecision>>();
-  /** The route of the previous request, and the controller class and handler it was looked up by. */
-  private lastRoute?: { readonly controller: object; readonly handler: object; readonly route: RouteDecision };
   /**
    * Installed globally (the default), the guard also runs the encrypted exchange of every route, and
    * the module installs no interceptor: a plaintext exchange then costs nothing for encryption.
@@ -203,9 +201,6 @@ export class ServiceAuthGuard implements CanActivate {
   private routeOf(context: ExecutionContext): RouteDecision {
     const controller = context.getClass();
     const handler = context.getHandler();
-    // Successive requests mostly go to the same route: then no WeakMap is looked at.
-    const last = this.lastRoute;
-    if (last !== undefined && last.handler === handler && last.controller === controller) return last.route;
     let routes = this.routes.get(controller);
     if (!routes) this.routes.set(controller, (routes = new WeakMap()));
     let route = routes.get(handler);
@@ -221,7 +216,6 @@ export class ServiceAuthGuard implements CanActivate {
       };
       routes.set(handler, route);
     }
-    this.lastRoute = { controller, handler, route };
     return route;
   }
 
