@@ -10,14 +10,13 @@
 // Prints, per adapter and mode, each build's median µs/request (CPU time) and the median of the
 // per-round paired differences (B - A) with their range.
 
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { BODY_BYTES, flagOption, importLib, median, newCredential, numberOption, option, orderBody } from './common.mjs';
+import { injectableApp } from './inject.bench.mjs';
 
-const require = createRequire(import.meta.url);
 const cpuUs = () => {
   const { user, system } = process.cpuUsage();
   return user + system;
@@ -39,7 +38,6 @@ for (const root of Object.values(roots)) {
 }
 
 const lib = await importLib();
-const inject = require(require.resolve('light-my-request', { paths: [require.resolve('fastify')] }));
 const credential = newCredential('order-bench-1');
 const keys = lib.deriveKeys(Buffer.from(credential.secret, 'base64url'));
 const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience: 'inventory-service' };
@@ -62,17 +60,7 @@ for (const [build, root] of Object.entries(roots)) {
   const { createBenchApp } = await import(pathToFileURL(`${root}/bench/dist/bench-app.js`).href);
   for (const adapter of adapters) {
     for (const mode of modes) {
-      const app = await createBenchApp({ mode, adapter, credential, logger: ['error'] });
-      await app.init();
-      let dispatch;
-      if (adapter === 'fastify') {
-        const instance = app.getHttpAdapter().getInstance();
-        await instance.ready();
-        dispatch = (opts) => instance.inject(opts);
-      } else {
-        const handler = app.getHttpAdapter().getInstance();
-        dispatch = (opts) => inject(handler, opts);
-      }
+      const { app, dispatch } = await injectableApp(createBenchApp, { mode, adapter, credential });
       apps.push(app);
       targets.push({ build, adapter, mode, dispatch, samples: [] });
     }

@@ -48,8 +48,6 @@ export async function runInjectBench({
   ensureBenchAppBuilt();
   const lib = await importLib();
   const { createBenchApp } = await import(new URL('./dist/bench-app.js', import.meta.url).href);
-  // A dependency of fastify (its inject()); resolved from fastify's own location.
-  const inject = require(require.resolve('light-my-request', { paths: [require.resolve('fastify')] }));
   const credential = newCredential('order-bench-1');
   const keys = lib.deriveKeys(Buffer.from(credential.secret, 'base64url'));
   const signing = { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience: 'inventory-service' };
@@ -74,17 +72,7 @@ export async function runInjectBench({
   const targets = [];
   for (const adapter of adapters) {
     for (const mode of ALL_MODES.filter((m) => modes.includes(m))) {
-      const app = await createBenchApp({ mode, adapter, credential, logger: ['error'] });
-      await app.init();
-      let dispatch;
-      if (adapter === 'fastify') {
-        const instance = app.getHttpAdapter().getInstance();
-        await instance.ready();
-        dispatch = (opts) => instance.inject(opts);
-      } else {
-        const handler = app.getHttpAdapter().getInstance();
-        dispatch = (opts) => inject(handler, opts);
-      }
+      const { app, dispatch } = await injectableApp(createBenchApp, { mode, adapter, credential });
       apps.push(app);
       targets.push({ adapter, mode, dispatch });
     }
@@ -202,6 +190,23 @@ export async function runInjectBench({
  * concatenation, and V8 keeps a concatenation as a tree of parts (a cons string) that every character
  * read then has to walk: left as they are, they would make the server's parsing look slower than it is.
  */
+/**
+ * One bench app of `createBenchApp` (bench/dist/bench-app.js of some build), initialised, and how to send
+ * it a request in-process: Fastify's inject(), or light-my-request on the Express handler.
+ */
+export async function injectableApp(createBenchApp, { mode, adapter, credential }) {
+  const app = await createBenchApp({ mode, adapter, credential, logger: ['error'] });
+  await app.init();
+  const instance = app.getHttpAdapter().getInstance();
+  if (adapter === 'fastify') {
+    await instance.ready();
+    return { app, dispatch: (opts) => instance.inject(opts) };
+  }
+  // A dependency of fastify (its inject()); resolved from fastify's own location.
+  const inject = require(require.resolve('light-my-request', { paths: [require.resolve('fastify')] }));
+  return { app, dispatch: (opts) => inject(instance, opts) };
+}
+
 function asFromTheWire(headers) {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Buffer.from(value, 'latin1').toString('latin1')]));
 }

@@ -6,44 +6,15 @@
  * The same whether the early check (a request with a body) or the guard (one without) refuses.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Body, Controller, HttpCode, Module, Post, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
-import { ServiceAuthModule, TrustedCaller, type RefusalEvent, type VerificationObserver } from 'nest-service-auth';
-import { createServiceApp } from 'service-app';
+import { startCallee, type CalleeApp } from './support/callee-app.js';
 import { newCredential } from './support/credentials.js';
-import { listenUrl } from './support/demo-services.js';
+import { RecordingLogger, RecordingObserver } from './support/recording.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
 
 const caller = newCredential('order-1');
 const signing = signingCredential(caller, { audience: 'ledger-service' });
 const PER_SECOND = 5;
 const FLOOD = 30;
-
-@Controller()
-class LedgerController {
-  @Post('entries')
-  @HttpCode(200)
-  @TrustedCaller('order-service')
-  add(@Body() body: unknown) {
-    return { received: body };
-  }
-}
-
-class RecordingLogger implements LoggerService {
-  readonly warnings: string[] = [];
-  log() {}
-  error() {}
-  warn(message: unknown) {
-    this.warnings.push(String(message));
-  }
-}
-
-class CountingObserver implements VerificationObserver {
-  readonly refusals: RefusalEvent[] = [];
-  onVerified() {}
-  onRefused(event: RefusalEvent) {
-    this.refusals.push(event);
-  }
-}
 
 /** Full refusal lines and suppressed counts of one reason, from what was logged. */
 function accountOf(warnings: string[], reason: string): { lines: number; suppressed: number; seconds: number[] } {
@@ -72,34 +43,23 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
 }
 
 describe.each(['express', 'fastify'] as const)('strangers flooding a service (%s)', (adapter) => {
-  let app: INestApplication;
+  let callee: CalleeApp;
   let url: string;
   const logger = new RecordingLogger();
-  const observer = new CountingObserver();
+  const observer = new RecordingObserver();
 
   beforeAll(async () => {
-    @Module({})
-    class LedgerModule {
-      static forRoot(): DynamicModule {
-        return {
-          module: LedgerModule,
-          imports: [
-            ServiceAuthModule.forRoot({
-              serviceId: 'ledger-service',
-              keys: { callers: [{ id: 'order-service', keys: [caller] }] },
-              metrics: { observer },
-              logging: { strangerRefusalsPerSecond: PER_SECOND },
-            }),
-          ],
-          controllers: [LedgerController],
-        };
-      }
-    }
-    app = await createServiceApp(LedgerModule.forRoot(), { adapter, logger });
-    url = await listenUrl(app);
+    const options = {
+      serviceId: 'ledger-service',
+      keys: { callers: [{ id: 'order-service', keys: [caller] }] },
+      metrics: { observer },
+      logging: { strangerRefusalsPerSecond: PER_SECOND },
+    };
+    callee = await startCallee(adapter, options, ['order-service'], { logger });
+    url = callee.url;
   });
   afterAll(async () => {
-    await app?.close();
+    await callee?.close();
   });
 
   it.each([
@@ -111,7 +71,7 @@ describe.each(['express', 'fastify'] as const)('strangers flooding a service (%s
     const refusalsBefore = observer.refusals.length;
     const firstSecond = Math.floor(Date.now() / 1000);
     for (let i = 0; i < FLOOD; i++) {
-      const res = await rawRequest(url, { method: 'POST', path: '/entries', headers, body: withBody ? '{"n":1}' : undefined });
+      const res = await rawRequest(url, { method: 'POST', path: '/echo', headers, body: withBody ? '{"n":1}' : undefined });
       expect(res.status).toBe(401);
       expect(res.json).toMatchObject({ reason });
     }
@@ -137,9 +97,9 @@ describe.each(['express', 'fastify'] as const)('strangers flooding a service (%s
   it('logs every refusal of a known caller, however many', async () => {
     const before = logger.warnings.filter((w) => w.includes('reason=signature_invalid')).length;
     for (let i = 0; i < FLOOD; i++) {
-      const headers = signedHeaders(url, signing, { method: 'POST', path: '/entries', body: '{"n":1}' });
+      const headers = signedHeaders(url, signing, { method: 'POST', path: '/echo', body: '{"n":1}' });
       headers['signature'] = headers['signature'].replace(/=:[^:]+:/, `=:${Buffer.alloc(32, 7).toString('base64')}:`);
-      const res = await rawRequest(url, { method: 'POST', path: '/entries', headers, body: '{"n":1}' });
+      const res = await rawRequest(url, { method: 'POST', path: '/echo', headers, body: '{"n":1}' });
       expect(res.json).toMatchObject({ reason: 'signature_invalid' });
     }
     expect(logger.warnings.filter((w) => w.includes('reason=signature_invalid')).length - before).toBe(FLOOD);

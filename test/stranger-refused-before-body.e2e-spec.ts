@@ -7,12 +7,13 @@
  * each test app first sends one stranger's request the ordinary way.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Body, Controller, HttpCode, Module, Post, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
+import { Body, Controller, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { createConnection } from 'node:net';
-import { PublicRoute, ServiceAuthModule, TrustedCaller, type RefusalEvent, type VerificationObserver } from 'nest-service-auth';
+import { PublicRoute, ServiceAuthModule, TrustedCaller } from 'nest-service-auth';
 import { createServiceApp } from 'service-app';
 import { newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
+import { RecordingLogger, RecordingObserver } from './support/recording.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
 
 const caller = newCredential('order-1');
@@ -33,23 +34,6 @@ class LedgerController {
   @PublicRoute()
   webhook(@Body() body: unknown) {
     return { received: body };
-  }
-}
-
-class RecordingLogger implements LoggerService {
-  readonly warnings: unknown[] = [];
-  log() {}
-  error() {}
-  warn(message: unknown) {
-    this.warnings.push(message);
-  }
-}
-
-class RecordingObserver implements VerificationObserver {
-  readonly refusals: RefusalEvent[] = [];
-  onVerified() {}
-  onRefused(event: RefusalEvent) {
-    this.refusals.push(event);
   }
 }
 

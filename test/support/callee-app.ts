@@ -2,7 +2,7 @@
  * A minimal protected service for the library's own end-to-end tests: one route that trusts given
  * callers and echoes who called, one public route. Started in this process on a free port.
  */
-import { Controller, Get, Module, Post, Body, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Module, Post, Body, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
 import {
   Caller,
   PublicRoute,
@@ -21,8 +21,13 @@ export interface CalleeApp {
   close(): Promise<void>;
 }
 
-/** Starts a service whose `GET /whoami` and `POST /echo` trust `trusted`; `GET /health` is public. */
-export async function startCallee(adapter: Adapter, options: ServiceAuthModuleOptions, trusted: string[]): Promise<CalleeApp> {
+/** Starts a service whose `GET /whoami` and `POST /echo` trust `trusted`; `GET /health` is public. Silent unless given a logger. */
+export async function startCallee(
+  adapter: Adapter,
+  options: ServiceAuthModuleOptions,
+  trusted: string[],
+  { logger }: { logger?: LoggerService } = {},
+): Promise<CalleeApp> {
   @Controller()
   class CalleeController {
     @Get('whoami')
@@ -51,7 +56,7 @@ export async function startCallee(adapter: Adapter, options: ServiceAuthModuleOp
     }
   }
 
-  const app = await createServiceApp(CalleeModule.forRoot(), { adapter, logger: false });
+  const app = await createServiceApp(CalleeModule.forRoot(), { adapter, logger: logger ?? false });
   const url = await listenUrl(app);
   return { app, url, close: () => app.close() };
 }
