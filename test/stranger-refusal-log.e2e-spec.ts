@@ -24,7 +24,7 @@ function accountOf(warnings: string[], reason: string): { lines: number; suppres
   for (const w of warnings) {
     if (w.startsWith(`service_auth_rejected reason=${reason} `)) lines++;
     const summary = new RegExp(
-      `^service_auth_rejected_suppressed reason=${reason} suppressed=(\\d+) perSecond=${PER_SECOND} second=(\\d+)$`,
+      `^service_auth_rejected_suppressed reason=${reason} method=POST route=/echo suppressed=(\\d+) perSecond=${PER_SECOND} second=(\\d+)$`,
     ).exec(w);
     if (summary) {
       suppressed += Number(summary[1]);

@@ -140,7 +140,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
 
   /** The guard's log line and metrics event for the refusal. */
   private refuse(error: Refusal, req: ServiceAuthRequest, routePattern: string | undefined, started: number): void {
-    if (!this.strangerLog || !isStrangerRefusal(error.reason) || this.strangerLog.admit(error.reason)) {
+    if (!this.strangerLog || !isStrangerRefusal(error.reason) || this.strangerLog.admit(error.reason, req.method, routePattern)) {
       const entry = rejectionLogEntry(req, error.reason, error.status, undefined, error.detail ? { detail: error.detail } : undefined);
       if (error.status >= 500) this.logger.error(entry);
       else this.logger.warn(entry);

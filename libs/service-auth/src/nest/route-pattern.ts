@@ -8,9 +8,13 @@ import type { ServiceAuthRequest } from './service-auth-request.js';
  * neither be known the handler (`InventoryController.get`) stands in for it.
  */
 export function routePattern(context: ExecutionContext, req: ServiceAuthRequest): string {
+  return declaredRouteOf(req) ?? `${context.getClass().name}.${context.getHandler().name}`;
+}
+
+/** The route pattern the adapter matched the request to, when it says (routePattern, without a handler to fall back on). */
+export function declaredRouteOf(req: ServiceAuthRequest): string | undefined {
   const express = 'route' in req ? req.route?.path : undefined;
   if (typeof express === 'string') return express;
   const fastify = 'routeOptions' in req ? req.routeOptions?.url : undefined;
-  if (typeof fastify === 'string') return fastify;
-  return `${context.getClass().name}.${context.getHandler().name}`;
+  return typeof fastify === 'string' ? fastify : undefined;
 }

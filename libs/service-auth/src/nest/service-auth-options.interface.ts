@@ -125,7 +125,7 @@ export type GuardInstallation = 'global' | 'manual' | 'none';
 export interface LoggingOptions {
   /**
    * Refusals of requests that name no known caller (`api_key_missing`, `api_key_invalid`) logged in
-   * full per reason and second; the others of that second are counted, and one line at its end says
+   * full per reason, route and second; the others of that second are counted, and one line at its end says
    * how many (`service_auth_rejected_suppressed`), so that a flood of garbage is not also a flood of
    * log lines. Metrics count every refusal; refusals of known callers are always logged.
    * `Infinity` logs every one. Default 10.

@@ -22,7 +22,7 @@ import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
 import { rememberProtectedRoute } from './protected-routes.js';
 import { apiKeyLookupOf } from './api-key-lookup.js';
-import { routePattern } from './route-pattern.js';
+import { declaredRouteOf, routePattern } from './route-pattern.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 
 /**
@@ -229,7 +229,7 @@ export class ServiceAuthGuard implements CanActivate {
    * stable reason.
    */
   protected reject(error: ServiceAuthError, req: ServiceAuthRequest): never {
-    if (this.strangerLog && isStrangerRefusal(error.reason) && !this.strangerLog.admit(error.reason)) {
+    if (this.strangerLog && isStrangerRefusal(error.reason) && !this.strangerLog.admit(error.reason, req.method, declaredRouteOf(req))) {
       throw new ServiceAuthException(error.reason, error.message);
     }
     const claimedCaller = req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req);

@@ -121,7 +121,7 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     TrustedCallerValidator,
   ],
   // RESOLVED_OPTIONS and ServiceAuthKeys: for SignedHttpModule (nest-service-auth/client), which signs with these keys.
-  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER],
+  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, StrangerRefusalLog],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
   constructor(@Inject(NONCE_STORE) private readonly nonces: NonceStore) {

@@ -21,9 +21,9 @@ describe('StrangerRefusalLog', () => {
     jest.restoreAllMocks();
   });
 
-  const admitted = (log: StrangerRefusalLog, reason: 'api_key_missing' | 'api_key_invalid', n: number) => {
+  const admitted = (log: StrangerRefusalLog, reason: 'api_key_missing' | 'api_key_invalid', n: number, route = '/api/inventory') => {
     let count = 0;
-    for (let i = 0; i < n; i++) if (log.admit(reason)) count++;
+    for (let i = 0; i < n; i++) if (log.admit(reason, 'POST', route)) count++;
     return count;
   };
 
@@ -35,11 +35,45 @@ describe('StrangerRefusalLog', () => {
     expect(warnings).toEqual([]);
     jest.advanceTimersByTime(1); // the second is over
     const second = Math.floor(Date.UTC(2026, 10, 29, 12, 0, 0) / 1000);
-    expect(warnings).toEqual([`service_auth_rejected_suppressed reason=api_key_invalid suppressed=997 perSecond=3 second=${second}`]);
+    expect(warnings).toEqual([
+      `service_auth_rejected_suppressed reason=api_key_invalid method=POST route=/api/inventory suppressed=997 perSecond=3 second=${second}`,
+    ]);
     // a new second: N more in full, and nothing more to say
     expect(admitted(log, 'api_key_invalid', 3)).toBe(3);
     jest.advanceTimersByTime(5000);
     expect(warnings).toHaveLength(1);
+  });
+
+  it('counts each route on its own: a flood on one route hides nothing on another', () => {
+    const log = logOf(2);
+    expect(admitted(log, 'api_key_invalid', 50, '/cheap')).toBe(2);
+    expect(admitted(log, 'api_key_invalid', 2, '/api/inventory/:productId')).toBe(2);
+    expect(log.admit('api_key_invalid', 'GET', '/cheap')).toBe(true); // another method, another route
+    jest.advanceTimersByTime(1000);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^service_auth_rejected_suppressed reason=api_key_invalid method=POST route=\/cheap suppressed=48 /),
+    ]);
+  });
+
+  it('beyond 1024 routes, the others share one count', () => {
+    const log = logOf(1);
+    for (let i = 0; i < 1024; i++) expect(log.admit('api_key_invalid', 'POST', `/r${i}`)).toBe(true);
+    expect(log.admit('api_key_invalid', 'POST', '/one-more')).toBe(true);
+    expect(log.admit('api_key_invalid', 'POST', '/and-another')).toBe(false);
+    jest.advanceTimersByTime(1000);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^service_auth_rejected_suppressed reason=api_key_invalid method=other route=other suppressed=1 /),
+    ]);
+  });
+
+  it('a logger that throws when the count is said does not end the process', () => {
+    const log = logOf(0);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {
+      throw new Error('log pipeline down');
+    });
+    expect(log.admit('api_key_invalid', 'POST', '/api/inventory')).toBe(false);
+    expect(() => jest.advanceTimersByTime(1000)).not.toThrow();
+    expect(() => log.onApplicationShutdown()).not.toThrow();
   });
 
   it('counts each reason on its own', () => {
@@ -47,7 +81,7 @@ describe('StrangerRefusalLog', () => {
     expect(admitted(log, 'api_key_invalid', 5)).toBe(2);
     expect(admitted(log, 'api_key_missing', 5)).toBe(2);
     jest.advanceTimersByTime(1000);
-    expect(warnings.map((w) => /reason=(\w+) suppressed=(\d+)/.exec(w)?.slice(1)).sort()).toEqual([
+    expect(warnings.map((w) => /reason=(\w+) method=POST route=\/api\/inventory suppressed=(\d+)/.exec(w)?.slice(1)).sort()).toEqual([
       ['api_key_invalid', '3'],
       ['api_key_missing', '3'],
     ]);
@@ -58,9 +92,11 @@ describe('StrangerRefusalLog', () => {
     expect(admitted(log, 'api_key_missing', 4)).toBe(1);
     // the clock moves on without the timer having run
     jest.setSystemTime(Date.now() + 1000);
-    expect(log.admit('api_key_missing')).toBe(true);
+    expect(log.admit('api_key_missing', 'POST', '/api/inventory')).toBe(true);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^service_auth_rejected_suppressed reason=api_key_missing suppressed=3 /);
+    expect(warnings[0]).toMatch(
+      /^service_auth_rejected_suppressed reason=api_key_missing method=POST route=\/api\/inventory suppressed=3 /,
+    );
     jest.advanceTimersByTime(5000);
     expect(warnings).toHaveLength(1);
   });
@@ -69,7 +105,9 @@ describe('StrangerRefusalLog', () => {
     const log = logOf(0);
     expect(admitted(log, 'api_key_invalid', 7)).toBe(0);
     log.onApplicationShutdown();
-    expect(warnings).toEqual([expect.stringMatching(/reason=api_key_invalid suppressed=7 perSecond=0 /)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/reason=api_key_invalid method=POST route=\/api\/inventory suppressed=7 perSecond=0 /),
+    ]);
     jest.advanceTimersByTime(5000);
     expect(warnings).toHaveLength(1);
   });

@@ -11,8 +11,11 @@ export function isStrangerRefusal(reason: ReasonCode): boolean {
   return STRANGER_REASONS.has(reason);
 }
 
-/** One second of one reason's refusals. */
+/** One second of the refusals of one reason on one route. */
 interface Window {
+  readonly reason: ReasonCode;
+  readonly method: string | undefined;
+  readonly route: string | undefined;
   second: number;
   logged: number;
   suppressed: number;
@@ -20,35 +23,47 @@ interface Window {
 }
 
 /**
+ * Routes are counted apart up to this many (reason, method, route) triples; beyond, the rest share one
+ * count. Routes are the application's, and Node's parser knows a fixed list of methods, so this is
+ * only a bound against the unforeseen.
+ */
+const MAX_WINDOWS = 1024;
+const SHARED = 'other';
+
+/**
  * Bounds the log lines of strangers' refusals. Logged one line each, a flood of requests without a
  * known API key becomes a flood of log lines: writing them costs the service more than refusing the
  * requests (a synchronous write per line with Nest's ConsoleLogger), and they fill disks and log
- * pipelines that someone pays for. So, per reason, the first `logging.strangerRefusalsPerSecond`
- * refusals of each second are logged in full, and the others are counted: at the end of that second
- * one line says how many were left out (`service_auth_rejected_suppressed reason=… suppressed=N`),
- * the same way the kernel reports "N callbacks suppressed". Nothing is lost to anyone who counts:
- * metrics still see every refusal, and every refusal is either a line or part of a count.
- * Refusals of known callers (a bad signature, a replay) are always logged: they concern a configured
- * caller, and each one is worth a look.
+ * pipelines that someone pays for. So, per reason and route (method and declared pattern), the first
+ * `logging.strangerRefusalsPerSecond` refusals of each second are logged in full, and the others are
+ * counted: at the end of that second one line says how many were left out
+ * (`service_auth_rejected_suppressed reason=… method=… route=… suppressed=N`), the way the kernel
+ * reports "N callbacks suppressed". Counting per route keeps a flood on one route from hiding the
+ * refusals on another (a key-guessing probe, a caller still sending a retired key). Nothing is lost
+ * to anyone who counts: metrics still see every refusal, and every refusal is either a line or part
+ * of a count. Refusals of known callers (a bad signature, a replay) are always logged: they concern a
+ * configured caller, and each one is worth a look.
  */
 @Injectable()
 export class StrangerRefusalLog implements OnApplicationShutdown {
   private readonly logger = new Logger('ServiceAuth');
   private readonly perSecond: number;
-  private readonly windows = new Map<ReasonCode, Window>();
+  private readonly windows = new Map<string, Window>();
 
   constructor(@Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions) {
     this.perSecond = options.logging.strangerRefusalsPerSecond;
   }
 
-  /** Whether this refusal gets its own log line; when not, it is counted for the summary line. */
-  admit(reason: ReasonCode): boolean {
+  /**
+   * Whether this refusal gets its own log line; when not, it is counted for the summary line.
+   * `route` is the declared pattern the request matched (never its path: the count is per route).
+   */
+  admit(reason: ReasonCode, method: string | undefined, route: string | undefined): boolean {
     if (this.perSecond === Infinity) return true;
     const second = Math.floor(Date.now() / 1000);
-    let window = this.windows.get(reason);
-    if (window === undefined) this.windows.set(reason, (window = { second, logged: 0, suppressed: 0 }));
-    else if (window.second !== second) {
-      this.flush(reason, window);
+    const window = this.windowOf(reason, method, route, second);
+    if (window.second !== second) {
+      this.flush(window);
       window.second = second;
       window.logged = 0;
     }
@@ -60,26 +75,53 @@ export class StrangerRefusalLog implements OnApplicationShutdown {
     // Said when the second ends, even if no other refusal comes to carry it; unref: a pending count
     // never keeps the process alive.
     if (window.flush === undefined) {
-      const w = window;
-      w.flush = setTimeout(() => this.flush(reason, w), Math.max(1, (second + 1) * 1000 - Date.now()));
-      w.flush.unref?.();
+      window.flush = setTimeout(() => this.flush(window), Math.max(1, (second + 1) * 1000 - Date.now()));
+      window.flush.unref?.();
     }
     return false;
   }
 
   /** Counts still pending are said before the application stops. */
   onApplicationShutdown(): void {
-    for (const [reason, window] of this.windows) this.flush(reason, window);
+    for (const window of this.windows.values()) this.flush(window);
   }
 
-  private flush(reason: ReasonCode, window: Window): void {
+  private windowOf(reason: ReasonCode, method: string | undefined, route: string | undefined, second: number): Window {
+    let key = `${reason} ${method} ${route}`;
+    let window = this.windows.get(key);
+    if (window !== undefined) return window;
+    if (this.windows.size >= MAX_WINDOWS) {
+      key = `${reason} ${SHARED}`;
+      window = this.windows.get(key);
+      if (window !== undefined) return window;
+      method = SHARED;
+      route = SHARED;
+    }
+    window = { reason, method, route, second, logged: 0, suppressed: 0 };
+    this.windows.set(key, window);
+    return window;
+  }
+
+  private flush(window: Window): void {
     if (window.flush !== undefined) clearTimeout(window.flush);
     window.flush = undefined;
     if (window.suppressed === 0) return;
     const suppressed = window.suppressed;
     window.suppressed = 0;
-    this.logger.warn(
-      new LogLine({ event: 'service_auth_rejected_suppressed', reason, suppressed, perSecond: this.perSecond, second: window.second }),
-    );
+    try {
+      this.logger.warn(
+        new LogLine({
+          event: 'service_auth_rejected_suppressed',
+          reason: window.reason,
+          method: window.method,
+          route: window.route,
+          suppressed,
+          perSecond: this.perSecond,
+          second: window.second,
+        }),
+      );
+    } catch {
+      // From a timer, a logger that throws would end the process: the count is best effort, as metrics are.
+    }
   }
 }

@@ -10,9 +10,13 @@ import { randomBytes } from 'node:crypto';
  *
  * Not a cryptographic hash, and it needs not be one: a replay is the same (keyId, nonce), hence the
  * same key, and is always refused. Two different nonces sharing a key only get the second one
- * refused as a replay: 128 bits make that vanishingly unlikely by chance, and a caller that made two
- * of its own nonces meet would only refuse its own request. The seed is random per process, so
- * that nobody can work out keys (and pile them into one bucket of the store's Set) in advance.
+ * refused as a replay, and only within the one caller's set. By chance, 128 bits make that vanishingly
+ * unlikely. On purpose, MurmurHash3 is no obstacle: pairs that meet whatever the seed can be built
+ * from its constants (with characters outside the printable ASCII a Signature-Input carries, so not
+ * through a request), but choosing nonces is the signer's privilege, and a signer that makes two of
+ * its own nonces meet refuses only its own request (replay/nonce-key.spec.ts shows both). The seed,
+ * random per process, only keeps the keys from being known in advance; the store's Set hashes them
+ * again with V8's own seeded string hash.
  * Computed in JavaScript, it costs a fraction of a one-shot SHA-256 call per request.
  *
  * MurmurHash3's x86 128-bit block and finalisation functions over the 16-bit code units, taken two
