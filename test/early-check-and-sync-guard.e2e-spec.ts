@@ -5,84 +5,31 @@
  * overrides claim() is always asked through it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Body, Controller, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
 import express from 'express';
-import {
-  PublicRoute,
-  ServiceAuthModule,
-  TrustedCaller,
-  type RefusalEvent,
-  type VerificationEvent,
-  type VerificationObserver,
-} from 'nest-service-auth';
+import type { VerificationObserver } from 'nest-service-auth';
 import { KeyRing, MemoryNonceStore, RequestVerifier, httpMessage, type NonceClaim } from 'nest-service-auth/core';
-import { createServiceApp } from 'service-app';
+import { startCallee, type CalleeApp } from './support/callee-app.js';
 import { newCredential } from './support/credentials.js';
 import type { Adapter } from './support/demo-services.js';
-import { listenUrl } from './support/demo-services.js';
+import { RecordingObserver } from './support/recording.js';
 import { rawRequest, reasonOf, signedHeaders, signingCredential } from './support/raw-http.js';
 
 const caller = newCredential('order-1');
 const signing = signingCredential(caller, { audience: 'ledger-service' });
 
-class RecordingObserver implements VerificationObserver {
-  readonly events: string[] = [];
-  onVerified(_event: VerificationEvent): void {
-    this.events.push('verified');
-  }
-  onRefused(_event: RefusalEvent): void {
-    this.events.push('refused');
-  }
-  onFailed(_event: VerificationEvent): void {
-    this.events.push('failed');
-  }
-}
-
-@Controller()
-class LedgerController {
-  @Post('entries')
-  @HttpCode(200)
-  @TrustedCaller('order-service')
-  add(@Body() body: unknown) {
-    return { received: body };
-  }
-
-  @Post('webhook')
-  @HttpCode(200)
-  @PublicRoute()
-  webhook(@Body() body: unknown) {
-    return { public: true, received: body };
-  }
-}
-
-async function startLedger(
-  adapter: Adapter,
-  observer: VerificationObserver,
-  instance?: express.Express,
-): Promise<{ app: INestApplication; url: string }> {
-  @Module({})
-  class LedgerModule {
-    static forRoot(): DynamicModule {
-      return {
-        module: LedgerModule,
-        imports: [
-          ServiceAuthModule.forRoot({
-            serviceId: 'ledger-service',
-            keys: { callers: [{ id: 'order-service', keys: [caller] }] },
-            metrics: { observer },
-            encryption: 'optional',
-          }),
-        ],
-        controllers: [LedgerController],
-      };
-    }
-  }
-  const app = await createServiceApp(LedgerModule.forRoot(), { adapter, logger: false, express: instance });
-  return { app, url: await listenUrl(app) };
+/** The ledger: `POST /entries` trusts order-service, `POST /webhook` is public. */
+function startLedger(adapter: Adapter, observer: VerificationObserver, instance?: express.Express): Promise<CalleeApp> {
+  const options = {
+    serviceId: 'ledger-service',
+    keys: { callers: [{ id: 'order-service', keys: [caller] }] },
+    metrics: { observer },
+    encryption: 'optional' as const,
+  };
+  return startCallee(adapter, options, ['order-service'], { express: instance });
 }
 
 describe('the early API-key check routes as the router will (Express, URL-rewriting middleware)', () => {
-  let svc: { app: INestApplication; url: string };
+  let svc: CalleeApp;
   beforeAll(async () => {
     const instance = express();
     // A legacy alias: old clients post unsigned webhooks to /entries with X-Legacy-Webhook.
@@ -93,7 +40,7 @@ describe('the early API-key check routes as the router will (Express, URL-rewrit
     svc = await startLedger('express', new RecordingObserver(), instance);
   });
   afterAll(async () => {
-    await svc?.app.close();
+    await svc?.close();
   });
 
   it('a request rewritten to a public route is served before and after a stranger was refused on the original one', async () => {
@@ -114,12 +61,12 @@ describe('the early API-key check routes as the router will (Express, URL-rewrit
 
 describe.each<Adapter>(['express', 'fastify'])('a verified request with a malformed encrypted body (%s)', (adapter) => {
   const observer = new RecordingObserver();
-  let svc: { app: INestApplication; url: string };
+  let svc: CalleeApp;
   beforeAll(async () => {
     svc = await startLedger(adapter, observer);
   });
   afterAll(async () => {
-    await svc?.app.close();
+    await svc?.close();
   });
 
   it('is 400 jwe_malformed and one metrics event (verified), not also an unexpected failure', async () => {

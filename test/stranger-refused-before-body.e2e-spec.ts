@@ -7,35 +7,15 @@
  * each test app first sends one stranger's request the ordinary way.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Body, Controller, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { createConnection } from 'node:net';
-import { PublicRoute, ServiceAuthModule, TrustedCaller } from 'nest-service-auth';
-import { createServiceApp } from 'service-app';
+import { startCallee, type CalleeApp } from './support/callee-app.js';
 import { newCredential } from './support/credentials.js';
-import { listenUrl } from './support/demo-services.js';
 import { RecordingLogger, RecordingObserver } from './support/recording.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
 
 const caller = newCredential('order-1');
 const signing = signingCredential(caller, { audience: 'ledger-service' });
 const MAX_BODY_BYTES = 128 * 1024;
-
-@Controller()
-class LedgerController {
-  @Post('entries')
-  @HttpCode(200)
-  @TrustedCaller('order-service')
-  add(@Body() body: unknown) {
-    return { received: body };
-  }
-
-  @Post('webhook')
-  @HttpCode(200)
-  @PublicRoute()
-  webhook(@Body() body: unknown) {
-    return { received: body };
-  }
-}
 
 interface Answer {
   status: number;
@@ -87,7 +67,7 @@ function headWithoutBody(
 }
 
 describe.each(['express', 'fastify'] as const)('strangers are refused before their body is read (%s)', (adapter) => {
-  let app: INestApplication;
+  let callee: CalleeApp;
   let url: string;
   const logger = new RecordingLogger();
   const observer = new RecordingObserver();
@@ -95,25 +75,14 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
   let guardAnswer: unknown;
 
   beforeAll(async () => {
-    @Module({})
-    class LedgerModule {
-      static forRoot(): DynamicModule {
-        return {
-          module: LedgerModule,
-          imports: [
-            ServiceAuthModule.forRoot({
-              serviceId: 'ledger-service',
-              keys: { callers: [{ id: 'order-service', keys: [caller] }] },
-              maxBodyBytes: MAX_BODY_BYTES,
-              metrics: { observer },
-            }),
-          ],
-          controllers: [LedgerController],
-        };
-      }
-    }
-    app = await createServiceApp(LedgerModule.forRoot(), { adapter, logger, maxBodyBytes: MAX_BODY_BYTES });
-    url = await listenUrl(app);
+    const options = {
+      serviceId: 'ledger-service',
+      keys: { callers: [{ id: 'order-service', keys: [caller] }] },
+      maxBodyBytes: MAX_BODY_BYTES,
+      metrics: { observer },
+    };
+    callee = await startCallee(adapter, options, ['order-service'], { logger, maxBodyBytes: MAX_BODY_BYTES });
+    url = callee.url;
     // The first stranger on the route is refused by the guard, after its body was read.
     const first = await rawRequest(url, {
       method: 'POST',
@@ -134,7 +103,7 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
     });
   });
   afterAll(async () => {
-    await app?.close();
+    await callee?.close();
   });
 
   it('answers 401 api_key_invalid to an unknown API key without waiting for the 64 KiB body', async () => {

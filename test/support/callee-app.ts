@@ -1,8 +1,18 @@
 /**
- * A minimal protected service for the library's own end-to-end tests: one route that trusts given
- * callers and echoes who called, one public route. Started in this process on a free port.
+ * A minimal protected service for the library's own end-to-end tests: routes that trust given callers
+ * and echo who called or what was sent, and public ones. Started in this process on a free port.
  */
-import { Controller, Get, Module, Post, Body, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  Module,
+  Post,
+  Body,
+  type DynamicModule,
+  type INestApplication,
+  type LoggerService,
+} from '@nestjs/common';
 import {
   Caller,
   PublicRoute,
@@ -13,7 +23,7 @@ import {
 } from 'nest-service-auth';
 import type { Adapter } from './demo-services.js';
 import { listenUrl } from './demo-services.js';
-import { createServiceApp } from 'service-app';
+import { createServiceApp, type ServiceAppOptions } from 'service-app';
 
 export interface CalleeApp {
   app: INestApplication;
@@ -21,12 +31,18 @@ export interface CalleeApp {
   close(): Promise<void>;
 }
 
-/** Starts a service whose `GET /whoami` and `POST /echo` trust `trusted`; `GET /health` is public. Silent unless given a logger. */
+/** How the app is created (createServiceApp's options); silent unless given a logger. */
+export type CalleeAppOptions = Pick<ServiceAppOptions, 'express' | 'maxBodyBytes'> & { logger?: LoggerService };
+
+/**
+ * Starts a service whose `GET /whoami`, `POST /echo` and `POST /entries` (200, `{ received }`) trust
+ * `trusted`; `GET /health` and `POST /webhook` (200, `{ received }`) are public.
+ */
 export async function startCallee(
   adapter: Adapter,
   options: ServiceAuthModuleOptions,
   trusted: string[],
-  { logger }: { logger?: LoggerService } = {},
+  { logger, express, maxBodyBytes }: CalleeAppOptions = {},
 ): Promise<CalleeApp> {
   @Controller()
   class CalleeController {
@@ -42,10 +58,24 @@ export async function startCallee(
       return { caller: caller.id, body };
     }
 
+    @Post('entries')
+    @HttpCode(200)
+    @TrustedCaller(...trusted)
+    add(@Body() body: unknown) {
+      return { received: body };
+    }
+
     @Get('health')
     @PublicRoute()
     health() {
       return { status: 'ok' };
+    }
+
+    @Post('webhook')
+    @HttpCode(200)
+    @PublicRoute()
+    webhook(@Body() body: unknown) {
+      return { received: body };
     }
   }
 
@@ -56,7 +86,7 @@ export async function startCallee(
     }
   }
 
-  const app = await createServiceApp(CalleeModule.forRoot(), { adapter, logger: logger ?? false });
+  const app = await createServiceApp(CalleeModule.forRoot(), { adapter, logger: logger ?? false, express, maxBodyBytes });
   const url = await listenUrl(app);
   return { app, url, close: () => app.close() };
 }

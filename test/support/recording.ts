@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { RefusalEvent, VerificationEvent, VerificationObserver } from 'nest-service-auth';
+import type { RefusalEvent, VerificationObserver } from 'nest-service-auth';
 
 /** A Nest logger that keeps the warnings (where refusals are logged), as their text, and drops the rest. */
 export class RecordingLogger implements LoggerService {
@@ -11,14 +11,18 @@ export class RecordingLogger implements LoggerService {
   }
 }
 
-/** A `metrics: { observer }` that keeps every decision: what was verified and what was refused. */
+/** A `metrics: { observer }` that keeps every decision: what was refused, and the kind of each event in order. */
 export class RecordingObserver implements VerificationObserver {
-  readonly verified: VerificationEvent[] = [];
   readonly refusals: RefusalEvent[] = [];
-  onVerified(event: VerificationEvent): void {
-    this.verified.push(event);
+  readonly events: Array<'verified' | 'refused' | 'failed'> = [];
+  onVerified(): void {
+    this.events.push('verified');
   }
   onRefused(event: RefusalEvent): void {
     this.refusals.push(event);
+    this.events.push('refused');
+  }
+  onFailed(): void {
+    this.events.push('failed');
   }
 }
