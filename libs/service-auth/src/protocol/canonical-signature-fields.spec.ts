@@ -3,14 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { parseCanonicalSignature } from './canonical-signature-fields.js';
 import { signRequest } from './request-signer.js';
 import { parseSignatureFields, parseSignatureFieldsInFull, type ParsedSignature } from './signature-fields.js';
-
-/** Deterministic PRNG, so a failure names a reproducible case. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
-}
+import { prng } from '../../../../test/support/prng.js';
 
 /** Signature-Input / Signature pairs near what signers send, and mutations of them. */
 function generator(random: () => number) {

@@ -12,14 +12,7 @@ import {
   type InnerList,
   type Item,
 } from './structured-fields.js';
-
-/** Deterministic PRNG, so a failure names a reproducible case. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
-}
+import { prng } from '../../../../test/support/prng.js';
 
 function generator(random: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
