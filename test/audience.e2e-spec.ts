@@ -4,15 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestingModule } from '@nestjs/testing';
-import { Test } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
-import { ServiceAuthKeys, ServiceAuthModule, type KeyMaterial } from 'nest-service-auth';
-import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
+import { ServiceAuthKeys, type KeyMaterial } from 'nest-service-auth';
+import { SignedHttpService } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { startCallee, type CalleeApp } from './support/callee-app.js';
 import type { Adapter } from './support/demo-services.js';
 import { testCaller, type TestCaller } from 'nest-service-auth/testing';
 import { rawRequest, reasonOf } from './support/raw-http.js';
+import { signingClientModule } from './support/signing-client.js';
 
 const pair = (c: TestCredential) => [{ id: c.id, apiKey: c.apiKey, secret: c.secret }];
 
@@ -30,20 +30,13 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
     const callee = (caller: TestCaller) =>
       startCallee(adapter, { serviceId: caller.audience, keys: { callers: [caller.asCaller()] } }, ['order-service']);
     [a, b, c] = await Promise.all([callee(toA), callee(toB), callee(toC)]);
-    caller = await Test.createTestingModule({
-      imports: [
-        ServiceAuthModule.forRoot({
-          serviceId: 'order-service',
-          guard: 'none',
-          keys: {
-            upstreams: [toA.asUpstream(a.url), toB.asUpstream(b.url)],
-          },
-          client: { retry: false, circuitBreaker: false },
-        }),
-        SignedHttpModule,
-      ],
-    }).compile();
-    await caller.init();
+    caller = await signingClientModule({
+      serviceId: 'order-service',
+      keys: {
+        upstreams: [toA.asUpstream(a.url), toB.asUpstream(b.url)],
+      },
+      client: { retry: false, circuitBreaker: false },
+    });
   });
 
   afterAll(async () => {
@@ -127,18 +120,11 @@ describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (ada
       { id: 'callee-a', url: a.url, keys: pair(oldA) },
       { id: 'callee-b', url: b.url, keys: pair(toB) },
     ];
-    caller = await Test.createTestingModule({
-      imports: [
-        ServiceAuthModule.forRoot({
-          serviceId: 'order-service',
-          guard: 'none',
-          keyProvider: { load: () => callerMaterial },
-          client: { retry: false },
-        }),
-        SignedHttpModule,
-      ],
-    }).compile();
-    await caller.init();
+    caller = await signingClientModule({
+      serviceId: 'order-service',
+      keyProvider: { load: () => callerMaterial },
+      client: { retry: false },
+    });
   });
   afterAll(async () => {
     await caller?.close();

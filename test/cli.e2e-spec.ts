@@ -5,16 +5,17 @@
  * the callee verifies, over real HTTP, before, during and after a rotation.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
-import { ServiceAuthKeys, ServiceAuthModule } from 'nest-service-auth';
-import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
+import { ServiceAuthKeys } from 'nest-service-auth';
+import { SignedHttpService } from 'nest-service-auth/client';
 import { EnvKeyProvider } from 'nest-service-auth/core';
 import type { KeygenJson, RotationJson } from '../libs/service-auth/src/cli/run-cli.js';
 import { startCallee, type CalleeApp } from './support/callee-app.js';
 import { compileCli, type CompiledCli } from './support/cli-from-source.js';
 import { parseEnvBlocks } from './support/env-lines.js';
 import { rawRequest, reasonOf } from './support/raw-http.js';
+import { signingClientModule } from './support/signing-client.js';
 
 /** A service's environment, changed in place by the steps, read by EnvKeyProvider on every (re)load. */
 type Environment = Record<string, string>;
@@ -69,18 +70,11 @@ describe('nest-service-auth (the command, from source)', () => {
       Object.assign(callerEnv, callerBlock);
       Object.assign(calleeEnv, calleeBlock);
       await callee.app.get(ServiceAuthKeys).reload();
-      caller = await Test.createTestingModule({
-        imports: [
-          ServiceAuthModule.forRoot({
-            serviceId: 'order-service',
-            guard: 'none',
-            keyProvider: provider(callerEnv),
-            client: { retry: false },
-          }),
-          SignedHttpModule,
-        ],
-      }).compile();
-      await caller.init();
+      caller = await signingClientModule({
+        serviceId: 'order-service',
+        keyProvider: provider(callerEnv),
+        client: { retry: false },
+      });
     });
 
     afterAll(async () => {

@@ -9,10 +9,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Body, Controller, Get, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { isAxiosError } from 'axios';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
+import { SignedHttpService } from 'nest-service-auth/client';
 import {
   ServiceAuthKeys,
   ServiceAuthModule,
@@ -23,6 +23,7 @@ import {
 } from 'nest-service-auth';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
+import { signingClientModule } from './support/signing-client.js';
 import { createServiceApp } from 'service-app';
 
 /** The callee's module options: one place, so a change in how keys are configured lands here only. */
@@ -117,10 +118,7 @@ describe.each(['express', 'fastify'] as Adapter[])('an encrypted answer after it
     material = callerKeys(signing, next);
     server = await createServiceApp(LedgerModule.forRoot({ load: () => material }), { adapter, logger: false });
     url = await listenUrl(server);
-    clientModule = await Test.createTestingModule({
-      imports: [ServiceAuthModule.forRoot(callerModuleOptions(signing, url)), SignedHttpModule],
-    }).compile();
-    await clientModule.init();
+    clientModule = await signingClientModule(callerModuleOptions(signing, url));
     http = clientModule.get(SignedHttpService);
   });
 

@@ -13,15 +13,16 @@ import { Controller, Get, HttpCode, Module, Post, Res, type DynamicModule, type 
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { createServer, type Server } from 'node:http';
 import { firstValueFrom } from 'rxjs';
 import { ServiceAuthModule, TrustedCaller } from 'nest-service-auth';
-import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
+import { SignedHttpService } from 'nest-service-auth/client';
 import { decryptCompact, deriveKeys, encryptCompact } from 'nest-service-auth/core';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+import { signingClientModule } from './support/signing-client.js';
 
 const CALLEE_ID = 'answer-service';
 const CALLER_ID = 'client-service';
@@ -81,18 +82,11 @@ class AnswersModule {
 }
 
 async function signedClient(upstreamUrl: string, credential: TestCredential, modules: TestingModule[]): Promise<SignedHttpService> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      ServiceAuthModule.forRoot({
-        serviceId: CALLER_ID,
-        guard: 'none',
-        keys: { upstreams: [{ id: CALLEE_ID, url: upstreamUrl, keys: [credential] }] },
-        client: { encrypt: true, retry: false, circuitBreaker: false },
-      }),
-      SignedHttpModule,
-    ],
-  }).compile();
-  await moduleRef.init();
+  const moduleRef = await signingClientModule({
+    serviceId: CALLER_ID,
+    keys: { upstreams: [{ id: CALLEE_ID, url: upstreamUrl, keys: [credential] }] },
+    client: { encrypt: true, retry: false, circuitBreaker: false },
+  });
   modules.push(moduleRef);
   return moduleRef.get(SignedHttpService);
 }

@@ -12,15 +12,16 @@
  * method, URL (origin and path).
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { isAxiosError, type AxiosError } from 'axios';
 import { inspect } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { ServiceAuthModule, type SignedHttpClientOptions } from 'nest-service-auth';
-import { SignedHttpModule, SignedHttpService, UpstreamUnavailableError } from 'nest-service-auth/client';
+import type { SignedHttpClientOptions } from 'nest-service-auth';
+import { SignedHttpService, UpstreamUnavailableError } from 'nest-service-auth/client';
 import { newCredential } from './support/credentials.js';
 import { answerJson, startRecordingServer, type RecordingServer } from './support/recording-server.js';
+import { signingClientModule } from './support/signing-client.js';
 
 const credential = newCredential('client-2026-11');
 const clients: TestingModule[] = [];
@@ -28,26 +29,19 @@ const clients: TestingModule[] = [];
 const upstreams: RecordingServer[] = [];
 
 async function createClient(upstreamUrl: string, client: SignedHttpClientOptions): Promise<SignedHttpService> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      ServiceAuthModule.forRoot({
-        serviceId: 'client-service',
-        guard: 'none',
-        keys: {
-          upstreams: [
-            {
-              id: 'inventory-service',
-              url: upstreamUrl,
-              keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }],
-            },
-          ],
+  const moduleRef = await signingClientModule({
+    serviceId: 'client-service',
+    keys: {
+      upstreams: [
+        {
+          id: 'inventory-service',
+          url: upstreamUrl,
+          keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }],
         },
-        client: { timeoutMs: 300, ...client },
-      }),
-      SignedHttpModule,
-    ],
-  }).compile();
-  await moduleRef.init();
+      ],
+    },
+    client: { timeoutMs: 300, ...client },
+  });
   clients.push(moduleRef);
   return moduleRef.get(SignedHttpService);
 }

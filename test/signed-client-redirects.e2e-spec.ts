@@ -12,16 +12,17 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { createRequire } from 'node:module';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { ServiceAuthModule, type ServiceAuthModuleOptions, type SignedHttpClientOptions } from 'nest-service-auth';
-import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
+import type { ServiceAuthModuleOptions, SignedHttpClientOptions } from 'nest-service-auth';
+import { SignedHttpService } from 'nest-service-auth/client';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { inventoryUpstreamEnv, newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
 import { answerJson, startRecordingServer, type AnswerHandler, type RecordingServer } from './support/recording-server.js';
+import { signingClientModule } from './support/signing-client.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -90,10 +91,7 @@ const credential = newCredential('client-2026-11');
 const clients: TestingModule[] = [];
 
 async function createClient(client: SignedHttpClientOptions): Promise<SignedHttpService> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [ServiceAuthModule.forRoot(clientModuleOptions(credential, upstream.url, client)), SignedHttpModule],
-  }).compile();
-  await moduleRef.init();
+  const moduleRef = await signingClientModule(clientModuleOptions(credential, upstream.url, client));
   clients.push(moduleRef);
   return moduleRef.get(SignedHttpService);
 }

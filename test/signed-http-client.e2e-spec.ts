@@ -19,14 +19,15 @@ import {
   type DynamicModule,
   type INestApplication,
 } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { AxiosError, type AxiosResponse } from 'axios';
 import type { IncomingHttpHeaders } from 'node:http';
 import { firstValueFrom, type Observable } from 'rxjs';
 import { Caller, ServiceAuthModule, TrustedCaller, type SignedHttpClientOptions, type VerifiedCaller } from 'nest-service-auth';
-import { SignedHttpModule, SignedHttpService } from 'nest-service-auth/client';
+import { SignedHttpService } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
+import { signingClientModule } from './support/signing-client.js';
 import { createServiceApp } from 'service-app';
 
 const ADAPTERS: Adapter[] = ['express', 'fastify'];
@@ -152,22 +153,13 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
   let once: SignedHttpService;
 
   async function createClient(client: SignedHttpClientOptions): Promise<SignedHttpService> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        ServiceAuthModule.forRoot({
-          serviceId: 'client-service',
-          guard: 'none',
-          keys: {
-            upstreams: [
-              { id: 'echo-service', url: baseUrl, keys: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] },
-            ],
-          },
-          client,
-        }),
-        SignedHttpModule,
-      ],
-    }).compile();
-    await moduleRef.init();
+    const moduleRef = await signingClientModule({
+      serviceId: 'client-service',
+      keys: {
+        upstreams: [{ id: 'echo-service', url: baseUrl, keys: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] }],
+      },
+      client,
+    });
     clients.push(moduleRef);
     return moduleRef.get(SignedHttpService);
   }
