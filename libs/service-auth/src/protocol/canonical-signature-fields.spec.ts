@@ -3,7 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { parseCanonicalSignature } from './canonical-signature-fields.js';
 import { signRequest } from './request-signer.js';
 import { parseSignatureFields, parseSignatureFieldsInFull, type ParsedSignature } from './signature-fields.js';
+import { mutateText } from '../../../../test/support/mutate-text.js';
 import { prng } from '../../../../test/support/prng.js';
+
+/** What mutated fields have inserted or replaced. */
+const MUTATIONS = ['(', ')', '"', '\\', ':', ';', '=', ',', ' ', '\t', '-', '.', '0', '=', '@', '\u00e9', '\n', 'a'];
 
 /** Signature-Input / Signature pairs near what signers send, and mutations of them. */
 function generator(random: () => number) {
@@ -60,19 +64,7 @@ function generator(random: () => number) {
     const signature = `${sigLabel}=:${base64()}:` + (random() < 0.05 ? `, other=:${base64()}:` : random() < 0.03 ? ';p=1' : '');
     return [input, signature];
   };
-  const mutate = (s: string) => {
-    const chars = ['(', ')', '"', '\\', ':', ';', '=', ',', ' ', '\t', '-', '.', '0', '=', '@', '\u00e9', '\n', 'a'];
-    let out = s;
-    const n = 1 + Math.floor(random() * 2);
-    for (let i = 0; i < n; i++) {
-      const at = Math.floor(random() * (out.length + 1));
-      const op = random();
-      if (op < 0.4) out = out.slice(0, at) + pick(chars) + out.slice(at);
-      else if (op < 0.7) out = out.slice(0, at) + out.slice(at + 1);
-      else out = out.slice(0, at) + pick(chars) + out.slice(at + 1);
-    }
-    return out;
-  };
+  const mutate = (s: string) => mutateText(s, random, MUTATIONS, 2);
   return { pair, mutate, random };
 }
 

@@ -12,7 +12,11 @@ import {
   type InnerList,
   type Item,
 } from './structured-fields.js';
+import { mutateText } from '../../../../test/support/mutate-text.js';
 import { prng } from '../../../../test/support/prng.js';
+
+/** What mutated fields have inserted or replaced. */
+const MUTATIONS = ['(', ')', '"', '\\', ':', ';', '=', ',', ' ', '\t', '-', '.', '?', '*', 'A', '0', '@', '%', '\u00e9', '\n'];
 
 function generator(random: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
@@ -44,19 +48,7 @@ function generator(random: () => number) {
     const n = 1 + Math.floor(random() * 3);
     return Array.from({ length: n }, () => (random() < 0.9 ? `${key()}=${member()}` : key() + params())).join(pick([',', ', ', ' ,\t']));
   };
-  const mutate = (s: string) => {
-    const chars = ['(', ')', '"', '\\', ':', ';', '=', ',', ' ', '\t', '-', '.', '?', '*', 'A', '0', '@', '%', '\u00e9', '\n'];
-    let out = s;
-    const n = 1 + Math.floor(random() * 3);
-    for (let i = 0; i < n; i++) {
-      const at = Math.floor(random() * (out.length + 1));
-      const op = random();
-      if (op < 0.4) out = out.slice(0, at) + pick(chars) + out.slice(at);
-      else if (op < 0.7) out = out.slice(0, at) + out.slice(at + 1);
-      else out = out.slice(0, at) + pick(chars) + out.slice(at + 1);
-    }
-    return out;
-  };
+  const mutate = (s: string) => mutateText(s, random, MUTATIONS, 3);
   return { dictionary, mutate };
 }
 
