@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { REASON_STATUS, type ReasonCode } from '../protocol/reason-codes.js';
@@ -9,8 +9,7 @@ import { checkRoutedTarget } from '../protocol/request-target.js';
 import { rememberApiKeyLookup } from './api-key-lookup.js';
 import { isKnownProtectedRoute } from './protected-routes.js';
 import { declaresBody } from './raw-body.js';
-import { rejectionLogEntry } from './rejection-log.js';
-import { isStrangerRefusal, StrangerRefusalLog } from './stranger-refusal-log.js';
+import { RefusalLog } from './refusal-log.js';
 import { headerOf, requestMessage } from './request-message.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './service-auth.constants.js';
@@ -37,7 +36,6 @@ import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-au
  */
 @Injectable()
 export class ApiKeyPrecheckRegistrar implements OnModuleInit {
-  private readonly logger = new Logger('ServiceAuth');
   private readonly maxBodyBytes: number;
 
   constructor(
@@ -45,8 +43,8 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
     private readonly keys: ServiceAuthKeys,
     @Inject(REQUEST_VERIFIER) private readonly verifier: RequestVerifier,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedServiceAuthOptions,
+    private readonly refusalLog: RefusalLog,
     @Optional() @Inject(VERIFICATION_OBSERVER) private readonly observer: VerificationObserver | null = null,
-    @Optional() @Inject(StrangerRefusalLog) private readonly strangerLog: StrangerRefusalLog | null = null,
   ) {
     this.maxBodyBytes = options.maxBodyBytes;
   }
@@ -140,11 +138,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
 
   /** The guard's log line and metrics event for the refusal. */
   private refuse(error: Refusal, req: ServiceAuthRequest, routePattern: string | undefined, started: number): void {
-    if (!this.strangerLog || !isStrangerRefusal(error.reason) || this.strangerLog.admit(error.reason, req.method, routePattern)) {
-      const entry = rejectionLogEntry(req, error.reason, error.status, undefined, error.detail ? { detail: error.detail } : undefined);
-      if (error.status >= 500) this.logger.error(entry);
-      else this.logger.warn(entry);
-    }
+    this.refusalLog.write(req, error, routePattern);
     if (!this.observer) return;
     try {
       this.observer.onRefused({

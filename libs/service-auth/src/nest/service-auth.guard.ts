@@ -16,8 +16,7 @@ import type { EncryptionPolicy } from './service-auth-options.interface.js';
 import { rawBodyNow } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
-import { rejectionLogEntry } from './rejection-log.js';
-import { isStrangerRefusal, StrangerRefusalLog } from './stranger-refusal-log.js';
+import { RefusalLog } from './refusal-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
 import { rememberProtectedRoute } from './protected-routes.js';
@@ -33,7 +32,9 @@ import type { ResolvedServiceAuthOptions } from './resolved-options.js';
  */
 @Injectable()
 export class ServiceAuthGuard implements CanActivate {
+  /** For subclasses (an overridden `reject`, say); the guard's own refusals are logged through `refusalLog`. */
   protected readonly logger = new Logger('ServiceAuth');
+  protected readonly refusalLog: RefusalLog;
   private readonly maxBodyBytes: number;
   private readonly routes = new WeakMap<object, WeakMap<object, RouteDecision>>();
   /**
@@ -50,9 +51,10 @@ export class ServiceAuthGuard implements CanActivate {
     @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
     /** The `metrics` option's observer; null (metrics off) costs one null check per request. */
     @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
-    /** Bounds the log lines of strangers' refusals (see StrangerRefusalLog); without it, every refusal is logged. */
-    @Optional() @Inject(StrangerRefusalLog) protected readonly strangerLog: StrangerRefusalLog | null = null,
+    /** Where refusals are logged (the module's; one of the guard's own when constructed without it). */
+    @Optional() @Inject(RefusalLog) refusalLog: RefusalLog | null = null,
   ) {
+    this.refusalLog = refusalLog ?? new RefusalLog(options);
     this.maxBodyBytes = options.maxBodyBytes;
     if (options.guard === 'global') this.exchange = new EncryptedExchange(keys, options);
   }
@@ -229,16 +231,7 @@ export class ServiceAuthGuard implements CanActivate {
    * stable reason.
    */
   protected reject(error: ServiceAuthError, req: ServiceAuthRequest): never {
-    if (this.strangerLog && isStrangerRefusal(error.reason) && !this.strangerLog.admit(error.reason, req.method, declaredRouteOf(req))) {
-      throw new ServiceAuthException(error.reason, error.message);
-    }
-    const claimedCaller = req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req);
-    const entry = rejectionLogEntry(req, error.reason, error.status, claimedCaller, {
-      ...(error.detail ? { detail: error.detail } : {}),
-      ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
-    });
-    if (error.status >= 500) this.logger.error(entry);
-    else this.logger.warn(entry);
+    this.refusalLog.write(req, error, declaredRouteOf(req), () => (req[VERIFIED_CALLER_PROPERTY] ? undefined : this.claimedCaller(req)));
     throw new ServiceAuthException(error.reason, error.message);
   }
 

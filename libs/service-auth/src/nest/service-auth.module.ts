@@ -9,7 +9,7 @@ import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.j
 import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
 import { SealedAnswerRegistrar } from './sealed-answer.registrar.js';
 import { ApiKeyPrecheckRegistrar } from './api-key-precheck.registrar.js';
-import { StrangerRefusalLog } from './stranger-refusal-log.js';
+import { RefusalLog } from './refusal-log.js';
 import { createNonceStore } from './nonce-store.factory.js';
 import { resolveOptions, type ResolvedServiceAuthOptions } from './resolved-options.js';
 import { NONCE_STORE, REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './service-auth.constants.js';
@@ -116,12 +116,12 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     },
     SealedAnswerRegistrar,
     ApiKeyPrecheckRegistrar,
-    StrangerRefusalLog,
+    RefusalLog,
     FastifyRawBodyRegistrar,
     TrustedCallerValidator,
   ],
   // RESOLVED_OPTIONS and ServiceAuthKeys: for SignedHttpModule (nest-service-auth/client), which signs with these keys.
-  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, StrangerRefusalLog],
+  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, RefusalLog],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
   constructor(@Inject(NONCE_STORE) private readonly nonces: NonceStore) {

@@ -1,14 +1,20 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ReasonCode } from '../protocol/reason-codes.js';
 import { LogLine } from './log-line.js';
+import { rejectionLogEntry } from './rejection-log.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 import { RESOLVED_OPTIONS } from './service-auth.constants.js';
+import type { ServiceAuthRequest } from './service-auth-request.js';
 
 /** The refusals of requests that name no known caller: what a flood of garbage is made of. */
 const STRANGER_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['api_key_missing', 'api_key_invalid']);
 
-export function isStrangerRefusal(reason: ReasonCode): boolean {
-  return STRANGER_REASONS.has(reason);
+/** What a refusal's log line says of it (a ServiceAuthError is one). */
+export interface LoggedRefusal {
+  readonly reason: ReasonCode;
+  readonly status: number;
+  readonly detail?: string;
+  readonly retryAfterSeconds?: number;
 }
 
 /** One second of the refusals of one reason on one route. */
@@ -31,7 +37,10 @@ const MAX_WINDOWS = 1024;
 const SHARED = 'other';
 
 /**
- * Bounds the log lines of strangers' refusals. Logged one line each, a flood of requests without a
+ * Where ServiceAuthGuard and the early API-key check log their refusals: one line each, at `warn`
+ * (`error` for a 5xx), context `ServiceAuth` (see rejection-log.ts for the line).
+ *
+ * Except that it bounds the lines of strangers' refusals. Logged one line each, a flood of requests without a
  * known API key becomes a flood of log lines: writing them costs the service more than refusing the
  * requests (a synchronous write per line with Nest's ConsoleLogger), and they fill disks and log
  * pipelines that someone pays for. So, per reason and route (method and declared pattern), the first
@@ -45,7 +54,7 @@ const SHARED = 'other';
  * configured caller, and each one is worth a look.
  */
 @Injectable()
-export class StrangerRefusalLog implements OnApplicationShutdown {
+export class RefusalLog implements OnApplicationShutdown {
   private readonly logger = new Logger('ServiceAuth');
   private readonly perSecond: number;
   private readonly windows = new Map<string, Window>();
@@ -55,11 +64,23 @@ export class StrangerRefusalLog implements OnApplicationShutdown {
   }
 
   /**
-   * Whether this refusal gets its own log line; when not, it is counted for the summary line.
-   * `route` is the declared pattern the request matched (never its path: the count is per route).
+   * Logs `refusal` of `req`, unless it is a stranger's beyond this second's lines (then it is counted).
+   * `route` is the declared pattern the request matched (never its path: the count is per route);
+   * `claimedCaller`, asked only when the line is written, names the owner of the API key presented.
    */
+  write(req: ServiceAuthRequest, refusal: LoggedRefusal, route: string | undefined, claimedCaller?: () => string | undefined): void {
+    if (!this.admit(refusal.reason, req.method, route)) return;
+    const entry = rejectionLogEntry(req, refusal.reason, refusal.status, claimedCaller?.(), {
+      ...(refusal.detail ? { detail: refusal.detail } : {}),
+      ...(refusal.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
+    });
+    if (refusal.status >= 500) this.logger.error(entry);
+    else this.logger.warn(entry);
+  }
+
+  /** Whether a refusal for `reason` on this route gets its own line now; when not, it is counted for the summary line. */
   admit(reason: ReasonCode, method: string | undefined, route: string | undefined): boolean {
-    if (this.perSecond === Infinity) return true;
+    if (this.perSecond === Infinity || !STRANGER_REASONS.has(reason)) return true;
     const second = Math.floor(Date.now() / 1000);
     const window = this.windowOf(reason, method, route, second);
     if (window.second !== second) {

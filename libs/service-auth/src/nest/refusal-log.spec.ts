@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { resolveOptions } from './resolved-options.js';
-import { isStrangerRefusal, StrangerRefusalLog } from './stranger-refusal-log.js';
+import type { ServiceAuthRequest } from './service-auth-request.js';
+import { RefusalLog } from './refusal-log.js';
 
 const logOf = (strangerRefusalsPerSecond: number) =>
-  new StrangerRefusalLog(resolveOptions({ serviceId: 'inventory-service', logging: { strangerRefusalsPerSecond } }));
+  new RefusalLog(resolveOptions({ serviceId: 'inventory-service', logging: { strangerRefusalsPerSecond } }));
 
-describe('StrangerRefusalLog', () => {
+describe('RefusalLog', () => {
   let warnings: string[];
 
   beforeEach(() => {
@@ -21,7 +22,7 @@ describe('StrangerRefusalLog', () => {
     jest.restoreAllMocks();
   });
 
-  const admitted = (log: StrangerRefusalLog, reason: 'api_key_missing' | 'api_key_invalid', n: number, route = '/api/inventory') => {
+  const admitted = (log: RefusalLog, reason: 'api_key_missing' | 'api_key_invalid', n: number, route = '/api/inventory') => {
     let count = 0;
     for (let i = 0; i < n; i++) if (log.admit(reason, 'POST', route)) count++;
     return count;
@@ -119,9 +120,10 @@ describe('StrangerRefusalLog', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('concerns only refusals that name no known caller', () => {
-    expect(isStrangerRefusal('api_key_missing')).toBe(true);
-    expect(isStrangerRefusal('api_key_invalid')).toBe(true);
+  it('bounds only refusals that name no known caller', () => {
+    const log = logOf(0);
+    expect(log.admit('api_key_missing', 'POST', '/api/inventory')).toBe(false);
+    expect(log.admit('api_key_invalid', 'POST', '/api/inventory')).toBe(false);
     for (const reason of [
       'signature_invalid',
       'nonce_replayed',
@@ -129,7 +131,22 @@ describe('StrangerRefusalLog', () => {
       'caller_not_trusted',
       'request_target_invalid',
     ] as const) {
-      expect(isStrangerRefusal(reason)).toBe(false);
+      for (let i = 0; i < 100; i++) expect(log.admit(reason, 'POST', '/api/inventory')).toBe(true);
     }
+  });
+
+  it('writes each admitted refusal as one line, at warn (error for a 5xx), and nothing for a counted one', () => {
+    const errors: string[] = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => void errors.push(String(message)));
+    const log = logOf(1);
+    const req = { method: 'POST', originalUrl: '/api/inventory?secret=1', headers: {} } as unknown as ServiceAuthRequest;
+    const stranger = { reason: 'api_key_invalid', status: 401 } as const;
+    log.write(req, stranger, '/api/inventory');
+    log.write(req, stranger, '/api/inventory');
+    log.write(req, { reason: 'replay_store_unavailable', status: 503, detail: 'redis down' }, '/api/inventory', () => 'order-service');
+    expect(warnings).toEqual(['service_auth_rejected reason=api_key_invalid status=401 method=POST path=/api/inventory']);
+    expect(errors).toEqual([
+      'service_auth_rejected reason=replay_store_unavailable status=503 caller=order-service method=POST path=/api/inventory detail="redis down"',
+    ]);
   });
 });
