@@ -91,6 +91,19 @@ export class RequestVerifier {
     checkContentEncoding(message.header('content-encoding'));
   }
 
+  /**
+   * The API-key step on its own: the id of the caller whose API key the message carries, or the
+   * refusal (`api_key_missing`, `api_key_invalid`). An adapter may run it before it reads the body, so
+   * that a stranger's body is never read; `verify` runs it again (a SHA-256 of the key).
+   */
+  identifyCaller(message: HttpMessage, ring: KeyRing = this.keys()): string {
+    const apiKey = message.header('x-api-key');
+    if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');
+    const holder = ring.findByApiKey(apiKey);
+    if (!holder) throw new ServiceAuthError('api_key_invalid', 'The API key is not valid');
+    return holder.callerId;
+  }
+
   async verify(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedCaller> {
     return (await this.verifyRequestNow(message, body, isTrusted)).caller;
   }
@@ -147,14 +160,10 @@ export class RequestVerifier {
     this.precheck(message);
     const ring = this.keys();
     const apiKey = message.header('x-api-key');
-    if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');
     // The same API key already looked up in the same ring (both values are the caller's: comparing them reveals nothing).
-    const holder =
-      apiKeyLookup !== undefined && apiKeyLookup.ring === ring && apiKeyLookup.apiKey === apiKey
-        ? apiKeyLookup.holder
-        : ring.findByApiKey(apiKey);
-    if (!holder) throw new ServiceAuthError('api_key_invalid', 'The API key is not valid');
-    const callerId = holder.callerId;
+    const earlier = apiKeyLookup !== undefined && apiKeyLookup.ring === ring && apiKeyLookup.apiKey === apiKey;
+    if (earlier && !apiKeyLookup.holder) throw new ServiceAuthError('api_key_invalid', 'The API key is not valid');
+    const callerId = earlier ? apiKeyLookup.holder!.callerId : this.identifyCaller(message, ring);
 
     const signatureInput = message.header('signature-input');
     const signatureValue = message.header('signature');
