@@ -1,6 +1,6 @@
 // Diagnostic: the library's own server-side work for one encrypted exchange, without Nest, an HTTP
-// adapter or a socket: open the JWE body (EncryptedExchange.begin), mark the answer for sealing
-// (sealAnswerOf) and seal it when it is sent (the reply() that SealedAnswerRegistrar wraps). What the
+// adapter or a socket: open the JWE body (EncryptedExchange.begin) and seal the answer (the sealer it
+// hands to EncryptedExchangeInterceptor). What the
 // inject and HTTP benches add on top is the frameworks' work, which is the same for every build of
 // the library; on a shared machine their request-level numbers move by more than this path costs, so
 // a change to this path is measured here, builds side by side in one process.
@@ -29,12 +29,8 @@ async function contender(root) {
   const dist = pathToFileURL(`${root}/libs/service-auth/dist/esm/`);
   const load = (path) => import(new URL(path, dist).href);
   const { EncryptedExchange } = await load('nest/encrypted-exchange.js');
-  const { sealAnswerOf, SealedAnswerRegistrar } = await load('nest/sealed-answer.registrar.js');
   const { encryptCompact } = await load('crypto/jwe-compact.js');
   const key = { id: 'order-bench-1', callerId: 'order-service', encryptionKey: randomBytes(32) };
-  // The adapter's reply() as SealedAnswerRegistrar wraps it; the original hands back the body it would send.
-  const adapter = { reply: (_response, body) => body };
-  new SealedAnswerRegistrar({ httpAdapter: adapter }, { guard: 'global' }).onModuleInit();
   const exchange = new EncryptedExchange({ ring: { findCallerKey: () => key } }, { maxBodyBytes: 1024 * 1024, encryption: 'optional' });
   const body = Buffer.from(encryptCompact(orderBody(BODY_BYTES), key.encryptionKey, { kid: key.id, cty: 'application/json' }), 'latin1');
   const headers = { 'content-type': 'application/jose', accept: 'application/jose' };
@@ -44,9 +40,8 @@ async function contender(root) {
     const res = new ServerResponse(new IncomingMessage(null));
     res.header = (name, value) => res.setHeader(name, value);
     const caller = { id: key.callerId, keyId: key.id, nonce: `bench-nonce-${n++}`, created: 0 };
-    const seal = exchange.begin(req, res, 'optional', caller, key, false);
-    sealAnswerOf(res, seal);
-    return adapter.reply(res, { productId: req.body.productId, reserved: req.body.quantity }, 201);
+    const seal = exchange.begin(req, res, 'optional', { caller, key }, false);
+    return seal({ productId: req.body.productId, reserved: req.body.quantity }, 201).body;
   };
   return { root, one, samples: [] };
 }

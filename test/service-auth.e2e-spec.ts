@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { httpMessage, type SigningCredential } from 'nest-service-auth/core';
+import { deriveKeys, httpMessage, openResponse, type SigningCredential } from 'nest-service-auth/core';
 // Internals, to hand-craft signatures the public signer would never produce.
 import { buildSignatureBase } from '../libs/service-auth/src/protocol/signature-base.js';
 import { serializeSignatureParams } from '../libs/service-auth/src/protocol/signature-fields.js';
@@ -469,14 +469,16 @@ describe.each(ADAPTERS)("inventory's default encryption policy ('required') (%s)
     expect(Object.keys(jsonObject(res)).sort()).toEqual(REFUSAL_KEYS);
     for (const secret of [svc.orderKey.apiKey, svc.orderKey.secret, signatureValue(headers)]) expect(res.text).not.toContain(secret);
 
-    // A body-less GET is not affected by the policy.
-    const get = await rawRequest(svc.inventoryUrl, {
-      method: 'GET',
-      path: '/api/inventory/P123',
-      headers: signedHeaders(svc.inventoryUrl, order, { method: 'GET', path: '/api/inventory/P123' }),
-    });
+    // A body-less GET has nothing to refuse, and its answer is sealed all the same: under 'required',
+    // every successful answer to a verified caller is, whatever Accept says.
+    const getHeaders = signedHeaders(svc.inventoryUrl, order, { method: 'GET', path: '/api/inventory/P123' });
+    const get = await rawRequest(svc.inventoryUrl, { method: 'GET', path: '/api/inventory/P123', headers: getHeaders });
     expect(get.status).toBe(200);
-    expect(get.json).toEqual({ productId: 'P123', stock: 98 });
+    expect(get.headers['content-type']).toMatch(/^application\/jose/);
+    const { encryptionKey } = deriveKeys(Buffer.from(svc.orderKey.secret, 'base64url'));
+    const nonce = /nonce="([^"]+)"/.exec(getHeaders['signature-input'])![1];
+    const opened = openResponse(get.text, (kid) => (kid === svc.orderKey.id ? encryptionKey : undefined), { nonce, status: 200 });
+    expect(JSON.parse(opened.toString('utf8'))).toEqual({ productId: 'P123', stock: 98 });
   });
 });
 

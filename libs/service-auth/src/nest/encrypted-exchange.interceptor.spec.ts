@@ -7,9 +7,9 @@ import { decryptCompact, encryptCompact } from '../crypto/jwe-compact.js';
 import type { KeyMaterial } from '../keys/key-material.js';
 import type { VerifiedCaller } from '../protocol/verified-caller.js';
 import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
-import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { rememberVerifiedKey } from './verified-key.js';
+import type { ServiceAuthRequest } from './service-auth-request.js';
+import { setVerifiedRequest } from './verified-request.js';
 import { resolveOptions } from './resolved-options.js';
 
 const credential = (id: string) => ({
@@ -46,8 +46,8 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     interceptor = new EncryptedExchangeInterceptor(new Reflector(), keys, resolveOptions({ serviceId: 'inventory-service' }));
   });
 
-  /** A request as the guard leaves it: verified with OLD (its key remembered unless `remember` is false), body encrypted under OLD. */
-  function verifiedRequest(remember = true) {
+  /** A request as the guard leaves it (unless `verify` is false): verified with OLD, body encrypted under OLD. */
+  function verifiedRequest(verify = true) {
     const key = keys.ring.findCallerKey('order-service', OLD.id)!;
     const caller: VerifiedCaller = { id: 'order-service', keyId: OLD.id, nonce: 'n'.repeat(22), created: 1 };
     const rawBody = Buffer.from(
@@ -58,9 +58,8 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
       headers: { 'content-type': 'application/jose' },
       rawBody,
       body: undefined as unknown,
-      [VERIFIED_CALLER_PROPERTY]: caller,
     };
-    if (remember) rememberVerifiedKey(req, key);
+    if (verify) setVerifiedRequest(req as unknown as ServiceAuthRequest, { caller, key });
     const headers: Record<string, string> = {};
     // Nest has set the status before the handler runs.
     const res = {
@@ -108,13 +107,12 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     expect(JSON.parse(plaintext.toString())).toEqual({ ok: true });
   });
 
-  it('without a key captured by the guard, a retired key is never replaced by plaintext', async () => {
+  it('opens nothing for a request no guard of this library verified', () => {
     const { req, res } = verifiedRequest(false);
-    req.headers['content-type'] = 'application/json';
-    (req as { headers: Record<string, string> }).headers['accept'] = 'application/jose';
-    await retireOldKey();
-    const answer = lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of({ stock: 98 }) }));
-    await expect(answer).rejects.toThrow(/retired/);
+    expect(() => interceptor.intercept(context(req, res), { handle: () => of({ stock: 98 }) })).toThrow(
+      expect.objectContaining({ reason: 'media_type_unsupported' }),
+    );
+    expect(req.body).toBeUndefined();
   });
 
   it('seals an answer with no data as JSON null, with the status sent in the protected header', async () => {

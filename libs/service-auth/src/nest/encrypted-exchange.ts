@@ -2,10 +2,8 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import { decryptCompact, encryptCompact } from '../crypto/jwe-compact.js';
 import { acceptsJwe, isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
-import type { ResolvedKey } from '../keys/key-ring.js';
+import type { VerifiedRequest } from '../protocol/request-verifier.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
-import type { VerifiedCaller } from '../protocol/verified-caller.js';
-import { handlerWritesResponse } from './handler-writes-response.js';
 import { declaresBody } from './raw-body.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 import { ENCRYPTION_POLICY_METADATA } from './service-auth.constants.js';
@@ -33,27 +31,22 @@ export interface SealedResponse {
  * - before the handler, an application/jose body becomes the JSON object it encrypts, so that pipes
  *   and `@Body() dto` work unchanged. It runs once the request is verified: the ciphertext is
  *   already authenticated by the signature, and only the verified caller's keys can open it.
- * - after the handler, the answer to an encrypted request (or to `Accept: application/jose`) is
- *   encrypted under the key the request was signed with, fresh IV, with the request's nonce in the
- *   protected header so that it cannot be passed off as the answer to another request. That key is
- *   the one captured when the request was verified, not looked up again: a reload that retires it
- *   while the handler runs must not turn an answer whose state change is already made into a 500.
- *   The caller proved it holds that key moments ago; the answer goes to that caller only.
- *   Every successful answer is sealed, "no data" included (as JSON `null`), and the protected header
- *   also carries the status sent: the client refuses a 2xx answer that is not sealed for its nonce
- *   and its status, so that nobody on the way can replace an answer with an empty `200`, or move a
- *   sealed one to another status. A 204 (or 205) cannot carry the sealed body: it is sent as 200.
- * A handler that writes its own response (`@Res()` without passthrough) is not sealed: Nest sends
- * nothing it returns. Its answer is plaintext, which the signing client refuses for an encrypted call.
- * Error answers are never encrypted: they carry only a status, a reason and a fixed message.
+ * - after the handler, the answer is sealed under the key the request was verified with, fresh IV,
+ *   with the request's nonce and the status sent in the protected header, so that it cannot be passed
+ *   off as the answer to another request or moved to another status. That key is the one captured at
+ *   verification, not looked up again: a reload that retires it while the handler runs must not turn
+ *   an answer whose state change is already made into a 500.
  *
- * Two places run it: ServiceAuthGuard when the module installs it globally (then there is no
- * interceptor at all, and a plaintext exchange pays nothing for encryption), and
- * EncryptedExchangeInterceptor otherwise (guard: 'manual' or 'none').
+ * Whether the answer is sealed is decided from signed inputs only, so that nobody on the way can
+ * downgrade it: an encrypted body (its Content-Type is covered), an `Accept: application/jose` (the
+ * verifier refuses one the signature does not cover), or a route whose policy is `required` (every
+ * successful answer to a verified caller, whatever Accept says). Every such answer is sealed, "no
+ * data" included (as JSON `null`); a 204 (or 205) cannot carry the sealed body and is sent as 200.
+ * A handler that writes its own response (`@Res()` without passthrough) is not sealed: Nest sends
+ * nothing it returns, and the signing client refuses its plaintext answer to an encrypted call.
+ * Error answers are never encrypted: they carry only a status, a reason and a fixed message.
  */
 export class EncryptedExchange {
-  private readonly handlersWritingResponse = new WeakMap<object, boolean>();
-
   constructor(
     private readonly keys: ServiceAuthKeys,
     private readonly options: ResolvedServiceAuthOptions,
@@ -67,35 +60,26 @@ export class EncryptedExchange {
     );
   }
 
-  /** Whether the route's handler writes its own response (route metadata is fixed once the application is up: read once per handler). */
-  writesResponse(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    let writes = this.handlersWritingResponse.get(handler);
-    if (writes === undefined) this.handlersWritingResponse.set(handler, (writes = handlerWritesResponse(context.getClass(), handler)));
-    return writes;
-  }
-
   /**
    * Before the handler, on a route whose policy is not 'off': opens an encrypted body into `req.body`,
    * or refuses the request (ServiceAuthException). Returns how to seal the answer when it must be
-   * sealed, undefined when it goes out as it is (a plaintext exchange, or `writesResponse`: a handler
-   * that writes its own response). `verifiedKey` is the key the request was verified with, when the
-   * verifier handed it over.
+   * sealed, undefined when it goes out as it is. `verified` is the request as the guard verified it
+   * (undefined on a public route).
    */
   begin(
     req: ServiceAuthRequest,
     res: SealedResponse,
     policy: EncryptionPolicy,
-    caller: VerifiedCaller | undefined,
-    verifiedKey: ResolvedKey | undefined,
+    verified: VerifiedRequest | undefined,
     writesResponse: boolean,
   ): AnswerSealer | undefined {
     const headers = nodeRequest(req).headers;
     const encrypted = isJweMediaType(headers['content-type']);
     try {
       if (encrypted) {
-        if (!caller) throw new ServiceAuthError('media_type_unsupported', 'Encrypted bodies are accepted from authenticated callers only');
-        req.body = this.open(req.rawBody, caller, verifiedKey);
+        if (!verified)
+          throw new ServiceAuthError('media_type_unsupported', 'Encrypted bodies are accepted from authenticated callers only');
+        req.body = this.open(req.rawBody, verified);
       } else if (policy === 'required' && hasBody(req)) {
         throw new ServiceAuthError('encryption_required', 'This route accepts encrypted bodies only (Content-Type: application/jose)');
       }
@@ -103,26 +87,17 @@ export class EncryptedExchange {
       if (err instanceof ServiceAuthError) throw new ServiceAuthException(err.reason, err.message);
       throw err;
     }
-    if (!caller || !(encrypted || acceptsJwe(headers['accept'])) || writesResponse) return undefined;
-    // Resolved now, before the handler runs: what a reload does meanwhile cannot take it away.
-    const sealingKey = this.sealingKey(caller, verifiedKey);
-    return (answer, status) => this.seal(answer, status, caller, sealingKey, res);
+    if (!verified || writesResponse) return undefined;
+    if (!(encrypted || policy === 'required' || acceptsJwe(headers['accept']))) return undefined;
+    return (answer, status) => this.seal(answer, status, verified, res);
   }
 
-  /** The key the answer is sealed with: the verified one (same as caller.keyId), else the ring's current one by that id. */
-  private sealingKey(caller: VerifiedCaller, verifiedKey: ResolvedKey | undefined): ResolvedKey | undefined {
-    if (verifiedKey && verifiedKey.callerId === caller.id && verifiedKey.id === caller.keyId) return verifiedKey;
-    return this.keys.ring.findCallerKey(caller.id, caller.keyId);
-  }
-
-  private open(rawBody: Buffer | undefined, caller: VerifiedCaller, verifiedKey: ResolvedKey | undefined): unknown {
+  private open(rawBody: Buffer | undefined, verified: VerifiedRequest): unknown {
     if (!rawBody || rawBody.length === 0) throw new ServiceAuthError('jwe_malformed', 'The encrypted body is empty');
     // The body is usually encrypted under the key that signed it: use that one as verified, so a reload
     // between verification and here (other guards may wait on Redis) cannot refuse a request already accepted.
-    const resolve = (kid: string) =>
-      verifiedKey && verifiedKey.callerId === caller.id && verifiedKey.id === kid
-        ? verifiedKey.encryptionKey
-        : this.keys.ring.findCallerKey(caller.id, kid)?.encryptionKey;
+    const { caller, key } = verified;
+    const resolve = (kid: string) => (key.id === kid ? key.encryptionKey : this.keys.ring.findCallerKey(caller.id, kid)?.encryptionKey);
     const { plaintext } = decryptCompact(rawBody, resolve, { maxBytes: this.options.maxBodyBytes });
     try {
       return JSON.parse(plaintext.toString('utf8')) as unknown;
@@ -131,15 +106,16 @@ export class EncryptedExchange {
     }
   }
 
-  private seal(data: unknown, status: number, caller: VerifiedCaller, key: ResolvedKey | undefined, res: SealedResponse): SealedAnswer {
-    // Only when no guard of this module verified the request (the caller was set by other code) and its
-    // key is gone: never fall back to plaintext.
-    if (!key) throw new Error('The key of an encrypted exchange was retired before the answer was sent');
+  private seal(data: unknown, status: number, verified: VerifiedRequest, res: SealedResponse): SealedAnswer {
     const sent = NO_BODY_STATUSES.has(status) ? 200 : status;
     res.header('content-type', JWE_MEDIA_TYPE);
     const json = JSON.stringify(data) ?? 'null';
     return {
-      body: encryptCompact(Buffer.from(json, 'utf8'), key.encryptionKey, { kid: key.id, nonce: caller.nonce, status: sent }),
+      body: encryptCompact(Buffer.from(json, 'utf8'), verified.key.encryptionKey, {
+        kid: verified.key.id,
+        nonce: verified.caller.nonce,
+        status: sent,
+      }),
       status: sent,
     };
   }
@@ -147,12 +123,6 @@ export class EncryptedExchange {
 
 /** Statuses whose answers have no body (RFC 9110 §15.3.5, §15.3.6): a sealed answer cannot be sent with them. */
 const NO_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205]);
-
-/** Whether the exchange involves encryption at all: an encrypted body, or an encrypted answer asked for. */
-export function mayBeEncryptedExchange(req: ServiceAuthRequest): boolean {
-  const headers = nodeRequest(req).headers;
-  return isJweMediaType(headers['content-type']) || acceptsJwe(headers['accept']);
-}
 
 function hasBody(req: ServiceAuthRequest): boolean {
   return Buffer.isBuffer(req.rawBody) ? req.rawBody.length > 0 : declaresBody(nodeRequest(req));

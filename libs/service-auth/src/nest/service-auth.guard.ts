@@ -2,23 +2,18 @@ import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionC
 import { Reflector } from '@nestjs/core';
 import type { HttpMessage } from '../protocol/http-message.js';
 import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../protocol/request-verifier.js';
-import type { ResolvedKey } from '../keys/key-ring.js';
-import type { VerifiedCaller } from '../protocol/verified-caller.js';
-import { EncryptedExchange, mayBeEncryptedExchange, type SealedResponse } from './encrypted-exchange.js';
-import { sealAnswerOf } from './sealed-answer.registrar.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
 import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import type { EncryptionPolicy } from './service-auth-options.interface.js';
 import { rawBodyNow } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { RefusalLog } from './refusal-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
-import { rememberVerifiedKey } from './verified-key.js';
+import { setVerifiedRequest } from './verified-request.js';
 import { rememberProtectedRoute } from './protected-routes.js';
 import { apiKeyLookupOf } from './api-key-lookup.js';
 import { declaredRouteOf, routePattern } from './route-pattern.js';
@@ -37,12 +32,6 @@ export class ServiceAuthGuard implements CanActivate {
   protected readonly refusalLog: RefusalLog;
   private readonly maxBodyBytes: number;
   private readonly routes = new WeakMap<object, WeakMap<object, RouteDecision>>();
-  /**
-   * Installed globally (the default), the guard also runs the encrypted exchange of every route, and
-   * the module installs no interceptor: a plaintext exchange then costs nothing for encryption.
-   * Otherwise EncryptedExchangeInterceptor does it, and this stays undefined.
-   */
-  private readonly exchange?: EncryptedExchange;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -56,7 +45,6 @@ export class ServiceAuthGuard implements CanActivate {
   ) {
     this.refusalLog = refusalLog ?? new RefusalLog(options);
     this.maxBodyBytes = options.maxBodyBytes;
-    if (options.guard === 'global') this.exchange = new EncryptedExchange(keys, options);
   }
 
   /**
@@ -66,17 +54,7 @@ export class ServiceAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const route = this.routeOf(context);
-    if (route.public) {
-      // An encrypted body on a public route is refused (no caller to decrypt for), as is a plaintext
-      // one where encryption is required.
-      if (
-        route.encryption === 'required' ||
-        (route.encryption !== undefined && mayBeEncryptedExchange(context.switchToHttp().getRequest<ServiceAuthRequest>()))
-      ) {
-        this.beginExchange(context, route, route.encryption, undefined, undefined);
-      }
-      return true;
-    }
+    if (route.public) return true;
 
     const req = context.switchToHttp().getRequest<ServiceAuthRequest>();
     const started = this.observer ? performance.now() : 0;
@@ -93,7 +71,7 @@ export class ServiceAuthGuard implements CanActivate {
         body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
       if (outcome instanceof Promise) {
         return outcome.then(
-          (v) => this.accept(context, req, route, v, started),
+          (v) => this.accept(context, req, v, started),
           (err) => this.refuse(context, req, started, err),
         );
       }
@@ -101,9 +79,7 @@ export class ServiceAuthGuard implements CanActivate {
     } catch (err) {
       return this.refuse(context, req, started, err);
     }
-    // Outside the try, as on the asynchronous path: what accept() refuses (a malformed encrypted body)
-    // concerns the body, not the caller, and is neither a refusal of the caller nor an unexpected error.
-    return this.accept(context, req, route, verified, started);
+    return this.accept(context, req, verified, started);
   }
 
   private verify(
@@ -118,26 +94,10 @@ export class ServiceAuthGuard implements CanActivate {
       : this.verifier.verifyRequest(message, body, route.isTrusted);
   }
 
-  /** The request is verified: the caller goes on the request, the encrypted exchange (if any) begins. */
-  private accept(
-    context: ExecutionContext,
-    req: ServiceAuthRequest,
-    route: RouteDecision,
-    verified: VerifiedRequest,
-    started: number,
-  ): true {
-    req[VERIFIED_CALLER_PROPERTY] = verified.caller;
+  /** The request is verified: its caller (and, privately, its key) goes on the request. */
+  private accept(context: ExecutionContext, req: ServiceAuthRequest, verified: VerifiedRequest, started: number): true {
+    setVerifiedRequest(req, verified);
     if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
-    // What follows concerns the request's body and answer, not who sent it (not a refusal of the
-    // caller: neither logged as one nor counted).
-    if (route.encryption !== undefined) {
-      // On a plaintext exchange with a route that does not require encryption there is nothing to do.
-      if (route.encryption === 'required' || mayBeEncryptedExchange(req))
-        this.beginExchange(context, route, route.encryption, verified.caller, verified.key);
-    }
-    // EncryptedExchangeInterceptor runs the exchange instead: it needs the key the request was verified
-    // with, so that the answer does not depend on that key surviving a reload.
-    else if (!this.exchange && mayBeEncryptedExchange(req)) rememberVerifiedKey(req, verified.key);
     return true;
   }
 
@@ -151,20 +111,6 @@ export class ServiceAuthGuard implements CanActivate {
       this.reject(err, req);
     }
     throw err;
-  }
-
-  /** The encrypted exchange's work before the handler, and its answer marked for sealing when it must be. */
-  private beginExchange(
-    context: ExecutionContext,
-    route: RouteDecision,
-    policy: EncryptionPolicy,
-    caller: VerifiedCaller | undefined,
-    key: ResolvedKey | undefined,
-  ): void {
-    const http = context.switchToHttp();
-    const res = http.getResponse<SealedResponse & object>();
-    const seal = this.exchange!.begin(http.getRequest<ServiceAuthRequest>(), res, policy, caller, key, route.writesResponse);
-    if (seal) sealAnswerOf(res, seal);
   }
 
   /**
@@ -209,13 +155,7 @@ export class ServiceAuthGuard implements CanActivate {
     if (!route) {
       const access = this.routeAccess(context);
       const trusted = !access.public && access.callers ? new Set(access.callers) : undefined;
-      const policy = this.exchange?.policyOf(this.reflector, context);
-      route = {
-        public: access.public,
-        isTrusted: trusted && ((id: string) => trusted.has(id)),
-        encryption: policy === 'off' ? undefined : policy,
-        writesResponse: this.exchange !== undefined && policy !== 'off' && this.exchange.writesResponse(context),
-      };
+      route = { public: access.public, isTrusted: trusted && ((id: string) => trusted.has(id)) };
       routes.set(handler, route);
     }
     return route;
@@ -246,10 +186,6 @@ export class ServiceAuthGuard implements CanActivate {
 interface RouteDecision {
   public: boolean;
   isTrusted?: TrustPolicy;
-  /** The route's encryption policy when the guard runs its encrypted exchange and it is not 'off'. */
-  encryption?: EncryptionPolicy;
-  /** Whether the handler writes its own response (`@Res()` without passthrough): its answer is not sealed. */
-  writesResponse: boolean;
 }
 
 /** An Express response has `header` and Node's `setHeader`; a Fastify reply has `header`. */

@@ -1,5 +1,5 @@
 import { Module, type OnApplicationShutdown, Inject, Logger, type CanActivate } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { KeyConfigurationError } from '../keys/key-configuration.error.js';
 import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
@@ -7,7 +7,7 @@ import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { BodyParserErrorFilter } from './body-parser-error.filter.js';
 import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
 import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
-import { SealedAnswerRegistrar } from './sealed-answer.registrar.js';
+import { usesEncryption } from './uses-encryption.js';
 import { ApiKeyPrecheckRegistrar } from './api-key-precheck.registrar.js';
 import { RefusalLog } from './refusal-log.js';
 import { createNonceStore } from './nonce-store.factory.js';
@@ -106,15 +106,16 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     { provide: APP_FILTER, useClass: BodyParserErrorFilter },
     EncryptedExchangeInterceptor,
     {
-      // With the guard installed globally, the guard runs the encrypted exchange and nothing is installed
-      // here (Nest skips a global enhancer whose factory gives null): no exchange goes through Nest's
-      // interceptor machinery for nothing.
+      // Only where some route can use encryption: otherwise nothing is installed (Nest skips a global
+      // enhancer whose factory gives null), and no exchange goes through the interceptor for nothing.
       provide: APP_INTERCEPTOR,
-      inject: [RESOLVED_OPTIONS, EncryptedExchangeInterceptor],
-      useFactory: (options: ResolvedServiceAuthOptions, interceptor: EncryptedExchangeInterceptor): EncryptedExchangeInterceptor | null =>
-        options.guard === 'global' ? null : interceptor,
+      inject: [RESOLVED_OPTIONS, DiscoveryService, EncryptedExchangeInterceptor],
+      useFactory: (
+        options: ResolvedServiceAuthOptions,
+        discovery: DiscoveryService,
+        interceptor: EncryptedExchangeInterceptor,
+      ): EncryptedExchangeInterceptor | null => (usesEncryption(options, discovery) ? interceptor : null),
     },
-    SealedAnswerRegistrar,
     ApiKeyPrecheckRegistrar,
     RefusalLog,
     FastifyRawBodyRegistrar,

@@ -11,6 +11,12 @@ export const BODY_COMPONENTS = ['content-type', 'content-digest'] as const;
 /** Headers that, when present, carry meaning and so must be covered too. */
 export const COVERED_IF_PRESENT = ['idempotency-key', 'content-encoding'] as const;
 
+/**
+ * `accept` when it asks for a sealed answer (application/jose): it decides whether the answer is
+ * encrypted, so an unsigned one could be stripped in transit and the answer read in plaintext.
+ */
+export const ACCEPT_COMPONENT = 'accept';
+
 /** The only algorithm accepted; it is never taken from the message on trust. */
 export const SIGNATURE_ALGORITHM = 'hmac-sha256';
 

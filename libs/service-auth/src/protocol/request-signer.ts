@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { acceptsJwe } from '../crypto/jwe-media-type.js';
 import { createContentDigest } from './content-digest.js';
-import { BODY_COMPONENTS, COVERED_IF_PRESENT, REQUIRED_COMPONENTS, SIGNATURE_ALGORITHM, SIGNATURE_LABEL } from './covered-components.js';
+import {
+  ACCEPT_COMPONENT,
+  BODY_COMPONENTS,
+  COVERED_IF_PRESENT,
+  REQUIRED_COMPONENTS,
+  SIGNATURE_ALGORITHM,
+  SIGNATURE_LABEL,
+} from './covered-components.js';
 import { hmacSha256 } from './hmac-sha256.js';
 import { httpMessage } from './http-message.js';
 import { buildSignatureBase } from './signature-base.js';
@@ -66,6 +74,7 @@ export function signRequest(
     added['content-digest'] = headers['content-digest'] = createContentDigest(body);
     components.push(...BODY_COMPONENTS);
   }
+  if (acceptsJwe(headers[ACCEPT_COMPONENT])) components.push(ACCEPT_COMPONENT);
   for (const name of [...COVERED_IF_PRESENT, ...(options.components ?? [])]) {
     if (components.includes(name)) continue;
     if (name.startsWith('@') || headers[name] !== undefined) components.push(name);

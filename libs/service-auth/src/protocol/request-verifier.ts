@@ -4,7 +4,9 @@ import type { NonceClaim, NonceStore } from '../replay/nonce-store.interface.js'
 import { checkReplayWindow, type ReplayWindowOptions } from '../replay/replay-window.js';
 import { checkContentEncoding } from './content-encoding.js';
 import { verifyContentDigest } from './content-digest.js';
+import { acceptsJwe } from '../crypto/jwe-media-type.js';
 import {
+  ACCEPT_COMPONENT,
   BODY_COMPONENTS,
   COVERED_IF_PRESENT,
   MAX_NONCE_LENGTH,
@@ -238,6 +240,7 @@ export class RequestVerifier {
     for (const name of COVERED_IF_PRESENT) {
       if (!covered.includes(name) && message.header(name) !== undefined) (missing ??= []).push(name);
     }
+    if (!covered.includes(ACCEPT_COMPONENT) && acceptsJwe(message.header(ACCEPT_COMPONENT))) (missing ??= []).push(ACCEPT_COMPONENT);
     if (missing) {
       throw new ServiceAuthError('signature_incomplete', `The signature must also cover: ${missing.map((m) => `"${m}"`).join(' ')}`);
     }
