@@ -94,7 +94,7 @@ describe('prepareRequest: what the signature covers', () => {
     const changed = inTransit(prepared, (h) => (h['x-api-version'] = '1'));
     await expect(verify(changed, 'GET')).rejects.toMatchObject({ reason: 'signature_invalid' });
     const stripped = inTransit(prepared, (h) => delete h['accept']);
-    await expect(verify(stripped, 'GET')).rejects.toMatchObject({ reason: expect.stringMatching(/^(signature_invalid|signature_malformed|component_missing)$/) });
+    await expect(verify(stripped, 'GET')).rejects.toMatchObject({ reason: 'signature_invalid' });
   });
 
   it('covers accept whenever it asks for a sealed answer, a body or not: the request cannot be downgraded to a plaintext answer', async () => {
@@ -102,7 +102,7 @@ describe('prepareRequest: what the signature covers', () => {
     expect(prepared.headers['accept']).toBe('application/jose');
     expect(coveredOf(prepared)).toContain('accept');
     const stripped = inTransit(prepared, (h) => delete h['accept']);
-    await expect(verify(stripped, 'GET')).rejects.toMatchObject({ reason: expect.stringMatching(/^(signature_invalid|signature_malformed|component_missing)$/) });
+    await expect(verify(stripped, 'GET')).rejects.toMatchObject({ reason: 'signature_invalid' });
     const replaced = inTransit(prepared, (h) => (h['accept'] = 'application/json'));
     await expect(verify(replaced, 'GET')).rejects.toMatchObject({ reason: 'signature_invalid' });
   });
