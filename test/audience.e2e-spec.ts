@@ -35,7 +35,8 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
       keys: {
         upstreams: [toA.asUpstream(a.url), toB.asUpstream(b.url)],
       },
-      retry: false, circuitBreaker: false,
+      retry: false,
+      circuitBreaker: false,
     });
   });
 
@@ -184,11 +185,14 @@ describe('guard installation is an explicit decision', () => {
     );
   });
 
-  it.each(['encrypt', 'coverAuthority'])('a pure caller whose %s names an upstream that is not configured does not start', async (setting) => {
-    await expect(signingClientModule({ serviceId: 'svc', keys: { upstreams: upstreams() }, [setting]: ['inventory'] })).rejects.toThrow(
-      new RegExp(`SignedHttpModule: ${setting} names "inventory", which is not a configured upstream \\(configured: x\\)`),
-    );
-  });
+  it.each(['encrypt', 'coverAuthority'])(
+    'a pure caller whose %s names an upstream that is not configured does not start',
+    async (setting) => {
+      await expect(signingClientModule({ serviceId: 'svc', keys: { upstreams: upstreams() }, [setting]: ['inventory'] })).rejects.toThrow(
+        new RegExp(`SignedHttpModule: ${setting} names "inventory", which is not a configured upstream \\(configured: x\\)`),
+      );
+    },
+  );
 
   it('a pure caller without upstreams does not start', async () => {
     const callers = [{ id: 'order-service', keys: pair(newCredential('k')) }];

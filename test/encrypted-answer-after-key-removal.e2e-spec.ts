@@ -40,7 +40,9 @@ function callerModuleOptions(credential: TestCredential, calleeUrl: string): Sig
         { id: 'ledger-service', url: calleeUrl, keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }] },
       ],
     },
-    encrypt: true, retry: false, circuitBreaker: false,
+    encrypt: true,
+    retry: false,
+    circuitBreaker: false,
   };
 }
 

@@ -34,9 +34,11 @@ describe.each(['express', 'fastify'] as const)('SignedHttpService covers what th
   let http: SignedHttpService;
 
   beforeAll(async () => {
-    callee = await startCallee(adapter, { serviceId: 'inventory-service', keys: { callers: [{ id: 'order-service', keys: [credential] }] } }, [
-      'order-service',
-    ]);
+    callee = await startCallee(
+      adapter,
+      { serviceId: 'inventory-service', keys: { callers: [{ id: 'order-service', keys: [credential] }] } },
+      ['order-service'],
+    );
     wire = await startRecordingServer();
     caller = await signingClientModule({
       serviceId: 'order-service',
@@ -66,7 +68,15 @@ describe.each(['express', 'fastify'] as const)('SignedHttpService covers what th
 
   it('covers the version header, accept and @authority, and leaves out connection and host; the callee accepts it as sent', async () => {
     const sent = await captured(versioned);
-    expect(coveredBy(sent['signature-input'])).toEqual(['@method', '@path', '@query', 'x-api-key', 'x-api-version', 'accept', '@authority']);
+    expect(coveredBy(sent['signature-input'])).toEqual([
+      '@method',
+      '@path',
+      '@query',
+      'x-api-key',
+      'x-api-version',
+      'accept',
+      '@authority',
+    ]);
     expect(sent['x-api-version']).toBe('2');
     const res = await deliver(sent);
     expect([res.status, res.json]).toEqual([200, { caller: 'order-service', keyId: credential.id }]);
@@ -92,9 +102,11 @@ describe.each(['express', 'fastify'] as const)('an encrypted call covers accept:
   let caller: TestingModule;
 
   beforeAll(async () => {
-    callee = await startCallee(adapter, { serviceId: 'inventory-service', keys: { callers: [{ id: 'order-service', keys: [credential] }] } }, [
-      'order-service',
-    ]);
+    callee = await startCallee(
+      adapter,
+      { serviceId: 'inventory-service', keys: { callers: [{ id: 'order-service', keys: [credential] }] } },
+      ['order-service'],
+    );
     wire = await startRecordingServer();
     caller = await signingClientModule({
       serviceId: 'order-service',

@@ -39,7 +39,8 @@ async function createClient(upstreamUrl: string, client: SignedHttpClientOptions
         },
       ],
     },
-    timeoutMs: 300, ...client,
+    timeoutMs: 300,
+    ...client,
   });
   clients.push(moduleRef);
   return moduleRef.get(SignedHttpService);

@@ -28,9 +28,11 @@ describe.each(['express', 'fastify'] as const)('SignedHttpService and the applic
   let globalInterceptor: number;
 
   beforeAll(async () => {
-    callee = await startCallee(adapter, { serviceId: 'inventory-service', keys: { callers: [{ id: 'order-service', keys: [credential] }] } }, [
-      'order-service',
-    ]);
+    callee = await startCallee(
+      adapter,
+      { serviceId: 'inventory-service', keys: { callers: [{ id: 'order-service', keys: [credential] }] } },
+      ['order-service'],
+    );
     globalInterceptor = axios.interceptors.request.use(record);
     appHttp = await Test.createTestingModule({ imports: [HttpModule] }).compile();
     appHttp.get(HttpService).axiosRef.interceptors.request.use(record);

@@ -75,4 +75,3 @@ export function resolveOptions(options: ServiceAuthModuleOptions): ResolvedServi
     logging: { strangerRefusalsPerSecond: options.logging?.strangerRefusalsPerSecond ?? DEFAULT_STRANGER_REFUSALS_PER_SECOND },
   };
 }
-

@@ -38,7 +38,11 @@ function checkUpstreamLists(keys: ServiceAuthKeys, options: ResolvedClientOption
  */
 @Module({
   providers: [
-    { provide: RESOLVED_CLIENT_OPTIONS, inject: [SIGNED_HTTP_OPTIONS], useFactory: (options: SignedHttpModuleOptions) => resolveClientOptions(options) },
+    {
+      provide: RESOLVED_CLIENT_OPTIONS,
+      inject: [SIGNED_HTTP_OPTIONS],
+      useFactory: (options: SignedHttpModuleOptions) => resolveClientOptions(options),
+    },
     {
       provide: CLIENT_KEYS,
       inject: [RESOLVED_CLIENT_OPTIONS],

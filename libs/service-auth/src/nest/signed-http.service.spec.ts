@@ -304,7 +304,10 @@ describe('SignedHttpService upstream selection', () => {
 
   it('after a reload, the new first key of the upstream signs', async () => {
     let material = orderServiceKeys();
-    const reloading = await ServiceAuthKeys.create({ serviceId: 'order-service', keyProvider: { load: () => material } }, 'SignedHttpModule');
+    const reloading = await ServiceAuthKeys.create(
+      { serviceId: 'order-service', keyProvider: { load: () => material } },
+      'SignedHttpModule',
+    );
     const { http, seen } = service([], {}, reloading);
     expect(http.keys).toBe(reloading);
     await firstValueFrom(http.get(`${UPSTREAM}/x`));
@@ -321,7 +324,10 @@ describe('SignedHttpService upstream selection', () => {
 
   it('a reload that would leave the client without upstreams is refused; the running keys stay', async () => {
     let material = orderServiceKeys();
-    const reloading = await ServiceAuthKeys.create({ serviceId: 'order-service', keyProvider: { load: () => material } }, 'SignedHttpModule');
+    const reloading = await ServiceAuthKeys.create(
+      { serviceId: 'order-service', keyProvider: { load: () => material } },
+      'SignedHttpModule',
+    );
     const { http, seen } = service([], {}, reloading);
     material = { callers: [{ id: 'billing-service', keys: [credential('bill-in-1')] }] };
     await expect(http.keys.reload()).rejects.toThrow(/no upstreams/);
