@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestingModule } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
-import { ServiceAuthKeys, type KeyMaterial } from 'nest-service-auth';
+import { ServiceAuthKeys, type KeyMaterial, type ServiceAuthModuleOptions } from 'nest-service-auth';
 import { SignedHttpService } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { startCallee, type CalleeApp } from './support/callee-app.js';
@@ -35,7 +35,8 @@ describe.each<Adapter>(['express', 'fastify'])('audience binding and least privi
       keys: {
         upstreams: [toA.asUpstream(a.url), toB.asUpstream(b.url)],
       },
-      client: { retry: false, circuitBreaker: false },
+      retry: false,
+      circuitBreaker: false,
     });
   });
 
@@ -123,7 +124,7 @@ describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (ada
     caller = await signingClientModule({
       serviceId: 'order-service',
       keyProvider: { load: () => callerMaterial },
-      client: { retry: false },
+      retry: false,
     });
   });
   afterAll(async () => {
@@ -140,7 +141,7 @@ describe.each<Adapter>(['express', 'fastify'])('rotation is per pair (%s)', (ada
     aMaterial.callers = [{ id: 'order-service', keys: [...pair(oldA), ...pair(newA)] }]; // 1. callee adds the new key
     await a.app.get(ServiceAuthKeys).reload();
     callerMaterial.upstreams![0] = { id: 'callee-a', url: a.url, keys: [...pair(newA), ...pair(oldA)] }; // 2. caller switches
-    await caller.get(ServiceAuthKeys).reload();
+    await caller.get(SignedHttpService).keys.reload();
     expect(await whoAtA()).toEqual({ caller: 'order-service', keyId: newA.id });
     aMaterial.callers = [{ id: 'order-service', keys: pair(newA) }]; // 3. callee retires the old key
     await a.app.get(ServiceAuthKeys).reload();
@@ -176,22 +177,31 @@ describe.each<Adapter>(['express', 'fastify'])('fail closed when no callers are 
 describe('guard installation is an explicit decision', () => {
   const upstreams = () => [{ id: 'x', url: 'http://127.0.0.1:1', keys: pair(newCredential('k')) }];
 
-  it("guard: 'none' with callers configured does not start: nothing would check them", async () => {
+  it("guard: 'none' does not start, and says what a service that accepts no signed callers does instead", async () => {
     const callers = [{ id: 'order-service', keys: pair(newCredential('k')) }];
-    await expect(startCallee('express', { serviceId: 'svc', guard: 'none', keys: { callers } }, [])).rejects.toThrow(
-      /callers are configured \(order-service\), but guard is 'none'/,
+    const none = { serviceId: 'svc', guard: 'none', keys: { callers } } as unknown as ServiceAuthModuleOptions;
+    await expect(startCallee('express', none, [])).rejects.toThrow(
+      /guard must be 'global' or 'manual' \(got "none"\)\. A service that accepts no signed callers does not register ServiceAuthModule/,
     );
   });
 
-  it('client.encrypt naming an upstream that is not configured does not start', async () => {
-    await expect(
-      startCallee('express', { serviceId: 'svc', guard: 'none', keys: { upstreams: upstreams() }, client: { encrypt: ['inventory'] } }, []),
-    ).rejects.toThrow(/client\.encrypt names "inventory", which is not a configured upstream \(configured: x\)/);
+  it.each(['encrypt', 'coverAuthority'])(
+    'a pure caller whose %s names an upstream that is not configured does not start',
+    async (setting) => {
+      await expect(signingClientModule({ serviceId: 'svc', keys: { upstreams: upstreams() }, [setting]: ['inventory'] })).rejects.toThrow(
+        new RegExp(`SignedHttpModule: ${setting} names "inventory", which is not a configured upstream \\(configured: x\\)`),
+      );
+    },
+  );
+
+  it('a pure caller without upstreams does not start', async () => {
+    const callers = [{ id: 'order-service', keys: pair(newCredential('k')) }];
+    await expect(signingClientModule({ serviceId: 'svc', keys: { callers } })).rejects.toThrow(/^SignedHttpModule has no upstreams/);
   });
 
-  it("guard: 'none' with a @TrustedCaller route does not start", async () => {
-    await expect(
-      startCallee('express', { serviceId: 'svc', guard: 'none', keys: { upstreams: upstreams() } }, ['order-service']),
-    ).rejects.toThrow(/@TrustedCaller\('order-service'\).*guard: 'none'/);
+  it('a @TrustedCaller route naming no configured caller does not start', async () => {
+    await expect(startCallee('express', { serviceId: 'svc', keys: { upstreams: upstreams() } }, ['order-service'])).rejects.toThrow(
+      /@TrustedCaller\('order-service'\).*no callers configured/,
+    );
   });
 });

@@ -73,7 +73,7 @@ describe('nest-service-auth (the command, from source)', () => {
       caller = await signingClientModule({
         serviceId: 'order-service',
         keyProvider: provider(callerEnv),
-        client: { retry: false },
+        retry: false,
       });
     });
 
@@ -119,7 +119,7 @@ describe('nest-service-auth (the command, from source)', () => {
       await callee.app.get(ServiceAuthKeys).reload();
       expect(await whoami()).toBe(oldKeyId);
       Object.assign(callerEnv, step2);
-      await caller.get(ServiceAuthKeys).reload();
+      await caller.get(SignedHttpService).keys.reload();
       expect(await whoami()).toBe(newKeyId);
       Object.assign(calleeEnv, step3);
       await callee.app.get(ServiceAuthKeys).reload();

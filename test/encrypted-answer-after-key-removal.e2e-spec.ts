@@ -12,7 +12,7 @@ import { Body, Controller, Get, HttpCode, Module, Post, type DynamicModule, type
 import type { TestingModule } from '@nestjs/testing';
 import { isAxiosError } from 'axios';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { SignedHttpService } from 'nest-service-auth/client';
+import { SignedHttpService, type SignedHttpModuleOptions } from 'nest-service-auth/client';
 import {
   ServiceAuthKeys,
   ServiceAuthModule,
@@ -32,16 +32,17 @@ function calleeModuleOptions(keyProvider: KeyProvider): ServiceAuthModuleOptions
 }
 
 /** The caller's module options (encrypts every call), same reason. */
-function callerModuleOptions(credential: TestCredential, calleeUrl: string): ServiceAuthModuleOptions {
+function callerModuleOptions(credential: TestCredential, calleeUrl: string): SignedHttpModuleOptions {
   return {
     serviceId: 'client-service',
-    guard: 'none',
     keys: {
       upstreams: [
         { id: 'ledger-service', url: calleeUrl, keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }] },
       ],
     },
-    client: { encrypt: true, retry: false, circuitBreaker: false },
+    encrypt: true,
+    retry: false,
+    circuitBreaker: false,
   };
 }
 

@@ -85,7 +85,9 @@ async function signedClient(upstreamUrl: string, credential: TestCredential, mod
   const moduleRef = await signingClientModule({
     serviceId: CALLER_ID,
     keys: { upstreams: [{ id: CALLEE_ID, url: upstreamUrl, keys: [credential] }] },
-    client: { encrypt: true, retry: false, circuitBreaker: false },
+    encrypt: true,
+    retry: false,
+    circuitBreaker: false,
   });
   modules.push(moduleRef);
   return moduleRef.get(SignedHttpService);

@@ -230,7 +230,7 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     expect(logs.events('upstream_retry').at(-1)?.message).toMatchObject({ method: 'POST', attempt: 1, cause: 'network' });
   });
 
-  it('the answer comes later than client.timeoutMs: retried after the timeout with the same Idempotency-Key, applied once', async () => {
+  it('the answer comes later than timeoutMs: retried after the timeout with the same Idempotency-Key, applied once', async () => {
     proxy.resetCounters();
     const before = (await stockOf('P456'))!;
     // Held far beyond the 3 s timeout (the proxy drops the timer on close): the client gives up first.

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { ServiceAuthKeys } from 'nest-service-auth';
+import { SignedHttpService } from 'nest-service-auth/client';
 import { deriveKeys, encryptCompact, EnvKeyProvider, KeyConfigurationError } from 'nest-service-auth/core';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
@@ -75,8 +76,9 @@ describe.each(['express', 'fastify'] as const)('key rotation without downtime (%
     await inventory.get(ServiceAuthKeys).reload();
     await ordersAfter(5);
     Object.assign(orderKeys, inventoryUpstreamEnv(inventoryUrl, newKey, oldKey)); // step 2: new key first = current
-    await order.get(ServiceAuthKeys).reload();
-    expect(order.get(ServiceAuthKeys).ring.upstream('inventory-service')?.keys[0].id).toBe(newKey.id);
+    // order-service only calls: its keys are its signing client's.
+    await order.get(SignedHttpService).keys.reload();
+    expect(order.get(SignedHttpService).keys.ring.upstream('inventory-service')?.keys[0].id).toBe(newKey.id);
     await ordersAfter(5);
     inventoryKeys.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS = keyList(newKey); // step 3
     await inventory.get(ServiceAuthKeys).reload();

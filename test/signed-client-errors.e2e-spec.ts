@@ -17,8 +17,7 @@ import { isAxiosError, type AxiosError } from 'axios';
 import { inspect } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom, type Observable } from 'rxjs';
-import type { SignedHttpClientOptions } from 'nest-service-auth';
-import { SignedHttpService, UpstreamUnavailableError } from 'nest-service-auth/client';
+import { SignedHttpService, UpstreamUnavailableError, type SignedHttpClientOptions } from 'nest-service-auth/client';
 import { newCredential } from './support/credentials.js';
 import { answerJson, startRecordingServer, type RecordingServer } from './support/recording-server.js';
 import { signingClientModule } from './support/signing-client.js';
@@ -40,7 +39,8 @@ async function createClient(upstreamUrl: string, client: SignedHttpClientOptions
         },
       ],
     },
-    client: { timeoutMs: 300, ...client },
+    timeoutMs: 300,
+    ...client,
   });
   clients.push(moduleRef);
   return moduleRef.get(SignedHttpService);

@@ -16,8 +16,7 @@ import type { TestingModule } from '@nestjs/testing';
 import { createRequire } from 'node:module';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { firstValueFrom, type Observable } from 'rxjs';
-import type { ServiceAuthModuleOptions, SignedHttpClientOptions } from 'nest-service-auth';
-import { SignedHttpService } from 'nest-service-auth/client';
+import { SignedHttpService, type SignedHttpClientOptions, type SignedHttpModuleOptions } from 'nest-service-auth/client';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { inventoryUpstreamEnv, newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
@@ -29,16 +28,15 @@ const MiB = 1024 * KiB;
 const REDIRECT_STATUSES = [301, 302, 303, 307, 308] as const;
 
 /** The signing client's module options: one place, so a change in how outbound credentials are configured lands here only. */
-function clientModuleOptions(credential: TestCredential, upstreamUrl: string, client: SignedHttpClientOptions): ServiceAuthModuleOptions {
+function clientModuleOptions(credential: TestCredential, upstreamUrl: string, client: SignedHttpClientOptions): SignedHttpModuleOptions {
   return {
     serviceId: 'client-service',
-    guard: 'none',
     keys: {
       upstreams: [
         { id: 'inventory-service', url: upstreamUrl, keys: [{ id: credential.id, apiKey: credential.apiKey, secret: credential.secret }] },
       ],
     },
-    client,
+    ...client,
   };
 }
 
@@ -243,7 +241,7 @@ describe('SignedHttpService: proxies named by the environment', () => {
 
 describe('SignedHttpService bounds the size of an answer', () => {
   const LIMIT = 64 * KiB;
-  /** client.maxResponseBytes = 64 KiB. */
+  /** maxResponseBytes = 64 KiB. */
   let small: SignedHttpService;
   /** The default limit (10 MiB). */
   let byDefault: SignedHttpService;
@@ -328,9 +326,9 @@ describe('SignedHttpService bounds the size of what it sends', () => {
     small = await createClient({ maxRequestBytes: KiB, retry: false, circuitBreaker: false });
   });
 
-  it('a body over client.maxRequestBytes is refused before anything is sent', async () => {
+  it('a body over maxRequestBytes is refused before anything is sent', async () => {
     const error = await failureOf(small.post(`${upstream.url}/api/inventory`, 'x'.repeat(KiB + 1)));
-    expect(error).toMatchObject({ name: 'OutgoingRequestRefusedError', reason: 'request_too_large', option: 'client.maxRequestBytes' });
+    expect(error).toMatchObject({ name: 'OutgoingRequestRefusedError', reason: 'request_too_large', option: 'maxRequestBytes' });
     expect(upstream.received).toEqual([]);
     // At the limit it goes.
     upstream.answerWith(answerJson(200, { ok: true }));

@@ -23,8 +23,8 @@ import type { TestingModule } from '@nestjs/testing';
 import { AxiosError, type AxiosResponse } from 'axios';
 import type { IncomingHttpHeaders } from 'node:http';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { Caller, ServiceAuthModule, TrustedCaller, type SignedHttpClientOptions, type VerifiedCaller } from 'nest-service-auth';
-import { SignedHttpService } from 'nest-service-auth/client';
+import { Caller, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
+import { SignedHttpService, type SignedHttpClientOptions } from 'nest-service-auth/client';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 import { signingClientModule } from './support/signing-client.js';
@@ -147,7 +147,7 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
   let server: INestApplication;
   let baseUrl: string;
   const clients: TestingModule[] = [];
-  /** Default resilience (retries of idempotent calls, circuit breaker), client.timeoutMs = CLIENT_TIMEOUT_MS. */
+  /** Default resilience (retries of idempotent calls, circuit breaker), timeoutMs = CLIENT_TIMEOUT_MS. */
   let http: SignedHttpService;
   /** Same credential and timeout, no retry and no breaker: one attempt per call. */
   let once: SignedHttpService;
@@ -158,7 +158,7 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
       keys: {
         upstreams: [{ id: 'echo-service', url: baseUrl, keys: [{ id: clientKey.id, apiKey: clientKey.apiKey, secret: clientKey.secret }] }],
       },
-      client,
+      ...client,
     });
     clients.push(moduleRef);
     return moduleRef.get(SignedHttpService);
@@ -282,7 +282,7 @@ describe.each(ADAPTERS)('SignedHttpService → guarded Nest app (%s)', (adapter)
     expect(new Set(answers.map((a) => a.data.caller.nonce)).size).toBe(3);
   });
 
-  it(`a default timeout applies (client.timeoutMs ${CLIENT_TIMEOUT_MS} ms, endpoint takes ${SLOW_ENDPOINT_MS} ms): an error, not a hang`, async () => {
+  it(`a default timeout applies (timeoutMs ${CLIENT_TIMEOUT_MS} ms, endpoint takes ${SLOW_ENDPOINT_MS} ms): an error, not a hang`, async () => {
     const { error, elapsed } = await failure(once.get(`${baseUrl}/echo/slow`));
     expect(error).toBeInstanceOf(AxiosError);
     expect((error as AxiosError).code).toBe('ECONNABORTED');

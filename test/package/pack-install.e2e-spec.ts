@@ -37,14 +37,12 @@ const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 const COMMON_DEPENDENCIES = { axios: '^1.6.0', 'reflect-metadata': '^0.2.0', rxjs: '^7.8.0' };
 const NEST_DEPENDENCIES = {
   11: {
-    '@nestjs/axios': '^4.0.0',
     '@nestjs/common': '^11.0.0',
     '@nestjs/core': '^11.0.0',
     '@nestjs/platform-express': '^11.0.0',
     '@nestjs/platform-fastify': '^11.0.0',
   },
   12: {
-    '@nestjs/axios': '^12.0.0',
     '@nestjs/common': '^12.0.0',
     '@nestjs/core': '^12.0.0',
     '@nestjs/platform-express': '^12.0.0',
@@ -57,12 +55,12 @@ type NestMajor = keyof typeof NEST_DEPENDENCIES;
 const ENTRY_PEERS: Record<string, string[]> = {
   '.': ['@nestjs/common', '@nestjs/core'],
   './core': [],
-  './client': ['@nestjs/axios', '@nestjs/common', '@nestjs/core', 'axios', 'rxjs'],
+  './client': ['@nestjs/common', '@nestjs/core', 'axios', 'rxjs'],
   './redis': ['ioredis'],
   './throttler': ['@nestjs/common', '@nestjs/core', '@nestjs/throttler', 'ioredis'],
   './testing': [],
 };
-const OPTIONAL_PEERS = ['@nestjs/axios', 'axios', 'ioredis', '@nestjs/throttler'];
+const OPTIONAL_PEERS = ['axios', 'ioredis', '@nestjs/throttler'];
 
 /** The Nest 11 starter's compiler options (module nodenext: CommonJS unless a package.json says "module"). */
 const STARTER_COMPILER_OPTIONS = {

@@ -2,7 +2,7 @@
  * `nest-service-auth`: the Nest module that authenticates the services calling this one.
  *
  * Needs @nestjs/common, @nestjs/core, reflect-metadata and rxjs, nothing else: the signing client
- * (`nest-service-auth/client`, @nestjs/axios + axios), the Redis nonce store (`nest-service-auth/redis`,
+ * (`nest-service-auth/client`, axios), the Redis nonce store (`nest-service-auth/redis`,
  * ioredis), per-caller rate limits (`nest-service-auth/throttler`, @nestjs/throttler) and the protocol
  * without Nest (`nest-service-auth/core`) are entries of their own, so that this one loads none of
  * their optional peers. The types below import none of them either.
@@ -20,13 +20,10 @@ export type {
   ReplayOptions,
   ReplayRedisOptions,
   IoredisClient,
-  SignedHttpClientOptions,
   EncryptionPolicy,
   GuardInstallation,
   LoggingOptions,
 } from './nest/service-auth-options.interface.js';
-export type { RetryOptions } from './client/retry-options.js';
-export type { CircuitBreakerOptions } from './client/circuit-breaker-options.js';
 export type { KeyProvider } from './keys/key-provider.interface.js';
 export type { KeyMaterial } from './keys/key-material.js';
 export type { VerifiedCaller } from './protocol/verified-caller.js';

@@ -48,7 +48,6 @@ describe('public API', () => {
     expect(exportedNames(ENTRIES['nest-service-auth'])).toEqual(
       [
         'Caller',
-        'CircuitBreakerOptions',
         'EncryptedBody',
         'EncryptionPolicy',
         'GuardInstallation',
@@ -64,13 +63,11 @@ describe('public API', () => {
         'ReplayRedisOptions',
         'ReplayStoreHealthIndicator',
         'ReplayStoreHealthResult',
-        'RetryOptions',
         'ServiceAuthException',
         'ServiceAuthGuard',
         'ServiceAuthKeys',
         'ServiceAuthModule',
         'ServiceAuthModuleOptions',
-        'SignedHttpClientOptions',
         'TrustedCaller',
         'VerificationEvent',
         'VerificationMetricsOption',

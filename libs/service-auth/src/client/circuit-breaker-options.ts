@@ -1,5 +1,5 @@
 /**
- * Circuit breaker settings of the signing client (`client.circuitBreaker`). A file of its own, free of
+ * Circuit breaker settings of the signing client (`circuitBreaker`). A file of its own, free of
  * axios and cockatiel, so that the module's option types can name it without loading either.
  */
 export interface CircuitBreakerOptions {

@@ -2,7 +2,7 @@
 export type OutgoingRequestRefusedReason =
   /** The call's config would weaken what the client guarantees (e.g. follow redirects, lift the size limits). */
   | 'request_config_unsafe'
-  /** The body to send is larger than client.maxRequestBytes. */
+  /** The body to send is larger than maxRequestBytes. */
   | 'request_too_large';
 
 /**
@@ -16,7 +16,7 @@ export class OutgoingRequestRefusedError extends Error {
   constructor(
     readonly reason: OutgoingRequestRefusedReason,
     message: string,
-    /** The config option (e.g. `maxRedirects`) or client option (e.g. `client.maxRequestBytes`) concerned. */
+    /** The config option (e.g. `maxRedirects`) or client option (e.g. `maxRequestBytes`) concerned. */
     readonly option?: string,
   ) {
     super(message);

@@ -5,6 +5,7 @@ import { KeyRing } from '../keys/key-ring.js';
 import { httpMessage } from '../protocol/http-message.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
+import { OutgoingRequestRefusedError } from './outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from './outgoing-request.js';
 
 const definition = { id: 'order-1', apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') };
@@ -17,8 +18,14 @@ const calleeRing = KeyRing.from({ callers: [{ id: 'order-service', keys: [defini
 const key = callerRing.upstream('inventory-service')!.keys[0];
 const url = 'http://inventory:8082/api/inventory?x=1';
 
-function verify(prepared: ReturnType<typeof prepareRequest>, method = 'POST', audience = 'inventory-service', ring = calleeRing) {
-  const message = httpMessage({ method, target: '/api/inventory?x=1', headers: prepared.headers });
+function verify(
+  prepared: ReturnType<typeof prepareRequest>,
+  method = 'POST',
+  audience = 'inventory-service',
+  ring = calleeRing,
+  authority?: string,
+) {
+  const message = httpMessage({ method, target: '/api/inventory?x=1', authority, headers: prepared.headers });
   return new RequestVerifier(() => ring, new MemoryNonceStore(), { audience }).verify(message, prepared.body ?? Buffer.alloc(0));
 }
 
@@ -61,6 +68,94 @@ describe('prepareRequest', () => {
     const b = prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, key, false);
     expect(a.nonce).not.toBe(b.nonce);
     expect(a.headers['signature']).not.toBe(b.headers['signature']);
+  });
+});
+
+/** The components a prepared request's signature covers, in order. */
+function coveredOf(prepared: ReturnType<typeof prepareRequest>): string[] {
+  const list = /^sig1=\(([^)]*)\)/.exec(prepared.headers['signature-input'])?.[1] ?? '';
+  return [...list.matchAll(/"([^"]+)"/g)].map((match) => match[1]);
+}
+
+/** `prepared` as it arrives after something in between changed its headers. */
+function inTransit(prepared: ReturnType<typeof prepareRequest>, change: (headers: Record<string, string>) => void) {
+  const headers = { ...prepared.headers };
+  change(headers);
+  return { ...prepared, headers };
+}
+
+describe('prepareRequest: what the signature covers', () => {
+  it('covers every header the application set on the call, so a version header cannot be changed or stripped in transit', async () => {
+    const headers = { 'x-api-version': '2', accept: 'application/vnd.shop.v2+json', 'x-tenant': 'acme' };
+    const prepared = prepareRequest({ method: 'GET', url, headers, data: undefined }, key, false);
+    expect(coveredOf(prepared)).toEqual(expect.arrayContaining(['x-api-version', 'accept', 'x-tenant']));
+    await expect(verify(prepared, 'GET')).resolves.toMatchObject({ id: 'order-service' });
+
+    const changed = inTransit(prepared, (h) => (h['x-api-version'] = '1'));
+    await expect(verify(changed, 'GET')).rejects.toMatchObject({ reason: 'signature_invalid' });
+    const stripped = inTransit(prepared, (h) => delete h['accept']);
+    await expect(verify(stripped, 'GET')).rejects.toMatchObject({ reason: 'signature_invalid' });
+  });
+
+  it('covers accept whenever it asks for a sealed answer, a body or not: the request cannot be downgraded to a plaintext answer', async () => {
+    const prepared = prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, key, true);
+    expect(prepared.headers['accept']).toBe('application/jose');
+    expect(coveredOf(prepared)).toContain('accept');
+    const stripped = inTransit(prepared, (h) => delete h['accept']);
+    await expect(verify(stripped, 'GET')).rejects.toMatchObject({ reason: 'signature_invalid' });
+    const replaced = inTransit(prepared, (h) => (h['accept'] = 'application/json'));
+    await expect(verify(replaced, 'GET')).rejects.toMatchObject({ reason: 'signature_invalid' });
+  });
+
+  it('leaves out hop-by-hop and transport headers, which a proxy or the HTTP client itself may change, and those named by Connection', () => {
+    const headers = {
+      connection: 'keep-alive, x-hop',
+      'keep-alive': 'timeout=5',
+      'proxy-connection': 'keep-alive',
+      te: 'trailers',
+      trailer: 'x-checksum',
+      'transfer-encoding': 'chunked',
+      upgrade: 'h2c',
+      'proxy-authorization': 'Basic cHJveHk6cHJveHk=',
+      'content-length': '33',
+      host: 'inventory:8082',
+      'x-hop': 'for the next hop only',
+      'x-api-version': '2',
+    };
+    const prepared = prepareRequest({ method: 'POST', url, headers, data: { productId: 'P123', quantity: 2 } }, key, false);
+    expect(coveredOf(prepared)).toEqual(['@method', '@path', '@query', 'x-api-key', 'content-type', 'content-digest', 'x-api-version']);
+  });
+
+  it('covers none of the headers the signer sets itself twice (x-api-key, content-digest, signature, signature-input)', () => {
+    const headers = { 'x-api-key': 'sk_other', signature: 'sig1=:AAAA:', 'signature-input': 'sig1=()', 'content-digest': 'sha-256=:AAAA:' };
+    const prepared = prepareRequest({ method: 'POST', url, headers, data: { a: 1 } }, key, false);
+    expect(coveredOf(prepared)).toEqual(['@method', '@path', '@query', 'x-api-key', 'content-type', 'content-digest']);
+    expect(prepared.headers['x-api-key']).toBe(key.apiKey);
+  });
+
+  it('covers @authority only when asked: then a request sent to another host is refused', async () => {
+    const plain = prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, key, false);
+    expect(coveredOf(plain)).not.toContain('@authority');
+
+    const bound = prepareRequest({ method: 'GET', url, headers: {}, data: undefined }, key, false, { coverAuthority: true });
+    expect(coveredOf(bound)).toContain('@authority');
+    await expect(verify(bound, 'GET', 'inventory-service', calleeRing, 'inventory:8082')).resolves.toMatchObject({ id: 'order-service' });
+    await expect(verify(bound, 'GET', 'inventory-service', calleeRing, 'admin.inventory:8082')).rejects.toMatchObject({
+      reason: 'signature_invalid',
+    });
+  });
+
+  it('refuses, before signing, a call with more headers than a verifier accepts as covered components', () => {
+    const headers = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`x-h${i}`, String(i)]));
+    const refusal = (() => {
+      try {
+        prepareRequest({ method: 'GET', url, headers, data: undefined }, key, false);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(OutgoingRequestRefusedError);
+    expect(refusal).toMatchObject({ reason: 'request_config_unsafe', option: 'headers' });
   });
 });
 

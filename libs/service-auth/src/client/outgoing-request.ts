@@ -4,6 +4,7 @@ import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import { openResponse } from '../crypto/open-response.js';
 import { signRequest, type SigningCredential } from '../protocol/request-signer.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { signedCallComponents } from './signed-call-headers.js';
 
 /** The credential an outgoing call is signed, and possibly encrypted, with. */
 export interface OutgoingCredential extends SigningCredential {
@@ -36,12 +37,16 @@ function bodyBytes(data: unknown, headers: Record<string, string>): Buffer | und
  * and an encrypted answer asked for; then signed over exactly the bytes that will be sent, with a
  * fresh `created` and nonce. Encrypt, then sign: the digest and signature cover the ciphertext, so
  * tampering is refused before anything is decrypted.
+ * The signature covers every header of the call but the hop-by-hop and transport ones
+ * (signedCallComponents), `accept` included: when it asks for a sealed answer, stripping it in transit
+ * cannot downgrade the answer to plaintext. With `coverAuthority`, it also covers `@authority`.
  * `headers` are lowercase names; `url` is absolute and sent verbatim.
  */
 export function prepareRequest(
   input: { method: string; url: string; headers: Record<string, string>; data: unknown },
   credential: OutgoingCredential,
   encrypt: boolean,
+  options: { coverAuthority?: boolean } = {},
 ): PreparedRequest {
   const headers = { ...input.headers };
   let body = bodyBytes(input.data, headers);
@@ -53,8 +58,9 @@ export function prepareRequest(
     }
     headers['accept'] = JWE_MEDIA_TYPE;
   }
+  const components = signedCallComponents(headers, options.coverAuthority ?? false);
   const nonce = randomBytes(16).toString('base64url');
-  Object.assign(headers, signRequest({ method: input.method, url: input.url, headers, body }, credential, { nonce }));
+  Object.assign(headers, signRequest({ method: input.method, url: input.url, headers, body }, credential, { nonce, components }));
   return { headers, body, nonce };
 }
 

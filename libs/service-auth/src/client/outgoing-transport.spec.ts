@@ -4,7 +4,7 @@ import { OutgoingRequestRefusedError } from './outgoing-request-refused.error.js
 import { checkCallConfig, guardedAdapter, isRedirect, refusedAnswer, refuseRedirect, transportConfig } from './outgoing-transport.js';
 import { UpstreamAnswerRefusedError } from './upstream-answer-refused.error.js';
 import { UpstreamCircuitBreakers } from './upstream-circuit-breakers.js';
-import { DEFAULT_CIRCUIT_BREAKER_OPTIONS } from '../nest/resolved-options.js';
+import { DEFAULT_CIRCUIT_BREAKER_OPTIONS } from './resolved-client-options.js';
 
 const limits = { maxResponseBytes: 1000, maxRequestBytes: 500 };
 const UPSTREAM = 'http://inventory:8082';
@@ -58,8 +58,8 @@ describe('checkCallConfig', () => {
   });
 
   it('names the client option to raise instead of a limit', () => {
-    expect(refusal(() => checkCallConfig({ maxContentLength: 2000 }, limits)).message).toContain('client.maxResponseBytes (1000)');
-    expect(refusal(() => checkCallConfig({ maxBodyLength: 2000 }, limits)).message).toContain('client.maxRequestBytes (500)');
+    expect(refusal(() => checkCallConfig({ maxContentLength: 2000 }, limits)).message).toContain('maxResponseBytes (1000)');
+    expect(refusal(() => checkCallConfig({ maxBodyLength: 2000 }, limits)).message).toContain('maxRequestBytes (500)');
   });
 });
 

@@ -24,10 +24,10 @@ import { UpstreamAnswerRefusedError } from './upstream-answer-refused.error.js';
  *   overridden: it asked for something the client will not do. The dispatch itself runs through
  *   `guardedAdapter`, which checks the final config again (after instance defaults and request
  *   interceptors) and sends with axios' own http adapter.
- * - `maxContentLength` (default: unlimited): the call's limit, client.maxResponseBytes (default 10 MiB). axios
+ * - `maxContentLength` (default: unlimited): the call's limit, maxResponseBytes (default 10 MiB). axios
  *   counts the bytes after decompression (its zlib/brotli stream sits before the counter), so a
  *   decompression bomb stops at the limit. A call may lower it, not raise or remove it.
- * - `maxBodyLength` (default: unlimited): client.maxRequestBytes; the client checks the prepared body
+ * - `maxBodyLength` (default: unlimited): maxRequestBytes; the client checks the prepared body
  *   (ciphertext included) itself before sending, this is the same limit as a second line.
  * - `decompress` (default true): kept. The limit applies to the decoded size, so decoding is safe, and
  *   an encrypted answer (compressed by a gateway) still opens. A call may turn it off.
@@ -78,8 +78,8 @@ export function checkCallConfig(config: AxiosRequestConfig, limits: TransportLim
   if (config.beforeRedirect !== undefined) throw unsafe('beforeRedirect', NEVER_FOLLOWS);
   if (config.transport !== undefined) throw unsafe('transport', `${NEVER_FOLLOWS}; calls go through axios' http transport`);
   if (config.adapter !== undefined) throw unsafe('adapter', `${NEVER_FOLLOWS}; calls go through axios' http adapter`);
-  checkLimit(config.maxContentLength, 'maxContentLength', limits.maxResponseBytes, 'client.maxResponseBytes');
-  checkLimit(config.maxBodyLength, 'maxBodyLength', limits.maxRequestBytes, 'client.maxRequestBytes');
+  checkLimit(config.maxContentLength, 'maxContentLength', limits.maxResponseBytes, 'maxResponseBytes');
+  checkLimit(config.maxBodyLength, 'maxBodyLength', limits.maxRequestBytes, 'maxRequestBytes');
 }
 
 /**
@@ -101,8 +101,8 @@ export function guardedAdapter(
     if (config.maxRedirects !== 0) throw unsafe('maxRedirects', NEVER_FOLLOWS);
     if (config.transport !== undefined && config.transport !== null)
       throw unsafe('transport', `${NEVER_FOLLOWS}; calls go through axios' http transport`);
-    checkLimit(config.maxContentLength, 'maxContentLength', limits.maxResponseBytes, 'client.maxResponseBytes');
-    checkLimit(config.maxBodyLength, 'maxBodyLength', limits.maxRequestBytes, 'client.maxRequestBytes');
+    checkLimit(config.maxContentLength, 'maxContentLength', limits.maxResponseBytes, 'maxResponseBytes');
+    checkLimit(config.maxBodyLength, 'maxBodyLength', limits.maxRequestBytes, 'maxRequestBytes');
     if (config.proxy === undefined)
       throw unsafe('proxy', 'signed calls never go through a proxy named by the environment; name one in the config, or set false');
     const configured = instanceAdapter();

@@ -1,5 +1,5 @@
 /**
- * Retry settings of the signing client (`client.retry`). A file of its own, free of axios, so that the
+ * Retry settings of the signing client (`retry`). A file of its own, free of axios, so that the
  * module's option types can name it without loading the optional peer axios.
  */
 export interface RetryOptions {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { AxiosError, AxiosHeaders, CanceledError, isCancel, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { DEFAULT_RETRY_OPTIONS } from '../nest/resolved-options.js';
+import { DEFAULT_RETRY_OPTIONS } from './resolved-client-options.js';
 import { parseRetryAfter, retryCause, RetryPolicy, type RetryEvent } from './retry-policy.js';
 import { UpstreamUnavailableError } from './upstream-unavailable.error.js';
 

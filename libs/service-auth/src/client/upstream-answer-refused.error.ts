@@ -2,7 +2,7 @@
 export type UpstreamAnswerRefusedReason =
   /** A 3xx (other than 304): never followed, since following would resend the API key, a fresh signature and the body. */
   | 'upstream_redirect'
-  /** More bytes than the call's limit (client.maxResponseBytes), counted after decompression. */
+  /** More bytes than the call's limit (maxResponseBytes), counted after decompression. */
   | 'upstream_response_too_large';
 
 export interface UpstreamAnswerRefusedDetails {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { AxiosError, AxiosHeaders, CanceledError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { DEFAULT_CIRCUIT_BREAKER_OPTIONS } from '../nest/resolved-options.js';
+import { DEFAULT_CIRCUIT_BREAKER_OPTIONS } from './resolved-client-options.js';
 import { UpstreamCircuitBreakers, upstreamOrigin, type UpstreamCircuitState } from './upstream-circuit-breakers.js';
 import { UpstreamUnavailableError } from './upstream-unavailable.error.js';
 

@@ -50,8 +50,8 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    // Without callers there is no guard to learn routes from (guard: 'none').
-    if (this.options.guard === 'none' || !this.keys.inbound) return;
+    // Without callers every protected route refuses every request: nothing to check early.
+    if (!this.keys.inbound) return;
     const adapter = this.adapterHost.httpAdapter;
     const type = adapter?.getType();
     if (type === 'fastify') this.registerFastifyHook(adapter.getInstance<FastifyHooks>());

@@ -84,9 +84,14 @@ let outboundKeys: ServiceAuthKeys;
 const storages: ThrottlerStorageService[] = [];
 const logged: unknown[] = [];
 
-async function guardWith(options: ThrottlerModuleOptions, storage: ThrottlerStorage = new RecordingStorage(), keys = inboundKeys) {
+async function guardWith(
+  options: ThrottlerModuleOptions,
+  storage: ThrottlerStorage = new RecordingStorage(),
+  /** null: no ServiceAuthModule in the application, so nothing to inject. */
+  keys: ServiceAuthKeys | null = inboundKeys,
+) {
   if (storage instanceof RecordingStorage) storages.push(storage.inner);
-  const guard = new CallerThrottlerGuard(options, storage, new Reflector(), keys);
+  const guard = new CallerThrottlerGuard(options, storage, new Reflector(), keys ?? undefined);
   await guard.onModuleInit();
   return guard;
 }
@@ -177,7 +182,14 @@ describe('CallerThrottlerGuard: tracker', () => {
     }
   });
 
-  it("a service that accepts no callers (outbound only, guard: 'none') counts by IP, as every route is open there", async () => {
+  it('a service without ServiceAuthModule (a pure caller: no keys to inject) counts by IP', async () => {
+    const guard = await guardWith(options, new RecordingStorage(), null);
+    await expect(
+      trackerOf(guard, request('10.0.0.8'), context(request('10.0.0.8'), StockController, StockController.prototype.read)),
+    ).resolves.toBe('ip:10.0.0.8');
+  });
+
+  it('a service that accepts no callers (outbound only) counts by IP, as every route is open there', async () => {
     const guard = await guardWith(options, new RecordingStorage(), outboundKeys);
     await expect(
       trackerOf(guard, request('10.0.0.7'), context(request('10.0.0.7'), StockController, StockController.prototype.read)),

@@ -68,12 +68,12 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
 
   /**
    * True when a request reaches the handler without a verified caller: a non-HTTP context, a service
-   * that accepts no signed callers (guard: 'none', so no callers), or a public route (the handler's own
+   * that accepts no signed callers (no ServiceAuthModule, or no callers configured), or a public route (the handler's own
    * declaration winning over its controller's: readRouteAccess, as ServiceAuthGuard uses).
    */
   protected needsNoCaller(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    if (this.keys && !this.keys.inbound) return true;
+    if (!this.keys?.inbound) return true;
     return readRouteAccess(this.reflector, context).public;
   }
 

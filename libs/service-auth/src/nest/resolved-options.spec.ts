@@ -14,14 +14,6 @@ describe('resolveOptions', () => {
       maxBodyBytes: 1024 * 1024,
       requiredComponents: [],
       encryption: 'optional',
-      client: {
-        timeoutMs: 5000,
-        encrypt: false,
-        retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 },
-        circuitBreaker: { consecutiveFailures: 5, halfOpenAfterMs: 10_000 },
-        maxResponseBytes: 10 * 1024 * 1024,
-        maxRequestBytes: 10 * 1024 * 1024,
-      },
       metrics: false,
       logging: { strangerRefusalsPerSecond: 10 },
     });
@@ -31,33 +23,14 @@ describe('resolveOptions', () => {
     const store = new MemoryNonceStore();
     const resolved = resolveOptions({
       serviceId: 'order-service',
-      guard: 'none',
+      guard: 'manual',
       maxBodyBytes: 4096,
       encryption: 'required',
       requiredComponents: ['content-type'],
       replay: { maxAgeSeconds: 60, store },
-      client: {
-        timeoutMs: 100,
-        encrypt: ['inventory-service'],
-        retry: { maxAttempts: 5, baseDelayMs: undefined },
-        circuitBreaker: { halfOpenAfterMs: 1000 },
-      },
     });
-    expect(resolved).toMatchObject({ guard: 'none', maxBodyBytes: 4096, encryption: 'required', requiredComponents: ['content-type'] });
+    expect(resolved).toMatchObject({ guard: 'manual', maxBodyBytes: 4096, encryption: 'required', requiredComponents: ['content-type'] });
     expect(resolved.replay).toMatchObject({ maxAgeSeconds: 60, maxFutureSkewSeconds: 5, store });
-    expect(resolved.client).toMatchObject({
-      timeoutMs: 100,
-      encrypt: ['inventory-service'],
-      retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2000 },
-      circuitBreaker: { consecutiveFailures: 5, halfOpenAfterMs: 1000 },
-    });
-  });
-
-  it('retry: false and circuitBreaker: false stay off', () => {
-    expect(resolveOptions({ serviceId: 'order-service', client: { retry: false, circuitBreaker: false } }).client).toMatchObject({
-      retry: false,
-      circuitBreaker: false,
-    });
   });
 
   it('validates first: a bad setting is a KeyConfigurationError naming it', () => {

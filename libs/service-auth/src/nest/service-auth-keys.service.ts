@@ -6,6 +6,9 @@ import { KeyRing } from '../keys/key-ring.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { LogLine } from './log-line.js';
 
+/** The module a ServiceAuthKeys serves, which decides what its keys must contain. */
+export type KeysUser = 'ServiceAuthModule' | 'SignedHttpModule';
+
 /**
  * Holds the current key ring and swaps it on reload. A reload is validated in full before it
  * replaces anything, so a bad vault entry leaves the running keys in place (and reload rejects).
@@ -20,23 +23,37 @@ export class ServiceAuthKeys {
     private readonly serviceId: string,
     private readonly provider: KeyProvider,
     ring: KeyRing,
+    private readonly user: KeysUser,
   ) {
     this.current = ring;
     this.inbound = ring.callerIds.length > 0;
   }
 
-  /** Loads the keys from `keyProvider`, else from `keys`, else from the environment (EnvKeyProvider). */
-  static async create(options: Pick<ServiceAuthModuleOptions, 'serviceId' | 'keys' | 'keyProvider'>): Promise<ServiceAuthKeys> {
+  /**
+   * Loads the keys from `keyProvider`, else from `keys`, else from the environment (EnvKeyProvider).
+   * `user` is the module the keys are for: ServiceAuthModule needs callers or upstreams,
+   * SignedHttpModule (the signing client, which holds keys of its own) needs upstreams.
+   */
+  static async create(
+    options: Pick<ServiceAuthModuleOptions, 'serviceId' | 'keys' | 'keyProvider'>,
+    user: KeysUser = 'ServiceAuthModule',
+  ): Promise<ServiceAuthKeys> {
     const { keys } = options;
     const provider: KeyProvider = options.keyProvider ?? (keys ? { load: () => keys } : new EnvKeyProvider());
     const ring = KeyRing.from(await provider.load(), options.serviceId);
+    if (user === 'SignedHttpModule' && ring.upstreamIds.length === 0) {
+      throw new KeyConfigurationError(
+        'SignedHttpModule has no upstreams: configure them (e.g. SERVICE_AUTH_UPSTREAMS, SERVICE_AUTH_UPSTREAM_<ID>_URL and ' +
+          'SERVICE_AUTH_UPSTREAM_<ID>_KEYS, or keys.upstreams)',
+      );
+    }
     if (ring.callerIds.length === 0 && ring.upstreamIds.length === 0) {
       throw new KeyConfigurationError(
         'ServiceAuthModule has no keys: configure callers (inbound, e.g. SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS) ' +
           'and/or upstreams (outbound, e.g. SERVICE_AUTH_UPSTREAMS, SERVICE_AUTH_UPSTREAM_<ID>_URL and SERVICE_AUTH_UPSTREAM_<ID>_KEYS)',
       );
     }
-    return new ServiceAuthKeys(options.serviceId, provider, ring);
+    return new ServiceAuthKeys(options.serviceId, provider, ring, user);
   }
 
   get ring(): KeyRing {
@@ -50,6 +67,9 @@ export class ServiceAuthKeys {
       throw new KeyConfigurationError(
         'Reload refused: the new key material has no callers, which would leave every route of this service refusing all requests',
       );
+    }
+    if (this.user === 'SignedHttpModule' && next.upstreamIds.length === 0) {
+      throw new KeyConfigurationError('Reload refused: the new key material has no upstreams, which would leave every signed call refused');
     }
     this.current = next;
     this.logger.log(

@@ -2,8 +2,6 @@ import type { KeyMaterial } from '../keys/key-material.js';
 import type { KeyProvider } from '../keys/key-provider.interface.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import type { ReplayWindowOptions } from '../replay/replay-window.js';
-import type { RetryOptions } from '../client/retry-options.js';
-import type { CircuitBreakerOptions } from '../client/circuit-breaker-options.js';
 import type { VerificationMetricsOption } from '../metrics/verification-metrics-option.js';
 
 export type EncryptionPolicy = 'required' | 'optional' | 'off';
@@ -63,64 +61,16 @@ export interface ReplayOptions extends ReplayWindowOptions {
   maxNoncesPerCaller?: number;
 }
 
-export interface SignedHttpClientOptions {
-  /** Per-attempt timeout for outgoing calls, in ms. Default 5000. */
-  timeoutMs?: number;
-  /**
-   * Which upstreams get encrypted bodies (JWE, dir + A256GCM) and are asked for encrypted answers:
-   * `true` for all, or a list of upstream ids (e.g. `['inventory-service']`). Default: none.
-   */
-  encrypt?: boolean | string[];
-  /**
-   * Automatic retries, with exponential backoff and full jitter, of IDEMPOTENT requests only: GET, HEAD,
-   * OPTIONS, PUT, DELETE, and POST/PATCH that carry an `Idempotency-Key` header (which the signature
-   * covers). Retried on network errors (ECONNREFUSED, ECONNRESET, socket hang up, …), timeouts
-   * (ECONNABORTED/ETIMEDOUT) and 502/503/504; never on any other status. A 503's `Retry-After` is
-   * honoured, capped at maxDelayMs. Every attempt is signed afresh (new `created`, new nonce), so a
-   * retry is never refused as a replay. An open circuit (UpstreamUnavailableError) is not retried.
-   * - `maxAttempts`: attempts in all, the first included (1 = no retry). Default 3.
-   * - `baseDelayMs`: the wait before attempt n+1 is uniform in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))). Default 100.
-   * - `maxDelayMs`: ceiling of every wait. Default 2000.
-   * `false` disables retries. Default: `{ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 }`.
-   */
-  retry?: RetryOptions | false;
-  /**
-   * One circuit breaker per upstream origin (`scheme://host:port`). A call fails (for the breaker) on a
-   * network error, a timeout or a 5xx, every retry attempt counting as one call; a 4xx is an answer and
-   * resets the count. After `consecutiveFailures` failures in a row the circuit opens: calls to that
-   * origin fail at once with UpstreamUnavailableError (`reason: 'circuit_open'`), nothing is sent. After
-   * `halfOpenAfterMs` one trial call goes through (concurrent ones wait for it): a success closes the
-   * circuit, a failure opens it again.
-   * - `consecutiveFailures`: default 5.
-   * - `halfOpenAfterMs`: default 10 000.
-   * `false` disables the breakers.
-   */
-  circuitBreaker?: CircuitBreakerOptions | false;
-  /**
-   * Largest answer accepted from an upstream, in bytes, counted after decompression (so a gzip or
-   * brotli bomb stops here). A larger one is refused with UpstreamAnswerRefusedError
-   * (`reason: 'upstream_response_too_large'`). A call's `maxContentLength` may lower it, not raise it.
-   * Default 10 MiB.
-   */
-  maxResponseBytes?: number;
-  /**
-   * Largest body sent, in bytes, as it goes on the wire (the ciphertext, when encrypted). A larger one
-   * is not sent: OutgoingRequestRefusedError (`reason: 'request_too_large'`). A call's `maxBodyLength`
-   * may lower it, not raise it. Default 10 MiB.
-   */
-  maxRequestBytes?: number;
-}
-
 /**
  * How ServiceAuthGuard is installed:
  * - `'global'` (default): on every HTTP route. A route without @PublicRoute() needs a verified caller;
  *   with no callers configured, every such route is refused (and start-up says so).
  * - `'manual'`: the guard is provided but not registered; the application registers it itself (its
  *   own subclass as APP_GUARD, after its other guards, or with @UseGuards on some controllers).
- * - `'none'`: this service accepts no signed callers at all (a pure caller, or a public edge). The
- *   guard is not installed, and a @TrustedCaller anywhere is a start-up error.
+ * A service that accepts no signed callers does not register ServiceAuthModule at all; to call other
+ * services it imports SignedHttpModule.register() (`nest-service-auth/client`) alone.
  */
-export type GuardInstallation = 'global' | 'manual' | 'none';
+export type GuardInstallation = 'global' | 'manual';
 
 export interface LoggingOptions {
   /**
@@ -155,7 +105,6 @@ export interface ServiceAuthModuleOptions {
   requiredComponents?: string[];
   /** Default policy for encrypted request bodies on routes without @EncryptedBody(). Default 'optional'. */
   encryption?: EncryptionPolicy;
-  client?: SignedHttpClientOptions;
   /**
    * Metrics of every decision of ServiceAuthGuard (see VerificationMetricsOption): `true` for
    * OpenTelemetry through the global MeterProvider (needs @opentelemetry/api), `{ meter }` for a

@@ -1,6 +1,5 @@
 import { Module, type OnApplicationShutdown, Inject, Logger, type CanActivate } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, DiscoveryService } from '@nestjs/core';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
 import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
@@ -28,27 +27,13 @@ const NOT_INSTALLED: CanActivate = { canActivate: () => true };
  * are known, so that a service never starts with a check that silently does nothing.
  */
 function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedServiceAuthOptions): void {
-  if (options.guard === 'none' && keys.inbound) {
-    throw new KeyConfigurationError(
-      `ServiceAuthModule: callers are configured (${keys.ring.callerIds.join(', ')}), but guard is 'none', so nothing would check them. ` +
-        "Remove the callers, or use guard: 'global' (or 'manual' and register ServiceAuthGuard yourself)",
-    );
-  }
-  const encrypt = options.client.encrypt;
-  const unknown = typeof encrypt === 'boolean' ? [] : encrypt.filter((id) => !keys.ring.upstream(id));
-  if (unknown.length > 0) {
-    throw new KeyConfigurationError(
-      `ServiceAuthModule: client.encrypt names ${unknown.map((id) => `"${id}"`).join(', ')}, which ${unknown.length > 1 ? 'are not configured upstreams' : 'is not a configured upstream'}` +
-        ` (configured: ${keys.ring.upstreamIds.join(', ') || 'none'})`,
-    );
-  }
   if (options.guard === 'global' && !keys.inbound) {
     new Logger('ServiceAuth').warn(
       new LogLine({
         event: 'service_auth_no_callers',
         message:
           'No callers are configured (SERVICE_AUTH_CALLERS), so every route without @PublicRoute() refuses every request. ' +
-          "If this service accepts no signed callers, set guard: 'none'.",
+          'A service that accepts no signed callers does not register ServiceAuthModule (to call others, SignedHttpModule.register() alone).',
       }),
     );
   }
@@ -121,7 +106,6 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     FastifyRawBodyRegistrar,
     TrustedCallerValidator,
   ],
-  // RESOLVED_OPTIONS and ServiceAuthKeys: for SignedHttpModule (nest-service-auth/client), which signs with these keys.
   exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, RefusalLog],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {

@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import axios, { AxiosError, AxiosHeaders, isCancel, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { randomBytes } from 'node:crypto';
@@ -13,9 +12,9 @@ import { httpMessage } from '../protocol/http-message.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import type { ServiceAuthModuleOptions, SignedHttpClientOptions } from './service-auth-options.interface.js';
+import { resolveClientOptions } from '../client/resolved-client-options.js';
+import type { SignedHttpClientOptions } from '../client/signed-http-options.js';
 import { SignedHttpService } from './signed-http.service.js';
-import { resolveOptions } from './resolved-options.js';
 
 type Answer = { status: number; headers?: Record<string, string>; data?: unknown };
 type Step = Answer | { network: string } | { hang: true } | { reply: (request: Seen) => Answer };
@@ -99,13 +98,16 @@ let keys: ServiceAuthKeys;
 
 beforeAll(async () => {
   Logger.overrideLogger(false);
-  keys = await ServiceAuthKeys.create({ serviceId: 'order-service', keys: orderServiceKeys() });
+  keys = await ServiceAuthKeys.create({ serviceId: 'order-service', keys: orderServiceKeys() }, 'SignedHttpModule');
 });
 
 function service(script: Step[], client: SignedHttpClientOptions = {}, serviceKeys: ServiceAuthKeys = keys) {
   const { adapter, seen } = scriptedAdapter(script);
-  const options: ServiceAuthModuleOptions = { serviceId: 'order-service', client: { retry: { baseDelayMs: 0, maxDelayMs: 0 }, ...client } };
-  return { http: new SignedHttpService(new HttpService(axios.create({ adapter })), serviceKeys, resolveOptions(options)), seen };
+  const options = resolveClientOptions({ serviceId: 'order-service', retry: { baseDelayMs: 0, maxDelayMs: 0 }, ...client });
+  const http = new SignedHttpService(serviceKeys, options);
+  // The network, replaced: an adapter function on the client's own instance carries every signed call.
+  http.axiosRef.defaults.adapter = adapter;
+  return { http, seen };
 }
 
 describe('SignedHttpService resilience', () => {
@@ -302,8 +304,12 @@ describe('SignedHttpService upstream selection', () => {
 
   it('after a reload, the new first key of the upstream signs', async () => {
     let material = orderServiceKeys();
-    const reloading = await ServiceAuthKeys.create({ serviceId: 'order-service', keyProvider: { load: () => material } });
+    const reloading = await ServiceAuthKeys.create(
+      { serviceId: 'order-service', keyProvider: { load: () => material } },
+      'SignedHttpModule',
+    );
     const { http, seen } = service([], {}, reloading);
+    expect(http.keys).toBe(reloading);
     await firstValueFrom(http.get(`${UPSTREAM}/x`));
     const rotated = { ...PAIRS.inventory, keys: [credential('inv-3'), ...PAIRS.inventory.keys] };
     material = { upstreams: [rotated, PAIRS.payments] };
@@ -314,6 +320,19 @@ describe('SignedHttpService upstream selection', () => {
     // billing is gone after the reload: calls to it are no longer signed.
     await expect(firstValueFrom(http.get('http://billing.test/api/x'))).rejects.toBeInstanceOf(UpstreamNotConfiguredError);
     expect(seen).toHaveLength(2);
+  });
+
+  it('a reload that would leave the client without upstreams is refused; the running keys stay', async () => {
+    let material = orderServiceKeys();
+    const reloading = await ServiceAuthKeys.create(
+      { serviceId: 'order-service', keyProvider: { load: () => material } },
+      'SignedHttpModule',
+    );
+    const { http, seen } = service([], {}, reloading);
+    material = { callers: [{ id: 'billing-service', keys: [credential('bill-in-1')] }] };
+    await expect(http.keys.reload()).rejects.toThrow(/no upstreams/);
+    await firstValueFrom(http.get(`${UPSTREAM}/x`));
+    expect(paramOf(seen[0].headers, 'keyid')).toBe('inv-2');
   });
 
   it('urlFor builds a URL at a configured upstream, and refuses an unknown upstream id', () => {
@@ -327,7 +346,7 @@ describe('SignedHttpService upstream selection', () => {
   });
 });
 
-describe('SignedHttpService client.encrypt (by upstream id)', () => {
+describe('SignedHttpService encrypt (by upstream id)', () => {
   /** An encrypted answer to `request`, under one of an upstream's keys. */
   const sealedAnswer =
     (key: CredentialDefinition, audience: string, kid = key.id) =>
@@ -357,7 +376,7 @@ describe('SignedHttpService client.encrypt (by upstream id)', () => {
   });
 
   it('a URL prefix in the list (the former form) is refused before any call: it would encrypt nothing', () => {
-    expect(() => service([], { encrypt: [UPSTREAM] })).toThrow(/client\.encrypt must be true, false or a list of upstream ids/);
+    expect(() => service([], { encrypt: [UPSTREAM] })).toThrow(/encrypt must be true, false or a list of upstream ids/);
   });
 
   it('encrypt: true encrypts for every upstream', async () => {

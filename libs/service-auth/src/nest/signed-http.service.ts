@@ -1,19 +1,16 @@
-import { HttpService } from '@nestjs/axios';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { AxiosAdapter, AxiosRequestConfig, AxiosResponse } from 'axios';
+import { Logger } from '@nestjs/common';
+import axios, { type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
 import { callHeaders } from '../client/call-headers.js';
 import { OutgoingRequestRefusedError } from '../client/outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from '../client/outgoing-request.js';
 import { checkCallConfig, guardedAdapter, refusedAnswer, refuseRedirect, transportConfig } from '../client/outgoing-transport.js';
 import { redactedError } from '../client/redacted-error.js';
+import { appliesTo, type ResolvedClientOptions } from '../client/resolved-client-options.js';
 import { RetryPolicy } from '../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../client/upstream-circuit-breakers.js';
 import { UpstreamNotConfiguredError } from '../client/upstream-not-configured.error.js';
-import type { ResolvedUpstream } from '../keys/key-ring.js';
-import type { ResolvedClientOptions, ResolvedServiceAuthOptions } from './resolved-options.js';
-import { RESOLVED_OPTIONS } from './service-auth.constants.js';
-import { ServiceAuthKeys } from './service-auth-keys.service.js';
+import type { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { LogLine } from './log-line.js';
 
 /**
@@ -24,34 +21,48 @@ import { LogLine } from './log-line.js';
  * retry, is signed afresh with a new `created` and `nonce`, and is never refused as a replay.
  * Unsubscribing cancels the call (and any pending retry).
  *
+ * The signature covers every header the call sets but the hop-by-hop and transport ones (see
+ * client/signed-call-headers.ts), `accept` whenever a sealed answer is asked for, and `@authority`
+ * for the upstreams of the `coverAuthority` option.
+ *
  * Resilience (see SignedHttpClientOptions): idempotent requests are retried with exponential backoff
- * and full jitter (`client.retry`, RetryPolicy), and every attempt goes through the circuit breaker of
- * its upstream origin (`client.circuitBreaker`, UpstreamCircuitBreakers): while it is open, calls fail
+ * and full jitter (`retry`, RetryPolicy), and every attempt goes through the circuit breaker of
+ * its upstream origin (`circuitBreaker`, UpstreamCircuitBreakers): while it is open, calls fail
  * fast with UpstreamUnavailableError.
  *
- * Transport (see client/outgoing-transport.ts for every axios default and why): redirects are never
+ * Transport (see client/outgoing-transport.ts for every axios default and why): calls go through an
+ * axios instance of the client's own, never the process-global one nor an HttpModule's, so no
+ * interceptor of the application sees the API key or a signature. Redirects are never
  * followed (a 3xx is an UpstreamAnswerRefusedError 'upstream_redirect'), answers are bounded
- * (`client.maxResponseBytes`, decoded size; 'upstream_response_too_large'), bodies too
- * (`client.maxRequestBytes`), and proxies named by the environment are ignored. A call config that
+ * (`maxResponseBytes`, decoded size; 'upstream_response_too_large'), bodies too
+ * (`maxRequestBytes`), and proxies named by the environment are ignored. A call config that
  * would undo any of this is refused with OutgoingRequestRefusedError before anything is sent.
+ *
+ * Provided by SignedHttpModule.register(); constructed there, with the module's keys and options.
  */
-@Injectable()
 export class SignedHttpService {
   private readonly logger = new Logger('SignedHttpService');
-  /** ServiceAuthModule's `client` options, defaults filled in; also the transport's byte limits. */
-  private readonly client: ResolvedClientOptions;
   private readonly retry: RetryPolicy | undefined;
   private readonly breakers: UpstreamCircuitBreakers | undefined;
   private readonly adapter: AxiosAdapter;
+  private readonly instance: AxiosInstance;
 
   constructor(
-    private readonly http: HttpService,
-    private readonly keys: ServiceAuthKeys,
-    @Inject(RESOLVED_OPTIONS) options: ResolvedServiceAuthOptions,
+    /** The keys this client signs with, its own (not ServiceAuthModule's): `keys.reload()` reads its key source again. */
+    readonly keys: ServiceAuthKeys,
+    /** SignedHttpModule's options, defaults filled in; also the transport's byte limits. */
+    private readonly client: ResolvedClientOptions,
   ) {
-    const client = options.client;
-    this.client = client;
-    this.adapter = guardedAdapter(client, () => this.http.axiosRef.defaults.adapter);
+    // The transport settings as the instance's defaults too, so that axiosRef used directly starts
+    // from them; every signed call forces them again (transportConfig, guardedAdapter).
+    this.instance = axios.create({
+      maxRedirects: 0,
+      proxy: false,
+      maxContentLength: client.maxResponseBytes,
+      maxBodyLength: client.maxRequestBytes,
+      timeout: client.timeoutMs,
+    });
+    this.adapter = guardedAdapter(client, () => this.instance.defaults.adapter);
     this.retry = client.retry === false ? undefined : new RetryPolicy(client.retry);
     this.breakers =
       client.circuitBreaker === false
@@ -65,11 +76,6 @@ export class SignedHttpService {
           });
   }
 
-  private encrypts(upstream: ResolvedUpstream): boolean {
-    const encrypt = this.client.encrypt;
-    return encrypt === true || (Array.isArray(encrypt) && encrypt.includes(upstream.id));
-  }
-
   /**
    * The absolute URL of `path` at a configured upstream: `urlFor('inventory-service', '/api/inventory')`.
    * Lets an application keep an upstream's location in one place, its service-auth configuration.
@@ -81,11 +87,11 @@ export class SignedHttpService {
   }
 
   /**
-   * The underlying axios instance, as HttpService exposes it. Typed as HttpService's own member: a
-   * CommonJS build sees axios' CommonJS types while @nestjs/axios 12 (ESM) sees its ESM types.
+   * The client's own axios instance, as HttpService exposes its own; used by nothing else in the
+   * process. A custom adapter FUNCTION set on its defaults (a test double) carries every signed call.
    */
-  get axiosRef(): HttpService['axiosRef'] {
-    return this.http.axiosRef;
+  get axiosRef(): AxiosInstance {
+    return this.instance;
   }
 
   // `T = any` on every method, as on HttpService's: code written for HttpService compiles unchanged
@@ -156,7 +162,7 @@ export class SignedHttpService {
     const method = (config.method ?? 'GET').toUpperCase();
     // Before the breaker and the retries: a refused config is the caller's mistake, not the upstream's.
     checkCallConfig(config, this.client);
-    const upstream = upstreamOrigin(this.http.axiosRef.getUri(config));
+    const upstream = upstreamOrigin(this.instance.getUri(config));
     const breakers = this.breakers;
     const attempt = breakers
       ? () => breakers.execute<T>(upstream, () => this.send<T>(config, upstream, signal))
@@ -171,20 +177,21 @@ export class SignedHttpService {
 
   /** Prepares (encrypted if configured, signed with a new `created` and nonce) and sends one attempt. */
   private async send<T>(config: AxiosRequestConfig, origin: string, signal: AbortSignal): Promise<AxiosResponse<T>> {
-    const axios = this.http.axiosRef;
+    const instance = this.instance;
     const method = (config.method ?? 'GET').toUpperCase();
     // The URL axios will put on the wire, with params serialised its way; it is then sent verbatim.
-    const url = axios.getUri(config);
+    const url = instance.getUri(config);
     const ring = this.keys.ring;
     const upstream = ring.upstreamFor(url);
     if (!upstream) throw new UpstreamNotConfiguredError(targetOf(url), ring.upstreamIds);
     const key = upstream.keys[0];
     const headers = callHeaders(config.headers);
-    const encrypted = this.encrypts(upstream);
-    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted);
+    const encrypted = appliesTo(this.client.encrypt, upstream.id);
+    const coverAuthority = appliesTo(this.client.coverAuthority, upstream.id);
+    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted, { coverAuthority });
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
     // to the bytes on the wire (the ciphertext, when encrypted).
-    const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'client.maxRequestBytes';
+    const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'maxRequestBytes';
     const maxRequestBytes = config.maxBodyLength ?? this.client.maxRequestBytes;
     if (prepared.body && prepared.body.length > maxRequestBytes) {
       throw new OutgoingRequestRefusedError(
@@ -195,7 +202,7 @@ export class SignedHttpService {
     }
     let response: AxiosResponse<T>;
     try {
-      response = await axios.request<T>({
+      response = await instance.request<T>({
         ...config,
         ...transportConfig(config, this.client, this.adapter),
         method,

@@ -34,11 +34,9 @@ export class TrustedCallerValidator implements OnModuleInit {
           if (!configured.has(id)) {
             throw new KeyConfigurationError(
               `@TrustedCaller('${id}') on ${where} names a caller that is not configured. ` +
-                (this.options.guard === 'none'
-                  ? "This service is configured with guard: 'none': it accepts no signed callers."
-                  : configured.size
-                    ? `Configured callers: ${[...configured].join(', ')}.`
-                    : 'This service has no callers configured (set SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS, or options.keys.callers).'),
+                (configured.size
+                  ? `Configured callers: ${[...configured].join(', ')}.`
+                  : 'This service has no callers configured (set SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS, or options.keys.callers).'),
             );
           }
         }

@@ -17,19 +17,11 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
       'ServiceAuthModule: serviceId is required (1-128 characters of A-Z a-z 0-9 . _ ~ -), e.g. "order-service"',
     );
   }
-  if (options.guard !== undefined && !['global', 'manual', 'none'].includes(options.guard)) {
-    throw new KeyConfigurationError(`ServiceAuthModule: guard must be 'global', 'manual' or 'none' (got ${JSON.stringify(options.guard)})`);
-  }
-  const encrypt: unknown = options.client?.encrypt;
-  if (
-    encrypt !== undefined &&
-    typeof encrypt !== 'boolean' &&
-    !(Array.isArray(encrypt) && encrypt.every((id) => typeof id === 'string' && SERVICE_ID.test(id)))
-  ) {
-    // Before upstreams had ids, this option listed URL prefixes; such an entry would now match nothing
-    // and silently send plaintext, so it is refused rather than ignored.
+  if (options.guard !== undefined && !['global', 'manual'].includes(options.guard)) {
     throw new KeyConfigurationError(
-      "ServiceAuthModule: client.encrypt must be true, false or a list of upstream ids (e.g. ['inventory-service']), not URLs",
+      `ServiceAuthModule: guard must be 'global' or 'manual' (got ${JSON.stringify(options.guard)}). ` +
+        'A service that accepts no signed callers does not register ServiceAuthModule; to call other services it imports ' +
+        "SignedHttpModule.register({ serviceId, … }) from 'nest-service-auth/client' alone",
     );
   }
   if (options.keys && options.keyProvider) {
@@ -46,10 +38,6 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
     }
   }
   validateReplayStore(options.replay);
-  positiveInteger(options.client?.timeoutMs, 'client.timeoutMs');
-  positiveInteger(options.client?.maxResponseBytes, 'client.maxResponseBytes');
-  positiveInteger(options.client?.maxRequestBytes, 'client.maxRequestBytes');
-  validateClientResilience(options);
   if (options.encryption !== undefined && !['required', 'optional', 'off'].includes(options.encryption)) {
     throw new KeyConfigurationError(
       `ServiceAuthModule: encryption must be 'required', 'optional' or 'off' (got ${JSON.stringify(options.encryption)})`,
@@ -63,29 +51,6 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
 function nonNegativeInteger(value: unknown, setting: string): void {
   if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
     throw new KeyConfigurationError(`ServiceAuthModule: ${setting} must be a non-negative integer (got ${JSON.stringify(value)})`);
-  }
-}
-
-function objectOrFalse(value: unknown, setting: string): value is Record<string, unknown> {
-  if (value === undefined || value === false) return false;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new KeyConfigurationError(`ServiceAuthModule: ${setting} must be an object or false (got ${JSON.stringify(value)})`);
-  }
-  return true;
-}
-
-/** client.retry and client.circuitBreaker: an object of integers, or false. */
-function validateClientResilience(options: ServiceAuthModuleOptions): void {
-  const retry: unknown = options.client?.retry;
-  if (objectOrFalse(retry, 'client.retry')) {
-    positiveInteger(retry.maxAttempts, 'client.retry.maxAttempts');
-    nonNegativeInteger(retry.baseDelayMs, 'client.retry.baseDelayMs');
-    nonNegativeInteger(retry.maxDelayMs, 'client.retry.maxDelayMs');
-  }
-  const breaker: unknown = options.client?.circuitBreaker;
-  if (objectOrFalse(breaker, 'client.circuitBreaker')) {
-    positiveInteger(breaker.consecutiveFailures, 'client.circuitBreaker.consecutiveFailures');
-    positiveInteger(breaker.halfOpenAfterMs, 'client.circuitBreaker.halfOpenAfterMs');
   }
 }
 

@@ -16,7 +16,7 @@ export interface TestCredential {
 export interface TestCallerOptions {
   /** The `serviceId` of the service under test: every request is signed for it. */
   audience: string;
-  /** Encrypt request bodies (JWE) and ask for encrypted answers, as `client.encrypt` does. Each request may say otherwise. */
+  /** Encrypt request bodies (JWE) and ask for encrypted answers, as SignedHttpModule's `encrypt` does. Each request may say otherwise. */
   encrypt?: boolean;
   /** A credential to use instead of a fresh one, e.g. one the application under test already loads. */
   credential?: TestCredential;
