@@ -9,7 +9,13 @@ import { sealAnswerOf } from './sealed-answer.registrar.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
-import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import {
+  ENCRYPTION_POLICY_METADATA,
+  REQUEST_VERIFIER,
+  RESOLVED_OPTIONS,
+  VERIFICATION_OBSERVER,
+  VERIFIED_CALLER_PROPERTY,
+} from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import type { EncryptionPolicy } from './service-auth-options.interface.js';
@@ -22,6 +28,9 @@ import { rememberVerifiedKey } from './verified-key.js';
 import { rememberProtectedRoute } from './protected-routes.js';
 import { apiKeyLookupOf } from './api-key-lookup.js';
 import { declaredRouteOf, routePattern } from './route-pattern.js';
+import { contextRequestOf } from './execution-context-request.js';
+import { asGraphQLRefusal, unverifiedContextRefusal } from './context-refusal.js';
+import type { IncomingMessage } from 'node:http';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 
 /**
@@ -43,6 +52,12 @@ export class ServiceAuthGuard implements CanActivate {
    * Otherwise EncryptedExchangeInterceptor does it, and this stays undefined.
    */
   private readonly exchange?: EncryptedExchange;
+  /**
+   * One HTTP request can run several resolvers (one per root field): it is verified (and its nonce
+   * claimed) once, by the first, and the others share the outcome.
+   */
+  private readonly graphqlVerifications = new WeakMap<IncomingMessage, Promise<VerifiedCaller>>();
+  private readonly defaultEncryption: EncryptionPolicy;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -56,6 +71,7 @@ export class ServiceAuthGuard implements CanActivate {
   ) {
     this.refusalLog = refusalLog ?? new RefusalLog(options);
     this.maxBodyBytes = options.maxBodyBytes;
+    this.defaultEncryption = options.encryption;
     if (options.guard === 'global') this.exchange = new EncryptedExchange(keys, options);
   }
 
@@ -64,7 +80,7 @@ export class ServiceAuthGuard implements CanActivate {
    * once: the usual case), so that Nest goes on without a promise; a promise otherwise.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (context.getType() !== 'http') return true;
+    if (context.getType() !== 'http') return this.activateOutsideHttp(context);
     const route = this.routeOf(context);
     if (route.public) {
       // An encrypted body on a public route is refused (no caller to decrypt for), as is a plaintext
@@ -104,6 +120,71 @@ export class ServiceAuthGuard implements CanActivate {
     // Outside the try, as on the asynchronous path: what accept() refuses (a malformed encrypted body)
     // concerns the body, not the caller, and is neither a refusal of the caller nor an unexpected error.
     return this.accept(context, req, route, verified, started);
+  }
+
+  /**
+   * GraphQL over HTTP is verified as its HTTP request; every other context (microservice and WebSocket
+   * messages, GraphQL subscriptions) is not verified, so only its public handlers run.
+   */
+  private activateOutsideHttp(context: ExecutionContext): true | Promise<true> {
+    const route = this.routeOf(context);
+    if (route.public) return true;
+    const target = contextRequestOf(context);
+    if (target.kind === 'unverified') {
+      return unverifiedContextRefusal(target.type).then((refusal) => {
+        throw refusal;
+      });
+    }
+    return this.activateResolver(context, target.req, route).catch((err: unknown) => {
+      throw asGraphQLRefusal(err);
+    });
+  }
+
+  /** A resolver: its request verified once, then this resolver's own trust list applied to the caller. */
+  private async activateResolver(context: ExecutionContext, req: ServiceAuthRequest, route: RouteDecision): Promise<true> {
+    const started = this.observer ? performance.now() : 0;
+    const policy =
+      this.reflector.getAllAndOverride<EncryptionPolicy>(ENCRYPTION_POLICY_METADATA, [context.getHandler(), context.getClass()]) ??
+      this.defaultEncryption;
+    if (policy === 'required') {
+      this.refuse(
+        context,
+        req,
+        started,
+        new ServiceAuthError('encryption_required', 'GraphQL requests are not encrypted, and this resolver requires encryption'),
+      );
+    }
+    const node = nodeRequest(req);
+    let verification = this.graphqlVerifications.get(node);
+    if (!verification) {
+      verification = this.verifyRequestOnce(req).then(
+        (verified) => {
+          req[VERIFIED_CALLER_PROPERTY] = verified.caller;
+          if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
+          return verified.caller;
+        },
+        (err: unknown) => this.refuse(context, req, started, err),
+      );
+      this.graphqlVerifications.set(node, verification);
+    }
+    const caller = await verification;
+    if (route.isTrusted && !route.isTrusted(caller.id)) {
+      this.refuse(
+        context,
+        req,
+        started,
+        new ServiceAuthError('caller_not_trusted', 'This caller is not allowed to use this resolver', `caller=${caller.id}`),
+      );
+    }
+    return true;
+  }
+
+  /** The checks of the HTTP path, for any configured caller (a trust list is applied per resolver). */
+  private async verifyRequestOnce(req: ServiceAuthRequest): Promise<VerifiedRequest> {
+    const message = requestMessage(req);
+    this.verifier.precheck(message);
+    checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
+    return this.verify(req, message, await rawBodyNow(req, this.maxBodyBytes), ANY_CALLER);
   }
 
   private verify(
@@ -146,8 +227,10 @@ export class ServiceAuthGuard implements CanActivate {
     if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
     if (err instanceof ServiceAuthError) {
       // A stranger on this route: from now on such requests are refused before their body is read.
-      if (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid') rememberProtectedRoute(req);
-      if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
+      // (Only HTTP routes: one GraphQL endpoint serves public and protected resolvers alike.)
+      const http = context.getType() === 'http';
+      if (http && (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid')) rememberProtectedRoute(req);
+      if (http && err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
       this.reject(err, req);
     }
     throw err;
@@ -251,6 +334,9 @@ interface RouteDecision {
   /** Whether the handler writes its own response (`@Res()` without passthrough): its answer is not sealed. */
   writesResponse: boolean;
 }
+
+/** A route that any configured caller may use (a resolver's own list is applied after verification). */
+const ANY_CALLER: RouteDecision = { public: false, writesResponse: false };
 
 /** An Express response has `header` and Node's `setHeader`; a Fastify reply has `header`. */
 interface Reply {
