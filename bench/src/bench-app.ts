@@ -5,7 +5,7 @@
 // Same as apps/inventory-service/src/inventory-app.ts: the same bootstrap (service-app's
 // createServiceApp: rawBody, the body limit, Express parsers without inflating, the global
 // ValidationPipe), `POST /api/inventory` with @TrustedCaller('order-service'), @HttpCode(200), @Body() DTO,
-// @Caller() and @Headers('idempotency-key'). What differs, on purpose:
+// @Caller() (in the modes without the library, a decorator of the same cost: BaselineInventoryController) and @Headers('idempotency-key'). What differs, on purpose:
 //   - no stock store: the handler answers what the store would for P123 (a PGlite write serialises
 //     every request at ~1-2 ms and would hide the guard's cost entirely);
 //   - no per-request log line (it costs the same in every mode and would only dilute the comparison);
@@ -27,6 +27,7 @@ import {
   Body,
   Catch,
   Controller,
+  createParamDecorator,
   Headers,
   HttpCode,
   HttpException,
@@ -115,6 +116,29 @@ export class InventoryController {
   }
 }
 
+/**
+ * The same route for the modes without ServiceAuthModule, where @Caller() (which refuses a request no
+ * guard verified) cannot be used: a parameter decorator of the same cost reads the same property.
+ */
+const UnverifiedCaller = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): unknown => ctx.switchToHttp().getRequest<{ serviceAuthCaller?: unknown }>().serviceAuthCaller,
+);
+
+@Controller('api/inventory')
+export class BaselineInventoryController {
+  @Post()
+  @HttpCode(200)
+  async update(
+    @Body() order: BenchStockUpdateDto,
+    @UnverifiedCaller() caller: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+  ) {
+    void caller;
+    void idempotencyKey;
+    return answer(order);
+  }
+}
+
 /** The same route, encrypted: JWE request bodies required, answers encrypted under the caller's key. */
 @Controller('api/inventory')
 @TrustedCaller('order-service')
@@ -195,11 +219,11 @@ class PassportApiKeyGuard extends AuthGuard('api-key') {}
 @Module({})
 export class BenchAppModule {
   static forMode(mode: BenchMode, credential: BenchCredential, redisUrl?: string): DynamicModule {
-    if (mode === 'plain') return { module: BenchAppModule, controllers: [InventoryController] };
+    if (mode === 'plain') return { module: BenchAppModule, controllers: [BaselineInventoryController] };
     if (mode === 'apikey') {
       return {
         module: BenchAppModule,
-        controllers: [InventoryController],
+        controllers: [BaselineInventoryController],
         providers: [
           { provide: BENCH_CREDENTIAL, useValue: credential },
           { provide: APP_GUARD, useClass: HandWrittenApiKeyGuard },
@@ -210,7 +234,7 @@ export class BenchAppModule {
       return {
         module: BenchAppModule,
         imports: [PassportModule],
-        controllers: [InventoryController],
+        controllers: [BaselineInventoryController],
         providers: [
           { provide: BENCH_CREDENTIAL, useValue: credential },
           ApiKeyStrategy,
@@ -221,7 +245,7 @@ export class BenchAppModule {
     if (mode === 'hooks') {
       return {
         module: BenchAppModule,
-        controllers: [InventoryController],
+        controllers: [BaselineInventoryController],
         providers: [
           { provide: APP_GUARD, useClass: NoopGuard },
           { provide: APP_FILTER, useClass: PassFilter },

@@ -91,8 +91,11 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
  */
 @Catch(HttpException)
 export class BodyParserErrorFilter extends BaseExceptionFilter {
-  override catch(exception: HttpException, host: ArgumentsHost): void {
-    const parserReason = host.getType() === 'http' ? parserRefusalReason(exception.cause) : undefined;
+  override catch(exception: HttpException, host: ArgumentsHost): void | HttpException {
+    // Outside HTTP (a GraphQL resolver) there is no response to write: the error goes back to the
+    // framework as it came, which is what it does with an error no filter catches.
+    if (host.getType() !== 'http') return exception;
+    const parserReason = parserRefusalReason(exception.cause);
     if (!parserReason) return super.catch(exception, host);
     const reason = isContentEncoded(host) ? 'content_encoding_unsupported' : parserReason;
     super.catch(new ServiceAuthException(reason, messageFor(reason, exception.cause)), host);

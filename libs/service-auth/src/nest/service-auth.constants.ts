@@ -2,6 +2,8 @@
 export const TRUSTED_CALLERS_METADATA = 'service-auth:trusted-callers';
 export const PUBLIC_ROUTE_METADATA = 'service-auth:public-route';
 export const ENCRYPTION_POLICY_METADATA = 'service-auth:encryption-policy';
+/** Set on a handler one of whose parameters is @Caller(). */
+export const CALLER_PARAMETER_METADATA = 'service-auth:caller-parameter';
 
 /** The request property the guard stores the verified caller under. */
 export const VERIFIED_CALLER_PROPERTY = 'serviceAuthCaller';

@@ -1,6 +1,8 @@
 import { describe, it, expect, jest, beforeAll, afterAll } from '@jest/globals';
 import { HttpException, Logger, type ExecutionContext, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { RpcException } from '@nestjs/microservices';
+import { WsException } from '@nestjs/websockets';
 import { randomBytes } from 'node:crypto';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { hmacSha256 } from '../protocol/hmac-sha256.js';
@@ -190,9 +192,40 @@ describe('ServiceAuthGuard: route classification', () => {
     });
   });
 
-  it('a non-http context (rpc, ws) is allowed without looking at the request', async () => {
-    await expect(activate(guard, context(undefined, PlainController, PlainController.prototype.anything, 'rpc'))).resolves.toBe(true);
-    await expect(activate(guard, context(undefined, PlainController, PlainController.prototype.anything, 'ws'))).resolves.toBe(true);
+  it("refuses a non-public handler of a context it does not verify (rpc, ws) with context_unsupported, in that context's exception", async () => {
+    const refused = (type: string) =>
+      activate(guard, context(undefined, PlainController, PlainController.prototype.anything, type)).catch((e: unknown) => e);
+    const rpc = await refused('rpc');
+    expect(rpc).toBeInstanceOf(RpcException);
+    expect((rpc as RpcException).getError()).toEqual({
+      status: 401,
+      reason: 'context_unsupported',
+      message: expect.stringMatching(/not verified yet.*@PublicRoute\(\)/s),
+    });
+    const ws = await refused('ws');
+    expect(ws).toBeInstanceOf(WsException);
+    expect((ws as WsException).getError()).toEqual({
+      status: 401,
+      reason: 'context_unsupported',
+      message: expect.stringMatching(/@PublicRoute\(\)/),
+    });
+    const custom = await refused('kafka-bridge');
+    expect(custom).toBeInstanceOf(HttpException);
+    expect((custom as HttpException).getResponse()).toMatchObject({ statusCode: 401, reason: 'context_unsupported' });
+  });
+
+  it('runs a @PublicRoute() handler of a context it does not verify, without looking at the message', async () => {
+    await expect(activate(guard, context(undefined, BillingController, BillingController.prototype.health, 'rpc'))).resolves.toBe(true);
+    await expect(activate(guard, context(undefined, PublicController, PublicController.prototype.open, 'ws'))).resolves.toBe(true);
+  });
+
+  it('refuses a GraphQL resolver without an HTTP request (a subscription) with a GraphQL error carrying the reason', async () => {
+    const subscription = {
+      ...context(undefined, PlainController, PlainController.prototype.anything, 'graphql'),
+      getArgByIndex: (index: number) => [undefined, {}, { req: anonymous() }, { operation: { operation: 'subscription' } }][index],
+    } as unknown as ExecutionContext;
+    const error = await activate(guard, subscription).catch((e: unknown) => e);
+    expect((error as { extensions?: unknown }).extensions).toEqual({ reason: 'context_unsupported', status: 401 });
   });
 
   it('with NO callers configured (an outbound-only key set), every non-public route is refused (fail closed); public routes pass', async () => {

@@ -5,9 +5,16 @@ import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../protocol/
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
-import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
+import {
+  ENCRYPTION_POLICY_METADATA,
+  REQUEST_VERIFIER,
+  RESOLVED_OPTIONS,
+  VERIFICATION_OBSERVER,
+  VERIFIED_CALLER_PROPERTY,
+} from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
+import type { EncryptionPolicy } from './service-auth-options.interface.js';
 import { rawBodyNow } from './raw-body.js';
 import { requestMessage } from './request-message.js';
 import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
@@ -17,6 +24,10 @@ import { setVerifiedRequest } from './verified-request.js';
 import { rememberProtectedRoute } from './protected-routes.js';
 import { apiKeyLookupOf } from './api-key-lookup.js';
 import { declaredRouteOf, routePattern } from './route-pattern.js';
+import { contextRequestOf } from './execution-context-request.js';
+import { asGraphQLRefusal, unverifiedContextRefusal } from './context-refusal.js';
+import type { IncomingMessage } from 'node:http';
+import type { VerifiedCaller } from '../protocol/verified-caller.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 
 /**
@@ -32,6 +43,12 @@ export class ServiceAuthGuard implements CanActivate {
   protected readonly refusalLog: RefusalLog;
   private readonly maxBodyBytes: number;
   private readonly routes = new WeakMap<object, WeakMap<object, RouteDecision>>();
+  /**
+   * One HTTP request can run several resolvers (one per root field): it is verified (and its nonce
+   * claimed) once, by the first, and the others share the outcome.
+   */
+  private readonly graphqlVerifications = new WeakMap<IncomingMessage, Promise<VerifiedCaller>>();
+  private readonly defaultEncryption: EncryptionPolicy;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -45,6 +62,7 @@ export class ServiceAuthGuard implements CanActivate {
   ) {
     this.refusalLog = refusalLog ?? new RefusalLog(options);
     this.maxBodyBytes = options.maxBodyBytes;
+    this.defaultEncryption = options.encryption;
   }
 
   /**
@@ -52,7 +70,7 @@ export class ServiceAuthGuard implements CanActivate {
    * once: the usual case), so that Nest goes on without a promise; a promise otherwise.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (context.getType() !== 'http') return true;
+    if (context.getType() !== 'http') return this.activateOutsideHttp(context);
     const route = this.routeOf(context);
     if (route.public) return true;
 
@@ -82,6 +100,71 @@ export class ServiceAuthGuard implements CanActivate {
     return this.accept(context, req, verified, started);
   }
 
+  /**
+   * GraphQL over HTTP is verified as its HTTP request; every other context (microservice and WebSocket
+   * messages, GraphQL subscriptions) is not verified, so only its public handlers run.
+   */
+  private activateOutsideHttp(context: ExecutionContext): true | Promise<true> {
+    const route = this.routeOf(context);
+    if (route.public) return true;
+    const target = contextRequestOf(context);
+    if (target.kind === 'unverified') {
+      return unverifiedContextRefusal(target.type).then((refusal) => {
+        throw refusal;
+      });
+    }
+    return this.activateResolver(context, target.req, route).catch((err: unknown) => {
+      throw asGraphQLRefusal(err);
+    });
+  }
+
+  /** A resolver: its request verified once, then this resolver's own trust list applied to the caller. */
+  private async activateResolver(context: ExecutionContext, req: ServiceAuthRequest, route: RouteDecision): Promise<true> {
+    const started = this.observer ? performance.now() : 0;
+    const policy =
+      this.reflector.getAllAndOverride<EncryptionPolicy>(ENCRYPTION_POLICY_METADATA, [context.getHandler(), context.getClass()]) ??
+      this.defaultEncryption;
+    if (policy === 'required') {
+      this.refuse(
+        context,
+        req,
+        started,
+        new ServiceAuthError('encryption_required', 'GraphQL requests are not encrypted, and this resolver requires encryption'),
+      );
+    }
+    const node = nodeRequest(req);
+    let verification = this.graphqlVerifications.get(node);
+    if (!verification) {
+      verification = this.verifyRequestOnce(req).then(
+        (verified) => {
+          setVerifiedRequest(req, verified);
+          if (this.observer) this.report(this.observer, context, req, started, { accepted: true });
+          return verified.caller;
+        },
+        (err: unknown) => this.refuse(context, req, started, err),
+      );
+      this.graphqlVerifications.set(node, verification);
+    }
+    const caller = await verification;
+    if (route.isTrusted && !route.isTrusted(caller.id)) {
+      this.refuse(
+        context,
+        req,
+        started,
+        new ServiceAuthError('caller_not_trusted', 'This caller is not allowed to use this resolver', `caller=${caller.id}`),
+      );
+    }
+    return true;
+  }
+
+  /** The checks of the HTTP path, for any configured caller (a trust list is applied per resolver). */
+  private async verifyRequestOnce(req: ServiceAuthRequest): Promise<VerifiedRequest> {
+    const message = requestMessage(req);
+    this.verifier.precheck(message);
+    checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
+    return this.verify(req, message, await rawBodyNow(req, this.maxBodyBytes), ANY_CALLER);
+  }
+
   private verify(
     req: ServiceAuthRequest,
     message: HttpMessage,
@@ -106,8 +189,10 @@ export class ServiceAuthGuard implements CanActivate {
     if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
     if (err instanceof ServiceAuthError) {
       // A stranger on this route: from now on such requests are refused before their body is read.
-      if (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid') rememberProtectedRoute(req);
-      if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
+      // (Only HTTP routes: one GraphQL endpoint serves public and protected resolvers alike.)
+      const http = context.getType() === 'http';
+      if (http && (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid')) rememberProtectedRoute(req);
+      if (http && err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
       this.reject(err, req);
     }
     throw err;
@@ -187,6 +272,9 @@ interface RouteDecision {
   public: boolean;
   isTrusted?: TrustPolicy;
 }
+
+/** A route that any configured caller may use (a resolver's own list is applied after verification). */
+const ANY_CALLER: RouteDecision = { public: false };
 
 /** An Express response has `header` and Node's `setHeader`; a Fastify reply has `header`. */
 interface Reply {

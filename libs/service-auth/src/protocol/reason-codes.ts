@@ -23,6 +23,8 @@ export const REASON_STATUS = {
   request_from_future: 401,
   nonce_replayed: 401,
   caller_not_trusted: 403,
+  caller_unverified: 401,
+  context_unsupported: 401,
   body_malformed: 400,
   body_too_large: 413,
   encryption_required: 415,

@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { ClientProxyFactory, EventPattern, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
+import { firstValueFrom } from 'rxjs';
+import { createServer, type AddressInfo } from 'node:net';
+import { PublicRoute, ServiceAuthModule, TrustedCaller } from 'nest-service-auth';
+import { newCredential } from './support/credentials.js';
+import { listenUrl } from './support/demo-services.js';
+import { rawRequest, reasonOf, signedHeaders, signingCredential } from './support/raw-http.js';
+import { createServiceApp } from 'service-app';
+
+const billing = newCredential('billing-2026-11');
+const authOptions = { serviceId: 'ledger-service', keys: { callers: [{ id: 'billing-service', keys: [billing] }] } };
+
+@Controller('ledger')
+class LedgerController {
+  @Get()
+  entries() {
+    return { entries: 3 };
+  }
+
+  @MessagePattern('ledger.balance')
+  balance() {
+    return { balance: 42 };
+  }
+
+  @MessagePattern('ledger.ping')
+  @PublicRoute()
+  ping() {
+    return 'pong';
+  }
+}
+
+@Controller()
+class TrustedMessageController {
+  @MessagePattern('ledger.close')
+  @TrustedCaller('billing-service')
+  close() {
+    return { closed: true };
+  }
+}
+
+@Controller()
+@TrustedCaller('billing-service')
+class TrustedEventsController {
+  @EventPattern('ledger.closed')
+  onClosed(_event: unknown) {}
+}
+
+function appModule(controller: DynamicModule['controllers']): DynamicModule {
+  @Module({})
+  class HybridModule {}
+  return { module: HybridModule, imports: [ServiceAuthModule.forRoot(authOptions)], controllers: controller };
+}
+
+/** A port nothing listens on (the TCP transport needs one before it listens). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * A hybrid app (HTTP plus a TCP microservice, sharing the app's global guard): the library verifies
+ * HTTP only, so a message to a handler that is not public must be refused, never run unauthenticated.
+ */
+describe.each(['express', 'fastify'] as const)('a hybrid app with a TCP microservice (%s)', (adapter) => {
+  let app: INestApplication | undefined;
+  let client: ClientProxy | undefined;
+  afterEach(async () => {
+    await client?.close();
+    await app?.close();
+    app = client = undefined;
+  });
+
+  async function startHybrid(controllers: DynamicModule['controllers']): Promise<{ url: string; port: number }> {
+    app = await createServiceApp(appModule(controllers), { adapter, logger: false });
+    const port = await freePort();
+    app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+    const url = await listenUrl(app);
+    client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    return { url, port };
+  }
+
+  it('refuses an unauthenticated message to a handler that is not public, with reason context_unsupported', async () => {
+    await startHybrid([LedgerController]);
+    const error = await firstValueFrom(client!.send('ledger.balance', {})).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toEqual({
+      status: 401,
+      reason: 'context_unsupported',
+      message: expect.stringMatching(/not verified.*@PublicRoute\(\)/s),
+    });
+  });
+
+  it('runs a @PublicRoute() message pattern, and still verifies HTTP', async () => {
+    const { url } = await startHybrid([LedgerController]);
+    await expect(firstValueFrom(client!.send('ledger.ping', {}))).resolves.toBe('pong');
+
+    const unsigned = await rawRequest(url, { method: 'GET', path: '/ledger' });
+    expect([unsigned.status, reasonOf(unsigned)]).toEqual([401, 'api_key_missing']);
+    const headers = signedHeaders(url, signingCredential(billing, { audience: 'ledger-service' }), { method: 'GET', path: '/ledger' });
+    const signed = await rawRequest(url, { method: 'GET', path: '/ledger', headers });
+    expect([signed.status, signed.json]).toEqual([200, { entries: 3 }]);
+  });
+
+  /** The error the app's start-up (init) fails with, or undefined when it starts. */
+  async function startupError(controllers: DynamicModule['controllers']): Promise<unknown> {
+    const candidate = await createServiceApp(appModule(controllers), { adapter, logger: false });
+    try {
+      await candidate.init();
+      return undefined;
+    } catch (error) {
+      return error;
+    } finally {
+      await candidate.close().catch(() => undefined);
+    }
+  }
+
+  it('refuses to start when @TrustedCaller is on a @MessagePattern handler, naming it', async () => {
+    const error = await startupError([TrustedMessageController]);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/TrustedMessageController\.close.*message pattern/s);
+  });
+
+  it('refuses to start when a controller with @TrustedCaller serves an @EventPattern handler, naming it', async () => {
+    const error = await startupError([TrustedEventsController]);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/TrustedEventsController\.onClosed/);
+  });
+});
