@@ -19,7 +19,6 @@ import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-au
 import { RefusalLog } from './refusal-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
-import { rememberProtectedRoute } from './protected-routes.js';
 import { apiKeyLookupOf } from './api-key-lookup.js';
 import { declaredRouteOf, routePattern } from './route-pattern.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
@@ -145,8 +144,6 @@ export class ServiceAuthGuard implements CanActivate {
   private refuse(context: ExecutionContext, req: ServiceAuthRequest, started: number, err: unknown): never {
     if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
     if (err instanceof ServiceAuthError) {
-      // A stranger on this route: from now on such requests are refused before their body is read.
-      if (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid') rememberProtectedRoute(req);
       if (err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
       this.reject(err, req);
     }
