@@ -32,7 +32,9 @@ export interface ServiceAppOptions {
   rawBody?: boolean;
   /**
    * ServiceAuthModule.setup's options (default `{}`: setup runs, with no prefix and no versioning).
-   * `false` leaves the app as Nest makes it: Nest's own body parsers, no early stranger check.
+   * `false` for an app without the library (or to show what it does without setup): no early
+   * stranger check, and on Express Nest's JSON and urlencoded parsers with `maxBodyBytes` as their
+   * limit and `inflate: false` (the same settings as setup's, for a fair comparison in the bench).
    */
   serviceAuth?: ServiceAuthSetupOptions | false;
   /** Express: the instance to build on, e.g. with middleware that must run before Nest's parsers and routes. */
@@ -59,6 +61,11 @@ export async function createServiceApp(module: Type | DynamicModule, options: Se
     return startUpSteps(await NestFactory.create(module, new FastifyAdapter(fastify), settings), options);
   }
   const app = await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(options.express), settings);
+  if (options.serviceAuth === false) {
+    const parser = { ...(maxBodyBytes === undefined ? {} : { limit: maxBodyBytes }), inflate: false };
+    app.useBodyParser('json', parser);
+    app.useBodyParser('urlencoded', { ...parser, extended: true });
+  }
   return startUpSteps(app, options);
 }
 

@@ -136,9 +136,13 @@ describe('RefusalLog', () => {
   it('cuts a logged path to a fixed length, saying so', () => {
     const log = logOf(10);
     const path = `/files/${'a'.repeat(12 * 1024)}`;
-    log.write({ method: 'GET', originalUrl: path, headers: {} } as unknown as ServiceAuthRequest, { reason: 'api_key_missing', status: 401 }, '/files/*');
+    log.write(
+      { method: 'GET', originalUrl: path, headers: {} } as unknown as ServiceAuthRequest,
+      { reason: 'api_key_missing', status: 401 },
+      '/files/*',
+    );
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.length).toBeLessThan(400);
+    expect(warnings[0].length).toBeLessThan(400);
     expect(warnings[0]).toContain(`path="${path.slice(0, 256)}…(${path.length} chars cut to 256)"`);
   });
 

@@ -110,7 +110,7 @@ export class ProtectedRouteTable implements OnApplicationBootstrap {
         const methodPath = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
         if (methodPath === undefined) continue;
         const requestMethod = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-        const access = readHandlerAccess(this.reflector, handler as RouteTarget, controller);
+        const access = readHandlerAccess(this.reflector, handler, controller);
         routes.push({
           name: `${controller.name}.${name}`,
           method: requestMethod === undefined || requestMethod === RequestMethod.ALL ? undefined : RequestMethod[requestMethod],
@@ -129,8 +129,7 @@ export class ProtectedRouteTable implements OnApplicationBootstrap {
   /** RouterModule's path for a module, as Nest's RoutesResolver reads it. */
   private modulePathOf(metatype: object): string | undefined {
     return (Reflect.getMetadata(MODULE_PATH + this.modules.applicationId, metatype) ?? Reflect.getMetadata(MODULE_PATH, metatype)) as
-      | string
-      | undefined;
+      string | undefined;
   }
 
   /** Every path Nest serves the route at (see Nest's RoutePathFactory). */
@@ -197,7 +196,11 @@ function join(...fragments: string[]): string {
  * Whether the global prefix's `exclude` list takes the route out of the prefix: true, false, or
  * undefined when an entry cannot be compiled (then the route is listed both with and without it).
  */
-function isExcluded(exclude: ReadonlyArray<string | { path: string; method: RequestMethod }> | undefined, path: string, method: RequestMethod): boolean | undefined {
+function isExcluded(
+  exclude: ReadonlyArray<string | { path: string; method: RequestMethod }> | undefined,
+  path: string,
+  method: RequestMethod,
+): boolean | undefined {
   if (!exclude) return false;
   let unknown = false;
   for (const entry of exclude) {

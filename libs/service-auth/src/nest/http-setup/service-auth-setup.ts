@@ -31,7 +31,9 @@ export function setupServiceAuth(app: INestApplication, options: ServiceAuthSetu
   try {
     routing = app.get(HttpRoutingConfig, { strict: false });
   } catch {
-    throw new Error('ServiceAuthModule.setup: ServiceAuthModule is not imported by this application (import ServiceAuthModule.forRoot first)');
+    throw new Error(
+      'ServiceAuthModule.setup: ServiceAuthModule is not imported by this application (import ServiceAuthModule.forRoot first)',
+    );
   }
   const globalPrefix =
     options.globalPrefix === undefined
@@ -49,7 +51,7 @@ export function setupServiceAuth(app: INestApplication, options: ServiceAuthSetu
   const type = adapter.getType();
   if (type === 'express') {
     if (strangers.enabled) {
-      app.use((req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void) => next(strangers.refusalOf(req as ServiceAuthRequest)));
+      app.use((req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void) => next(strangers.refusalOf(req)));
     }
     useExpressBodyParsers(app as unknown as ExpressParsersApp, resolved.maxBodyBytes);
   } else if (type === 'fastify') {
