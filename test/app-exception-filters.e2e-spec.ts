@@ -61,7 +61,10 @@ class LedgerController {
   }
 }
 
-const serviceAuth = ServiceAuthModule.forRoot({ serviceId: 'ledger-service', keys: { callers: [{ id: 'order-service', keys: [caller] }] } });
+const serviceAuth = ServiceAuthModule.forRoot({
+  serviceId: 'ledger-service',
+  keys: { callers: [{ id: 'order-service', keys: [caller] }] },
+});
 const appFilter = { provide: APP_FILTER, useClass: AppHttpFilter };
 
 @Module({ providers: [appFilter] })

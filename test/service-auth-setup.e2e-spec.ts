@@ -16,7 +16,10 @@ import { rawRequest, reasonOf, signedHeaders, signingCredential } from './suppor
 
 const caller = newCredential('order-1');
 const signing = signingCredential(caller, { audience: 'ledger-service' });
-const serviceAuth = ServiceAuthModule.forRoot({ serviceId: 'ledger-service', keys: { callers: [{ id: 'order-service', keys: [caller] }] } });
+const serviceAuth = ServiceAuthModule.forRoot({
+  serviceId: 'ledger-service',
+  keys: { callers: [{ id: 'order-service', keys: [caller] }] },
+});
 
 @Controller('entries')
 class EntriesController {
@@ -111,7 +114,12 @@ describe.each<Adapter>(['express', 'fastify'])('ServiceAuthModule.setup (%s)', (
     });
     expect(app.get(HttpRoutingConfig).versioning).toBeUndefined();
     const url = await listenUrl(app);
-    const res = await rawRequest(url, { method: 'POST', path: '/health', headers: { 'content-type': 'application/json' }, body: '{"ok":1}' });
+    const res = await rawRequest(url, {
+      method: 'POST',
+      path: '/health',
+      headers: { 'content-type': 'application/json' },
+      body: '{"ok":1}',
+    });
     expect([res.status, res.json]).toEqual([200, { body: { ok: 1 } }]);
   });
 

@@ -99,11 +99,20 @@ export class RefusalLog implements OnApplicationShutdown {
     window.suppressed++;
     // Said when the second ends, even if no other refusal comes to carry it; unref: a pending count
     // never keeps the process alive.
-    if (window.flush === undefined) {
-      window.flush = setTimeout(() => this.flush(window), Math.max(1, (second + 1) * 1000 - Date.now()));
-      window.flush.unref?.();
-    }
+    if (window.flush === undefined) this.flushWhenOver(window);
     return false;
+  }
+
+  /**
+   * Says the window's count once its second is over. A timer may fire a little before the wall clock
+   * says so (it runs on the event loop's cached monotonic time): then it waits for the rest, so that
+   * one second never gets two count lines.
+   */
+  private flushWhenOver(window: Window): void {
+    const remaining = (window.second + 1) * 1000 - Date.now();
+    if (remaining <= 0) return this.flush(window);
+    window.flush = setTimeout(() => this.flushWhenOver(window), remaining);
+    window.flush.unref?.();
   }
 
   /** Counts still pending are said before the application stops. */

@@ -107,7 +107,8 @@ function readBody(request: ParsedRequest, payload: Readable, maxBytes: number): 
     });
     payload.once('end', () => {
       if (settled) return;
-      if (declared !== undefined && declared !== size) return fail(bodyRefusal('body_malformed', 'The request body is shorter than its Content-Length'));
+      if (declared !== undefined && declared !== size)
+        return fail(bodyRefusal('body_malformed', 'The request body is shorter than its Content-Length'));
       settled = true;
       resolve(Buffer.concat(chunks, size));
     });

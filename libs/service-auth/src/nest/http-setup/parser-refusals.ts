@@ -71,7 +71,10 @@ export function parserRefusal(cause: unknown, headers: IncomingHttpHeaders): Ser
   const parserReason = parserRefusalReason(cause);
   if (!parserReason) return undefined;
   const reason = isContentEncoded(headers) ? 'content_encoding_unsupported' : parserReason;
-  return bodyRefusal(reason, (cause as { type?: unknown }).type === 'parameters.too.many' ? 'The request body has too many parameters' : undefined);
+  return bodyRefusal(
+    reason,
+    (cause as { type?: unknown }).type === 'parameters.too.many' ? 'The request body has too many parameters' : undefined,
+  );
 }
 
 /** A refusal of the body for `reason`, with its usual message unless given one. */

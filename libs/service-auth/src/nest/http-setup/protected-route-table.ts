@@ -4,7 +4,7 @@ import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '
 import { pathToRegexp } from 'path-to-regexp';
 import { KeyConfigurationError } from '../../keys/key-configuration.error.js';
 import type { ResolvedServiceAuthOptions } from '../resolved-options.js';
-import { readHandlerAccess, type RouteTarget } from '../route-access.js';
+import { readHandlerAccess } from '../route-access.js';
 import { RESOLVED_OPTIONS } from '../service-auth.constants.js';
 import { HttpRoutingConfig } from './http-routing-config.js';
 
