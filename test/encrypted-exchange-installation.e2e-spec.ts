@@ -92,11 +92,13 @@ async function startLedger(adapter: 'express' | 'fastify', installation: 'global
       };
     }
   }
-  return NestFactory.create(LedgerModule.forRoot(), adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
+  const app = await NestFactory.create(LedgerModule.forRoot(), adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
     rawBody: true,
     logger: false,
     abortOnError: false,
   });
+  ServiceAuthModule.setup(app);
+  return app;
 }
 
 describe.each([

@@ -35,8 +35,9 @@ class RecordingLogger extends ConsoleLogger {
 }
 
 /**
- * A body parsed without its raw bytes cannot be verified. The guard must say that the server is
- * misconfigured, on both adapters, rather than report a misleading signature failure.
+ * A body parsed without its raw bytes cannot be verified. Without ServiceAuthModule.setup (Nest's own
+ * parsers), the guard must say that the server is misconfigured, on both adapters, rather than report
+ * a misleading signature failure. The parsers setup installs keep the bytes whatever the app option.
  */
 describe.each(['express', 'fastify'] as const)('an app created without rawBody: true (%s)', (adapter) => {
   let app: INestApplication | undefined;
@@ -45,9 +46,9 @@ describe.each(['express', 'fastify'] as const)('an app created without rawBody: 
     app = undefined;
   });
 
-  it('answers a configuration error naming rawBody, not a signature failure', async () => {
+  it('without ServiceAuthModule.setup: answers a configuration error naming rawBody, not a signature failure', async () => {
     const logger = new RecordingLogger();
-    app = await createServiceApp(EchoModule, { adapter, logger, rawBody: false });
+    app = await createServiceApp(EchoModule, { adapter, logger, rawBody: false, serviceAuth: false });
     const url = await listenUrl(app);
     const body = '{"productId":"P123","quantity":2}';
     const headers = signedHeaders(url, signingCredential(caller, { audience: 'echo-service' }), { method: 'POST', path: '/echo', body });
@@ -57,8 +58,11 @@ describe.each(['express', 'fastify'] as const)('an app created without rawBody: 
     expect(logger.lines.join('\n')).toContain('rawBody: true');
   });
 
-  it('verifies the same request once created with rawBody: true', async () => {
-    app = await createServiceApp(EchoModule, { adapter, logger: false });
+  it.each([
+    ['created with rawBody: true', { rawBody: true }],
+    ['set up with ServiceAuthModule.setup', { rawBody: false }],
+  ])('verifies the same request once %s', async (_name, settings) => {
+    app = await createServiceApp(EchoModule, { adapter, logger: false, ...settings });
     const url = await listenUrl(app);
     const body = '{"productId":"P123","quantity":2}';
     const headers = signedHeaders(url, signingCredential(caller, { audience: 'echo-service' }), { method: 'POST', path: '/echo', body });

@@ -3,8 +3,9 @@
  * need a caller: the answer comes while the body has not even been sent. Same status, reason, log line
  * and metrics event as the guard's refusal; public routes, known callers and everything else as before.
  *
- * The server learns which routes need a caller from the guard's refusals (see protected-routes.ts), so
- * each test app first sends one stranger's request the ordinary way.
+ * The routes that need a caller are known from start-up (ProtectedRouteTable, installed by
+ * ServiceAuthModule.setup): the very first stranger is refused before its body is read. Each test app
+ * first sends a body-less stranger's request, which the guard refuses, to compare answers with.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createConnection } from 'node:net';
@@ -83,12 +84,11 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
     };
     callee = await startCallee(adapter, options, ['order-service'], { logger, maxBodyBytes: MAX_BODY_BYTES });
     url = callee.url;
-    // The first stranger on the route is refused by the guard, after its body was read.
+    // A stranger without a body goes on to the guard, which refuses it.
     const first = await rawRequest(url, {
       method: 'POST',
       path: '/entries',
-      headers: { 'content-type': 'application/json', 'x-api-key': `sk_${'x'.repeat(40)}` },
-      body: '{}',
+      headers: { 'x-api-key': `sk_${'x'.repeat(40)}` },
     });
     expect(first.json).toMatchObject({ statusCode: 401, reason: 'api_key_invalid' });
     guardAnswer = first.json;
@@ -106,7 +106,7 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
     await callee?.close();
   });
 
-  it('answers 401 api_key_invalid to an unknown API key without waiting for the 64 KiB body', async () => {
+  it('answers 401 api_key_invalid to an unknown API key without waiting for the 64 KiB body, from the first request on', async () => {
     const answer = await headWithoutBody(url, '/entries', { 'x-api-key': `sk_${'y'.repeat(40)}` }, 64 * 1024);
     expect(answer).toBeDefined();
     expect(answer!.status).toBe(401);

@@ -57,6 +57,7 @@ describe.each<Adapter>(['express', 'fastify'])('nest-service-auth/testing (%s)',
       controllers: [InventoryController, SecretsController],
     }).compile();
     app = moduleRef.createNestApplication(newAdapter(adapter), { rawBody: true, logger: false });
+    ServiceAuthModule.setup(app);
     await app.init();
   });
 

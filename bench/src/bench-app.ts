@@ -3,8 +3,8 @@
 // started by bench/bench-server.mjs in a child process.
 //
 // Same as apps/inventory-service/src/inventory-app.ts: the same bootstrap (service-app's
-// createServiceApp: rawBody, the body limit, Express parsers without inflating, the global
-// ValidationPipe), `POST /api/inventory` with @TrustedCaller('order-service'), @HttpCode(200), @Body() DTO,
+// createServiceApp: rawBody, the body limit, body parsers without inflating (ServiceAuthModule.setup's
+// where the library is used), the global ValidationPipe), `POST /api/inventory` with @TrustedCaller('order-service'), @HttpCode(200), @Body() DTO,
 // @Caller() (in the modes without the library, a decorator of the same cost: BaselineInventoryController) and @Headers('idempotency-key'). What differs, on purpose:
 //   - no stock store: the handler answers what the store would for P123 (a PGlite write serialises
 //     every request at ~1-2 ms and would hide the guard's cost entirely);
@@ -158,7 +158,7 @@ export class EncryptedInventoryController {
 }
 
 // The 'hooks' mode: the shapes of ServiceAuthGuard, EncryptedExchangeInterceptor (on a plaintext
-// exchange: no operator added) and BodyParserErrorFilter, without their work.
+// exchange: no operator added) and a global exception filter, without their work.
 @Injectable()
 class NoopGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -279,6 +279,9 @@ function nonceStore(mode: BenchMode, redisUrl: string | undefined): NonceStore {
   return RedisNonceStore.fromUrl(redisUrl, 'inventory-bench');
 }
 
+/** The modes that import ServiceAuthModule, and so call ServiceAuthModule.setup. */
+const SERVICE_AUTH_MODES: ReadonlySet<BenchMode> = new Set<BenchMode>(['guarded', 'encrypted', 'redis']);
+
 /** inventory-app.ts's createInventoryApp, with the bench module. */
 export async function createBenchApp(options: BenchAppOptions): Promise<INestApplication> {
   const app = await createServiceApp(BenchAppModule.forMode(options.mode, options.credential, options.redisUrl), {
@@ -286,6 +289,9 @@ export async function createBenchApp(options: BenchAppOptions): Promise<INestApp
     logger: options.logger ?? ['error', 'warn'],
     maxBodyBytes: MAX_BODY_BYTES,
     validation: true,
+    // The library's start-up step where the library is used; the other modes get the same parsers'
+    // settings (limit, no inflating) from createServiceApp.
+    serviceAuth: SERVICE_AUTH_MODES.has(options.mode) ? {} : false,
   });
   app.enableShutdownHooks();
   return app;

@@ -112,11 +112,6 @@ export interface EchoServiceOptions {
   fastify?: ConstructorParameters<typeof FastifyAdapter>[0];
   /** Express: runs on the Express instance before Nest adds its body parsers and routes. */
   express?: (app: express.Express) => void;
-  /**
-   * Express body parsers: 'nest' keeps Nest's defaults (they inflate gzip, deflate and brotli
-   * bodies); 'no-inflate' registers the JSON and urlencoded parsers with `inflate: false`.
-   */
-  expressBodyParsers?: 'nest' | 'no-inflate';
   /** Express: serve the Nest application mounted under this path of an outer Express app. */
   mountPath?: string;
 }
@@ -148,7 +143,6 @@ export async function startEchoService(adapter: Adapter, options: EchoServiceOpt
       adapter,
       logger: false,
       express: instance,
-      expressBodyParsers: options.expressBodyParsers ?? 'nest',
     });
     if (options.mountPath) {
       await app.init();

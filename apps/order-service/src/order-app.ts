@@ -18,6 +18,8 @@ export async function createOrderApp(options: OrderAppOptions): Promise<INestApp
     logger: options.logger,
     maxBodyBytes: Number(options.env.MAX_BODY_BYTES ?? 64 * 1024),
     validation: true,
+    // A pure caller: it accepts no signed callers, so it has no ServiceAuthModule to set up.
+    serviceAuth: false,
   });
   app.enableShutdownHooks();
   return app;

@@ -11,6 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Express } from 'express';
+import { ServiceAuthModule, type ServiceAuthSetupOptions } from 'nest-service-auth';
 import { BodyDepthPipe } from './body-depth.pipe.js';
 
 export type HttpAdapterName = 'express' | 'fastify';
@@ -20,8 +21,8 @@ export interface ServiceAppOptions {
   adapter?: HttpAdapterName;
   logger?: LoggerService | LogLevel[] | false;
   /**
-   * Largest request body the framework's own parsers read, in bytes: Fastify's `bodyLimit`, the Express
-   * JSON and urlencoded parsers' `limit`. Default: the framework's (Fastify 1 MiB, Express 100 KiB).
+   * Fastify's `bodyLimit`, for parsers the app adds itself. The parsers ServiceAuthModule.setup
+   * installs read up to the module's `maxBodyBytes`.
    */
   maxBodyBytes?: number;
   /**
@@ -30,12 +31,12 @@ export interface ServiceAppOptions {
    */
   rawBody?: boolean;
   /**
-   * Express body parsers: 'no-inflate' (default) registers the JSON and urlencoded parsers with
-   * `inflate: false`, so a compressed body is refused (415 content_encoding_unsupported) before anything
-   * inflates it for a caller not yet authenticated; 'nest' keeps Nest's defaults, which inflate gzip,
-   * deflate and brotli bodies.
+   * ServiceAuthModule.setup's options (default `{}`: setup runs, with no prefix and no versioning).
+   * `false` for an app without the library (or to show what it does without setup): no early
+   * stranger check, and on Express Nest's JSON and urlencoded parsers with `maxBodyBytes` as their
+   * limit and `inflate: false` (the same settings as setup's, for a fair comparison in the bench).
    */
-  expressBodyParsers?: 'no-inflate' | 'nest';
+  serviceAuth?: ServiceAuthSetupOptions | false;
   /** Express: the instance to build on, e.g. with middleware that must run before Nest's parsers and routes. */
   express?: Express;
   /** Fastify server options (routing normalisation, rewriteUrl, …); `bodyLimit` comes from maxBodyBytes. */
@@ -57,20 +58,20 @@ export async function createServiceApp(module: Type | DynamicModule, options: Se
   const settings = { rawBody: options.rawBody ?? true, logger, abortOnError: false };
   if (options.adapter === 'fastify') {
     const fastify = maxBodyBytes === undefined ? options.fastify : { ...options.fastify, bodyLimit: maxBodyBytes };
-    return withValidation(await NestFactory.create(module, new FastifyAdapter(fastify), settings), options);
+    return startUpSteps(await NestFactory.create(module, new FastifyAdapter(fastify), settings), options);
   }
   const app = await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(options.express), settings);
-  const inflate = (options.expressBodyParsers ?? 'no-inflate') === 'nest';
-  if (!inflate || maxBodyBytes !== undefined) {
-    // Nest's own parsers, with the limit and (unless 'nest') without inflating.
-    const parser = { ...(maxBodyBytes === undefined ? {} : { limit: maxBodyBytes }), ...(inflate ? {} : { inflate: false }) };
+  if (options.serviceAuth === false) {
+    const parser = { ...(maxBodyBytes === undefined ? {} : { limit: maxBodyBytes }), inflate: false };
     app.useBodyParser('json', parser);
     app.useBodyParser('urlencoded', { ...parser, extended: true });
   }
-  return withValidation(app, options);
+  return startUpSteps(app, options);
 }
 
-function withValidation(app: INestApplication, options: ServiceAppOptions): INestApplication {
+/** The app's start-up steps: the library's (body parsers, the early stranger check), then the demo's validation. */
+function startUpSteps(app: INestApplication, options: ServiceAppOptions): INestApplication {
+  if (options.serviceAuth !== false) ServiceAuthModule.setup(app, options.serviceAuth);
   if (!options.validation) return app;
   return app.useGlobalPipes(
     new BodyDepthPipe(),

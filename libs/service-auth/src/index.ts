@@ -8,6 +8,8 @@
  * their optional peers. The types below import none of them either.
  */
 export { ServiceAuthModule } from './nest/service-auth.module.js';
+export { HttpRoutingConfig } from './nest/http-setup/http-routing-config.js';
+export type { ServiceAuthSetupOptions } from './nest/http-setup/service-auth-setup.js';
 export { ServiceAuthGuard } from './nest/service-auth.guard.js';
 export { ServiceAuthKeys } from './nest/service-auth-keys.service.js';
 export { ServiceAuthException } from './nest/service-auth.exception.js';

@@ -120,19 +120,30 @@ describe('RefusalLog', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('bounds only refusals that name no known caller', () => {
+  it('bounds every refusal that names no known caller, whatever the check, and none of a known caller', () => {
     const log = logOf(0);
-    expect(log.admit('api_key_missing', 'POST', '/api/inventory')).toBe(false);
-    expect(log.admit('api_key_invalid', 'POST', '/api/inventory')).toBe(false);
-    for (const reason of [
-      'signature_invalid',
-      'nonce_replayed',
-      'audience_mismatch',
-      'caller_not_trusted',
-      'request_target_invalid',
-    ] as const) {
-      for (let i = 0; i < 100; i++) expect(log.admit(reason, 'POST', '/api/inventory')).toBe(true);
+    const req = { method: 'POST', originalUrl: '/api/inventory', headers: {} } as unknown as ServiceAuthRequest;
+    for (const reason of ['api_key_missing', 'request_target_invalid', 'content_encoding_unsupported', 'body_too_large'] as const) {
+      log.write(req, { reason, status: 400 }, '/api/inventory', () => undefined);
     }
+    expect(warnings).toEqual([]);
+    for (const reason of ['signature_invalid', 'nonce_replayed', 'caller_not_trusted', 'request_target_invalid'] as const) {
+      for (let i = 0; i < 10; i++) log.write(req, { reason, status: 401 }, '/api/inventory', () => 'order-service');
+    }
+    expect(warnings).toHaveLength(40);
+  });
+
+  it('cuts a logged path to a fixed length, saying so', () => {
+    const log = logOf(10);
+    const path = `/files/${'a'.repeat(12 * 1024)}`;
+    log.write(
+      { method: 'GET', originalUrl: path, headers: {} } as unknown as ServiceAuthRequest,
+      { reason: 'api_key_missing', status: 401 },
+      '/files/*',
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].length).toBeLessThan(400);
+    expect(warnings[0]).toContain(`path="${path.slice(0, 256)}…(${path.length} chars cut to 256)"`);
   });
 
   it('writes each admitted refusal as one line, at warn (error for a 5xx), and nothing for a counted one', () => {

@@ -3,10 +3,10 @@ import type { ReasonCode } from '../protocol/reason-codes.js';
 import { LogLine } from './log-line.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
-import { RESOLVED_OPTIONS } from './service-auth.constants.js';
+import { RESOLVED_OPTIONS, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import type { ServiceAuthRequest } from './service-auth-request.js';
 
-/** The refusals of requests that name no known caller: what a flood of garbage is made of. */
+/** Refusals for the API key itself: by definition, no caller is known. */
 const STRANGER_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['api_key_missing', 'api_key_invalid']);
 
 /** What a refusal's log line says of it (a ServiceAuthError is one). */
@@ -40,7 +40,8 @@ const SHARED = 'other';
  * Where ServiceAuthGuard and the early API-key check log their refusals: one line each, at `warn`
  * (`error` for a 5xx), context `ServiceAuth` (see rejection-log.ts for the line).
  *
- * Except that it bounds the lines of strangers' refusals. Logged one line each, a flood of requests without a
+ * Except that it bounds the lines of strangers' refusals: those of requests that name no known caller
+ * (no verified caller, and no API key a caller holds), whatever the check that refused them. Logged one line each, a flood of requests without a
  * known API key becomes a flood of log lines: writing them costs the service more than refusing the
  * requests (a synchronous write per line with Nest's ConsoleLogger), and they fill disks and log
  * pipelines that someone pays for. So, per reason and route (method and declared pattern), the first
@@ -69,8 +70,11 @@ export class RefusalLog implements OnApplicationShutdown {
    * `claimedCaller`, asked only when the line is written, names the owner of the API key presented.
    */
   write(req: ServiceAuthRequest, refusal: LoggedRefusal, route: string | undefined, claimedCaller?: () => string | undefined): void {
-    if (!this.admit(refusal.reason, req.method, route)) return;
-    const entry = rejectionLogEntry(req, refusal.reason, refusal.status, claimedCaller?.(), {
+    // Before a caller is known, whatever the check that refused (request target, Content-Encoding,
+    // declared size, API key), the refusal is a stranger's and its lines are bounded.
+    const caller = STRANGER_REASONS.has(refusal.reason) ? undefined : (req[VERIFIED_CALLER_PROPERTY]?.id ?? claimedCaller?.());
+    if (caller === undefined && !this.admit(refusal.reason, req.method, route)) return;
+    const entry = rejectionLogEntry(req, refusal.reason, refusal.status, caller, {
       ...(refusal.detail ? { detail: refusal.detail } : {}),
       ...(refusal.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
     });
@@ -78,9 +82,9 @@ export class RefusalLog implements OnApplicationShutdown {
     else this.logger.warn(entry);
   }
 
-  /** Whether a refusal for `reason` on this route gets its own line now; when not, it is counted for the summary line. */
+  /** Whether a stranger's refusal for `reason` on this route gets its own line now; when not, it is counted for the summary line. */
   admit(reason: ReasonCode, method: string | undefined, route: string | undefined): boolean {
-    if (this.perSecond === Infinity || !STRANGER_REASONS.has(reason)) return true;
+    if (this.perSecond === Infinity) return true;
     const second = Math.floor(Date.now() / 1000);
     const window = this.windowOf(reason, method, route, second);
     if (window.second !== second) {
@@ -95,11 +99,20 @@ export class RefusalLog implements OnApplicationShutdown {
     window.suppressed++;
     // Said when the second ends, even if no other refusal comes to carry it; unref: a pending count
     // never keeps the process alive.
-    if (window.flush === undefined) {
-      window.flush = setTimeout(() => this.flush(window), Math.max(1, (second + 1) * 1000 - Date.now()));
-      window.flush.unref?.();
-    }
+    if (window.flush === undefined) this.flushWhenOver(window);
     return false;
+  }
+
+  /**
+   * Says the window's count once its second is over. A timer may fire a little before the wall clock
+   * says so (it runs on the event loop's cached monotonic time): then it waits for the rest, so that
+   * one second never gets two count lines.
+   */
+  private flushWhenOver(window: Window): void {
+    const remaining = (window.second + 1) * 1000 - Date.now();
+    if (remaining <= 0) return this.flush(window);
+    window.flush = setTimeout(() => this.flushWhenOver(window), remaining);
+    window.flush.unref?.();
   }
 
   /** Counts still pending are said before the application stops. */

@@ -2,8 +2,9 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import { PUBLIC_ROUTE_METADATA, TRUSTED_CALLERS_METADATA } from './service-auth.constants.js';
 
-/** What Reflector reads metadata from, as Nest types it: a class or a method. */
-type MetadataTarget = Parameters<Reflector['get']>[1];
+/** A handler or a controller class: what route metadata is declared on. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Reflector's own type for a metadata target
+export type RouteTarget = Function;
 
 /** What a route demands: nothing (public), any configured caller, or one of a list. */
 export type RouteAccess = { public: true } | { public: false; callers?: readonly string[] };
@@ -14,11 +15,14 @@ export type RouteAccess = { public: true } | { public: false; callers?: readonly
  * controller-level @PublicRoute().
  */
 export function readRouteAccess(reflector: Reflector, context: ExecutionContext): RouteAccess {
-  return routeAccessOf(reflector, context.getHandler(), context.getClass());
+  return readHandlerAccess(reflector, context.getHandler(), context.getClass());
 }
 
-/** readRouteAccess for a handler and its class, outside a request (start-up checks). */
-export function routeAccessOf(reflector: Reflector, handler: MetadataTarget, controller: MetadataTarget): RouteAccess {
+/**
+ * As readRouteAccess, for a handler and its controller known without a request: the table of
+ * protected routes of the early stranger check reads the same declarations the guard does.
+ */
+export function readHandlerAccess(reflector: Reflector, handler: RouteTarget, controller: RouteTarget): RouteAccess {
   for (const target of [handler, controller]) {
     if (reflector.get<boolean>(PUBLIC_ROUTE_METADATA, target)) return { public: true };
     const callers = reflector.get<string[]>(TRUSTED_CALLERS_METADATA, target);

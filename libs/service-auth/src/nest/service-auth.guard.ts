@@ -21,7 +21,6 @@ import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-au
 import { RefusalLog } from './refusal-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { setVerifiedRequest } from './verified-request.js';
-import { rememberProtectedRoute } from './protected-routes.js';
 import { apiKeyLookupOf } from './api-key-lookup.js';
 import { declaredRouteOf, routePattern } from './route-pattern.js';
 import { contextRequestOf } from './execution-context-request.js';
@@ -188,11 +187,10 @@ export class ServiceAuthGuard implements CanActivate {
   private refuse(context: ExecutionContext, req: ServiceAuthRequest, started: number, err: unknown): never {
     if (this.observer) this.report(this.observer, context, req, started, { accepted: false, error: err });
     if (err instanceof ServiceAuthError) {
-      // A stranger on this route: from now on such requests are refused before their body is read.
-      // (Only HTTP routes: one GraphQL endpoint serves public and protected resolvers alike.)
-      const http = context.getType() === 'http';
-      if (http && (err.reason === 'api_key_missing' || err.reason === 'api_key_invalid')) rememberProtectedRoute(req);
-      if (http && err.retryAfterSeconds !== undefined) setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
+      // Retry-After only on HTTP: a GraphQL refusal travels as an error inside a 200 answer.
+      if (context.getType() === 'http' && err.retryAfterSeconds !== undefined) {
+        setRetryAfter(context.switchToHttp().getResponse<Reply>(), err.retryAfterSeconds);
+      }
       this.reject(err, req);
     }
     throw err;

@@ -1,13 +1,14 @@
-import { Module, type OnApplicationShutdown, Inject, Logger, type CanActivate } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, DiscoveryService } from '@nestjs/core';
+import { Module, type OnApplicationShutdown, Inject, Logger, type CanActivate, type INestApplication } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
-import { BodyParserErrorFilter } from './body-parser-error.filter.js';
 import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
-import { FastifyRawBodyRegistrar } from './fastify-raw-body.registrar.js';
 import { usesEncryption } from './uses-encryption.js';
-import { ApiKeyPrecheckRegistrar } from './api-key-precheck.registrar.js';
+import { HttpRoutingConfig } from './http-setup/http-routing-config.js';
+import { ProtectedRouteTable } from './http-setup/protected-route-table.js';
+import { setupServiceAuth, type ServiceAuthSetupOptions } from './http-setup/service-auth-setup.js';
+import { StrangersRefusedBeforeBody } from './http-setup/strangers-refused-before-body.js';
 import { RefusalLog } from './refusal-log.js';
 import { createNonceStore } from './nonce-store.factory.js';
 import { resolveOptions, type ResolvedServiceAuthOptions } from './resolved-options.js';
@@ -88,7 +89,6 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
       useFactory: (options: ResolvedServiceAuthOptions, guard: ServiceAuthGuard): CanActivate =>
         options.guard === 'global' ? guard : NOT_INSTALLED,
     },
-    { provide: APP_FILTER, useClass: BodyParserErrorFilter },
     EncryptedExchangeInterceptor,
     {
       // Only where some route can use encryption: otherwise nothing is installed (Nest skips a global
@@ -101,14 +101,39 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
         interceptor: EncryptedExchangeInterceptor,
       ): EncryptedExchangeInterceptor | null => (usesEncryption(options, discovery) ? interceptor : null),
     },
-    ApiKeyPrecheckRegistrar,
     RefusalLog,
-    FastifyRawBodyRegistrar,
+    HttpRoutingConfig,
+    ProtectedRouteTable,
+    StrangersRefusedBeforeBody,
     TrustedCallerValidator,
   ],
-  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, RefusalLog],
+  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, RefusalLog, HttpRoutingConfig],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
+  /**
+   * The start-up step for an HTTP application, called in `main.ts` before `app.listen()` (as
+   * `SwaggerModule.setup` is):
+   *
+   * ```ts
+   * const app = await NestFactory.create(AppModule);
+   * ServiceAuthModule.setup(app, { globalPrefix: 'api', versioning: { type: VersioningType.URI } });
+   * await app.listen(3000);
+   * ```
+   *
+   * It applies `globalPrefix` (`app.setGlobalPrefix`) and `versioning` (`app.enableVersioning`) and
+   * records them (HttpRoutingConfig), so that the library routes by the same configuration Nest does;
+   * installs the early stranger check (a request with a body and no known API key, on a route that
+   * needs a caller, is refused before its body is read: an Express middleware before the body parsers,
+   * a Fastify `onRequest` hook); and owns the body parsers (JSON, urlencoded, text/plain,
+   * application/jose; bounded by `maxBodyBytes`, raw bytes kept, nothing inflated, refusals with a
+   * reason code). Without it the library adds nothing to the app: Nest's own parsers run (their
+   * refusals carry no reason code, `rawBody: true` is needed, strangers' bodies are read before the
+   * guard refuses them), and versioned handlers stop start-up.
+   */
+  static setup(app: INestApplication, options?: ServiceAuthSetupOptions): void {
+    setupServiceAuth(app, options);
+  }
+
   constructor(@Inject(NONCE_STORE) private readonly nonces: NonceStore) {
     super();
   }

@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { KeyConfigurationError } from '../keys/key-configuration.error.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 import { CALLER_PARAMETER_METADATA, RESOLVED_OPTIONS, TRUSTED_CALLERS_METADATA } from './service-auth.constants.js';
-import { routeAccessOf } from './route-access.js';
+import { readHandlerAccess } from './route-access.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 
 /** What Reflector reads metadata from, as Nest types it: a class or a method. */
@@ -71,7 +71,7 @@ export class TrustedCallerValidator implements OnModuleInit {
   }
 
   private checkDeclarations(handler: MetadataTarget, metatype: MetadataTarget, where: string): void {
-    const access = routeAccessOf(this.reflector, handler, metatype);
+    const access = readHandlerAccess(this.reflector, handler, metatype);
     const unverified = UNVERIFIED_HANDLER_METADATA.find(([key]) => this.reflector.get<unknown>(key, handler) !== undefined)?.[1];
     if (unverified && !access.public && access.callers) {
       throw new Error(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parserRefusalReason } from './body-parser-error.filter.js';
+import { parserRefusalReason } from './parser-refusals.js';
 
 /** An error shaped as body-parser makes them (http-errors: status, statusCode, expose, type). */
 const bodyParserError = (status: number, type: string) =>

@@ -1,0 +1,36 @@
+import type { IncomingMessage } from 'node:http';
+import { JWE_MEDIA_TYPE } from '../../crypto/jwe-media-type.js';
+import { parserRefusal } from './parser-refusals.js';
+
+/** The part of a Nest Express application used here (NestExpressApplication), described: platform-express is the app's dependency. */
+export interface ExpressParsersApp {
+  useBodyParser(type: 'json' | 'urlencoded' | 'text' | 'raw', options: Record<string, unknown>): unknown;
+  use(handler: (err: unknown, req: IncomingMessage, res: unknown, next: (err?: unknown) => void) => void): unknown;
+}
+
+/** body-parser's `verify`: the exact bytes, which the signature and the digest are checked against. */
+function keepRawBody(req: IncomingMessage & { rawBody?: Buffer }, _res: unknown, bytes: Buffer): void {
+  req.rawBody = bytes;
+}
+
+/**
+ * Where bodies are parsed, on Express. Registered through Nest's public `app.useBodyParser`, so Nest
+ * adds no parser of its own at init:
+ * - JSON, urlencoded, text/plain (a signed string body) and application/jose (an encrypted body,
+ *   kept as bytes) are read up to `maxBodyBytes`, their bytes kept as `rawBody` whether or not the
+ *   app was created with `rawBody: true`;
+ * - `inflate: false`: nothing is ever decompressed (a body with a content coding is refused, 415
+ *   content_encoding_unsupported, see PROTOCOL.md §2.2);
+ * - then an error-handling middleware turns a parser's refusal into a ServiceAuthException with its
+ *   reason (body_too_large, body_malformed, media_type_unsupported, content_encoding_unsupported)
+ *   and passes every other error on untouched. Nest's exception handling (and the app's own
+ *   filters) then answers it like any HttpException.
+ */
+export function useExpressBodyParsers(app: ExpressParsersApp, maxBodyBytes: number): void {
+  const common = { limit: maxBodyBytes, inflate: false, verify: keepRawBody };
+  app.useBodyParser('json', common);
+  app.useBodyParser('urlencoded', { ...common, extended: true });
+  app.useBodyParser('text', { ...common, type: 'text/plain' });
+  app.useBodyParser('raw', { ...common, type: JWE_MEDIA_TYPE });
+  app.use((err, req, _res, next) => next(parserRefusal(err, req.headers) ?? err));
+}
