@@ -8,7 +8,13 @@
 
 // Signing and verifying
 export { signRequest, type SigningCredential, type SignRequestInput, type SignRequestOptions } from './protocol/request-signer.js';
-export { RequestVerifier, type ApiKeyLookup, type RequestVerifierOptions, type TrustPolicy } from './protocol/request-verifier.js';
+export {
+  RequestVerifier,
+  type RequestVerifierOptions,
+  type TrustPolicy,
+  type VerifiedRequest,
+  type VerifyOptions,
+} from './protocol/request-verifier.js';
 export { httpMessage, type HttpMessage } from './protocol/http-message.js';
 export { createContentDigest, verifyContentDigest } from './protocol/content-digest.js';
 export type { VerifiedCaller } from './protocol/verified-caller.js';

@@ -45,7 +45,7 @@ async function callAcross(caller: KeyRing, callee: KeyRing): Promise<{ caller: s
   const url = new URL(`${upstream.url}/inventory?dry=1`);
   Object.assign(headers, signRequest({ method: 'POST', url, headers, body }, upstream.keys[0]));
   const verifier = new RequestVerifier(() => callee, new MemoryNonceStore(), { audience: callee.serviceId });
-  const verified = await verifier.verify(httpMessage({ method: 'POST', target: url.pathname + url.search, headers }), body);
+  const { caller: verified } = await verifier.verify(httpMessage({ method: 'POST', target: url.pathname + url.search, headers }), body);
   return { caller: verified.id, keyId: verified.keyId };
 }
 

@@ -19,7 +19,9 @@ const url = 'http://inventory:8082/api/inventory?x=1';
 
 function verify(prepared: ReturnType<typeof prepareRequest>, method = 'POST', audience = 'inventory-service', ring = calleeRing) {
   const message = httpMessage({ method, target: '/api/inventory?x=1', headers: prepared.headers });
-  return new RequestVerifier(() => ring, new MemoryNonceStore(), { audience }).verify(message, prepared.body ?? Buffer.alloc(0));
+  return new RequestVerifier(() => ring, new MemoryNonceStore(), { audience })
+    .verify(message, prepared.body ?? Buffer.alloc(0))
+    .then((verified) => verified.caller);
 }
 
 describe('prepareRequest', () => {

@@ -6,7 +6,6 @@ import type { VerificationObserver } from '../metrics/verification-observer.js';
 import type { RequestVerifier } from '../protocol/request-verifier.js';
 import { ServiceAuthError } from '../protocol/service-auth.error.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
-import { rememberApiKeyLookup } from './api-key-lookup.js';
 import { isKnownProtectedRoute } from './protected-routes.js';
 import { declaresBody } from './raw-body.js';
 import { RefusalLog } from './refusal-log.js';
@@ -97,8 +96,7 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
   /**
    * Why the guard would refuse this request for its API key, when it announces a body and its route
    * is known to need a caller, with that route; undefined when it goes on. `routeOf` is only asked
-   * for when the key is missing or unknown. A known key, the usual case, costs its hash and no
-   * allocation beyond the lookup handed to the guard.
+   * for when the key is missing or unknown. A known key, the usual case, costs its hash.
    */
   private refusal<R extends object>(
     req: ServiceAuthRequest,
@@ -109,13 +107,8 @@ export class ApiKeyPrecheckRegistrar implements OnModuleInit {
     if (!declaresBody(raw)) return undefined;
     const apiKey = headerOf(raw.headers, 'x-api-key');
     if (apiKey !== undefined && apiKey !== '') {
-      const ring = this.keys.ring;
-      const holder = ring.findByApiKey(apiKey);
-      // A known key: the guard verifies the rest, with this lookup instead of a second hash of the key.
-      if (holder) {
-        rememberApiKeyLookup(raw, { ring, apiKey, holder });
-        return undefined;
-      }
+      // A known key: the guard verifies the rest.
+      if (this.keys.ring.findByApiKey(apiKey)) return undefined;
     }
     const route = routeOf(req);
     if (!isKnownProtectedRoute(route)) return undefined;

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { HttpMessage } from '../protocol/http-message.js';
 import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../protocol/request-verifier.js';
 import type { ResolvedKey } from '../keys/key-ring.js';
 import type { VerifiedCaller } from '../protocol/verified-caller.js';
@@ -20,7 +19,6 @@ import { RefusalLog } from './refusal-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { rememberVerifiedKey } from './verified-key.js';
 import { rememberProtectedRoute } from './protected-routes.js';
-import { apiKeyLookupOf } from './api-key-lookup.js';
 import { declaredRouteOf, routePattern } from './route-pattern.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 
@@ -59,11 +57,7 @@ export class ServiceAuthGuard implements CanActivate {
     if (options.guard === 'global') this.exchange = new EncryptedExchange(keys, options);
   }
 
-  /**
-   * Synchronous when nothing has to be waited for (the body at hand, a nonce store that answers at
-   * once: the usual case), so that Nest goes on without a promise; a promise otherwise.
-   */
-  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const route = this.routeOf(context);
     if (route.public) {
@@ -88,34 +82,14 @@ export class ServiceAuthGuard implements CanActivate {
       // exactly what Express says it left of it).
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
-      const body = rawBodyNow(req, this.maxBodyBytes);
-      const outcome =
-        body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
-      if (outcome instanceof Promise) {
-        return outcome.then(
-          (v) => this.accept(context, req, route, v, started),
-          (err) => this.refuse(context, req, started, err),
-        );
-      }
-      verified = outcome;
+      const body = await rawBodyNow(req, this.maxBodyBytes);
+      verified = await this.verifier.verify(message, body, { isTrusted: route.isTrusted });
     } catch (err) {
       return this.refuse(context, req, started, err);
     }
-    // Outside the try, as on the asynchronous path: what accept() refuses (a malformed encrypted body)
-    // concerns the body, not the caller, and is neither a refusal of the caller nor an unexpected error.
+    // Outside the try: what accept() refuses (a malformed encrypted body) concerns the body, not the
+    // caller, and is neither a refusal of the caller nor an unexpected error.
     return this.accept(context, req, route, verified, started);
-  }
-
-  private verify(
-    req: ServiceAuthRequest,
-    message: HttpMessage,
-    body: Buffer,
-    route: RouteDecision,
-  ): VerifiedRequest | Promise<VerifiedRequest> {
-    // A verifier of another make (a test double, a subclass from before verifyRequestNow) has verifyRequest only.
-    return typeof this.verifier.verifyRequestNow === 'function'
-      ? this.verifier.verifyRequestNow(message, body, route.isTrusted, apiKeyLookupOf(req))
-      : this.verifier.verifyRequest(message, body, route.isTrusted);
   }
 
   /** The request is verified: the caller goes on the request, the encrypted exchange (if any) begins. */

@@ -52,7 +52,9 @@ const verifier = () =>
 
 describe('RequestVerifier: any label, any order', () => {
   it('accepts a signature labelled req-b, components back to front, parameters in reverse order', async () => {
-    await expect(verifier().verify(request(COMPONENTS), body)).resolves.toMatchObject({ id: 'order-service', keyId: 'order-k1' });
+    await expect(verifier().verify(request(COMPONENTS), body)).resolves.toMatchObject({
+      caller: { id: 'order-service', keyId: 'order-k1' },
+    });
   });
 
   it('control: the order is part of what is signed, so re-ordering the components after signing is signature_invalid', async () => {

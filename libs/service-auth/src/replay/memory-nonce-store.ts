@@ -66,12 +66,7 @@ export class MemoryNonceStore implements NonceStore {
     return this.callers.get(callerId)?.size ?? 0;
   }
 
-  async claim(claim: NonceClaim, expiresAtMs: number): Promise<boolean> {
-    return this.claimNow(claim, expiresAtMs);
-  }
-
-  /** `claim`, synchronously: nothing here waits for anything. */
-  claimNow({ callerId, keyId, nonce }: NonceClaim, expiresAtMs: number): boolean {
+  async claim({ callerId, keyId, nonce }: NonceClaim, expiresAtMs: number): Promise<boolean> {
     if (!Number.isFinite(expiresAtMs)) throw new TypeError('MemoryNonceStore.claim: expiresAtMs must be a finite number');
     const now = this.now();
     const key = nonceKey(keyId, nonce);

@@ -72,20 +72,20 @@ describe('nonceKey', () => {
     expect(keys.size).toBe(200_000);
   });
 
-  it('is not collision-resistant, and a collision costs only the signer its own request', () => {
+  it('is not collision-resistant, and a collision costs only the signer its own request', async () => {
     const [first, second] = collidingNonces('k1'.length, 0x41414141, 0x42424242, 0x43434343);
     expect(first).not.toBe(second);
     expect(nonceKey('k1', first)).toBe(nonceKey('k1', second));
     const store = new MemoryNonceStore();
     const until = Date.now() + 60_000;
-    expect(store.claimNow({ callerId: 'order-service', keyId: 'k1', nonce: first }, until)).toBe(true);
+    expect(await store.claim({ callerId: 'order-service', keyId: 'k1', nonce: first }, until)).toBe(true);
     // the signer's own second nonce is taken for a replay of its first…
-    expect(store.claimNow({ callerId: 'order-service', keyId: 'k1', nonce: second }, until)).toBe(false);
+    expect(await store.claim({ callerId: 'order-service', keyId: 'k1', nonce: second }, until)).toBe(false);
     // …and nobody else is touched: another caller, or the same caller's other key, may send that nonce
-    expect(store.claimNow({ callerId: 'audit-service', keyId: 'k1', nonce: second }, until)).toBe(true);
-    expect(store.claimNow({ callerId: 'order-service', keyId: 'k2', nonce: second }, until)).toBe(true);
+    expect(await store.claim({ callerId: 'audit-service', keyId: 'k1', nonce: second }, until)).toBe(true);
+    expect(await store.claim({ callerId: 'order-service', keyId: 'k2', nonce: second }, until)).toBe(true);
     // while a replay stays a replay
-    expect(store.claimNow({ callerId: 'order-service', keyId: 'k1', nonce: first }, until)).toBe(false);
+    expect(await store.claim({ callerId: 'order-service', keyId: 'k1', nonce: first }, until)).toBe(false);
     void store.close?.();
   });
 });

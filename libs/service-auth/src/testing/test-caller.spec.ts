@@ -12,7 +12,7 @@ import { testCaller } from './test-caller.js';
 function verifierFor(ring: KeyRing) {
   const verifier = new RequestVerifier(() => ring, new MemoryNonceStore(), { audience: 'inventory-service' });
   return (method: string, target: string, headers: Record<string, string>, body?: Buffer) =>
-    verifier.verify(httpMessage({ method, target, headers }), body ?? Buffer.alloc(0));
+    verifier.verify(httpMessage({ method, target, headers }), body ?? Buffer.alloc(0)).then((verified) => verified.caller);
 }
 
 describe('testCaller', () => {
