@@ -69,7 +69,7 @@ export class MemoryNonceStore implements NonceStore {
   async claim({ callerId, keyId, nonce }: NonceClaim, expiresAtMs: number): Promise<boolean> {
     if (!Number.isFinite(expiresAtMs)) throw new TypeError('MemoryNonceStore.claim: expiresAtMs must be a finite number');
     const now = this.now();
-    const key = nonceKey(keyId, nonce);
+    const key = nonceKey(callerId, keyId, nonce);
     let nonces = this.callers.get(callerId);
     if (nonces) {
       nonces.forgetExpired(now);
