@@ -2,8 +2,8 @@
  * `nest-service-auth/core`: the protocol without Nest. Sign a request, verify one, encrypt and
  * decrypt bodies, hold keys and nonces, from any Node.js code or HTTP client.
  *
- * Needs nothing installed beside this package: everything here imports only node:crypto (no Nest,
- * no axios, no ioredis). The Redis nonce store is `nest-service-auth/redis`.
+ * Needs nothing installed beside this package and its own dependencies (no Nest, no axios, no
+ * ioredis). The Redis nonce store is `nest-service-auth/redis`.
  */
 
 // Signing and verifying

@@ -12,7 +12,8 @@ import { signRequest, type SigningCredential, type SignRequestOptions } from './
 import { RequestVerifier, type RequestVerifierOptions, type TrustPolicy } from './request-verifier.js';
 import { ServiceAuthError } from './service-auth.error.js';
 import { buildSignatureBase } from './signature-base.js';
-import { serializeSignatureParams, type SignatureParameters } from './signature-fields.js';
+import type { SignatureParameters } from './parsed-signature.js';
+import { serializeSignatureParams } from './signature-fields.js';
 
 const secret = () => randomBytes(32).toString('base64url');
 const apiKey = () => 'sk_' + randomBytes(32).toString('base64url');

@@ -17,7 +17,8 @@ import type { HttpMessage } from './http-message.js';
 import { checkRequestTarget } from './request-target.js';
 import { ServiceAuthError } from './service-auth.error.js';
 import { buildSignatureBase, isSupportedComponent } from './signature-base.js';
-import { parseSignatureFields, type ParsedSignature } from './signature-fields.js';
+import type { ParsedSignature } from './parsed-signature.js';
+import { parseSignatureFields } from './signature-fields.js';
 import type { VerifiedCaller } from './verified-caller.js';
 
 export interface RequestVerifierOptions extends ReplayWindowOptions {
