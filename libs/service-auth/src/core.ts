@@ -37,8 +37,8 @@ export type { NonceStore, NonceClaim } from './replay/nonce-store.interface.js';
 export { MemoryNonceStore, type MemoryNonceStoreOptions } from './replay/memory-nonce-store.js';
 
 // Errors and their stable reason codes
-export { ServiceAuthError } from './protocol/service-auth.error.js';
-export { KeyConfigurationError } from './keys/key-configuration.error.js';
-export { ReplayStoreUnavailableError } from './replay/replay-store-unavailable.error.js';
-export { NonceBudgetExhaustedError } from './replay/nonce-budget-exhausted.error.js';
-export { REASON_STATUS, type ReasonCode } from './protocol/reason-codes.js';
+export { ServiceAuthError } from './errors/service-auth.error.js';
+export { KeyConfigurationError } from './errors/key-configuration.error.js';
+export { ReplayStoreUnavailableError } from './errors/replay-store-unavailable.error.js';
+export { NonceBudgetExhaustedError } from './errors/nonce-budget-exhausted.error.js';
+export { REASON_STATUS, type ReasonCode } from './errors/reason-codes.js';

@@ -1,7 +1,7 @@
 import { formatKeyList, parseKeyList, type KeyListEntry } from '../keys/env-key-provider.js';
 import { envVariableNames } from '../keys/env-variable-names.js';
 import { generateCredential, type GeneratedCredential } from '../keys/generate-credential.js';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { KeyRing } from '../keys/key-ring.js';
 import { placeholderUrl } from './keygen.js';
 import { loadSide } from './load-side.js';

@@ -3,7 +3,7 @@ import { encryptCompact } from '../crypto/jwe-compact.js';
 import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import { openResponse } from '../crypto/open-response.js';
 import { signRequest, type SigningCredential } from '../protocol/request-signer.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 /** The credential an outgoing call is signed, and possibly encrypted, with. */
 export interface OutgoingCredential extends SigningCredential {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 /**
  * JWE Compact Serialization (RFC 7516 §7.1) restricted to one suite: key management "dir" (the

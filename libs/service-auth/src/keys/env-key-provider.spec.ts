@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { EnvKeyProvider, envName, parseKeyList } from './env-key-provider.js';
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { KeyRing } from './key-ring.js';
 
 const secret = () => randomBytes(32).toString('base64url');
@@ -239,25 +239,6 @@ describe('EnvKeyProvider', () => {
     expect(err.message).toMatch(/^SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: entry 2 /);
   });
 
-  it('a non-empty SERVICE_AUTH_KEYS is refused with the way to migrate, without echoing its value', () => {
-    const old = `o1:${apiKey()}:${secret()}`;
-    for (const extra of [
-      {} as Record<string, string>,
-      { SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${apiKey()}:${secret()}` },
-    ]) {
-      const err = configError(() => new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: old, ...extra }) }).load());
-      expect(err.message).toContain('SERVICE_AUTH_KEYS is no longer read');
-      expect(err.message).toContain('SERVICE_AUTH_UPSTREAMS');
-      expect(err.message).toContain('SERVICE_AUTH_UPSTREAM_<ID>_URL');
-      expect(err.message).toContain('SERVICE_AUTH_UPSTREAM_<ID>_KEYS');
-      expect(err.message).not.toContain(old.split(':')[1]);
-      expect(err.message).not.toContain(old.split(':')[2]);
-    }
-    const custom = configError(() => new EnvKeyProvider({ prefix: 'INV_AUTH', get: env({ INV_AUTH_KEYS: old }) }).load());
-    expect(custom.message).toContain('INV_AUTH_KEYS is no longer read');
-    expect(custom.message).toContain('INV_AUTH_UPSTREAMS');
-  });
-
   it('a caller named in SERVICE_AUTH_CALLERS without its variable is an error naming that variable', () => {
     const err = configError(() => new EnvKeyProvider({ get: env({ SERVICE_AUTH_CALLERS: 'order-service' }) }).load());
     expect(err.message).toContain('SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS is not set');
@@ -293,10 +274,7 @@ describe('EnvKeyProvider', () => {
 
   it('nothing set is empty material; an empty or blank variable counts as unset', () => {
     expect(new EnvKeyProvider({ get: env({}) }).load()).toEqual({});
-    expect(
-      new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: ' ', SERVICE_AUTH_CALLERS: ' , ', SERVICE_AUTH_UPSTREAMS: ' ,' }) }).load(),
-    ).toEqual({});
-    expect(new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: '' }) }).load()).toEqual({});
+    expect(new EnvKeyProvider({ get: env({ SERVICE_AUTH_CALLERS: ' , ', SERVICE_AUTH_UPSTREAMS: ' ,' }) }).load()).toEqual({});
   });
 
   it('honours a custom prefix (and ignores the default variables)', () => {
@@ -334,7 +312,7 @@ describe('EnvKeyProvider', () => {
       },
     });
     expect(provider.load().callers?.[0].keys[0].id).toBe('k1');
-    expect(asked).toEqual(['SERVICE_AUTH_KEYS', 'SERVICE_AUTH_CALLERS', 'SERVICE_AUTH_CALLER_A_KEYS', 'SERVICE_AUTH_UPSTREAMS']);
+    expect(asked).toEqual(['SERVICE_AUTH_CALLERS', 'SERVICE_AUTH_CALLER_A_KEYS', 'SERVICE_AUTH_UPSTREAMS']);
     current = `k2:${apiKey()}:${secret()}`;
     expect(provider.load().callers?.[0].keys[0].id).toBe('k2');
   });

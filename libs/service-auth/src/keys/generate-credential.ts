@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { ID_PATTERN } from './key-ring.js';
 
 /** A fresh credential for one (caller → callee) pair, in the text form the key lists hold. */

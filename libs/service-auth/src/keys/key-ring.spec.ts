@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { deriveKeys, ENCRYPTION_KEY_INFO, HMAC_KEY_INFO } from './key-derivation.js';
 import type { CallerDefinition, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 import { KeyRing, MIN_API_KEY_LENGTH, MIN_SECRET_BYTES } from './key-ring.js';

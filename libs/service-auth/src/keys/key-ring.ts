@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { deriveKeys } from './key-derivation.js';
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 
 export const MIN_SECRET_BYTES = 32;

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { REASON_STATUS, type ReasonCode } from '../protocol/reason-codes.js';
+import { REASON_STATUS, type ReasonCode } from '../errors/reason-codes.js';
 import type { VerificationObserver } from '../metrics/verification-observer.js';
 import type { RequestVerifier } from '../protocol/request-verifier.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
 import { isKnownProtectedRoute } from './protected-routes.js';
 import { declaresBody } from './raw-body.js';

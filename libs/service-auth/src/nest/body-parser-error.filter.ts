@@ -1,7 +1,7 @@
 import { Catch, HttpException, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { checkContentEncoding } from '../protocol/content-encoding.js';
-import type { ReasonCode } from '../protocol/reason-codes.js';
+import type { ReasonCode } from '../errors/reason-codes.js';
 import { nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 

@@ -3,7 +3,7 @@ import type { Reflector } from '@nestjs/core';
 import { decryptCompact, encryptCompact } from '../crypto/jwe-compact.js';
 import { acceptsJwe, isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import type { ResolvedKey } from '../keys/key-ring.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import type { VerifiedCaller } from '../protocol/verified-caller.js';
 import { handlerWritesResponse } from './handler-writes-response.js';
 import { declaresBody } from './raw-body.js';

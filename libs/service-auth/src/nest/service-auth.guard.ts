@@ -6,7 +6,7 @@ import type { VerifiedCaller } from '../protocol/verified-caller.js';
 import { EncryptedExchange, mayBeEncryptedExchange, type SealedResponse } from './encrypted-exchange.js';
 import { sealAnswerOf } from './sealed-answer.registrar.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
 import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';
 import { ServiceAuthException } from './service-auth.exception.js';

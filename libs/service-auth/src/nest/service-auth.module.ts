@@ -1,6 +1,6 @@
 import { Module, type OnApplicationShutdown, Inject, Logger, type CanActivate } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';

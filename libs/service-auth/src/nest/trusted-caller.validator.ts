@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 import { RESOLVED_OPTIONS, TRUSTED_CALLERS_METADATA } from './service-auth.constants.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';

@@ -1,4 +1,4 @@
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 
 const SERVICE_ID = /^[A-Za-z0-9._~-]{1,128}$/;
@@ -26,8 +26,8 @@ export function validateOptions(options: ServiceAuthModuleOptions | undefined): 
     typeof encrypt !== 'boolean' &&
     !(Array.isArray(encrypt) && encrypt.every((id) => typeof id === 'string' && SERVICE_ID.test(id)))
   ) {
-    // Before upstreams had ids, this option listed URL prefixes; such an entry would now match nothing
-    // and silently send plaintext, so it is refused rather than ignored.
+    // An entry that is no upstream id would match no call and silently leave it in plaintext, so it is
+    // refused rather than ignored.
     throw new KeyConfigurationError(
       "ServiceAuthModule: client.encrypt must be true, false or a list of upstream ids (e.g. ['inventory-service']), not URLs",
     );

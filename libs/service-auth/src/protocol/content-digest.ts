@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { isInnerList, parseDictionary } from 'structured-headers';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 /** RFC 9530 algorithms this implementation computes, with their digest length in bytes. */
 const ALGORITHMS = { 'sha-256': { node: 'sha256', length: 32 }, 'sha-512': { node: 'sha512', length: 64 } } as const;

@@ -1,5 +1,5 @@
 import type { KeyRing, ResolvedKey } from '../keys/key-ring.js';
-import { NonceBudgetExhaustedError } from '../replay/nonce-budget-exhausted.error.js';
+import { NonceBudgetExhaustedError } from '../errors/nonce-budget-exhausted.error.js';
 import type { NonceClaim, NonceStore } from '../replay/nonce-store.interface.js';
 import { checkReplayWindow, type ReplayWindowOptions } from '../replay/replay-window.js';
 import { checkContentEncoding } from './content-encoding.js';
@@ -15,7 +15,7 @@ import {
 import { verifyHmacSha256 } from './hmac-sha256.js';
 import type { HttpMessage } from './http-message.js';
 import { checkRequestTarget } from './request-target.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { buildSignatureBase, isSupportedComponent } from './signature-base.js';
 import type { ParsedSignature } from './parsed-signature.js';
 import { parseSignatureFields } from './signature-fields.js';

@@ -1,5 +1,5 @@
 import { splitTarget, type HttpMessage } from './http-message.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 /** Derived components (RFC 9421 §2.2) this implementation can cover. */
 export const DERIVED_COMPONENTS = ['@method', '@target-uri', '@authority', '@scheme', '@request-target', '@path', '@query'] as const;

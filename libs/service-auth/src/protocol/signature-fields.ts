@@ -9,7 +9,7 @@ import {
   type Item,
 } from 'structured-headers';
 import type { ParsedSignature, SignatureParameters } from './parsed-signature.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { MAX_COVERED_COMPONENTS, MAX_SIGNATURE_FIELD_LENGTH } from './covered-components.js';
 
 const MAX_FIELD_LENGTH = MAX_SIGNATURE_FIELD_LENGTH;

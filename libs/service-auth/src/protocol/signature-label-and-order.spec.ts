@@ -11,7 +11,7 @@ import { createContentDigest } from './content-digest.js';
 import { hmacSha256 } from './hmac-sha256.js';
 import { httpMessage } from './http-message.js';
 import { RequestVerifier } from './request-verifier.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { buildSignatureBase } from './signature-base.js';
 
 const NOW_S = 1_764_100_000;

@@ -1,5 +1,5 @@
 import { CallerNonces } from './caller-nonces.js';
-import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
+import { NonceBudgetExhaustedError } from '../errors/nonce-budget-exhausted.error.js';
 import { nonceKey } from './nonce-key.js';
 import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { encryptCompact, decryptCompact } from '../crypto/jwe-compact.js';
 import { EnvKeyProvider } from '../keys/env-key-provider.js';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { KeyRing } from '../keys/key-ring.js';
 import { httpMessage } from '../protocol/http-message.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
