@@ -59,8 +59,7 @@ export function planRotation(request: RotationRequest): RotationPlan {
 
   let key = generateCredential(callerId, { keyId: request.keyId, now: request.now });
   while (key.id === previous.id && request.keyId === undefined) key = generateCredential(callerId, { now: request.now });
-  if (key.id === previous.id)
-    throw new KeyConfigurationError(`--key-id: the new key needs an id other than the current one's ("${previous.id}")`);
+  if (key.id === previous.id) throw new KeyConfigurationError("--key-id: the new key needs an id other than the current one's");
 
   const names = envVariableNames(prefix);
   const steps: RotationStep[] = [

@@ -24,7 +24,7 @@ export function parseKeyList(value: string, variable: string): CredentialDefinit
     .filter((entry) => entry.length > 0)
     .map((entry, i) => {
       const parts = entry.split(':');
-      const source = `${variable} (entry ${i + 1})`;
+      const source = `${variable}, entry ${i + 1}`;
       if ((parts.length !== 3 && parts.length !== 4) || parts.some((p) => p.length === 0)) {
         throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:apiKey:secret`);
       }
