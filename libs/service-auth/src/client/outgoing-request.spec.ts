@@ -78,6 +78,14 @@ describe('openAnswer', () => {
     expect(openAnswer(jose(200, sealed('n-1', 200, 'null')), resolve, 'n-1')).toBeNull();
   });
 
+  it('refuses a sealed answer whose JSON has a __proto__ or constructor.prototype key: body_malformed', () => {
+    for (const json of ['{"ok":true,"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}']) {
+      expect(() => openAnswer(jose(200, sealed('n-1', 200, json)), resolve, 'n-1')).toThrow(
+        expect.objectContaining({ reason: 'body_malformed' }),
+      );
+    }
+  });
+
   it('refuses an answer made for another request', () => {
     expect(() => openAnswer(jose(200, sealed('n-2')), resolve, 'n-1')).toThrow(expect.objectContaining({ reason: 'decryption_failed' }));
   });

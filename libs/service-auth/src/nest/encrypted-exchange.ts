@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import { decryptCompact, encryptCompact } from '../crypto/jwe-compact.js';
+import { parseDecryptedJson } from '../crypto/decrypted-json.js';
 import { acceptsJwe, isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import type { ResolvedKey } from '../keys/key-ring.js';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
@@ -125,9 +126,9 @@ export class EncryptedExchange {
         : this.keys.ring.findCallerKey(caller.id, kid)?.encryptionKey;
     const { plaintext } = decryptCompact(rawBody, resolve, { maxBytes: this.options.maxBodyBytes });
     try {
-      return JSON.parse(plaintext.toString('utf8')) as unknown;
+      return parseDecryptedJson(plaintext.toString('utf8'));
     } catch {
-      throw new ServiceAuthError('body_malformed', 'The decrypted body is not JSON');
+      throw new ServiceAuthError('body_malformed', 'The decrypted body is not JSON, or has a __proto__ or constructor.prototype key');
     }
   }
 
