@@ -242,7 +242,7 @@ function coreContenders(lib, credential, hmacKey, body) {
       for (const r of items)
         sink ^= createHash('sha256').update(body).digest()[0] ^ createHmac('sha256', hmacKey).update(r.base, 'utf8').digest()[0];
     } else {
-      for (const r of items) sink ^= (await verifier.verify(r.message, body, isTrusted)).id.length;
+      for (const r of items) sink ^= (await verifier.verify(r.message, body, { isTrusted })).caller.id.length;
     }
     return (cpuUs() - t0) / items.length;
   };

@@ -10,7 +10,7 @@
 // signed before any timing (the verifier refuses a nonce it has seen, so each is verified once).
 //
 // Contenders, timed over the same pre-signed requests:
-//   verify  RequestVerifier.verify(message, body, isTrusted): API key lookup, Signature-Input/Signature
+//   verify  RequestVerifier.verify(message, body, { isTrusted }): API key lookup, Signature-Input/Signature
 //           parsing (RFC 8941), coverage, key, time window, signature base, HMAC, Content-Digest, trust
 //           policy, nonce claimed in a MemoryNonceStore (one store for the whole run, like a server).
 //           The message is the library's httpMessage() view, built before timing (the guard's
@@ -97,7 +97,7 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
 
   const others = otherSchemes({ hmacKey, body, url, secret: credential.secret });
   const contenders = {
-    verify: (r) => verifier.verify(r.message, r.body, isTrusted),
+    verify: (r) => verifier.verify(r.message, r.body, { isTrusted }),
     floor: (r) => createHash('sha256').update(r.body).digest()[0] ^ createHmac('sha256', hmacKey).update(r.base, 'utf8').digest()[0],
     'http-message-signatures': (r) => others.httpMessageSignatures(r),
     hawk: (r) => others.hawk(r),
@@ -118,10 +118,10 @@ export async function runVerifyBench({ rounds = 15, ops = 4000, warmupOps = 4000
     for (const name of ['http-message-signatures', 'hawk', 'aws4']) {
       if (!(await contenders[name](r))) throw new Error(`${name}: the request was not accepted`);
     }
-    const caller = await verifier.verify(r.message, r.body, isTrusted);
+    const { caller } = await verifier.verify(r.message, r.body, { isTrusted });
     if (caller.id !== 'order-service') throw new Error('verify: wrong caller');
     let replayRefused = false;
-    await verifier.verify(r.message, r.body, isTrusted).catch((e) => (replayRefused = e.reason === 'nonce_replayed'));
+    await verifier.verify(r.message, r.body, { isTrusted }).catch((e) => (replayRefused = e.reason === 'nonce_replayed'));
     if (!replayRefused) throw new Error('verify: a replay was not refused');
     if (!createHmac('sha256', hmacKey).update(r.base, 'utf8').digest().equals(r.parsed.signature))
       throw new Error('floor: HMAC differs from the signature');

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { createContentDigest } from 'nest-service-auth/core';
+import { createContentDigest, deriveKeys, encryptCompact } from 'nest-service-auth/core';
 import type { Adapter } from './support/demo-services.js';
 import { startEchoService, type EchoService } from './support/echo-service.js';
 import { jsonField, rawRequest, reasonOf, signatureValue, signedHeadersForTarget, type RawResponse } from './support/raw-http.js';
@@ -136,6 +136,41 @@ describe.each(ADAPTERS)('Object.prototype names in signature fields (%s)', (adap
     svc.secrets.push(signatureValue(headers));
     const res = await rawRequest(svc.url, { method: 'GET', path: '/echo/1', headers });
     expect({ status: res.status, handler: jsonField(res, 'handler') }).toEqual({ status: 200, handler: 'echo' });
+  });
+
+  describe('as a key of an encrypted JSON body → 400 body_malformed, never the handler', () => {
+    const BODIES: Array<[string, string]> = [
+      ['__proto__', '{"productId":"P1","__proto__":{"polluted":1}}'],
+      ['constructor.prototype', '{"productId":"P1","constructor":{"prototype":{"polluted":1}}}'],
+    ];
+
+    /** POST /echo, signed; `encrypted` sends the same JSON as a JWE under the caller's key. */
+    async function post(json: string, encrypted: boolean): Promise<Outcome> {
+      const body = encrypted
+        ? Buffer.from(
+            encryptCompact(Buffer.from(json), deriveKeys(Buffer.from(svc.credential.secret, 'base64url')).encryptionKey, {
+              kid: svc.credential.id,
+            }),
+            'latin1',
+          )
+        : Buffer.from(json);
+      const headers = signedHeadersForTarget(svc.caller, {
+        method: 'POST',
+        target: '/echo',
+        body,
+        contentType: encrypted ? 'application/jose' : 'application/json',
+      });
+      svc.secrets.push(signatureValue(headers));
+      return outcome(await rawRequest(svc.url, { method: 'POST', path: '/echo', headers, body }));
+    }
+
+    it.each(BODIES)('%s', async (_name, json) => {
+      const handled = svc.calls.count;
+      expect({ encrypted: await post(json, true) }).toEqual({ encrypted: { status: 400, reason: 'body_malformed' } });
+      expect(svc.calls.count).toBe(handled);
+      // Fastify's JSON parser refuses the plaintext body the same way.
+      if (adapter === 'fastify') expect(await post(json, false)).toEqual({ status: 400, reason: 'body_malformed' });
+    });
   });
 
   it('a sent `__proto__` header (Node drops it), covered by a valid signature → 401 signature_invalid', async () => {

@@ -518,15 +518,17 @@ describe('start-up configuration errors', () => {
     );
   });
 
-  it('the retired SERVICE_AUTH_KEYS variable is refused with the way to migrate', async () => {
-    await expect(
-      start(() =>
-        createOrderApp({
-          logger: false,
-          env: { SERVICE_AUTH_KEYS: keyList(orderKey), ...inventoryUpstreamEnv('http://127.0.0.1:1', orderKey) },
-        }),
-      ),
-    ).rejects.toThrow(/SERVICE_AUTH_KEYS is no longer read.*SERVICE_AUTH_UPSTREAMS.*SERVICE_AUTH_UPSTREAM_<ID>_URL/);
+  it('a key list with the API key and the secret swapped is refused at start-up, naming the entry, not the values', async () => {
+    const swapped = `${orderKey.id}:${orderKey.secret}:${orderKey.apiKey}`;
+    const refusal = await start(
+      inventoryWith({ SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: swapped }),
+    ).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(refusal?.message).toMatch(/SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS, entry 1, part 2 \(API key\) looks like a secret/);
+    expect(refusal?.message).not.toContain(orderKey.secret);
+    expect(refusal?.message).not.toContain(orderKey.apiKey);
   });
 
   it('order-service refuses to start without the inventory-service upstream', async () => {

@@ -273,7 +273,7 @@ describe('nest-service-auth as packed and installed', () => {
         const ring = core.KeyRing.from({ callers: [caller.asCaller()] }, 'inventory-service');
         const verifier = new core.RequestVerifier(() => ring, new core.MemoryNonceStore(), { audience: 'inventory-service' });
         const headers = caller.sign('POST', '/api/inventory', { productId: 'P1' });
-        return (await verifier.verify(core.httpMessage({ method: 'POST', target: '/api/inventory', headers }), Buffer.from('{"productId":"P1"}'))).id;
+        return (await verifier.verify(core.httpMessage({ method: 'POST', target: '/api/inventory', headers }), Buffer.from('{"productId":"P1"}'))).caller.id;
       };
       const { createRequire } = await import('node:module');
       const require = createRequire(process.cwd() + '/');

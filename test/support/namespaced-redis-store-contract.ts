@@ -1,6 +1,6 @@
 /**
  * What every Redis-backed store of the library promises through NamespacedRedisStore, as one suite
- * that each store runs (redis-nonce-store.integration.spec.ts, redis-throttler.storage.integration.spec.ts):
+ * that each store runs (redis/redis-nonce-store.integration.spec.ts, redis/redis-throttler.storage.integration.spec.ts):
  * an injected client is never closed, an owned one is, and the store fails closed, fast and without
  * the URL's password, while Redis cannot answer; it answers again once Redis is back.
  */

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { SignatureParameters } from '../../libs/service-auth/src/protocol/signature-fields.js';
+import type { SignatureParameters } from '../../libs/service-auth/src/protocol/parsed-signature.js';
 
 /** What both RFC 9421 hmac-sha256 vectors hold besides their request. */
 interface Rfc9421Vector {

@@ -2,13 +2,19 @@
  * `nest-service-auth/core`: the protocol without Nest. Sign a request, verify one, encrypt and
  * decrypt bodies, hold keys and nonces, from any Node.js code or HTTP client.
  *
- * Needs nothing installed beside this package: everything here imports only node:crypto (no Nest,
- * no axios, no ioredis). The Redis nonce store is `nest-service-auth/redis`.
+ * Needs nothing installed beside this package and its own dependencies (no Nest, no axios, no
+ * ioredis). The Redis nonce store is `nest-service-auth/redis`.
  */
 
 // Signing and verifying
 export { signRequest, type SigningCredential, type SignRequestInput, type SignRequestOptions } from './protocol/request-signer.js';
-export { RequestVerifier, type ApiKeyLookup, type RequestVerifierOptions, type TrustPolicy } from './protocol/request-verifier.js';
+export {
+  RequestVerifier,
+  type RequestVerifierOptions,
+  type TrustPolicy,
+  type VerifiedRequest,
+  type VerifyOptions,
+} from './protocol/request-verifier.js';
 export { httpMessage, type HttpMessage } from './protocol/http-message.js';
 export { createContentDigest, verifyContentDigest } from './protocol/content-digest.js';
 export type { VerifiedCaller } from './protocol/verified-caller.js';
@@ -31,8 +37,8 @@ export type { NonceStore, NonceClaim } from './replay/nonce-store.interface.js';
 export { MemoryNonceStore, type MemoryNonceStoreOptions } from './replay/memory-nonce-store.js';
 
 // Errors and their stable reason codes
-export { ServiceAuthError } from './protocol/service-auth.error.js';
-export { KeyConfigurationError } from './keys/key-configuration.error.js';
-export { ReplayStoreUnavailableError } from './replay/replay-store-unavailable.error.js';
-export { NonceBudgetExhaustedError } from './replay/nonce-budget-exhausted.error.js';
-export { REASON_STATUS, type ReasonCode } from './protocol/reason-codes.js';
+export { ServiceAuthError } from './errors/service-auth.error.js';
+export { KeyConfigurationError } from './errors/key-configuration.error.js';
+export { ReplayStoreUnavailableError } from './errors/replay-store-unavailable.error.js';
+export { NonceBudgetExhaustedError } from './errors/nonce-budget-exhausted.error.js';
+export { REASON_STATUS, type ReasonCode } from './errors/reason-codes.js';

@@ -29,7 +29,7 @@ export type {
 export type { KeyProvider } from './keys/key-provider.interface.js';
 export type { KeyMaterial } from './keys/key-material.js';
 export type { VerifiedCaller } from './protocol/verified-caller.js';
-export type { ReasonCode } from './protocol/reason-codes.js';
+export type { ReasonCode } from './errors/reason-codes.js';
 export type { VerificationObserver, VerificationEvent, RefusalEvent } from './metrics/verification-observer.js';
 export type { VerificationMetricsOption } from './metrics/verification-metrics-option.js';
 export type { VerificationOutcome } from './metrics/opentelemetry-verification-observer.js';

@@ -6,4 +6,4 @@
  *
  * Needs the peer ioredis (^5 or ^6), loaded when a store is created from a URL; no Nest.
  */
-export { RedisNonceStore, type RedisNonceStoreOptions } from './replay/redis-nonce-store.js';
+export { RedisNonceStore, type RedisNonceStoreOptions } from './redis/redis-nonce-store.js';

@@ -24,5 +24,5 @@ export {
   DEFAULT_THROTTLER_KEY_PREFIX,
   DEFAULT_THROTTLER_STORAGE_TIMEOUT_MS,
   type RedisThrottlerStorageOptions,
-} from './throttling/redis-throttler.storage.js';
-export { ThrottlerStorageUnavailableError } from './throttling/throttler-storage-unavailable.error.js';
+} from './redis/redis-throttler.storage.js';
+export { ThrottlerStorageUnavailableError } from './errors/throttler-storage-unavailable.error.js';

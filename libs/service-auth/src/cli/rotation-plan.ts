@@ -1,7 +1,7 @@
 import { formatKeyList, parseKeyList, type KeyListEntry } from '../keys/env-key-provider.js';
 import { envVariableNames } from '../keys/env-variable-names.js';
 import { generateCredential, type GeneratedCredential } from '../keys/generate-credential.js';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { KeyRing } from '../keys/key-ring.js';
 import { placeholderUrl } from './keygen.js';
 import { loadSide } from './load-side.js';
@@ -59,8 +59,7 @@ export function planRotation(request: RotationRequest): RotationPlan {
 
   let key = generateCredential(callerId, { keyId: request.keyId, now: request.now });
   while (key.id === previous.id && request.keyId === undefined) key = generateCredential(callerId, { now: request.now });
-  if (key.id === previous.id)
-    throw new KeyConfigurationError(`--key-id: the new key needs an id other than the current one's ("${previous.id}")`);
+  if (key.id === previous.id) throw new KeyConfigurationError("--key-id: the new key needs an id other than the current one's");
 
   const names = envVariableNames(prefix);
   const steps: RotationStep[] = [

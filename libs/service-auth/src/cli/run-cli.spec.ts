@@ -45,7 +45,7 @@ async function callAcross(caller: KeyRing, callee: KeyRing): Promise<{ caller: s
   const url = new URL(`${upstream.url}/inventory?dry=1`);
   Object.assign(headers, signRequest({ method: 'POST', url, headers, body }, upstream.keys[0]));
   const verifier = new RequestVerifier(() => callee, new MemoryNonceStore(), { audience: callee.serviceId });
-  const verified = await verifier.verify(httpMessage({ method: 'POST', target: url.pathname + url.search, headers }), body);
+  const { caller: verified } = await verifier.verify(httpMessage({ method: 'POST', target: url.pathname + url.search, headers }), body);
   return { caller: verified.id, keyId: verified.keyId };
 }
 
@@ -300,7 +300,7 @@ describe('nest-service-auth rotate', () => {
     const shortSecret = current.replace(/:[^:]+$/, ':c2hvcnQ');
     const weak = await cli(['rotate', 'order-service', 'inventory-service', '--current', shortSecret]);
     expect([weak.status, weak.stdout]).toEqual([EXIT_REFUSED, '']);
-    expect(weak.stderr).toMatch(/--current \(entry 1\): secret of key "order-2026-10" is 5 bytes; at least 32 are required/);
+    expect(weak.stderr).toMatch(/--current, entry 1, part 3 \(secret\) is 5 bytes; at least 32 are required/);
     expect(weak.stderr).not.toContain(pair.key.apiKey);
 
     const sameId = await cli(['rotate', 'order-service', 'inventory-service', '--current', current, '--key-id', 'order-2026-10']);
@@ -360,6 +360,23 @@ describe('nest-service-auth command line', () => {
     for (const args of [[key], ['keygen', key, 'b'], ['keygen', 'a', 'b', key], ['rotate', 'a', 'b', key]]) {
       const run = await cli(args);
       expect(run.status).not.toBe(EXIT_OK);
+      expect(run.stderr).not.toContain('sk_0123');
+      expect(run.stderr).not.toContain('c2VjcmV0');
+    }
+  });
+
+  it('never echoes a part of a current key given in the wrong order, and names the entry by position and part', async () => {
+    const apiKey = 'sk_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG';
+    const secret = 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI';
+    const cases: Array<[string, RegExp]> = [
+      [`${secret}:${apiKey}:order-2026-10`, /--current, entry 1, part 3 \(secret\)/],
+      [`order-2026-10:${secret}:${apiKey}`, /--current, entry 1, part 2 \(API key\) looks like a secret/],
+      [`${secret}:x:order-2026-10`, /--current, entry 1, part 2 \(API key\)/],
+    ];
+    for (const [current, reason] of cases) {
+      const run = await cli(['rotate', 'order-service', 'inventory-service', '--current', current]);
+      expect([run.status, run.stdout]).toEqual([EXIT_REFUSED, '']);
+      expect(run.stderr).toMatch(reason);
       expect(run.stderr).not.toContain('sk_0123');
       expect(run.stderr).not.toContain('c2VjcmV0');
     }

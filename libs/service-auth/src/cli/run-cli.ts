@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_ENV_PREFIX, envVariableNames } from '../keys/env-variable-names.js';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { formatKeygen, formatRotation } from './format-output.js';
 import { keygen, type KeygenResult } from './keygen.js';
 import { planRotation, type RotationPlan, type RotationRequest } from './rotation-plan.js';

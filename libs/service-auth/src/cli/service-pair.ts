@@ -1,4 +1,4 @@
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { ID_PATTERN } from '../keys/key-ring.js';
 
 /** The two ends of one credential: `callerId` signs, `calleeId` verifies. */

@@ -26,7 +26,9 @@ function verify(
   authority?: string,
 ) {
   const message = httpMessage({ method, target: '/api/inventory?x=1', authority, headers: prepared.headers });
-  return new RequestVerifier(() => ring, new MemoryNonceStore(), { audience }).verify(message, prepared.body ?? Buffer.alloc(0));
+  return new RequestVerifier(() => ring, new MemoryNonceStore(), { audience })
+    .verify(message, prepared.body ?? Buffer.alloc(0))
+    .then((verified) => verified.caller);
 }
 
 describe('prepareRequest', () => {
@@ -169,6 +171,14 @@ describe('openAnswer', () => {
     expect(openAnswer(jose(200, sealed('n-1')), resolve, 'n-1')).toEqual({ ok: true });
     expect(openAnswer(jose(202, sealed('n-1', 202)), resolve, 'n-1')).toEqual({ ok: true });
     expect(openAnswer(jose(200, sealed('n-1', 200, 'null')), resolve, 'n-1')).toBeNull();
+  });
+
+  it('refuses a sealed answer whose JSON has a __proto__ or constructor.prototype key: body_malformed', () => {
+    for (const json of ['{"ok":true,"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}']) {
+      expect(() => openAnswer(jose(200, sealed('n-1', 200, json)), resolve, 'n-1')).toThrow(
+        expect.objectContaining({ reason: 'body_malformed' }),
+      );
+    }
   });
 
   it('refuses an answer made for another request', () => {

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { encryptCompact } from '../crypto/jwe-compact.js';
 import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import { openResponse } from '../crypto/open-response.js';
+import { parseDecryptedJson } from '../crypto/decrypted-json.js';
 import { signRequest, type SigningCredential } from '../protocol/request-signer.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { signedCallComponents } from './signed-call-headers.js';
 
 /** The credential an outgoing call is signed, and possibly encrypted, with. */
@@ -84,7 +85,7 @@ export function openAnswer(
   }
   const plaintext = openResponse(String(answer.data), resolveKey, { nonce, status: answer.status });
   try {
-    return JSON.parse(plaintext.toString('utf8'));
+    return parseDecryptedJson(plaintext.toString('utf8'));
   } catch {
     throw new ServiceAuthError('body_malformed', 'The decrypted answer is not JSON');
   }

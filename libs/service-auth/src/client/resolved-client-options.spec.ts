@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { appliesTo, resolveClientOptions } from './resolved-client-options.js';
 import type { SignedHttpModuleOptions } from './signed-http-options.js';
 import { validateClientOptions } from './validate-client-options.js';

@@ -2,8 +2,8 @@ import { describe, it, expect } from '@jest/globals';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import * as jose from 'jose';
 import { decryptCompact, encryptCompact, type JweProtectedHeader } from './jwe-compact.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
-import { REASON_STATUS, type ReasonCode } from '../protocol/reason-codes.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
+import { REASON_STATUS, type ReasonCode } from '../errors/reason-codes.js';
 
 const KID = 'k-2025-01';
 const KEY = randomBytes(32);

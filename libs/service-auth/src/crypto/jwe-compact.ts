@@ -1,6 +1,5 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
-import { GCM_IV_BYTES, takeGcmIv } from './gcm-iv-source.js';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 /**
  * JWE Compact Serialization (RFC 7516 §7.1) restricted to one suite: key management "dir" (the
@@ -20,7 +19,8 @@ export const JWE_DEFAULT_CTY = 'application/json';
 export const JWE_DEFAULT_MAX_BYTES = 1024 * 1024;
 
 const KEY_BYTES = 32;
-const IV_BYTES = GCM_IV_BYTES;
+/** AES-GCM's 96-bit IV (NIST SP 800-38D §8.2.2: random IVs of this exact length). */
+const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** base64url lengths (no padding) of the fixed-size parts. */
 const IV_B64U_CHARS = 16;
@@ -79,8 +79,10 @@ export function encryptCompact(plaintext: Uint8Array, key: Uint8Array, header: J
   json += '}';
 
   const encodedHeader = Buffer.from(json, 'utf8').toString('base64url');
-  // Fresh from the CSPRNG, drawn a block at a time (see gcm-iv-source.ts); used up within this call.
-  const iv = takeGcmIv();
+  // Fresh from the CSPRNG for every message. A pool drawn a block at a time would save about 2 µs per
+  // IV (2.20 against 0.09 µs, side by side), under 2 % of an encrypted request served in-process
+  // (133 µs on Fastify, bench/inject.bench.mjs), which seals one answer: not worth a pool.
+  const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   // base64url is ASCII, so latin1 gives its exact ASCII bytes.
   cipher.setAAD(Buffer.from(encodedHeader, 'latin1'));

@@ -1,4 +1,4 @@
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { decryptCompact } from './jwe-compact.js';
 
 /** What an encrypted answer must be bound to: the request it answers and the status it came with. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
-import { ReplayStoreUnavailableError } from '../replay/replay-store-unavailable.error.js';
+import { ReplayStoreUnavailableError } from '../errors/replay-store-unavailable.error.js';
 import { ReplayStoreHealthIndicator } from './replay-store.health-indicator.js';
 
 describe('ReplayStoreHealthIndicator', () => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { EnvKeyProvider, envName, parseKeyList } from './env-key-provider.js';
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { KeyRing } from './key-ring.js';
 
 const secret = () => randomBytes(32).toString('base64url');
@@ -34,8 +34,8 @@ describe('parseKeyList', () => {
   it('parses id:apiKey:secret entries separated by commas, in order, with their source', () => {
     const [a1, s1, a2, s2] = [apiKey(), secret(), apiKey(), secret()];
     expect(parseKeyList(`k1:${a1}:${s1}, k2:${a2}:${s2}`, 'VAR')).toEqual([
-      { id: 'k1', apiKey: a1, secret: s1, source: 'VAR (entry 1)' },
-      { id: 'k2', apiKey: a2, secret: s2, source: 'VAR (entry 2)' },
+      { id: 'k1', apiKey: a1, secret: s1, source: 'VAR, entry 1' },
+      { id: 'k2', apiKey: a2, secret: s2, source: 'VAR, entry 2' },
     ]);
   });
 
@@ -47,8 +47,8 @@ describe('parseKeyList', () => {
   it('parses keyId:apiKey:algorithm:secret entries, mixed with 3-part ones', () => {
     const [a1, s1, a2, s2] = [apiKey(), secret(), apiKey(), secret()];
     expect(parseKeyList(`k1:${a1}:hmac-sha256:${s1},k2:${a2}:${s2}`, 'VAR')).toEqual([
-      { id: 'k1', apiKey: a1, algorithm: 'hmac-sha256', secret: s1, source: 'VAR (entry 1)' },
-      { id: 'k2', apiKey: a2, secret: s2, source: 'VAR (entry 2)' },
+      { id: 'k1', apiKey: a1, algorithm: 'hmac-sha256', secret: s1, source: 'VAR, entry 1' },
+      { id: 'k2', apiKey: a2, secret: s2, source: 'VAR, entry 2' },
     ]);
   });
 
@@ -56,7 +56,7 @@ describe('parseKeyList', () => {
     const keys = parseKeyList(`k1:${apiKey()}:ed25519:${secret()}`, 'SERVICE_AUTH_CALLER_A_KEYS');
     expect(keys[0].algorithm).toBe('ed25519');
     const err = configError(() => KeyRing.from({ callers: [{ id: 'a', keys }] }));
-    expect(err.message).toContain('SERVICE_AUTH_CALLER_A_KEYS (entry 1)');
+    expect(err.message).toContain('SERVICE_AUTH_CALLER_A_KEYS, entry 1, part 3 (algorithm)');
     expect(err.message).toMatch(/supported: hmac-sha256/);
   });
 
@@ -95,14 +95,14 @@ describe('EnvKeyProvider', () => {
           id: 'order-service',
           source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS',
           keys: [
-            { id: 'k2', apiKey: orderB.apiKey, secret: orderB.secret, source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS (entry 1)' },
-            { id: 'k1', apiKey: orderA.apiKey, secret: orderA.secret, source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS (entry 2)' },
+            { id: 'k2', apiKey: orderB.apiKey, secret: orderB.secret, source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS, entry 1' },
+            { id: 'k1', apiKey: orderA.apiKey, secret: orderA.secret, source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS, entry 2' },
           ],
         },
         {
           id: 'billing.v2',
           source: 'SERVICE_AUTH_CALLER_BILLING_V2_KEYS',
-          keys: [{ id: 'b1', apiKey: billing.apiKey, secret: billing.secret, source: 'SERVICE_AUTH_CALLER_BILLING_V2_KEYS (entry 1)' }],
+          keys: [{ id: 'b1', apiKey: billing.apiKey, secret: billing.secret, source: 'SERVICE_AUTH_CALLER_BILLING_V2_KEYS, entry 1' }],
         },
       ],
     });
@@ -130,13 +130,13 @@ describe('EnvKeyProvider', () => {
           url: 'http://inventory:8082',
           source: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL',
           keys: [
-            { id: 'i2', apiKey: invNew.apiKey, secret: invNew.secret, source: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS (entry 1)' },
+            { id: 'i2', apiKey: invNew.apiKey, secret: invNew.secret, source: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS, entry 1' },
             {
               id: 'i1',
               apiKey: invOld.apiKey,
               algorithm: 'hmac-sha256',
               secret: invOld.secret,
-              source: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS (entry 2)',
+              source: 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS, entry 2',
             },
           ],
         },
@@ -144,7 +144,7 @@ describe('EnvKeyProvider', () => {
           id: 'billing.v2',
           url: 'https://billing.internal/api',
           source: 'SERVICE_AUTH_UPSTREAM_BILLING_V2_URL',
-          keys: [{ id: 'b1', apiKey: billing.apiKey, secret: billing.secret, source: 'SERVICE_AUTH_UPSTREAM_BILLING_V2_KEYS (entry 1)' }],
+          keys: [{ id: 'b1', apiKey: billing.apiKey, secret: billing.secret, source: 'SERVICE_AUTH_UPSTREAM_BILLING_V2_KEYS, entry 1' }],
         },
       ],
     });
@@ -239,25 +239,6 @@ describe('EnvKeyProvider', () => {
     expect(err.message).toMatch(/^SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: entry 2 /);
   });
 
-  it('a non-empty SERVICE_AUTH_KEYS is refused with the way to migrate, without echoing its value', () => {
-    const old = `o1:${apiKey()}:${secret()}`;
-    for (const extra of [
-      {} as Record<string, string>,
-      { SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${apiKey()}:${secret()}` },
-    ]) {
-      const err = configError(() => new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: old, ...extra }) }).load());
-      expect(err.message).toContain('SERVICE_AUTH_KEYS is no longer read');
-      expect(err.message).toContain('SERVICE_AUTH_UPSTREAMS');
-      expect(err.message).toContain('SERVICE_AUTH_UPSTREAM_<ID>_URL');
-      expect(err.message).toContain('SERVICE_AUTH_UPSTREAM_<ID>_KEYS');
-      expect(err.message).not.toContain(old.split(':')[1]);
-      expect(err.message).not.toContain(old.split(':')[2]);
-    }
-    const custom = configError(() => new EnvKeyProvider({ prefix: 'INV_AUTH', get: env({ INV_AUTH_KEYS: old }) }).load());
-    expect(custom.message).toContain('INV_AUTH_KEYS is no longer read');
-    expect(custom.message).toContain('INV_AUTH_UPSTREAMS');
-  });
-
   it('a caller named in SERVICE_AUTH_CALLERS without its variable is an error naming that variable', () => {
     const err = configError(() => new EnvKeyProvider({ get: env({ SERVICE_AUTH_CALLERS: 'order-service' }) }).load());
     expect(err.message).toContain('SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS is not set');
@@ -288,15 +269,12 @@ describe('EnvKeyProvider', () => {
         SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `k1:${apiKey()}:${randomBytes(16).toString('base64url')}`,
       }),
     }).load();
-    expect(configError(() => KeyRing.from(material)).message).toContain('SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS (entry 1)');
+    expect(configError(() => KeyRing.from(material)).message).toContain('SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS, entry 1, part 3 (secret)');
   });
 
   it('nothing set is empty material; an empty or blank variable counts as unset', () => {
     expect(new EnvKeyProvider({ get: env({}) }).load()).toEqual({});
-    expect(
-      new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: ' ', SERVICE_AUTH_CALLERS: ' , ', SERVICE_AUTH_UPSTREAMS: ' ,' }) }).load(),
-    ).toEqual({});
-    expect(new EnvKeyProvider({ get: env({ SERVICE_AUTH_KEYS: '' }) }).load()).toEqual({});
+    expect(new EnvKeyProvider({ get: env({ SERVICE_AUTH_CALLERS: ' , ', SERVICE_AUTH_UPSTREAMS: ' ,' }) }).load()).toEqual({});
   });
 
   it('honours a custom prefix (and ignores the default variables)', () => {
@@ -334,7 +312,7 @@ describe('EnvKeyProvider', () => {
       },
     });
     expect(provider.load().callers?.[0].keys[0].id).toBe('k1');
-    expect(asked).toEqual(['SERVICE_AUTH_KEYS', 'SERVICE_AUTH_CALLERS', 'SERVICE_AUTH_CALLER_A_KEYS', 'SERVICE_AUTH_UPSTREAMS']);
+    expect(asked).toEqual(['SERVICE_AUTH_CALLERS', 'SERVICE_AUTH_CALLER_A_KEYS', 'SERVICE_AUTH_UPSTREAMS']);
     current = `k2:${apiKey()}:${secret()}`;
     expect(provider.load().callers?.[0].keys[0].id).toBe('k2');
   });
@@ -361,12 +339,76 @@ describe('EnvKeyProvider', () => {
             id: 'inv',
             url: 'http://inv:8082',
             source: 'SERVICE_AUTH_UPSTREAM_INV_URL',
-            keys: [{ id: 'own', apiKey: a, secret: s, source: 'SERVICE_AUTH_UPSTREAM_INV_KEYS (entry 1)' }],
+            keys: [{ id: 'own', apiKey: a, secret: s, source: 'SERVICE_AUTH_UPSTREAM_INV_KEYS, entry 1' }],
           },
         ],
       });
     } finally {
       names.forEach((n, i) => (saved[i] === undefined ? delete process.env[n] : (process.env[n] = saved[i])));
     }
+  });
+});
+
+describe('a key list whose entries have their parts in the wrong order', () => {
+  const VAR = 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS';
+  /** KeyRing's refusal of what the provider read from `list` for order-service. */
+  const refusal = (list: string) =>
+    configError(() => KeyRing.from(new EnvKeyProvider({ get: env({ SERVICE_AUTH_CALLERS: 'order-service', [VAR]: list }) }).load()));
+  const good = () => `k1:${apiKey()}:${secret()}`;
+
+  it('never prints a value of the list, and names the entry by position and part', () => {
+    const s = secret();
+    const k = apiKey();
+    // The secret in the key-id slot, the key id in the secret's: a 2-byte "secret".
+    const shortSecret = refusal(`${good()},${s}:${k}:k2ab`);
+    expect(shortSecret.message).toContain(`${VAR}, entry 2, part 3 (secret)`);
+    // The secret in the key-id slot, and a duplicate of entry 1's id… (or its API key)
+    const first = good();
+    const duplicateKey = refusal(`${first},${s}:${first.split(':')[1]}:${secret()}`);
+    expect(duplicateKey.message).toContain(`${VAR}, entry 2, part 2 (API key)`);
+    const sameId = refusal(`${s}:${apiKey()}:${secret()},${s}:${apiKey()}:${secret()}`);
+    expect(sameId.message).toContain(`${VAR}, entry 2, part 1 (key id)`);
+    const sameSecret = `${secret()}`;
+    const secretTwice = refusal(`${s}:${apiKey()}:${sameSecret},k2:${apiKey()}:${sameSecret}`);
+    expect(secretTwice.message).toContain(`${VAR}, entry 2, part 3 (secret)`);
+    // The secret in the algorithm's slot of a four-part entry.
+    const algorithm = refusal(`k1:${k}:${s}:${secret()}`);
+    expect(algorithm.message).toContain(`${VAR}, entry 1, part 3 (algorithm)`);
+    const shortApiKey = refusal(`${s}:short:${secret()}`);
+    expect(shortApiKey.message).toContain(`${VAR}, entry 1, part 2 (API key)`);
+    for (const err of [shortSecret, duplicateKey, sameId, secretTwice, algorithm, shortApiKey]) {
+      expect(err.message).not.toContain(s);
+      expect(err.message).not.toContain(k);
+      expect(err.message).not.toContain('k2ab');
+    }
+  });
+
+  it('refuses a secret where the API key goes and an API key where the secret goes (keyId:secret:apiKey)', () => {
+    const s = secret();
+    const k = apiKey();
+    const swapped = refusal(`${good()},k2:${s}:${k}`);
+    expect(swapped.message).toContain(`${VAR}, entry 2, part 2 (API key)`);
+    expect(swapped.message).toMatch(/looks like a secret/);
+    expect(swapped.message).not.toContain(s);
+    expect(swapped.message).not.toContain(k);
+    // Each check on its own.
+    const apiKeyAsSecret = refusal(`k1:${apiKey()}:${apiKey()}`);
+    expect(apiKeyAsSecret.message).toContain(`${VAR}, entry 1, part 3 (secret)`);
+    expect(apiKeyAsSecret.message).toMatch(/looks like an API key/);
+    const padded = randomBytes(32).toString('base64');
+    expect(refusal(`k1:${padded}:${secret()}`).message).toMatch(/entry 1, part 2 \(API key\) looks like a secret/);
+  });
+
+  it('still accepts API keys of other shapes than sk_…, and secrets longer than 32 bytes', () => {
+    expect(() =>
+      KeyRing.from(
+        new EnvKeyProvider({
+          get: env({
+            SERVICE_AUTH_CALLERS: 'order-service',
+            [VAR]: `k1:sk_${randomBytes(32).toString('hex')}:${secret()},k2:${'x'.repeat(32)}:${randomBytes(48).toString('base64')}`,
+          }),
+        }).load(),
+      ),
+    ).not.toThrow();
   });
 });

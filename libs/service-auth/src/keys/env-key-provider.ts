@@ -1,4 +1,4 @@
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 import type { KeyProvider } from './key-provider.interface.js';
 import { DEFAULT_ENV_PREFIX, envVariableNames, type EnvVariableNames } from './env-variable-names.js';
@@ -24,7 +24,7 @@ export function parseKeyList(value: string, variable: string): CredentialDefinit
     .filter((entry) => entry.length > 0)
     .map((entry, i) => {
       const parts = entry.split(':');
-      const source = `${variable} (entry ${i + 1})`;
+      const source = `${variable}, entry ${i + 1}`;
       if ((parts.length !== 3 && parts.length !== 4) || parts.some((p) => p.length === 0)) {
         throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:apiKey:secret`);
       }
@@ -84,14 +84,6 @@ export class EnvKeyProvider implements KeyProvider {
   }
 
   load(): KeyMaterial {
-    const p = this.prefix;
-    const legacy = this.get(`${p}_KEYS`);
-    if (legacy !== undefined && legacy.trim() !== '') {
-      throw new KeyConfigurationError(
-        `${p}_KEYS is no longer read: a credential now belongs to one upstream. Name the services this one calls in ${p}_UPSTREAMS ` +
-          `and give each its own ${p}_UPSTREAM_<ID>_URL and ${p}_UPSTREAM_<ID>_KEYS (the callee lists the same keys in ${p}_CALLER_<YOUR_ID>_KEYS)`,
-      );
-    }
     const material: KeyMaterial = {};
 
     const callersVar = this.names.callers;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { generateCredential } from './generate-credential.js';
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { KeyRing, MIN_API_KEY_LENGTH, MIN_SECRET_BYTES } from './key-ring.js';
 
 describe('generateCredential', () => {

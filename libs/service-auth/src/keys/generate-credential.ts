@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
+import { API_KEY_PREFIX, looksLikeApiKey } from './credential-shapes.js';
 import { ID_PATTERN } from './key-ring.js';
 
 /** A fresh credential for one (caller → callee) pair, in the text form the key lists hold. */
@@ -44,9 +45,8 @@ export function generateCredential(callerId: string, options: GenerateCredential
   }
   const id = options.keyId ?? defaultKeyId(callerId, options.now ?? new Date());
   if (!ID_PATTERN.test(id)) throw new KeyConfigurationError(`a key id must be 1-${MAX_ID_LENGTH} characters of A-Z a-z 0-9 . _ ~ -`);
-  return {
-    id,
-    apiKey: `sk_${randomBytes(RANDOM_BYTES).toString('base64url')}`,
-    secret: randomBytes(RANDOM_BYTES).toString('base64url'),
-  };
+  let secret = randomBytes(RANDOM_BYTES).toString('base64url');
+  // base64url may begin with the API key prefix (once in 2^18 draws); KeyRing would refuse such a secret.
+  while (looksLikeApiKey(secret)) secret = randomBytes(RANDOM_BYTES).toString('base64url');
+  return { id, apiKey: `${API_KEY_PREFIX}${randomBytes(RANDOM_BYTES).toString('base64url')}`, secret };
 }

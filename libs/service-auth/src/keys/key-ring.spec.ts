@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { deriveKeys, ENCRYPTION_KEY_INFO, HMAC_KEY_INFO } from './key-derivation.js';
 import type { CallerDefinition, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 import { KeyRing, MIN_API_KEY_LENGTH, MIN_SECRET_BYTES } from './key-ring.js';
@@ -43,7 +43,7 @@ describe('KeyRing.from: validation', () => {
       callers: [caller('order-service', [{ id: 'k1', apiKey: apiKey(), secret: randomBytes(31).toString('base64') }])],
     });
     expect(err.message).toMatch(/31 bytes; at least 32/);
-    expect(err.message).toContain('k1');
+    expect(err.message).toContain('callers[0] ("order-service").keys[0].secret');
   });
 
   it('the short-secret message names the source (e.g. the environment variable)', () => {
@@ -54,12 +54,12 @@ describe('KeyRing.from: validation', () => {
             id: 'k1',
             apiKey: apiKey(),
             secret: randomBytes(16).toString('base64url'),
-            source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS (entry 1)',
+            source: 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS, entry 1',
           },
         ]),
       ],
     });
-    expect(err.message).toContain('SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS (entry 1)');
+    expect(err.message).toContain('SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS, entry 1');
     expect(err.message).toMatch(/16 bytes/);
   });
 
@@ -91,7 +91,7 @@ describe('KeyRing.from: validation', () => {
         callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: missing as unknown as string, source: 'VAULT secret/a' }])],
       });
       expect(err.message).toContain('VAULT secret/a');
-      expect(err.message).toMatch(/secret of key "k1" is missing/);
+      expect(err.message).toMatch(/VAULT secret\/a, part 3 \(secret\) is missing/);
     }
   });
 
@@ -125,7 +125,7 @@ describe('KeyRing.from: validation', () => {
   it('requires API keys of at least 32 characters', () => {
     expect(MIN_API_KEY_LENGTH).toBe(32);
     const err = configError({ callers: [caller('a', [{ id: 'k1', apiKey: 'x'.repeat(31), secret: secret(), source: 'SRC' }])] });
-    expect(err.message).toMatch(/SRC: API key of key "k1" must be at least 32 characters/);
+    expect(err.message).toMatch(/SRC, part 2 \(API key\) must be at least 32 characters/);
     expect(() => KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: 'x'.repeat(32), secret: secret() }])] })).not.toThrow();
   });
 
@@ -165,7 +165,7 @@ describe('KeyRing.from: validation', () => {
         ]),
       ],
     });
-    expect(err.message).toMatch(/key id "k1" twice/);
+    expect(err.message).toMatch(/callers\[0\] \("a"\)\.keys\[1\]\.id repeats the key id at callers\[0\] \("a"\)\.keys\[0\]/);
     expect(() => KeyRing.from({ callers: [caller('a'), caller('b')] })).not.toThrow();
   });
 
@@ -178,7 +178,7 @@ describe('KeyRing.from: validation', () => {
         ]),
       ],
     });
-    expect(err.message).toMatch(/upstream "inventory-service" has key id "o1" twice/);
+    expect(err.message).toMatch(/upstreams\[0\] \("inventory-service"\)\.keys\[1\]\.id repeats the key id/);
     expect(() =>
       KeyRing.from({
         upstreams: [
@@ -197,7 +197,7 @@ describe('KeyRing.from: validation', () => {
         caller('b', [{ id: 'k2', apiKey: shared, secret: secret() }]),
       ],
     });
-    expect(err.message).toMatch(/API key of caller "b" key "k2" is also used by caller "a" key "k1"/);
+    expect(err.message).toMatch(/callers\[1\] \("b"\)\.keys\[0\]\.apiKey is also the API key at callers\[0\] \("a"\)\.keys\[0\]/);
     expect(err.message).not.toContain(shared);
     expect(
       configError({
@@ -216,7 +216,7 @@ describe('KeyRing.from: validation', () => {
       callers: [caller('a', [{ id: 'k1', algorithm: 'ed25519' as never, apiKey: apiKey(), secret: secret(), source: 'SRC' }])],
     });
     expect(err.message).toContain('SRC');
-    expect(err.message).toMatch(/unsupported algorithm/);
+    expect(err.message).toMatch(/SRC, part 3 \(algorithm\) is not a supported algorithm/);
     expect(err.message).toMatch(/supported: hmac-sha256/);
     for (const algorithm of ['HMAC-SHA256', 'hmac-sha512', '']) {
       expect(
@@ -247,8 +247,8 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
       callers: [caller('order-service', [{ id: 'k1', apiKey: shared, secret: secret() }])],
       upstreams: [upstream('inventory-service', 'http://inventory:8082', [{ id: 'u1', apiKey: shared, secret: secret() }])],
     });
-    expect(err.message).toMatch(/upstream "inventory-service" key "u1"/);
-    expect(err.message).toMatch(/caller "order-service" key "k1"/);
+    expect(err.message).toMatch(/upstreams\[0\] \("inventory-service"\)\.keys\[0\]\.apiKey/);
+    expect(err.message).toMatch(/at callers\[0\] \("order-service"\)\.keys\[0\]/);
     expect(err.message).not.toContain(shared);
   });
 
@@ -260,7 +260,9 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
         upstream('billing-service', 'http://billing:8083', [{ id: 'u2', apiKey: shared, secret: secret() }]),
       ],
     });
-    expect(err.message).toMatch(/API key of upstream "billing-service" key "u2" is also used by upstream "inventory-service" key "u1"/);
+    expect(err.message).toMatch(
+      /upstreams\[1\] \("billing-service"\)\.keys\[0\]\.apiKey is also the API key at upstreams\[0\] \("inventory-service"\)\.keys\[0\]/,
+    );
     expect(err.message).not.toContain(shared);
   });
 
@@ -270,7 +272,9 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
       callers: [caller('order-service', [{ id: 'k1', apiKey: apiKey(), secret: shared }])],
       upstreams: [upstream('inventory-service', 'http://inventory:8082', [{ id: 'u1', apiKey: apiKey(), secret: shared }])],
     });
-    expect(err.message).toMatch(/secret of upstream "inventory-service" key "u1" is also used by caller "order-service" key "k1"/);
+    expect(err.message).toMatch(
+      /upstreams\[0\] \("inventory-service"\)\.keys\[0\]\.secret is also the secret at callers\[0\] \("order-service"\)\.keys\[0\]/,
+    );
     expect(err.message).not.toContain(shared);
   });
 
@@ -282,7 +286,9 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
         upstream('billing-service', 'http://billing:8083', [{ id: 'u2', apiKey: apiKey(), secret: shared }]),
       ],
     });
-    expect(err.message).toMatch(/secret of upstream "billing-service" key "u2" is also used by upstream "inventory-service" key "u1"/);
+    expect(err.message).toMatch(
+      /upstreams\[1\] \("billing-service"\)\.keys\[0\]\.secret is also the secret at upstreams\[0\] \("inventory-service"\)\.keys\[0\]/,
+    );
   });
 
   it('the same secret for two callers is refused, naming both', () => {
@@ -293,7 +299,7 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
         caller('b', [{ id: 'k2', apiKey: apiKey(), secret: shared }]),
       ],
     });
-    expect(err.message).toMatch(/secret of caller "b" key "k2" is also used by caller "a" key "k1"/);
+    expect(err.message).toMatch(/callers\[1\] \("b"\)\.keys\[0\]\.secret is also the secret at callers\[0\] \("a"\)\.keys\[0\]/);
   });
 
   it('the same secret written in two encodings (base64 vs base64url vs raw bytes) is still the same secret', () => {
@@ -304,7 +310,7 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
       callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: bytes.toString('base64') }])],
       upstreams: [upstream('b', 'http://b', [{ id: 'k2', apiKey: apiKey(), secret: bytes.toString('base64url') }])],
     });
-    expect(err.message).toMatch(/secret of upstream "b" key "k2" is also used by caller "a" key "k1"/);
+    expect(err.message).toMatch(/upstreams\[0\] \("b"\)\.keys\[0\]\.secret is also the secret at callers\[0\] \("a"\)\.keys\[0\]/);
     expect(
       configError({
         callers: [
@@ -312,7 +318,7 @@ describe('KeyRing.from: one credential per (caller, callee) pair', () => {
           caller('c', [{ id: 'k1', apiKey: apiKey(), secret: bytes.toString('base64') }]),
         ],
       }).message,
-    ).toMatch(/secret of caller "c"/);
+    ).toMatch(/callers\[1\] \("c"\)\.keys\[0\]\.secret is also the secret/);
   });
 
   it('distinct API keys and secrets everywhere are accepted', () => {
@@ -622,9 +628,9 @@ describe('KeyRing.from: refusals never echo secrets', () => {
   it('a secret written where the algorithm goes is not echoed', () => {
     const s = secret();
     const err = configError({
-      callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), algorithm: s as never, secret: 'hmac-sha256', source: 'SRC (entry 1)' }])],
+      callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), algorithm: s as never, secret: 'hmac-sha256', source: 'SRC, entry 1' }])],
     });
-    expect(err.message).toContain('SRC (entry 1)');
+    expect(err.message).toContain('SRC, entry 1');
     expect(err.message).not.toContain(s);
   });
 

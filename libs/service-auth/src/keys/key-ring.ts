@@ -1,13 +1,13 @@
 import { hash } from 'node:crypto';
 import { deriveKeys } from './key-derivation.js';
-import { KeyConfigurationError } from './key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
+import { decodeBase64Text, isBase64Text, looksLikeApiKey, looksLikeSecret, MIN_SECRET_BYTES } from './credential-shapes.js';
 
-export const MIN_SECRET_BYTES = 32;
+export { MIN_SECRET_BYTES } from './credential-shapes.js';
 export const MIN_API_KEY_LENGTH = 32;
 /** What a service id or a key id may be: the RFC 3986 unreserved characters, so an id needs no escaping in a header, a URL or a variable's value. */
 export const ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
-const BASE64_PATTERN = /^[A-Za-z0-9+/_-]+={0,2}$/;
 const ALGORITHMS: readonly CredentialAlgorithm[] = ['hmac-sha256'];
 
 /**
@@ -50,10 +50,24 @@ function apiKeyDigest(apiKey: string): string {
 function decodeSecret(secret: string | Uint8Array, where: string): Buffer {
   if (typeof secret !== 'string') return Buffer.from(secret);
   const trimmed = secret.trim();
-  if (!BASE64_PATTERN.test(trimmed)) {
+  if (!isBase64Text(trimmed)) {
     throw new KeyConfigurationError(`${where} must be base64 or base64url (generate one with: openssl rand -base64 32)`);
   }
-  return Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return decodeBase64Text(trimmed);
+}
+
+type CredentialPart = 'id' | 'apiKey' | 'algorithm' | 'secret';
+const PART_LABELS: Record<CredentialPart, string> = { id: 'key id', apiKey: 'API key', algorithm: 'algorithm', secret: 'secret' };
+
+/**
+ * Where one part of a credential is, never what it holds: a key list in the wrong order puts a
+ * secret in any slot. From a key list (a `source`), `VAR, entry 2, part 1 (key id)`, the part's place
+ * in `keyId:apiKey[:algorithm]:secret`; from an object, its path, `callers[0] ("a").keys[1].id`.
+ */
+function partOf(def: CredentialDefinition, at: string, part: CredentialPart): string {
+  if (def.source === undefined) return `${at}.${part}`;
+  const position = { id: 1, apiKey: 2, algorithm: 3, secret: def.algorithm === undefined ? 3 : 4 }[part];
+  return `${at}, part ${position} (${PART_LABELS[part]})`;
 }
 
 function checkId(id: unknown, what: string, where: string): asserts id is string {
@@ -115,29 +129,30 @@ export class KeyRing {
     ): ResolvedKey[] => {
       const name = `${kind} "${id}"`;
       if (!Array.isArray(defs) || defs.length === 0) throw new KeyConfigurationError(`${where}: ${name} has no keys; give it at least one`);
-      const ids = new Set<string>();
+      // Where each key id was seen, by position (ids are not printed: see partOf).
+      const ids = new Map<string, string>();
       return defs.map((def: CredentialDefinition, k) => {
         const at = def?.source ?? `${where} ("${id}").keys[${k}]`;
         const key = resolve(def, pair, at);
-        if (ids.has(key.id)) throw new KeyConfigurationError(`${at}: ${name} has key id "${key.id}" twice`);
-        ids.add(key.id);
-        const label = `${name} key "${key.id}"`;
+        const sameId = ids.get(key.id);
+        if (sameId) throw new KeyConfigurationError(`${partOf(def, at, 'id')} repeats the key id at ${sameId}`);
+        ids.set(key.id, at);
         const apiKeyHash = sha256(key.apiKey).toString('latin1');
         const apiKeyClash = seenApiKeys.get(apiKeyHash);
         if (apiKeyClash)
           throw new KeyConfigurationError(
-            `${at}: the API key of ${label} is also used by ${apiKeyClash}; every credential needs its own API key`,
+            `${partOf(def, at, 'apiKey')} is also the API key at ${apiKeyClash}; every credential needs its own API key`,
           );
-        seenApiKeys.set(apiKeyHash, label);
+        seenApiKeys.set(apiKeyHash, at);
         const secretHash = sha256(key.hmacKey).toString('latin1');
         const secretClash = seenSecrets.get(secretHash);
         if (secretClash) {
           throw new KeyConfigurationError(
-            `${at}: the secret of ${label} is also used by ${secretClash}; each (caller, callee) pair needs its own secret, ` +
+            `${partOf(def, at, 'secret')} is also the secret at ${secretClash}; each (caller, callee) pair needs its own secret, ` +
               'or whoever holds it at one end could sign as the other',
           );
         }
-        seenSecrets.set(secretHash, label);
+        seenSecrets.set(secretHash, at);
         return key;
       });
     };
@@ -221,22 +236,34 @@ export class KeyRing {
 
 function resolve(def: CredentialDefinition, pair: { callerId: string; audience: string }, at: string): ResolvedKey {
   if (typeof def !== 'object' || def === null) throw new KeyConfigurationError(`${at}: a key must be an object { id, apiKey, secret }`);
-  checkId(def.id, 'key id', at);
+  checkId(def.id, 'a key id', partOf(def, at, 'id'));
   const algorithm = def.algorithm ?? 'hmac-sha256';
   if (!ALGORITHMS.includes(algorithm)) {
-    // The value is not echoed: a key list with its parts in the wrong order would put the secret here.
-    throw new KeyConfigurationError(`${at}: key "${def.id}" names an unsupported algorithm; supported: ${ALGORITHMS.join(', ')}`);
+    throw new KeyConfigurationError(`${partOf(def, at, 'algorithm')} is not a supported algorithm; supported: ${ALGORITHMS.join(', ')}`);
   }
   if (typeof def.apiKey !== 'string' || def.apiKey.length < MIN_API_KEY_LENGTH) {
-    throw new KeyConfigurationError(`${at}: API key of key "${def.id}" must be at least ${MIN_API_KEY_LENGTH} characters`);
+    throw new KeyConfigurationError(`${partOf(def, at, 'apiKey')} must be at least ${MIN_API_KEY_LENGTH} characters`);
+  }
+  // Swapped parts would send the secret in clear as X-API-Key: refused by their shapes (credential-shapes.ts).
+  if (looksLikeSecret(def.apiKey)) {
+    throw new KeyConfigurationError(
+      `${partOf(def, at, 'apiKey')} looks like a secret (base64 of ${MIN_SECRET_BYTES} bytes or more), not an API key: ` +
+        'are the API key and the secret swapped? The order is keyId:apiKey:secret, and an API key starts with sk_',
+    );
   }
   if (def.secret === undefined || def.secret === null || def.secret === '') {
-    throw new KeyConfigurationError(`${at}: secret of key "${def.id}" is missing`);
+    throw new KeyConfigurationError(`${partOf(def, at, 'secret')} is missing`);
   }
-  const secret = decodeSecret(def.secret, `${at}: secret of key "${def.id}"`);
+  if (typeof def.secret === 'string' && looksLikeApiKey(def.secret)) {
+    throw new KeyConfigurationError(
+      `${partOf(def, at, 'secret')} looks like an API key (it starts with sk_), not a secret: ` +
+        'are the API key and the secret swapped? The order is keyId:apiKey:secret',
+    );
+  }
+  const secret = decodeSecret(def.secret, partOf(def, at, 'secret'));
   if (secret.length < MIN_SECRET_BYTES) {
     throw new KeyConfigurationError(
-      `${at}: secret of key "${def.id}" is ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are required (generate one with: openssl rand -base64 32)`,
+      `${partOf(def, at, 'secret')} is ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are required (generate one with: openssl rand -base64 32)`,
     );
   }
   return { id: def.id, algorithm, callerId: pair.callerId, audience: pair.audience, apiKey: def.apiKey, ...deriveKeys(secret) };

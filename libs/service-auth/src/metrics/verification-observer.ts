@@ -1,4 +1,4 @@
-import type { ReasonCode } from '../protocol/reason-codes.js';
+import type { ReasonCode } from '../errors/reason-codes.js';
 
 /**
  * One decision of the guard about one request to a route that needs a caller. Only bounded,

@@ -3,7 +3,7 @@ import { HttpException, Logger, type ExecutionContext, type Type } from '@nestjs
 import { Reflector } from '@nestjs/core';
 import { ThrottlerStorageService, type ThrottlerModuleOptions, type ThrottlerStorage } from '@nestjs/throttler';
 import { randomBytes } from 'node:crypto';
-import { ThrottlerStorageUnavailableError } from '../throttling/throttler-storage-unavailable.error.js';
+import { ThrottlerStorageUnavailableError } from '../errors/throttler-storage-unavailable.error.js';
 import { CallerThrottlerGuard } from './caller-throttler.guard.js';
 import { PublicRoute } from './public-route.decorator.js';
 import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';

@@ -9,7 +9,7 @@ import {
   type ThrottlerRequest,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
-import { ThrottlerStorageUnavailableError } from '../throttling/throttler-storage-unavailable.error.js';
+import { ThrottlerStorageUnavailableError } from '../errors/throttler-storage-unavailable.error.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import { readRouteAccess } from './route-access.js';
 import { VERIFIED_CALLER_PROPERTY } from './service-auth.constants.js';

@@ -1,4 +1,4 @@
-import { REASON_STATUS } from '../protocol/reason-codes.js';
+import { REASON_STATUS } from '../errors/reason-codes.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 
 /**

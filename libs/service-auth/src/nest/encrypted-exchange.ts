@@ -1,9 +1,10 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import { decryptCompact, encryptCompact } from '../crypto/jwe-compact.js';
+import { parseDecryptedJson } from '../crypto/decrypted-json.js';
 import { acceptsJwe, isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import type { VerifiedRequest } from '../protocol/request-verifier.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { declaresBody } from './raw-body.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 import { ENCRYPTION_POLICY_METADATA } from './service-auth.constants.js';
@@ -100,9 +101,9 @@ export class EncryptedExchange {
     const resolve = (kid: string) => (key.id === kid ? key.encryptionKey : this.keys.ring.findCallerKey(caller.id, kid)?.encryptionKey);
     const { plaintext } = decryptCompact(rawBody, resolve, { maxBytes: this.options.maxBodyBytes });
     try {
-      return JSON.parse(plaintext.toString('utf8')) as unknown;
+      return parseDecryptedJson(plaintext.toString('utf8'));
     } catch {
-      throw new ServiceAuthError('body_malformed', 'The decrypted body is not JSON');
+      throw new ServiceAuthError('body_malformed', 'The decrypted body is not JSON, or has a __proto__ or constructor.prototype key');
     }
   }
 

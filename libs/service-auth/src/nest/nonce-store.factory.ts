@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
-import { RedisNonceStore } from '../replay/redis-nonce-store.js';
+import { RedisNonceStore } from '../redis/redis-nonce-store.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';
 import { LogLine } from './log-line.js';
 

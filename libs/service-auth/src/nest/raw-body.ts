@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { nodeRequest, type ServiceAuthRequest } from './service-auth-request.js';
 
 const EMPTY = Buffer.alloc(0);

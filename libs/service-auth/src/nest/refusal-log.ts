@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { ReasonCode } from '../protocol/reason-codes.js';
+import type { ReasonCode } from '../errors/reason-codes.js';
 import { LogLine } from './log-line.js';
 import { rejectionLogEntry } from './rejection-log.js';
 import type { ResolvedServiceAuthOptions } from './resolved-options.js';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { KeyRing } from '../keys/key-ring.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { requestMessage } from './request-message.js';
 import type { ServiceAuthRequest } from './service-auth-request.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { resolveOptions } from './resolved-options.js';
 

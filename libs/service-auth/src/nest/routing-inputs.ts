@@ -1,5 +1,5 @@
 import { VersioningType, type VersioningOptions } from '@nestjs/common';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 
 /**
  * The covered components a signature must include because Nest chooses a handler by them, beyond

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { EnvKeyProvider } from '../keys/env-key-provider.js';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type { KeyProvider } from '../keys/key-provider.interface.js';
 import { KeyRing } from '../keys/key-ring.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';

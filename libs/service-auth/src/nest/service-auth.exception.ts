@@ -1,6 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import { REASON_STATUS, type ReasonCode } from '../protocol/reason-codes.js';
+import { REASON_STATUS, type ReasonCode } from '../errors/reason-codes.js';
 
 /** The HTTP face of a refusal: `{ statusCode, error, reason, message }`, and nothing else. */
 export class ServiceAuthException extends HttpException {

@@ -206,7 +206,7 @@ describe('ServiceAuthGuard reports every decision to the metrics observer', () =
   it('an unexpected error is reported as failed and still reaches Nest (500)', async () => {
     const broken = {
       precheck: () => undefined,
-      verifyRequest: async () => {
+      verify: async () => {
         throw new TypeError('boom');
       },
     } as unknown as RequestVerifier;

@@ -407,7 +407,7 @@ describe('ServiceAuthGuard: refusals', () => {
 
   it('an error that is not a refusal is rethrown as is (not turned into a 401)', async () => {
     const boom = new Error('store exploded');
-    const failing = { precheck: () => undefined, verifyRequest: async () => Promise.reject(boom) } as unknown as RequestVerifier;
+    const failing = { precheck: () => undefined, verify: async () => Promise.reject(boom) } as unknown as RequestVerifier;
     const failingGuard = new ServiceAuthGuard(new Reflector(), keys, failing, resolveOptions(options));
     await expect(
       activate(failingGuard, context(signedRequest(orderCredential), PlainController, PlainController.prototype.anything)),

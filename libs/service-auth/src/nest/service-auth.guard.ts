@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { HttpMessage } from '../protocol/http-message.js';
 import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../protocol/request-verifier.js';
 import { checkRoutedTarget } from '../protocol/request-target.js';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../metrics/verification-observer.js';
 import {
   ENCRYPTION_POLICY_METADATA,
@@ -21,7 +21,7 @@ import { mountPointOf, nodeRequest, type ServiceAuthRequest } from './service-au
 import { RefusalLog } from './refusal-log.js';
 import { readRouteAccess, type RouteAccess } from './route-access.js';
 import { setVerifiedRequest } from './verified-request.js';
-import { apiKeyLookupOf } from './api-key-lookup.js';
+import { RoutingComponents } from './routing-components.js';
 import { declaredRouteOf, routePattern } from './route-pattern.js';
 import { contextRequestOf } from './execution-context-request.js';
 import { asGraphQLRefusal, unverifiedContextRefusal } from './context-refusal.js';
@@ -58,6 +58,8 @@ export class ServiceAuthGuard implements CanActivate {
     @Optional() @Inject(VERIFICATION_OBSERVER) protected readonly observer: VerificationObserver | null = null,
     /** Where refusals are logged (the module's; one of the guard's own when constructed without it). */
     @Optional() @Inject(RefusalLog) refusalLog: RefusalLog | null = null,
+    /** The inputs Nest routes by that every signature must cover (the module's; none without it). */
+    @Optional() @Inject(RoutingComponents) protected readonly routing: RoutingComponents | null = null,
   ) {
     this.refusalLog = refusalLog ?? new RefusalLog(options);
     this.maxBodyBytes = options.maxBodyBytes;
@@ -65,10 +67,10 @@ export class ServiceAuthGuard implements CanActivate {
   }
 
   /**
-   * Synchronous when nothing has to be waited for (the body at hand, a nonce store that answers at
-   * once: the usual case), so that Nest goes on without a promise; a promise otherwise.
+   * Verifies every HTTP route that is not public (and GraphQL over HTTP, see activateOutsideHttp);
+   * refuses every other context's handlers that are not public.
    */
-  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return this.activateOutsideHttp(context);
     const route = this.routeOf(context);
     if (route.public) return true;
@@ -83,16 +85,8 @@ export class ServiceAuthGuard implements CanActivate {
       // exactly what Express says it left of it).
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
-      const body = rawBodyNow(req, this.maxBodyBytes);
-      const outcome =
-        body instanceof Promise ? body.then((b) => this.verify(req, message, b, route)) : this.verify(req, message, body, route);
-      if (outcome instanceof Promise) {
-        return outcome.then(
-          (v) => this.accept(context, req, v, started),
-          (err) => this.refuse(context, req, started, err),
-        );
-      }
-      verified = outcome;
+      const body = await rawBodyNow(req, this.maxBodyBytes);
+      verified = await this.verify(message, body, route);
     } catch (err) {
       return this.refuse(context, req, started, err);
     }
@@ -161,19 +155,12 @@ export class ServiceAuthGuard implements CanActivate {
     const message = requestMessage(req);
     this.verifier.precheck(message);
     checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
-    return this.verify(req, message, await rawBodyNow(req, this.maxBodyBytes), ANY_CALLER);
+    return this.verify(message, await rawBodyNow(req, this.maxBodyBytes), ANY_CALLER);
   }
 
-  private verify(
-    req: ServiceAuthRequest,
-    message: HttpMessage,
-    body: Buffer,
-    route: RouteDecision,
-  ): VerifiedRequest | Promise<VerifiedRequest> {
-    // A verifier of another make (a test double, a subclass from before verifyRequestNow) has verifyRequest only.
-    return typeof this.verifier.verifyRequestNow === 'function'
-      ? this.verifier.verifyRequestNow(message, body, route.isTrusted, apiKeyLookupOf(req))
-      : this.verifier.verifyRequest(message, body, route.isTrusted);
+  /** The verifier's checks, with the components this application routes by (see RoutingComponents). */
+  private verify(message: HttpMessage, body: Buffer, route: RouteDecision): Promise<VerifiedRequest> {
+    return this.verifier.verify(message, body, { isTrusted: route.isTrusted, requiredComponents: this.routing?.components });
   }
 
   /** The request is verified: its caller (and, privately, its key) goes on the request. */

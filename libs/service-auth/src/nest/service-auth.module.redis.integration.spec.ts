@@ -17,7 +17,7 @@ import { rawRequest, signedHeaders } from '../../../../test/support/raw-http.js'
 import { deriveKeys } from '../keys/key-derivation.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
-import { RedisNonceStore } from '../replay/redis-nonce-store.js';
+import { RedisNonceStore } from '../redis/redis-nonce-store.js';
 import { createNonceStore, storeErrorLogger, STORE_ERROR_LOG_INTERVAL_MS } from './nonce-store.factory.js';
 import { NONCE_STORE } from './service-auth.constants.js';
 import { ServiceAuthModule } from './service-auth.module.js';

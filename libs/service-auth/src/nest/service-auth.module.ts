@@ -6,6 +6,7 @@ import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
 import { usesEncryption } from './uses-encryption.js';
 import { HttpRoutingConfig } from './http-setup/http-routing-config.js';
+import { RoutingComponents } from './routing-components.js';
 import { ProtectedRouteTable } from './http-setup/protected-route-table.js';
 import { setupServiceAuth, type ServiceAuthSetupOptions } from './http-setup/service-auth-setup.js';
 import { StrangersRefusedBeforeBody } from './http-setup/strangers-refused-before-body.js';
@@ -103,6 +104,7 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     },
     RefusalLog,
     HttpRoutingConfig,
+    RoutingComponents,
     ProtectedRouteTable,
     StrangersRefusedBeforeBody,
     TrustedCallerValidator,

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { resolveClientOptions, type ResolvedClientOptions } from '../client/resolved-client-options.js';
 import type { SignedHttpModuleOptions } from '../client/signed-http-options.js';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
 import { SignedHttpService } from './signed-http.service.js';
 import { SIGNED_HTTP_OPTIONS, SignedHttpConfigurableModule } from './signed-http.module-definition.js';

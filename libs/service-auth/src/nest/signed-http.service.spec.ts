@@ -91,7 +91,9 @@ function calleeVerify(pair: (typeof PAIRS)[keyof typeof PAIRS], request: Seen) {
   const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: pair.keys }] }, pair.id);
   const url = new URL(request.url);
   const message = httpMessage({ method: request.method, target: url.pathname + url.search, authority: url.host, headers: request.headers });
-  return new RequestVerifier(() => ring, new MemoryNonceStore(), { audience: pair.id }).verify(message, request.body ?? Buffer.alloc(0));
+  return new RequestVerifier(() => ring, new MemoryNonceStore(), { audience: pair.id })
+    .verify(message, request.body ?? Buffer.alloc(0))
+    .then((verified) => verified.caller);
 }
 
 let keys: ServiceAuthKeys;

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 import { validateOptions } from './validate-options.js';
 

@@ -1,4 +1,4 @@
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
 
 const SERVICE_ID = /^[A-Za-z0-9._~-]{1,128}$/;

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { parseCanonicalSignature } from './canonical-signature-fields.js';
 import { signRequest } from './request-signer.js';
-import { parseSignatureFields, parseSignatureFieldsInFull, type ParsedSignature } from './signature-fields.js';
+import type { ParsedSignature } from './parsed-signature.js';
+import { parseSignatureFields, parseSignatureFieldsInFull } from './signature-fields.js';
 import { mutateText } from '../../../../test/support/mutate-text.js';
 import { prng } from '../../../../test/support/prng.js';
 

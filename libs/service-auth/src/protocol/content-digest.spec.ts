@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { createContentDigest, verifyContentDigest } from './content-digest.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 const body = Buffer.from('{"orderId":42,"items":["a","b"]}\n', 'utf8');
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('base64');

@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
-import { isInnerList, parseDictionaryField } from './structured-fields.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { isInnerList, parseDictionary } from 'structured-headers';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 /** RFC 9530 algorithms this implementation computes, with their digest length in bytes. */
 const ALGORITHMS = { 'sha-256': { node: 'sha256', length: 32 }, 'sha-512': { node: 'sha512', length: 64 } } as const;
@@ -31,7 +31,7 @@ export function verifyContentDigest(header: string | undefined, body: Uint8Array
   }
   let dictionary;
   try {
-    dictionary = parseDictionaryField(header);
+    dictionary = parseDictionary(header);
   } catch {
     throw new ServiceAuthError('digest_malformed', 'Content-Digest is not a valid structured dictionary');
   }
@@ -40,8 +40,8 @@ export function verifyContentDigest(header: string | undefined, body: Uint8Array
     // Own properties only: a member named e.g. `constructor` must not resolve to Object.prototype's.
     if (!Object.hasOwn(ALGORITHMS, name)) continue;
     const algorithm = ALGORITHMS[name as DigestAlgorithm];
-    const value = isInnerList(member) ? undefined : member.value;
-    if (!Buffer.isBuffer(value) || value.length !== algorithm.length) {
+    const value = isInnerList(member) || !(member[0] instanceof ArrayBuffer) ? undefined : Buffer.from(member[0]);
+    if (value === undefined || value.length !== algorithm.length) {
       throw new ServiceAuthError('digest_malformed', `Content-Digest ${name} must be a ${algorithm.length}-byte byte sequence`);
     }
     const actual = hash(algorithm.node, body, 'buffer') as unknown as Buffer;

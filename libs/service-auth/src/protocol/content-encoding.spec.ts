@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { checkContentEncoding } from './content-encoding.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 function reason(value: string | undefined): string | undefined {
   try {

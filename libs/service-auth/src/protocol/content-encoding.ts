@@ -1,4 +1,4 @@
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 /**
  * Request bodies travel without a content coding (PROTOCOL.md §2.2). The signature and the digest

@@ -60,7 +60,7 @@ describe('a generic RFC 9421 library speaks the protocol', () => {
     const message = httpMessage({ method: 'POST', target: '/api/inventory', headers });
 
     const here = new RequestVerifier(() => ring, new MemoryNonceStore(), { audience: 'inventory-service' });
-    await expect(here.verify(message, body)).resolves.toMatchObject({ id: 'order-service', keyId: vector.keyId });
+    await expect(here.verify(message, body)).resolves.toMatchObject({ caller: { id: 'order-service', keyId: vector.keyId } });
 
     const elsewhere = new RequestVerifier(() => ring, new MemoryNonceStore(), { audience: 'billing-service' });
     await expect(elsewhere.verify(message, body)).rejects.toMatchObject({ reason: 'audience_mismatch' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { checkRequestTarget, checkRoutedTarget } from './request-target.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 function refusal(check: () => void): string | undefined {
   try {

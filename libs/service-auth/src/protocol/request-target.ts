@@ -1,4 +1,4 @@
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 /**
  * Which request targets a verifier accepts (PROTOCOL.md §2.2).

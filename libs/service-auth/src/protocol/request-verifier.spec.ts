@@ -2,17 +2,18 @@ import { describe, it, expect, beforeEach } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { KeyRing, type ResolvedKey } from '../keys/key-ring.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
-import { NonceBudgetExhaustedError } from '../replay/nonce-budget-exhausted.error.js';
+import { NonceBudgetExhaustedError } from '../errors/nonce-budget-exhausted.error.js';
 import type { NonceClaim, NonceStore } from '../replay/nonce-store.interface.js';
-import { ReplayStoreUnavailableError } from '../replay/replay-store-unavailable.error.js';
+import { ReplayStoreUnavailableError } from '../errors/replay-store-unavailable.error.js';
 import { createContentDigest } from './content-digest.js';
 import { hmacSha256 } from './hmac-sha256.js';
 import { httpMessage, type HttpMessage } from './http-message.js';
 import { signRequest, type SigningCredential, type SignRequestOptions } from './request-signer.js';
-import { RequestVerifier, type RequestVerifierOptions, type TrustPolicy, type VerifiedRequest } from './request-verifier.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { RequestVerifier, type RequestVerifierOptions, type TrustPolicy } from './request-verifier.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { buildSignatureBase } from './signature-base.js';
-import { serializeSignatureParams, type SignatureParameters } from './signature-fields.js';
+import type { SignatureParameters } from './parsed-signature.js';
+import { serializeSignatureParams } from './signature-fields.js';
 
 const secret = () => randomBytes(32).toString('base64url');
 const apiKey = () => 'sk_' + randomBytes(32).toString('base64url');
@@ -119,7 +120,7 @@ function makeVerifier(options: Partial<RequestVerifierOptions> = {}, nonces: Non
 }
 
 async function verify(req: Req, isTrusted?: TrustPolicy, v: RequestVerifier = verifier, body: Uint8Array = req.body) {
-  return v.verify(messageOf(req), body, isTrusted);
+  return (await v.verify(messageOf(req), body, { isTrusted })).caller;
 }
 
 async function reason(promise: Promise<unknown>): Promise<string> {
@@ -144,9 +145,9 @@ describe('RequestVerifier: accepted requests', () => {
     expect(store.claims).toHaveLength(1);
   });
 
-  it('verifyRequest also hands back the key object it verified with, as the ring held it then', async () => {
+  it('hands back the key object it verified with, as the ring held it then', async () => {
     const req = signed({}, K2, { nonce: 'm'.repeat(22) });
-    const verified = await verifier.verifyRequest(messageOf(req), req.body);
+    const verified = await verifier.verify(messageOf(req), req.body);
     expect(verified.caller).toEqual({ id: 'order-service', keyId: 'k2', nonce: 'm'.repeat(22), created: NOW_S });
     expect(verified.key).toBe(K2);
   });
@@ -304,8 +305,20 @@ describe('RequestVerifier: coverage (a valid signature over less is refused)', (
       httpMessage({ method: req.method, target: req.target, authority: 'inventory.internal', headers: req.headers });
     await expect(reason(strict.verify(msg(signed()), new Uint8Array(0)))).resolves.toBe('signature_incomplete');
     await expect(strict.verify(msg(signed({}, K1, { components: ['@authority'] })), new Uint8Array(0))).resolves.toMatchObject({
-      id: 'order-service',
+      caller: { id: 'order-service' },
     });
+  });
+
+  it('a call may require components beyond the options, for that request only', async () => {
+    const versioned = (components?: string[]) =>
+      messageOf(signed({ headers: { 'x-api-version': '2' } }, K1, components ? { components } : {}));
+    const alsoVersion = { requiredComponents: ['x-api-version'] };
+    expect(await reason(verifier.verify(versioned(), new Uint8Array(0), alsoVersion))).toBe('signature_incomplete');
+    await expect(verifier.verify(versioned([...REQUIRED, 'x-api-version']), new Uint8Array(0), alsoVersion)).resolves.toMatchObject({
+      caller: { id: 'order-service' },
+    });
+    // The next call does not inherit them.
+    await expect(verifier.verify(versioned(), new Uint8Array(0))).resolves.toMatchObject({ caller: { id: 'order-service' } });
   });
 
   it('an unsupported covered component is signature_malformed', async () => {
@@ -639,7 +652,7 @@ describe('RequestVerifier: key rotation', () => {
     current = KeyRing.from({ callers: [{ id: 'billing-service', keys: [{ id: 'b1', apiKey: B1.apiKey, secret: secret() }] }] }, AUDIENCE);
     expect(await reason(rotating.verify(messageOf(req), req.body))).toBe('api_key_invalid');
     current = ring;
-    await expect(rotating.verify(messageOf(req), req.body)).resolves.toMatchObject({ id: 'order-service' });
+    await expect(rotating.verify(messageOf(req), req.body)).resolves.toMatchObject({ caller: { id: 'order-service' } });
   });
 });
 
@@ -732,52 +745,5 @@ describe('RequestVerifier: names of Object.prototype wherever the caller names s
     await expect(verify(signed({ headers: { constructor: 'x' } }, K1, { components: ['constructor'] }))).resolves.toMatchObject({
       id: 'order-service',
     });
-  });
-});
-
-describe('RequestVerifier.verifyRequestNow', () => {
-  it('answers without a promise when the nonce store can (claimNow), and throws its refusals at once', () => {
-    const now = makeVerifier({}, new MemoryNonceStore({ now: () => NOW_MS }));
-    const req = signed({}, K1);
-    const verified = now.verifyRequestNow(messageOf(req), req.body);
-    expect(verified).not.toBeInstanceOf(Promise);
-    expect((verified as VerifiedRequest).caller).toMatchObject({ id: 'order-service', keyId: 'k1' });
-    expect(() => now.verifyRequestNow(messageOf(req), req.body)).toThrow(expect.objectContaining({ reason: 'nonce_replayed' }));
-  });
-
-  it('answers with a promise when the store has claim() only', async () => {
-    const req = signed({}, K1);
-    const pending = verifier.verifyRequestNow(messageOf(req), req.body);
-    expect(pending).toBeInstanceOf(Promise);
-    await expect(pending).resolves.toMatchObject({ caller: { id: 'order-service' } });
-  });
-
-  it('takes an earlier lookup of the same API key in the same ring instead of hashing it again, and only then', async () => {
-    const req = signed({}, K1);
-    // A lookup that (falsely) found nobody is believed: it is the one used.
-    expect(
-      await reason(
-        Promise.resolve().then(() =>
-          verifier.verifyRequestNow(messageOf(req), req.body, undefined, { ring, apiKey: K1.apiKey, holder: undefined }),
-        ),
-      ),
-    ).toBe('api_key_invalid');
-    // Made in another ring (a reload since), or for another key: ignored, the key is looked up again.
-    const otherRing = KeyRing.from({ callers: [] }, AUDIENCE);
-    await expect(verifier.verifyRequest(messageOf(signed({}, K1)), req.body)).resolves.toMatchObject({ caller: { id: 'order-service' } });
-    await expect(
-      Promise.resolve(
-        verifier.verifyRequestNow(messageOf(signed({}, K1)), req.body, undefined, {
-          ring: otherRing,
-          apiKey: K1.apiKey,
-          holder: undefined,
-        }),
-      ),
-    ).resolves.toMatchObject({ caller: { id: 'order-service' } });
-    await expect(
-      Promise.resolve(
-        verifier.verifyRequestNow(messageOf(signed({}, K1)), req.body, undefined, { ring, apiKey: K2.apiKey, holder: undefined }),
-      ),
-    ).resolves.toMatchObject({ caller: { id: 'order-service' } });
   });
 });

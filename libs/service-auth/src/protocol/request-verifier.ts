@@ -1,5 +1,5 @@
 import type { KeyRing, ResolvedKey } from '../keys/key-ring.js';
-import { NonceBudgetExhaustedError } from '../replay/nonce-budget-exhausted.error.js';
+import { NonceBudgetExhaustedError } from '../errors/nonce-budget-exhausted.error.js';
 import type { NonceClaim, NonceStore } from '../replay/nonce-store.interface.js';
 import { checkReplayWindow, type ReplayWindowOptions } from '../replay/replay-window.js';
 import { checkContentEncoding } from './content-encoding.js';
@@ -17,11 +17,11 @@ import {
 import { verifyHmacSha256 } from './hmac-sha256.js';
 import type { HttpMessage } from './http-message.js';
 import { checkRequestTarget } from './request-target.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { buildSignatureBase, isSupportedComponent } from './signature-base.js';
-import { parseSignatureFields, type ParsedSignature } from './signature-fields.js';
+import type { ParsedSignature } from './parsed-signature.js';
+import { parseSignatureFields } from './signature-fields.js';
 import type { VerifiedCaller } from './verified-caller.js';
-import { synchronousClaimOf } from '../replay/synchronous-claim.js';
 
 export interface RequestVerifierOptions extends ReplayWindowOptions {
   /**
@@ -32,17 +32,6 @@ export interface RequestVerifierOptions extends ReplayWindowOptions {
   /** Components every signature must cover in addition to the protocol's own minimum. */
   requiredComponents?: readonly string[];
   now?: () => number;
-}
-
-/**
- * What `ring.findByApiKey(apiKey)` answered earlier for the request being verified (an early check before
- * its body was read), so that the verifier need not hash the same key again. Used only when both the ring
- * and the presented API key are still the same.
- */
-export interface ApiKeyLookup {
-  readonly ring: KeyRing;
-  readonly apiKey: string;
-  readonly holder: ResolvedKey | undefined;
 }
 
 /** Decides, after authentication, whether this caller may use the route. */
@@ -58,6 +47,17 @@ export interface VerifiedRequest {
   key: ResolvedKey;
 }
 
+/** What one call of `verify` asks beyond the verifier's own options. */
+export interface VerifyOptions {
+  /** Whether the authenticated caller may use the route; absent, every authenticated caller may. */
+  isTrusted?: TrustPolicy;
+  /**
+   * Components this request's signature must cover in addition to the verifier's `requiredComponents`:
+   * inputs the request is routed by (a version header, say), so that they cannot be changed in transit.
+   */
+  requiredComponents?: readonly string[];
+}
+
 /**
  * Verifies one request, cheapest and least revealing checks first:
  * request target and Content-Encoding (what may be signed at all) →
@@ -68,8 +68,6 @@ export interface VerifiedRequest {
 export class RequestVerifier {
   private readonly required: readonly string[];
   private readonly now: () => number;
-  /** The store's synchronous claim, when it may be used for this store (see synchronousClaimOf). */
-  private readonly claimNow: ((claim: NonceClaim, expiresAtMs: number) => boolean) | undefined;
 
   constructor(
     private readonly keys: () => KeyRing,
@@ -80,7 +78,6 @@ export class RequestVerifier {
       throw new TypeError("RequestVerifier needs options.audience: this service's id");
     this.required = [...new Set([...REQUIRED_COMPONENTS, ...(options.requiredComponents ?? [])])];
     this.now = options.now ?? Date.now;
-    this.claimNow = synchronousClaimOf(nonces);
   }
 
   /**
@@ -106,49 +103,16 @@ export class RequestVerifier {
     return holder.callerId;
   }
 
-  async verify(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedCaller> {
-    return (await this.verifyRequestNow(message, body, isTrusted)).caller;
-  }
-
-  /** As verify(), and also hands back the key the request was verified with. */
-  async verifyRequest(message: HttpMessage, body: Uint8Array, isTrusted?: TrustPolicy): Promise<VerifiedRequest> {
-    return this.verifyRequestNow(message, body, isTrusted);
-  }
-
-  /**
-   * As verifyRequest(), but synchronous when the nonce store can answer at once (it has `claimNow`):
-   * then it returns the verified request or throws the refusal, and otherwise returns a promise. For
-   * callers on the request path that can use the difference (ServiceAuthGuard): a promise, and the
-   * turns of the event loop it takes, for every request adds up.
-   */
-  verifyRequestNow(
-    message: HttpMessage,
-    body: Uint8Array,
-    isTrusted?: TrustPolicy,
-    apiKeyLookup?: ApiKeyLookup,
-  ): VerifiedRequest | Promise<VerifiedRequest> {
-    const { claim, nonceExpiresAtMs, verified } = this.checkSignature(message, body, isTrusted, apiKeyLookup);
-    if (this.claimNow) {
-      let fresh: boolean;
-      try {
-        fresh = this.claimNow(claim, nonceExpiresAtMs);
-      } catch (err) {
-        throw nonceStoreRefusal(err);
-      }
-      if (!fresh) throw replayed();
-      return verified;
-    }
-    return this.claimThen(claim, nonceExpiresAtMs, verified);
-  }
-
-  private async claimThen(claim: NonceClaim, nonceExpiresAtMs: number, verified: VerifiedRequest): Promise<VerifiedRequest> {
+  /** Verifies the request and claims its nonce: the verified request, or the refusal (a ServiceAuthError). */
+  async verify(message: HttpMessage, body: Uint8Array, options: VerifyOptions = {}): Promise<VerifiedRequest> {
+    const { claim, nonceExpiresAtMs, verified } = this.checkSignature(message, body, options);
     let fresh: boolean;
     try {
       fresh = await this.nonces.claim(claim, nonceExpiresAtMs);
     } catch (err) {
       throw nonceStoreRefusal(err);
     }
-    if (!fresh) throw replayed();
+    if (!fresh) throw new ServiceAuthError('nonce_replayed', 'This request has already been received');
     return verified;
   }
 
@@ -156,16 +120,11 @@ export class RequestVerifier {
   private checkSignature(
     message: HttpMessage,
     body: Uint8Array,
-    isTrusted: TrustPolicy | undefined,
-    apiKeyLookup: ApiKeyLookup | undefined,
+    { isTrusted, requiredComponents }: VerifyOptions,
   ): { claim: NonceClaim; nonceExpiresAtMs: number; verified: VerifiedRequest } {
     this.precheck(message);
     const ring = this.keys();
-    const apiKey = message.header('x-api-key');
-    // The same API key already looked up in the same ring (both values are the caller's: comparing them reveals nothing).
-    const earlier = apiKeyLookup !== undefined && apiKeyLookup.ring === ring && apiKeyLookup.apiKey === apiKey;
-    if (earlier && !apiKeyLookup.holder) throw new ServiceAuthError('api_key_invalid', 'The API key is not valid');
-    const callerId = earlier ? apiKeyLookup.holder!.callerId : this.identifyCaller(message, ring);
+    const callerId = this.identifyCaller(message, ring);
 
     const signatureInput = message.header('signature-input');
     const signatureValue = message.header('signature');
@@ -175,7 +134,7 @@ export class RequestVerifier {
     const signature = this.selectSignature(parseSignatureFields(signatureInput, signatureValue), ring, callerId);
     const { params } = signature;
 
-    this.checkCoverage(signature, message, body.length > 0);
+    this.checkCoverage(signature, message, body.length > 0, requiredComponents);
     if (
       params.created === undefined ||
       params.nonce === undefined ||
@@ -226,7 +185,12 @@ export class RequestVerifier {
     return signatures.find((s) => s.params.keyid !== undefined && ring.findCallerKey(callerId, s.params.keyid)) ?? signatures[0];
   }
 
-  private checkCoverage(signature: ParsedSignature, message: HttpMessage, hasBody: boolean): void {
+  private checkCoverage(
+    signature: ParsedSignature,
+    message: HttpMessage,
+    hasBody: boolean,
+    alsoRequired: readonly string[] | undefined,
+  ): void {
     // The parsers refuse a component listed twice, so the list is the set of covered components.
     const covered = signature.components;
     for (const name of covered) {
@@ -236,6 +200,9 @@ export class RequestVerifier {
     }
     let missing: string[] | undefined;
     for (const name of this.required) if (!covered.includes(name)) (missing ??= []).push(name);
+    if (alsoRequired) {
+      for (const name of alsoRequired) if (!covered.includes(name) && !missing?.includes(name)) (missing ??= []).push(name);
+    }
     if (hasBody) for (const name of BODY_COMPONENTS) if (!covered.includes(name)) (missing ??= []).push(name);
     for (const name of COVERED_IF_PRESENT) {
       if (!covered.includes(name) && message.header(name) !== undefined) (missing ??= []).push(name);
@@ -245,10 +212,6 @@ export class RequestVerifier {
       throw new ServiceAuthError('signature_incomplete', `The signature must also cover: ${missing.map((m) => `"${m}"`).join(' ')}`);
     }
   }
-}
-
-function replayed(): ServiceAuthError {
-  return new ServiceAuthError('nonce_replayed', 'This request has already been received');
 }
 
 /**

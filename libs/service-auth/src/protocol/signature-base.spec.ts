@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { httpMessage, type HttpMessage } from './http-message.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { buildSignatureBase, componentValue, isSupportedComponent } from './signature-base.js';
 
 const PARAMS = '("@method");created=1700000000';

@@ -1,6 +1,5 @@
 import { splitTarget, type HttpMessage } from './http-message.js';
-import { ServiceAuthError } from './service-auth.error.js';
-import { isTchar } from './structured-fields.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 /** Derived components (RFC 9421 §2.2) this implementation can cover. */
 export const DERIVED_COMPONENTS = ['@method', '@target-uri', '@authority', '@scheme', '@request-target', '@path', '@query'] as const;
@@ -11,15 +10,11 @@ const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
 /** A component name is a lowercase field name or one of the supported derived components. */
 export function isSupportedComponent(name: string): boolean {
   if (name.charCodeAt(0) === 0x40 /* @ */) return DERIVED.has(name);
-  if (name.length === 0) return false;
-  for (let i = 0; i < name.length; i++) if (!isLowercaseTchar(name.charCodeAt(i))) return false;
-  return true;
+  return LOWERCASE_FIELD_NAME.test(name);
 }
 
-/** A tchar (RFC 9110 §5.6.2) other than an uppercase letter: what a lowercase field name is made of. */
-function isLowercaseTchar(c: number): boolean {
-  return !(c >= 0x41 && c <= 0x5a) && isTchar(c);
-}
+/** tchars (RFC 9110 §5.6.2) other than uppercase letters: what a lowercase field name is made of. */
+const LOWERCASE_FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 function normaliseAuthority(authority: string, scheme: string | undefined): string {
   const lower = authority.trim().toLowerCase();

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { parseSignatureFields, serializeSignatureParams } from './signature-fields.js';
 
 const SIG = 'sig1=:dGVzdA==:';

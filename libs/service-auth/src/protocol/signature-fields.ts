@@ -1,35 +1,16 @@
 import { parseCanonicalSignature } from './canonical-signature-fields.js';
 import {
   isInnerList,
-  parseDictionaryField,
+  parseDictionary,
   serializeInnerList,
   type BareItem,
   type Dictionary,
   type InnerList,
   type Item,
-} from './structured-fields.js';
-import { ServiceAuthError } from './service-auth.error.js';
+} from 'structured-headers';
+import type { ParsedSignature, SignatureParameters } from './parsed-signature.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { MAX_COVERED_COMPONENTS, MAX_SIGNATURE_FIELD_LENGTH } from './covered-components.js';
-
-/** RFC 9421 §2.3 signature parameters. */
-export interface SignatureParameters {
-  created?: number;
-  expires?: number;
-  nonce?: string;
-  alg?: string;
-  keyid?: string;
-  tag?: string;
-}
-
-/** One labelled member of Signature-Input, with the matching Signature value. */
-export interface ParsedSignature {
-  label: string;
-  components: string[];
-  params: SignatureParameters;
-  /** The `@signature-params` value: the canonical serialisation of the inner list. */
-  signatureParams: string;
-  signature: Buffer;
-}
 
 const MAX_FIELD_LENGTH = MAX_SIGNATURE_FIELD_LENGTH;
 const MAX_COMPONENTS = MAX_COVERED_COMPONENTS;
@@ -41,7 +22,7 @@ function malformed(message: string, detail?: string): ServiceAuthError {
 function parseField(name: string, value: string): Dictionary {
   if (value.length > MAX_FIELD_LENGTH) throw malformed(`${name} is too long`);
   try {
-    return parseDictionaryField(value);
+    return parseDictionary(value);
   } catch (err) {
     throw malformed(`${name} is not a valid structured dictionary (RFC 8941)`, (err as Error).message);
   }
@@ -50,9 +31,9 @@ function parseField(name: string, value: string): Dictionary {
 const INTEGER_PARAMS = new Set(['created', 'expires']);
 const STRING_PARAMS = new Set(['nonce', 'alg', 'keyid', 'tag']);
 
-function readParams(label: string, inner: InnerList): SignatureParameters {
+function readParams(label: string, [, parameters]: InnerList): SignatureParameters {
   const params: SignatureParameters = {};
-  for (const [key, value] of inner.params) {
+  for (const [key, value] of parameters) {
     if (INTEGER_PARAMS.has(key)) {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
         throw malformed(`Signature-Input "${label}": parameter ${key} must be a non-negative integer`);
@@ -71,7 +52,7 @@ function readParams(label: string, inner: InnerList): SignatureParameters {
 function readComponents(label: string, items: Item[]): string[] {
   if (items.length > MAX_COMPONENTS) throw malformed(`Signature-Input "${label}" covers too many components`);
   const seen = new Set<string>();
-  for (const { value: name, params: componentParams } of items) {
+  for (const [name, componentParams] of items) {
     if (typeof name !== 'string') throw malformed(`Signature-Input "${label}": component identifiers must be strings`);
     // Parameterised identifiers (;sf ;key ;bs ;req ;name) change the signed value; none are needed by
     // this protocol, and accepting them unverified would let a signer cover something else than it appears.
@@ -103,13 +84,13 @@ export function parseSignatureFieldsInFull(signatureInput: string, signature: st
     if (!isInnerList(member)) throw malformed(`Signature-Input "${label}" must be an inner list`);
     const sig = signatures.get(label);
     if (!sig) throw malformed(`Signature has no value for label "${label}"`);
-    if (isInnerList(sig) || !Buffer.isBuffer(sig.value)) throw malformed(`Signature "${label}" must be a byte sequence`);
+    if (isInnerList(sig) || !(sig[0] instanceof ArrayBuffer)) throw malformed(`Signature "${label}" must be a byte sequence`);
     result.push({
       label,
-      components: readComponents(label, member.items),
+      components: readComponents(label, member[0]),
       params: readParams(label, member),
       signatureParams: serializeInnerList(member),
-      signature: sig.value,
+      signature: Buffer.from(sig[0]),
     });
   }
   return result;
@@ -122,7 +103,5 @@ export function serializeSignatureParams(components: readonly string[], params: 
     const value = params[key];
     if (value !== undefined) map.set(key, value);
   }
-  return serializeInnerList({ items: components.map((c): Item => ({ value: c, params: NO_PARAMS })), params: map });
+  return serializeInnerList([components.map((c): Item => [c, new Map<string, BareItem>()]), map]);
 }
-
-const NO_PARAMS: Map<string, BareItem> = new Map();

@@ -11,7 +11,7 @@ import { createContentDigest } from './content-digest.js';
 import { hmacSha256 } from './hmac-sha256.js';
 import { httpMessage } from './http-message.js';
 import { RequestVerifier } from './request-verifier.js';
-import { ServiceAuthError } from './service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { buildSignatureBase } from './signature-base.js';
 
 const NOW_S = 1_764_100_000;
@@ -52,7 +52,9 @@ const verifier = () =>
 
 describe('RequestVerifier: any label, any order', () => {
   it('accepts a signature labelled req-b, components back to front, parameters in reverse order', async () => {
-    await expect(verifier().verify(request(COMPONENTS), body)).resolves.toMatchObject({ id: 'order-service', keyId: 'order-k1' });
+    await expect(verifier().verify(request(COMPONENTS), body)).resolves.toMatchObject({
+      caller: { id: 'order-service', keyId: 'order-k1' },
+    });
   });
 
   it('control: the order is part of what is signed, so re-ordering the components after signing is signature_invalid', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { MemoryNonceStore } from './memory-nonce-store.js';
-import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
+import { NonceBudgetExhaustedError } from '../errors/nonce-budget-exhausted.error.js';
 import type { NonceClaim } from './nonce-store.interface.js';
 
 function clock(start = 1_700_000_000_000) {

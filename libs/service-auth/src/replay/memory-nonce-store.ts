@@ -1,5 +1,5 @@
 import { CallerNonces } from './caller-nonces.js';
-import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
+import { NonceBudgetExhaustedError } from '../errors/nonce-budget-exhausted.error.js';
 import { nonceKey } from './nonce-key.js';
 import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
 
@@ -66,15 +66,10 @@ export class MemoryNonceStore implements NonceStore {
     return this.callers.get(callerId)?.size ?? 0;
   }
 
-  async claim(claim: NonceClaim, expiresAtMs: number): Promise<boolean> {
-    return this.claimNow(claim, expiresAtMs);
-  }
-
-  /** `claim`, synchronously: nothing here waits for anything. */
-  claimNow({ callerId, keyId, nonce }: NonceClaim, expiresAtMs: number): boolean {
+  async claim({ callerId, keyId, nonce }: NonceClaim, expiresAtMs: number): Promise<boolean> {
     if (!Number.isFinite(expiresAtMs)) throw new TypeError('MemoryNonceStore.claim: expiresAtMs must be a finite number');
     const now = this.now();
-    const key = nonceKey(keyId, nonce);
+    const key = nonceKey(callerId, keyId, nonce);
     let nonces = this.callers.get(callerId);
     if (nonces) {
       nonces.forgetExpired(now);

@@ -26,13 +26,6 @@ export interface NonceStore {
   claim(claim: NonceClaim, expiresAtMs: number): Promise<boolean>;
 
   /**
-   * The same as `claim`, answered synchronously (throwing where `claim` rejects), for a store that
-   * needs no I/O to answer (MemoryNonceStore). The verifier then decides a request without waiting for
-   * a promise. A store that talks to a server leaves it out.
-   */
-  claimNow?(claim: NonceClaim, expiresAtMs: number): boolean;
-
-  /**
    * Resolves when the store can take claims right now; rejects (with a message that holds no
    * secret) when claims would fail. Used by health checks (ReplayStoreHealthIndicator); a store
    * without it is reported healthy.

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { checkReplayWindow, DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_FUTURE_SKEW_SECONDS } from './replay-window.js';
 
 const NOW_S = 1_700_000_000;

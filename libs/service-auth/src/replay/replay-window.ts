@@ -1,4 +1,4 @@
-import { ServiceAuthError } from '../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 export interface ReplayWindowOptions {
   /** How old `created` may be, in seconds. Default 300. */

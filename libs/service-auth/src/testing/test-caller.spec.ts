@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { encryptCompact, decryptCompact } from '../crypto/jwe-compact.js';
 import { EnvKeyProvider } from '../keys/env-key-provider.js';
-import { KeyConfigurationError } from '../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { KeyRing } from '../keys/key-ring.js';
 import { httpMessage } from '../protocol/http-message.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
@@ -12,7 +12,7 @@ import { testCaller } from './test-caller.js';
 function verifierFor(ring: KeyRing) {
   const verifier = new RequestVerifier(() => ring, new MemoryNonceStore(), { audience: 'inventory-service' });
   return (method: string, target: string, headers: Record<string, string>, body?: Buffer) =>
-    verifier.verify(httpMessage({ method, target, headers }), body ?? Buffer.alloc(0));
+    verifier.verify(httpMessage({ method, target, headers }), body ?? Buffer.alloc(0)).then((verified) => verified.caller);
 }
 
 describe('testCaller', () => {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { checkContentEncoding } from '../../protocol/content-encoding.js';
-import type { ReasonCode } from '../../protocol/reason-codes.js';
+import type { ReasonCode } from '../../errors/reason-codes.js';
 import { ServiceAuthException } from '../service-auth.exception.js';
 
 /** The members of a body parser's error that say what went wrong (body-parser: type, status; Fastify: code, statusCode). */

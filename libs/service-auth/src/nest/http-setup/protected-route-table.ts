@@ -2,7 +2,7 @@ import { Injectable, RequestMethod, VERSION_NEUTRAL, VersioningType, type OnAppl
 import { METHOD_METADATA, MODULE_PATH, PATH_METADATA, VERSION_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { pathToRegexp } from 'path-to-regexp';
-import { KeyConfigurationError } from '../../keys/key-configuration.error.js';
+import { KeyConfigurationError } from '../../errors/key-configuration.error.js';
 import { readHandlerAccess } from '../route-access.js';
 import { HttpRoutingConfig } from './http-routing-config.js';
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { VerificationObserver } from '../../metrics/verification-observer.js';
 import { checkRoutedTarget } from '../../protocol/request-target.js';
 import type { RequestVerifier } from '../../protocol/request-verifier.js';
-import { ServiceAuthError } from '../../protocol/service-auth.error.js';
+import { ServiceAuthError } from '../../errors/service-auth.error.js';
 import { declaresBody } from '../raw-body.js';
 import { RefusalLog } from '../refusal-log.js';
 import { requestMessage } from '../request-message.js';

@@ -6,10 +6,10 @@ import { Redis } from 'ioredis';
 import { describeNamespacedRedisStore } from '../../../../test/support/namespaced-redis-store-contract.js';
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
 import { sleep } from '../../../../test/support/server-process.js';
-import type { NonceClaim } from './nonce-store.interface.js';
+import type { NonceClaim } from '../replay/nonce-store.interface.js';
 import { RedisNonceStore } from './redis-nonce-store.js';
-import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
-import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
+import { NonceBudgetExhaustedError } from '../errors/nonce-budget-exhausted.error.js';
+import { ReplayStoreUnavailableError } from '../errors/replay-store-unavailable.error.js';
 
 const TIMEOUT_MS = 250;
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 // Types only: neither package is loaded by this module (ioredis is loaded when a client is created from a URL).
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { DEFAULT_STORE_TIMEOUT_MS, NamespacedRedisStore, type RedisStoreOptions } from '../redis/namespaced-redis-store.js';
-import { ThrottlerStorageUnavailableError } from './throttler-storage-unavailable.error.js';
+import { DEFAULT_STORE_TIMEOUT_MS, NamespacedRedisStore, type RedisStoreOptions } from './namespaced-redis-store.js';
+import { ThrottlerStorageUnavailableError } from '../errors/throttler-storage-unavailable.error.js';
 
 /** `ThrottlerStorageRecord` (not re-exported by the package's entry point). */
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;

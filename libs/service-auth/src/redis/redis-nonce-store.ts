@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { NamespacedRedisStore, type RedisStoreOptions, type RedisStoreTuning } from '../redis/namespaced-redis-store.js';
-import { DEFAULT_MAX_NONCES_PER_CALLER } from './memory-nonce-store.js';
-import { NonceBudgetExhaustedError } from './nonce-budget-exhausted.error.js';
-import type { NonceClaim, NonceStore } from './nonce-store.interface.js';
-import { ReplayStoreUnavailableError } from './replay-store-unavailable.error.js';
+import { NamespacedRedisStore, type RedisStoreOptions, type RedisStoreTuning } from './namespaced-redis-store.js';
+import { DEFAULT_MAX_NONCES_PER_CALLER } from '../replay/memory-nonce-store.js';
+import { NonceBudgetExhaustedError } from '../errors/nonce-budget-exhausted.error.js';
+import type { NonceClaim, NonceStore } from '../replay/nonce-store.interface.js';
+import { ReplayStoreUnavailableError } from '../errors/replay-store-unavailable.error.js';
 
 export const DEFAULT_NONCE_KEY_PREFIX = 'nest-service-auth:nonce:';
 

@@ -7,7 +7,7 @@ import { describeNamespacedRedisStore } from '../../../../test/support/namespace
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
 import { sleep } from '../../../../test/support/server-process.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
-import { ThrottlerStorageUnavailableError } from './throttler-storage-unavailable.error.js';
+import { ThrottlerStorageUnavailableError } from '../errors/throttler-storage-unavailable.error.js';
 
 const TIMEOUT_MS = 250;
 const MINUTE = 60_000;
