@@ -45,7 +45,7 @@ export default tseslint.config(
     // await to show for it. Elsewhere the rule stays on.
     files: [
       'libs/service-auth/src/replay/memory-nonce-store.ts',
-      'libs/service-auth/src/nest/caller-throttler.guard.ts',
+      'libs/service-auth/src/nest/throttling/caller-throttler.guard.ts',
       'apps/inventory-service/src/stock/memory-stock-store.ts',
       'bench/src/bench-app.ts',
     ],

@@ -28,7 +28,7 @@ const cpuUs = () => {
 async function contender(root) {
   const dist = pathToFileURL(`${root}/libs/service-auth/dist/esm/`);
   const load = (path) => import(new URL(path, dist).href);
-  const { EncryptedExchange } = await load('nest/encrypted-exchange.js');
+  const { EncryptedExchange } = await load('nest/encryption/encrypted-exchange.js');
   const { encryptCompact } = await load('crypto/jwe-compact.js');
   const key = { id: 'order-bench-1', callerId: 'order-service', encryptionKey: randomBytes(32) };
   const exchange = new EncryptedExchange({ ring: { findCallerKey: () => key } }, { maxBodyBytes: 1024 * 1024, encryption: 'optional' });

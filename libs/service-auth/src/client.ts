@@ -8,8 +8,8 @@
  * An entry of its own because it needs the peer axios, which a service that is only called never
  * installs. A service that only calls others registers nothing else.
  */
-export { SignedHttpModule } from './nest/signed-http.module.js';
-export { SignedHttpService } from './nest/signed-http.service.js';
+export { SignedHttpModule } from './nest/client/signed-http.module.js';
+export { SignedHttpService } from './nest/client/signed-http.service.js';
 export type { SignedHttpModuleOptions, SignedHttpClientOptions } from './client/signed-http-options.js';
 export type { RetryOptions } from './client/retry-options.js';
 export type { CircuitBreakerOptions } from './client/circuit-breaker-options.js';

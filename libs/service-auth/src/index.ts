@@ -8,15 +8,15 @@
  * their optional peers. The types below import none of them either.
  */
 export { ServiceAuthModule } from './nest/service-auth.module.js';
-export { HttpRoutingConfig } from './nest/http-setup/http-routing-config.js';
+export { HttpRoutingConfig } from './nest/options/http-routing-config.js';
 export type { ServiceAuthSetupOptions } from './nest/http-setup/service-auth-setup.js';
-export { ServiceAuthGuard } from './nest/service-auth.guard.js';
+export { ServiceAuthGuard } from './nest/verification/service-auth.guard.js';
 export { ServiceAuthKeys } from './nest/service-auth-keys.service.js';
-export { ServiceAuthException } from './nest/service-auth.exception.js';
-export { TrustedCaller } from './nest/trusted-caller.decorator.js';
-export { PublicRoute } from './nest/public-route.decorator.js';
-export { Caller } from './nest/caller.decorator.js';
-export { EncryptedBody } from './nest/encrypted-body.decorator.js';
+export { ServiceAuthException } from './nest/verification/service-auth.exception.js';
+export { TrustedCaller } from './nest/decorators/trusted-caller.decorator.js';
+export { PublicRoute } from './nest/decorators/public-route.decorator.js';
+export { Caller } from './nest/decorators/caller.decorator.js';
+export { EncryptedBody } from './nest/decorators/encrypted-body.decorator.js';
 export type {
   ServiceAuthModuleOptions,
   ReplayOptions,
@@ -25,7 +25,7 @@ export type {
   EncryptionPolicy,
   GuardInstallation,
   LoggingOptions,
-} from './nest/service-auth-options.interface.js';
+} from './nest/options/service-auth-options.interface.js';
 export type { KeyProvider } from './keys/key-provider.interface.js';
 export type { KeyMaterial } from './keys/key-material.js';
 export type { VerifiedCaller } from './protocol/verified-caller.js';

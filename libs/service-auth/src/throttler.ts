@@ -18,7 +18,7 @@
  *                             storage: new RedisThrottlerStorage({ url, namespace: 'inventory-service' }) })
  *   @UseGuards(CallerThrottlerGuard) on controllers (after the global ServiceAuthGuard), never APP_GUARD.
  */
-export { CallerThrottlerGuard } from './nest/caller-throttler.guard.js';
+export { CallerThrottlerGuard } from './nest/throttling/caller-throttler.guard.js';
 export {
   RedisThrottlerStorage,
   DEFAULT_THROTTLER_KEY_PREFIX,

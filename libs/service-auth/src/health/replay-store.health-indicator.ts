@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NONCE_STORE } from '../nest/service-auth.constants.js';
+import { NONCE_STORE } from '../nest/options/service-auth.constants.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 
 /**

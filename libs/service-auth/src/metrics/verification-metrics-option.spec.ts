@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
 import { KeyConfigurationError } from '../errors/key-configuration.error.js';
-import { validateOptions } from '../nest/validate-options.js';
+import { validateOptions } from '../nest/options/validate-options.js';
 import { METER_NAME } from './opentelemetry-global-meter.js';
 import { OpenTelemetryVerificationObserver, REQUESTS_METRIC } from './opentelemetry-verification-observer.js';
 import { createVerificationObserver } from './verification-metrics-option.js';

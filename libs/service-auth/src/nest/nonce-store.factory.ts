@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { RedisNonceStore } from '../redis/redis-nonce-store.js';
-import type { ResolvedServiceAuthOptions } from './resolved-options.js';
-import { LogLine } from './log-line.js';
+import type { ResolvedServiceAuthOptions } from './options/resolved-options.js';
+import { LogLine } from './logging/log-line.js';
 
 /** The same store error is logged at most once per this interval (a dead Redis errors on every reconnect attempt). */
 export const STORE_ERROR_LOG_INTERVAL_MS = 30_000;

@@ -3,8 +3,8 @@ import { EnvKeyProvider } from '../keys/env-key-provider.js';
 import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type { KeyProvider } from '../keys/key-provider.interface.js';
 import { KeyRing } from '../keys/key-ring.js';
-import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { LogLine } from './log-line.js';
+import type { ServiceAuthModuleOptions } from './options/service-auth-options.interface.js';
+import { LogLine } from './logging/log-line.js';
 
 /** The module a ServiceAuthKeys serves, which decides what its keys must contain. */
 export type KeysUser = 'ServiceAuthModule' | 'SignedHttpModule';

@@ -19,12 +19,12 @@ import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { RedisNonceStore } from '../redis/redis-nonce-store.js';
 import { createNonceStore, storeErrorLogger, STORE_ERROR_LOG_INTERVAL_MS } from './nonce-store.factory.js';
-import { NONCE_STORE } from './service-auth.constants.js';
+import { NONCE_STORE } from './options/service-auth.constants.js';
 import { ServiceAuthModule } from './service-auth.module.js';
-import type { ReplayOptions, ServiceAuthModuleOptions } from './service-auth-options.interface.js';
-import { TrustedCaller } from './trusted-caller.decorator.js';
-import { resolveOptions } from './resolved-options.js';
-import { validateOptions } from './validate-options.js';
+import type { ReplayOptions, ServiceAuthModuleOptions } from './options/service-auth-options.interface.js';
+import { TrustedCaller } from './decorators/trusted-caller.decorator.js';
+import { resolveOptions } from './options/resolved-options.js';
+import { validateOptions } from './options/validate-options.js';
 
 const ORDER = { id: 'k-order', apiKey: 'sk_' + randomBytes(32).toString('base64url'), secret: randomBytes(32).toString('base64url') };
 const orderSigning = {

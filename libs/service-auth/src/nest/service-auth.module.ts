@@ -3,23 +3,23 @@ import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, DiscoveryService } from '@
 import { createVerificationObserver } from '../metrics/verification-metrics-option.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
-import { EncryptedExchangeInterceptor } from './encrypted-exchange.interceptor.js';
-import { usesEncryption } from './uses-encryption.js';
-import { HttpRoutingConfig } from './http-setup/http-routing-config.js';
-import { RoutingComponents } from './routing-components.js';
+import { EncryptedExchangeInterceptor } from './encryption/encrypted-exchange.interceptor.js';
+import { usesEncryption } from './encryption/uses-encryption.js';
+import { HttpRoutingConfig } from './options/http-routing-config.js';
+import { RoutingComponents } from './verification/routing-components.js';
 import { ProtectedRouteTable } from './http-setup/protected-route-table.js';
 import { setupServiceAuth, type ServiceAuthSetupOptions } from './http-setup/service-auth-setup.js';
 import { StrangersRefusedBeforeBody } from './http-setup/strangers-refused-before-body.js';
-import { RefusalLog } from './refusal-log.js';
+import { RefusalLog } from './logging/refusal-log.js';
 import { createNonceStore } from './nonce-store.factory.js';
-import { resolveOptions, type ResolvedServiceAuthOptions } from './resolved-options.js';
-import { NONCE_STORE, REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './service-auth.constants.js';
-import { ServiceAuthGuard } from './service-auth.guard.js';
+import { resolveOptions, type ResolvedServiceAuthOptions } from './options/resolved-options.js';
+import { NONCE_STORE, REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from './options/service-auth.constants.js';
+import { ServiceAuthGuard } from './verification/service-auth.guard.js';
 import { ServiceAuthKeys } from './service-auth-keys.service.js';
-import { SERVICE_AUTH_OPTIONS, ServiceAuthConfigurableModule } from './service-auth.module-definition.js';
-import { TrustedCallerValidator } from './trusted-caller.validator.js';
+import { SERVICE_AUTH_OPTIONS, ServiceAuthConfigurableModule } from './options/service-auth.module-definition.js';
+import { TrustedCallerValidator } from './verification/trusted-caller.validator.js';
 
-import { LogLine } from './log-line.js';
+import { LogLine } from './logging/log-line.js';
 
 /** What APP_GUARD resolves to when the application installs ServiceAuthGuard itself, or not at all. */
 const NOT_INSTALLED: CanActivate = { canActivate: () => true };

@@ -3,7 +3,7 @@ import { parse as parseQueryString } from 'node:querystring';
 import type { Readable } from 'node:stream';
 import secureJsonParse from 'secure-json-parse';
 import { JWE_MEDIA_TYPE } from '../../crypto/jwe-media-type.js';
-import type { ServiceAuthException } from '../service-auth.exception.js';
+import type { ServiceAuthException } from '../verification/service-auth.exception.js';
 import { bodyRefusal, isContentEncoded } from './parser-refusals.js';
 
 type ParserDone = (err: Error | null, body?: unknown) => void;

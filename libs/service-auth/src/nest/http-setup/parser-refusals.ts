@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { checkContentEncoding } from '../../protocol/content-encoding.js';
 import type { ReasonCode } from '../../errors/reason-codes.js';
-import { ServiceAuthException } from '../service-auth.exception.js';
+import { ServiceAuthException } from '../verification/service-auth.exception.js';
 
 /** The members of a body parser's error that say what went wrong (body-parser: type, status; Fastify: code, statusCode). */
 interface ParserError {

@@ -3,10 +3,10 @@ import { All, Controller, Module, Post, Put, RequestMethod, VERSION_NEUTRAL, Ver
 import { RouterModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { newCredential } from '../../../../../test/support/credentials.js';
-import { PublicRoute } from '../public-route.decorator.js';
+import { PublicRoute } from '../decorators/public-route.decorator.js';
 import { ServiceAuthModule } from '../service-auth.module.js';
-import { TrustedCaller } from '../trusted-caller.decorator.js';
-import { HttpRoutingConfig, type RecordedGlobalPrefix } from './http-routing-config.js';
+import { TrustedCaller } from '../decorators/trusted-caller.decorator.js';
+import { HttpRoutingConfig, type RecordedGlobalPrefix } from '../options/http-routing-config.js';
 import { ProtectedRouteTable } from './protected-route-table.js';
 
 const caller = newCredential('order-1');

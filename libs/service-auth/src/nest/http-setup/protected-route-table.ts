@@ -3,8 +3,8 @@ import { METHOD_METADATA, MODULE_PATH, PATH_METADATA, VERSION_METADATA } from '@
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { pathToRegexp } from 'path-to-regexp';
 import { KeyConfigurationError } from '../../errors/key-configuration.error.js';
-import { readHandlerAccess } from '../route-access.js';
-import { HttpRoutingConfig } from './http-routing-config.js';
+import { readHandlerAccess } from '../verification/route-access.js';
+import { HttpRoutingConfig } from '../options/http-routing-config.js';
 
 /** One route as Nest serves it: its method (undefined: any) and declared path, compiled. */
 interface TableRoute {

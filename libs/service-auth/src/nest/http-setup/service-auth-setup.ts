@@ -1,11 +1,11 @@
 import type { INestApplication, VersioningOptions } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ResolvedServiceAuthOptions } from '../resolved-options.js';
-import { RESOLVED_OPTIONS } from '../service-auth.constants.js';
-import type { ServiceAuthRequest } from '../service-auth-request.js';
+import type { ResolvedServiceAuthOptions } from '../options/resolved-options.js';
+import { RESOLVED_OPTIONS } from '../options/service-auth.constants.js';
+import type { ServiceAuthRequest } from '../adapters/service-auth-request.js';
 import { useExpressBodyParsers, type ExpressParsersApp } from './express-body-parsers.js';
 import { useFastifyBodyParsers, type FastifyParsersApp, type FastifyParsersInstance } from './fastify-body-parsers.js';
-import { HttpRoutingConfig, type GlobalPrefixOptions } from './http-routing-config.js';
+import { HttpRoutingConfig, type GlobalPrefixOptions } from '../options/http-routing-config.js';
 import { StrangersRefusedBeforeBody } from './strangers-refused-before-body.js';
 
 /** What ServiceAuthModule.setup applies to the application, and records for the library. */

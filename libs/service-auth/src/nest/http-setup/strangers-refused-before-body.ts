@@ -3,14 +3,14 @@ import type { VerificationObserver } from '../../metrics/verification-observer.j
 import { checkRoutedTarget } from '../../protocol/request-target.js';
 import type { RequestVerifier } from '../../protocol/request-verifier.js';
 import { ServiceAuthError } from '../../errors/service-auth.error.js';
-import { declaresBody } from '../raw-body.js';
-import { RefusalLog } from '../refusal-log.js';
-import { requestMessage } from '../request-message.js';
-import type { ResolvedServiceAuthOptions } from '../resolved-options.js';
-import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from '../service-auth.constants.js';
-import { ServiceAuthException } from '../service-auth.exception.js';
+import { declaresBody } from '../adapters/raw-body.js';
+import { RefusalLog } from '../logging/refusal-log.js';
+import { requestMessage } from '../adapters/request-message.js';
+import type { ResolvedServiceAuthOptions } from '../options/resolved-options.js';
+import { REQUEST_VERIFIER, RESOLVED_OPTIONS, VERIFICATION_OBSERVER } from '../options/service-auth.constants.js';
+import { ServiceAuthException } from '../verification/service-auth.exception.js';
 import { ServiceAuthKeys } from '../service-auth-keys.service.js';
-import { mountPointOf, nodeRequest, type ServiceAuthRequest } from '../service-auth-request.js';
+import { mountPointOf, nodeRequest, type ServiceAuthRequest } from '../adapters/service-auth-request.js';
 import { ProtectedRouteTable } from './protected-route-table.js';
 
 /**

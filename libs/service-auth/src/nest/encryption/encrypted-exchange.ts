@@ -1,0 +1,130 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { Reflector } from '@nestjs/core';
+import { decryptCompact, encryptCompact } from '../../crypto/jwe-compact.js';
+import { parseDecryptedJson } from '../../crypto/decrypted-json.js';
+import { acceptsJwe, isJweMediaType, JWE_MEDIA_TYPE } from '../../crypto/jwe-media-type.js';
+import type { VerifiedRequest } from '../../protocol/request-verifier.js';
+import { ServiceAuthError } from '../../errors/service-auth.error.js';
+import { declaresBody } from '../adapters/raw-body.js';
+import type { ResolvedServiceAuthOptions } from '../options/resolved-options.js';
+import { ENCRYPTION_POLICY_METADATA } from '../options/service-auth.constants.js';
+import { ServiceAuthException } from '../verification/service-auth.exception.js';
+import type { ServiceAuthKeys } from '../service-auth-keys.service.js';
+import type { EncryptionPolicy } from '../options/service-auth-options.interface.js';
+import { nodeRequest, type ServiceAuthRequest } from '../adapters/service-auth-request.js';
+
+/** A sealed answer: the body to send, and the status to send it with (which the body is bound to). */
+export interface SealedAnswer {
+  readonly body: string;
+  readonly status: number;
+}
+
+/** Turns the handler's answer, about to be sent with `status`, into the sealed answer that is sent instead. */
+export type AnswerSealer = (answer: unknown, status: number) => SealedAnswer;
+
+/** What the exchange sets on an Express response or a Fastify reply (both have it). */
+export interface SealedResponse {
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * Confidential bodies, both ways, for one exchange:
+ * - before the handler, an application/jose body becomes the JSON object it encrypts, so that pipes
+ *   and `@Body() dto` work unchanged. It runs once the request is verified: the ciphertext is
+ *   already authenticated by the signature, and only the verified caller's keys can open it.
+ * - after the handler, the answer is sealed under the key the request was verified with, fresh IV,
+ *   with the request's nonce and the status sent in the protected header, so that it cannot be passed
+ *   off as the answer to another request or moved to another status. That key is the one captured at
+ *   verification, not looked up again: a reload that retires it while the handler runs must not turn
+ *   an answer whose state change is already made into a 500.
+ *
+ * Whether the answer is sealed is decided from signed inputs only, so that nobody on the way can
+ * downgrade it: an encrypted body (its Content-Type is covered), an `Accept: application/jose` (the
+ * verifier refuses one the signature does not cover), or a route whose policy is `required` (every
+ * successful answer to a verified caller, whatever Accept says). Every such answer is sealed, "no
+ * data" included (as JSON `null`); a 204 (or 205) cannot carry the sealed body and is sent as 200.
+ * A handler that writes its own response (`@Res()` without passthrough) is not sealed: Nest sends
+ * nothing it returns, and the signing client refuses its plaintext answer to an encrypted call.
+ * Error answers are never encrypted: they carry only a status, a reason and a fixed message.
+ */
+export class EncryptedExchange {
+  constructor(
+    private readonly keys: ServiceAuthKeys,
+    private readonly options: ResolvedServiceAuthOptions,
+  ) {}
+
+  /** The route's policy: its handler's @EncryptedBody(), else its controller's, else the module's `encryption`. */
+  policyOf(reflector: Reflector, context: ExecutionContext): EncryptionPolicy {
+    return (
+      reflector.getAllAndOverride<EncryptionPolicy>(ENCRYPTION_POLICY_METADATA, [context.getHandler(), context.getClass()]) ??
+      this.options.encryption
+    );
+  }
+
+  /**
+   * Before the handler, on a route whose policy is not 'off': opens an encrypted body into `req.body`,
+   * or refuses the request (ServiceAuthException). Returns how to seal the answer when it must be
+   * sealed, undefined when it goes out as it is. `verified` is the request as the guard verified it
+   * (undefined on a public route).
+   */
+  begin(
+    req: ServiceAuthRequest,
+    res: SealedResponse,
+    policy: EncryptionPolicy,
+    verified: VerifiedRequest | undefined,
+    writesResponse: boolean,
+  ): AnswerSealer | undefined {
+    const headers = nodeRequest(req).headers;
+    const encrypted = isJweMediaType(headers['content-type']);
+    try {
+      if (encrypted) {
+        if (!verified)
+          throw new ServiceAuthError('media_type_unsupported', 'Encrypted bodies are accepted from authenticated callers only');
+        req.body = this.open(req.rawBody, verified);
+      } else if (policy === 'required' && hasBody(req)) {
+        throw new ServiceAuthError('encryption_required', 'This route accepts encrypted bodies only (Content-Type: application/jose)');
+      }
+    } catch (err) {
+      if (err instanceof ServiceAuthError) throw new ServiceAuthException(err.reason, err.message);
+      throw err;
+    }
+    if (!verified || writesResponse) return undefined;
+    if (!(encrypted || policy === 'required' || acceptsJwe(headers['accept']))) return undefined;
+    return (answer, status) => this.seal(answer, status, verified, res);
+  }
+
+  private open(rawBody: Buffer | undefined, verified: VerifiedRequest): unknown {
+    if (!rawBody || rawBody.length === 0) throw new ServiceAuthError('jwe_malformed', 'The encrypted body is empty');
+    // The body is usually encrypted under the key that signed it: use that one as verified, so a reload
+    // between verification and here (other guards may wait on Redis) cannot refuse a request already accepted.
+    const { caller, key } = verified;
+    const resolve = (kid: string) => (key.id === kid ? key.encryptionKey : this.keys.ring.findCallerKey(caller.id, kid)?.encryptionKey);
+    const { plaintext } = decryptCompact(rawBody, resolve, { maxBytes: this.options.maxBodyBytes });
+    try {
+      return parseDecryptedJson(plaintext.toString('utf8'));
+    } catch {
+      throw new ServiceAuthError('body_malformed', 'The decrypted body is not JSON, or has a __proto__ or constructor.prototype key');
+    }
+  }
+
+  private seal(data: unknown, status: number, verified: VerifiedRequest, res: SealedResponse): SealedAnswer {
+    const sent = NO_BODY_STATUSES.has(status) ? 200 : status;
+    res.header('content-type', JWE_MEDIA_TYPE);
+    const json = JSON.stringify(data) ?? 'null';
+    return {
+      body: encryptCompact(Buffer.from(json, 'utf8'), verified.key.encryptionKey, {
+        kid: verified.key.id,
+        nonce: verified.caller.nonce,
+        status: sent,
+      }),
+      status: sent,
+    };
+  }
+}
+
+/** Statuses whose answers have no body (RFC 9110 §15.3.5, §15.3.6): a sealed answer cannot be sent with them. */
+const NO_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205]);
+
+function hasBody(req: ServiceAuthRequest): boolean {
+  return Buffer.isBuffer(req.rawBody) ? req.rawBody.length > 0 : declaresBody(nodeRequest(req));
+}
