@@ -38,6 +38,8 @@ const ADAPTERS: Adapter[] = ['express', 'fastify'];
 const REFUSAL_KEYS = ['error', 'message', 'reason', 'statusCode'];
 /** inventory's business refusals of an order (unknown product, insufficient stock). */
 const ORDER_REFUSAL_KEYS = ['message', 'productId', 'reason', 'statusCode'];
+/** order-service's 502 when the inventory refused its credentials: with the inventory's reason code. */
+const UPSTREAM_REFUSAL_KEYS = ['error', 'message', 'reason', 'statusCode', 'upstreamReason'];
 /** GET /api/inventory/:productId of an unknown product. */
 const LOOKUP_REFUSAL_KEYS = ['message', 'reason', 'statusCode'];
 
@@ -426,13 +428,18 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
       const rogue = newCredential('order-2026-11'); // same key id, different API key and secret
       extraCredentials.push(rogue);
       const url = await startOrderService(inventoryUpstreamEnv(svc.inventoryUrl, rogue));
-      expectRefusal(await placeOrder(url, orderBody('P123', 1)), 502, 'upstream_rejected_credentials');
+      const res = await placeOrder(url, orderBody('P123', 1));
+      expectRefusal(res, 502, 'upstream_rejected_credentials', UPSTREAM_REFUSAL_KEYS);
+      // The inventory's own reason code, read from the UpstreamHttpError the signed client threw.
+      expect(jsonField(res, 'upstreamReason')).toBe('api_key_invalid');
       expect(await stockOf('P123')).toBe(98);
     });
 
     it('order-service whose key inventory knows but whose caller is not trusted (audit) → 502 upstream_rejected_credentials', async () => {
       const url = await startOrderService(inventoryUpstreamEnv(svc.inventoryUrl, svc.auditKey));
-      expectRefusal(await placeOrder(url, orderBody('P123', 1)), 502, 'upstream_rejected_credentials');
+      const res = await placeOrder(url, orderBody('P123', 1));
+      expectRefusal(res, 502, 'upstream_rejected_credentials', UPSTREAM_REFUSAL_KEYS);
+      expect(jsonField(res, 'upstreamReason')).toBe('caller_not_trusted');
       expect(await stockOf('P123')).toBe(98);
     });
   });

@@ -59,6 +59,7 @@ const ENTRY_PEERS: Record<string, string[]> = {
   './redis': ['ioredis'],
   './throttler': ['@nestjs/common', '@nestjs/core', '@nestjs/throttler', 'ioredis'],
   './testing': [],
+  './swagger': ['@nestjs/common', '@nestjs/core'],
 };
 const OPTIONAL_PEERS = ['axios', 'ioredis', '@nestjs/throttler'];
 

@@ -27,6 +27,7 @@ export { JWE_MEDIA_TYPE } from './crypto/jwe-media-type.js';
 // Keys
 export { KeyRing, type ResolvedKey, type ResolvedUpstream } from './keys/key-ring.js';
 export { EnvKeyProvider, type EnvKeyProviderOptions } from './keys/env-key-provider.js';
+export { FileKeyProvider, type FileKeyProviderOptions } from './keys/file-key-provider.js';
 export { deriveKeys, type DerivedKeys } from './keys/key-derivation.js';
 export { generateCredential, type GeneratedCredential, type GenerateCredentialOptions } from './keys/generate-credential.js';
 export type { KeyProvider } from './keys/key-provider.interface.js';

@@ -12,6 +12,7 @@ const ENTRIES: Record<string, string> = {
   'nest-service-auth/redis': 'redis.ts',
   'nest-service-auth/throttler': 'throttler.ts',
   'nest-service-auth/testing': 'testing.ts',
+  'nest-service-auth/swagger': 'swagger.ts',
 };
 
 /** The names an entry file exports (values and types), from its `export { … } from` lines. */
@@ -50,6 +51,7 @@ describe('public API', () => {
         'Caller',
         'EncryptedBody',
         'EncryptionPolicy',
+        'FileKeyProvider',
         'GuardInstallation',
         'IoredisClient',
         'KeyMaterial',

@@ -1,11 +1,11 @@
 import { HttpException, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { isAxiosError } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import {
   OutgoingRequestRefusedError,
   SignedHttpService,
   UpstreamAnswerRefusedError,
+  UpstreamHttpError,
   UpstreamUnavailableError,
 } from 'nest-service-auth/client';
 import { ServiceAuthError } from 'nest-service-auth/core';
@@ -97,17 +97,20 @@ export class InventoryClient implements OnModuleInit {
         502,
       );
     }
-    if (isAxiosError<unknown>(err) && err.response) {
-      const { status, data } = err.response;
+    if (err instanceof UpstreamHttpError) {
+      const { status, reason, keyId } = err;
+      const data: unknown = err.response?.data;
       if (status === 401 || status === 403) {
-        // Our credentials were refused: a configuration error on one side, not the client's fault.
-        const reason = typeof data === 'object' && data !== null ? (data as { reason?: unknown }).reason : undefined;
-        this.logger.error({ event: 'upstream_rejected_credentials', upstream: 'inventory-service', status, reason });
+        // Our credentials were refused: a configuration error on one side, not the client's fault. The
+        // log names the key and the inventory's reason code (api_key_invalid, caller_not_trusted, …),
+        // which is what whoever fixes the configuration needs; the answer carries the reason code only.
+        this.logger.error({ event: 'upstream_rejected_credentials', upstream: err.upstreamId, status, reason, keyId });
         return new HttpException(
           {
             statusCode: 502,
             error: 'Bad Gateway',
             reason: 'upstream_rejected_credentials',
+            upstreamReason: reason ?? null,
             message: 'The inventory service refused our credentials',
           },
           502,
@@ -119,10 +122,10 @@ export class InventoryClient implements OnModuleInit {
       }
       if (status === 502 || status === 503 || status === 504) {
         // A gateway in front of the inventory, or the inventory itself, says it cannot serve (after our retries).
-        this.logger.warn({ event: 'upstream_unavailable', upstream: 'inventory-service', status });
+        this.logger.warn({ event: 'upstream_unavailable', upstream: err.upstreamId, status });
         return this.unavailable();
       }
-      this.logger.warn({ event: 'upstream_error', upstream: 'inventory-service', status });
+      this.logger.warn({ event: 'upstream_error', upstream: err.upstreamId, status, reason });
       return new HttpException(
         { statusCode: 502, error: 'Bad Gateway', reason: 'upstream_error', message: 'The inventory service failed' },
         502,

@@ -12,6 +12,9 @@ export interface UpstreamAnswerRefusedDetails {
   location?: string;
   /** The size limit the answer exceeded, in bytes. */
   limitBytes?: number;
+  /** The configured id of the upstream, and the key the request was signed with (as on UpstreamHttpError). */
+  upstreamId?: string;
+  keyId?: string;
 }
 
 /**
@@ -25,6 +28,8 @@ export class UpstreamAnswerRefusedError extends Error {
   readonly status?: number;
   readonly location?: string;
   readonly limitBytes?: number;
+  readonly upstreamId?: string;
+  readonly keyId?: string;
 
   constructor(
     /** The upstream's origin, `scheme://host:port`. */
@@ -40,6 +45,8 @@ export class UpstreamAnswerRefusedError extends Error {
     this.status = details.status;
     this.location = details.location;
     this.limitBytes = details.limitBytes;
+    this.upstreamId = details.upstreamId;
+    this.keyId = details.keyId;
   }
 }
 

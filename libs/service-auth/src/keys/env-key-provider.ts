@@ -69,15 +69,21 @@ function idList(value: string | undefined): string[] {
  * - outbound: `<PREFIX>_UPSTREAMS` names the services this one calls (their own service ids),
  *   `<PREFIX>_UPSTREAM_<ID>_URL` where each one is, and `<PREFIX>_UPSTREAM_<ID>_KEYS` this service's
  *   keys for calling it (the first one signs).
- * ID is the service id as produced by envName. Values are read on every load, so changing them and
- * calling reload rotates keys in place.
+ * ID is the service id as produced by envName. Values are read on every load. Over `process.env` (no
+ * `get`) that gives nothing new: a running process's environment is fixed from outside, so this
+ * provider is not `reloadable` and a reload says so. With `get` over a source that can change (a
+ * ConfigService whose values are `set` again, a map a secrets watcher fills), changing the values
+ * and calling reload rotates keys in place.
  */
 export class EnvKeyProvider implements KeyProvider {
+  /** False over `process.env`: see the class comment. */
+  readonly reloadable: boolean;
   private readonly get: (name: string) => string | undefined;
   private readonly prefix: string;
   private readonly names: EnvVariableNames;
 
   constructor(options: EnvKeyProviderOptions = {}) {
+    this.reloadable = options.get !== undefined;
     this.get = options.get ?? ((name) => process.env[name]);
     this.prefix = options.prefix ?? DEFAULT_ENV_PREFIX;
     this.names = envVariableNames(this.prefix);

@@ -195,6 +195,11 @@ export class KeyRing {
     return this.byCaller.get(callerId)?.get(keyId);
   }
 
+  /** The ids of a caller's active keys, in the order configured; empty for an unknown caller. */
+  callerKeyIds(callerId: string): string[] {
+    return [...(this.byCaller.get(callerId)?.keys() ?? [])];
+  }
+
   hasCaller(callerId: string): boolean {
     return this.byCaller.has(callerId);
   }

@@ -10,6 +10,7 @@ import { appliesTo, type ResolvedClientOptions } from '../../client/resolved-cli
 import { RetryPolicy } from '../../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../../client/upstream-circuit-breakers.js';
 import { UpstreamNotConfiguredError } from '../../client/upstream-not-configured.error.js';
+import { upstreamHttpErrorOf } from '../../client/upstream-http.error.js';
 import type { ServiceAuthKeys } from '../service-auth-keys.service.js';
 import { LogLine } from '../logging/log-line.js';
 
@@ -24,6 +25,10 @@ import { LogLine } from '../logging/log-line.js';
  * The signature covers every header the call sets but the hop-by-hop and transport ones (see
  * client/signed-call-headers.ts), `accept` whenever a sealed answer is asked for, and `@authority`
  * for the upstreams of the `coverAuthority` option.
+ *
+ * Errors: an error answer of the upstream (4xx, 5xx) is an UpstreamHttpError, an AxiosError that says
+ * which upstream refused which key id and with which reason code; every other failure is redacted the
+ * same way (see client/redacted-error.ts) and holds no API key, signature or body.
  *
  * Resilience (see SignedHttpClientOptions): idempotent requests are retried with exponential backoff
  * and full jitter (`retry`, RetryPolicy), and every attempt goes through the circuit breaker of
@@ -219,9 +224,12 @@ export class SignedHttpService {
       // Before anything else sees it (the retry policy keeps the last error, the breaker its last
       // failure as the cause of UpstreamUnavailableError): an axios error holds the API key, the
       // signature and the body, and its nonce is unused when the request never reached the upstream.
-      throw refusedAnswer(error, origin) ?? redactedError(error);
+      // An error answer becomes an UpstreamHttpError: which upstream refused which key, and why.
+      const context = { upstreamId: upstream.id, keyId: key.id };
+      const redacted = redactedError(error);
+      throw refusedAnswer(redacted, origin, context) ?? upstreamHttpErrorOf(redacted, origin, context) ?? redacted;
     }
-    refuseRedirect(response, origin);
+    refuseRedirect(response, origin, { upstreamId: upstream.id, keyId: key.id });
     if (encrypted) {
       const contentType = response.headers['content-type'];
       response.data = openAnswer(

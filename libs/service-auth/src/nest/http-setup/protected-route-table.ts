@@ -46,7 +46,19 @@ export class ProtectedRouteTable implements OnApplicationBootstrap {
     private readonly routing: HttpRoutingConfig,
   ) {}
 
+  private computed = false;
+
   onApplicationBootstrap(): void {
+    this.compute();
+  }
+
+  /**
+   * Builds the table once: at bootstrap, or earlier when asked (an OpenAPI document is built before
+   * `listen()`), from the controllers the container already holds and the routing setup() recorded.
+   */
+  private compute(): void {
+    if (this.computed) return;
+    this.computed = true;
     const routes = this.discoverRoutes();
     if (!this.routing.versioning) {
       const versioned = routes.find((r) => r.version !== undefined);
@@ -74,6 +86,7 @@ export class ProtectedRouteTable implements OnApplicationBootstrap {
    * when they match none, or also match a public route (then the guard decides).
    */
   protectedRouteFor(method: string | undefined, path: string): string | undefined {
+    this.compute();
     if (this.protectedRoutes.length === 0) return undefined;
     const upper = method?.toUpperCase();
     if (this.openMethods.has(undefined) || this.openMethods.has(upper)) return undefined;
