@@ -184,6 +184,24 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
       expectRefusal(await inventory({ ...post, headers: noInput }), 401, 'signature_missing');
     });
 
+    it('a nonce outside the base64url alphabet → 400 signature_malformed, even with a correct HMAC; the request is not applied', async () => {
+      for (const nonce of ['3q2+7wAAAAAAAAAAAAAAAA', '3q2/7wAAAAAAAAAAAAAAAA', '3q2-7wAAAAAAAAAAAAAAAA==', '!'.repeat(22)]) {
+        const res = await inventory({ ...post, headers: sign(order, post, { nonce }) });
+        expectRefusal(res, 400, 'signature_malformed');
+        expect(jsonField(res, 'message')).toMatch(/base64url/);
+      }
+      const every = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      expect(
+        (
+          await inventory({
+            method: 'GET',
+            path: '/api/inventory/P123',
+            headers: sign(order, { method: 'GET', path: '/api/inventory/P123' }, { nonce: every }),
+          })
+        ).status,
+      ).toBe(200);
+    });
+
     it('a correct HMAC over too few components (only x-api-key) → 401 signature_incomplete', async () => {
       const path = '/api/inventory/P123';
       const params = serializeSignatureParams(['x-api-key'], {

@@ -25,6 +25,8 @@ export const SIGNATURE_LABEL = 'sig1';
 
 /** 128 random bits in base64url is 22 characters. */
 export const MIN_NONCE_LENGTH = 22;
+/** The nonce's alphabet: base64url without padding (RFC 4648 §5), what 16 random bytes encode to. */
+export const NONCE_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const MAX_NONCE_LENGTH = 128;
 
 // Bounds on what a verifier parses: far above anything a legitimate signer sends, they keep a hostile

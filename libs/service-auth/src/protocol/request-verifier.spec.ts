@@ -243,6 +243,29 @@ describe('RequestVerifier: credentials', () => {
     expect(await reason(verify(req))).toBe('key_unknown');
   });
 
+  it("one credential's API key with another credential's key id and secret (same caller, both active) is key_unknown", async () => {
+    // A correct HMAC under k2, naming k2, but presenting k1's API key: the three parts of a credential are bound.
+    const req = signed({}, { id: K2.id, apiKey: K1.apiKey, hmacKey: K2.hmacKey, audience: AUDIENCE });
+    expect(await reason(verify(req))).toBe('key_unknown');
+    expect(store.claims).toEqual([]);
+    await expect(verify(signed({}, K2))).resolves.toMatchObject({ keyId: 'k2' });
+  });
+
+  it('with several signatures naming the credential presented, the first in Signature-Input order is the one verified', async () => {
+    const good = handSigned(REQUIRED, fullParams());
+    const broken = handSigned(REQUIRED, fullParams(), {}, { ...K1, hmacKey: K2.hmacKey });
+    const both = (first: Req, second: Req): Req => ({
+      ...good,
+      headers: {
+        ...good.headers,
+        'signature-input': `a=${first.headers['signature-input'].slice(5)}, b=${second.headers['signature-input'].slice(5)}`,
+        signature: `a=${first.headers['signature'].slice(5)}, b=${second.headers['signature'].slice(5)}`,
+      },
+    });
+    expect(await reason(verify(both(broken, good)))).toBe('signature_invalid');
+    await expect(verify(both(good, broken))).resolves.toMatchObject({ keyId: 'k1' });
+  });
+
   it("a signature made with another of the caller's keys than keyid names is signature_invalid", async () => {
     const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: K2.hmacKey, audience: AUDIENCE });
     expect(await reason(verify(req))).toBe('signature_invalid');
@@ -343,6 +366,22 @@ describe('RequestVerifier: signature parameters', () => {
     expect(await reason(verify(signed({}, K1, { nonce: 'short' })))).toBe('signature_malformed');
     expect(await reason(verify(signed({}, K1, { nonce: 'a'.repeat(21) })))).toBe('signature_malformed');
     await expect(verify(signed({}, K1, { nonce: 'a'.repeat(22) }))).resolves.toMatchObject({ nonce: 'a'.repeat(22) });
+  });
+
+  it('a nonce outside the base64url alphabet (padding, +, /, punctuation, spaces) is signature_malformed, and consumes nothing', async () => {
+    for (const bad of [
+      '3q2+7wAAAAAAAAAAAAAAAA',
+      '3q2/7wAAAAAAAAAAAAAAAA',
+      '3q2-7wAAAAAAAAAAAAAAAA==',
+      '!'.repeat(22),
+      'a b'.repeat(8),
+      '~.'.repeat(11),
+    ]) {
+      expect(await reason(verify(signed({}, K1, { nonce: bad })))).toBe('signature_malformed');
+    }
+    expect(store.claims).toEqual([]);
+    const every = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    await expect(verify(signed({}, K1, { nonce: every }))).resolves.toMatchObject({ nonce: every });
   });
 
   it('a nonce longer than 128 characters is signature_malformed', async () => {

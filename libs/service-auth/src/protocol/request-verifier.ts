@@ -11,6 +11,7 @@ import {
   COVERED_IF_PRESENT,
   MAX_NONCE_LENGTH,
   MIN_NONCE_LENGTH,
+  NONCE_PATTERN,
   REQUIRED_COMPONENTS,
   SIGNATURE_ALGORITHM,
 } from './covered-components.js';
@@ -62,7 +63,7 @@ export interface VerifyOptions {
  * Verifies one request, cheapest and least revealing checks first:
  * request target and Content-Encoding (what may be signed at all) →
  * API key (so anonymous traffic never costs a hash of the body) → signature fields → covered
- * components → parameters and audience → key id → time window → HMAC over the signature base → body digest → route trust →
+ * components → parameters and audience → key id (that of the API key's credential) → time window → HMAC over the signature base → body digest → route trust →
  * nonce (last, so only fully verified requests consume store capacity).
  */
 export class RequestVerifier {
@@ -96,11 +97,16 @@ export class RequestVerifier {
    * that a stranger's body is never read; `verify` runs it again (a SHA-256 of the key).
    */
   identifyCaller(message: HttpMessage, ring: KeyRing = this.keys()): string {
+    return this.credentialOf(message, ring).callerId;
+  }
+
+  /** The credential whose API key the message carries: its key id and secret are the only ones it may sign with. */
+  private credentialOf(message: HttpMessage, ring: KeyRing): ResolvedKey {
     const apiKey = message.header('x-api-key');
     if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');
     const holder = ring.findByApiKey(apiKey);
     if (!holder) throw new ServiceAuthError('api_key_invalid', 'The API key is not valid');
-    return holder.callerId;
+    return holder;
   }
 
   /** Verifies the request and claims its nonce: the verified request, or the refusal (a ServiceAuthError). */
@@ -124,14 +130,15 @@ export class RequestVerifier {
   ): { claim: NonceClaim; nonceExpiresAtMs: number; verified: VerifiedRequest } {
     this.precheck(message);
     const ring = this.keys();
-    const callerId = this.identifyCaller(message, ring);
+    const credential = this.credentialOf(message, ring);
+    const callerId = credential.callerId;
 
     const signatureInput = message.header('signature-input');
     const signatureValue = message.header('signature');
     if (!signatureInput || !signatureValue) {
       throw new ServiceAuthError('signature_missing', 'Signature-Input and Signature headers are required');
     }
-    const signature = this.selectSignature(parseSignatureFields(signatureInput, signatureValue), ring, callerId);
+    const signature = this.selectSignature(parseSignatureFields(signatureInput, signatureValue), credential);
     const { params } = signature;
 
     this.checkCoverage(signature, message, body.length > 0, requiredComponents);
@@ -150,14 +157,23 @@ export class RequestVerifier {
     if (params.tag !== this.options.audience) {
       throw new ServiceAuthError('audience_mismatch', 'This request was signed for another service', `tag=${params.tag.slice(0, 128)}`);
     }
-    if (params.nonce.length < MIN_NONCE_LENGTH || params.nonce.length > MAX_NONCE_LENGTH) {
+    if (params.nonce.length < MIN_NONCE_LENGTH || params.nonce.length > MAX_NONCE_LENGTH || !NONCE_PATTERN.test(params.nonce)) {
       throw new ServiceAuthError(
         'signature_malformed',
-        `nonce must be ${MIN_NONCE_LENGTH}-${MAX_NONCE_LENGTH} characters (at least 128 random bits)`,
+        `nonce must be ${MIN_NONCE_LENGTH}-${MAX_NONCE_LENGTH} characters of base64url (A-Z a-z 0-9 - _, no padding; at least 128 random bits)`,
       );
     }
-    const key: ResolvedKey | undefined = ring.findCallerKey(callerId, params.keyid);
-    if (!key) throw new ServiceAuthError('key_unknown', 'The signing key is not active for this caller', `keyid=${params.keyid}`);
+    // The three parts of a credential are bound: the key id (and so the secret) must be those of the
+    // credential whose API key was presented, not another active key of the same caller.
+    if (params.keyid !== credential.id) {
+      const active = ring.findCallerKey(callerId, params.keyid) !== undefined;
+      throw new ServiceAuthError(
+        'key_unknown',
+        active ? 'The key id is not the one of the API key presented' : 'The signing key is not active for this caller',
+        `keyid=${params.keyid}`,
+      );
+    }
+    const key: ResolvedKey = credential;
 
     const { nonceExpiresAtMs } = checkReplayWindow({ created: params.created, expires: params.expires }, this.now(), this.options);
 
@@ -179,10 +195,13 @@ export class RequestVerifier {
     };
   }
 
-  /** With several signatures present, the one made with a key of the identified caller counts. */
-  private selectSignature(signatures: ParsedSignature[], ring: KeyRing, callerId: string): ParsedSignature {
+  /**
+   * With several signatures present, the first (in Signature-Input order) whose keyid is the key id of
+   * the API key presented counts; without one, the first, which is then refused for its keyid.
+   */
+  private selectSignature(signatures: ParsedSignature[], credential: ResolvedKey): ParsedSignature {
     if (signatures.length === 1) return signatures[0];
-    return signatures.find((s) => s.params.keyid !== undefined && ring.findCallerKey(callerId, s.params.keyid)) ?? signatures[0];
+    return signatures.find((s) => s.params.keyid === credential.id) ?? signatures[0];
   }
 
   private checkCoverage(
