@@ -8,11 +8,18 @@
 //
 // Protocol (IPC, started with child_process.fork):
 //   child -> parent  { type: 'ready', port }                 once listening
-//   parent -> child  { type: 'usage', id }                   -> { type: 'usage', id, cpu, elu, rss, mono }
+//   parent -> child  { type: 'usage', id }                   -> { type: 'usage', id, cpu, elu, rss, heapUsed, gcUs, mono }
 //   parent -> child  { type: 'close' }                       closes the app and exits
 // cpu is process.cpuUsage() (user + system, µs) and elu the raw eventLoopUtilization() totals, so the
-// parent can compute server CPU time per request and event-loop utilisation over any window.
-import { performance } from 'node:perf_hooks';
+// parent can compute server CPU time per request and event-loop utilisation over any window. gcUs is
+// the time spent in garbage collection so far (from 'gc' performance entries): a server whose CPU per
+// request drifts between rounds shows whether a growing heap is why.
+import { performance, PerformanceObserver } from 'node:perf_hooks';
+
+let gcUs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcUs += entry.duration * 1000;
+}).observe({ entryTypes: ['gc'] });
 
 const [mode, adapter] = process.argv.slice(2);
 if (
@@ -46,6 +53,8 @@ process.on('message', async (msg) => {
       cpu: cpu.user + cpu.system,
       elu: { idle: elu.idle, active: elu.active },
       rss: process.memoryUsage.rss(),
+      heapUsed: process.memoryUsage().heapUsed,
+      gcUs,
       // CLOCK_MONOTONIC in µs: the clock of --cpu-prof sample timestamps, so a profile can be cut to the runs.
       mono: Number(process.hrtime.bigint() / 1000n),
     });
