@@ -110,7 +110,7 @@ export async function runInjectBench({
   let failures = 0;
   const statuses = {};
   const monoUs = () => Number(process.hrtime.bigint() / 1000n); // the clock of V8 profile samples
-  const time = async (t, reqs) => {
+  const time = async (t, reqs, after) => {
     const m0 = monoUs();
     const c0 = cpuUs();
     for (const r of reqs) {
@@ -120,6 +120,7 @@ export async function runInjectBench({
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
       }
     }
+    after?.();
     const us = (cpuUs() - c0) / reqs.length;
     (t.windows ??= []).push([m0, monoUs()]);
     t.requests = (t.requests ?? 0) + reqs.length;
@@ -167,11 +168,10 @@ export async function runInjectBench({
         for (let k = 0; k < all.length; k++) {
           const t = all[(k + turn) % all.length];
           const part = inputs.get(t).slice(c, c + chunk);
-          // Untimed: every chunk starts with an empty young generation, so that it pays for the
-          // collections its own allocations cause and not for the garbage of the chunk before it
-          // (a scavenge of a few ms landing on a chunk of 50 requests was most of the spread).
-          collectGarbage('minor');
-          spent.set(t, spent.get(t) + (await time(t, part)) * part.length);
+          // Each chunk ends with a collection of the young generation, timed with it: every mode pays
+          // for collecting its own garbage, and for no one else's (a scavenge of a few ms landing on a
+          // chunk of 50 requests was most of the spread). Its fixed part is the same in every mode.
+          spent.set(t, spent.get(t) + (await time(t, part, () => collectGarbage('minor'))) * part.length);
         }
       }
       for (const t of targets) samples.get(t).push(spent.get(t) / ops);
