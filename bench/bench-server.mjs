@@ -5,6 +5,7 @@
 //   node bench/bench-server.mjs <plain|apikey|passport|guarded|encrypted|redis|hooks> <express|fastify>
 //   env BENCH_CREDENTIAL = JSON { id, apiKey, secret } of the caller 'order-service'
 //   env BENCH_REDIS_URL  = the Redis server of the redis mode
+//   env BENCH_APP_DIR    = another checkout's bench/ folder, to serve its build (default: this one's)
 //
 // Protocol (IPC, started with child_process.fork):
 //   child -> parent  { type: 'ready', port }                 once listening
@@ -15,6 +16,7 @@
 // the time spent in garbage collection so far (from 'gc' performance entries): a server whose CPU per
 // request drifts between rounds shows whether a growing heap is why.
 import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 
 let gcUs = 0;
 new PerformanceObserver((list) => {
@@ -35,7 +37,10 @@ if (!credential) {
   process.exit(2);
 }
 
-const { createBenchApp } = await import(new URL('./dist/bench-app.js', import.meta.url).href);
+// BENCH_APP_DIR: the bench/ folder of another checkout (http.bench.mjs --baseline), whose bench app
+// imports that checkout's build of the library.
+const appDir = process.env.BENCH_APP_DIR ? pathToFileURL(`${process.env.BENCH_APP_DIR}/`) : new URL('./', import.meta.url);
+const { createBenchApp } = await import(new URL('dist/bench-app.js', appDir).href);
 // BENCH_LOGGER=error: a logger without warnings (the strangers' refusals are then not logged).
 const logger = process.env.BENCH_LOGGER === 'error' ? ['error'] : undefined;
 const app = await createBenchApp({ mode, adapter, credential, redisUrl: process.env.BENCH_REDIS_URL, logger });

@@ -18,6 +18,8 @@
 //                             [--rate N]   (a fixed offered load of N req/s per run instead of as fast as the server answers: CPU per request
 //                                           at equal load, a diagnostic; req/s ratios then only say whether each mode kept up)
 //                             [--cpu-prof [--cpu-prof-modes guarded]]   (profiles the servers, prints a summary)
+//                             [--baseline /other/checkout [--baseline-modes guarded]]   (that checkout's build, built, served
+//                                           as guarded@before next to this one's, in the same rounds: before and after a change)
 //   (each option also reads BENCH_<NAME>, e.g. BENCH_ROUNDS=3)
 //
 // Method
@@ -42,7 +44,7 @@
 import { fork, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
@@ -79,6 +81,9 @@ export const PAIR_TARGETS = [
   { mode: 'guarded', vs: 'passport', min: 1.0, why: 'against what users would pick instead' },
   { mode: 'guarded', vs: 'apikey', why: 'against a hand-written API-key check' },
   { mode: 'redis', vs: 'guarded', min: 0.8, why: 'nonces in Redis (replicas) against in memory' },
+  // With --baseline: the change itself, and the baseline against the same target.
+  { mode: 'guarded', vs: 'guarded@before', why: 'this build against the baseline' },
+  { mode: 'guarded@before', vs: 'passport', min: 1.0, why: 'the baseline against what users would pick instead' },
 ];
 /** A stranger's refused 64 KiB POST may cost the server at most this many plain 1 KiB requests. */
 export const STRANGER_TARGET = 1.0;
@@ -103,11 +108,12 @@ export function ensureBenchAppBuilt({ force = false } = {}) {
 // ------------------------------------------------------------------------------------------------
 // Servers (child processes)
 
-function startServer(mode, adapter, credential, { execArgv = [], redisUrl, logger } = {}) {
-  const child = fork(fileURLToPath(new URL('bench-server.mjs', BENCH_DIR)), [mode, adapter], {
+function startServer(mode, adapter, credential, { execArgv = [], redisUrl, logger, baseline } = {}) {
+  const child = fork(fileURLToPath(new URL('bench-server.mjs', BENCH_DIR)), [modeOf(mode), adapter], {
     env: {
       ...process.env,
       BENCH_CREDENTIAL: JSON.stringify(credential),
+      ...(isBaseline(mode) ? { BENCH_APP_DIR: join(baseline, 'bench') } : {}),
       ...(redisUrl ? { BENCH_REDIS_URL: redisUrl } : {}),
       ...(logger ? { BENCH_LOGGER: logger } : {}),
     },
@@ -266,8 +272,12 @@ function requestFactory(lib, credential) {
   return { make, keys, order };
 }
 
-const requestKind = (mode) => (mode === 'encrypted' ? 'encrypted' : 'signed');
-const isGuarded = (mode) => mode === 'guarded' || mode === 'encrypted' || mode === 'redis';
+/** `guarded@before`: the guarded mode served by the --baseline checkout's build. */
+const BASELINE_SUFFIX = '@before';
+const isBaseline = (mode) => mode.endsWith(BASELINE_SUFFIX);
+const modeOf = (mode) => (isBaseline(mode) ? mode.slice(0, -BASELINE_SUFFIX.length) : mode);
+const requestKind = (mode) => (modeOf(mode) === 'encrypted' ? 'encrypted' : 'signed');
+const isGuarded = (mode) => ['guarded', 'encrypted', 'redis'].includes(modeOf(mode));
 const checksApiKey = (mode) => mode === 'apikey' || mode === 'passport';
 
 async function post(url, headers, body) {
@@ -400,12 +410,22 @@ export async function runHttpBench({
   cpuProfDir,
   cpuProfModes = ['guarded'],
   strangers = true,
+  baseline,
+  baselineModes = ['guarded'],
   log = (line) => console.error(line),
 } = {}) {
-  const MODES = ALL_MODES.filter((m) => modeList.includes(m));
-  if (!MODES.includes('plain')) throw new Error('the modes must include plain (every ratio is against it)');
-  const withStrangers = strangers && MODES.includes('guarded');
+  const own = ALL_MODES.filter((m) => modeList.includes(m));
+  if (!own.includes('plain')) throw new Error('the modes must include plain (every ratio is against it)');
+  const withStrangers = strangers && own.includes('guarded');
+  // The same run before and after a change: the baseline's modes next to this build's, in the same rounds.
+  const MODES = baseline ? [...own, ...baselineModes.map((m) => `${m}${BASELINE_SUFFIX}`)] : own;
   ensureBenchAppBuilt();
+  if (baseline) {
+    execFileSync(process.execPath, ['-e', "import('./bench/http.bench.mjs').then((m) => m.ensureBenchAppBuilt())"], {
+      cwd: baseline,
+      stdio: 'inherit',
+    });
+  }
   const lib = await importLib();
   const credential = newCredential('order-bench-1');
   const factory = requestFactory(lib, credential);
@@ -436,7 +456,7 @@ export async function runHttpBench({
           cpuProfDir && cpuProfModes.includes(mode)
             ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${adapter}-${mode}.cpuprofile`]
             : [];
-        const server = await startServer(mode, adapter, credential, { execArgv, redisUrl: redis?.url });
+        const server = await startServer(mode, adapter, credential, { execArgv, redisUrl: redis?.url, baseline });
         servers[adapter][mode] = server;
         all.push(server);
       }
@@ -750,6 +770,8 @@ export function httpOptionsFromArgs(quick = flagOption('quick')) {
     cpuProfDir: cpuProf ? fileURLToPath(new URL(`profiles/${new Date().toISOString().replace(/[:.]/g, '-')}/`, BENCH_DIR)) : undefined,
     cpuProfModes: String(option('cpu-prof-modes', 'guarded')).split(','),
     strangers: !flagOption('no-strangers'),
+    baseline: typeof option('baseline', undefined) === 'string' ? resolve(option('baseline')) : undefined,
+    baselineModes: String(option('baseline-modes', 'guarded')).split(','),
   };
 }
 
