@@ -13,8 +13,9 @@
 //   parent -> child  { type: 'close' }                       closes the app and exits
 // cpu is process.cpuUsage() (user + system, µs) and elu the raw eventLoopUtilization() totals, so the
 // parent can compute server CPU time per request and event-loop utilisation over any window. gcUs is
-// the time spent in garbage collection so far (from 'gc' performance entries): a server whose CPU per
-// request drifts between rounds shows whether a growing heap is why.
+// the time spent in garbage collection so far (the wall-clock length of the 'gc' performance entries,
+// which a busy machine stretches): a server whose CPU per request drifts between rounds shows whether
+// its collector is why.
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 

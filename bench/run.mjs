@@ -148,7 +148,7 @@ if (only.includes('http')) {
         `${p.cpu.median.toFixed(2)}x`,
         p.min === undefined ? '(shown)' : `>= ${p.min}x`,
         p.min === undefined || p.cpu.median >= p.min,
-        `req/s ratio ${p.rps.median.toFixed(2)}x; ${res.modes[adapter][b].serverCpuUsPerReq.toFixed(0)} vs ${res.modes[adapter][a].serverCpuUsPerReq.toFixed(0)} µs/req`,
+        `req/s ratio ${p.rps.median.toFixed(2)}x; server µs/req ${b} ${res.modes[adapter][b].serverCpuUsPerReq.toFixed(0)}, ${a} ${res.modes[adapter][a].serverCpuUsPerReq.toFixed(0)}`,
         p.cpu,
         p.min,
       );
