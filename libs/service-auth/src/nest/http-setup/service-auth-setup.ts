@@ -8,6 +8,7 @@ import { useFastifyBodyParsers, type FastifyParsersApp, type FastifyParsersInsta
 import { HttpRoutingConfig, type GlobalPrefixOptions } from '../options/http-routing-config.js';
 import { StrangersRefusedBeforeBody } from './strangers-refused-before-body.js';
 import { recordingVersionExtractor } from './recording-version-extractor.js';
+import { expressRoutedPath, fastifyRoutedPath } from './routed-path.js';
 
 /** What ServiceAuthModule.setup applies to the application, and records for the library. */
 export interface ServiceAuthSetupOptions {
@@ -52,12 +53,14 @@ export function setupServiceAuth(app: INestApplication, options: ServiceAuthSetu
   const type = adapter.getType();
   if (type === 'express') {
     if (strangers.enabled) {
-      app.use((req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void) => next(strangers.refusalOf(req)));
+      app.use((req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void) =>
+        next(strangers.refusalOf(req, expressRoutedPath)),
+      );
     }
     useExpressBodyParsers(app as unknown as ExpressParsersApp, resolved.maxBodyBytes);
   } else if (type === 'fastify') {
     const instance = adapter.getInstance() as FastifyHooks & FastifyParsersInstance;
-    if (strangers.enabled) instance.addHook('onRequest', (request, _reply, done) => done(strangers.refusalOf(request)));
+    if (strangers.enabled) instance.addHook('onRequest', (request, _reply, done) => done(strangers.refusalOf(request, fastifyRoutedPath)));
     useFastifyBodyParsers(app as unknown as FastifyParsersApp, instance, resolved.maxBodyBytes);
   } else {
     throw new Error(`ServiceAuthModule.setup: the ${type} HTTP adapter is not supported (Express or Fastify)`);
