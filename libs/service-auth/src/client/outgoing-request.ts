@@ -3,14 +3,15 @@ import { encryptCompact } from '../crypto/jwe-compact.js';
 import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import { openResponse } from '../crypto/open-response.js';
 import { parseDecryptedJson } from '../crypto/decrypted-json.js';
-import { signRequest, type SigningCredential } from '../protocol/request-signer.js';
+import { signRequest, type Ed25519SigningCredential, type HmacSigningCredential } from '../protocol/request-signer.js';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { signedCallComponents } from './signed-call-headers.js';
+import type { AnsweredRequest } from '../protocol/response-signature.js';
+import { SIGNATURE_LABEL } from '../protocol/covered-components.js';
+import { OutgoingRequestRefusedError } from './outgoing-request-refused.error.js';
 
 /** The credential an outgoing call is signed, and possibly encrypted, with. */
-export interface OutgoingCredential extends SigningCredential {
-  readonly encryptionKey: Uint8Array;
-}
+export type OutgoingCredential = (HmacSigningCredential & { readonly encryptionKey: Uint8Array }) | Ed25519SigningCredential;
 
 /** One attempt, ready to send: exactly these headers and these bytes. */
 export interface PreparedRequest {
@@ -18,6 +19,8 @@ export interface PreparedRequest {
   body: Buffer | undefined;
   /** The signature's nonce: an encrypted answer must echo it. */
   nonce: string;
+  /** What a signed answer must be bound to: this request's method, target and signature. */
+  answered: AnsweredRequest;
 }
 
 /** Serialises the body once, so that the bytes signed are the bytes sent. */
@@ -52,6 +55,13 @@ export function prepareRequest(
   const headers = { ...input.headers };
   let body = bodyBytes(input.data, headers);
   if (encrypt) {
+    if (credential.algorithm === 'ed25519') {
+      throw new OutgoingRequestRefusedError(
+        'request_config_unsafe',
+        `SignedHttpService: key "${credential.id}" is an ed25519 key, and encrypted bodies need an hmac-sha256 key of the pair; nothing was sent`,
+        'encrypt',
+      );
+    }
     if (body) {
       const cty = headers['content-type'] ?? 'application/json';
       body = Buffer.from(encryptCompact(body, credential.encryptionKey, { kid: credential.id, cty }), 'latin1');
@@ -61,8 +71,16 @@ export function prepareRequest(
   }
   const components = signedCallComponents(headers, options.coverAuthority ?? false);
   const nonce = randomBytes(16).toString('base64url');
-  Object.assign(headers, signRequest({ method: input.method, url: input.url, headers, body }, credential, { nonce, components }));
-  return { headers, body, nonce };
+  const signed = signRequest({ method: input.method, url: input.url, headers, body }, credential, { nonce, components });
+  Object.assign(headers, signed);
+  const url = new URL(input.url);
+  const answered: AnsweredRequest = {
+    method: input.method.toUpperCase(),
+    target: url.pathname + url.search,
+    signatureLabel: SIGNATURE_LABEL,
+    signature: Buffer.from(signed['signature'].slice(SIGNATURE_LABEL.length + 2, -1), 'base64'),
+  };
+  return { headers, body, nonce, answered };
 }
 
 /**

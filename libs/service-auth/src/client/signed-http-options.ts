@@ -22,6 +22,15 @@ export interface SignedHttpClientOptions {
    */
   coverAuthority?: boolean | string[];
   /**
+   * Which upstreams' answers must carry a valid RFC 9421 response signature bound to the request
+   * (PROTOCOL.md, signed answers). Every answer handed to the application as a response is checked;
+   * an unsigned, tampered or other-request answer is refused with UpstreamAnswerRefusedError
+   * (`answer_unsigned`, `answer_signature_invalid`). Error answers that fail `validateStatus` are
+   * rejected as errors whether signed or not. `true` (default) for every upstream, `false` for none, or a
+   * list of upstream ids.
+   */
+  verifyAnswers?: boolean | string[];
+  /**
    * Automatic retries, with exponential backoff and full jitter, of IDEMPOTENT requests only: GET, HEAD,
    * OPTIONS, PUT, DELETE, and POST/PATCH that carry an `Idempotency-Key` header (which the signature
    * covers). Retried on network errors (ECONNREFUSED, ECONNRESET, socket hang up, …), timeouts

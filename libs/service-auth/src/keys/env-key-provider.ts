@@ -1,5 +1,12 @@
 import { KeyConfigurationError } from '../errors/key-configuration.error.js';
-import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
+import type {
+  AnswerKeyDefinition,
+  CallerDefinition,
+  CredentialAlgorithm,
+  CredentialDefinition,
+  KeyMaterial,
+  UpstreamDefinition,
+} from './key-material.js';
 import type { KeyProvider } from './key-provider.interface.js';
 import { DEFAULT_ENV_PREFIX, envVariableNames, type EnvVariableNames } from './env-variable-names.js';
 
@@ -37,6 +44,30 @@ export function parseKeyList(value: string, variable: string): CredentialDefinit
     });
 }
 
+/**
+ * Parses a list of answer keys: `keyId:ed25519:key` entries separated by commas, current first (the
+ * key is a private key on the service itself, a public key on its callers).
+ */
+export function parseAnswerKeyList(value: string, variable: string): AnswerKeyDefinition[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry, i) => {
+      const parts = entry.split(':');
+      const source = `${variable}, entry ${i + 1}`;
+      if (parts.length !== 3 || parts[1] !== 'ed25519' || parts.some((p) => p.length === 0)) {
+        throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:ed25519:key`);
+      }
+      return { id: parts[0], algorithm: 'ed25519', key: parts[2], source };
+    });
+}
+
+/** The inverse of parseAnswerKeyList. */
+export function formatAnswerKeyList(keys: readonly { id: string; key: string }[]): string {
+  return keys.map((key) => `${key.id}:ed25519:${key.key}`).join(',');
+}
+
 /** A credential as a key list holds it: the secret as text (base64 or base64url). */
 export interface KeyListEntry {
   id: string;
@@ -68,7 +99,9 @@ function idList(value: string | undefined): string[] {
  *   `<PREFIX>_CALLER_<ID>_KEYS` holds each one's active keys for calling THIS service;
  * - outbound: `<PREFIX>_UPSTREAMS` names the services this one calls (their own service ids),
  *   `<PREFIX>_UPSTREAM_<ID>_URL` where each one is, and `<PREFIX>_UPSTREAM_<ID>_KEYS` this service's
- *   keys for calling it (the first one signs).
+ *   keys for calling it (the first one signs), and for an ed25519 pair
+ *   `<PREFIX>_UPSTREAM_<ID>_ANSWER_KEYS` the public halves of that upstream's answer keys;
+ * - `<PREFIX>_ANSWER_KEYS`: this service's own answer keys, when some caller signs with ed25519.
  * ID is the service id as produced by envName. Values are read on every load, so changing them and
  * calling reload rotates keys in place.
  */
@@ -102,9 +135,20 @@ export class EnvKeyProvider implements KeyProvider {
         const urlVar = this.names.upstreamUrl(id);
         const keysVar = this.names.upstreamKeys(id);
         const url = this.required(urlVar, upstreamsVar, `upstream "${id}"`).trim();
-        return { id, url, keys: parseKeyList(this.required(keysVar, upstreamsVar, `upstream "${id}"`), keysVar), source: urlVar };
+        const upstream: UpstreamDefinition = {
+          id,
+          url,
+          keys: parseKeyList(this.required(keysVar, upstreamsVar, `upstream "${id}"`), keysVar),
+          source: urlVar,
+        };
+        const answerKeysVar = this.names.upstreamAnswerKeys(id);
+        const answerKeys = this.get(answerKeysVar);
+        if (answerKeys !== undefined && answerKeys.trim() !== '') upstream.answerKeys = parseAnswerKeyList(answerKeys, answerKeysVar);
+        return upstream;
       });
     }
+    const answerKeys = this.get(this.names.answerKeys);
+    if (answerKeys !== undefined && answerKeys.trim() !== '') material.answerKeys = parseAnswerKeyList(answerKeys, this.names.answerKeys);
     return material;
   }
 

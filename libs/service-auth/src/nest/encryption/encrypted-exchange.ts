@@ -10,6 +10,7 @@ import type { ResolvedServiceAuthOptions } from '../options/resolved-options.js'
 import { ENCRYPTION_POLICY_METADATA } from '../options/service-auth.constants.js';
 import { ServiceAuthException } from '../verification/service-auth.exception.js';
 import type { ServiceAuthKeys } from '../service-auth-keys.service.js';
+import { encryptionKeyOf } from '../../keys/key-ring.js';
 import type { EncryptionPolicy } from '../options/service-auth-options.interface.js';
 import { nodeRequest, type ServiceAuthRequest } from '../adapters/service-auth-request.js';
 
@@ -80,6 +81,8 @@ export class EncryptedExchange {
       if (encrypted) {
         if (!verified)
           throw new ServiceAuthError('media_type_unsupported', 'Encrypted bodies are accepted from authenticated callers only');
+        if (!encryptionKeyOf(verified.key))
+          throw new ServiceAuthError('jwe_unsupported', 'Encrypted bodies need an hmac-sha256 key of the pair; this caller signs with ed25519');
         req.body = this.open(req.rawBody, verified);
       } else if (policy === 'required' && hasBody(req)) {
         throw new ServiceAuthError('encryption_required', 'This route accepts encrypted bodies only (Content-Type: application/jose)');
@@ -90,6 +93,10 @@ export class EncryptedExchange {
     }
     if (!verified || writesResponse) return undefined;
     if (!(encrypted || policy === 'required' || acceptsJwe(headers['accept']))) return undefined;
+    if (!encryptionKeyOf(verified.key)) {
+      // Refused before the handler runs: an answer that cannot be sealed must not follow a state change.
+      throw new ServiceAuthException('jwe_unsupported', 'Encrypted exchanges need an hmac-sha256 key of the pair; this caller signs with ed25519');
+    }
     return (answer, status) => this.seal(answer, status, verified, res);
   }
 
@@ -98,7 +105,7 @@ export class EncryptedExchange {
     // The body is usually encrypted under the key that signed it: use that one as verified, so a reload
     // between verification and here (other guards may wait on Redis) cannot refuse a request already accepted.
     const { caller, key } = verified;
-    const resolve = (kid: string) => (key.id === kid ? key.encryptionKey : this.keys.ring.findCallerKey(caller.id, kid)?.encryptionKey);
+    const resolve = (kid: string) => encryptionKeyOf(key.id === kid ? key : this.keys.ring.findCallerKey(caller.id, kid));
     const { plaintext } = decryptCompact(rawBody, resolve, { maxBytes: this.options.maxBodyBytes });
     try {
       return parseDecryptedJson(plaintext.toString('utf8'));
@@ -112,7 +119,7 @@ export class EncryptedExchange {
     res.header('content-type', JWE_MEDIA_TYPE);
     const json = JSON.stringify(data) ?? 'null';
     return {
-      body: encryptCompact(Buffer.from(json, 'utf8'), verified.key.encryptionKey, {
+      body: encryptCompact(Buffer.from(json, 'utf8'), encryptionKeyOf(verified.key)!, {
         kid: verified.key.id,
         nonce: verified.caller.nonce,
         status: sent,
