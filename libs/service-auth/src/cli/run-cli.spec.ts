@@ -13,6 +13,7 @@ import { signRequest } from '../protocol/request-signer.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { encryptCompact, decryptCompact } from '../crypto/jwe-compact.js';
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli, USAGE, type KeygenJson, type RotationJson } from './run-cli.js';
+import { asHmacKey } from '../keys/key-ring.js';
 
 interface Run {
   status: number;
@@ -81,8 +82,8 @@ describe('nest-service-auth keygen', () => {
     const keyId = callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS.split(':')[0];
     expect(await callAcross(caller, callee)).toEqual({ caller: 'order-service', keyId });
     // …and the encryption keys agree too: what the caller seals, the callee opens.
-    const jwe = encryptCompact(Buffer.from('{"sku":"P-1"}'), caller.upstream('inventory-service')!.keys[0].encryptionKey, { kid: keyId });
-    expect(decryptCompact(jwe, (kid) => callee.findCallerKey('order-service', kid)?.encryptionKey).plaintext.toString()).toBe(
+    const jwe = encryptCompact(Buffer.from('{"sku":"P-1"}'), asHmacKey(caller.upstream('inventory-service')!.keys[0]).encryptionKey, { kid: keyId });
+    expect(decryptCompact(jwe, (kid) => asHmacKey(callee.findCallerKey('order-service', kid)).encryptionKey).plaintext.toString()).toBe(
       '{"sku":"P-1"}',
     );
   });

@@ -4,6 +4,7 @@ import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { deriveKeys, ENCRYPTION_KEY_INFO, HMAC_KEY_INFO } from './key-derivation.js';
 import type { CallerDefinition, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 import { KeyRing, MIN_API_KEY_LENGTH, MIN_SECRET_BYTES } from './key-ring.js';
+import { asHmacKey } from './key-ring.js';
 
 const secretBytes = () => randomBytes(32);
 const secret = () => secretBytes().toString('base64url');
@@ -115,8 +116,8 @@ describe('KeyRing.from: validation', () => {
     ];
     const hmacKeys = forms.map((s) =>
       KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: s }])] })
-        .findCallerKey('a', 'k1')!
-        .hmacKey.toString('hex'),
+        .findCallerKey('a', 'k1'),
+    ).map((key) => asHmacKey(key).hmacKey.toString('hex'),
     );
     expect(new Set(hmacKeys).size).toBe(1);
     expect(hmacKeys[0]).toBe(deriveKeys(bytes).hmacKey.toString('hex'));
@@ -594,7 +595,7 @@ describe('KeyRing.upstreamFor', () => {
 describe('key derivation (HKDF-SHA256)', () => {
   const raw = secretBytes();
   const ring = KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: raw.toString('base64url') }])] });
-  const key = ring.findCallerKey('a', 'k1')!;
+  const key = asHmacKey(ring.findCallerKey('a', 'k1'));
 
   it('the HMAC key is HKDF-SHA256(secret, empty salt, HMAC info), 32 bytes (checked against node:crypto)', () => {
     const expected = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), HMAC_KEY_INFO, 32));

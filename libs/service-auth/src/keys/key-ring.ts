@@ -57,6 +57,12 @@ export function encryptionKeyOf(key: ResolvedKey | undefined): Buffer | undefine
   return key?.algorithm === 'hmac-sha256' ? key.encryptionKey : undefined;
 }
 
+/** The credential as an hmac-sha256 key; a TypeError for an ed25519 one (or none), which holds no shared key. */
+export function asHmacKey(key: ResolvedKey | undefined): ResolvedHmacKey {
+  if (key?.algorithm !== 'hmac-sha256') throw new TypeError('Not an hmac-sha256 key');
+  return key;
+}
+
 /** A service's Ed25519 answer key: with its private half on the service itself, the public half on its callers. */
 export interface ResolvedAnswerKey {
   readonly id: string;

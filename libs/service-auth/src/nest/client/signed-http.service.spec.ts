@@ -15,6 +15,7 @@ import { ServiceAuthKeys } from '../service-auth-keys.service.js';
 import { resolveClientOptions } from '../../client/resolved-client-options.js';
 import type { SignedHttpClientOptions } from '../../client/signed-http-options.js';
 import { SignedHttpService } from './signed-http.service.js';
+import { asHmacKey } from '../../keys/key-ring.js';
 
 type Answer = { status: number; headers?: Record<string, string>; data?: unknown };
 type Step = Answer | { network: string } | { hang: true } | { reply: (request: Seen) => Answer };
@@ -354,7 +355,7 @@ describe('SignedHttpService encrypt (by upstream id)', () => {
     (key: CredentialDefinition, audience: string, kid = key.id) =>
     (request: Seen): Answer => {
       const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [key] }] }, audience);
-      const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), ring.findCallerKey('order-service', key.id)!.encryptionKey, {
+      const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), asHmacKey(ring.findCallerKey('order-service', key.id)).encryptionKey, {
         kid,
         nonce: nonceOf(request.headers),
         status: 200,

@@ -1,3 +1,4 @@
+import { asHmacKey } from '../../keys/key-ring.js';
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger, type CallHandler, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -51,7 +52,7 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     const key = keys.ring.findCallerKey('order-service', OLD.id)!;
     const caller: VerifiedCaller = { id: 'order-service', keyId: OLD.id, nonce: 'n'.repeat(22), created: 1 };
     const rawBody = Buffer.from(
-      encryptCompact(Buffer.from('{"quantity":2}'), key.encryptionKey, { kid: OLD.id, cty: 'application/json' }),
+      encryptCompact(Buffer.from('{"quantity":2}'), asHmacKey(asHmacKey(key)).encryptionKey, { kid: OLD.id, cty: 'application/json' }),
       'latin1',
     );
     const req = {
@@ -59,7 +60,11 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
       rawBody,
       body: undefined as unknown,
     };
-    if (verify) setVerifiedRequest(req as unknown as ServiceAuthRequest, { caller, key });
+    if (verify) setVerifiedRequest(req as unknown as ServiceAuthRequest, {
+        caller,
+        key,
+        request: { method: 'POST', target: '/x', signatureLabel: 'sig1', signature: Buffer.alloc(32) },
+      });
     const headers: Record<string, string> = {};
     // Nest has set the status before the handler runs.
     const res = {
@@ -85,7 +90,7 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     const sealed = await lastValueFrom(interceptor.intercept(context(req, res), handler));
     expect(req.body).toEqual({ quantity: 2 });
     expect(headers['content-type']).toBe('application/jose');
-    const { plaintext, header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    const { plaintext, header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? asHmacKey(asHmacKey(key)).encryptionKey : undefined));
     expect(JSON.parse(plaintext.toString())).toEqual({ stock: 98 });
     expect(header).toMatchObject({ kid: OLD.id, nonce: caller.nonce });
   });
@@ -103,7 +108,7 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     const answer = lastValueFrom(interceptor.intercept(context(req, res), handler));
     await retireOldKey();
     finish({ ok: true });
-    const { plaintext } = decryptCompact(String(await answer), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    const { plaintext } = decryptCompact(String(await answer), (kid) => (kid === OLD.id ? asHmacKey(asHmacKey(key)).encryptionKey : undefined));
     expect(JSON.parse(plaintext.toString())).toEqual({ ok: true });
   });
 
@@ -119,7 +124,7 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     const { req, res, headers, key, caller } = verifiedRequest();
     const sealed = await lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of(undefined) }));
     expect(headers['content-type']).toBe('application/jose');
-    const { plaintext, header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    const { plaintext, header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? asHmacKey(asHmacKey(key)).encryptionKey : undefined));
     expect(plaintext.toString()).toBe('null');
     expect(header).toMatchObject({ nonce: caller.nonce, status: 201 });
   });
@@ -129,7 +134,7 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
     res.statusCode = status;
     const sealed = await lastValueFrom(interceptor.intercept(context(req, res), { handle: () => of(undefined) }));
     expect(res.statusCode).toBe(200);
-    const { header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? key.encryptionKey : undefined));
+    const { header } = decryptCompact(String(sealed), (kid) => (kid === OLD.id ? asHmacKey(asHmacKey(key)).encryptionKey : undefined));
     expect(header).toMatchObject({ status: 200 });
   });
 });
