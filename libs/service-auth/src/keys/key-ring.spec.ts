@@ -212,13 +212,13 @@ describe('KeyRing.from: validation', () => {
     ).toMatch(/needs its own API key/);
   });
 
-  it('an unknown algorithm is refused, naming the supported one; hmac-sha256 (or none) is accepted', () => {
+  it('an unknown algorithm is refused, naming the supported ones; hmac-sha256 (or none) is accepted', () => {
     const err = configError({
-      callers: [caller('a', [{ id: 'k1', algorithm: 'ed25519' as never, apiKey: apiKey(), secret: secret(), source: 'SRC' }])],
+      callers: [caller('a', [{ id: 'k1', algorithm: 'rsa-pss-sha512' as never, apiKey: apiKey(), secret: secret(), source: 'SRC' }])],
     });
     expect(err.message).toContain('SRC');
     expect(err.message).toMatch(/SRC, part 3 \(algorithm\) is not a supported algorithm/);
-    expect(err.message).toMatch(/supported: hmac-sha256/);
+    expect(err.message).toMatch(/supported: hmac-sha256, ed25519/);
     for (const algorithm of ['HMAC-SHA256', 'hmac-sha512', '']) {
       expect(
         configError({

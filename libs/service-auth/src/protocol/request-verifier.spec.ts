@@ -83,7 +83,7 @@ function handSigned(
   const body = init.body ?? new Uint8Array(0);
   const headers: Record<string, string> = { 'x-api-key': key.apiKey, ...(init.headers ?? {}) };
   const signatureParams = serializeSignatureParams(components, params);
-  const signature = hmacSha256(asHmacKey(asHmacKey(key)).hmacKey, buildSignatureBase(httpMessage({ method, target, headers }), components, signatureParams));
+  const signature = hmacSha256(asHmacKey(key).hmacKey, buildSignatureBase(httpMessage({ method, target, headers }), components, signatureParams));
   headers['signature-input'] = `sig1=${signatureParams}`;
   headers['signature'] = `sig1=:${signature.toString('base64')}:`;
   return { method, target, headers, body };
@@ -234,18 +234,18 @@ describe('RequestVerifier: credentials', () => {
   });
 
   it('an unknown keyid is key_unknown', async () => {
-    const req = signed({}, { id: 'k9', apiKey: K1.apiKey, hmacKey: asHmacKey(asHmacKey(K1)).hmacKey, audience: AUDIENCE });
+    const req = signed({}, { id: 'k9', apiKey: K1.apiKey, hmacKey: asHmacKey(K1).hmacKey, audience: AUDIENCE });
     expect(await reason(verify(req))).toBe('key_unknown');
   });
 
   it("a key id of ANOTHER caller is key_unknown, even with that caller's valid signature", async () => {
     // order-service's API key, but signed with billing-service's key b1 and naming it.
-    const req = signed({}, { id: B1.id, apiKey: K1.apiKey, hmacKey: asHmacKey(asHmacKey(B1)).hmacKey, audience: AUDIENCE });
+    const req = signed({}, { id: B1.id, apiKey: K1.apiKey, hmacKey: asHmacKey(B1).hmacKey, audience: AUDIENCE });
     expect(await reason(verify(req))).toBe('key_unknown');
   });
 
   it("a signature made with another of the caller's keys than keyid names is signature_invalid", async () => {
-    const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: asHmacKey(asHmacKey(K2)).hmacKey, audience: AUDIENCE });
+    const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: asHmacKey(K2).hmacKey, audience: AUDIENCE });
     expect(await reason(verify(req))).toBe('signature_invalid');
   });
 
@@ -363,7 +363,7 @@ describe('RequestVerifier: audience (tag)', () => {
   const forOtherService = (audience = 'billing-service'): SigningCredential => ({
     id: K1.id,
     apiKey: K1.apiKey,
-    hmacKey: asHmacKey(asHmacKey(K1)).hmacKey,
+    hmacKey: asHmacKey(K1).hmacKey,
     audience,
   });
 

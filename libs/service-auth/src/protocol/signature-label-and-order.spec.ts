@@ -37,7 +37,7 @@ function request(listedComponents: string[]) {
   };
   const inner = (components: string[]) => `(${components.map((c) => `"${c}"`).join(' ')});${PARAMS}`;
   const signed = hmacSha256(
-    asHmacKey(asHmacKey(key)).hmacKey,
+    asHmacKey(key).hmacKey,
     buildSignatureBase(httpMessage({ method: 'POST', target: '/api/inventory', headers }), COMPONENTS, inner(COMPONENTS)),
   );
   headers['signature-input'] = `req-b=${inner(listedComponents)}`;

@@ -67,13 +67,13 @@ describe('testCaller', () => {
       nonce: request.nonce,
     });
     const key = calleeRing.findCallerKey('order-service', caller.credential.id)!;
-    expect(decryptCompact(request.body!, () => asHmacKey(asHmacKey(key)).encryptionKey).plaintext.toString()).toBe('{"card":"4111"}');
+    expect(decryptCompact(request.body!, () => asHmacKey(key).encryptionKey).plaintext.toString()).toBe('{"card":"4111"}');
   });
 
   it('read(): opens an encrypted answer made for this request, parses JSON, normalises headers', () => {
     const key = calleeRing.findCallerKey('order-service', caller.credential.id)!;
     const request = caller.prepare('POST', '/api/secrets', { card: '4111' }, { encrypt: true });
-    const jwe = encryptCompact(Buffer.from('{"stored":"4111"}'), asHmacKey(asHmacKey(key)).encryptionKey, { kid: key.id, nonce: request.nonce, status: 201 });
+    const jwe = encryptCompact(Buffer.from('{"stored":"4111"}'), asHmacKey(key).encryptionKey, { kid: key.id, nonce: request.nonce, status: 201 });
     expect(request.read({ status: 201, headers: { 'Content-Type': 'application/jose', 'X-Many': ['a', 'b'] }, text: jwe })).toEqual({
       status: 201,
       headers: { 'content-type': 'application/jose', 'x-many': 'a, b' },
@@ -81,7 +81,7 @@ describe('testCaller', () => {
       body: { stored: '4111' },
       encrypted: true,
     });
-    const forAnother = encryptCompact(Buffer.from('{}'), asHmacKey(asHmacKey(key)).encryptionKey, {
+    const forAnother = encryptCompact(Buffer.from('{}'), asHmacKey(key).encryptionKey, {
       kid: key.id,
       nonce: 'another-request-nonce-0000',
       status: 201,

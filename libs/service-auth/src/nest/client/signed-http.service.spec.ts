@@ -106,7 +106,13 @@ beforeAll(async () => {
 
 function service(script: Step[], client: SignedHttpClientOptions = {}, serviceKeys: ServiceAuthKeys = keys) {
   const { adapter, seen } = scriptedAdapter(script);
-  const options = resolveClientOptions({ serviceId: 'order-service', retry: { baseDelayMs: 0, maxDelayMs: 0 }, ...client });
+  // The scripted answers are unsigned: answer signatures have their own specs (response-signature, signed-answers e2e).
+  const options = resolveClientOptions({
+    serviceId: 'order-service',
+    retry: { baseDelayMs: 0, maxDelayMs: 0 },
+    verifyAnswers: false,
+    ...client,
+  });
   const http = new SignedHttpService(serviceKeys, options);
   // The network, replaced: an adapter function on the client's own instance carries every signed call.
   http.axiosRef.defaults.adapter = adapter;
