@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { generateEd25519KeyText } from 'nest-service-auth/core';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
@@ -57,7 +58,11 @@ describe.each<[Adapter, Algorithm]>([
 
   beforeAll(async () => {
     const placeholder = pairEnvironment(algorithm, 'http://127.0.0.1:1');
-    inventory = await createInventoryApp({ adapter, logger: false, env: { ...placeholder.inventory, INVENTORY_STOCK_STORE: 'memory', ENCRYPTION_POLICY: 'optional' } });
+    inventory = await createInventoryApp({
+      adapter,
+      logger: false,
+      env: { ...placeholder.inventory, INVENTORY_STOCK_STORE: 'memory', ENCRYPTION_POLICY: 'optional' },
+    });
     await listenUrl(inventory);
     proxy = await startAnswerRewritingProxy(portOf(inventory));
     // Plaintext answers: what only TLS protected before answers were signed.

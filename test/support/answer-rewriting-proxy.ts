@@ -38,7 +38,10 @@ export async function startAnswerRewritingProxy(targetPort: number): Promise<Ans
             let sent: Answer = { status: answer.statusCode ?? 502, headers: { ...answer.headers }, body: Buffer.concat(parts) };
             first ??= sent;
             if (state.fault === 'rewrite') {
-              sent = { ...sent, body: Buffer.from(sent.body.toString('latin1').split(state.rewrite.from).join(state.rewrite.to), 'latin1') };
+              sent = {
+                ...sent,
+                body: Buffer.from(sent.body.toString('latin1').split(state.rewrite.from).join(state.rewrite.to), 'latin1'),
+              };
             } else if (state.fault === 'replay-first') {
               sent = first;
             } else if (state.fault === 'strip-signature') {
@@ -47,7 +50,7 @@ export async function startAnswerRewritingProxy(targetPort: number): Promise<Ans
               delete headers['signature-input'];
               sent = { ...sent, headers };
             }
-            const headers = { ...sent.headers, 'content-length': String(sent.body.length) };
+            const headers: IncomingHttpHeaders = { ...sent.headers, 'content-length': String(sent.body.length) };
             delete headers['transfer-encoding'];
             delete headers['connection'];
             delete headers['keep-alive'];
