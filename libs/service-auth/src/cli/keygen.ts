@@ -2,7 +2,8 @@ import { callerEnvironment, calleeEnvironment } from '../keys/pair-environment.j
 import { generateCredential, type GeneratedCredential } from '../keys/generate-credential.js';
 import { generateEd25519KeyText } from '../keys/ed25519-key-text.js';
 import { envVariableNames } from '../keys/env-variable-names.js';
-import { formatAnswerKeyList } from '../keys/env-key-provider.js';
+import { formatAnswerKeyList, formatEncryptionKeyList } from '../keys/env-key-provider.js';
+import { generateX25519KeyText } from '../keys/x25519-key-text.js';
 import type { CredentialAlgorithm } from '../keys/key-material.js';
 import { loadSide } from './load-side.js';
 import { checkServicePair, type ServicePair } from './service-pair.js';
@@ -30,6 +31,8 @@ export interface KeygenResult extends ServicePair {
   readonly key: GeneratedCredential & { readonly publicKey?: string };
   /** ed25519: the callee's answer key (private on the callee, public on the caller). */
   readonly answerKey?: GeneratedKeyPair;
+  /** ed25519: the callee's X25519 encryption key (private on the callee, public on the caller). */
+  readonly encryptionKey?: GeneratedKeyPair;
   readonly url: string;
   readonly urlIsPlaceholder: boolean;
   /** The variable name prefix (EnvKeyProvider's `prefix`); SERVICE_AUTH when undefined. */
@@ -85,16 +88,22 @@ export function keygen(request: KeygenRequest): KeygenResult {
   const key = { ...generated, secret: pair.privateKey, publicKey: pair.publicKey };
   const answers = generateEd25519KeyText();
   const answerKey: GeneratedKeyPair = { id: `${calleeId.slice(0, 100)}-answers-${generated.id.slice(-6)}`, ...answers };
+  // Bodies are encrypted to the callee's X25519 key (ECDH-ES), since the pair shares no secret.
+  const encryption = generateX25519KeyText();
+  const encryptionKey: GeneratedKeyPair = { id: `${calleeId.slice(0, 100)}-x25519-${generated.id.slice(-6)}`, ...encryption };
   const names = envVariableNames(prefix);
   const callerEnv = {
     ...callerEnvironment(calleeId, url, [{ id: key.id, apiKey: key.apiKey, algorithm, secret: key.secret }], prefix),
     [names.upstreamAnswerKeys(calleeId)]: formatAnswerKeyList([{ id: answerKey.id, key: answerKey.publicKey }]),
+    [names.upstreamEncryptionKeys(calleeId)]: formatEncryptionKeyList([{ id: encryptionKey.id, key: encryptionKey.publicKey }]),
   };
   const calleeEnv = {
     ...calleeEnvironment(callerId, [{ id: key.id, apiKey: key.apiKey, algorithm, secret: key.publicKey }], prefix),
     [names.answerKeys]: formatAnswerKeyList([{ id: answerKey.id, key: answerKey.privateKey }]),
+    [names.encryptionKeys]: formatEncryptionKeyList([{ id: encryptionKey.id, key: encryptionKey.privateKey }]),
   };
   loadSide(callerEnv, callerId, prefix);
   loadSide(calleeEnv, calleeId, prefix);
-  return { callerId, calleeId, algorithm, key, answerKey, url, urlIsPlaceholder: request.url === undefined, prefix, callerEnv, calleeEnv };
+  const urlIsPlaceholder = request.url === undefined;
+  return { callerId, calleeId, algorithm, key, answerKey, encryptionKey, url, urlIsPlaceholder, prefix, callerEnv, calleeEnv };
 }

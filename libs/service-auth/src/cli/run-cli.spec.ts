@@ -12,6 +12,7 @@ import { RequestVerifier } from '../protocol/request-verifier.js';
 import { signRequest } from '../protocol/request-signer.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { encryptCompact, decryptCompact } from '../crypto/jwe-compact.js';
+import { decryptEcdhEs, encryptEcdhEs } from '../crypto/ecdh-es-jwe.js';
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli, USAGE, type KeygenJson, type RotationJson } from './run-cli.js';
 import { asHmacKey } from '../keys/key-ring.js';
 
@@ -177,6 +178,12 @@ describe('nest-service-auth keygen', () => {
       `${out.answerKey!.id}:ed25519:${out.answerKey!.publicKey}`,
     );
     expect(JSON.stringify(out.callerEnv)).not.toContain(out.answerKey!.privateKey);
+    // …and its X25519 encryption key, that the caller encrypts bodies to.
+    expect(out.calleeEnv.SERVICE_AUTH_ENCRYPTION_KEYS).toBe(`${out.encryptionKey!.id}:x25519:${out.encryptionKey!.privateKey}`);
+    expect(out.callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_ENCRYPTION_KEYS).toBe(
+      `${out.encryptionKey!.id}:x25519:${out.encryptionKey!.publicKey}`,
+    );
+    expect(JSON.stringify(out.callerEnv)).not.toContain(out.encryptionKey!.privateKey);
 
     const caller = ring(out.callerEnv, 'order-service');
     const callee = ring(out.calleeEnv, 'inventory-service');
@@ -184,6 +191,10 @@ describe('nest-service-auth keygen', () => {
     expect(held?.algorithm).toBe('ed25519');
     expect(held && 'privateKey' in held ? held.privateKey : undefined).toBeUndefined();
     expect(await callAcross(caller, callee)).toEqual({ caller: 'order-service', keyId: 'order-ed-1' });
+    // What the caller encrypts to its upstream's key, the callee opens with its own.
+    const recipient = caller.upstream('inventory-service')!.encryptionKeys[0];
+    const { jwe } = encryptEcdhEs(Buffer.from('{"sku":"P-1"}'), recipient.publicKey, { kid: recipient.id });
+    expect(decryptEcdhEs(jwe, (kid) => callee.findEncryptionKey(kid)?.privateKey).plaintext.toString()).toBe('{"sku":"P-1"}');
 
     const text = await cli(['keygen', 'order-service', 'inventory-service', '--alg', 'ed25519']);
     expect(text.stdout).toContain('# One block per service. Each holds its own private key only');

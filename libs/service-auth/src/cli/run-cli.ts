@@ -19,7 +19,7 @@ export interface CliIo {
 /** What `keygen --json` prints: one object. */
 export interface KeygenJson extends Pick<
   KeygenResult,
-  'algorithm' | 'key' | 'answerKey' | 'url' | 'urlIsPlaceholder' | 'callerEnv' | 'calleeEnv'
+  'algorithm' | 'key' | 'answerKey' | 'encryptionKey' | 'url' | 'urlIsPlaceholder' | 'callerEnv' | 'calleeEnv'
 > {
   readonly caller: string;
   readonly callee: string;
@@ -54,8 +54,9 @@ rotate  The pair's next credential and the three rollout steps, with the exact v
 
         With --alg ed25519 the caller gets its private key, the callee only the public key, and the
         callee an answer key of its own (SERVICE_AUTH_ANSWER_KEYS; its public half goes to the caller
-        as SERVICE_AUTH_UPSTREAM_<CALLEE>_ANSWER_KEYS). A callee that already has an answer key keeps
-        it: give its public half to the caller instead of the new one.
+        as SERVICE_AUTH_UPSTREAM_<CALLEE>_ANSWER_KEYS) and an X25519 key that bodies are encrypted to
+        (SERVICE_AUTH_ENCRYPTION_KEYS; public half: SERVICE_AUTH_UPSTREAM_<CALLEE>_ENCRYPTION_KEYS).
+        A callee that already has these keys keeps them: give their public halves to the caller instead.
 
 Options:
   --alg <alg>         keygen: hmac-sha256 (default, a shared secret) or ed25519 (no shared secret)
@@ -148,13 +149,14 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
       algorithm: values.alg,
     });
     if (values.json) {
-      const { key, url, urlIsPlaceholder, callerEnv, calleeEnv, algorithm, answerKey } = result;
+      const { key, url, urlIsPlaceholder, callerEnv, calleeEnv, algorithm, answerKey, encryptionKey } = result;
       const printed: KeygenJson = {
         caller: callerId,
         callee: calleeId,
         algorithm,
         key,
         answerKey,
+        encryptionKey,
         url,
         urlIsPlaceholder,
         callerEnv,

@@ -312,7 +312,13 @@ describe('EnvKeyProvider', () => {
       },
     });
     expect(provider.load().callers?.[0].keys[0].id).toBe('k1');
-    expect(asked).toEqual(['SERVICE_AUTH_CALLERS', 'SERVICE_AUTH_CALLER_A_KEYS', 'SERVICE_AUTH_UPSTREAMS', 'SERVICE_AUTH_ANSWER_KEYS']);
+    expect(asked).toEqual([
+      'SERVICE_AUTH_CALLERS',
+      'SERVICE_AUTH_CALLER_A_KEYS',
+      'SERVICE_AUTH_UPSTREAMS',
+      'SERVICE_AUTH_ANSWER_KEYS',
+      'SERVICE_AUTH_ENCRYPTION_KEYS',
+    ]);
     current = `k2:${apiKey()}:${secret()}`;
     expect(provider.load().callers?.[0].keys[0].id).toBe('k2');
   });

@@ -1,6 +1,7 @@
 import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type {
   AnswerKeyDefinition,
+  EncryptionKeyDefinition,
   CallerDefinition,
   CredentialAlgorithm,
   CredentialDefinition,
@@ -63,6 +64,30 @@ export function parseAnswerKeyList(value: string, variable: string): AnswerKeyDe
     });
 }
 
+/**
+ * Parses a list of X25519 encryption keys: `keyId:x25519:key` entries separated by commas, current
+ * first (a private key on the service itself, a public key on its callers).
+ */
+export function parseEncryptionKeyList(value: string, variable: string): EncryptionKeyDefinition[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry, i) => {
+      const parts = entry.split(':');
+      const source = `${variable}, entry ${i + 1}`;
+      if (parts.length !== 3 || parts[1] !== 'x25519' || parts.some((p) => p.length === 0)) {
+        throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:x25519:key`);
+      }
+      return { id: parts[0], algorithm: 'x25519', key: parts[2], source };
+    });
+}
+
+/** The inverse of parseEncryptionKeyList. */
+export function formatEncryptionKeyList(keys: readonly { id: string; key: string }[]): string {
+  return keys.map((key) => `${key.id}:x25519:${key.key}`).join(',');
+}
+
 /** The inverse of parseAnswerKeyList. */
 export function formatAnswerKeyList(keys: readonly { id: string; key: string }[]): string {
   return keys.map((key) => `${key.id}:ed25519:${key.key}`).join(',');
@@ -101,7 +126,9 @@ function idList(value: string | undefined): string[] {
  *   `<PREFIX>_UPSTREAM_<ID>_URL` where each one is, and `<PREFIX>_UPSTREAM_<ID>_KEYS` this service's
  *   keys for calling it (the first one signs), and for an ed25519 pair
  *   `<PREFIX>_UPSTREAM_<ID>_ANSWER_KEYS` the public halves of that upstream's answer keys;
- * - `<PREFIX>_ANSWER_KEYS`: this service's own answer keys, when some caller signs with ed25519.
+ *   and `<PREFIX>_UPSTREAM_<ID>_ENCRYPTION_KEYS` the public halves of its X25519 encryption keys;
+ * - `<PREFIX>_ANSWER_KEYS`: this service's own answer keys, when some caller signs with ed25519, and
+ *   `<PREFIX>_ENCRYPTION_KEYS` its own X25519 keys, when such a caller sends encrypted bodies.
  * ID is the service id as produced by envName. Values are read on every load, so changing them and
  * calling reload rotates keys in place.
  */
@@ -144,11 +171,18 @@ export class EnvKeyProvider implements KeyProvider {
         const answerKeysVar = this.names.upstreamAnswerKeys(id);
         const answerKeys = this.get(answerKeysVar);
         if (answerKeys !== undefined && answerKeys.trim() !== '') upstream.answerKeys = parseAnswerKeyList(answerKeys, answerKeysVar);
+        const encryptionKeysVar = this.names.upstreamEncryptionKeys(id);
+        const encryptionKeys = this.get(encryptionKeysVar);
+        if (encryptionKeys !== undefined && encryptionKeys.trim() !== '')
+          upstream.encryptionKeys = parseEncryptionKeyList(encryptionKeys, encryptionKeysVar);
         return upstream;
       });
     }
     const answerKeys = this.get(this.names.answerKeys);
     if (answerKeys !== undefined && answerKeys.trim() !== '') material.answerKeys = parseAnswerKeyList(answerKeys, this.names.answerKeys);
+    const encryptionKeys = this.get(this.names.encryptionKeys);
+    if (encryptionKeys !== undefined && encryptionKeys.trim() !== '')
+      material.encryptionKeys = parseEncryptionKeyList(encryptionKeys, this.names.encryptionKeys);
     return material;
   }
 

@@ -25,6 +25,10 @@ export interface EnvVariableNames {
   upstreamAnswerKeys(upstreamId: string): string;
   /** On a callee of ed25519 callers: its own answer keys, current first. */
   readonly answerKeys: string;
+  /** On a caller: the public halves of that upstream's X25519 encryption keys (ed25519 pairs), current first. */
+  upstreamEncryptionKeys(upstreamId: string): string;
+  /** On a callee of ed25519 callers: its own X25519 encryption keys, current first. */
+  readonly encryptionKeys: string;
 }
 
 export function envVariableNames(prefix: string = DEFAULT_ENV_PREFIX): EnvVariableNames {
@@ -36,5 +40,7 @@ export function envVariableNames(prefix: string = DEFAULT_ENV_PREFIX): EnvVariab
     upstreamKeys: (upstreamId) => `${prefix}_UPSTREAM_${envName(upstreamId)}_KEYS`,
     upstreamAnswerKeys: (upstreamId) => `${prefix}_UPSTREAM_${envName(upstreamId)}_ANSWER_KEYS`,
     answerKeys: `${prefix}_ANSWER_KEYS`,
+    upstreamEncryptionKeys: (upstreamId) => `${prefix}_UPSTREAM_${envName(upstreamId)}_ENCRYPTION_KEYS`,
+    encryptionKeys: `${prefix}_ENCRYPTION_KEYS`,
   };
 }

@@ -55,6 +55,11 @@ export interface UpstreamDefinition {
    * signs with ed25519, since the upstream then signs its answers with a key of its own.
    */
   answerKeys?: AnswerKeyDefinition[];
+  /**
+   * The public halves of the upstream's X25519 encryption keys (its `encryptionKeys`), current first:
+   * on an ed25519 pair, bodies are encrypted to the first (ECDH-ES), since the pair shares no secret.
+   */
+  encryptionKeys?: EncryptionKeyDefinition[];
   source?: string;
 }
 
@@ -71,10 +76,24 @@ export interface AnswerKeyDefinition {
   source?: string;
 }
 
+/**
+ * A service's own X25519 key, that ed25519 callers encrypt request bodies to (JWE ECDH-ES). The
+ * service holds the private key; each caller holds the public key in its upstream's `encryptionKeys`.
+ */
+export interface EncryptionKeyDefinition {
+  id: string;
+  algorithm?: 'x25519';
+  /** base64(url) DER: PKCS#8 (the private key, on the service itself) or SPKI (the public key, on its callers). */
+  key: string;
+  source?: string;
+}
+
 /** Everything secret a service holds: the callers it accepts (inbound) and its upstreams (outbound). */
 export interface KeyMaterial {
   callers?: CallerDefinition[];
   upstreams?: UpstreamDefinition[];
   /** This service's own answer keys, current first: needed when some caller signs with ed25519. */
   answerKeys?: AnswerKeyDefinition[];
+  /** This service's own X25519 encryption keys, current first: needed when an ed25519 caller sends encrypted bodies. */
+  encryptionKeys?: EncryptionKeyDefinition[];
 }

@@ -4,6 +4,7 @@ import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import type {
   AnswerKeyDefinition,
   CallerDefinition,
+  EncryptionKeyDefinition,
   CredentialAlgorithm,
   CredentialDefinition,
   KeyMaterial,
@@ -11,6 +12,7 @@ import type {
 } from './key-material.js';
 import { decodeBase64Text, isBase64Text, looksLikeApiKey, looksLikeSecret, MIN_SECRET_BYTES } from './credential-shapes.js';
 import { publicKeyText, readEd25519Key } from './ed25519-key-text.js';
+import { readX25519Key } from './x25519-key-text.js';
 import { SIGNATURE_ALGORITHMS } from '../protocol/signature-algorithm.js';
 
 export { MIN_SECRET_BYTES } from './credential-shapes.js';
@@ -71,6 +73,13 @@ export interface ResolvedAnswerKey {
   readonly privateKey?: KeyObject;
 }
 
+/** A service's X25519 encryption key: its private half on the service itself, the public half on its callers. */
+export interface ResolvedEncryptionKey {
+  readonly id: string;
+  readonly publicKey: KeyObject;
+  readonly privateKey?: KeyObject;
+}
+
 /** A service this one calls: where it is, and the keys of the pair (the first one signs). */
 export interface ResolvedUpstream {
   readonly id: string;
@@ -83,6 +92,8 @@ export interface ResolvedUpstream {
   readonly keys: readonly ResolvedKey[];
   /** The upstream's answer keys (public halves) its ed25519 answers are verified with. */
   readonly answerKeys: readonly ResolvedAnswerKey[];
+  /** The upstream's X25519 encryption keys (public halves), current first: ed25519 pairs encrypt bodies to the first. */
+  readonly encryptionKeys: readonly ResolvedEncryptionKey[];
 }
 
 function sha256(value: string | Uint8Array): Buffer {
@@ -162,6 +173,8 @@ export class KeyRing {
   private upstreamsByPrefix: ResolvedUpstream[] = [];
   /** This service's own answer keys (with their private halves), current first. */
   private answerKeys: readonly ResolvedAnswerKey[] = [];
+  /** This service's own X25519 encryption keys (with their private halves), by id. */
+  private encryptionKeys = new Map<string, ResolvedEncryptionKey>();
 
   private constructor(readonly serviceId: string) {}
 
@@ -201,7 +214,9 @@ export class KeyRing {
             const publicHash = publicKeyText(key.publicKey);
             const publicClash = seenPublicKeys.get(publicHash);
             if (publicClash)
-              throw new KeyConfigurationError(`${partOf(def, at, 'secret')} is also the public key at ${publicClash}; every caller needs its own key pair`);
+              throw new KeyConfigurationError(
+                `${partOf(def, at, 'secret')} is also the public key at ${publicClash}; every caller needs its own key pair`,
+              );
             seenPublicKeys.set(publicHash, at);
           }
           return key;
@@ -241,7 +256,8 @@ export class KeyRing {
             "give its answer keys' public halves (answerKeys; in the environment <PREFIX>_UPSTREAM_<ID>_ANSWER_KEYS)",
         );
       }
-      const resolved: ResolvedUpstream = { id: upstream.id, origin, basePath, url: origin + basePath, keys, answerKeys };
+      const encryptionKeys = resolveEncryptionKeys(upstream.encryptionKeys, 'public', `${where} ("${upstream.id}").encryptionKeys`);
+      const resolved: ResolvedUpstream = { id: upstream.id, origin, basePath, url: origin + basePath, keys, answerKeys, encryptionKeys };
       const sameUrl = [...ring.upstreamsById.values()].find((u) => u.url === resolved.url);
       if (sameUrl)
         throw new KeyConfigurationError(`${where}: upstreams "${sameUrl.id}" and "${upstream.id}" have the same url ${resolved.url}`);
@@ -257,7 +273,13 @@ export class KeyRing {
           'give answerKeys (in the environment <PREFIX>_ANSWER_KEYS; generate one with keygen --alg ed25519)',
       );
     }
+    ring.encryptionKeys = new Map(resolveEncryptionKeys(material.encryptionKeys, 'private', 'encryptionKeys').map((key) => [key.id, key]));
     return ring;
+  }
+
+  /** One of this service's own X25519 encryption keys by id (the JWE kid of a body an ed25519 caller encrypted). */
+  findEncryptionKey(keyId: string): ResolvedEncryptionKey | undefined {
+    return this.encryptionKeys.get(keyId);
   }
 
   /** The key this service signs its answers to ed25519 callers with; undefined when it has none. */
@@ -343,6 +365,32 @@ function resolveAnswerKeys(defs: unknown, half: 'private' | 'public', where: str
   });
 }
 
+function resolveEncryptionKeys(defs: unknown, half: 'private' | 'public', where: string): ResolvedEncryptionKey[] {
+  if (defs === undefined) return [];
+  if (!Array.isArray(defs)) throw new KeyConfigurationError(`${where} must be a list of { id, algorithm: 'x25519', key }`);
+  const ids = new Set<string>();
+  return defs.map((def: EncryptionKeyDefinition, k): ResolvedEncryptionKey => {
+    const at = def?.source ?? `${where}[${k}]`;
+    if (typeof def !== 'object' || def === null) throw new KeyConfigurationError(`${at}: an encryption key must be an object { id, key }`);
+    checkId(def.id, 'an encryption key id', at);
+    if (ids.has(def.id)) throw new KeyConfigurationError(`${at}: the encryption key id repeats an earlier one`);
+    ids.add(def.id);
+    if ((def.algorithm ?? 'x25519') !== 'x25519') throw new KeyConfigurationError(`${at}: an encryption key's algorithm is x25519`);
+    const read = typeof def.key === 'string' ? readX25519Key(def.key) : undefined;
+    if (!read) throw new KeyConfigurationError(`${at}: the key is not an X25519 key (base64 of PKCS#8 or SPKI DER)`);
+    if (half === 'public') {
+      if (read.kind === 'private') {
+        throw new KeyConfigurationError(
+          `${at}: this is an X25519 PRIVATE key; a caller holds only the public half of its upstream's encryption key`,
+        );
+      }
+      return { id: def.id, publicKey: read.key };
+    }
+    if (read.kind !== 'private') throw new KeyConfigurationError(`${at}: this service's own encryption key must be its private key`);
+    return { id: def.id, privateKey: read.key, publicKey: createPublicKey(read.key) };
+  });
+}
+
 function resolveEd25519(
   def: CredentialDefinition,
   pair: { callerId: string; audience: string },
@@ -366,7 +414,12 @@ function resolveEd25519(
   return { ...common, privateKey: read.key, publicKey: createPublicKey(read.key) };
 }
 
-function resolve(def: CredentialDefinition, pair: { callerId: string; audience: string }, at: string, half: 'private' | 'public'): ResolvedKey {
+function resolve(
+  def: CredentialDefinition,
+  pair: { callerId: string; audience: string },
+  at: string,
+  half: 'private' | 'public',
+): ResolvedKey {
   if (typeof def !== 'object' || def === null) throw new KeyConfigurationError(`${at}: a key must be an object { id, apiKey, secret }`);
   checkId(def.id, 'a key id', partOf(def, at, 'id'));
   const algorithm = def.algorithm ?? 'hmac-sha256';
@@ -399,5 +452,12 @@ function resolve(def: CredentialDefinition, pair: { callerId: string; audience: 
       `${partOf(def, at, 'secret')} is ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are required (generate one with: openssl rand -base64 32)`,
     );
   }
-  return { id: def.id, algorithm: 'hmac-sha256', callerId: pair.callerId, audience: pair.audience, apiKey: def.apiKey, ...deriveKeys(secret) };
+  return {
+    id: def.id,
+    algorithm: 'hmac-sha256',
+    callerId: pair.callerId,
+    audience: pair.audience,
+    apiKey: def.apiKey,
+    ...deriveKeys(secret),
+  };
 }

@@ -202,7 +202,8 @@ export class SignedHttpService {
       );
     }
     const answerBytes = verifyAnswers ? new AnswerBytes(config.responseType) : undefined;
-    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted, { coverAuthority });
+    const recipient = upstream.encryptionKeys[0];
+    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted, { coverAuthority, recipient });
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
     // to the bytes on the wire (the ciphertext, when encrypted).
     const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'maxRequestBytes';
@@ -254,11 +255,13 @@ export class SignedHttpService {
         throw new UpstreamAnswerRefusedError(origin, err.reason, { status: response.status, detail: err.message });
       }
     }
-    if (encrypted) {
+    if (prepared.answerSealed) {
       const contentType = response.headers['content-type'];
       response.data = openAnswer(
         { method, status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
-        (kid) => encryptionKeyOf(this.keys.ring.findUpstreamKey(upstream.id, kid)),
+        prepared.ephemeralKey
+          ? { ephemeralKey: prepared.ephemeralKey }
+          : (kid) => encryptionKeyOf(this.keys.ring.findUpstreamKey(upstream.id, kid)),
         prepared.nonce,
       ) as T;
     }
