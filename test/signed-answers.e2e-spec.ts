@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { generateEd25519KeyText } from 'nest-service-auth/core';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { startAnswerRewritingProxy, type AnswerRewritingProxy } from './support/answer-rewriting-proxy.js';
-import { keyList, newCredential } from './support/credentials.js';
+import { pairKeys, type CredentialAlgorithm } from './support/credentials.js';
 import { listenUrl, portOf, type Adapter } from './support/demo-services.js';
 
 /**
@@ -14,36 +13,9 @@ import { listenUrl, portOf, type Adapter } from './support/demo-services.js';
  * Both adapters, and both kinds of credential: hmac-sha256 (the pair's answer key) and ed25519
  * (inventory-service's own answer key, whose public half order-service holds).
  */
-type Algorithm = 'hmac-sha256' | 'ed25519';
+type Algorithm = CredentialAlgorithm;
 
-function pairEnvironment(algorithm: Algorithm, proxyUrl: string): { inventory: Record<string, string>; order: Record<string, string> } {
-  const key = newCredential('order-2026-12');
-  if (algorithm === 'hmac-sha256') {
-    return {
-      inventory: { SERVICE_AUTH_CALLERS: 'order-service', SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(key) },
-      order: {
-        SERVICE_AUTH_UPSTREAMS: 'inventory-service',
-        SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: proxyUrl,
-        SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: keyList(key),
-      },
-    };
-  }
-  const caller = generateEd25519KeyText();
-  const answers = generateEd25519KeyText();
-  return {
-    inventory: {
-      SERVICE_AUTH_CALLERS: 'order-service',
-      SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: `${key.id}:${key.apiKey}:ed25519:${caller.publicKey}`,
-      SERVICE_AUTH_ANSWER_KEYS: `inventory-answers-1:ed25519:${answers.privateKey}`,
-    },
-    order: {
-      SERVICE_AUTH_UPSTREAMS: 'inventory-service',
-      SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: proxyUrl,
-      SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: `${key.id}:${key.apiKey}:ed25519:${caller.privateKey}`,
-      SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_ANSWER_KEYS: `inventory-answers-1:ed25519:${answers.publicKey}`,
-    },
-  };
-}
+const pairEnvironment = (algorithm: Algorithm, url: string) => pairKeys(algorithm, url);
 
 describe.each<[Adapter, Algorithm]>([
   ['express', 'hmac-sha256'],
