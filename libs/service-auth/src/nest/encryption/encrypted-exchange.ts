@@ -35,7 +35,8 @@ export interface SealedResponse {
  * - before the handler, an application/jose body becomes the JSON object it encrypts, so that pipes
  *   and `@Body() dto` work unchanged. It runs once the request is verified: the ciphertext is
  *   already authenticated by the signature, and only the verified caller's keys can open it.
- * - after the handler, the answer is sealed under the key the request was verified with, fresh IV,
+ * - after the handler, the answer is sealed under the key the request was verified with (for an
+ *   ed25519 pair, which shares no key: with ECDH-ES to the ephemeral key of the request body), fresh IV,
  *   with the request's nonce and the status sent in the protected header, so that it cannot be passed
  *   off as the answer to another request or moved to another status. That key is the one captured at
  *   verification, not looked up again: a reload that retires it while the handler runs must not turn
