@@ -143,7 +143,8 @@ describe('per-caller nonce budget in Redis, shared by two replicas (Express and 
   });
 
   /** Signed for replica `i` (the signature covers no authority: any replica accepts it), sent to replica `i`. */
-  const signedProbe = (credential: HmacSigningCredential, i: number) => signedHeaders(urls[i], credential, { method: 'GET', path: '/probe' });
+  const signedProbe = (credential: HmacSigningCredential, i: number) =>
+    signedHeaders(urls[i], credential, { method: 'GET', path: '/probe' });
   const send = (i: number, headers: Record<string, string>): Promise<RawResponse> =>
     rawRequest(urls[i], { method: 'GET', path: '/probe', headers });
 

@@ -70,7 +70,11 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
   });
 
   /** Signs `init` (recording the signature as a secret) and returns the headers. */
-  function sign(credential: HmacSigningCredential, init: SignedInit, options?: Parameters<typeof signedHeaders>[3]): Record<string, string> {
+  function sign(
+    credential: HmacSigningCredential,
+    init: SignedInit,
+    options?: Parameters<typeof signedHeaders>[3],
+  ): Record<string, string> {
     const headers = signedHeaders(svc.inventoryUrl, credential, init, options);
     secrets.push(signatureValue(headers));
     return headers;

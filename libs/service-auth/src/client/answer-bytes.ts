@@ -11,7 +11,11 @@ export class AnswerBytes {
 
   /** The transform handed to axios: records the bytes, returns the data. */
   readonly transform = (data: unknown, _headers?: AxiosResponseHeaders | RawAxiosResponseHeaders): unknown => {
-    const bytes = Buffer.isBuffer(data) ? data : data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(String(data ?? ''), 'utf8');
+    const bytes = Buffer.isBuffer(data)
+      ? data
+      : data instanceof ArrayBuffer
+        ? Buffer.from(data)
+        : Buffer.from(typeof data === 'string' ? data : '', 'utf8');
     this.captured = bytes;
     return parseLikeAxios(bytes, this.responseType);
   };

@@ -44,7 +44,9 @@ describe('ECDH-ES (X25519) + A256GCM', () => {
     expect(createPublicKey(CALLEE).export({ format: 'der', type: 'spki' }).toString('base64url')).toBe(VECTOR.calleePublicKey);
     expect(diffieHellman({ privateKey: EPHEMERAL, publicKey: createPublicKey(CALLEE) }).toString('hex')).toBe(VECTOR.sharedSecretHex);
 
-    const opened = decryptEcdhEs(VECTOR.jwe, (kid) => (kid === 'inventory-x25519-1' ? readX25519Key(VECTOR.calleePrivateKey)!.key : undefined));
+    const opened = decryptEcdhEs(VECTOR.jwe, (kid) =>
+      kid === 'inventory-x25519-1' ? readX25519Key(VECTOR.calleePrivateKey)!.key : undefined,
+    );
     expect(opened.plaintext.toString()).toBe(VECTOR.plaintext);
     expect(opened.header).toMatchObject({ alg: 'ECDH-ES', enc: 'A256GCM', kid: 'inventory-x25519-1', cty: 'application/json' });
     expect(opened.senderKey.export({ format: 'jwk' }).x).toBe(createPublicKey(EPHEMERAL).export({ format: 'jwk' }).x);
@@ -63,7 +65,14 @@ describe('ECDH-ES (X25519) + A256GCM', () => {
     const sealed = encryptEcdhEs(Buffer.from('{"sku":"P-1"}'), publicKey, { kid: 'callee-1', nonce: 'n-1', status: 200 });
     const { plaintext, protectedHeader } = await compactDecrypt(sealed.jwe, privateKey);
     expect(Buffer.from(plaintext).toString()).toBe('{"sku":"P-1"}');
-    expect(protectedHeader).toMatchObject({ alg: 'ECDH-ES', enc: 'A256GCM', kid: 'callee-1', cty: 'application/json', nonce: 'n-1', status: 200 });
+    expect(protectedHeader).toMatchObject({
+      alg: 'ECDH-ES',
+      enc: 'A256GCM',
+      kid: 'callee-1',
+      cty: 'application/json',
+      nonce: 'n-1',
+      status: 200,
+    });
     // A fresh ephemeral key per message.
     const again = encryptEcdhEs(Buffer.from('{"sku":"P-1"}'), publicKey, { kid: 'callee-1' });
     expect(decryptEcdhEs(again.jwe, () => privateKey).header.epk.x).not.toBe(decryptEcdhEs(sealed.jwe, () => privateKey).header.epk.x);
@@ -94,9 +103,9 @@ describe('ECDH-ES (X25519) + A256GCM', () => {
     const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString()) as Record<string, unknown>;
     expect(reasonOf(() => decryptEcdhEs(withHeader({ ...header, apu: 'YQ' }), () => privateKey))).toBe('jwe_unsupported');
     expect(reasonOf(() => decryptEcdhEs(withHeader({ ...header, epk: 'x' }), () => privateKey))).toBe('jwe_malformed');
-    expect(reasonOf(() => decryptEcdhEs(withHeader({ ...header, epk: { kty: 'EC', crv: 'P-256', x: 'a', y: 'b' } }), () => privateKey))).toBe(
-      'jwe_unsupported',
-    );
+    expect(
+      reasonOf(() => decryptEcdhEs(withHeader({ ...header, epk: { kty: 'EC', crv: 'P-256', x: 'a', y: 'b' } }), () => privateKey)),
+    ).toBe('jwe_unsupported');
     expect(reasonOf(() => decryptEcdhEs(withHeader({ ...header, epk: { kty: 'OKP', crv: 'X25519', x: 'short' } }), () => privateKey))).toBe(
       'jwe_malformed',
     );

@@ -1,6 +1,13 @@
 import { createPublicKey, diffieHellman, generateKeyPairSync, hash, type KeyObject } from 'node:crypto';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
-import { JWE_DEFAULT_CTY, JWE_ENC, openCompact, sealWithHeader, type DecryptCompactOptions, type JweProtectedHeader } from './jwe-compact.js';
+import {
+  JWE_DEFAULT_CTY,
+  JWE_ENC,
+  openCompact,
+  sealWithHeader,
+  type DecryptCompactOptions,
+  type JweProtectedHeader,
+} from './jwe-compact.js';
 
 /**
  * JWE Compact Serialization with key agreement instead of a shared key: `ECDH-ES` over X25519
@@ -114,10 +121,12 @@ function rawPublicKey(key: KeyObject): Buffer {
 function ephemeralKeyOf(epk: unknown): KeyObject {
   if (typeof epk !== 'object' || epk === null || Array.isArray(epk)) throw malformed('epk must be a JWK object');
   const { kty, crv, x } = epk as Record<string, unknown>;
-  if (kty !== 'OKP' || crv !== 'X25519') throw new ServiceAuthError('jwe_unsupported', 'JWE epk must be an X25519 key (kty OKP, crv X25519)');
+  if (kty !== 'OKP' || crv !== 'X25519')
+    throw new ServiceAuthError('jwe_unsupported', 'JWE epk must be an X25519 key (kty OKP, crv X25519)');
   if (typeof x !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(x)) throw malformed('epk x must be 32 bytes of base64url');
   const raw = Buffer.from(x, 'base64url');
-  if (raw.length !== X25519_PUBLIC_KEY_BYTES || raw.toString('base64url') !== x) throw malformed('epk x must be 32 bytes of canonical base64url');
+  if (raw.length !== X25519_PUBLIC_KEY_BYTES || raw.toString('base64url') !== x)
+    throw malformed('epk x must be 32 bytes of canonical base64url');
   return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
 }
 

@@ -17,7 +17,11 @@ export function answerSigningKey(key: ResolvedKey, ring: KeyRing): AnswerSigning
  * The key a caller checks an answer from `upstream` with, by the answer's keyid and alg: one of the
  * pair's hmac-sha256 keys (its answer key), or one of the upstream's ed25519 answer keys.
  */
-export function answerVerificationKey(upstream: ResolvedUpstream, keyId: string, algorithm: SignatureAlgorithm): VerificationKey | undefined {
+export function answerVerificationKey(
+  upstream: ResolvedUpstream,
+  keyId: string,
+  algorithm: SignatureAlgorithm,
+): VerificationKey | undefined {
   if (algorithm === 'ed25519') {
     const answerKey = upstream.answerKeys.find((k) => k.id === keyId);
     return answerKey && { algorithm: 'ed25519', key: answerKey.publicKey };

@@ -20,7 +20,9 @@ describe('generateCredential', () => {
     const callee = KeyRing.from({ callers: [{ id: 'order-service', keys: [key] }] }, 'inventory-service');
     const caller = KeyRing.from({ upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: [key] }] }, 'order-service');
     expect(callee.findByApiKey(key.apiKey)?.id).toBe(key.id);
-    expect(asHmacKey(caller.upstream('inventory-service')?.keys[0]).hmacKey).toEqual(asHmacKey(callee.findCallerKey('order-service', key.id)).hmacKey);
+    expect(asHmacKey(caller.upstream('inventory-service')?.keys[0]).hmacKey).toEqual(
+      asHmacKey(callee.findCallerKey('order-service', key.id)).hmacKey,
+    );
   });
 
   it('never repeats itself: ids, API keys and secrets are fresh every time', () => {

@@ -114,11 +114,9 @@ describe('KeyRing.from: validation', () => {
       bytes.toString('base64').replace(/=+$/, ''),
       ` ${bytes.toString('base64')}\n`,
     ];
-    const hmacKeys = forms.map((s) =>
-      KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: s }])] })
-        .findCallerKey('a', 'k1'),
-    ).map((key) => asHmacKey(key).hmacKey.toString('hex'),
-    );
+    const hmacKeys = forms
+      .map((s) => KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: s }])] }).findCallerKey('a', 'k1'))
+      .map((key) => asHmacKey(key).hmacKey.toString('hex'));
     expect(new Set(hmacKeys).size).toBe(1);
     expect(hmacKeys[0]).toBe(deriveKeys(bytes).hmacKey.toString('hex'));
   });

@@ -87,11 +87,16 @@ describe('Ed25519 requests and signed answers, read and written by a generic RFC
       {
         method: 'POST',
         url: VECTOR.url,
-        headers: { ...requestHeaders(), 'x-api-key': VECTOR.apiKey, 'content-digest': createContentDigest(Buffer.from(VECTOR.body)) },
+        headers: {
+          ...requestHeaders(),
+          'x-api-key': VECTOR.apiKey,
+          'content-digest': createContentDigest(Buffer.from(VECTOR.body)),
+        },
       },
     );
-    expect(generic.headers['Signature-Input']).toBe(VECTOR.requestSignatureInput);
-    expect(generic.headers['Signature']).toBe(VECTOR.requestSignature);
+    const genericHeaders: Record<string, unknown> = generic.headers;
+    expect(genericHeaders['Signature-Input']).toBe(VECTOR.requestSignatureInput);
+    expect(genericHeaders['Signature']).toBe(VECTOR.requestSignature);
   });
 
   it('the generic verifier accepts our ed25519 request, and refuses it with the body digest changed', async () => {

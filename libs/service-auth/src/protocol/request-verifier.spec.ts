@@ -83,7 +83,10 @@ function handSigned(
   const body = init.body ?? new Uint8Array(0);
   const headers: Record<string, string> = { 'x-api-key': key.apiKey, ...(init.headers ?? {}) };
   const signatureParams = serializeSignatureParams(components, params);
-  const signature = hmacSha256(asHmacKey(key).hmacKey, buildSignatureBase(httpMessage({ method, target, headers }), components, signatureParams));
+  const signature = hmacSha256(
+    asHmacKey(key).hmacKey,
+    buildSignatureBase(httpMessage({ method, target, headers }), components, signatureParams),
+  );
   headers['signature-input'] = `sig1=${signatureParams}`;
   headers['signature'] = `sig1=:${signature.toString('base64')}:`;
   return { method, target, headers, body };

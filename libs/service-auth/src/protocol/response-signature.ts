@@ -56,7 +56,14 @@ function coveredItems(hasContentType: boolean, requestLabel: string): Item[] {
   const plain = (name: string): Item => [name, new Map<string, BareItem>()];
   const ofRequest = (name: string, key?: string): Item => [
     name,
-    new Map<string, BareItem>(key === undefined ? [['req', true]] : [['req', true], ['key', key]]),
+    new Map<string, BareItem>(
+      key === undefined
+        ? [['req', true]]
+        : [
+            ['req', true],
+            ['key', key],
+          ],
+    ),
   ];
   return [
     plain('@status'),
@@ -154,15 +161,16 @@ export function verifyAnswer(
     throw invalid('The answer signature fields are malformed');
   }
   const signatureParams = serializeInnerList(member);
-  const expected = serializeInnerList([coveredItems(answer.contentType !== undefined, request.signatureLabel), new Map()]);
+  const noParameters = new Map<string, BareItem>();
+  const expected = serializeInnerList([coveredItems(answer.contentType !== undefined, request.signatureLabel), noParameters]);
   // The covered list must be the profile's exactly, bound to this request's signature label.
-  if (serializeInnerList([member[0], new Map()]) !== expected) {
+  if (serializeInnerList([member[0], noParameters]) !== expected) {
     throw invalid('The answer signature does not cover the answer and its request as required');
   }
-  const params = member[1];
-  const created = params.get('created');
-  const keyId = params.get('keyid');
-  const alg = params.get('alg');
+  const params: Map<string, BareItem> = member[1];
+  const created: unknown = params.get('created');
+  const keyId: unknown = params.get('keyid');
+  const alg: unknown = params.get('alg');
   if (typeof created !== 'number' || typeof keyId !== 'string' || typeof alg !== 'string' || params.size !== 3) {
     throw invalid('The answer signature must carry exactly created, keyid and alg');
   }

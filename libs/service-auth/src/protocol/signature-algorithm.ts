@@ -14,12 +14,12 @@ export function isSignatureAlgorithm(value: unknown): value is SignatureAlgorith
 }
 
 /** What signs: a shared HMAC key, or an Ed25519 private key. */
-export type SigningKey = { readonly algorithm: 'hmac-sha256'; readonly key: Uint8Array } | { readonly algorithm: 'ed25519'; readonly key: KeyObject };
+export type SigningKey =
+  { readonly algorithm: 'hmac-sha256'; readonly key: Uint8Array } | { readonly algorithm: 'ed25519'; readonly key: KeyObject };
 
 /** What verifies: the same shared HMAC key, or the signer's Ed25519 public key. */
 export type VerificationKey =
-  | { readonly algorithm: 'hmac-sha256'; readonly key: Uint8Array }
-  | { readonly algorithm: 'ed25519'; readonly key: KeyObject };
+  { readonly algorithm: 'hmac-sha256'; readonly key: Uint8Array } | { readonly algorithm: 'ed25519'; readonly key: KeyObject };
 
 /** The signature of a UTF-8 signature base. */
 export function signBase(signer: SigningKey, signatureBase: string): Buffer {

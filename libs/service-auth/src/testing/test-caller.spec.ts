@@ -30,7 +30,9 @@ describe('testCaller', () => {
     });
     expect(caller.asCaller()).toEqual({ id: 'order-service', keys: [caller.credential] });
     const fromEnv = KeyRing.from(new EnvKeyProvider({ get: (name) => caller.env()[name] }).load(), 'inventory-service');
-    expect(asHmacKey(fromEnv.findByApiKey(caller.credential.apiKey)).hmacKey).toEqual(asHmacKey(calleeRing.findByApiKey(caller.credential.apiKey)).hmacKey);
+    expect(asHmacKey(fromEnv.findByApiKey(caller.credential.apiKey)).hmacKey).toEqual(
+      asHmacKey(calleeRing.findByApiKey(caller.credential.apiKey)).hmacKey,
+    );
     expect(Object.keys(caller.env('AUTH'))).toEqual(['AUTH_CALLERS', 'AUTH_CALLER_ORDER_SERVICE_KEYS']);
     expect(caller.asUpstream('http://inventory:8082')).toEqual({
       id: 'inventory-service',
@@ -73,7 +75,11 @@ describe('testCaller', () => {
   it('read(): opens an encrypted answer made for this request, parses JSON, normalises headers', () => {
     const key = calleeRing.findCallerKey('order-service', caller.credential.id)!;
     const request = caller.prepare('POST', '/api/secrets', { card: '4111' }, { encrypt: true });
-    const jwe = encryptCompact(Buffer.from('{"stored":"4111"}'), asHmacKey(key).encryptionKey, { kid: key.id, nonce: request.nonce, status: 201 });
+    const jwe = encryptCompact(Buffer.from('{"stored":"4111"}'), asHmacKey(key).encryptionKey, {
+      kid: key.id,
+      nonce: request.nonce,
+      status: 201,
+    });
     expect(request.read({ status: 201, headers: { 'Content-Type': 'application/jose', 'X-Many': ['a', 'b'] }, text: jwe })).toEqual({
       status: 201,
       headers: { 'content-type': 'application/jose', 'x-many': 'a, b' },

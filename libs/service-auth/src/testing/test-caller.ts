@@ -166,7 +166,8 @@ export class TestCaller {
       body: prepared.body,
       nonce: prepared.nonce,
       encrypted,
-      read: (answer) => readAnswer(answer, { nonce: prepared.nonce, encrypted }, (kid) => (kid === key.id ? encryptionKeyOf(key) : undefined)),
+      read: (answer) =>
+        readAnswer(answer, { nonce: prepared.nonce, encrypted }, (kid) => (kid === key.id ? encryptionKeyOf(key) : undefined)),
     };
   }
 }

@@ -60,7 +60,8 @@ describe('EncryptedExchangeInterceptor: keys reloaded between verification and a
       rawBody,
       body: undefined as unknown,
     };
-    if (verify) setVerifiedRequest(req as unknown as ServiceAuthRequest, {
+    if (verify)
+      setVerifiedRequest(req as unknown as ServiceAuthRequest, {
         caller,
         key,
         request: { method: 'POST', target: '/x', signatureLabel: 'sig1', signature: Buffer.alloc(32) },

@@ -61,7 +61,7 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
     if (!seal && !sign) return next.handle();
     const isHead = nodeRequest(req).method === 'HEAD';
     return next.handle().pipe(
-      map((data) => {
+      map((data: unknown): unknown => {
         // Nest has set the status (@HttpCode, or the method's default) before the handler ran.
         if (seal) {
           const sealed = seal(data, res.statusCode);
@@ -83,7 +83,14 @@ export class EncryptedExchangeInterceptor implements NestInterceptor {
   }
 
   /** Sets the answer's signature headers. An answer to HEAD is signed as sent: without a body. */
-  private sign(res: HttpResponse, status: number, contentType: string | undefined, bytes: Buffer, verified: VerifiedRequest, isHead: boolean) {
+  private sign(
+    res: HttpResponse,
+    status: number,
+    contentType: string | undefined,
+    bytes: Buffer,
+    verified: VerifiedRequest,
+    isHead: boolean,
+  ) {
     const key = answerSigningKey(verified.key, this.keys.ring);
     if (!key) return;
     const headers = signAnswer({ status, contentType, body: isHead ? Buffer.alloc(0) : bytes }, verified.request, key);

@@ -34,7 +34,12 @@ type VerifiableRequest = ServiceAuthRequest & { [VERIFIED_KEY]?: VerifiedKey };
 /** Called by the guard once the request is verified: the caller for handlers, the key for the exchange. */
 export function setVerifiedRequest(req: ServiceAuthRequest, verified: VerifiedRequest): void {
   req[VERIFIED_CALLER_PROPERTY] = verified.caller;
-  Object.defineProperty(req, VERIFIED_KEY, { value: new VerifiedKey(verified.key, verified.request), configurable: true, writable: true, enumerable: false });
+  Object.defineProperty(req, VERIFIED_KEY, {
+    value: new VerifiedKey(verified.key, verified.request),
+    configurable: true,
+    writable: true,
+    enumerable: false,
+  });
 }
 
 /**
