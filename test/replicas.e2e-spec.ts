@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Caller, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
-import type { SigningCredential } from 'nest-service-auth/core';
+import type { HmacSigningCredential } from 'nest-service-auth/core';
 import { CallerThrottlerGuard } from 'nest-service-auth/throttler';
 import { AppModule } from '../apps/inventory-service/src/app.module.js';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
@@ -55,8 +55,8 @@ describe('inventory-service replicas sharing one Redis', () => {
   let admin: Redis;
   let orderKey: TestCredential;
   let auditKey: TestCredential;
-  let order: SigningCredential;
-  let audit: SigningCredential;
+  let order: HmacSigningCredential;
+  let audit: HmacSigningCredential;
   const replicas: Replica[] = [];
 
   /** Redis database 0 for the replay pair, 1 for the rate-limit pair: both are "inventory-service" and would share counters. */
@@ -91,7 +91,7 @@ describe('inventory-service replicas sharing one Redis', () => {
   }
 
   /** Fresh signature (fresh nonce) for GET `path`. */
-  const sign = (credential: SigningCredential, path = STOCK_PATH) =>
+  const sign = (credential: HmacSigningCredential, path = STOCK_PATH) =>
     signedHeaders('http://inventory.internal', credential, { method: 'GET', path });
 
   const send = (replica: Replica, headers: Record<string, string>, path = STOCK_PATH, localAddress?: string) =>

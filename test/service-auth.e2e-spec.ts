@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { deriveKeys, httpMessage, openResponse, type SigningCredential } from 'nest-service-auth/core';
+import { deriveKeys, httpMessage, openResponse, type HmacSigningCredential } from 'nest-service-auth/core';
 // Internals, to hand-craft signatures the public signer would never produce.
 import { buildSignatureBase } from '../libs/service-auth/src/protocol/signature-base.js';
 import { serializeSignatureParams } from '../libs/service-auth/src/protocol/signature-fields.js';
@@ -51,8 +51,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
   let svc: RunningServices;
-  let order: SigningCredential;
-  let audit: SigningCredential;
+  let order: HmacSigningCredential;
+  let audit: HmacSigningCredential;
   /** Everything that must never appear in a response: keys, secrets and every signature we sent. */
   const secrets: string[] = [];
   const extraCredentials: TestCredential[] = [];
@@ -72,7 +72,11 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
   });
 
   /** Signs `init` (recording the signature as a secret) and returns the headers. */
-  function sign(credential: SigningCredential, init: SignedInit, options?: Parameters<typeof signedHeaders>[3]): Record<string, string> {
+  function sign(
+    credential: HmacSigningCredential,
+    init: SignedInit,
+    options?: Parameters<typeof signedHeaders>[3],
+  ): Record<string, string> {
     const headers = signedHeaders(svc.inventoryUrl, credential, init, options);
     secrets.push(signatureValue(headers));
     return headers;
@@ -81,7 +85,7 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
   const inventory = (init: RawRequest) => rawRequest(svc.inventoryUrl, init);
 
   /** Signs and sends the same request. */
-  function signedInventory(credential: SigningCredential, init: SignedInit, options?: Parameters<typeof signedHeaders>[3]) {
+  function signedInventory(credential: HmacSigningCredential, init: SignedInit, options?: Parameters<typeof signedHeaders>[3]) {
     return inventory({ method: init.method, path: init.path, body: init.body, headers: sign(credential, init, options) });
   }
 

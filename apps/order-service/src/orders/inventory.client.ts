@@ -54,8 +54,9 @@ export class InventoryClient implements OnModuleInit {
       return this.unavailable();
     }
     if (err instanceof UpstreamAnswerRefusedError) {
-      // The inventory answered with a redirect (never followed: it would carry our credential elsewhere)
-      // or with more than we read. Either way it is not an answer we can use.
+      // The inventory answered with a redirect (never followed: it would carry our credential elsewhere),
+      // with more than we read, or with an answer whose signature is missing or does not verify (changed
+      // in transit, or an answer to another request). Either way it is not an answer we can use.
       this.logger.error({
         event: 'upstream_answer_refused',
         upstream: 'inventory-service',
@@ -67,7 +68,9 @@ export class InventoryClient implements OnModuleInit {
       const message =
         err.reason === 'upstream_redirect'
           ? 'The inventory service answered with a redirect, which is never followed'
-          : 'The inventory service answered with more data than allowed';
+          : err.reason === 'upstream_response_too_large'
+            ? 'The inventory service answered with more data than allowed'
+            : 'The answer from the inventory service is not signed by it, or not for this request';
       return new HttpException({ statusCode: 502, error: 'Bad Gateway', reason: err.reason, message }, 502);
     }
     if (err instanceof OutgoingRequestRefusedError) {

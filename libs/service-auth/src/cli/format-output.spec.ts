@@ -22,6 +22,7 @@ describe('the printed formats', () => {
 
   it('keygen: a header, then one block per service, the placeholder URL announced', () => {
     const result: KeygenResult = {
+      algorithm: 'hmac-sha256',
       callerId: 'order-service',
       calleeId: 'inventory-service',
       key,

@@ -31,7 +31,9 @@ export function formatKeygen(result: KeygenResult): string {
   }
   return [
     `# nest-service-auth keygen: ${callerId} -> ${calleeId}, key ${key.id}`,
-    '# One block per service. Both hold the secret of this pair: keep them out of version control.',
+    result.algorithm === 'ed25519'
+      ? '# One block per service. Each holds its own private key only: keep both out of version control.'
+      : '# One block per service. Both hold the secret of this pair: keep them out of version control.',
     '',
     `# ${callerId} (the caller). Already calling other services? Add ${calleeId} to its ${names.upstreams} instead.`,
     ...callerLines,

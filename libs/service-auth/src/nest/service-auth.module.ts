@@ -92,15 +92,15 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     },
     EncryptedExchangeInterceptor,
     {
-      // Only where some route can use encryption: otherwise nothing is installed (Nest skips a global
-      // enhancer whose factory gives null), and no exchange goes through the interceptor for nothing.
+      // Only where answers are signed or some route can use encryption: otherwise nothing is installed
+      // (Nest skips a global enhancer whose factory gives null), and no exchange goes through it for nothing.
       provide: APP_INTERCEPTOR,
       inject: [RESOLVED_OPTIONS, DiscoveryService, EncryptedExchangeInterceptor],
       useFactory: (
         options: ResolvedServiceAuthOptions,
         discovery: DiscoveryService,
         interceptor: EncryptedExchangeInterceptor,
-      ): EncryptedExchangeInterceptor | null => (usesEncryption(options, discovery) ? interceptor : null),
+      ): EncryptedExchangeInterceptor | null => (options.signAnswers || usesEncryption(options, discovery) ? interceptor : null),
     },
     RefusalLog,
     HttpRoutingConfig,

@@ -17,7 +17,7 @@ export const COVERED_IF_PRESENT = ['idempotency-key', 'content-encoding'] as con
  */
 export const ACCEPT_COMPONENT = 'accept';
 
-/** The only algorithm accepted; it is never taken from the message on trust. */
+/** The default algorithm, of every credential that names none. The key, never the message, decides which one applies. */
 export const SIGNATURE_ALGORITHM = 'hmac-sha256';
 
 /** Signature label used by the signer (verifiers accept any label). */

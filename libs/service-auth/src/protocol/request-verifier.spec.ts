@@ -15,6 +15,7 @@ import { buildSignatureBase } from './signature-base.js';
 import type { SignatureParameters } from './parsed-signature.js';
 import { serializeSignatureParams } from './signature-fields.js';
 import { rejectedReasonOf } from '../../test/refusal-of.js';
+import { asHmacKey } from '../keys/key-ring.js';
 
 const secret = () => randomBytes(32).toString('base64url');
 const apiKey = () => 'sk_' + randomBytes(32).toString('base64url');
@@ -83,7 +84,10 @@ function handSigned(
   const body = init.body ?? new Uint8Array(0);
   const headers: Record<string, string> = { 'x-api-key': key.apiKey, ...(init.headers ?? {}) };
   const signatureParams = serializeSignatureParams(components, params);
-  const signature = hmacSha256(key.hmacKey, buildSignatureBase(httpMessage({ method, target, headers }), components, signatureParams));
+  const signature = hmacSha256(
+    asHmacKey(key).hmacKey,
+    buildSignatureBase(httpMessage({ method, target, headers }), components, signatureParams),
+  );
   headers['signature-input'] = `sig1=${signatureParams}`;
   headers['signature'] = `sig1=:${signature.toString('base64')}:`;
   return { method, target, headers, body };
@@ -226,19 +230,19 @@ describe('RequestVerifier: credentials', () => {
   });
 
   it('an unknown keyid is key_unknown', async () => {
-    const req = signed({}, { id: 'k9', apiKey: K1.apiKey, hmacKey: K1.hmacKey, audience: AUDIENCE });
+    const req = signed({}, { id: 'k9', apiKey: K1.apiKey, hmacKey: asHmacKey(K1).hmacKey, audience: AUDIENCE });
     expect(await rejectedReasonOf(verify(req))).toBe('key_unknown');
   });
 
   it("a key id of ANOTHER caller is key_unknown, even with that caller's valid signature", async () => {
     // order-service's API key, but signed with billing-service's key b1 and naming it.
-    const req = signed({}, { id: B1.id, apiKey: K1.apiKey, hmacKey: B1.hmacKey, audience: AUDIENCE });
+    const req = signed({}, { id: B1.id, apiKey: K1.apiKey, hmacKey: asHmacKey(B1).hmacKey, audience: AUDIENCE });
     expect(await rejectedReasonOf(verify(req))).toBe('key_unknown');
   });
 
   it("one credential's API key with another credential's key id and secret (same caller, both active) is key_unknown", async () => {
     // A correct HMAC under k2, naming k2, but presenting k1's API key: the three parts of a credential are bound.
-    const req = signed({}, { id: K2.id, apiKey: K1.apiKey, hmacKey: K2.hmacKey, audience: AUDIENCE });
+    const req = signed({}, { id: K2.id, apiKey: K1.apiKey, hmacKey: asHmacKey(K2).hmacKey, audience: AUDIENCE });
     expect(await rejectedReasonOf(verify(req))).toBe('key_unknown');
     expect(store.claims).toEqual([]);
     await expect(verify(signed({}, K2))).resolves.toMatchObject({ keyId: 'k2' });
@@ -246,7 +250,7 @@ describe('RequestVerifier: credentials', () => {
 
   it('with several signatures naming the credential presented, the first in Signature-Input order is the one verified', async () => {
     const good = handSigned(REQUIRED, fullParams());
-    const broken = handSigned(REQUIRED, fullParams(), {}, { ...K1, hmacKey: K2.hmacKey });
+    const broken = handSigned(REQUIRED, fullParams(), {}, { ...K1, hmacKey: asHmacKey(K2).hmacKey });
     const both = (first: Req, second: Req): Req => ({
       ...good,
       headers: {
@@ -260,7 +264,7 @@ describe('RequestVerifier: credentials', () => {
   });
 
   it("a signature made with another of the caller's keys than keyid names is signature_invalid", async () => {
-    const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: K2.hmacKey, audience: AUDIENCE });
+    const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: asHmacKey(K2).hmacKey, audience: AUDIENCE });
     expect(await rejectedReasonOf(verify(req))).toBe('signature_invalid');
   });
 
@@ -396,7 +400,7 @@ describe('RequestVerifier: audience (tag)', () => {
   const forOtherService = (audience = 'billing-service'): SigningCredential => ({
     id: K1.id,
     apiKey: K1.apiKey,
-    hmacKey: K1.hmacKey,
+    hmacKey: asHmacKey(K1).hmacKey,
     audience,
   });
 

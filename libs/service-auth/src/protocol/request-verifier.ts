@@ -13,9 +13,8 @@ import {
   MIN_NONCE_LENGTH,
   NONCE_PATTERN,
   REQUIRED_COMPONENTS,
-  SIGNATURE_ALGORITHM,
 } from './covered-components.js';
-import { verifyHmacSha256 } from './hmac-sha256.js';
+import { isSignatureAlgorithm, SIGNATURE_ALGORITHMS, verifyBase, type VerificationKey } from './signature-algorithm.js';
 import type { HttpMessage } from './http-message.js';
 import { checkRequestTarget } from './request-target.js';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
@@ -23,6 +22,7 @@ import { buildSignatureBase, isSupportedComponent } from './signature-base.js';
 import type { ParsedSignature } from './parsed-signature.js';
 import { parseSignatureFields } from './signature-fields.js';
 import type { VerifiedCaller } from './verified-caller.js';
+import type { AnsweredRequest } from './response-signature.js';
 
 export interface RequestVerifierOptions extends ReplayWindowOptions {
   /**
@@ -46,6 +46,8 @@ export type TrustPolicy = (callerId: string) => boolean;
 export interface VerifiedRequest {
   caller: VerifiedCaller;
   key: ResolvedKey;
+  /** What the answer's signature binds it to: this request's method, target and signature. */
+  request: AnsweredRequest;
 }
 
 /** What one call of `verify` asks beyond the verifier's own options. */
@@ -63,7 +65,7 @@ export interface VerifyOptions {
  * Verifies one request, cheapest and least revealing checks first:
  * request target and Content-Encoding (what may be signed at all) →
  * API key (so anonymous traffic never costs a hash of the body) → signature fields → covered
- * components → parameters and audience → key id (that of the API key's credential) → time window → HMAC over the signature base → body digest → route trust →
+ * components → parameters and audience → key id (that of the API key's credential, and its algorithm) → time window → signature over the signature base → body digest → route trust →
  * nonce (last, so only fully verified requests consume store capacity).
  */
 export class RequestVerifier {
@@ -151,8 +153,8 @@ export class RequestVerifier {
     ) {
       throw new ServiceAuthError('signature_incomplete', 'The signature must carry created, nonce, keyid, alg and tag parameters');
     }
-    if (params.alg !== SIGNATURE_ALGORITHM) {
-      throw new ServiceAuthError('signature_algorithm_unsupported', `Only ${SIGNATURE_ALGORITHM} signatures are accepted`);
+    if (!isSignatureAlgorithm(params.alg)) {
+      throw new ServiceAuthError('signature_algorithm_unsupported', `Only ${SIGNATURE_ALGORITHMS.join(' and ')} signatures are accepted`);
     }
     if (params.tag !== this.options.audience) {
       throw new ServiceAuthError('audience_mismatch', 'This request was signed for another service', `tag=${params.tag.slice(0, 128)}`);
@@ -174,11 +176,15 @@ export class RequestVerifier {
       );
     }
     const key: ResolvedKey = credential;
+    // The key decides the algorithm: an `alg` naming another one is refused, never followed.
+    if (params.alg !== key.algorithm) {
+      throw new ServiceAuthError('signature_algorithm_unsupported', `Key ${key.id} signs with ${key.algorithm}, not ${params.alg}`);
+    }
 
     const { nonceExpiresAtMs } = checkReplayWindow({ created: params.created, expires: params.expires }, this.now(), this.options);
 
     const base = buildSignatureBase(message, signature.components, signature.signatureParams);
-    if (!verifyHmacSha256(key.hmacKey, base, signature.signature)) {
+    if (!verifyBase(requestVerificationKey(key), base, signature.signature)) {
       throw new ServiceAuthError('signature_invalid', 'The signature does not match the request');
     }
     // The digest header is bound by the signature; now prove it describes the bytes received.
@@ -191,7 +197,11 @@ export class RequestVerifier {
     return {
       claim: { callerId, keyId: key.id, nonce: params.nonce },
       nonceExpiresAtMs,
-      verified: { caller: { id: callerId, keyId: key.id, nonce: params.nonce, created: params.created }, key },
+      verified: {
+        caller: { id: callerId, keyId: key.id, nonce: params.nonce, created: params.created },
+        key,
+        request: { method: message.method, target: message.target, signatureLabel: signature.label, signature: signature.signature },
+      },
     };
   }
 
@@ -231,6 +241,11 @@ export class RequestVerifier {
       throw new ServiceAuthError('signature_incomplete', `The signature must also cover: ${missing.map((m) => `"${m}"`).join(' ')}`);
     }
   }
+}
+
+/** What checks a request signed with `key`: the shared HMAC key, or the caller's Ed25519 public key. */
+function requestVerificationKey(key: ResolvedKey): VerificationKey {
+  return key.algorithm === 'ed25519' ? { algorithm: 'ed25519', key: key.publicKey } : { algorithm: 'hmac-sha256', key: key.hmacKey };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { prepareRequest } from '../client/outgoing-request.js';
 import { generateCredential } from '../keys/generate-credential.js';
 import type { CallerDefinition, UpstreamDefinition } from '../keys/key-material.js';
-import { KeyRing, type ResolvedKey } from '../keys/key-ring.js';
+import { encryptionKeyOf, KeyRing, type ResolvedKey } from '../keys/key-ring.js';
 import { calleeEnvironment, callerEnvironment } from '../keys/pair-environment.js';
 import { readAnswer, type TestAnswer, type TestResponse } from './test-response.js';
 import { openTarget, type TestTarget } from './test-target.js';
@@ -171,7 +171,8 @@ export class TestCaller {
       body: prepared.body,
       nonce: prepared.nonce,
       encrypted,
-      read: (answer) => readAnswer(answer, { nonce: prepared.nonce, encrypted }, (kid) => (kid === key.id ? key.encryptionKey : undefined)),
+      read: (answer) =>
+        readAnswer(answer, { nonce: prepared.nonce, encrypted }, (kid) => (kid === key.id ? encryptionKeyOf(key) : undefined)),
     };
   }
 }

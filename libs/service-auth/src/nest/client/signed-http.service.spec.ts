@@ -18,6 +18,7 @@ import { ServiceAuthKeys } from '../service-auth-keys.service.js';
 import { resolveClientOptions } from '../../client/resolved-client-options.js';
 import type { SignedHttpClientOptions } from '../../client/signed-http-options.js';
 import { SignedHttpService } from './signed-http.service.js';
+import { asHmacKey } from '../../keys/key-ring.js';
 
 type Answer = { status: number; headers?: Record<string, string>; data?: unknown };
 type Step = Answer | { network: string } | { hang: true } | { reply: (request: Seen) => Answer };
@@ -108,7 +109,13 @@ beforeAll(async () => {
 
 function service(script: Step[], client: SignedHttpClientOptions = {}, serviceKeys: ServiceAuthKeys = keys) {
   const { adapter, seen } = scriptedAdapter(script);
-  const options = resolveClientOptions({ serviceId: 'order-service', retry: { baseDelayMs: 0, maxDelayMs: 0 }, ...client });
+  // The scripted answers are unsigned: answer signatures have their own specs (response-signature, signed-answers e2e).
+  const options = resolveClientOptions({
+    serviceId: 'order-service',
+    retry: { baseDelayMs: 0, maxDelayMs: 0 },
+    verifyAnswers: false,
+    ...client,
+  });
   const http = new SignedHttpService(serviceKeys, options);
   // The network, replaced: an adapter function on the client's own instance carries every signed call.
   http.axiosRef.defaults.adapter = adapter;
@@ -406,7 +413,7 @@ describe('SignedHttpService encrypt (by upstream id)', () => {
     (key: CredentialDefinition, audience: string, kid = key.id) =>
     (request: Seen): Answer => {
       const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [key] }] }, audience);
-      const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), ring.findCallerKey('order-service', key.id)!.encryptionKey, {
+      const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), asHmacKey(ring.findCallerKey('order-service', key.id)).encryptionKey, {
         kid,
         nonce: nonceOf(request.headers),
         status: 200,

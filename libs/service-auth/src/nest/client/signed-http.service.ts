@@ -14,6 +14,11 @@ import { UpstreamCircuitBreakers, upstreamOrigin } from '../../client/upstream-c
 import { UpstreamNotConfiguredError } from '../../client/upstream-not-configured.error.js';
 import { upstreamHttpErrorOf } from '../../client/upstream-http.error.js';
 import type { ServiceAuthKeys } from '../service-auth-keys.service.js';
+import { encryptionKeyOf } from '../../keys/key-ring.js';
+import { answerVerificationKey } from '../../keys/answer-keys.js';
+import { AnswerSignatureError, verifyAnswer } from '../../protocol/response-signature.js';
+import { AnswerBytes } from '../../client/answer-bytes.js';
+import { UpstreamAnswerRefusedError } from '../../client/upstream-answer-refused.error.js';
 import { LogLine } from '../logging/log-line.js';
 
 /**
@@ -190,7 +195,17 @@ export class SignedHttpService {
     const headers = callHeaders(config.headers);
     const encrypted = appliesTo(this.client.encrypt, upstream.id);
     const coverAuthority = appliesTo(this.client.coverAuthority, upstream.id);
-    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted, { coverAuthority });
+    const verifyAnswers = appliesTo(this.client.verifyAnswers, upstream.id);
+    if (verifyAnswers && config.responseType === 'stream') {
+      throw new OutgoingRequestRefusedError(
+        'request_config_unsafe',
+        `SignedHttpService: responseType 'stream' cannot be used with verified answers (verifyAnswers covers upstream "${upstream.id}"); nothing was sent`,
+        'responseType',
+      );
+    }
+    const answerBytes = verifyAnswers ? new AnswerBytes(config.responseType) : undefined;
+    const recipient = upstream.encryptionKeys[0];
+    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted, { coverAuthority, recipient });
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
     // to the bytes on the wire (the ciphertext, when encrypted).
     const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'maxRequestBytes';
@@ -216,6 +231,7 @@ export class SignedHttpService {
         timeout: config.timeout ?? this.client.timeoutMs,
         signal,
         transformRequest: [(data: unknown) => data],
+        ...(answerBytes ? { responseType: 'arraybuffer' as const, transformResponse: [answerBytes.transform] } : {}),
       });
     } catch (error) {
       // Before anything else sees it (the retry policy keeps the last error, the breaker its last
@@ -227,11 +243,30 @@ export class SignedHttpService {
       throw refusedAnswer(redacted, origin, context) ?? upstreamHttpErrorOf(redacted, origin, context) ?? redacted;
     }
     refuseRedirect(response, origin, { upstreamId: upstream.id, keyId: key.id });
-    if (encrypted) {
+    if (answerBytes) {
+      const header = (name: string) => {
+        const value: unknown = response.headers[name];
+        return typeof value === 'string' ? value : undefined;
+      };
+      try {
+        verifyAnswer(
+          { status: response.status, contentType: header('content-type'), body: answerBytes.bytes },
+          { contentDigest: header('content-digest'), signatureInput: header('signature-input'), signature: header('signature') },
+          prepared.answered,
+          (keyId, alg) => answerVerificationKey(this.keys.ring.upstream(upstream.id) ?? upstream, keyId, alg),
+        );
+      } catch (err) {
+        if (!(err instanceof AnswerSignatureError)) throw err;
+        throw new UpstreamAnswerRefusedError(origin, err.reason, { status: response.status, detail: err.message, upstreamId: upstream.id, keyId: key.id });
+      }
+    }
+    if (prepared.answerSealed) {
       const contentType = response.headers['content-type'];
       response.data = openAnswer(
         { method, status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
-        (kid) => this.keys.ring.findUpstreamKey(upstream.id, kid)?.encryptionKey,
+        prepared.ephemeralKey
+          ? { ephemeralKey: prepared.ephemeralKey }
+          : (kid) => encryptionKeyOf(this.keys.ring.findUpstreamKey(upstream.id, kid)),
         prepared.nonce,
       ) as T;
     }

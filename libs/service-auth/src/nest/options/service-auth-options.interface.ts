@@ -106,6 +106,12 @@ export interface ServiceAuthModuleOptions {
   /** Default policy for encrypted request bodies on routes without @EncryptedBody(). Default 'optional'. */
   encryption?: EncryptionPolicy;
   /**
+   * Sign every answer a handler returns to a verified caller (RFC 9421 response signature, bound to
+   * its request), with the pair's answer key (hmac-sha256) or this service's own answer key
+   * (ed25519 callers). SignedHttpService refuses unsigned answers by default. Default true.
+   */
+  signAnswers?: boolean;
+  /**
    * Metrics of every decision of ServiceAuthGuard (see VerificationMetricsOption): `true` for
    * OpenTelemetry through the global MeterProvider (needs @opentelemetry/api), `{ meter }` for a
    * given OpenTelemetry Meter, `{ observer }` for your own VerificationObserver. Default: off.
