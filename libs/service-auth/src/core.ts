@@ -42,3 +42,10 @@ export { KeyConfigurationError } from './errors/key-configuration.error.js';
 export { ReplayStoreUnavailableError } from './errors/replay-store-unavailable.error.js';
 export { NonceBudgetExhaustedError } from './errors/nonce-budget-exhausted.error.js';
 export { REASON_STATUS, type ReasonCode } from './errors/reason-codes.js';
+
+// Signed microservice messages (PROTOCOL.md "Signed messages")
+export { signMessage, type SignMessageInput } from './messages/message-signer.js';
+export { verifyMessage, type IncomingSignedMessage, type VerifiedMessage } from './messages/message-verifier.js';
+export { signAnswer, openSignedAnswer, type AnswerKey, type AnswerBinding } from './messages/signed-answer.js';
+export type { SignedMessageEnvelope, SignedAnswerEnvelope, MessageKind } from './messages/message-envelope.js';
+export { MessageAnswerRefusedError, type MessageAnswerRefusedReason } from './messages/message-answer-refused.error.js';
