@@ -30,7 +30,12 @@ const ANSWER_LABEL = 'answer';
  * over `("content-digest")` (`()` for no value) whose `nonce` is the request's and whose `tag` is the
  * caller's id. An answer captured for one request is worthless for any other.
  */
-export function signAnswer(value: unknown, key: AnswerKey, binding: AnswerBinding, created = Math.floor(Date.now() / 1000)): SignedAnswerEnvelope {
+export function signAnswer(
+  value: unknown,
+  key: AnswerKey,
+  binding: AnswerBinding,
+  created = Math.floor(Date.now() / 1000),
+): SignedAnswerEnvelope {
   const payload = value === undefined ? '' : JSON.stringify(value);
   const fields: Record<string, string> = {};
   const components: string[] = [];
@@ -48,7 +53,7 @@ export function signAnswer(value: unknown, key: AnswerKey, binding: AnswerBindin
   const base = buildSignatureBase(answerMessage(fields), components, params);
   fields['signature-input'] = `${ANSWER_LABEL}=${params}`;
   fields['signature'] = `${ANSWER_LABEL}=:${signAnswerBase(key.hmacKey, base).toString('base64')}:`;
-  return { [ANSWER_FIELD]: fields, payload } as SignedAnswerEnvelope;
+  return { [ANSWER_FIELD]: fields, payload };
 }
 
 /**

@@ -17,7 +17,8 @@ export function hasMessageHandlers(discovery: DiscoveryService): boolean {
     ) {
       for (const name of Object.getOwnPropertyNames(prototype)) {
         const member = Object.getOwnPropertyDescriptor(prototype, name)?.value as unknown;
-        if (typeof member === 'function' && name !== 'constructor' && Reflect.getMetadata(PATTERN_METADATA, member) !== undefined) return true;
+        if (typeof member === 'function' && name !== 'constructor' && Reflect.getMetadata(PATTERN_METADATA, member) !== undefined)
+          return true;
       }
     }
     return false;

@@ -43,7 +43,9 @@ export class SignedClientProxy {
       const binding = { nonce, callerId: this.serviceId, upstream: this.upstream };
       return this.inner
         .send<unknown>(pattern, envelope)
-        .pipe(map((answer) => openSignedAnswer(answer, binding, (keyId) => this.keys.ring.findUpstreamKey(this.upstream, keyId)) as TResult));
+        .pipe(
+          map((answer) => openSignedAnswer(answer, binding, (keyId) => this.keys.ring.findUpstreamKey(this.upstream, keyId)) as TResult),
+        );
     });
   }
 

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { ClientProxyFactory, type ClientOptions } from '@nestjs/microservices';
+import { ClientProxyFactory } from '@nestjs/microservices';
 import { KeyConfigurationError } from '../../errors/key-configuration.error.js';
 import { ServiceAuthKeys } from '../service-auth-keys.service.js';
 import { SignedClientProxy } from './signed-client-proxy.js';
@@ -25,7 +25,7 @@ export class SignedClientsModule {
       inject: [SIGNED_CLIENT_KEYS],
       useFactory: (keys: ServiceAuthKeys) => {
         const { name: _name, upstream, ...transport } = definition;
-        return new SignedClientProxy(ClientProxyFactory.create(transport as ClientOptions), keys, upstream, options.serviceId);
+        return new SignedClientProxy(ClientProxyFactory.create(transport), keys, upstream, options.serviceId);
       },
     }));
     return {
