@@ -32,7 +32,7 @@ export async function startNatsServer(): Promise<NatsServerHandle> {
   const port = await findFreePort();
   const proc = await startServerProcess({
     name: 'nats-server',
-    command: [process.env.NATS_SERVER_BIN ?? 'nats-server', '-a', LOOPBACK, '-p', String(port)],
+    command: [process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server', '-a', LOOPBACK, '-p', String(port)],
     isReady: () => answersInfo(port),
     readyTimeoutMs: 10_000,
     pollMs: 50,
