@@ -13,8 +13,9 @@ import {
 } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { Caller, PublicRoute, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
-import { KeyRing, signMessage } from 'nest-service-auth/core';
+import { KeyRing, openSignedAnswer, signMessage } from 'nest-service-auth/core';
 import { MessageAnswerRefusedError, SignedClientProxy, SignedClientsModule } from 'nest-service-auth/microservices';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
@@ -290,5 +291,62 @@ describe('two replicas over TCP sharing the Redis nonce store', () => {
       status: 401,
       reason: 'nonce_replayed',
     });
+  });
+});
+
+/**
+ * One request over Nest's TCP framing written by hand, as PROTOCOL.md §8.4 describes it for a caller
+ * that is not Nest: `<length>#<JSON>` out, the answer packets back until one is disposed.
+ */
+function rawTcpRequest(port: number, packet: object): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, LOOPBACK);
+    const json = JSON.stringify(packet);
+    const answers: Record<string, unknown>[] = [];
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('error', reject);
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      for (let hash = buffer.indexOf('#'); hash > 0; hash = buffer.indexOf('#')) {
+        const length = Number(buffer.slice(0, hash));
+        if (buffer.length < hash + 1 + length) return;
+        const answer = JSON.parse(buffer.slice(hash + 1, hash + 1 + length)) as Record<string, unknown>;
+        buffer = buffer.slice(hash + 1 + length);
+        answers.push(answer);
+        if (answer.isDisposed) {
+          socket.end();
+          resolve(answers);
+          return;
+        }
+      }
+    });
+    socket.write(`${json.length}#${json}`);
+  });
+}
+
+describe("PROTOCOL.md's TCP framing, by a caller that is not Nest", () => {
+  let callee: INestMicroservice;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await findFreePort();
+    callee = await startCallee({ transport: Transport.TCP, options: { host: LOOPBACK, port } });
+  }, 30_000);
+
+  afterAll(async () => {
+    await callee?.close();
+  });
+
+  it('gets a signed answer bound to its nonce for a signed packet, and the refusal for an unsigned one', async () => {
+    const key = orderSigningKey();
+    const { envelope, nonce } = signMessage({ kind: 'SEND', pattern: 'inventory.update', data: { sku: 'raw' } }, key);
+    const answers = await rawTcpRequest(port, { pattern: 'inventory.update', data: envelope, id: randomUUID() });
+    const answer = answers.find((a) => 'response' in a)?.response;
+    const binding = { nonce, callerId: 'order-service', upstream: CALLEE };
+    expect(openSignedAnswer(answer, binding, () => key)).toEqual({ updated: { sku: 'raw' }, caller: 'order-service' });
+
+    const refused = await rawTcpRequest(port, { pattern: 'inventory.update', data: { sku: 'raw' }, id: randomUUID() });
+    expect(refused.find((a) => 'err' in a)?.err).toEqual({ status: 401, reason: 'api_key_missing', message: expect.any(String) });
   });
 });
