@@ -11,7 +11,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { ensureBenchAppBuilt } from './http.bench.mjs';
-import { flagOption, fmtInt, freePort, isMain, median, newCredential, numberOption } from './common.mjs';
+import { flagOption, fmtInt, fmtSpread, freePort, isMain, median, newCredential, numberOption, spreadOf } from './common.mjs';
 
 /** signed round trips per second over plain ones. */
 export const MESSAGES_TARGET = 0.8;
@@ -59,7 +59,7 @@ export async function runMessagesBench({ rounds = 9, duration = 2, concurrency =
       config: { rounds, duration, concurrency },
       runs,
       rps: { plain: median(runs.map((r) => r.plain)), signed: median(runs.map((r) => r.signed)) },
-      ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+      ratio: spreadOf(ratios),
       target: MESSAGES_TARGET,
     };
   } finally {
@@ -78,8 +78,7 @@ export function formatMessagesBench(res) {
     ),
   );
   lines.push(
-    `median: plain ${fmtInt(res.rps.plain)}/s, signed ${fmtInt(res.rps.signed)}/s; signed/plain ${res.ratio.median.toFixed(2)}x ` +
-      `(rounds ${res.ratio.min.toFixed(2)}-${res.ratio.max.toFixed(2)}; target >= ${res.target}x)`,
+    `median: plain ${fmtInt(res.rps.plain)}/s, signed ${fmtInt(res.rps.signed)}/s; signed/plain ${fmtSpread(res.ratio)}; target >= ${res.target}x`,
   );
   return lines.join('\n');
 }

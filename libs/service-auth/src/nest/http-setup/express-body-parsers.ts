@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { JWE_MEDIA_TYPE } from '../../crypto/jwe-media-type.js';
 import { parserRefusal } from './parser-refusals.js';
+import { refusePrototypeKeys } from './prototype-key-reviver.js';
 
 /** The part of a Nest Express application used here (NestExpressApplication), described: platform-express is the app's dependency. */
 export interface ExpressParsersApp {
@@ -19,6 +20,8 @@ function keepRawBody(req: IncomingMessage & { rawBody?: Buffer }, _res: unknown,
  * - JSON, urlencoded, text/plain (a signed string body) and application/jose (an encrypted body,
  *   kept as bytes) are read up to `maxBodyBytes`, their bytes kept as `rawBody` whether or not the
  *   app was created with `rawBody: true`;
+ * - JSON with a `__proto__` key or a `constructor.prototype` is refused (400 body_malformed), as
+ *   Fastify's parser refuses it;
  * - `inflate: false`: nothing is ever decompressed (a body with a content coding is refused, 415
  *   content_encoding_unsupported, see PROTOCOL.md §2.2);
  * - then an error-handling middleware turns a parser's refusal into a ServiceAuthException with its
@@ -28,7 +31,7 @@ function keepRawBody(req: IncomingMessage & { rawBody?: Buffer }, _res: unknown,
  */
 export function useExpressBodyParsers(app: ExpressParsersApp, maxBodyBytes: number): void {
   const common = { limit: maxBodyBytes, inflate: false, verify: keepRawBody };
-  app.useBodyParser('json', common);
+  app.useBodyParser('json', { ...common, reviver: refusePrototypeKeys });
   app.useBodyParser('urlencoded', { ...common, extended: true });
   app.useBodyParser('text', { ...common, type: 'text/plain' });
   app.useBodyParser('raw', { ...common, type: JWE_MEDIA_TYPE });
