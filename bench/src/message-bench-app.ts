@@ -2,7 +2,8 @@
 // Compiled with bench-app.ts by `tsc -p bench/tsconfig.json` into bench/dist/message-bench-app.js.
 //
 // One TCP microservice answering `inventory.update` with what the store would answer, and the client
-// that calls it. Modes:
+// that calls it, started apart so that bench/messages.bench.mjs can run them in separate processes
+// (bench/message-bench-callee.mjs is the callee's process). Modes:
 //   plain   no ServiceAuthModule; a plain ClientProxy sends the data as it is
 //   signed  ServiceAuthModule.forRoot with one caller, 'order-service' (nonces in memory); the caller
 //           is a SignedClientsModule client: every send() signed, every answer signed and opened
@@ -32,7 +33,17 @@ const CALLER = 'order-service';
 /** SignedClientsModule takes upstreams as key material, URL included; a message does not use it. */
 const UNUSED_URL = 'http://inventory-service.invalid';
 
+/**
+ * The handler's own work, in µs of busy CPU: 0 is a no-op handler (the worst case for the ratio), 100
+ * stands for a handler that does something (a query, a cache round trip) before it answers.
+ */
+let handlerWorkMicros = 0;
+
 function stockAnswer(update: StockUpdate) {
+  if (handlerWorkMicros > 0) {
+    const until = performance.now() + handlerWorkMicros / 1000;
+    while (performance.now() < until);
+  }
   return { productId: update.productId, stock: 100 - update.quantity };
 }
 
@@ -84,24 +95,35 @@ async function signedClient(
   return { context, proxy: context.get(MessageBenchCaller).proxy };
 }
 
-export interface MessageBenchPair {
+export interface MessageBenchClient {
   /** One send() round trip: resolves with the (opened) answer. */
   send(update: StockUpdate): Promise<unknown>;
   close(): Promise<void>;
 }
 
-/** Starts the callee of `mode` on `port` (127.0.0.1) and connects its client. */
-export async function startMessageBenchPair(
+/** Starts the callee of `mode` on `port` (127.0.0.1); its handler busies itself `workMicros` µs per message. */
+export async function startMessageBenchCallee(
   mode: MessageBenchMode,
   port: number,
   credential: MessageBenchCredential,
-): Promise<MessageBenchPair> {
+  workMicros = 0,
+): Promise<INestMicroservice> {
+  handlerWorkMicros = workMicros;
   const callee: INestMicroservice = await NestFactory.createMicroservice<MicroserviceOptions>(calleeModule(mode, credential), {
     transport: Transport.TCP,
     options: { host: '127.0.0.1', port },
     logger: false,
   });
   await callee.listen();
+  return callee;
+}
+
+/** Connects the client of `mode` to a callee listening on `port`. */
+export async function startMessageBenchClient(
+  mode: MessageBenchMode,
+  port: number,
+  credential: MessageBenchCredential,
+): Promise<MessageBenchClient> {
   if (mode === 'plain') {
     const client: ClientProxy = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
     await client.connect();
@@ -109,7 +131,6 @@ export async function startMessageBenchPair(
       send: (update) => firstValueFrom(client.send('inventory.update', update)),
       close: async () => {
         await client.close();
-        await callee.close();
       },
     };
   }
@@ -119,7 +140,6 @@ export async function startMessageBenchPair(
     send: (update) => firstValueFrom(proxy.send('inventory.update', update)),
     close: async () => {
       await context.close();
-      await callee.close();
     },
   };
 }

@@ -1,3 +1,5 @@
+import type { HttpMessage } from '../protocol/http-message.js';
+
 /**
  * The signed form of a Nest microservice message (PROTOCOL.md "Signed messages"): the packet's
  * `data` is replaced by this envelope, whatever the transport. `payload` is the JSON text of the data
@@ -36,10 +38,26 @@ export function hasAnswerShape(value: unknown): value is { serviceAuthAnswer: un
   return typeof value === 'object' && value !== null && Object.prototype.hasOwnProperty.call(value, ANSWER_FIELD);
 }
 
-/** The envelope's string fields, by lowercase name; anything else is not a field and is ignored. */
+/**
+ * The envelope's string fields, by lowercase name, each trimmed as an HTTP field line is (RFC 9421
+ * §2.1); anything else is not a field and is ignored.
+ */
 export function envelopeFields(value: unknown): Map<string, string> {
   const fields = new Map<string, string>();
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fields;
-  for (const [name, field] of Object.entries(value)) if (typeof field === 'string') fields.set(name.toLowerCase(), field);
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) continue;
+    const field = (value as Record<string, unknown>)[name];
+    if (typeof field === 'string') fields.set(name.toLowerCase(), field.trim());
+  }
   return fields;
+}
+
+/**
+ * The HTTP message a signed message or answer is verified as: its kind as the method, its target,
+ * and the envelope's fields (envelopeFields) as its headers. Read from the Map as it is, where
+ * httpMessage() would copy a record into a Map of its own on every message.
+ */
+export function envelopeMessage(method: string, target: string, fields: ReadonlyMap<string, string>): HttpMessage {
+  return { method, target, authority: fields.get('host'), header: (name) => fields.get(name) };
 }

@@ -1,8 +1,7 @@
 import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { parseDecryptedJson } from '../crypto/decrypted-json.js';
-import { httpMessage } from '../protocol/http-message.js';
 import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../protocol/request-verifier.js';
-import { envelopeFields, hasEnvelopeShape, type MessageKind } from './message-envelope.js';
+import { envelopeFields, envelopeMessage, hasEnvelopeShape, type MessageKind } from './message-envelope.js';
 import { messageTarget } from './message-pattern.js';
 
 export interface IncomingSignedMessage {
@@ -35,7 +34,7 @@ export async function verifyMessage(
     throw new ServiceAuthError('body_malformed', 'A signed message carries its data as JSON text in "payload"');
   }
   const payload = envelope?.payload ?? '';
-  const request = httpMessage({ method: message.kind, target: messageTarget(message.route), headers: Object.fromEntries(fields) });
+  const request = envelopeMessage(message.kind, messageTarget(message.route), fields);
   const verified = await verifier.verify(request, Buffer.from(payload as string, 'utf8'), options);
   return { ...verified, data: parsePayload(payload as string) };
 }

@@ -6,7 +6,7 @@ import type { ParsedSignature } from '../protocol/parsed-signature.js';
 import { parseSignatureFields, serializeSignatureParams } from '../protocol/signature-fields.js';
 import { parseDecryptedJson } from '../crypto/decrypted-json.js';
 import { MessageAnswerRefusedError } from './message-answer-refused.error.js';
-import { ANSWER_FIELD, envelopeFields, hasAnswerShape, type SignedAnswerEnvelope } from './message-envelope.js';
+import { ANSWER_FIELD, envelopeFields, envelopeMessage, hasAnswerShape, type SignedAnswerEnvelope } from './message-envelope.js';
 import { signAnswerBase, verifyAnswerBase } from './answer-signature.js';
 
 /** The key an answer is signed with: the pair's, the one the request was verified with. */
@@ -24,6 +24,8 @@ export interface AnswerBinding {
 }
 
 const ANSWER_LABEL = 'answer';
+/** The method and target an answer's fields are read under; only `content-digest` and the parameters are signed. */
+const ANSWER_METHOD = 'ANSWER';
 
 /**
  * Signs one answer to a verified `send()`: the value's JSON text, its Content-Digest and a signature
@@ -50,7 +52,7 @@ export function signAnswer(
     alg: SIGNATURE_ALGORITHM,
     tag: binding.callerId,
   });
-  const base = buildSignatureBase(answerMessage(fields), components, params);
+  const base = buildSignatureBase(httpMessage({ method: ANSWER_METHOD, target: '/', headers: fields }), components, params);
   fields['signature-input'] = `${ANSWER_LABEL}=${params}`;
   fields['signature'] = `${ANSWER_LABEL}=:${signAnswerBase(key.hmacKey, base).toString('base64')}:`;
   return { [ANSWER_FIELD]: fields, payload };
@@ -95,7 +97,7 @@ export function openSignedAnswer(
     throw new MessageAnswerRefusedError(upstream, 'answer_invalid');
   }
   const key = keyOf(params.keyid);
-  const base = key && buildSignatureBase(answerMessage(Object.fromEntries(fields)), components, signature.signatureParams);
+  const base = key && buildSignatureBase(envelopeMessage(ANSWER_METHOD, '/', fields), components, signature.signatureParams);
   if (!key || !base || !verifyAnswerBase(key.hmacKey, base, signature.signature)) {
     throw new MessageAnswerRefusedError(upstream, 'answer_invalid');
   }
@@ -106,8 +108,4 @@ export function openSignedAnswer(
   } catch {
     throw new MessageAnswerRefusedError(upstream, 'answer_invalid');
   }
-}
-
-function answerMessage(fields: Record<string, string>) {
-  return httpMessage({ method: 'ANSWER', target: '/', headers: fields });
 }
