@@ -295,7 +295,7 @@ describe('two replicas over TCP sharing the Redis nonce store', () => {
 });
 
 /**
- * One request over Nest's TCP framing written by hand, as PROTOCOL.md §8.4 describes it for a caller
+ * One request over Nest's TCP framing written by hand, as PROTOCOL.md §8.5 describes it for a caller
  * that is not Nest: `<length>#<JSON>` out, the answer packets back until one is disposed.
  */
 function rawTcpRequest(port: number, packet: object): Promise<Record<string, unknown>[]> {

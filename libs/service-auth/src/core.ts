@@ -45,7 +45,8 @@ export { REASON_STATUS, type ReasonCode } from './errors/reason-codes.js';
 
 // Signed microservice messages (PROTOCOL.md "Signed messages")
 export { signMessage, type SignMessageInput } from './messages/message-signer.js';
-export { verifyMessage, type IncomingSignedMessage, type VerifiedMessage } from './messages/message-verifier.js';
+export { verifyMessage, type IncomingSignedMessage, type VerifiedMessage, type VerifyMessageOptions } from './messages/message-verifier.js';
+export type { MessageEncryptionPolicy } from './messages/message-encryption.js';
 export { signAnswer, openSignedAnswer, type AnswerKey, type AnswerBinding } from './messages/signed-answer.js';
 export type { SignedMessageEnvelope, SignedAnswerEnvelope, MessageKind } from './messages/message-envelope.js';
 export { MessageAnswerRefusedError, type MessageAnswerRefusedReason } from './messages/message-answer-refused.error.js';

@@ -3,7 +3,9 @@ export type MessageAnswerRefusedReason =
   /** The answer carries no signature: not from a callee that verified the request, or stripped in transit. */
   | 'answer_unsigned'
   /** A signature that does not bind this answer to this request (another nonce, caller or key, or altered bytes). */
-  | 'answer_invalid';
+  | 'answer_invalid'
+  /** A plaintext answer where the client asked for a sealed one (it sent an encrypted message). */
+  | 'answer_not_sealed';
 
 /**
  * Emitted by a signing message client's `send()` when the answer is not bound to the request it
@@ -20,7 +22,9 @@ export class MessageAnswerRefusedError extends Error {
     super(
       reason === 'answer_unsigned'
         ? `The answer from ${upstream} is not signed: refused`
-        : `The answer from ${upstream} is not bound to this request: refused`,
+        : reason === 'answer_not_sealed'
+          ? `The answer from ${upstream} is not sealed, and this request asked for a sealed answer: refused`
+          : `The answer from ${upstream} is not bound to this request: refused`,
     );
   }
 }

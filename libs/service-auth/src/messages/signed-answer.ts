@@ -5,6 +5,8 @@ import { buildSignatureBase } from '../protocol/signature-base.js';
 import type { ParsedSignature } from '../protocol/parsed-signature.js';
 import { parseSignatureFields, serializeSignatureParams } from '../protocol/signature-fields.js';
 import { parseDecryptedJson } from '../crypto/decrypted-json.js';
+import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
+import { openPayload, sealPayload } from './message-encryption.js';
 import { MessageAnswerRefusedError } from './message-answer-refused.error.js';
 import { ANSWER_FIELD, envelopeFields, envelopeMessage, hasAnswerShape, type SignedAnswerEnvelope } from './message-envelope.js';
 import { signAnswerBase, verifyAnswerBase } from './answer-signature.js';
@@ -13,6 +15,8 @@ import { signAnswerBase, verifyAnswerBase } from './answer-signature.js';
 export interface AnswerKey {
   readonly id: string;
   readonly hmacKey: Uint8Array;
+  /** The pair's encryption key: seals an answer (signAnswer's `seal`) and opens a sealed one. */
+  readonly encryptionKey?: Uint8Array;
 }
 
 /** What binds an answer to its request: the request's nonce, and the caller it goes back to. */
@@ -24,6 +28,8 @@ export interface AnswerBinding {
 }
 
 const ANSWER_LABEL = 'answer';
+const PLAIN_COMPONENTS = ['content-digest'];
+const SEALED_COMPONENTS = ['content-type', 'content-digest'];
 /** The method and target an answer's fields are read under; only `content-digest` and the parameters are signed. */
 const ANSWER_METHOD = 'ANSWER';
 
@@ -31,16 +37,30 @@ const ANSWER_METHOD = 'ANSWER';
  * Signs one answer to a verified `send()`: the value's JSON text, its Content-Digest and a signature
  * over `("content-digest")` (`()` for no value) whose `nonce` is the request's and whose `tag` is the
  * caller's id. An answer captured for one request is worthless for any other.
+ *
+ * With `seal`, the payload is the JWE of the value's JSON (`null` for no value, as HTTP seals "no
+ * data") under the pair's encryption key, with the request's nonce in its protected header, and the
+ * signature covers `("content-type" "content-digest")`, `content-type` being `application/jose`: a
+ * sealed answer says so under the signature, so it cannot be passed off as a plaintext one nor the reverse.
  */
 export function signAnswer(
   value: unknown,
   key: AnswerKey,
   binding: AnswerBinding,
   created = Math.floor(Date.now() / 1000),
+  { seal = false }: { seal?: boolean } = {},
 ): SignedAnswerEnvelope {
-  const payload = value === undefined ? '' : JSON.stringify(value);
+  const json = value === undefined ? '' : (JSON.stringify(value) ?? '');
   const fields: Record<string, string> = {};
   const components: string[] = [];
+  let payload = json;
+  if (seal) {
+    const { encryptionKey } = key;
+    if (!encryptionKey) throw new TypeError("A sealed answer needs the key's encryptionKey");
+    payload = sealPayload(json === '' ? 'null' : json, { id: key.id, encryptionKey }, binding.nonce);
+    fields['content-type'] = JWE_MEDIA_TYPE;
+    components.push('content-type');
+  }
   if (payload !== '') {
     fields['content-digest'] = createContentDigest(Buffer.from(payload, 'utf8'));
     components.push('content-digest');
@@ -61,12 +81,14 @@ export function signAnswer(
 /**
  * The value of a signed answer, or a MessageAnswerRefusedError when it is not bound to the request:
  * `answer_unsigned` (no signature), `answer_invalid` (a signature over something else, for another
- * request, caller or key). `keyOf` finds the pair's key by id (an answer may come signed with a key
- * being rotated in).
+ * request, caller or key, or a sealed payload that does not open under the pair's key for this
+ * request's nonce), `answer_not_sealed` (`sealed` asked for a sealed answer and it is not). `keyOf`
+ * finds the pair's key by id (an answer may come signed with a key being rotated in). A sealed
+ * answer is opened whether or not it was asked for.
  */
 export function openSignedAnswer(
   answer: unknown,
-  binding: AnswerBinding & { readonly upstream: string },
+  binding: AnswerBinding & { readonly upstream: string; readonly sealed?: boolean },
   keyOf: (keyId: string) => AnswerKey | undefined,
 ): unknown {
   const { upstream } = binding;
@@ -85,7 +107,9 @@ export function openSignedAnswer(
   }
   const { params, components } = signature;
   const payload = answer.payload;
-  const expected = payload === '' ? [] : ['content-digest'];
+  const sealed = isJweMediaType(fields.get('content-type'));
+  if (binding.sealed && !sealed) throw new MessageAnswerRefusedError(upstream, 'answer_not_sealed');
+  const expected = sealed ? SEALED_COMPONENTS : payload === '' ? [] : PLAIN_COMPONENTS;
   if (
     components.length !== expected.length ||
     components.some((c, i) => c !== expected[i]) ||
@@ -104,7 +128,8 @@ export function openSignedAnswer(
   if (payload === '') return undefined;
   try {
     verifyContentDigest(fields.get('content-digest'), Buffer.from(payload, 'utf8'));
-    return parseDecryptedJson(payload);
+    if (!sealed) return parseDecryptedJson(payload);
+    return openPayload(payload, (kid) => keyOf(kid)?.encryptionKey, { nonce: binding.nonce });
   } catch {
     throw new MessageAnswerRefusedError(upstream, 'answer_invalid');
   }

@@ -6,8 +6,9 @@ import { verifiedMessageOf } from './verified-messages.js';
 
 /**
  * Signs every answer of a verified `send()` with the key the request was verified with, bound to its
- * nonce (signed-answer.ts): the signing client refuses any answer that is not. HTTP, events and
- * public handlers pass through untouched.
+ * nonce (signed-answer.ts): the signing client refuses any answer that is not. It is sealed under that
+ * key when the guard said so (an encrypted message, a signed `accept: application/jose`, or the
+ * handler's `required` encryption policy). HTTP, events and public handlers pass through untouched.
  */
 @Injectable()
 export class SignedAnswerInterceptor implements NestInterceptor {
@@ -17,6 +18,7 @@ export class SignedAnswerInterceptor implements NestInterceptor {
     const verified = incoming.kind === 'SEND' ? verifiedMessageOf(incoming.rpcContext) : undefined;
     if (!verified) return next.handle();
     const binding = { nonce: verified.caller.nonce, callerId: verified.caller.id };
-    return next.handle().pipe(map((value: unknown) => signAnswer(value, verified.key, binding)));
+    const seal = { seal: verified.sealAnswer };
+    return next.handle().pipe(map((value: unknown) => signAnswer(value, verified.key, binding, undefined, seal)));
   }
 }

@@ -10,7 +10,8 @@ import type { ServiceAuthKeys } from '../service-auth-keys.service.js';
  * A ClientProxy's `send()` and `emit()`, signed for one upstream: every message goes out as a signed
  * envelope (a fresh nonce each time, so a resubscribed `send()` is signed again), and every answer
  * to a `send()` must be signed by the upstream and bound to that request's nonce, or the Observable
- * errors with MessageAnswerRefusedError. Refusals by the upstream arrive as errors holding
+ * errors with MessageAnswerRefusedError. With `encrypt`, payloads go out encrypted and an answer
+ * that is not sealed is refused (`answer_not_sealed`). Refusals by the upstream arrive as errors holding
  * `{ status, reason, message }`, as from any RpcException.
  */
 export class SignedClientProxy {
@@ -22,6 +23,8 @@ export class SignedClientProxy {
     readonly upstream: string,
     /** This service's id, as the upstream knows it: the audience of the answers. */
     private readonly serviceId: string,
+    /** Encrypt every message's payload and insist on sealed answers (the module's `encrypt` for this upstream). */
+    readonly encrypt = false,
   ) {}
 
   connect(): Promise<unknown> {
@@ -39,8 +42,8 @@ export class SignedClientProxy {
 
   send<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult> {
     return defer(() => {
-      const { envelope, nonce } = signMessage({ kind: 'SEND', pattern, data }, this.signingKey());
-      const binding = { nonce, callerId: this.serviceId, upstream: this.upstream };
+      const { envelope, nonce } = signMessage({ kind: 'SEND', pattern, data, encrypt: this.encrypt }, this.signingKey());
+      const binding = { nonce, callerId: this.serviceId, upstream: this.upstream, sealed: this.encrypt };
       return this.inner
         .send<unknown>(pattern, envelope)
         .pipe(
@@ -51,7 +54,7 @@ export class SignedClientProxy {
 
   /** Signed at once: an emit is sent when it is called, as with ClientProxy. */
   emit<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult> {
-    const { envelope } = signMessage({ kind: 'EMIT', pattern, data }, this.signingKey());
+    const { envelope } = signMessage({ kind: 'EMIT', pattern, data, encrypt: this.encrypt }, this.signingKey());
     return this.inner.emit<TResult>(pattern, envelope);
   }
 

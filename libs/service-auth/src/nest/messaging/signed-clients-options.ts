@@ -20,5 +20,10 @@ export interface SignedClientsModuleOptions {
   serviceId: string;
   keys?: KeyMaterial;
   keyProvider?: KeyProvider;
+  /**
+   * Encrypt message payloads (JWE, A256GCM under the pair's encryption key, as SignedHttpModule's
+   * `encrypt`) and require sealed answers: `true` for every upstream, or the upstream ids to encrypt for.
+   */
+  encrypt?: boolean | string[];
   clients: SignedClientDefinition[];
 }

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { ClientProxyFactory } from '@nestjs/microservices';
+import { appliesTo } from '../../client/resolved-client-options.js';
 import { KeyConfigurationError } from '../../errors/key-configuration.error.js';
 import { ServiceAuthKeys } from '../service-auth-keys.service.js';
 import { SignedClientProxy } from './signed-client-proxy.js';
@@ -25,7 +26,8 @@ export class SignedClientsModule {
       inject: [SIGNED_CLIENT_KEYS],
       useFactory: (keys: ServiceAuthKeys) => {
         const { name: _name, upstream, ...transport } = definition;
-        return new SignedClientProxy(ClientProxyFactory.create(transport), keys, upstream, options.serviceId);
+        const encrypt = appliesTo(options.encrypt ?? false, upstream);
+        return new SignedClientProxy(ClientProxyFactory.create(transport), keys, upstream, options.serviceId, encrypt);
       },
     }));
     return {

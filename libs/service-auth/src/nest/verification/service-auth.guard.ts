@@ -146,7 +146,12 @@ export class ServiceAuthGuard implements CanActivate {
       verified = await verifyMessage(
         this.verifier,
         { kind: incoming.kind, route: incoming.route, data: incoming.data },
-        { isTrusted: route.isTrusted },
+        {
+          isTrusted: route.isTrusted,
+          encryption: route.encryption,
+          callerEncryptionKey: (callerId, keyId) => this.keys.ring.findCallerKey(callerId, keyId)?.encryptionKey,
+          maxPayloadBytes: this.maxBodyBytes,
+        },
       );
     } catch (err) {
       return this.refuseMessage(incoming, started, err, already?.caller.id);
@@ -309,7 +314,12 @@ export class ServiceAuthGuard implements CanActivate {
     if (!route) {
       const access = this.routeAccess(context);
       const trusted = !access.public && access.callers ? new Set(access.callers) : undefined;
-      route = { public: access.public, isTrusted: trusted && ((id: string) => trusted.has(id)) };
+      route = {
+        public: access.public,
+        isTrusted: trusted && ((id: string) => trusted.has(id)),
+        encryption:
+          this.reflector.getAllAndOverride<EncryptionPolicy>(ENCRYPTION_POLICY_METADATA, [handler, controller]) ?? this.defaultEncryption,
+      };
       routes.set(handler, route);
     }
     return route;
@@ -340,6 +350,8 @@ export class ServiceAuthGuard implements CanActivate {
 interface RouteDecision {
   public: boolean;
   isTrusted?: TrustPolicy;
+  /** The handler's encryption policy (@EncryptedBody(), else its controller's, else the module's): read for messages. */
+  encryption?: EncryptionPolicy;
 }
 
 /** A route that any configured caller may use (a resolver's own list is applied after verification). */
