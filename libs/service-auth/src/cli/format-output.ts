@@ -46,8 +46,8 @@ export function formatKeygen(result: KeygenResult): string {
 export function formatRotation(plan: RotationPlan): string {
   const lines = [
     `# nest-service-auth rotate: ${plan.callerId} -> ${plan.calleeId}, key ${plan.key.id} replaces ${plan.previousKeyId}`,
-    '# In this order. After each step, reload the keys (ServiceAuthKeys.reload()) or restart every replica',
-    '# of that service, and only then go on to the next step.',
+    '# In this order. After each step, restart every replica of that service with the new value (a running',
+    '# process does not re-read its environment), and only then go on to the next step.',
   ];
   plan.steps.forEach((step, i) => {
     lines.push(

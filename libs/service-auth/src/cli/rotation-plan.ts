@@ -17,7 +17,7 @@ export interface RotationRequest extends ServicePair {
   now?: Date;
 }
 
-/** One step of the rollout: set `variable` to `value` on `service`, then reload or restart it. */
+/** One step of the rollout: set `variable` to `value` on `service`, then restart its replicas. */
 export interface RotationStep {
   readonly service: string;
   readonly side: 'caller' | 'callee';
@@ -37,7 +37,7 @@ export interface RotationPlan extends ServicePair {
 /**
  * The next credential of a pair and the rollout that replaces the current one without a refused
  * request: every step's value is accepted alongside the other service's state before and after it
- * (PROTOCOL.md, rotation; README "Rotation without downtime").
+ * (PROTOCOL.md, rotation; docs/keys-and-rotation.md).
  */
 export function planRotation(request: RotationRequest): RotationPlan {
   const { callerId, calleeId, prefix } = request;

@@ -69,8 +69,9 @@ function idList(value: string | undefined): string[] {
  * - outbound: `<PREFIX>_UPSTREAMS` names the services this one calls (their own service ids),
  *   `<PREFIX>_UPSTREAM_<ID>_URL` where each one is, and `<PREFIX>_UPSTREAM_<ID>_KEYS` this service's
  *   keys for calling it (the first one signs).
- * ID is the service id as produced by envName. Values are read on every load, so changing them and
- * calling reload rotates keys in place.
+ * ID is the service id as produced by envName. Values are read on every load: with a `get` over a
+ * source that changes at run time, reload picks up new values; `process.env` (the default) is not
+ * changed from outside a running process, so new values there take a restart.
  */
 export class EnvKeyProvider implements KeyProvider {
   private readonly get: (name: string) => string | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { checkRequestTarget, checkRoutedTarget } from './request-target.js';
+import { checkRequestTarget, checkRoutedHost, checkRoutedTarget } from './request-target.js';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
 
 function refusal(check: () => void): string | undefined {
@@ -108,5 +108,26 @@ describe('checkRoutedTarget: the router must read the target received, or what E
     ['a longer URL than received', '/1', '/echo/1', ''],
   ])('refused: %s', (_name, received, routed, mountPoint) => {
     expect(refusal(() => checkRoutedTarget(received, routed, mountPoint))).toMatch(/^request_target_invalid: /);
+  });
+});
+
+describe('checkRoutedHost: a host-scoped route must be chosen by the host of the authority received (signed as @authority)', () => {
+  it.each([
+    ['the same host', 'api.bank.local', 'api.bank.local'],
+    ['the port left out by the router', 'api.bank.local:8443', 'api.bank.local'],
+    ['another case', 'API.Bank.Local', 'api.bank.local'],
+    ['an IPv6 literal with its port', '[::1]:3000', '[::1]'],
+    ['no Host at all, no host routed', undefined, ''],
+  ])('accepted: %s', (_name, authority, routed) => {
+    expect(refusal(() => checkRoutedHost(authority, routed))).toBeUndefined();
+  });
+
+  it.each([
+    ['another host (X-Forwarded-Host under a trusted proxy)', 'api.bank.local', 'admin.bank.local'],
+    ['a host where Host had none', undefined, 'admin.bank.local'],
+    ['a subdomain of the host', 'bank.local', 'admin.bank.local'],
+    ['another IPv6 literal', '[::1]:3000', '[::2]'],
+  ])('refused: %s', (_name, authority, routed) => {
+    expect(refusal(() => checkRoutedHost(authority, routed))).toMatch(/^request_target_invalid: /);
   });
 });

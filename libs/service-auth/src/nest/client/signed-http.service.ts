@@ -1,11 +1,13 @@
 import { Logger } from '@nestjs/common';
-import axios, { type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
 import { callHeaders } from '../../client/call-headers.js';
 import { OutgoingRequestRefusedError } from '../../client/outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from '../../client/outgoing-request.js';
 import { checkCallConfig, guardedAdapter, refusedAnswer, refuseRedirect, transportConfig } from '../../client/outgoing-transport.js';
+import { ownAxiosInstance } from '../../client/own-axios-instance.js';
 import { redactedError } from '../../client/redacted-error.js';
+import { redactedResponse } from '../../client/redacted-response.js';
 import { appliesTo, type ResolvedClientOptions } from '../../client/resolved-client-options.js';
 import { RetryPolicy } from '../../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../../client/upstream-circuit-breakers.js';
@@ -54,14 +56,9 @@ export class SignedHttpService {
     private readonly client: ResolvedClientOptions,
   ) {
     // The transport settings as the instance's defaults too, so that axiosRef used directly starts
-    // from them; every signed call forces them again (transportConfig, guardedAdapter).
-    this.instance = axios.create({
-      maxRedirects: 0,
-      proxy: false,
-      maxContentLength: client.maxResponseBytes,
-      maxBodyLength: client.maxRequestBytes,
-      timeout: client.timeoutMs,
-    });
+    // from them; every signed call forces them again (transportConfig, guardedAdapter). Nothing of
+    // the process-global axios.defaults is inherited (client/own-axios-instance.ts).
+    this.instance = ownAxiosInstance(client);
     this.adapter = guardedAdapter(client, () => this.instance.defaults.adapter);
     this.retry = client.retry === false ? undefined : new RetryPolicy(client.retry);
     this.breakers =
@@ -230,7 +227,7 @@ export class SignedHttpService {
         prepared.nonce,
       ) as T;
     }
-    return response;
+    return redactedResponse(response);
   }
 }
 

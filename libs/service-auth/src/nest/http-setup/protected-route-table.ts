@@ -77,9 +77,11 @@ export class ProtectedRouteTable implements OnApplicationBootstrap {
     if (this.protectedRoutes.length === 0) return undefined;
     const upper = method?.toUpperCase();
     if (this.openMethods.has(undefined) || this.openMethods.has(upper)) return undefined;
+    if (upper === 'HEAD' && this.openMethods.has('GET')) return undefined;
     let found: string | undefined;
     for (const route of this.protectedRoutes) {
-      if (routeServes(route, upper) && route.regexp.test(path)) {
+      // A GET route also serves HEAD (both adapters answer HEAD with the GET handler).
+      if ((routeServes(route, upper) || (upper === 'HEAD' && route.method === 'GET')) && route.regexp.test(path)) {
         found = route.pattern;
         break;
       }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionC
 import { Reflector } from '@nestjs/core';
 import type { HttpMessage } from '../../protocol/http-message.js';
 import type { RequestVerifier, TrustPolicy, VerifiedRequest } from '../../protocol/request-verifier.js';
-import { checkRoutedTarget } from '../../protocol/request-target.js';
+import { checkRoutedHost, checkRoutedTarget } from '../../protocol/request-target.js';
 import { ServiceAuthError } from '../../errors/service-auth.error.js';
 import type { VerificationEvent, VerificationObserver } from '../../metrics/verification-observer.js';
 import {
@@ -24,6 +24,7 @@ import { setVerifiedRequest } from './verified-request.js';
 import { RoutingComponents } from './routing-components.js';
 import { declaredRouteOf, routePattern } from './route-pattern.js';
 import { contextRequestOf } from './execution-context-request.js';
+import { versionReadsOf } from './version-reads.js';
 import { asGraphQLRefusal, messageRefusal, unverifiedContextRefusal } from './context-refusal.js';
 import { incomingMessageOf, type IncomingMessageView } from '../messaging/incoming-message.js';
 import { setVerifiedMessage, verifiedMessageOf } from '../messaging/verified-messages.js';
@@ -87,11 +88,13 @@ export class ServiceAuthGuard implements CanActivate {
       const message = requestMessage(req);
       // Target and Content-Encoding before the body is read; then the URL the router chose this
       // handler by must be the target that will be verified (or, under an Express mount point,
-      // exactly what Express says it left of it).
+      // exactly what Express says it left of it), and so must the host of a host-scoped controller.
       this.verifier.precheck(message);
       checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
+      const routedHost = this.routing?.routedHostOf(req);
+      if (routedHost !== undefined) checkRoutedHost(message.authority, routedHost);
       const body = await rawBodyNow(req, this.maxBodyBytes);
-      verified = await this.verify(message, body, route);
+      verified = await this.verify(req, message, body, route);
     } catch (err) {
       return this.refuse(context, req, started, err);
     }
@@ -244,12 +247,28 @@ export class ServiceAuthGuard implements CanActivate {
     const message = requestMessage(req);
     this.verifier.precheck(message);
     checkRoutedTarget(message.target, nodeRequest(req).url, mountPointOf(req));
-    return this.verify(message, await rawBodyNow(req, this.maxBodyBytes), ANY_CALLER);
+    return this.verify(req, message, await rawBodyNow(req, this.maxBodyBytes), ANY_CALLER);
   }
 
-  /** The verifier's checks, with the components this application routes by (see RoutingComponents). */
-  private verify(message: HttpMessage, body: Buffer, route: RouteDecision): Promise<VerifiedRequest> {
-    return this.verifier.verify(message, body, { isTrusted: route.isTrusted, requiredComponents: this.routing?.components });
+  /**
+   * The verifier's checks, with the components this application routes by (see RoutingComponents)
+   * and the headers a custom version extractor read to choose this request's handler (VersionReads).
+   */
+  private verify(req: ServiceAuthRequest, message: HttpMessage, body: Buffer, route: RouteDecision): Promise<VerifiedRequest> {
+    let required = this.routing?.components;
+    const versionReads = versionReadsOf(nodeRequest(req));
+    if (versionReads) {
+      let read: readonly string[];
+      try {
+        read = versionReads.requiredComponents();
+      } catch (err) {
+        // A stranger is told about its API key first, as everywhere else.
+        this.verifier.identifyCaller(message);
+        throw err;
+      }
+      if (read.length > 0) required = [...(required ?? []), ...read];
+    }
+    return this.verifier.verify(message, body, { isTrusted: route.isTrusted, requiredComponents: required });
   }
 
   /** The request is verified: its caller (and, privately, its key) goes on the request. */
