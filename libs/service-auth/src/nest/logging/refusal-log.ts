@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ReasonCode } from '../../errors/reason-codes.js';
 import { LogLine } from './log-line.js';
-import { rejectionLogEntry } from './rejection-log.js';
+import { cutPath, rejectionLogEntry } from './rejection-log.js';
 import type { ResolvedServiceAuthOptions } from '../options/resolved-options.js';
 import { RESOLVED_OPTIONS, VERIFIED_CALLER_PROPERTY } from '../options/service-auth.constants.js';
 import type { ServiceAuthRequest } from '../adapters/service-auth-request.js';
@@ -77,6 +77,26 @@ export class RefusalLog implements OnApplicationShutdown {
     const entry = rejectionLogEntry(req, refusal.reason, refusal.status, caller, {
       ...(refusal.detail ? { detail: refusal.detail } : {}),
       ...(refusal.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
+    });
+    if (refusal.status >= 500) this.logger.error(entry);
+    else this.logger.warn(entry);
+  }
+
+  /**
+   * Logs the refusal of a microservice message: as `write`, with the message's kind (`SEND`, `EMIT`)
+   * for the method and its handler's declared pattern (never the payload).
+   */
+  writeMessage(refusal: LoggedRefusal, kind: string, pattern: string, claimedCaller?: () => string | undefined): void {
+    const caller = STRANGER_REASONS.has(refusal.reason) ? undefined : claimedCaller?.();
+    if (caller === undefined && !this.admit(refusal.reason, kind, pattern)) return;
+    const entry = new LogLine({
+      event: 'service_auth_rejected',
+      reason: refusal.reason,
+      status: refusal.status,
+      caller,
+      method: kind,
+      pattern: cutPath(pattern),
+      ...(refusal.detail ? { detail: refusal.detail } : {}),
     });
     if (refusal.status >= 500) this.logger.error(entry);
     else this.logger.warn(entry);

@@ -10,20 +10,17 @@ import { ServiceAuthKeys } from '../service-auth-keys.service.js';
 type MetadataTarget = Parameters<Reflector['get']>[1];
 
 /**
- * The metadata of handlers served by contexts the library does not verify: microservice message and
- * event patterns (@MessagePattern, @EventPattern) and WebSocket messages (@SubscribeMessage).
+ * The metadata of handlers served by contexts the library does not verify: WebSocket messages
+ * (@SubscribeMessage). Microservice messages are verified (signed envelopes).
  */
-const UNVERIFIED_HANDLER_METADATA = [
-  ['microservices:pattern', 'microservice message pattern'],
-  ['message', 'WebSocket message'],
-] as const;
+const UNVERIFIED_HANDLER_METADATA = [['message', 'WebSocket message']] as const;
 
 /**
  * Refuses to start on a route declaration that cannot do what it says:
  * - a @TrustedCaller naming a caller that is not configured (a typo there would otherwise lock a
  *   route to nobody, silently, until the first production call fails);
- * - a @TrustedCaller on a handler served by a context the library does not verify (microservice or
- *   WebSocket messages): no caller is ever verified there;
+ * - a @TrustedCaller on a handler served by a context the library does not verify (WebSocket
+ *   messages): no caller is ever verified there;
  * - a @Caller() on a @PublicRoute() handler or on such a handler: it would have no caller to give.
  * Controllers and providers alike are read: resolvers and gateways are providers.
  */
@@ -75,7 +72,7 @@ export class TrustedCallerValidator implements OnModuleInit {
     const unverified = UNVERIFIED_HANDLER_METADATA.find(([key]) => this.reflector.get<unknown>(key, handler) !== undefined)?.[1];
     if (unverified && !access.public && access.callers) {
       throw new Error(
-        `@TrustedCaller on ${where}, a ${unverified} handler: such messages are not verified (only HTTP requests and GraphQL over HTTP are), ` +
+        `@TrustedCaller on ${where}, a ${unverified} handler: such messages are not verified (HTTP requests, GraphQL over HTTP and microservice messages are), ` +
           'so no caller can be trusted there and every message would be refused. Remove @TrustedCaller from it, ' +
           'or mark it @PublicRoute() to accept unauthenticated messages.',
       );
