@@ -67,6 +67,8 @@ export interface ReplayOptions extends ReplayWindowOptions {
  *   with no callers configured, every such route is refused (and start-up says so).
  * - `'manual'`: the guard is provided but not registered; the application registers it itself (its
  *   own subclass as APP_GUARD, after its other guards, or with @UseGuards on some controllers).
+ *   The early stranger check of ServiceAuthModule.setup then refuses only on routes that declare
+ *   they need a caller (ServiceAuthGuard in their @UseGuards, @TrustedCaller, a @Caller() parameter).
  * A service that accepts no signed callers does not register ServiceAuthModule at all; to call other
  * services it imports SignedHttpModule.register() (`nest-service-auth/client`) alone.
  */
