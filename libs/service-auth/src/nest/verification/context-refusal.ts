@@ -30,7 +30,7 @@ const UNVERIFIED_MESSAGES: Record<string, string> = {
     'Mark it @PublicRoute() to accept unauthenticated messages.',
   ws: 'WebSocket messages are not verified, and this handler is not public. Mark it @PublicRoute() to accept unauthenticated messages.',
   graphql:
-    'GraphQL operations outside an HTTP request (subscriptions) are not verified, and this resolver is not public. ' +
+    'GraphQL operations outside an HTTP request (subscriptions, operations over a WebSocket) are not verified, and this resolver is not public. ' +
     'Mark it @PublicRoute() to accept unauthenticated operations.',
 };
 
