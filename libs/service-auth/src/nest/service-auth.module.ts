@@ -119,7 +119,19 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     StrangersRefusedBeforeBody,
     TrustedCallerValidator,
   ],
-  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, RefusalLog, HttpRoutingConfig],
+  // Everything ServiceAuthGuard injects, so that with `guard: 'manual'` the app can apply it with
+  // @UseGuards, register a subclass of it as APP_GUARD, or inject it into a guard of its own.
+  exports: [
+    ServiceAuthKeys,
+    ServiceAuthGuard,
+    REQUEST_VERIFIER,
+    NONCE_STORE,
+    RESOLVED_OPTIONS,
+    VERIFICATION_OBSERVER,
+    RefusalLog,
+    RoutingComponents,
+    HttpRoutingConfig,
+  ],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
   /**

@@ -27,7 +27,7 @@ export function asGraphQLRefusal(error: unknown): unknown {
 const UNVERIFIED_MESSAGES: Record<string, string> = {
   ws: 'WebSocket messages are not verified, and this handler is not public. Mark it @PublicRoute() to accept unauthenticated messages.',
   graphql:
-    'GraphQL operations outside an HTTP request (subscriptions) are not verified, and this resolver is not public. ' +
+    'GraphQL operations outside an HTTP request (subscriptions, operations over a WebSocket) are not verified, and this resolver is not public. ' +
     'Mark it @PublicRoute() to accept unauthenticated operations.',
 };
 
