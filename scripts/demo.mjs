@@ -187,7 +187,9 @@ async function sendMessage(data, { key, nonce } = {}) {
   messageClient ??= ClientProxyFactory.create({ transport: Transport.TCP, options: { host: HOST, port: INVENTORY_MESSAGE_PORT } });
   try {
     const answer = await firstValueFrom(messageClient.send('inventory.update', data));
-    const json = nonce ? openSignedMessageAnswer(answer, { nonce, callerId: 'order-service', upstream: 'inventory-service' }, () => key) : answer;
+    const json = nonce
+      ? openSignedMessageAnswer(answer, { nonce, callerId: 'order-service', upstream: 'inventory-service' }, () => key)
+      : answer;
     return { status: 200, text: JSON.stringify(json), json };
   } catch (error) {
     return { status: error?.status ?? 500, text: JSON.stringify(error), json: error };

@@ -257,7 +257,12 @@ export class SignedHttpService {
         );
       } catch (err) {
         if (!(err instanceof AnswerSignatureError)) throw err;
-        throw new UpstreamAnswerRefusedError(origin, err.reason, { status: response.status, detail: err.message, upstreamId: upstream.id, keyId: key.id });
+        throw new UpstreamAnswerRefusedError(origin, err.reason, {
+          status: response.status,
+          detail: err.message,
+          upstreamId: upstream.id,
+          keyId: key.id,
+        });
       }
     }
     if (prepared.answerSealed) {
