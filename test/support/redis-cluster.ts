@@ -34,6 +34,8 @@ export interface RedisClusterHandle {
   masterPortOf(key: string): Promise<number>;
   /** SIGKILL the master serving `key`'s slot; resolves with its port once it has exited. */
   killMasterOf(key: string): Promise<number>;
+  /** Starts the killed nodes again (same port, empty dataset): each rejoins as a replica of the master that took over. */
+  restartKilled(): Promise<void>;
   /**
    * Resolves once every live node says `cluster_state:ok` and there are `masters` masters (a
    * replica was promoted for a killed one); `withReplicas`: and each master has a synced replica.
@@ -63,7 +65,14 @@ export function findRedisCliBinary(): string {
 
 /** A short-lived admin connection to one node; errors are the caller's to handle. */
 async function withNode<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
-  const node = new Redis({ host: LOOPBACK, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const node = new Redis({
+    host: LOOPBACK,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  });
   node.on('error', () => undefined);
   try {
     await node.connect();
@@ -78,8 +87,9 @@ export async function startRedisCluster({ masters = 3 } = {}): Promise<RedisClus
   const cli = findRedisCliBinary();
   const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
   const servers = new Map<number, RedisServerHandle>();
+  const killed = new Map<number, RedisServerHandle>();
   const stop = async () => {
-    await Promise.all([...servers.values()].map((server) => server.stop()));
+    await Promise.all([...servers.values(), ...killed.values()].map((server) => server.stop()));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -107,9 +117,13 @@ export async function startRedisCluster({ masters = 3 } = {}): Promise<RedisClus
         return port;
       }),
     );
-    await promisify(execFile)(cli, ['--cluster', 'create', ...started.map((port) => `${LOOPBACK}:${port}`), '--cluster-replicas', '1', '--cluster-yes'], {
-      timeout: 30_000,
-    });
+    await promisify(execFile)(
+      cli,
+      ['--cluster', 'create', ...started.map((port) => `${LOOPBACK}:${port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      {
+        timeout: 30_000,
+      },
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -140,7 +154,9 @@ export async function startRedisCluster({ masters = 3 } = {}): Promise<RedisClus
           livePorts().map((port) => withNode(port, (node) => node.role()).then((role) => (role[0] === 'master' ? port : undefined))),
         );
         const ready = await Promise.all(
-          masterPorts.filter((port): port is number => port !== undefined).map((port) => withNode(port, (node) => node.info('replication'))),
+          masterPorts
+            .filter((port): port is number => port !== undefined)
+            .map((port) => withNode(port, (node) => node.info('replication'))),
         );
         last = states.find((info) => !info.includes('cluster_state:ok')) ?? '';
         // withReplicas: every master has a synced replica, so WAIT 1 is satisfied and a failover has a candidate.
@@ -170,7 +186,15 @@ export async function startRedisCluster({ masters = 3 } = {}): Promise<RedisClus
       if (!server) throw new Error(`port ${port} is not a node of this cluster`);
       await server.kill();
       servers.delete(port);
+      killed.set(port, server);
       return port;
+    },
+    restartKilled: async () => {
+      for (const [port, server] of killed) {
+        await server.restart();
+        killed.delete(port);
+        servers.set(port, server);
+      }
     },
     waitUntilHealthy,
     stop,

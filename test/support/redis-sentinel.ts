@@ -35,13 +35,22 @@ export interface RedisSentinelHandle {
   readonly replicaLink: TcpLink;
   /** The master's port according to the Sentinels (asked in turn until one answers). */
   masterPort(): Promise<number>;
+  /** Starts one more replica of the current master; resolves once it is in sync. */
+  addReplica(): Promise<RedisServerHandle>;
   /** Resolves once every Sentinel names the replica as the master. */
   waitForPromotion(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 async function ask<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
-  const node = new Redis({ host: LOOPBACK, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const node = new Redis({
+    host: LOOPBACK,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  });
   node.on('error', () => undefined);
   try {
     await node.connect();
@@ -80,7 +89,9 @@ export async function startRedisSentinel({ sentinelCount = 3, quorum = 2 } = {})
     replicaLink = await startTcpLink(master.port);
     const replica = await startRedisServer({ dir, args: ['--replicaof', LOOPBACK, String(replicaLink.port)] });
     started.push(replica);
-    await until('replica in sync', 10_000, async () => /master_link_status:up/.test(await ask(replica.port, (node) => node.info('replication'))));
+    await until('replica in sync', 10_000, async () =>
+      /master_link_status:up/.test(await ask(replica.port, (node) => node.info('replication'))),
+    );
 
     const sentinelPorts = await Promise.all(Array.from({ length: sentinelCount }, () => findFreePort()));
     for (const port of sentinelPorts) {
@@ -112,7 +123,9 @@ export async function startRedisSentinel({ sentinelCount = 3, quorum = 2 } = {})
     const masterPort = async (): Promise<number> => {
       for (const port of sentinelPorts) {
         try {
-          const [, masterPortText] = (await ask(port, (node) => node.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME))) as string[];
+          const [, masterPortText] = (await ask(port, (node) =>
+            node.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME),
+          )) as string[];
           return Number(masterPortText);
         } catch {
           // that Sentinel is not answering: ask the next
@@ -128,6 +141,14 @@ export async function startRedisSentinel({ sentinelCount = 3, quorum = 2 } = {})
       replica,
       replicaLink,
       masterPort,
+      addReplica: async () => {
+        const server = await startRedisServer({ dir, args: ['--replicaof', LOOPBACK, String(await masterPort())] });
+        started.push(server);
+        await until('new replica in sync', 10_000, async () =>
+          /master_link_status:up/.test(await ask(server.port, (node) => node.info('replication'))),
+        );
+        return server;
+      },
       waitForPromotion: (timeoutMs = 30_000) =>
         until('replica promoted', timeoutMs, async () => {
           const ports = await Promise.all(

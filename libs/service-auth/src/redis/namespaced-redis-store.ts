@@ -108,6 +108,11 @@ export abstract class NamespacedRedisStore {
     });
   }
 
+  /** True when the store talks to a Redis Cluster (its keys must then share a hash tag per operation). */
+  protected get onCluster(): boolean {
+    return (this.connection.client as { isCluster?: boolean }).isCluster === true;
+  }
+
   /** The store's own error for "cannot answer now"; `reason` is already free of passwords. */
   protected abstract unavailable(reason: string, cause?: Error): Error;
 

@@ -88,7 +88,10 @@ export class RedisConnection {
   readonly client: RedisClient;
   readonly ownsClient: boolean;
   private readonly secrets: string[];
+  /** An owned client that finds its master through Sentinel (and subscribes to the Sentinels for failovers). */
+  private readonly viaSentinel: boolean = false;
   private closedFlag = false;
+  private revival: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
 
   constructor(options: RedisConnectionOptions) {
@@ -147,6 +150,7 @@ export class RedisConnection {
       requireAddresses(options.owner, 'sentinel.sentinels', sentinels);
       if (typeof name !== 'string' || name.length === 0) throw new TypeError(`${options.owner}: sentinel.name must be a non-empty string`);
       this.secrets = secretsOf(password, sentinelPassword);
+      this.viaSentinel = true;
       this.client = new ioredisModule.Redis({
         ...failFast,
         sentinels,
@@ -158,12 +162,22 @@ export class RedisConnection {
         db,
         tls,
         enableTLSForSentinelMode: tls !== undefined,
-        // Learn of a promotion from the Sentinels' +switch-master at once instead of on the next failed command.
-        failoverDetector: true,
+        // No failoverDetector: its +switch-master handler disconnects the connector, and when that lands
+        // while ioredis is still resolving the new master, the client ends for good. A dead master's
+        // socket closes anyway, and a demoted one answers READONLY (reconnectOnError).
         retryStrategy,
         sentinelRetryStrategy: retryStrategy,
       });
     }
+    // An owned client must never stay down: when ioredis gives up on its own (a connector that failed
+    // mid-connection ends the client instead of retrying), connect it again after the capped backoff.
+    this.client.on('end', () => {
+      if (this.closedFlag || this.revival) return;
+      this.revival = setTimeout(() => {
+        this.revival = undefined;
+        if (!this.closedFlag && this.client.status === 'end') this.client.connect().catch(() => undefined);
+      }, REDIS_MAX_RECONNECT_DELAY_MS);
+    });
     const onError = options.onError;
     // Attached synchronously, before the first connection attempt can emit anything.
     this.client.on('error', (err: unknown) => {
@@ -212,16 +226,19 @@ export class RedisConnection {
   async close(graceMs = 1000): Promise<void> {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    clearTimeout(this.revival);
     if (!this.ownsClient) return;
     const client = this.client;
-    if (client.status === 'end') return;
+    if (client.status === 'end' && !this.viaSentinel) return;
     if (client.status === 'ready' || client.status === 'connecting' || client.status === 'connect') {
       // A live socket: QUIT (graceful, in-flight replies still arrive) or drop it; either way the
       // socket closes and the client emits 'end' without reconnecting.
       const ended = this.waitForEnd(graceMs);
       if (client.status === 'ready') client.quit().catch(() => client.disconnect(false));
       else client.disconnect(false);
-      if (await ended) return;
+      if ((await ended) && !this.viaSentinel) return;
+      // A QUIT ends the master connection only: the Sentinel subscriptions of ioredis' failover
+      // detector are released by disconnect() alone, and would otherwise reconnect forever.
     }
     // No live socket (reconnecting after an outage) or QUIT got no answer: cancel the reconnect
     // timer and drop the socket. ioredis then arms a `disconnectTimeout` timer on the old socket

@@ -38,8 +38,8 @@ interface ClaimReply {
  * One claim = one atomic script run (nothing else runs in Redis meanwhile, on any replica).
  * KEYS[1]: the nonce, a string with a PX expiry. KEYS[2]: the caller's live nonces, a sorted set
  * whose members name them and whose scores are their expiries (ms, Redis' clock: one clock for
- * every replica). Both keys carry the hash tag `{<namespace>:<callerId>}`, so they are in one Redis
- * Cluster slot (no CROSSSLOT). ARGV: ttl (ms), budget, member. Returns {1} first use, {0} a replay, {2, ms until
+ * every replica). On a Cluster both keys carry the hash tag `{<namespace>:<callerId>}`, so they are in
+ * one slot (no CROSSSLOT). ARGV: ttl (ms), budget, member. Returns {1} first use, {0} a replay, {2, ms until
  * the caller's oldest nonce expires} for a caller at its budget (nothing recorded).
  *
  * Expired members leave first (ZREMRANGEBYSCORE, each once), so the count is of live nonces only; a
@@ -78,10 +78,12 @@ export type RedisNonceStoreOptions = RedisStoreOptions & NonceBudgetOptions;
  * client error, any unexpected reply, or no answer within `timeoutMs` rejects with
  * {@link ReplayStoreUnavailableError}; a claim never resolves `true` without Redis saying so.
  *
- * Keys (one hash tag per caller, so a claim stays in one Cluster slot and callers spread over the
- * shards):
- *   `${keyPrefix}{${namespace}:${callerId}}:${keyId}:${nonce}`  the nonce, PX expiry = its window
- *   `${keyPrefix}{${namespace}:${callerId}}`                    the caller's live nonces (sorted set)
+ * Keys:
+ *   `${keyPrefix}${namespace}:${callerId}:${keyId}:${nonce}`  the nonce, PX expiry = its window
+ *   `${keyPrefix}${namespace}:${callerId}`                    the caller's live nonces (sorted set)
+ * On a Redis Cluster `${namespace}:${callerId}` is wrapped in braces, a hash tag: a claim's two keys
+ * stay in one slot, and callers spread over the shards. One Redis and Sentinel keep the plain
+ * layout, so replicas of every version of this store see each other's nonces.
  * Nothing outlives the replay window (max age + future skew + 1 s). Run Redis with
  * `maxmemory-policy noeviction`: when full it refuses writes (503 `replay_store_unavailable`)
  * instead of evicting live nonces, which would let their requests be replayed.
@@ -123,11 +125,12 @@ export class RedisNonceStore extends NamespacedRedisStore implements NonceStore 
 
   /**
    * The Redis key of a caller's budget, and the start of each of its nonce keys (which have two ':'
-   * more, so never equal it). `{namespace:callerId}` is the hash tag: whatever the key prefix holds,
-   * both keys of a claim hash to the same Cluster slot, since they are equal up to its closing brace.
+   * more, so never equal it). On a Cluster `{namespace:callerId}` is the hash tag: whatever the key
+   * prefix holds, both keys of a claim hash to the same slot, since they are equal up to its closing brace.
    */
   budgetKeyFor(callerId: string): string {
-    return `${this.keyPrefix}{${this.namespace}:${callerId}}`;
+    const owner = `${this.namespace}:${callerId}`;
+    return `${this.keyPrefix}${this.onCluster ? `{${owner}}` : owner}`;
   }
 
   async claim(claim: NonceClaim, expiresAtMs: number): Promise<boolean> {
@@ -151,7 +154,9 @@ export class RedisNonceStore extends NamespacedRedisStore implements NonceStore 
       `${keyId}:${nonce}`,
     ] as const;
     const wait = this.waitForReplicas;
-    const { outcome: reply, acknowledgedBy } = await this.run((client) => (wait ? claimAndWait(client, args, wait) : claimOnly(client, args)));
+    const { outcome: reply, acknowledgedBy } = await this.run((client) =>
+      wait ? claimAndWait(client, args, wait) : claimOnly(client, args),
+    );
     const [outcome, retryAfterMs, ...rest] = Array.isArray(reply) ? (reply as unknown[]) : [];
     if (rest.length === 0) {
       if (outcome === 1 && retryAfterMs === undefined) {
