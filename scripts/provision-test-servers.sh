@@ -46,6 +46,8 @@ pg_bin_dir() {
 missing_packages() {
   local missing=()
   [ -n "$(redis_server_bin)" ] || missing+=(redis-server)
+  # redis-cli (redis-tools) builds the Redis Cluster of the Cluster tests; redis-server depends on it, but check.
+  command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
   [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
