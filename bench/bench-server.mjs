@@ -5,14 +5,24 @@
 //   node bench/bench-server.mjs <plain|apikey|passport|guarded|encrypted|redis|hooks> <express|fastify>
 //   env BENCH_CREDENTIAL = JSON { id, apiKey, secret } of the caller 'order-service'
 //   env BENCH_REDIS_URL  = the Redis server of the redis mode
+//   env BENCH_APP_DIR    = another checkout's bench/ folder, to serve its build (default: this one's)
 //
 // Protocol (IPC, started with child_process.fork):
 //   child -> parent  { type: 'ready', port }                 once listening
-//   parent -> child  { type: 'usage', id }                   -> { type: 'usage', id, cpu, elu, rss, mono }
+//   parent -> child  { type: 'usage', id }                   -> { type: 'usage', id, cpu, elu, rss, heapUsed, gcUs, mono }
 //   parent -> child  { type: 'close' }                       closes the app and exits
 // cpu is process.cpuUsage() (user + system, µs) and elu the raw eventLoopUtilization() totals, so the
-// parent can compute server CPU time per request and event-loop utilisation over any window.
-import { performance } from 'node:perf_hooks';
+// parent can compute server CPU time per request and event-loop utilisation over any window. gcUs is
+// the time spent in garbage collection so far (the wall-clock length of the 'gc' performance entries,
+// which a busy machine stretches): a server whose CPU per request drifts between rounds shows whether
+// its collector is why.
+import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+
+let gcUs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcUs += entry.duration * 1000;
+}).observe({ entryTypes: ['gc'] });
 
 const [mode, adapter] = process.argv.slice(2);
 if (
@@ -28,7 +38,10 @@ if (!credential) {
   process.exit(2);
 }
 
-const { createBenchApp } = await import(new URL('./dist/bench-app.js', import.meta.url).href);
+// BENCH_APP_DIR: the bench/ folder of another checkout (http.bench.mjs --baseline), whose bench app
+// imports that checkout's build of the library.
+const appDir = process.env.BENCH_APP_DIR ? pathToFileURL(`${process.env.BENCH_APP_DIR}/`) : new URL('./', import.meta.url);
+const { createBenchApp } = await import(new URL('dist/bench-app.js', appDir).href);
 // BENCH_LOGGER=error: a logger without warnings (the strangers' refusals are then not logged).
 const logger = process.env.BENCH_LOGGER === 'error' ? ['error'] : undefined;
 const app = await createBenchApp({ mode, adapter, credential, redisUrl: process.env.BENCH_REDIS_URL, logger });
@@ -46,6 +59,8 @@ process.on('message', async (msg) => {
       cpu: cpu.user + cpu.system,
       elu: { idle: elu.idle, active: elu.active },
       rss: process.memoryUsage.rss(),
+      heapUsed: process.memoryUsage().heapUsed,
+      gcUs,
       // CLOCK_MONOTONIC in µs: the clock of --cpu-prof sample timestamps, so a profile can be cut to the runs.
       mono: Number(process.hrtime.bigint() / 1000n),
     });

@@ -1,6 +1,7 @@
 // Helpers shared by verify.bench.mjs, http.bench.mjs and run.mjs (jwe.bench.mjs predates them and
 // keeps its own copies).
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
 /** The built library's ES modules (npm run build). Imported by path so a missing build gives a clear message. */
@@ -72,3 +73,50 @@ export const isMain = (metaUrl) => !!process.argv[1] && metaUrl === pathToFileUR
 export const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 export const fmtRatio = (x) => `${x.toFixed(2)}x`;
 export const mark = (ok) => (ok ? 'PASS' : 'MISS');
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The q-quantile of xs (0 ≤ q ≤ 1), interpolated between the two nearest values. */
+export function quantile(xs, q) {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (at - lo);
+}
+
+/** Per-round values summed up: median, range and interquartile range (the middle half of the rounds). */
+export function spreadOf(xs) {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75), n: xs.length };
+}
+
+/**
+ * Rounds disagree when their middle half spreads wider than `maxRelativeIqr` of the median, or lies on
+ * both sides of the target (some rounds pass, some miss: the verdict is a coin toss). Returns the reason
+ * as a sentence, or undefined when the rounds agree.
+ */
+export const MAX_RELATIVE_IQR = 0.15;
+export function disagreement(s, { target, maxRelativeIqr = MAX_RELATIVE_IQR } = {}) {
+  const iqr = s.q3 - s.q1;
+  const relative = Math.abs(iqr / s.median);
+  const reasons = [];
+  if (!(relative <= maxRelativeIqr))
+    reasons.push(`IQR ${iqr.toFixed(2)} = ${(100 * relative).toFixed(0)}% of the median > ${100 * maxRelativeIqr}%`);
+  if (target !== undefined && s.q1 < target && target < s.q3)
+    reasons.push(`the middle half of the rounds (${s.q1.toFixed(2)}-${s.q3.toFixed(2)}) straddles the target ${target}`);
+  return reasons.length ? reasons.join('; ') : undefined;
+}
+
+/** "0.97x (IQR 0.91-1.02, range 0.80-1.10)" */
+export const fmtSpread = (s, digits = 2, unit = 'x') =>
+  `${s.median.toFixed(digits)}${unit} (IQR ${s.q1.toFixed(digits)}-${s.q3.toFixed(digits)}, range ${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;

@@ -18,6 +18,8 @@
 //                             [--rate N]   (a fixed offered load of N req/s per run instead of as fast as the server answers: CPU per request
 //                                           at equal load, a diagnostic; req/s ratios then only say whether each mode kept up)
 //                             [--cpu-prof [--cpu-prof-modes guarded]]   (profiles the servers, prints a summary)
+//                             [--baseline /other/checkout [--baseline-modes guarded]]   (that checkout's build, built, served
+//                                           as guarded@before next to this one's, in the same rounds: before and after a change)
 //   (each option also reads BENCH_<NAME>, e.g. BENCH_ROUNDS=3)
 //
 // Method
@@ -42,12 +44,26 @@
 import { fork, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { BODY_BYTES, flagOption, fmtInt, importLib, isMain, median, newCredential, numberOption, option, orderBody } from './common.mjs';
+import {
+  BODY_BYTES,
+  disagreement,
+  flagOption,
+  fmtInt,
+  fmtSpread,
+  importLib,
+  isMain,
+  median,
+  newCredential,
+  numberOption,
+  option,
+  orderBody,
+  spreadOf,
+} from './common.mjs';
 
 const BENCH_DIR = new URL('./', import.meta.url);
 const ROOT = new URL('../', import.meta.url);
@@ -65,16 +81,19 @@ export const PAIR_TARGETS = [
   { mode: 'guarded', vs: 'passport', min: 1.0, why: 'against what users would pick instead' },
   { mode: 'guarded', vs: 'apikey', why: 'against a hand-written API-key check' },
   { mode: 'redis', vs: 'guarded', min: 0.8, why: 'nonces in Redis (replicas) against in memory' },
+  // With --baseline: the change itself, and the baseline against the same target.
+  { mode: 'guarded', vs: 'guarded@before', why: 'this build against the baseline' },
+  { mode: 'guarded@before', vs: 'passport', min: 1.0, why: 'the baseline against what users would pick instead' },
 ];
 /** A stranger's refused 64 KiB POST may cost the server at most this many plain 1 KiB requests. */
 export const STRANGER_TARGET = 1.0;
 const STRANGER_BODY_BYTES = 64 * 1024;
 const EXPECTED_MESSAGE = 'Inventory updated for product P123. New stock: 98';
 
-/** Compiles bench/src (the Nest app in TypeScript) into bench/dist when it is missing or older. */
-export function ensureBenchAppBuilt({ force = false } = {}) {
-  const src = fileURLToPath(new URL('src/bench-app.ts', BENCH_DIR));
-  const out = fileURLToPath(new URL('dist/bench-app.js', BENCH_DIR));
+/** Compiles bench/src (the Nest apps in TypeScript) into bench/dist when `app` is missing or older. */
+export function ensureBenchAppBuilt({ force = false, app = 'bench-app' } = {}) {
+  const src = fileURLToPath(new URL(`src/${app}.ts`, BENCH_DIR));
+  const out = fileURLToPath(new URL(`dist/${app}.js`, BENCH_DIR));
   let stale = force;
   try {
     stale ||= statSync(out).mtimeMs < statSync(src).mtimeMs;
@@ -89,11 +108,12 @@ export function ensureBenchAppBuilt({ force = false } = {}) {
 // ------------------------------------------------------------------------------------------------
 // Servers (child processes)
 
-function startServer(mode, adapter, credential, { execArgv = [], redisUrl, logger } = {}) {
-  const child = fork(fileURLToPath(new URL('bench-server.mjs', BENCH_DIR)), [mode, adapter], {
+function startServer(mode, adapter, credential, { execArgv = [], redisUrl, logger, baseline } = {}) {
+  const child = fork(fileURLToPath(new URL('bench-server.mjs', BENCH_DIR)), [modeOf(mode), adapter], {
     env: {
       ...process.env,
       BENCH_CREDENTIAL: JSON.stringify(credential),
+      ...(isBaseline(mode) ? { BENCH_APP_DIR: join(baseline, 'bench') } : {}),
       ...(redisUrl ? { BENCH_REDIS_URL: redisUrl } : {}),
       ...(logger ? { BENCH_LOGGER: logger } : {}),
     },
@@ -252,8 +272,12 @@ function requestFactory(lib, credential) {
   return { make, keys, order };
 }
 
-const requestKind = (mode) => (mode === 'encrypted' ? 'encrypted' : 'signed');
-const isGuarded = (mode) => mode === 'guarded' || mode === 'encrypted' || mode === 'redis';
+/** `guarded@before`: the guarded mode served by the --baseline checkout's build. */
+const BASELINE_SUFFIX = '@before';
+const isBaseline = (mode) => mode.endsWith(BASELINE_SUFFIX);
+const modeOf = (mode) => (isBaseline(mode) ? mode.slice(0, -BASELINE_SUFFIX.length) : mode);
+const requestKind = (mode) => (modeOf(mode) === 'encrypted' ? 'encrypted' : 'signed');
+const isGuarded = (mode) => ['guarded', 'encrypted', 'redis'].includes(modeOf(mode));
 const checksApiKey = (mode) => mode === 'apikey' || mode === 'passport';
 
 async function post(url, headers, body) {
@@ -359,6 +383,8 @@ async function loadRun(server, factory, { seconds, connections, pipelining, rate
     p50: result.latency.p50,
     p99: result.latency.p99,
     serverCpuUsPerReq: responses > 0 ? (u1.cpu - u0.cpu) / responses : NaN,
+    serverGcUsPerReq: responses > 0 ? (u1.gcUs - u0.gcUs) / responses : NaN,
+    serverHeapMb: u1.heapUsed / 2 ** 20,
     serverElu: elu,
     clientCpu: (c.user + c.system) / wallUs,
     serverRssMb: u1.rss / 2 ** 20,
@@ -384,12 +410,22 @@ export async function runHttpBench({
   cpuProfDir,
   cpuProfModes = ['guarded'],
   strangers = true,
+  baseline,
+  baselineModes = ['guarded'],
   log = (line) => console.error(line),
 } = {}) {
-  const MODES = ALL_MODES.filter((m) => modeList.includes(m));
-  if (!MODES.includes('plain')) throw new Error('the modes must include plain (every ratio is against it)');
-  const withStrangers = strangers && MODES.includes('guarded');
+  const own = ALL_MODES.filter((m) => modeList.includes(m));
+  if (!own.includes('plain')) throw new Error('the modes must include plain (every ratio is against it)');
+  const withStrangers = strangers && own.includes('guarded');
+  // The same run before and after a change: the baseline's modes next to this build's, in the same rounds.
+  const MODES = baseline ? [...own, ...baselineModes.map((m) => `${m}${BASELINE_SUFFIX}`)] : own;
   ensureBenchAppBuilt();
+  if (baseline) {
+    execFileSync(process.execPath, ['-e', "import('./bench/http.bench.mjs').then((m) => m.ensureBenchAppBuilt())"], {
+      cwd: baseline,
+      stdio: 'inherit',
+    });
+  }
   const lib = await importLib();
   const credential = newCredential('order-bench-1');
   const factory = requestFactory(lib, credential);
@@ -420,7 +456,7 @@ export async function runHttpBench({
           cpuProfDir && cpuProfModes.includes(mode)
             ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${adapter}-${mode}.cpuprofile`]
             : [];
-        const server = await startServer(mode, adapter, credential, { execArgv, redisUrl: redis?.url });
+        const server = await startServer(mode, adapter, credential, { execArgv, redisUrl: redis?.url, baseline });
         servers[adapter][mode] = server;
         all.push(server);
       }
@@ -473,7 +509,8 @@ export async function runHttpBench({
           runs.push({ round: r + 1, adapter, mode, ...run, window: undefined });
           log(
             `http: round ${r + 1}/${rounds} ${adapter.padEnd(7)} ${mode.padEnd(9)} ${fmtInt(run.rps).padStart(7)} req/s  ` +
-              `p50 ${run.p50} ms  server ${run.serverCpuUsPerReq.toFixed(0)} µs/req (ELU ${run.serverElu.toFixed(2)})  client CPU ${(100 * run.clientCpu).toFixed(0)}%` +
+              `p50 ${run.p50} ms  server ${run.serverCpuUsPerReq.toFixed(0)} µs/req (GC ${run.serverGcUsPerReq.toFixed(0)}, ELU ${run.serverElu.toFixed(2)}, ` +
+              `heap ${run.serverHeapMb.toFixed(0)} MiB)  client CPU ${(100 * run.clientCpu).toFixed(0)}%` +
               (run.non2xx || run.errors || run.timeouts
                 ? `  NON-2XX ${run.non2xx} ${JSON.stringify(run.statusCodes)} errors ${run.errors} timeouts ${run.timeouts}`
                 : ''),
@@ -516,6 +553,8 @@ export async function runHttpBench({
           p50: median(xs.map((x) => x.p50)),
           p99: median(xs.map((x) => x.p99)),
           serverCpuUsPerReq: median(xs.map((x) => x.serverCpuUsPerReq)),
+          serverCpu: spreadOf(xs.map((x) => x.serverCpuUsPerReq)),
+          serverGcUsPerReq: median(xs.map((x) => x.serverGcUsPerReq)),
           serverElu: median(xs.map((x) => x.serverElu)),
           clientCpu: median(xs.map((x) => x.clientCpu)),
           serverRssMb: Math.max(...xs.map((x) => x.serverRssMb)),
@@ -576,6 +615,24 @@ export async function runHttpBench({
           );
       }
     }
+    // Where the rounds disagree: a server whose CPU per request moved between rounds, a judged ratio
+    // whose rounds fall on both sides of its target or spread wide. Such a verdict is the run's, not the code's.
+    const unstable = [];
+    const flag = (what, spread, target) => {
+      const why = disagreement(spread, { target });
+      if (why) unstable.push({ what, why, median: spread.median });
+    };
+    for (const adapter of adapters) {
+      for (const mode of MODES) flag(`${adapter}/${mode} server µs/req`, modes[adapter][mode].serverCpu);
+      for (const mode of MODES.filter((m) => m !== 'plain'))
+        flag(`${adapter} ${mode}/plain req/s`, ratios[adapter][mode].rps, rate ? undefined : HTTP_TARGETS[adapter][mode]);
+      for (const [name, p] of Object.entries(pairs[adapter] ?? {})) flag(`${adapter} ${name} CPU time`, p.cpu, rate ? undefined : p.min);
+      const st = strangerResults[adapter];
+      if (st) {
+        flag(`${adapter} 64 KiB stranger / plain CPU, logged`, st.vsPlainCpu, STRANGER_TARGET);
+        flag(`${adapter} 64 KiB stranger / plain CPU, not logged`, st.withoutLogLine.vsPlainCpu, STRANGER_TARGET);
+      }
+    }
     for (const s of all) {
       const out = s.outputSinceMark();
       if (out.trim()) failures.push(`${s.adapter}/${s.mode} logged during the runs:\n${out.slice(-2000)}`);
@@ -601,6 +658,7 @@ export async function runHttpBench({
       ratios,
       pairs,
       strangers: withStrangers ? strangerResults : undefined,
+      unstable,
       // At a fixed offered load every mode that keeps up gives the same req/s: the req/s targets do not apply.
       targets: rate ? Object.fromEntries(adapters.map((a) => [a, {}])) : HTTP_TARGETS,
       failures,
@@ -612,9 +670,9 @@ export async function runHttpBench({
   }
 }
 
-function xsRatio(xs, plain, f) {
-  const per = xs.map((x, i) => f(x, plain[i]));
-  return { median: median(per), min: Math.min(...per), max: Math.max(...per) };
+/** Per-round ratios f(x, y) of two modes' runs in the same rounds, with their spread (see spreadOf). */
+function xsRatio(xs, ys, f) {
+  return spreadOf(xs.map((x, i) => f(x, ys[i])));
 }
 
 export function formatHttpBench(res) {
@@ -625,43 +683,45 @@ export function formatHttpBench(res) {
       `${c.connections} connections, pipelining ${c.pipelining}${c.rate ? `, a fixed ${c.rate} req/s offered` : ''}, node ${res.node}`,
   );
   lines.push('');
-  lines.push('adapter  mode        median req/s (min-max)     p50 ms  p99 ms  server µs/req  server ELU  client CPU  non-2xx');
+  lines.push(
+    'adapter  mode        median req/s (min-max)     p50 ms  p99 ms  server µs/req (IQR)  of it GC  server ELU  client CPU  non-2xx',
+  );
   for (const adapter of c.adapters) {
     for (const mode of c.modes) {
       const m = res.modes[adapter][mode];
       lines.push(
         `${adapter.padEnd(8)} ${mode.padEnd(10)} ${fmtInt(m.rps).padStart(8)} (${fmtInt(m.rpsMin)}-${fmtInt(m.rpsMax)})`.padEnd(46) +
-          `${String(m.p50).padStart(6)}  ${String(m.p99).padStart(6)}  ${m.serverCpuUsPerReq.toFixed(0).padStart(13)}  ${m.serverElu.toFixed(2).padStart(10)}  ` +
-          `${(100 * m.clientCpu).toFixed(0).padStart(9)}%  ${String(m.non2xx + m.errors + m.timeouts).padStart(7)}`,
+          `${String(m.p50).padStart(6)}  ${String(m.p99).padStart(6)}  ` +
+          `${`${m.serverCpu.median.toFixed(0)} (${m.serverCpu.q1.toFixed(0)}-${m.serverCpu.q3.toFixed(0)})`.padStart(19)}  ${m.serverGcUsPerReq.toFixed(0).padStart(8)}  ` +
+          `${m.serverElu.toFixed(2).padStart(9)}  ${(100 * m.clientCpu).toFixed(0).padStart(9)}%  ${String(m.non2xx + m.errors + m.timeouts).padStart(7)}`,
       );
     }
   }
+  const judged = (s, target, atLeast = true) =>
+    target === undefined
+      ? '(shown)'
+      : `${atLeast ? '>=' : '<='} ${target.toFixed(2)}x ${(atLeast ? s.median >= target : s.median <= target) ? 'PASS' : 'MISS'}`;
   lines.push('');
+  lines.push('ratio vs plain, median of per-round ratios (IQR, range)');
   lines.push(
-    'ratio vs plain (median of per-round ratios, range)   req/s ratio            target        CPU-time ratio (plain µs/req ÷ mode µs/req)',
+    'adapter  ratio             req/s ratio (judged)                     target          CPU-time ratio (plain µs/req ÷ mode µs/req)',
   );
   for (const adapter of c.adapters) {
     for (const mode of c.modes.filter((m) => m !== 'plain')) {
       const { rps: r, cpu } = res.ratios[adapter][mode];
-      const target = res.targets[adapter][mode];
       lines.push(
-        `${adapter.padEnd(8)} ${`${mode}/plain`.padEnd(20)}`.padEnd(54) +
-          `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)})`.padEnd(23) +
-          (target === undefined ? '(shown)        ' : `>= ${target.toFixed(2)}x ${r.median >= target ? 'PASS' : 'MISS'}   `) +
-          `${cpu.median.toFixed(2)}x (${cpu.min.toFixed(2)}-${cpu.max.toFixed(2)})`,
+        `${adapter.padEnd(8)} ${`${mode}/plain`.padEnd(17)} ${fmtSpread(r).padEnd(40)} ${judged(r, res.targets[adapter][mode]).padEnd(15)} ${fmtSpread(cpu)}`,
       );
     }
   }
   if (res.pairs && Object.keys(res.pairs).length) {
     lines.push('');
-    lines.push('ratio between modes (median of per-round ratios, range)  req/s ratio            target        CPU-time ratio');
+    lines.push('ratio between modes, median of per-round ratios (IQR, range)');
+    lines.push('adapter  ratio             CPU-time ratio (judged)                  target          req/s ratio');
     for (const adapter of c.adapters) {
       for (const [name, p] of Object.entries(res.pairs[adapter] ?? {})) {
         lines.push(
-          `${adapter.padEnd(8)} ${name.padEnd(20)}`.padEnd(54) +
-            `${p.rps.median.toFixed(2)}x (${p.rps.min.toFixed(2)}-${p.rps.max.toFixed(2)})`.padEnd(23) +
-            (p.min === undefined || c.rate ? '(shown)        ' : `>= ${p.min.toFixed(2)}x ${p.rps.median >= p.min ? 'PASS' : 'MISS'}   `) +
-            `${p.cpu.median.toFixed(2)}x (${p.cpu.min.toFixed(2)}-${p.cpu.max.toFixed(2)})`,
+          `${adapter.padEnd(8)} ${name.padEnd(17)} ${fmtSpread(p.cpu).padEnd(40)} ${judged(p.cpu, c.rate ? undefined : p.min).padEnd(15)} ${fmtSpread(p.rps)}`,
         );
       }
     }
@@ -669,20 +729,18 @@ export function formatHttpBench(res) {
   if (res.strangers) {
     lines.push('');
     lines.push(`strangers: POST of ${STRANGER_BODY_BYTES / 1024} KiB garbage with an unknown API key, against the guarded server`);
-    lines.push('adapter  log line    refusals/s  server µs/req  in plain 1 KiB requests (paired, range)   target    statuses');
+    lines.push('adapter  log line    refusals/s  server µs/req  in plain 1 KiB requests (paired: IQR, range)     target        statuses');
     for (const adapter of c.adapters) {
       const st = res.strangers[adapter];
       if (!st) continue;
       lines.push(
         `${adapter.padEnd(8)} ${'default'.padEnd(10)} ${fmtInt(st.refusalsPerSecond).padStart(10)}  ${st.serverCpuUsPerReq.toFixed(0).padStart(13)}  ` +
-          `${st.vsPlainCpu.median.toFixed(2)}x (${st.vsPlainCpu.min.toFixed(2)}-${st.vsPlainCpu.max.toFixed(2)})`.padEnd(43) +
-          `<= ${STRANGER_TARGET.toFixed(2)}x ${st.vsPlainCpu.median <= STRANGER_TARGET ? 'PASS' : 'MISS'}  ${JSON.stringify(st.statusCodes)}`,
+          `${fmtSpread(st.vsPlainCpu).padEnd(48)} ${judged(st.vsPlainCpu, STRANGER_TARGET, false).padEnd(13)} ${JSON.stringify(st.statusCodes)}`,
       );
       const q = st.withoutLogLine;
       lines.push(
         `${adapter.padEnd(8)} ${'off'.padEnd(10)} ${''.padStart(10)}  ${q.serverCpuUsPerReq.toFixed(0).padStart(13)}  ` +
-          `${q.vsPlainCpu.median.toFixed(2)}x (${q.vsPlainCpu.min.toFixed(2)}-${q.vsPlainCpu.max.toFixed(2)})`.padEnd(43) +
-          `<= ${STRANGER_TARGET.toFixed(2)}x ${q.vsPlainCpu.median <= STRANGER_TARGET ? 'PASS' : 'MISS'}`,
+          `${fmtSpread(q.vsPlainCpu).padEnd(48)} ${judged(q.vsPlainCpu, STRANGER_TARGET, false)}`,
       );
     }
     lines.push(
@@ -691,6 +749,7 @@ export function formatHttpBench(res) {
     );
   }
   lines.push('');
+  for (const u of res.unstable ?? []) lines.push(`UNSTABLE: rounds disagree on ${u.what} (${u.why})`);
   lines.push(
     res.failures.length === 0 ? 'non-2xx responses (strangers aside), errors, timeouts: 0' : `FAILURES:\n${res.failures.join('\n')}`,
   );
@@ -711,6 +770,8 @@ export function httpOptionsFromArgs(quick = flagOption('quick')) {
     cpuProfDir: cpuProf ? fileURLToPath(new URL(`profiles/${new Date().toISOString().replace(/[:.]/g, '-')}/`, BENCH_DIR)) : undefined,
     cpuProfModes: String(option('cpu-prof-modes', 'guarded')).split(','),
     strangers: !flagOption('no-strangers'),
+    baseline: typeof option('baseline', undefined) === 'string' ? resolve(option('baseline')) : undefined,
+    baselineModes: String(option('baseline-modes', 'guarded')).split(','),
   };
 }
 

@@ -50,7 +50,23 @@ for (let i = 0; i < nonces; i++) {
 }
 const after = bytesInUse();
 
+// Distinct nonces are distinct keys, at full size.
 if (store.size !== nonces) throw new Error(`expected ${nonces} nonces in the store, found ${store.size}`);
+
+// What the unit suite checks at a budget of 1 000, at this size (the default budget, with one caller):
+// a caller at its budget is refused, and another caller is served.
+const { NonceBudgetExhaustedError } = await importLib();
+const full = `caller-0-service`;
+if (store.sizeOf(full) === perCaller) {
+  const refusal = await store.claim({ callerId: full, keyId: 'order-2026-11', nonce: 'one-more-than-the-budget' }, expiresAtMs).then(
+    (accepted) => new Error(`a caller at its budget of ${perCaller} was not refused (claim answered ${accepted})`),
+    (error) => error,
+  );
+  if (!(refusal instanceof NonceBudgetExhaustedError)) throw refusal;
+  if (!(await store.claim({ callerId: 'another-service', keyId: 'k1', nonce: 'polite-nonce-0000000000' }, expiresAtMs))) {
+    throw new Error('another caller was refused while one caller was at its budget');
+  }
+}
 const perNonce = (after - before) / nonces;
 if (process.argv.includes('--json')) {
   console.log(JSON.stringify({ nonces, nonceChars, callers, bytes: after - before, bytesPerNonce: perNonce, node: process.version }));

@@ -14,19 +14,36 @@
 // `expect.reason` with json.reason, `expect.json` (a function) can check anything else.
 
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
-import { JWE_MEDIA_TYPE, deriveKeys, encryptCompact, openResponse, signRequest } from 'nest-service-auth/core';
+import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { firstValueFrom } from 'rxjs';
+import {
+  JWE_MEDIA_TYPE,
+  KeyRing,
+  deriveKeys,
+  encryptCompact,
+  encryptEcdhEs,
+  generateEd25519KeyText,
+  generateX25519KeyText,
+  openEcdhEsResponse,
+  openResponse,
+  openSignedMessageAnswer,
+  signMessage,
+  signRequest,
+} from 'nest-service-auth/core';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
 const ORDER_PORT = 8081;
 const INVENTORY_PORT = 8082;
+/** inventory-service's TCP microservice: inventory.update as a signed message. */
+const INVENTORY_MESSAGE_PORT = 8083;
 const ORDER_URL = `http://${HOST}:${ORDER_PORT}`;
 const INVENTORY_URL = `http://${HOST}:${INVENTORY_PORT}`;
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -35,18 +52,60 @@ const STOP_TIMEOUT_MS = 10_000;
 // ---------------------------------------------------------------------------------------------------------
 // Credentials: generated the way the README tells users to (sk_ + random API key, 32 random bytes secret).
 
+// DEMO_ALGORITHM=ed25519 runs the same steps with ed25519 credentials: each caller signs with its
+// private key, inventory-service holds only their public keys, signs its answers with a key of its
+// own, and is sent bodies encrypted to its X25519 key (ECDH-ES). The default is hmac-sha256.
+const ALGORITHM = process.env.DEMO_ALGORITHM === 'ed25519' ? 'ed25519' : 'hmac-sha256';
+/** inventory-service's own keys when callers sign with ed25519: its answer key and its X25519 encryption key. */
+const INVENTORY_KEYS = ALGORITHM === 'ed25519' ? { answers: generateEd25519KeyText(), encryption: generateX25519KeyText() } : undefined;
+const INVENTORY_ENCRYPTION_KEY_ID = 'inventory-x25519-demo';
+
 function newCredential(prefix) {
-  return {
-    id: `${prefix}-${randomBytes(3).toString('hex')}`,
-    apiKey: `sk_${randomBytes(32).toString('base64url')}`,
-    secret: randomBytes(32).toString('base64url'),
-  };
+  const base = { id: `${prefix}-${randomBytes(3).toString('hex')}`, apiKey: `sk_${randomBytes(32).toString('base64url')}` };
+  if (ALGORITHM === 'hmac-sha256') return { ...base, secret: randomBytes(32).toString('base64url') };
+  const pair = generateEd25519KeyText();
+  return { ...base, secret: pair.privateKey, publicKey: pair.publicKey };
 }
 
-const keyList = (...credentials) => credentials.map((c) => `${c.id}:${c.apiKey}:${c.secret}`).join(',');
+/** A key list as the caller holds it (the secret, or the private key). */
+const keyList = (...credentials) =>
+  credentials.map((c) => (c.publicKey ? `${c.id}:${c.apiKey}:ed25519:${c.secret}` : `${c.id}:${c.apiKey}:${c.secret}`)).join(',');
+/** A key list as the callee holds it (the secret, or only the public key). */
+const calleeKeyList = (...credentials) =>
+  credentials.map((c) => (c.publicKey ? `${c.id}:${c.apiKey}:ed25519:${c.publicKey}` : `${c.id}:${c.apiKey}:${c.secret}`)).join(',');
 
 /** The keys derived from a credential's secret: hmacKey signs, encryptionKey encrypts bodies and answers. */
 const derived = (c) => deriveKeys(Buffer.from(c.secret, 'base64url'));
+
+const der = (text) => Buffer.from(text, 'base64url');
+const privateKeyOf = (text) => createPrivateKey({ key: der(text), format: 'der', type: 'pkcs8' });
+const publicKeyOf = (text) => createPublicKey({ key: der(text), format: 'der', type: 'spki' });
+
+/** The signing credential signRequest takes, for either algorithm. */
+function signingCredential(credential, audience) {
+  const { id, apiKey } = credential;
+  if (!credential.publicKey) return { id, apiKey, hmacKey: derived(credential).hmacKey, audience };
+  return { id, apiKey, algorithm: 'ed25519', privateKey: privateKeyOf(credential.secret), audience };
+}
+
+/**
+ * Seals a body as SignedHttpService does: `dir` under the pair's encryption key (hmac-sha256), or
+ * ECDH-ES to inventory's X25519 key (ed25519). Returns the JWE and how to open the answer.
+ */
+function seal(credential, body) {
+  if (!credential.publicKey) {
+    const { encryptionKey } = derived(credential);
+    return {
+      jwe: encryptCompact(body, encryptionKey, { kid: credential.id, cty: 'application/json' }),
+      open: (jwe, expected) => openResponse(jwe, (kid) => (kid === credential.id ? encryptionKey : undefined), expected),
+    };
+  }
+  const sealed = encryptEcdhEs(body, publicKeyOf(INVENTORY_KEYS.encryption.publicKey), {
+    kid: INVENTORY_ENCRYPTION_KEY_ID,
+    cty: 'application/json',
+  });
+  return { jwe: sealed.jwe, open: (jwe, expected) => openEcdhEsResponse(jwe, sealed.ephemeralPrivateKey, expected) };
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // HTTP helpers
@@ -83,30 +142,56 @@ function signedRequest(
   { method = 'POST', path = '/api/inventory', payload, encrypt = true, audience = 'inventory-service' } = {},
 ) {
   const url = `${INVENTORY_URL}${path}`;
-  const keys = derived(credential);
   const headers = encrypt ? { accept: JWE_MEDIA_TYPE } : {};
   let body;
+  let sealed;
   if (payload !== undefined) {
     body = Buffer.from(JSON.stringify(payload), 'utf8');
     headers['content-type'] = 'application/json';
     if (encrypt) {
-      body = Buffer.from(encryptCompact(body, keys.encryptionKey, { kid: credential.id, cty: 'application/json' }), 'latin1');
+      sealed = seal(credential, body);
+      body = Buffer.from(sealed.jwe, 'latin1');
       headers['content-type'] = JWE_MEDIA_TYPE;
     }
   }
   const nonce = randomBytes(16).toString('base64url');
-  const signature = signRequest(
-    { method, url, headers, body },
-    { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience },
-    { nonce },
-  );
-  const open = (jwe, status) => openResponse(jwe, (kid) => (kid === credential.id ? keys.encryptionKey : undefined), { nonce, status });
+  const signature = signRequest({ method, url, headers, body }, signingCredential(credential, audience), { nonce });
+  // A bodiless request's answer is sealed under the pair's key (hmac-sha256); an ed25519 caller has
+  // no ephemeral key to have it sealed to, and asks for none.
+  const open = (jwe, status) => (sealed ?? seal(credential, Buffer.alloc(0))).open(jwe, { nonce, status });
   return { url, init: { method, headers: { ...headers, ...signature }, body }, open };
 }
 
 /** Sends a request made by signedRequest (optionally with another body: a tampering in transit). */
 function sendSigned({ url, init, open }, bodyOverride) {
   return exchange(url, bodyOverride === undefined ? init : { ...init, body: bodyOverride }, open);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Message helpers: inventory.update over Nest's TCP transport
+
+/** order-service's key for inventory-service, as its key ring resolves it (signs messages, opens answers). */
+const messageKey = (credential) =>
+  KeyRing.from({ upstreams: [{ id: 'inventory-service', url: INVENTORY_URL, keys: [credential] }] }, 'order-service').upstream(
+    'inventory-service',
+  ).keys[0];
+
+let messageClient;
+
+/**
+ * Sends one inventory.update message (`data`: a signed envelope, or anything else) and returns
+ * { status, json } like `exchange`: an answer is opened when `nonce` (the envelope's) is given, and a
+ * refusal's { status, reason, message } is returned as it arrived.
+ */
+async function sendMessage(data, { key, nonce } = {}) {
+  messageClient ??= ClientProxyFactory.create({ transport: Transport.TCP, options: { host: HOST, port: INVENTORY_MESSAGE_PORT } });
+  try {
+    const answer = await firstValueFrom(messageClient.send('inventory.update', data));
+    const json = nonce ? openSignedMessageAnswer(answer, { nonce, callerId: 'order-service', upstream: 'inventory-service' }, () => key) : answer;
+    return { status: 200, text: JSON.stringify(json), json };
+  } catch (error) {
+    return { status: error?.status ?? 500, text: JSON.stringify(error), json: error };
+  }
 }
 
 const jsonPost = (payload, headers = {}) => ({
@@ -121,6 +206,7 @@ const jsonPost = (payload, headers = {}) => ({
 function buildSteps({ orderKey, reportingKey }) {
   // The replay steps share one captured request: sent once (accepted), then the exact same bytes again.
   let captured;
+  let capturedMessage;
   const capture = () => (captured ??= signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 } }));
 
   return [
@@ -198,12 +284,47 @@ function buildSteps({ orderKey, reportingKey }) {
       send: () => sendSigned(signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 }, encrypt: false })),
       expect: { status: 415, reason: 'encryption_required' },
     },
-    {
-      title: 'Stock after the attacks',
-      why: 'signed GET /api/inventory/P123: 100 - 2 (order) - 1 (replay original) = 97; no attack changed it',
-      send: () => sendSigned(signedRequest(orderKey, { method: 'GET', path: '/api/inventory/P123' })),
-      expect: { status: 200, json: (json) => json?.stock === 97 || `expected stock 97, got ${json?.stock}` },
-    },
+    ...(ALGORITHM === 'hmac-sha256'
+      ? [
+          {
+            title: 'Signed message: inventory.update over TCP',
+            why: "order-service's signed envelope (RFC 9421 over the pattern and the payload's digest) sent with Nest's TCP client; the answer is signed and bound to its nonce",
+            send: () => {
+              const key = messageKey(orderKey);
+              capturedMessage = signMessage({ kind: 'SEND', pattern: 'inventory.update', data: { productId: 'P123', quantity: 1 } }, key);
+              return sendMessage(capturedMessage.envelope, { key, nonce: capturedMessage.nonce });
+            },
+            expect: { status: 200, json: (json) => json?.newStock === 96 || `expected newStock 96, got ${json?.newStock}` },
+          },
+          {
+            title: 'Attack: unsigned message',
+            why: 'a plain inventory.update message with no envelope, as any client on the network could send',
+            send: () => sendMessage({ productId: 'P123', quantity: 50 }),
+            expect: { status: 401, reason: 'api_key_missing' },
+          },
+          {
+            title: 'Attack: replayed message',
+            why: 'the exact envelope of the signed message above, sent a second time',
+            send: () => sendMessage(capturedMessage.envelope),
+            expect: { status: 401, reason: 'nonce_replayed' },
+          },
+          {
+            title: 'Stock after the attacks',
+            why: 'signed GET /api/inventory/P123: 100 - 2 (order) - 1 (replay original) - 1 (message) = 96; no attack changed it',
+            send: () => sendSigned(signedRequest(orderKey, { method: 'GET', path: '/api/inventory/P123' })),
+            expect: { status: 200, json: (json) => json?.stock === 96 || `expected stock 96, got ${json?.stock}` },
+          },
+        ]
+      : [
+          {
+            // An ed25519 caller's answer is sealed to the ephemeral key of its encrypted body: a GET has none,
+            // so under the 'required' policy the stock is read through one more order.
+            title: 'Stock after the attacks',
+            why: 'a sealed order of 1: 100 - 2 (order) - 1 (replay original) - 1 = 96; no attack changed the stock',
+            send: () => sendSigned(signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 } })),
+            expect: { status: 200, json: (json) => json?.newStock === 96 || `expected newStock 96, got ${json?.newStock}` },
+          },
+        ]),
   ];
 }
 
@@ -354,6 +475,7 @@ let cleaning;
 
 function cleanup() {
   cleaning ??= (async () => {
+    await messageClient?.close();
     await Promise.all(services.map((s) => s.stop().catch(() => undefined)));
     if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
   })();
@@ -377,6 +499,7 @@ async function main() {
   }
   await assertPortFree(ORDER_PORT);
   await assertPortFree(INVENTORY_PORT);
+  await assertPortFree(INVENTORY_MESSAGE_PORT);
 
   const orderKey = newCredential('order-demo');
   const reportingKey = newCredential('reporting-demo');
@@ -387,16 +510,21 @@ async function main() {
   console.log(`Fresh keys for this run (secrets are never printed):`);
   console.log(`  order-service      key id ${orderKey.id}   (trusted by POST /api/inventory)`);
   console.log(`  reporting-service  key id ${reportingKey.id}   (a known caller of inventory, trusted by no inventory route)`);
-  console.log(`Inventory data: a fresh temporary directory (removed at the end); HTTP adapter: ${adapter}`);
+  console.log(`Inventory data: a fresh temporary directory (removed at the end); HTTP adapter: ${adapter}; credentials: ${ALGORITHM}`);
 
   const inventory = new Service(
     'inventory-service',
     'dist/apps/inventory-service/main.js',
     childEnv({
       PORT: String(INVENTORY_PORT),
+      INVENTORY_MESSAGE_PORT: String(INVENTORY_MESSAGE_PORT),
       SERVICE_AUTH_CALLERS: 'order-service,reporting-service',
-      SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(orderKey),
-      SERVICE_AUTH_CALLER_REPORTING_SERVICE_KEYS: keyList(reportingKey),
+      SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: calleeKeyList(orderKey),
+      SERVICE_AUTH_CALLER_REPORTING_SERVICE_KEYS: calleeKeyList(reportingKey),
+      ...(INVENTORY_KEYS && {
+        SERVICE_AUTH_ANSWER_KEYS: `inventory-answers-demo:ed25519:${INVENTORY_KEYS.answers.privateKey}`,
+        SERVICE_AUTH_ENCRYPTION_KEYS: `${INVENTORY_ENCRYPTION_KEY_ID}:x25519:${INVENTORY_KEYS.encryption.privateKey}`,
+      }),
       INVENTORY_DATA_DIR: join(dataRoot, 'inventory'),
       ENCRYPTION_POLICY: 'required',
     }),
@@ -410,6 +538,10 @@ async function main() {
       SERVICE_AUTH_UPSTREAMS: 'inventory-service',
       SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_URL: INVENTORY_URL,
       SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS: keyList(orderKey),
+      ...(INVENTORY_KEYS && {
+        SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_ANSWER_KEYS: `inventory-answers-demo:ed25519:${INVENTORY_KEYS.answers.publicKey}`,
+        SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_ENCRYPTION_KEYS: `${INVENTORY_ENCRYPTION_KEY_ID}:x25519:${INVENTORY_KEYS.encryption.publicKey}`,
+      }),
     }),
   );
   services.push(inventory, order);

@@ -89,7 +89,11 @@ async function waitFor(what, check, timeoutMs = 60_000) {
 const healthy = (port) => async () => (await fetch(`http://${HOST}:${port}/health`, { signal: AbortSignal.timeout(1000) })).ok;
 
 // Credentials for the pair, made as the README says.
-const credential = { id: `order-soak-${randomBytes(3).toString('hex')}`, apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') };
+const credential = {
+  id: `order-soak-${randomBytes(3).toString('hex')}`,
+  apiKey: `sk_${randomBytes(32).toString('base64url')}`,
+  secret: randomBytes(32).toString('base64url'),
+};
 const keyList = `${credential.id}:${credential.apiKey}:${credential.secret}`;
 const keys = deriveKeys(Buffer.from(credential.secret, 'base64url'));
 
@@ -107,8 +111,20 @@ const bump = (map, key) => (map[key] = (map[key] ?? 0) + 1);
 async function main() {
   const redisPort = await freePort();
   const redis = processOf('redis', 'redis-server', [
-    '--port', String(redisPort), '--bind', HOST, '--dir', dataRoot, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always',
-    '--maxmemory-policy', 'noeviction',
+    '--port',
+    String(redisPort),
+    '--bind',
+    HOST,
+    '--dir',
+    dataRoot,
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--maxmemory-policy',
+    'noeviction',
   ]);
   redis.start();
   await waitFor('Redis', async () => {
@@ -294,18 +310,20 @@ function reasonOf(text) {
 /** P123's stock on one replica, read with a signed GET (the script holds order-service's credential). */
 async function stockOf(replica) {
   const url = `http://${HOST}:${replica.port}/api/inventory/P123`;
-  const headers = signRequest({ method: 'GET', url, headers: {} }, { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience: 'inventory-service' }, { nonce: randomBytes(16).toString('base64url') });
+  const headers = signRequest(
+    { method: 'GET', url, headers: {} },
+    { id: credential.id, apiKey: credential.apiKey, hmacKey: keys.hmacKey, audience: 'inventory-service' },
+    { nonce: randomBytes(16).toString('base64url') },
+  );
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   const json = await res.json();
   if (res.status !== 200) throw new Error(`stock of ${replica.name}: ${res.status} ${JSON.stringify(json)}`);
   return json.stock;
 }
 
-let ok = false;
-try {
-  ok = await main();
-} finally {
+const cleanUp = () => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(dataRoot, { recursive: true, force: true });
-}
+};
+const ok = await main().finally(cleanUp);
 process.exit(ok ? 0 : 1);

@@ -70,6 +70,17 @@ describe.each(['express', 'fastify'] as Adapter[])('body-parser refusals carry a
     expectServedOrRefused(await post(contentType, body, false));
   });
 
+  /** Types no parser of the library reads: the same refusal on both adapters (PROTOCOL.md §4), before the guard. */
+  it.each([
+    ['application/xml', '<order><productId>P1</productId></order>'],
+    ['application/octet-stream', 'abc'],
+    ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n'],
+    ['application/vnd.api+json', '{"a":1}'],
+    ['', '{"a":1}'],
+  ])('a signed body of type %j → 415 media_type_unsupported', async (contentType, body) => {
+    expectRefusal(await post(contentType, body, true), 415, 'media_type_unsupported', svc.secrets);
+  });
+
   if (adapter === 'express') {
     /**
      * A stranger's request (no API key) to a route that needs a caller is refused for its key before

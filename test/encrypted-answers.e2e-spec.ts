@@ -22,6 +22,7 @@ import { decryptCompact, deriveKeys, encryptCompact } from 'nest-service-auth/co
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
 import { rawRequest, signedHeaders, signingCredential } from './support/raw-http.js';
+import { answerSignatureHeaders } from './support/signed-answer.js';
 import { signingClientModule } from './support/signing-client.js';
 
 const CALLEE_ID = 'answer-service';
@@ -164,8 +165,8 @@ describe.each(['express', 'fastify'] as Adapter[])('the callee seals every succe
     expect(res.status).toBe(200);
   });
 
-  it('a handler writing its own response (@Res()) is not sealed, and the client refuses its plaintext 2xx', async () => {
-    await expect(firstValueFrom(http.post(`${url}/answers/own-response`))).rejects.toMatchObject({ reason: 'encryption_required' });
+  it('a handler writing its own response (@Res()) is neither sealed nor signed, and the client refuses it', async () => {
+    await expect(firstValueFrom(http.post(`${url}/answers/own-response`))).rejects.toMatchObject({ reason: 'answer_unsigned' });
   });
 });
 
@@ -186,7 +187,8 @@ describe('the signing client refuses a 2xx answer to an encrypted call unless it
       req.resume();
       req.on('end', () => {
         const { status, headers = {}, body } = answer(nonce);
-        res.writeHead(status, headers).end(body);
+        const signed = answerSignatureHeaders(req, credential, { status, contentType: headers['content-type'], body });
+        res.writeHead(status, { ...headers, ...signed }).end(body);
       });
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));

@@ -8,6 +8,7 @@ import { inventoryUpstreamEnv, newCredential, type TestCredential } from './supp
 import { createOrderApp } from '../apps/order-service/src/order-app.js';
 import { startServices, type RunningServices } from './support/demo-services.js';
 import { rawRequest, reasonOf, signedHeaders, signingCredential } from './support/raw-http.js';
+import { answerSignatureHeaders } from './support/signed-answer.js';
 
 const ORDER = '{"productId":"P123","quantity":1}';
 
@@ -140,7 +141,9 @@ describe('the signing client refuses answers not made for its request', () => {
       req.resume();
       req.on('end', () => {
         const { contentType, body } = answer(nonce);
-        res.writeHead(200, { 'content-type': contentType }).end(body);
+        res
+          .writeHead(200, { 'content-type': contentType, ...answerSignatureHeaders(req, credential, { status: 200, contentType, body }) })
+          .end(body);
       });
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));

@@ -354,7 +354,13 @@ describe('order-service -> inventory-service under faults (real HTTP, Express)',
     expect(proxy.forwarded.map((r) => r.status)).toEqual([401]);
     const logged = logs.events('upstream_rejected_credentials').at(-1);
     expect(logged?.level).toBe('error');
-    expect(logged?.message).toMatchObject({ upstream: 'inventory-service', status: 401 });
+    expect(logged?.message).toMatchObject({
+      upstream: 'inventory-service',
+      status: 401,
+      reason: 'api_key_invalid',
+      keyId: 'order-2026-11',
+    });
+    expect(answer.json).toMatchObject({ upstreamReason: 'api_key_invalid' });
     expect(await stockOf('P456')).toBe(before);
   });
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
-import type { SigningCredential } from 'nest-service-auth/core';
+import type { HmacSigningCredential } from 'nest-service-auth/core';
 import { Caller, ServiceAuthModule, type ServiceAuthModuleOptions, type VerifiedCaller } from 'nest-service-auth';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { listenUrl, type Adapter } from './support/demo-services.js';
@@ -72,8 +72,8 @@ class ProbeModule {
 describe.each(['express', 'fastify'] as Adapter[])('per-caller nonce budget in memory (%s)', (adapter) => {
   const greedyKey = newCredential('greedy-2026-11');
   const politeKey = newCredential('polite-2026-11');
-  let greedy: SigningCredential;
-  let polite: SigningCredential;
+  let greedy: HmacSigningCredential;
+  let polite: HmacSigningCredential;
   let app: INestApplication;
   let url: string;
 
@@ -88,7 +88,7 @@ describe.each(['express', 'fastify'] as Adapter[])('per-caller nonce budget in m
     await app?.close();
   });
 
-  const signedProbe = (credential: SigningCredential) => signedHeaders(url, credential, { method: 'GET', path: '/probe' });
+  const signedProbe = (credential: HmacSigningCredential) => signedHeaders(url, credential, { method: 'GET', path: '/probe' });
   const send = (headers: Record<string, string>): Promise<RawResponse> => rawRequest(url, { method: 'GET', path: '/probe', headers });
 
   it("fills one caller's budget: that caller alone is refused with 429 nonce_budget_exhausted and Retry-After; the other gets 200", async () => {
@@ -120,8 +120,8 @@ describe.each(['express', 'fastify'] as Adapter[])('per-caller nonce budget in m
 describe('per-caller nonce budget in Redis, shared by two replicas (Express and Fastify)', () => {
   const greedyKey = newCredential('greedy-2026-11');
   const politeKey = newCredential('polite-2026-11');
-  let greedy: SigningCredential;
-  let polite: SigningCredential;
+  let greedy: HmacSigningCredential;
+  let polite: HmacSigningCredential;
   let redis: RedisServerHandle;
   const replicas: INestApplication[] = [];
   const urls: string[] = [];
@@ -143,7 +143,8 @@ describe('per-caller nonce budget in Redis, shared by two replicas (Express and 
   });
 
   /** Signed for replica `i` (the signature covers no authority: any replica accepts it), sent to replica `i`. */
-  const signedProbe = (credential: SigningCredential, i: number) => signedHeaders(urls[i], credential, { method: 'GET', path: '/probe' });
+  const signedProbe = (credential: HmacSigningCredential, i: number) =>
+    signedHeaders(urls[i], credential, { method: 'GET', path: '/probe' });
   const send = (i: number, headers: Record<string, string>): Promise<RawResponse> =>
     rawRequest(urls[i], { method: 'GET', path: '/probe', headers });
 

@@ -17,7 +17,7 @@ import {
   type VersioningOptions,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ServiceAuthModule, TrustedCaller } from 'nest-service-auth';
 import { newCredential } from './support/credentials.js';
@@ -66,11 +66,13 @@ async function start(
   module: object,
   adapter: 'express' | 'fastify',
   versioning?: VersioningOptions,
+  { trustProxy = false }: { trustProxy?: boolean } = {},
 ): Promise<{ app: INestApplication; url: string }> {
-  const app = await NestFactory.create(module, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
+  const app = await NestFactory.create(module, adapter === 'fastify' ? new FastifyAdapter({ trustProxy }) : new ExpressAdapter(), {
     rawBody: true,
     logger: false,
   });
+  if (adapter === 'express' && trustProxy) (app as NestExpressApplication).set('trust proxy', true);
   ServiceAuthModule.setup(app, { versioning });
   return { app, url: await listenUrl(app) };
 }
@@ -233,5 +235,133 @@ describe('host-scoped controllers: @authority is signed (express)', () => {
     const res = await rawRequest(url, { method: 'POST', path: '/accounts', headers, body: '{}' });
     expect(res.status).toBe(401);
     expect(reasonOf(res)).toBe('signature_incomplete');
+  });
+});
+
+/** A request as a custom version extractor receives it (Express' request, or Node's under Fastify). */
+interface ExtractorRequest {
+  url: string;
+  headers: Record<string, string | undefined>;
+}
+
+/**
+ * Custom extractors whose reads a look at start-up cannot see: which headers they read is known only
+ * per request, as Nest calls them, and the signature must cover what they read on that request.
+ */
+const hiddenReads: Array<[string, (req: ExtractorRequest) => string, 'by name' | 'all']> = [
+  [
+    'reads the version header for some URLs only',
+    (req) => (req.url.startsWith('/transfers') ? (req.headers['x-api-version'] ?? '1') : '1'),
+    'by name',
+  ],
+  ['iterates the headers', (req) => Object.entries(req.headers).find(([name]) => name === 'x-api-version')?.[1] ?? '1', 'all'],
+  ['copies the headers first', (req) => ({ ...req.headers })['x-api-version'] ?? '1', 'all'],
+];
+
+describe.each(['express', 'fastify'] as const)('a custom version extractor is bound by what it reads per request (%s)', (adapter) => {
+  describe.each(hiddenReads)('an extractor that %s', (_shape, extractor, reads) => {
+    let app: INestApplication;
+    let url: string;
+    beforeAll(async () => {
+      ({ app, url } = await start(VersionedBankModule, adapter, {
+        type: VersioningType.CUSTOM,
+        extractor: extractor as (req: unknown) => string,
+      }));
+    });
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    const signed = (version: string, components?: string[]) =>
+      signedHeaders(
+        url,
+        signing,
+        { method: 'POST', path: '/transfers', body: TRANSFER, headers: { 'x-api-version': version } },
+        components && { components },
+      );
+
+    it('refuses a request signed with X-API-Version: 2 (not covered) and sent with 1: 401 signature_incomplete, no handler runs', async () => {
+      const res = await rawRequest(url, {
+        method: 'POST',
+        path: '/transfers',
+        headers: { ...signed('2'), 'x-api-version': '1' },
+        body: TRANSFER,
+      });
+      expect(res.status).toBe(401);
+      expect(reasonOf(res)).toBe('signature_incomplete');
+    });
+
+    if (reads === 'by name') {
+      it('names the header it read, and runs the handler of the version signed when the signature covers it', async () => {
+        const uncovered = await rawRequest(url, { method: 'POST', path: '/transfers', headers: signed('1'), body: TRANSFER });
+        expect(uncovered.status).toBe(401);
+        expect(uncovered.json).toMatchObject({ reason: 'signature_incomplete', message: expect.stringContaining('"x-api-version"') });
+        const v2 = await rawRequest(url, { method: 'POST', path: '/transfers', headers: signed('2', ['x-api-version']), body: TRANSFER });
+        expect(v2.status).toBe(422);
+        const rerouted = await rawRequest(url, {
+          method: 'POST',
+          path: '/transfers',
+          headers: { ...signed('2', ['x-api-version']), 'x-api-version': '1' },
+          body: TRANSFER,
+        });
+        expect(rerouted.status).toBe(401);
+        expect(reasonOf(rerouted)).toBe('signature_invalid');
+      });
+    } else {
+      it('refuses every request, however it is signed: an enumeration reads headers no signature can cover', async () => {
+        const res = await rawRequest(url, { method: 'POST', path: '/transfers', headers: signed('2', ['x-api-version']), body: TRANSFER });
+        expect(res.status).toBe(401);
+        expect(res.json).toMatchObject({ reason: 'signature_incomplete', message: expect.stringContaining('every header') });
+      });
+    }
+  });
+});
+
+@Controller({ path: 'vaults', host: 'admin.bank.local' })
+class AdminVaultsController {
+  @Post()
+  @HttpCode(201)
+  @TrustedCaller('order-service')
+  open() {
+    return { opened: 'admin vault' };
+  }
+}
+
+@Module({
+  imports: [ServiceAuthModule.forRoot({ serviceId: 'bank-service', keys: callers })],
+  controllers: [AdminVaultsController],
+})
+class AdminHostBankModule {}
+
+describe.each([
+  ['express', HostScopedBankModule, '/accounts', 'admin account'],
+  ['fastify', AdminHostBankModule, '/vaults', 'admin vault'],
+] as const)('host-scoped controllers behind a trusted proxy: X-Forwarded-Host does not reroute (%s)', (adapter, module, path, opened) => {
+  let app: INestApplication;
+  let url: string;
+  beforeAll(async () => {
+    ({ app, url } = await start(module, adapter, undefined, { trustProxy: true }));
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const signedFor = (host: string) => ({
+    ...signedHeaders(`http://${host}`, signing, { method: 'POST', path, body: '{}' }, { components: ['@authority'] }),
+    host,
+  });
+
+  it('refuses a request signed for api.bank.local that names admin.bank.local in X-Forwarded-Host: 400 request_target_invalid', async () => {
+    const headers = { ...signedFor('api.bank.local'), 'x-forwarded-host': 'admin.bank.local' };
+    const res = await rawRequest(url, { method: 'POST', path, headers, body: '{}' });
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ reason: 'request_target_invalid', message: expect.stringContaining('host') });
+  });
+
+  it('serves a request whose X-Forwarded-Host names the host signed', async () => {
+    const headers = { ...signedFor('admin.bank.local'), 'x-forwarded-host': 'admin.bank.local' };
+    const res = await rawRequest(url, { method: 'POST', path, headers, body: '{}' });
+    expect(res.status).toBe(201);
+    expect(res.json).toEqual({ opened });
   });
 });

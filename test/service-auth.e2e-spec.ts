@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { deriveKeys, httpMessage, openResponse, type SigningCredential } from 'nest-service-auth/core';
+import { deriveKeys, httpMessage, openResponse, type HmacSigningCredential } from 'nest-service-auth/core';
 // Internals, to hand-craft signatures the public signer would never produce.
 import { buildSignatureBase } from '../libs/service-auth/src/protocol/signature-base.js';
 import { serializeSignatureParams } from '../libs/service-auth/src/protocol/signature-fields.js';
@@ -38,6 +38,8 @@ const ADAPTERS: Adapter[] = ['express', 'fastify'];
 const REFUSAL_KEYS = ['error', 'message', 'reason', 'statusCode'];
 /** inventory's business refusals of an order (unknown product, insufficient stock). */
 const ORDER_REFUSAL_KEYS = ['message', 'productId', 'reason', 'statusCode'];
+/** order-service's 502 when the inventory refused its credentials: with the inventory's reason code. */
+const UPSTREAM_REFUSAL_KEYS = ['error', 'message', 'reason', 'statusCode', 'upstreamReason'];
 /** GET /api/inventory/:productId of an unknown product. */
 const LOOKUP_REFUSAL_KEYS = ['message', 'reason', 'statusCode'];
 
@@ -49,8 +51,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
   let svc: RunningServices;
-  let order: SigningCredential;
-  let audit: SigningCredential;
+  let order: HmacSigningCredential;
+  let audit: HmacSigningCredential;
   /** Everything that must never appear in a response: keys, secrets and every signature we sent. */
   const secrets: string[] = [];
   const extraCredentials: TestCredential[] = [];
@@ -70,7 +72,11 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
   });
 
   /** Signs `init` (recording the signature as a secret) and returns the headers. */
-  function sign(credential: SigningCredential, init: SignedInit, options?: Parameters<typeof signedHeaders>[3]): Record<string, string> {
+  function sign(
+    credential: HmacSigningCredential,
+    init: SignedInit,
+    options?: Parameters<typeof signedHeaders>[3],
+  ): Record<string, string> {
     const headers = signedHeaders(svc.inventoryUrl, credential, init, options);
     secrets.push(signatureValue(headers));
     return headers;
@@ -79,7 +85,7 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
   const inventory = (init: RawRequest) => rawRequest(svc.inventoryUrl, init);
 
   /** Signs and sends the same request. */
-  function signedInventory(credential: SigningCredential, init: SignedInit, options?: Parameters<typeof signedHeaders>[3]) {
+  function signedInventory(credential: HmacSigningCredential, init: SignedInit, options?: Parameters<typeof signedHeaders>[3]) {
     return inventory({ method: init.method, path: init.path, body: init.body, headers: sign(credential, init, options) });
   }
 
@@ -180,6 +186,24 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
       expectRefusal(await inventory({ ...post, headers: noSignature }), 401, 'signature_missing');
       const { ['signature-input']: _input, ...noInput } = headers;
       expectRefusal(await inventory({ ...post, headers: noInput }), 401, 'signature_missing');
+    });
+
+    it('a nonce outside the base64url alphabet → 400 signature_malformed, even with a correct HMAC; the request is not applied', async () => {
+      for (const nonce of ['3q2+7wAAAAAAAAAAAAAAAA', '3q2/7wAAAAAAAAAAAAAAAA', '3q2-7wAAAAAAAAAAAAAAAA==', '!'.repeat(22)]) {
+        const res = await inventory({ ...post, headers: sign(order, post, { nonce }) });
+        expectRefusal(res, 400, 'signature_malformed');
+        expect(jsonField(res, 'message')).toMatch(/base64url/);
+      }
+      const every = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      expect(
+        (
+          await inventory({
+            method: 'GET',
+            path: '/api/inventory/P123',
+            headers: sign(order, { method: 'GET', path: '/api/inventory/P123' }, { nonce: every }),
+          })
+        ).status,
+      ).toBe(200);
     });
 
     it('a correct HMAC over too few components (only x-api-key) → 401 signature_incomplete', async () => {
@@ -426,13 +450,18 @@ describe.each(ADAPTERS)('nest-service-auth end to end (%s)', (adapter) => {
       const rogue = newCredential('order-2026-11'); // same key id, different API key and secret
       extraCredentials.push(rogue);
       const url = await startOrderService(inventoryUpstreamEnv(svc.inventoryUrl, rogue));
-      expectRefusal(await placeOrder(url, orderBody('P123', 1)), 502, 'upstream_rejected_credentials');
+      const res = await placeOrder(url, orderBody('P123', 1));
+      expectRefusal(res, 502, 'upstream_rejected_credentials', UPSTREAM_REFUSAL_KEYS);
+      // The inventory's own reason code, read from the UpstreamHttpError the signed client threw.
+      expect(jsonField(res, 'upstreamReason')).toBe('api_key_invalid');
       expect(await stockOf('P123')).toBe(98);
     });
 
     it('order-service whose key inventory knows but whose caller is not trusted (audit) → 502 upstream_rejected_credentials', async () => {
       const url = await startOrderService(inventoryUpstreamEnv(svc.inventoryUrl, svc.auditKey));
-      expectRefusal(await placeOrder(url, orderBody('P123', 1)), 502, 'upstream_rejected_credentials');
+      const res = await placeOrder(url, orderBody('P123', 1));
+      expectRefusal(res, 502, 'upstream_rejected_credentials', UPSTREAM_REFUSAL_KEYS);
+      expect(jsonField(res, 'upstreamReason')).toBe('caller_not_trusted');
       expect(await stockOf('P123')).toBe(98);
     });
   });

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import type { SigningCredential } from 'nest-service-auth/core';
+import type { HmacSigningCredential } from 'nest-service-auth/core';
 import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
 import { keyList, newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
@@ -24,7 +24,7 @@ describe('two inventory-service instances sharing one PostgreSQL stock (express)
   const apps: INestApplication[] = [];
   let urlA: string;
   let urlB: string;
-  let order: SigningCredential;
+  let order: HmacSigningCredential;
 
   beforeAll(async () => {
     postgres = await startPostgresServer();

@@ -11,17 +11,20 @@
  * or the body may appear. What a user needs to handle the failure stays: status, answer, code,
  * method, URL (origin and path).
  */
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestingModule } from '@nestjs/testing';
 import { isAxiosError, type AxiosError } from 'axios';
 import { inspect } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { SignedHttpService, UpstreamUnavailableError, type SignedHttpClientOptions } from 'nest-service-auth/client';
+import { SignedHttpService, UpstreamHttpError, UpstreamUnavailableError, type SignedHttpClientOptions } from 'nest-service-auth/client';
+import { startCallee, type CalleeApp } from './support/callee-app.js';
 import { newCredential } from './support/credentials.js';
+import type { Adapter } from './support/demo-services.js';
 import { answerJson, startRecordingServer, type RecordingServer } from './support/recording-server.js';
 import { signingClientModule } from './support/signing-client.js';
 
+const ADAPTERS: Adapter[] = ['express', 'fastify'];
 const credential = newCredential('client-2026-11');
 const clients: TestingModule[] = [];
 /** Every request that reached an upstream; their signatures are secrets too. */
@@ -162,8 +165,8 @@ describe.each([
     expectNothingSecret(error, body);
   });
 
-  it.each([400, 403, 409, 500, 502])('%i answer: status and answer kept', async (status) => {
-    const server = await upstream(status, { reason: `refused-${status}` });
+  it.each([400, 403, 409, 500, 502])('%i answer: an UpstreamHttpError, status and answer kept', async (status) => {
+    const server = await upstream(status, { reason: `refused_${status}` });
     const http = await createClient(server.url, { encrypt, retry: false, circuitBreaker: false });
     const body = secretOrder();
     const error = await axiosFailureOf(http.put(`${server.url}/api/inventory/P1`, body));
@@ -176,11 +179,23 @@ describe.each([
       url: error.config?.url,
     }).toEqual({
       status,
-      data: { reason: `refused-${status}` },
+      data: { reason: `refused_${status}` },
       code: status < 500 ? 'ERR_BAD_REQUEST' : 'ERR_BAD_RESPONSE',
       method: 'put',
       url: `${server.url}/api/inventory/P1`,
     });
+    expect(error).toBeInstanceOf(UpstreamHttpError);
+    expect(error).toMatchObject({
+      name: 'UpstreamHttpError',
+      status,
+      reason: `refused_${status}`,
+      upstreamId: 'inventory-service',
+      keyId: credential.id,
+      upstream: server.url,
+    });
+    expect(error.message).toBe(
+      `Upstream inventory-service answered ${status} refused_${status} to PUT /api/inventory/P1 (signed with key ${credential.id})`,
+    );
     expectNothingSecret(error, body);
   });
 
@@ -227,5 +242,42 @@ describe.each([
     const cause = (open as UpstreamUnavailableError).cause as AxiosError | undefined;
     expect(cause?.response?.status).toBe(500);
     for (const error of failures) expectNothingSecret(error, body);
+  });
+});
+
+describe.each(ADAPTERS)('a refusal by a nest-service-auth upstream is an UpstreamHttpError a caller can act on (%s)', (adapter) => {
+  let callee: CalleeApp;
+  const known = newCredential('client-2026-11');
+
+  beforeAll(async () => {
+    callee = await startCallee(adapter, { serviceId: 'inventory-service', keys: { callers: [{ id: 'client-service', keys: [known] }] } }, [
+      'client-service',
+    ]);
+  });
+
+  afterAll(async () => {
+    await callee.close();
+  });
+
+  it('a secret the upstream does not hold: 401 signature_invalid, naming the upstream and the key id, and nothing secret', async () => {
+    const wrongSecret = { ...known, secret: newCredential('client-2026-11').secret };
+    const moduleRef = await signingClientModule({
+      serviceId: 'client-service',
+      keys: { upstreams: [{ id: 'inventory-service', url: callee.url, keys: [wrongSecret] }] },
+      retry: false,
+      circuitBreaker: false,
+    });
+    clients.push(moduleRef);
+    const http = moduleRef.get(SignedHttpService);
+    const body = { productId: `P-${randomBytes(12).toString('hex')}`, quantity: 1 };
+    const error = await failureOf(http.post(`${callee.url}/echo`, body));
+    expect(error).toBeInstanceOf(UpstreamHttpError);
+    expect(error).toMatchObject({ status: 401, reason: 'signature_invalid', upstreamId: 'inventory-service', keyId: known.id });
+    for (const text of serialisations(error)) {
+      expect(text).not.toContain(known.apiKey);
+      expect(text).not.toContain(wrongSecret.secret);
+      expect(text).not.toContain(body.productId);
+      expect(text).not.toMatch(/sig1=|nonce=/);
+    }
   });
 });

@@ -25,9 +25,10 @@ interface Answer {
 }
 
 /**
- * Sends only the head of a POST that announces `contentLength` bytes, and waits for an answer while
- * sending none of them. Resolves with the answer, or with undefined once `waitMs` have passed without
- * one: the server is then waiting for the body (the socket is closed without ever sending it).
+ * Sends only the head of a request (a POST unless `method` says otherwise) that announces
+ * `contentLength` bytes, and waits for an answer while sending none of them. Resolves with the answer
+ * (a HEAD answer has no body), or with undefined once `waitMs` have passed without one: the server is
+ * then waiting for the body (the socket is closed without ever sending it).
  */
 function headWithoutBody(
   url: string,
@@ -35,6 +36,7 @@ function headWithoutBody(
   headers: Record<string, string>,
   contentLength: number,
   waitMs = 10_000,
+  method = 'POST',
 ): Promise<Answer | undefined> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
@@ -50,14 +52,21 @@ function headWithoutBody(
       const end = received.indexOf('\r\n\r\n');
       if (end < 0) return;
       const head = received.slice(0, end);
+      const status = Number(head.split(' ')[1]);
+      if (method === 'HEAD') {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ status, headers: head, body: undefined });
+        return;
+      }
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
       if (received.length - end - 4 < length) return;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ status: Number(head.split(' ')[1]), headers: head, body: JSON.parse(received.slice(end + 4, end + 4 + length)) });
+      resolve({ status, headers: head, body: JSON.parse(received.slice(end + 4, end + 4 + length)) });
     });
     const lines = [
-      `POST ${path} HTTP/1.1`,
+      `${method} ${path} HTTP/1.1`,
       `host: ${hostname}:${port}`,
       'content-type: application/json',
       `content-length: ${contentLength}`,
@@ -160,6 +169,31 @@ describe.each(['express', 'fastify'] as const)('strangers are refused before the
     const res = await rawRequest(url, { method: 'POST', path: '/entries', headers, body });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ received: { amount: 5 } });
+  });
+
+  it('answers a HEAD on a protected GET route (which the GET handler serves) without reading its body', async () => {
+    const answer = await headWithoutBody(url, '/whoami', {}, 64 * 1024, 10_000, 'HEAD');
+    expect(answer?.status).toBe(401);
+  });
+
+  it('reads a percent-encoded path as the router does: refused before its body where the router decodes it', async () => {
+    // `/%65ntries` is `/entries` once decoded. Fastify's router decodes the path before matching, so
+    // it reaches the protected handler: the stranger is refused without its body. Express matches the
+    // path as sent, so no handler serves it: nothing to refuse early, and it gets a 404.
+    const answer = await headWithoutBody(url, '/%65ntries', {}, 64 * 1024, adapter === 'fastify' ? 10_000 : 500);
+    if (adapter === 'fastify') {
+      expect(answer?.status).toBe(401);
+      expect(answer?.body).toMatchObject({ reason: 'api_key_missing' });
+    } else {
+      expect(answer).toBeUndefined();
+      const res = await rawRequest(url, {
+        method: 'POST',
+        path: '/%65ntries',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(res.status).toBe(404);
+    }
   });
 
   it('leaves public routes alone: their strangers are served, body and all', async () => {

@@ -59,6 +59,7 @@ const ENTRY_PEERS: Record<string, string[]> = {
   './redis': ['ioredis'],
   './throttler': ['@nestjs/common', '@nestjs/core', '@nestjs/throttler', 'ioredis'],
   './testing': [],
+  './swagger': ['@nestjs/common', '@nestjs/core'],
 };
 const OPTIONAL_PEERS = ['axios', 'ioredis', '@nestjs/throttler'];
 
@@ -263,7 +264,7 @@ describe('nest-service-auth as packed and installed', () => {
     const load = (env: Record<string, string>, serviceId: string) =>
       KeyRing.from(new EnvKeyProvider({ get: (name) => env[name] }).load(), serviceId);
     const signing = load(callerEnv, 'a').upstream('b')!.keys[0];
-    expect(load(calleeEnv, 'b').findByApiKey(signing.apiKey)).toMatchObject({ callerId: 'a', id: signing.id, hmacKey: signing.hmacKey });
+    expect(load(calleeEnv, 'b').findByApiKey(signing.apiKey)).toMatchObject({ callerId: 'a', id: signing.id, algorithm: 'hmac-sha256' });
   });
 
   it('nest-service-auth/testing loads both ways with nothing but the library installed, and its requests verify', async () => {

@@ -20,7 +20,7 @@ import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import express from 'express';
 import { createServer, type Server } from 'node:http';
 import { PublicRoute, ServiceAuthModule, type ServiceAuthModuleOptions } from 'nest-service-auth';
-import type { SigningCredential } from 'nest-service-auth/core';
+import type { HmacSigningCredential } from 'nest-service-auth/core';
 import { newCredential, type TestCredential } from './credentials.js';
 import type { Adapter } from './demo-services.js';
 import { listenUrl } from './demo-services.js';
@@ -118,7 +118,7 @@ export interface EchoServiceOptions {
 
 export interface EchoService {
   url: string;
-  caller: SigningCredential;
+  caller: HmacSigningCredential;
   credential: TestCredential;
   /** What no response may contain: the caller's API key, secret and HMAC key; tests add the signatures they send. */
   secrets: string[];

@@ -10,6 +10,7 @@ import {
   httpMessage,
   signRequest,
   type SignRequestOptions,
+  type HmacSigningCredential,
   type SigningCredential,
 } from 'nest-service-auth/core';
 import { buildSignatureBase } from '../../libs/service-auth/src/protocol/signature-base.js';
@@ -140,7 +141,7 @@ export function rawRequest(baseUrl: string, init: RawRequest): Promise<RawRespon
  * What a caller signs with: the credential's id as keyid, its API key, the HKDF-derived HMAC key, and
  * the callee it is for (inventory-service unless overridden).
  */
-export function signingCredential(credential: TestCredential, overrides: Partial<SigningCredential> = {}): SigningCredential {
+export function signingCredential(credential: TestCredential, overrides: Partial<HmacSigningCredential> = {}): HmacSigningCredential {
   return {
     id: credential.id,
     apiKey: credential.apiKey,
@@ -206,7 +207,7 @@ export interface TargetInit {
  * normalise dot segments and backslashes and percent-encode non-ASCII). Used to sign exactly the
  * hostile targets a test then sends.
  */
-export function signedHeadersForTarget(credential: SigningCredential, init: TargetInit): Record<string, string> {
+export function signedHeadersForTarget(credential: HmacSigningCredential, init: TargetInit): Record<string, string> {
   const body = init.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body, 'utf8');
   const headers: Record<string, string> = { ...(init.headers ?? {}), 'x-api-key': credential.apiKey };
   const components = ['@method', '@path', '@query', 'x-api-key'];

@@ -20,4 +20,5 @@ export {
   type UpstreamAnswerRefusedDetails,
 } from './client/upstream-answer-refused.error.js';
 export { OutgoingRequestRefusedError, type OutgoingRequestRefusedReason } from './client/outgoing-request-refused.error.js';
+export { UpstreamHttpError, isUpstreamHttpError, type UpstreamCallContext } from './client/upstream-http.error.js';
 export { UpstreamNotConfiguredError } from './client/upstream-not-configured.error.js';

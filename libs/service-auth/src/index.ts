@@ -27,6 +27,7 @@ export type {
   LoggingOptions,
 } from './nest/options/service-auth-options.interface.js';
 export type { KeyProvider } from './keys/key-provider.interface.js';
+export { FileKeyProvider } from './keys/file-key-provider.js';
 export type { KeyMaterial } from './keys/key-material.js';
 export type { VerifiedCaller } from './protocol/verified-caller.js';
 export type { ReasonCode } from './errors/reason-codes.js';

@@ -1,11 +1,11 @@
 import { HttpException, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { isAxiosError } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import {
   OutgoingRequestRefusedError,
   SignedHttpService,
   UpstreamAnswerRefusedError,
+  UpstreamHttpError,
   UpstreamUnavailableError,
 } from 'nest-service-auth/client';
 import { ServiceAuthError } from 'nest-service-auth/core';
@@ -54,8 +54,9 @@ export class InventoryClient implements OnModuleInit {
       return this.unavailable();
     }
     if (err instanceof UpstreamAnswerRefusedError) {
-      // The inventory answered with a redirect (never followed: it would carry our credential elsewhere)
-      // or with more than we read. Either way it is not an answer we can use.
+      // The inventory answered with a redirect (never followed: it would carry our credential elsewhere),
+      // with more than we read, or with an answer whose signature is missing or does not verify (changed
+      // in transit, or an answer to another request). Either way it is not an answer we can use.
       this.logger.error({
         event: 'upstream_answer_refused',
         upstream: 'inventory-service',
@@ -67,7 +68,9 @@ export class InventoryClient implements OnModuleInit {
       const message =
         err.reason === 'upstream_redirect'
           ? 'The inventory service answered with a redirect, which is never followed'
-          : 'The inventory service answered with more data than allowed';
+          : err.reason === 'upstream_response_too_large'
+            ? 'The inventory service answered with more data than allowed'
+            : 'The answer from the inventory service is not signed by it, or not for this request';
       return new HttpException({ statusCode: 502, error: 'Bad Gateway', reason: err.reason, message }, 502);
     }
     if (err instanceof OutgoingRequestRefusedError) {
@@ -97,17 +100,20 @@ export class InventoryClient implements OnModuleInit {
         502,
       );
     }
-    if (isAxiosError<unknown>(err) && err.response) {
-      const { status, data } = err.response;
+    if (err instanceof UpstreamHttpError) {
+      const { status, reason, keyId } = err;
+      const data: unknown = err.response?.data;
       if (status === 401 || status === 403) {
-        // Our credentials were refused: a configuration error on one side, not the client's fault.
-        const reason = typeof data === 'object' && data !== null ? (data as { reason?: unknown }).reason : undefined;
-        this.logger.error({ event: 'upstream_rejected_credentials', upstream: 'inventory-service', status, reason });
+        // Our credentials were refused: a configuration error on one side, not the client's fault. The
+        // log names the key and the inventory's reason code (api_key_invalid, caller_not_trusted, …),
+        // which is what whoever fixes the configuration needs; the answer carries the reason code only.
+        this.logger.error({ event: 'upstream_rejected_credentials', upstream: err.upstreamId, status, reason, keyId });
         return new HttpException(
           {
             statusCode: 502,
             error: 'Bad Gateway',
             reason: 'upstream_rejected_credentials',
+            upstreamReason: reason ?? null,
             message: 'The inventory service refused our credentials',
           },
           502,
@@ -119,10 +125,10 @@ export class InventoryClient implements OnModuleInit {
       }
       if (status === 502 || status === 503 || status === 504) {
         // A gateway in front of the inventory, or the inventory itself, says it cannot serve (after our retries).
-        this.logger.warn({ event: 'upstream_unavailable', upstream: 'inventory-service', status });
+        this.logger.warn({ event: 'upstream_unavailable', upstream: err.upstreamId, status });
         return this.unavailable();
       }
-      this.logger.warn({ event: 'upstream_error', upstream: 'inventory-service', status });
+      this.logger.warn({ event: 'upstream_error', upstream: err.upstreamId, status, reason });
       return new HttpException(
         { statusCode: 502, error: 'Bad Gateway', reason: 'upstream_error', message: 'The inventory service failed' },
         502,

@@ -22,6 +22,7 @@ describe('the printed formats', () => {
 
   it('keygen: a header, then one block per service, the placeholder URL announced', () => {
     const result: KeygenResult = {
+      algorithm: 'hmac-sha256',
       callerId: 'order-service',
       calleeId: 'inventory-service',
       key,
@@ -91,8 +92,8 @@ describe('the printed formats', () => {
     expect(formatRotation(plan)).toBe(
       [
         '# nest-service-auth rotate: order-service -> inventory-service, key new replaces old',
-        '# In this order. After each step, reload the keys (ServiceAuthKeys.reload()) or restart every replica',
-        '# of that service, and only then go on to the next step.',
+        '# In this order. After each step, restart every replica of that service with the new value (a running',
+        '# process does not re-read its environment), and only then go on to the next step.',
         '',
         '# Step 1 of 3: inventory-service (the callee) accepts both keys.',
         'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS=old:a:b,new:c:d',

@@ -31,7 +31,9 @@ export function formatKeygen(result: KeygenResult): string {
   }
   return [
     `# nest-service-auth keygen: ${callerId} -> ${calleeId}, key ${key.id}`,
-    '# One block per service. Both hold the secret of this pair: keep them out of version control.',
+    result.algorithm === 'ed25519'
+      ? '# One block per service. Each holds its own private key only: keep both out of version control.'
+      : '# One block per service. Both hold the secret of this pair: keep them out of version control.',
     '',
     `# ${callerId} (the caller). Already calling other services? Add ${calleeId} to its ${names.upstreams} instead.`,
     ...callerLines,
@@ -46,8 +48,8 @@ export function formatKeygen(result: KeygenResult): string {
 export function formatRotation(plan: RotationPlan): string {
   const lines = [
     `# nest-service-auth rotate: ${plan.callerId} -> ${plan.calleeId}, key ${plan.key.id} replaces ${plan.previousKeyId}`,
-    '# In this order. After each step, reload the keys (ServiceAuthKeys.reload()) or restart every replica',
-    '# of that service, and only then go on to the next step.',
+    '# In this order. After each step, restart every replica of that service with the new value (a running',
+    '# process does not re-read its environment), and only then go on to the next step.',
   ];
   plan.steps.forEach((step, i) => {
     lines.push(

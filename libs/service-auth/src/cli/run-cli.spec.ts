@@ -12,7 +12,9 @@ import { RequestVerifier } from '../protocol/request-verifier.js';
 import { signRequest } from '../protocol/request-signer.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { encryptCompact, decryptCompact } from '../crypto/jwe-compact.js';
+import { decryptEcdhEs, encryptEcdhEs } from '../crypto/ecdh-es-jwe.js';
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli, USAGE, type KeygenJson, type RotationJson } from './run-cli.js';
+import { asHmacKey } from '../keys/key-ring.js';
 
 interface Run {
   status: number;
@@ -81,8 +83,10 @@ describe('nest-service-auth keygen', () => {
     const keyId = callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS.split(':')[0];
     expect(await callAcross(caller, callee)).toEqual({ caller: 'order-service', keyId });
     // …and the encryption keys agree too: what the caller seals, the callee opens.
-    const jwe = encryptCompact(Buffer.from('{"sku":"P-1"}'), caller.upstream('inventory-service')!.keys[0].encryptionKey, { kid: keyId });
-    expect(decryptCompact(jwe, (kid) => callee.findCallerKey('order-service', kid)?.encryptionKey).plaintext.toString()).toBe(
+    const jwe = encryptCompact(Buffer.from('{"sku":"P-1"}'), asHmacKey(caller.upstream('inventory-service')!.keys[0]).encryptionKey, {
+      kid: keyId,
+    });
+    expect(decryptCompact(jwe, (kid) => asHmacKey(callee.findCallerKey('order-service', kid)).encryptionKey).plaintext.toString()).toBe(
       '{"sku":"P-1"}',
     );
   });
@@ -119,6 +123,7 @@ describe('nest-service-auth keygen', () => {
     expect(out).toEqual({
       caller: 'order-service',
       callee: 'inventory-service',
+      algorithm: 'hmac-sha256',
       key: {
         id: 'order-2026-11',
         apiKey: expect.stringMatching(/^sk_[A-Za-z0-9_-]{43}$/),
@@ -152,6 +157,57 @@ describe('nest-service-auth keygen', () => {
     ]);
     expect(Object.keys(calleeEnv)).toEqual(['AUTH_CALLERS', 'AUTH_CALLER_ORDER_SERVICE_KEYS']);
     expect(run.stderr).toContain('AUTH_UPSTREAM_INVENTORY_SERVICE_URL is a placeholder');
+  });
+
+  it('--alg ed25519: the caller gets its private key, the callee only the public key and an answer key of its own', async () => {
+    const run = await cli(['keygen', 'order-service', 'inventory-service', '--alg', 'ed25519', '--key-id', 'order-ed-1', '--json']);
+    expect([run.status, run.stderr.includes('placeholder')]).toEqual([EXIT_OK, true]);
+    const out = JSON.parse(run.stdout) as KeygenJson;
+    expect(out.algorithm).toBe('ed25519');
+    const callerKeys = out.callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS;
+    const calleeKeys = out.calleeEnv.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS;
+    expect(callerKeys).toBe(`order-ed-1:${out.key.apiKey}:ed25519:${out.key.secret}`);
+    expect(calleeKeys).toBe(`order-ed-1:${out.key.apiKey}:ed25519:${out.key.publicKey}`);
+    // The private key (PKCS#8, 48 bytes) is on the caller only; the callee holds nothing that signs as it.
+    expect(Buffer.from(out.key.secret, 'base64url')).toHaveLength(48);
+    expect(Buffer.from(out.key.publicKey!, 'base64url')).toHaveLength(44);
+    expect(JSON.stringify(out.calleeEnv)).not.toContain(out.key.secret);
+    // The callee's answer key: private on the callee, public on the caller.
+    expect(out.calleeEnv.SERVICE_AUTH_ANSWER_KEYS).toBe(`${out.answerKey!.id}:ed25519:${out.answerKey!.privateKey}`);
+    expect(out.callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_ANSWER_KEYS).toBe(
+      `${out.answerKey!.id}:ed25519:${out.answerKey!.publicKey}`,
+    );
+    expect(JSON.stringify(out.callerEnv)).not.toContain(out.answerKey!.privateKey);
+    // …and its X25519 encryption key, that the caller encrypts bodies to.
+    expect(out.calleeEnv.SERVICE_AUTH_ENCRYPTION_KEYS).toBe(`${out.encryptionKey!.id}:x25519:${out.encryptionKey!.privateKey}`);
+    expect(out.callerEnv.SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_ENCRYPTION_KEYS).toBe(
+      `${out.encryptionKey!.id}:x25519:${out.encryptionKey!.publicKey}`,
+    );
+    expect(JSON.stringify(out.callerEnv)).not.toContain(out.encryptionKey!.privateKey);
+
+    const caller = ring(out.callerEnv, 'order-service');
+    const callee = ring(out.calleeEnv, 'inventory-service');
+    const held = callee.findCallerKey('order-service', 'order-ed-1');
+    expect(held?.algorithm).toBe('ed25519');
+    expect(held && 'privateKey' in held ? held.privateKey : undefined).toBeUndefined();
+    expect(await callAcross(caller, callee)).toEqual({ caller: 'order-service', keyId: 'order-ed-1' });
+    // What the caller encrypts to its upstream's key, the callee opens with its own.
+    const recipient = caller.upstream('inventory-service')!.encryptionKeys[0];
+    const { jwe } = encryptEcdhEs(Buffer.from('{"sku":"P-1"}'), recipient.publicKey, { kid: recipient.id });
+    expect(decryptEcdhEs(jwe, (kid) => callee.findEncryptionKey(kid)?.privateKey).plaintext.toString()).toBe('{"sku":"P-1"}');
+
+    const text = await cli(['keygen', 'order-service', 'inventory-service', '--alg', 'ed25519']);
+    expect(text.stdout).toContain('# One block per service. Each holds its own private key only');
+    expect(text.stdout).toMatch(/\nSERVICE_AUTH_ANSWER_KEYS=/);
+  });
+
+  it('--alg refuses an algorithm it does not know, with exit status 2', async () => {
+    const run = await cli(['keygen', 'order-service', 'inventory-service', '--alg', 'rsa-pss-sha512']);
+    expect([run.status, run.stdout]).toEqual([EXIT_USAGE, '']);
+    expect(run.stderr).toMatch(/--alg is hmac-sha256 or ed25519/);
+    const onRotate = await cli(['rotate', 'order-service', 'inventory-service', '--alg', 'ed25519', '--current', 'x']);
+    expect(onRotate.status).toBe(EXIT_USAGE);
+    expect(onRotate.stderr).toMatch(/--alg is an option of keygen/);
   });
 
   it.each([
@@ -328,6 +384,62 @@ describe('nest-service-auth rotate', () => {
       EXIT_REFUSED,
       'nest-service-auth: SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS is not set (--from-env caller)\n',
     ]);
+  });
+});
+
+describe('nest-service-auth rotate, an ed25519 pair', () => {
+  async function currentEd25519Pair() {
+    const { stdout } = await cli(['keygen', 'order-service', 'inventory-service', '--alg', 'ed25519', '--json', '--key-id', 'order-ed-10']);
+    return JSON.parse(stdout) as KeygenJson;
+  }
+
+  it('from either side: the callee accepts both public keys, the caller signs with the new private key, the callee retires the old one', async () => {
+    const pair = await currentEd25519Pair();
+    const fromCaller = await cli(['rotate', 'order-service', 'inventory-service', '--key-id', 'order-ed-11', '--json'], {
+      env: pair.callerEnv,
+    });
+    const fromCallee = await cli(['rotate', 'order-service', 'inventory-service', '--key-id', 'order-ed-11', '--json'], {
+      env: pair.calleeEnv,
+    });
+    for (const run of [fromCaller, fromCallee]) expect([run.status, run.stderr]).toEqual([EXIT_OK, '']);
+    // Both read the same current public key (the caller's side derives it from the private key).
+    const planA = JSON.parse(fromCaller.stdout) as RotationJson;
+    const planB = JSON.parse(fromCallee.stdout) as RotationJson;
+    expect(planA.steps[0].value.split(',')[0]).toBe(pair.calleeEnv.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS);
+    expect(planB.steps[0].value.split(',')[0]).toBe(pair.calleeEnv.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS);
+
+    const plan = planA;
+    expect(plan.steps.map((step) => [step.service, step.variable])).toEqual([
+      ['inventory-service', 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS'],
+      ['order-service', 'SERVICE_AUTH_UPSTREAM_INVENTORY_SERVICE_KEYS'],
+      ['inventory-service', 'SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS'],
+    ]);
+    // No private key ever goes to the callee.
+    for (const step of plan.steps.filter((s) => s.side === 'callee')) {
+      for (const entry of step.value.split(',')) expect(Buffer.from(entry.split(':')[3], 'base64url')).toHaveLength(44);
+    }
+    expect(plan.steps[1].value).toBe(`order-ed-11:${plan.key.apiKey}:ed25519:${plan.key.secret}`);
+
+    let callerEnv = pair.callerEnv;
+    let calleeEnv = pair.calleeEnv;
+    const calls = () => callAcross(ring(callerEnv, 'order-service'), ring(calleeEnv, 'inventory-service'));
+    expect(await calls()).toEqual({ caller: 'order-service', keyId: 'order-ed-10' });
+    calleeEnv = { ...calleeEnv, [plan.steps[0].variable]: plan.steps[0].value };
+    expect(await calls()).toEqual({ caller: 'order-service', keyId: 'order-ed-10' });
+    callerEnv = { ...callerEnv, [plan.steps[1].variable]: plan.steps[1].value };
+    expect(await calls()).toEqual({ caller: 'order-service', keyId: 'order-ed-11' });
+    calleeEnv = { ...calleeEnv, [plan.steps[2].variable]: plan.steps[2].value };
+    expect(await calls()).toEqual({ caller: 'order-service', keyId: 'order-ed-11' });
+    expect(await refusal(callAcross(ring(pair.callerEnv, 'order-service'), ring(calleeEnv, 'inventory-service')))).toBe('api_key_invalid');
+  });
+
+  it('refuses a current ed25519 key that is not an Ed25519 key, without echoing it', async () => {
+    const pair = await currentEd25519Pair();
+    const bogus = `order-ed-10:${pair.key.apiKey}:ed25519:${Buffer.alloc(44, 7).toString('base64url')}`;
+    const run = await cli(['rotate', 'order-service', 'inventory-service', '--current', bogus]);
+    expect([run.status, run.stdout]).toEqual([EXIT_REFUSED, '']);
+    expect(run.stderr).toMatch(/--current: the current key is not an Ed25519 key/);
+    expect(run.stderr).not.toContain(pair.key.apiKey);
   });
 });
 

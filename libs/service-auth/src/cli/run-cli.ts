@@ -17,7 +17,10 @@ export interface CliIo {
 }
 
 /** What `keygen --json` prints: one object. */
-export interface KeygenJson extends Pick<KeygenResult, 'key' | 'url' | 'urlIsPlaceholder' | 'callerEnv' | 'calleeEnv'> {
+export interface KeygenJson extends Pick<
+  KeygenResult,
+  'algorithm' | 'key' | 'answerKey' | 'encryptionKey' | 'url' | 'urlIsPlaceholder' | 'callerEnv' | 'calleeEnv'
+> {
   readonly caller: string;
   readonly callee: string;
 }
@@ -35,7 +38,8 @@ export const EXIT_REFUSED = 1;
 export const EXIT_USAGE = 2;
 
 export const USAGE = `Usage:
-  nest-service-auth keygen <caller-id> <callee-id> [--url <callee-url>] [--key-id <id>] [--prefix <prefix>] [--json]
+  nest-service-auth keygen <caller-id> <callee-id> [--alg hmac-sha256|ed25519] [--url <callee-url>] [--key-id <id>]
+                           [--prefix <prefix>] [--json]
   nest-service-auth rotate <caller-id> <callee-id> [--current <key> | --current - | --from-env caller|callee]
                            [--key-id <id>] [--prefix <prefix>] [--json]
 
@@ -48,7 +52,14 @@ rotate  The pair's next credential and the three rollout steps, with the exact v
         --current -, or from this environment: the caller's SERVICE_AUTH_UPSTREAM_<CALLEE>_KEYS or
         the callee's SERVICE_AUTH_CALLER_<CALLER>_KEYS (--from-env chooses when both are set).
 
+        With --alg ed25519 the caller gets its private key, the callee only the public key, and the
+        callee an answer key of its own (SERVICE_AUTH_ANSWER_KEYS; its public half goes to the caller
+        as SERVICE_AUTH_UPSTREAM_<CALLEE>_ANSWER_KEYS) and an X25519 key that bodies are encrypted to
+        (SERVICE_AUTH_ENCRYPTION_KEYS; public half: SERVICE_AUTH_UPSTREAM_<CALLEE>_ENCRYPTION_KEYS).
+        A callee that already has these keys keeps them: give their public halves to the caller instead.
+
 Options:
+  --alg <alg>         keygen: hmac-sha256 (default, a shared secret) or ed25519 (no shared secret)
   --url <url>         the callee's base URL, for the caller's SERVICE_AUTH_UPSTREAM_<CALLEE>_URL
                       (default: a placeholder under .invalid, to be replaced)
   --key-id <id>       the new key's id (default: <caller-id>-<yyyy-mm>-<6 random hex digits>)
@@ -73,6 +84,7 @@ const OPTIONS = {
   current: { type: 'string' },
   'from-env': { type: 'string' },
   prefix: { type: 'string' },
+  alg: { type: 'string' },
 } as const;
 
 const PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -124,10 +136,32 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   if (command === 'keygen') {
     for (const option of ['current', 'from-env'] as const)
       if (values[option] !== undefined) throw new UsageError(`--${option} is an option of rotate`);
-    const result = keygen({ callerId, calleeId, url: values.url, keyId: values['key-id'], prefix: values.prefix, now });
+    if (values.alg !== undefined && values.alg !== 'hmac-sha256' && values.alg !== 'ed25519') {
+      throw new UsageError('--alg is hmac-sha256 or ed25519');
+    }
+    const result = keygen({
+      callerId,
+      calleeId,
+      url: values.url,
+      keyId: values['key-id'],
+      prefix: values.prefix,
+      now,
+      algorithm: values.alg,
+    });
     if (values.json) {
-      const { key, url, urlIsPlaceholder, callerEnv, calleeEnv } = result;
-      const printed: KeygenJson = { caller: callerId, callee: calleeId, key, url, urlIsPlaceholder, callerEnv, calleeEnv };
+      const { key, url, urlIsPlaceholder, callerEnv, calleeEnv, algorithm, answerKey, encryptionKey } = result;
+      const printed: KeygenJson = {
+        caller: callerId,
+        callee: calleeId,
+        algorithm,
+        key,
+        answerKey,
+        encryptionKey,
+        url,
+        urlIsPlaceholder,
+        callerEnv,
+        calleeEnv,
+      };
       io.stdout(`${JSON.stringify(printed, null, 2)}\n`);
     } else {
       io.stdout(formatKeygen(result));
@@ -141,6 +175,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 
   if (values.url !== undefined) throw new UsageError('--url is an option of keygen: rotate changes keys only');
+  if (values.alg !== undefined) throw new UsageError("--alg is an option of keygen: rotate keeps the current key's algorithm");
   const current = await currentKeys(values.current, values['from-env'], { callerId, calleeId, prefix: values.prefix }, io);
   const plan = planRotation({ callerId, calleeId, ...current, keyId: values['key-id'], prefix: values.prefix, now });
   if (values.json) {

@@ -7,6 +7,7 @@ import { RequestVerifier } from '../protocol/request-verifier.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { OutgoingRequestRefusedError } from './outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from './outgoing-request.js';
+import { asHmacKey } from '../keys/key-ring.js';
 
 const definition = { id: 'order-1', apiKey: `sk_${randomBytes(32).toString('base64url')}`, secret: randomBytes(32).toString('base64url') };
 /** Both ends of one (order-service → inventory-service) pair: the caller's upstream, the callee's caller. */
@@ -43,7 +44,7 @@ describe('prepareRequest', () => {
     const prepared = prepareRequest({ method: 'POST', url, headers: {}, data: { productId: 'P123', quantity: 2 } }, key, true);
     expect(prepared.headers['content-type']).toBe('application/jose');
     expect(prepared.headers['accept']).toBe('application/jose');
-    const { plaintext, header } = decryptCompact(prepared.body!, () => key.encryptionKey);
+    const { plaintext, header } = decryptCompact(prepared.body!, () => asHmacKey(key).encryptionKey);
     expect(JSON.parse(plaintext.toString())).toEqual({ productId: 'P123', quantity: 2 });
     expect(header).toMatchObject({ kid: 'order-1', cty: 'application/json' });
     await expect(verify(prepared)).resolves.toMatchObject({ id: 'order-service' });
@@ -162,9 +163,9 @@ describe('prepareRequest: what the signature covers', () => {
 });
 
 describe('openAnswer', () => {
-  const resolve = (kid: string) => (kid === 'order-1' ? key.encryptionKey : undefined);
+  const resolve = (kid: string) => (kid === 'order-1' ? asHmacKey(key).encryptionKey : undefined);
   const sealed = (nonce: string, status: number | string | null = 200, plaintext = '{"ok":true}') =>
-    encryptCompact(Buffer.from(plaintext), key.encryptionKey, { kid: 'order-1', nonce, ...(status === null ? {} : { status }) });
+    encryptCompact(Buffer.from(plaintext), asHmacKey(key).encryptionKey, { kid: 'order-1', nonce, ...(status === null ? {} : { status }) });
   const jose = (status: number, data: unknown, method = 'POST') => ({ method, status, contentType: 'application/jose', data });
 
   it('opens an answer sealed for the nonce and the status it arrived with', () => {

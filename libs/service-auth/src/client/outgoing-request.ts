@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { encryptCompact } from '../crypto/jwe-compact.js';
 import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
-import { openResponse } from '../crypto/open-response.js';
+import { openEcdhEsResponse, openResponse } from '../crypto/open-response.js';
+import { encryptEcdhEs } from '../crypto/ecdh-es-jwe.js';
+import type { KeyObject } from 'node:crypto';
 import { parseDecryptedJson } from '../crypto/decrypted-json.js';
-import { signRequest, type SigningCredential } from '../protocol/request-signer.js';
+import { signRequest, type Ed25519SigningCredential, type HmacSigningCredential } from '../protocol/request-signer.js';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { signedCallComponents } from './signed-call-headers.js';
+import type { AnsweredRequest } from '../protocol/response-signature.js';
+import { SIGNATURE_LABEL } from '../protocol/covered-components.js';
+import { OutgoingRequestRefusedError } from './outgoing-request-refused.error.js';
 
 /** The credential an outgoing call is signed, and possibly encrypted, with. */
-export interface OutgoingCredential extends SigningCredential {
-  readonly encryptionKey: Uint8Array;
-}
+export type OutgoingCredential = (HmacSigningCredential & { readonly encryptionKey: Uint8Array }) | Ed25519SigningCredential;
 
 /** One attempt, ready to send: exactly these headers and these bytes. */
 export interface PreparedRequest {
@@ -18,6 +21,18 @@ export interface PreparedRequest {
   body: Buffer | undefined;
   /** The signature's nonce: an encrypted answer must echo it. */
   nonce: string;
+  /** What a signed answer must be bound to: this request's method, target and signature. */
+  answered: AnsweredRequest;
+  /** Whether a sealed answer was asked for: the answer must then be a JWE bound to this request. */
+  answerSealed: boolean;
+  /** ed25519 pairs: the ephemeral X25519 key the body was encrypted with; the answer is sealed to its public half. */
+  ephemeralKey?: KeyObject;
+}
+
+/** The upstream's X25519 key an ed25519 pair encrypts bodies to (its current encryption key). */
+export interface RecipientKey {
+  readonly id: string;
+  readonly publicKey: KeyObject;
 }
 
 /** Serialises the body once, so that the bytes signed are the bytes sent. */
@@ -47,22 +62,53 @@ export function prepareRequest(
   input: { method: string; url: string; headers: Record<string, string>; data: unknown },
   credential: OutgoingCredential,
   encrypt: boolean,
-  options: { coverAuthority?: boolean } = {},
+  options: { coverAuthority?: boolean; recipient?: RecipientKey } = {},
 ): PreparedRequest {
   const headers = { ...input.headers };
   let body = bodyBytes(input.data, headers);
-  if (encrypt) {
+  let answerSealed = false;
+  let ephemeralKey: KeyObject | undefined;
+  if (encrypt && credential.algorithm === 'ed25519') {
+    const recipient = options.recipient;
+    if (!recipient) {
+      throw new OutgoingRequestRefusedError(
+        'request_config_unsafe',
+        `SignedHttpService: key "${credential.id}" is an ed25519 key, and the upstream has no X25519 encryption key to encrypt to ` +
+          '(encryptionKeys; in the environment <PREFIX>_UPSTREAM_<ID>_ENCRYPTION_KEYS); nothing was sent',
+        'encrypt',
+      );
+    }
+    // Without a body there is no ephemeral key to seal the answer to: it comes back signed, in plaintext.
+    if (body) {
+      const cty = headers['content-type'] ?? 'application/json';
+      const sealed = encryptEcdhEs(body, recipient.publicKey, { kid: recipient.id, cty });
+      body = Buffer.from(sealed.jwe, 'latin1');
+      ephemeralKey = sealed.ephemeralPrivateKey;
+      headers['content-type'] = JWE_MEDIA_TYPE;
+      headers['accept'] = JWE_MEDIA_TYPE;
+      answerSealed = true;
+    }
+  } else if (encrypt && credential.algorithm === 'hmac-sha256') {
     if (body) {
       const cty = headers['content-type'] ?? 'application/json';
       body = Buffer.from(encryptCompact(body, credential.encryptionKey, { kid: credential.id, cty }), 'latin1');
       headers['content-type'] = JWE_MEDIA_TYPE;
     }
     headers['accept'] = JWE_MEDIA_TYPE;
+    answerSealed = true;
   }
   const components = signedCallComponents(headers, options.coverAuthority ?? false);
   const nonce = randomBytes(16).toString('base64url');
-  Object.assign(headers, signRequest({ method: input.method, url: input.url, headers, body }, credential, { nonce, components }));
-  return { headers, body, nonce };
+  const signed = signRequest({ method: input.method, url: input.url, headers, body }, credential, { nonce, components });
+  Object.assign(headers, signed);
+  const url = new URL(input.url);
+  const answered: AnsweredRequest = {
+    method: input.method.toUpperCase(),
+    target: url.pathname + url.search,
+    signatureLabel: SIGNATURE_LABEL,
+    signature: Buffer.from(signed['signature'].slice(SIGNATURE_LABEL.length + 2, -1), 'base64'),
+  };
+  return { headers, body, nonce, answered, answerSealed, ephemeralKey };
 }
 
 /**
@@ -75,7 +121,7 @@ export function prepareRequest(
  */
 export function openAnswer(
   answer: { method: string; status: number; contentType: string | undefined; data: unknown },
-  resolveKey: (kid: string) => Uint8Array | undefined,
+  resolveKey: ((kid: string) => Uint8Array | undefined) | { readonly ephemeralKey: KeyObject },
   nonce: string,
 ): unknown {
   if (answer.method === 'HEAD') return answer.data;
@@ -83,7 +129,11 @@ export function openAnswer(
     if (answer.status < 200 || answer.status >= 300) return answer.data;
     throw new ServiceAuthError('encryption_required', 'The upstream answered in plaintext where an encrypted answer was expected');
   }
-  const plaintext = openResponse(String(answer.data), resolveKey, { nonce, status: answer.status });
+  const expected = { nonce, status: answer.status };
+  const plaintext =
+    typeof resolveKey === 'function'
+      ? openResponse(String(answer.data), resolveKey, expected)
+      : openEcdhEsResponse(String(answer.data), resolveKey.ephemeralKey, expected);
   try {
     return parseDecryptedJson(plaintext.toString('utf8'));
   } catch {

@@ -7,6 +7,7 @@ import {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { OutgoingRequestRefusedError } from './outgoing-request-refused.error.js';
+import type { UpstreamCallContext } from './upstream-http.error.js';
 import { UpstreamAnswerRefusedError } from './upstream-answer-refused.error.js';
 
 /**
@@ -125,23 +126,26 @@ export function transportConfig(config: AxiosRequestConfig, limits: TransportLim
 const TOO_LARGE = /^maxContentLength size of (\d+) exceeded$/;
 
 /** The refusal an attempt's failure stands for (a redirect, an answer over the limit), or undefined if it is none. */
-export function refusedAnswer(error: unknown, upstream: string): UpstreamAnswerRefusedError | undefined {
+export function refusedAnswer(error: unknown, upstream: string, context?: UpstreamCallContext): UpstreamAnswerRefusedError | undefined {
   if (!isAxiosError(error)) return undefined;
-  if (error.response && isRedirect(error.response.status)) return redirectRefusal(error.response, upstream);
+  if (error.response && isRedirect(error.response.status)) return redirectRefusal(error.response, upstream, context);
   const tooLarge = TOO_LARGE.exec(error.message);
-  if (tooLarge) return new UpstreamAnswerRefusedError(upstream, 'upstream_response_too_large', { limitBytes: Number(tooLarge[1]) });
+  if (tooLarge) {
+    return new UpstreamAnswerRefusedError(upstream, 'upstream_response_too_large', { limitBytes: Number(tooLarge[1]), ...context });
+  }
   return undefined;
 }
 
 /** For an answer a caller's validateStatus accepted: a redirect is refused all the same. */
-export function refuseRedirect(response: AxiosResponse, upstream: string): void {
-  if (isRedirect(response.status)) throw redirectRefusal(response, upstream);
+export function refuseRedirect(response: AxiosResponse, upstream: string, context?: UpstreamCallContext): void {
+  if (isRedirect(response.status)) throw redirectRefusal(response, upstream, context);
 }
 
-function redirectRefusal(response: AxiosResponse, upstream: string): UpstreamAnswerRefusedError {
+function redirectRefusal(response: AxiosResponse, upstream: string, context?: UpstreamCallContext): UpstreamAnswerRefusedError {
   const location: unknown = response.headers?.['location'];
   return new UpstreamAnswerRefusedError(upstream, 'upstream_redirect', {
     status: response.status,
     location: typeof location === 'string' ? location : undefined,
+    ...context,
   });
 }

@@ -51,7 +51,8 @@ export function redactedError<E>(error: E): E {
   return error;
 }
 
-function redactedConfig(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
+/** The config of a sent request without its secrets (SECRET_HEADERS) and body; URL as origin and path. */
+export function redactedConfig(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
   const headers = new AxiosHeaders();
   for (const [name, value] of Object.entries(AxiosHeaders.from(config.headers ?? {}).toJSON())) {
     if (!SECRET_HEADERS.has(name.toLowerCase())) headers.set(name, value as string);

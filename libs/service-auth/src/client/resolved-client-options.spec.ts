@@ -25,6 +25,7 @@ describe('resolveClientOptions', () => {
       timeoutMs: 5000,
       encrypt: false,
       coverAuthority: false,
+      verifyAnswers: true,
       retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 },
       circuitBreaker: { consecutiveFailures: 5, halfOpenAfterMs: 10_000 },
       maxResponseBytes: 10 * 1024 * 1024,

@@ -28,6 +28,7 @@ export interface ResolvedClientOptions {
   readonly timeoutMs: number;
   readonly encrypt: boolean | readonly string[];
   readonly coverAuthority: boolean | readonly string[];
+  readonly verifyAnswers: boolean | readonly string[];
   readonly retry: Readonly<Required<RetryOptions>> | false;
   readonly circuitBreaker: Readonly<Required<CircuitBreakerOptions>> | false;
   readonly maxResponseBytes: number;
@@ -44,6 +45,7 @@ export function resolveClientOptions(options: SignedHttpModuleOptions): Resolved
     timeoutMs: options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
     encrypt: options.encrypt ?? false,
     coverAuthority: options.coverAuthority ?? false,
+    verifyAnswers: options.verifyAnswers ?? true,
     retry: options.retry === false ? false : { ...DEFAULT_RETRY_OPTIONS, ...definedMembers(options.retry) },
     circuitBreaker:
       options.circuitBreaker === false ? false : { ...DEFAULT_CIRCUIT_BREAKER_OPTIONS, ...definedMembers(options.circuitBreaker) },

@@ -8,8 +8,10 @@ export interface SignedHttpClientOptions {
   /** Per-attempt timeout for outgoing calls, in ms. Default 5000. */
   timeoutMs?: number;
   /**
-   * Which upstreams get encrypted bodies (JWE, dir + A256GCM) and are asked for encrypted answers:
-   * `true` for all, or a list of upstream ids (e.g. `['inventory-service']`). Default: none.
+   * Which upstreams get encrypted bodies (JWE, dir + A256GCM; ECDH-ES over X25519 for an ed25519 pair)
+   * and are asked for encrypted answers: `true` for all, or a list of upstream ids (e.g.
+   * `['inventory-service']`). Default: none. An ed25519 pair's answer is sealed to the ephemeral key of
+   * the request body, so a request without a body asks for none (its answer comes back signed).
    */
   encrypt?: boolean | string[];
   /**
@@ -21,6 +23,15 @@ export interface SignedHttpClientOptions {
    * upstream's configured URL must name the host the callee sees. Default: false.
    */
   coverAuthority?: boolean | string[];
+  /**
+   * Which upstreams' answers must carry a valid RFC 9421 response signature bound to the request
+   * (PROTOCOL.md §9). Every answer handed to the application as a response is checked;
+   * an unsigned, tampered or other-request answer is refused with UpstreamAnswerRefusedError
+   * (`answer_unsigned`, `answer_signature_invalid`). Error answers that fail `validateStatus` are
+   * rejected as errors whether signed or not. `true` (default) for every upstream, `false` for none, or a
+   * list of upstream ids.
+   */
+  verifyAnswers?: boolean | string[];
   /**
    * Automatic retries, with exponential backoff and full jitter, of IDEMPOTENT requests only: GET, HEAD,
    * OPTIONS, PUT, DELETE, and POST/PATCH that carry an `Idempotency-Key` header (which the signature

@@ -42,6 +42,7 @@ export function validateClientOptions(options: SignedHttpModuleOptions | undefin
   if (options.keys && options.keyProvider) refuse('set either keys or keyProvider, not both');
   upstreamSelection(options.encrypt, 'encrypt');
   upstreamSelection(options.coverAuthority, 'coverAuthority');
+  upstreamSelection(options.verifyAnswers, 'verifyAnswers');
   positiveInteger(options.timeoutMs, 'timeoutMs');
   positiveInteger(options.maxResponseBytes, 'maxResponseBytes');
   positiveInteger(options.maxRequestBytes, 'maxRequestBytes');

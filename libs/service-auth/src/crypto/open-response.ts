@@ -1,5 +1,7 @@
 import { ServiceAuthError } from '../errors/service-auth.error.js';
-import { decryptCompact } from './jwe-compact.js';
+import type { KeyObject } from 'node:crypto';
+import { decryptCompact, type JweProtectedHeader } from './jwe-compact.js';
+import { decryptEcdhEs } from './ecdh-es-jwe.js';
 
 /** What an encrypted answer must be bound to: the request it answers and the status it came with. */
 export interface ExpectedAnswer {
@@ -22,6 +24,20 @@ export function openResponse(
   maxBytes?: number,
 ): Buffer {
   const { plaintext, header } = decryptCompact(jwe, resolveKey, { maxBytes });
+  return checkedAnswer(plaintext, header, expected);
+}
+
+/**
+ * openResponse for an answer sealed with ECDH-ES to the ephemeral X25519 key of the request (an
+ * ed25519 pair): only the caller that made the request holds `ephemeralKey`, so only it opens the
+ * answer; the same binding to nonce and status is checked.
+ */
+export function openEcdhEsResponse(jwe: string | Uint8Array, ephemeralKey: KeyObject, expected: ExpectedAnswer, maxBytes?: number): Buffer {
+  const { plaintext, header } = decryptEcdhEs(jwe, () => ephemeralKey, { maxBytes });
+  return checkedAnswer(plaintext, header, expected);
+}
+
+function checkedAnswer(plaintext: Buffer, header: JweProtectedHeader, expected: ExpectedAnswer): Buffer {
   if (header.nonce !== expected.nonce) {
     throw new ServiceAuthError('decryption_failed', 'The encrypted answer was not made for this request');
   }

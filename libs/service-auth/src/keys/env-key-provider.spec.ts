@@ -53,8 +53,8 @@ describe('parseKeyList', () => {
   });
 
   it('a 4-part entry naming an unsupported algorithm is parsed, then refused by KeyRing naming the entry and the supported algorithm', () => {
-    const keys = parseKeyList(`k1:${apiKey()}:ed25519:${secret()}`, 'SERVICE_AUTH_CALLER_A_KEYS');
-    expect(keys[0].algorithm).toBe('ed25519');
+    const keys = parseKeyList(`k1:${apiKey()}:rsa-pss-sha512:${secret()}`, 'SERVICE_AUTH_CALLER_A_KEYS');
+    expect(keys[0].algorithm).toBe('rsa-pss-sha512');
     const err = configError(() => KeyRing.from({ callers: [{ id: 'a', keys }] }));
     expect(err.message).toContain('SERVICE_AUTH_CALLER_A_KEYS, entry 1, part 3 (algorithm)');
     expect(err.message).toMatch(/supported: hmac-sha256/);
@@ -312,7 +312,13 @@ describe('EnvKeyProvider', () => {
       },
     });
     expect(provider.load().callers?.[0].keys[0].id).toBe('k1');
-    expect(asked).toEqual(['SERVICE_AUTH_CALLERS', 'SERVICE_AUTH_CALLER_A_KEYS', 'SERVICE_AUTH_UPSTREAMS']);
+    expect(asked).toEqual([
+      'SERVICE_AUTH_CALLERS',
+      'SERVICE_AUTH_CALLER_A_KEYS',
+      'SERVICE_AUTH_UPSTREAMS',
+      'SERVICE_AUTH_ANSWER_KEYS',
+      'SERVICE_AUTH_ENCRYPTION_KEYS',
+    ]);
     current = `k2:${apiKey()}:${secret()}`;
     expect(provider.load().callers?.[0].keys[0].id).toBe('k2');
   });

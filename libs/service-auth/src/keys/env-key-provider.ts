@@ -1,5 +1,13 @@
 import { KeyConfigurationError } from '../errors/key-configuration.error.js';
-import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
+import type {
+  AnswerKeyDefinition,
+  EncryptionKeyDefinition,
+  CallerDefinition,
+  CredentialAlgorithm,
+  CredentialDefinition,
+  KeyMaterial,
+  UpstreamDefinition,
+} from './key-material.js';
 import type { KeyProvider } from './key-provider.interface.js';
 import { DEFAULT_ENV_PREFIX, envVariableNames, type EnvVariableNames } from './env-variable-names.js';
 
@@ -37,6 +45,54 @@ export function parseKeyList(value: string, variable: string): CredentialDefinit
     });
 }
 
+/**
+ * Parses a list of answer keys: `keyId:ed25519:key` entries separated by commas, current first (the
+ * key is a private key on the service itself, a public key on its callers).
+ */
+export function parseAnswerKeyList(value: string, variable: string): AnswerKeyDefinition[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry, i) => {
+      const parts = entry.split(':');
+      const source = `${variable}, entry ${i + 1}`;
+      if (parts.length !== 3 || parts[1] !== 'ed25519' || parts.some((p) => p.length === 0)) {
+        throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:ed25519:key`);
+      }
+      return { id: parts[0], algorithm: 'ed25519', key: parts[2], source };
+    });
+}
+
+/**
+ * Parses a list of X25519 encryption keys: `keyId:x25519:key` entries separated by commas, current
+ * first (a private key on the service itself, a public key on its callers).
+ */
+export function parseEncryptionKeyList(value: string, variable: string): EncryptionKeyDefinition[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry, i) => {
+      const parts = entry.split(':');
+      const source = `${variable}, entry ${i + 1}`;
+      if (parts.length !== 3 || parts[1] !== 'x25519' || parts.some((p) => p.length === 0)) {
+        throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:x25519:key`);
+      }
+      return { id: parts[0], algorithm: 'x25519', key: parts[2], source };
+    });
+}
+
+/** The inverse of parseEncryptionKeyList. */
+export function formatEncryptionKeyList(keys: readonly { id: string; key: string }[]): string {
+  return keys.map((key) => `${key.id}:x25519:${key.key}`).join(',');
+}
+
+/** The inverse of parseAnswerKeyList. */
+export function formatAnswerKeyList(keys: readonly { id: string; key: string }[]): string {
+  return keys.map((key) => `${key.id}:ed25519:${key.key}`).join(',');
+}
+
 /** A credential as a key list holds it: the secret as text (base64 or base64url). */
 export interface KeyListEntry {
   id: string;
@@ -68,16 +124,26 @@ function idList(value: string | undefined): string[] {
  *   `<PREFIX>_CALLER_<ID>_KEYS` holds each one's active keys for calling THIS service;
  * - outbound: `<PREFIX>_UPSTREAMS` names the services this one calls (their own service ids),
  *   `<PREFIX>_UPSTREAM_<ID>_URL` where each one is, and `<PREFIX>_UPSTREAM_<ID>_KEYS` this service's
- *   keys for calling it (the first one signs).
- * ID is the service id as produced by envName. Values are read on every load, so changing them and
- * calling reload rotates keys in place.
+ *   keys for calling it (the first one signs), and for an ed25519 pair
+ *   `<PREFIX>_UPSTREAM_<ID>_ANSWER_KEYS` the public halves of that upstream's answer keys
+ *   and `<PREFIX>_UPSTREAM_<ID>_ENCRYPTION_KEYS` the public halves of its X25519 encryption keys;
+ * - `<PREFIX>_ANSWER_KEYS`: this service's own answer keys, when some caller signs with ed25519, and
+ *   `<PREFIX>_ENCRYPTION_KEYS` its own X25519 keys, when such a caller sends encrypted bodies.
+ * ID is the service id as produced by envName. Values are read on every load. Over `process.env` (no
+ * `get`) that gives nothing new: a running process's environment is fixed from outside, so this
+ * provider is not `reloadable` and a reload says so. With `get` over a source that can change (a
+ * ConfigService whose values are `set` again, a map a secrets watcher fills), changing the values
+ * and calling reload rotates keys in place.
  */
 export class EnvKeyProvider implements KeyProvider {
+  /** False over `process.env`: see the class comment. */
+  readonly reloadable: boolean;
   private readonly get: (name: string) => string | undefined;
   private readonly prefix: string;
   private readonly names: EnvVariableNames;
 
   constructor(options: EnvKeyProviderOptions = {}) {
+    this.reloadable = options.get !== undefined;
     this.get = options.get ?? ((name) => process.env[name]);
     this.prefix = options.prefix ?? DEFAULT_ENV_PREFIX;
     this.names = envVariableNames(this.prefix);
@@ -102,9 +168,27 @@ export class EnvKeyProvider implements KeyProvider {
         const urlVar = this.names.upstreamUrl(id);
         const keysVar = this.names.upstreamKeys(id);
         const url = this.required(urlVar, upstreamsVar, `upstream "${id}"`).trim();
-        return { id, url, keys: parseKeyList(this.required(keysVar, upstreamsVar, `upstream "${id}"`), keysVar), source: urlVar };
+        const upstream: UpstreamDefinition = {
+          id,
+          url,
+          keys: parseKeyList(this.required(keysVar, upstreamsVar, `upstream "${id}"`), keysVar),
+          source: urlVar,
+        };
+        const answerKeysVar = this.names.upstreamAnswerKeys(id);
+        const answerKeys = this.get(answerKeysVar);
+        if (answerKeys !== undefined && answerKeys.trim() !== '') upstream.answerKeys = parseAnswerKeyList(answerKeys, answerKeysVar);
+        const encryptionKeysVar = this.names.upstreamEncryptionKeys(id);
+        const encryptionKeys = this.get(encryptionKeysVar);
+        if (encryptionKeys !== undefined && encryptionKeys.trim() !== '')
+          upstream.encryptionKeys = parseEncryptionKeyList(encryptionKeys, encryptionKeysVar);
+        return upstream;
       });
     }
+    const answerKeys = this.get(this.names.answerKeys);
+    if (answerKeys !== undefined && answerKeys.trim() !== '') material.answerKeys = parseAnswerKeyList(answerKeys, this.names.answerKeys);
+    const encryptionKeys = this.get(this.names.encryptionKeys);
+    if (encryptionKeys !== undefined && encryptionKeys.trim() !== '')
+      material.encryptionKeys = parseEncryptionKeyList(encryptionKeys, this.names.encryptionKeys);
     return material;
   }
 

@@ -21,6 +21,14 @@ export interface EnvVariableNames {
   upstreamUrl(upstreamId: string): string;
   /** On a caller: its keys for that upstream, current first. */
   upstreamKeys(upstreamId: string): string;
+  /** On a caller: the public halves of that upstream's answer keys (ed25519 pairs). */
+  upstreamAnswerKeys(upstreamId: string): string;
+  /** On a callee of ed25519 callers: its own answer keys, current first. */
+  readonly answerKeys: string;
+  /** On a caller: the public halves of that upstream's X25519 encryption keys (ed25519 pairs), current first. */
+  upstreamEncryptionKeys(upstreamId: string): string;
+  /** On a callee of ed25519 callers: its own X25519 encryption keys, current first. */
+  readonly encryptionKeys: string;
 }
 
 export function envVariableNames(prefix: string = DEFAULT_ENV_PREFIX): EnvVariableNames {
@@ -30,5 +38,9 @@ export function envVariableNames(prefix: string = DEFAULT_ENV_PREFIX): EnvVariab
     upstreams: `${prefix}_UPSTREAMS`,
     upstreamUrl: (upstreamId) => `${prefix}_UPSTREAM_${envName(upstreamId)}_URL`,
     upstreamKeys: (upstreamId) => `${prefix}_UPSTREAM_${envName(upstreamId)}_KEYS`,
+    upstreamAnswerKeys: (upstreamId) => `${prefix}_UPSTREAM_${envName(upstreamId)}_ANSWER_KEYS`,
+    answerKeys: `${prefix}_ANSWER_KEYS`,
+    upstreamEncryptionKeys: (upstreamId) => `${prefix}_UPSTREAM_${envName(upstreamId)}_ENCRYPTION_KEYS`,
+    encryptionKeys: `${prefix}_ENCRYPTION_KEYS`,
   };
 }

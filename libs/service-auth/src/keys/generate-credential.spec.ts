@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { generateCredential } from './generate-credential.js';
 import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { KeyRing, MIN_API_KEY_LENGTH, MIN_SECRET_BYTES } from './key-ring.js';
+import { asHmacKey } from './key-ring.js';
 
 describe('generateCredential', () => {
   it('makes an sk_ API key and a secret of 32 random bytes each, base64url, under a dated key id', () => {
@@ -19,7 +20,9 @@ describe('generateCredential', () => {
     const callee = KeyRing.from({ callers: [{ id: 'order-service', keys: [key] }] }, 'inventory-service');
     const caller = KeyRing.from({ upstreams: [{ id: 'inventory-service', url: 'http://inventory:8082', keys: [key] }] }, 'order-service');
     expect(callee.findByApiKey(key.apiKey)?.id).toBe(key.id);
-    expect(caller.upstream('inventory-service')?.keys[0].hmacKey).toEqual(callee.findCallerKey('order-service', key.id)?.hmacKey);
+    expect(asHmacKey(caller.upstream('inventory-service')?.keys[0]).hmacKey).toEqual(
+      asHmacKey(callee.findCallerKey('order-service', key.id)).hmacKey,
+    );
   });
 
   it('never repeats itself: ids, API keys and secrets are fresh every time', () => {

@@ -1,9 +1,11 @@
+import type { SignatureAlgorithm } from '../protocol/signature-algorithm.js';
+
 /**
- * The algorithms a credential can be for. Only `hmac-sha256` today; the field exists so that an
- * asymmetric kind (RFC 9421 `ed25519`, where a callee would hold only the caller's public key) is one
- * more member of this union and of CredentialDefinition, with no change to the shape around it.
+ * The algorithms a credential can be for: `hmac-sha256` (a secret both ends hold) or `ed25519` (the
+ * caller holds a private key, the callee only the matching public key, so nothing the callee holds
+ * can sign as its caller).
  */
-export type CredentialAlgorithm = 'hmac-sha256';
+export type CredentialAlgorithm = SignatureAlgorithm;
 
 /**
  * One credential of ONE (caller → callee) pair: an id, the API key that names the caller to that
@@ -13,11 +15,15 @@ export type CredentialAlgorithm = 'hmac-sha256';
 export interface CredentialDefinition {
   /** Key id, sent as the signature's `keyid` and the JWE `kid`. Unique per pair. */
   id: string;
-  /** `hmac-sha256` (the default when omitted). */
+  /** `hmac-sha256` (the default when omitted) or `ed25519`. */
   algorithm?: CredentialAlgorithm;
   /** Sent in X-API-Key. At least 32 characters, unique across every credential a service holds. */
   apiKey: string;
-  /** Shared secret, base64 or base64url of at least 32 random bytes (or the bytes themselves). */
+  /**
+   * The key material. hmac-sha256: the shared secret, base64 or base64url of at least 32 random bytes
+   * (or the bytes themselves). ed25519: on the caller (an upstream's key) its private key, on the
+   * callee (a caller's key) the caller's public key only, base64(url) of PKCS#8 and SPKI DER.
+   */
   secret: string | Uint8Array;
   /** Where the value came from (an environment variable, a vault path); used in error messages only. */
   source?: string;
@@ -44,6 +50,41 @@ export interface UpstreamDefinition {
   url: string;
   /** The first key is current and signs; the others stay valid for answers still in flight during a rotation. */
   keys: CredentialDefinition[];
+  /**
+   * The public halves of the upstream's own answer keys (its `answerKeys`): required when the pair
+   * signs with ed25519, since the upstream then signs its answers with a key of its own.
+   */
+  answerKeys?: AnswerKeyDefinition[];
+  /**
+   * The public halves of the upstream's X25519 encryption keys (its `encryptionKeys`), current first:
+   * on an ed25519 pair, bodies are encrypted to the first (ECDH-ES), since the pair shares no secret.
+   */
+  encryptionKeys?: EncryptionKeyDefinition[];
+  source?: string;
+}
+
+/**
+ * A service's own Ed25519 key for signing its answers to ed25519 callers (their requests carry no
+ * secret the answer could be signed with). The service holds the private key; each caller holds the
+ * public key in its upstream's `answerKeys`. One key serves every caller.
+ */
+export interface AnswerKeyDefinition {
+  id: string;
+  algorithm?: 'ed25519';
+  /** base64(url) DER: PKCS#8 (the private key, on the service itself) or SPKI (the public key, on its callers). */
+  key: string;
+  source?: string;
+}
+
+/**
+ * A service's own X25519 key, that ed25519 callers encrypt request bodies to (JWE ECDH-ES). The
+ * service holds the private key; each caller holds the public key in its upstream's `encryptionKeys`.
+ */
+export interface EncryptionKeyDefinition {
+  id: string;
+  algorithm?: 'x25519';
+  /** base64(url) DER: PKCS#8 (the private key, on the service itself) or SPKI (the public key, on its callers). */
+  key: string;
   source?: string;
 }
 
@@ -51,4 +92,8 @@ export interface UpstreamDefinition {
 export interface KeyMaterial {
   callers?: CallerDefinition[];
   upstreams?: UpstreamDefinition[];
+  /** This service's own answer keys, current first: needed when some caller signs with ed25519. */
+  answerKeys?: AnswerKeyDefinition[];
+  /** This service's own X25519 encryption keys, current first: needed when an ed25519 caller sends encrypted bodies. */
+  encryptionKeys?: EncryptionKeyDefinition[];
 }

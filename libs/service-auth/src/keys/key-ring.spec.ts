@@ -4,6 +4,7 @@ import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { deriveKeys, ENCRYPTION_KEY_INFO, HMAC_KEY_INFO } from './key-derivation.js';
 import type { CallerDefinition, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
 import { KeyRing, MIN_API_KEY_LENGTH, MIN_SECRET_BYTES } from './key-ring.js';
+import { asHmacKey } from './key-ring.js';
 
 const secretBytes = () => randomBytes(32);
 const secret = () => secretBytes().toString('base64url');
@@ -113,11 +114,9 @@ describe('KeyRing.from: validation', () => {
       bytes.toString('base64').replace(/=+$/, ''),
       ` ${bytes.toString('base64')}\n`,
     ];
-    const hmacKeys = forms.map((s) =>
-      KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: s }])] })
-        .findCallerKey('a', 'k1')!
-        .hmacKey.toString('hex'),
-    );
+    const hmacKeys = forms
+      .map((s) => KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: s }])] }).findCallerKey('a', 'k1'))
+      .map((key) => asHmacKey(key).hmacKey.toString('hex'));
     expect(new Set(hmacKeys).size).toBe(1);
     expect(hmacKeys[0]).toBe(deriveKeys(bytes).hmacKey.toString('hex'));
   });
@@ -211,13 +210,13 @@ describe('KeyRing.from: validation', () => {
     ).toMatch(/needs its own API key/);
   });
 
-  it('an unknown algorithm is refused, naming the supported one; hmac-sha256 (or none) is accepted', () => {
+  it('an unknown algorithm is refused, naming the supported ones; hmac-sha256 (or none) is accepted', () => {
     const err = configError({
-      callers: [caller('a', [{ id: 'k1', algorithm: 'ed25519' as never, apiKey: apiKey(), secret: secret(), source: 'SRC' }])],
+      callers: [caller('a', [{ id: 'k1', algorithm: 'rsa-pss-sha512' as never, apiKey: apiKey(), secret: secret(), source: 'SRC' }])],
     });
     expect(err.message).toContain('SRC');
     expect(err.message).toMatch(/SRC, part 3 \(algorithm\) is not a supported algorithm/);
-    expect(err.message).toMatch(/supported: hmac-sha256/);
+    expect(err.message).toMatch(/supported: hmac-sha256, ed25519/);
     for (const algorithm of ['HMAC-SHA256', 'hmac-sha512', '']) {
       expect(
         configError({
@@ -594,7 +593,7 @@ describe('KeyRing.upstreamFor', () => {
 describe('key derivation (HKDF-SHA256)', () => {
   const raw = secretBytes();
   const ring = KeyRing.from({ callers: [caller('a', [{ id: 'k1', apiKey: apiKey(), secret: raw.toString('base64url') }])] });
-  const key = ring.findCallerKey('a', 'k1')!;
+  const key = asHmacKey(ring.findCallerKey('a', 'k1'));
 
   it('the HMAC key is HKDF-SHA256(secret, empty salt, HMAC info), 32 bytes (checked against node:crypto)', () => {
     const expected = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), HMAC_KEY_INFO, 32));

@@ -1,20 +1,27 @@
-import { hash } from 'node:crypto';
+import { createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { deriveKeys } from './key-derivation.js';
 import { KeyConfigurationError } from '../errors/key-configuration.error.js';
-import type { CallerDefinition, CredentialAlgorithm, CredentialDefinition, KeyMaterial, UpstreamDefinition } from './key-material.js';
+import type {
+  AnswerKeyDefinition,
+  CallerDefinition,
+  EncryptionKeyDefinition,
+  CredentialAlgorithm,
+  CredentialDefinition,
+  KeyMaterial,
+  UpstreamDefinition,
+} from './key-material.js';
 import { decodeBase64Text, isBase64Text, looksLikeApiKey, looksLikeSecret, MIN_SECRET_BYTES } from './credential-shapes.js';
+import { publicKeyText, readEd25519Key } from './ed25519-key-text.js';
+import { readX25519Key } from './x25519-key-text.js';
+import { SIGNATURE_ALGORITHMS } from '../protocol/signature-algorithm.js';
 
 export { MIN_SECRET_BYTES } from './credential-shapes.js';
 export const MIN_API_KEY_LENGTH = 32;
 /** What a service id or a key id may be: the RFC 3986 unreserved characters, so an id needs no escaping in a header, a URL or a variable's value. */
 export const ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
-const ALGORITHMS: readonly CredentialAlgorithm[] = ['hmac-sha256'];
+const ALGORITHMS: readonly CredentialAlgorithm[] = SIGNATURE_ALGORITHMS;
 
-/**
- * A credential ready for use, for one (caller → audience) pair: derived keys computed once, at load
- * time, never per request.
- */
-export interface ResolvedKey {
+interface ResolvedKeyCommon {
   readonly id: string;
   readonly algorithm: CredentialAlgorithm;
   /** The service that signs with this key. */
@@ -22,8 +29,55 @@ export interface ResolvedKey {
   /** The service this key is valid at: signatures made with it name this service in `tag`. */
   readonly audience: string;
   readonly apiKey: string;
+}
+
+/** An hmac-sha256 credential: both ends hold the secret, and the keys derived from it. */
+export interface ResolvedHmacKey extends ResolvedKeyCommon {
+  readonly algorithm: 'hmac-sha256';
   readonly hmacKey: Buffer;
   readonly encryptionKey: Buffer;
+  /** Signs the callee's answers to this pair (its own HKDF label: never a request key). */
+  readonly answerKey: Buffer;
+}
+
+/** An ed25519 credential: the caller's private key on the caller's side, only its public key on the callee's. */
+export interface ResolvedEd25519Key extends ResolvedKeyCommon {
+  readonly algorithm: 'ed25519';
+  readonly publicKey: KeyObject;
+  /** Present on the caller's side only (an upstream's key). */
+  readonly privateKey?: KeyObject;
+}
+
+/**
+ * A credential ready for use, for one (caller → audience) pair: derived keys computed once, at load
+ * time, never per request.
+ */
+export type ResolvedKey = ResolvedHmacKey | ResolvedEd25519Key;
+
+/** The key a credential encrypts bodies with; undefined for an ed25519 credential, which holds no shared secret. */
+export function encryptionKeyOf(key: ResolvedKey | undefined): Buffer | undefined {
+  return key?.algorithm === 'hmac-sha256' ? key.encryptionKey : undefined;
+}
+
+/** The credential as an hmac-sha256 key; a TypeError for an ed25519 one (or none), which holds no shared key. */
+export function asHmacKey(key: ResolvedKey | undefined): ResolvedHmacKey {
+  if (key?.algorithm !== 'hmac-sha256') throw new TypeError('Not an hmac-sha256 key');
+  return key;
+}
+
+/** A service's Ed25519 answer key: with its private half on the service itself, the public half on its callers. */
+export interface ResolvedAnswerKey {
+  readonly id: string;
+  readonly algorithm: 'ed25519';
+  readonly publicKey: KeyObject;
+  readonly privateKey?: KeyObject;
+}
+
+/** A service's X25519 encryption key: its private half on the service itself, the public half on its callers. */
+export interface ResolvedEncryptionKey {
+  readonly id: string;
+  readonly publicKey: KeyObject;
+  readonly privateKey?: KeyObject;
 }
 
 /** A service this one calls: where it is, and the keys of the pair (the first one signs). */
@@ -36,6 +90,10 @@ export interface ResolvedUpstream {
   /** The configured URL, normalised: `origin + basePath`. */
   readonly url: string;
   readonly keys: readonly ResolvedKey[];
+  /** The upstream's answer keys (public halves) its ed25519 answers are verified with. */
+  readonly answerKeys: readonly ResolvedAnswerKey[];
+  /** The upstream's X25519 encryption keys (public halves), current first: ed25519 pairs encrypt bodies to the first. */
+  readonly encryptionKeys: readonly ResolvedEncryptionKey[];
 }
 
 function sha256(value: string | Uint8Array): Buffer {
@@ -113,6 +171,10 @@ export class KeyRing {
   private readonly upstreamsById = new Map<string, ResolvedUpstream>();
   /** Longest base path first, so that the most specific upstream wins. */
   private upstreamsByPrefix: ResolvedUpstream[] = [];
+  /** This service's own answer keys (with their private halves), current first. */
+  private answerKeys: readonly ResolvedAnswerKey[] = [];
+  /** This service's own X25519 encryption keys (with their private halves), by id. */
+  private encryptionKeys = new Map<string, ResolvedEncryptionKey>();
 
   private constructor(readonly serviceId: string) {}
 
@@ -120,11 +182,12 @@ export class KeyRing {
     const ring = new KeyRing(serviceId);
     const seenApiKeys = new Map<string, string>();
     const seenSecrets = new Map<string, string>();
+    const seenPublicKeys = new Map<string, string>();
     const resolveAll = (
       defs: unknown,
       pair: { callerId: string; audience: string },
       where: string,
-      kind: string,
+      kind: 'caller' | 'upstream',
       id: string,
     ): ResolvedKey[] => {
       const name = `${kind} "${id}"`;
@@ -133,7 +196,7 @@ export class KeyRing {
       const ids = new Map<string, string>();
       return defs.map((def: CredentialDefinition, k) => {
         const at = def?.source ?? `${where} ("${id}").keys[${k}]`;
-        const key = resolve(def, pair, at);
+        const key = resolve(def, pair, at, kind === 'caller' ? 'public' : 'private');
         const sameId = ids.get(key.id);
         if (sameId) throw new KeyConfigurationError(`${partOf(def, at, 'id')} repeats the key id at ${sameId}`);
         ids.set(key.id, at);
@@ -144,6 +207,20 @@ export class KeyRing {
             `${partOf(def, at, 'apiKey')} is also the API key at ${apiKeyClash}; every credential needs its own API key`,
           );
         seenApiKeys.set(apiKeyHash, at);
+        if (key.algorithm === 'ed25519') {
+          // One key pair may sign towards every upstream (each callee holds only its public half), but
+          // two callers with the same public key could each pass for the other.
+          if (kind === 'caller') {
+            const publicHash = publicKeyText(key.publicKey);
+            const publicClash = seenPublicKeys.get(publicHash);
+            if (publicClash)
+              throw new KeyConfigurationError(
+                `${partOf(def, at, 'secret')} is also the public key at ${publicClash}; every caller needs its own key pair`,
+              );
+            seenPublicKeys.set(publicHash, at);
+          }
+          return key;
+        }
         const secretHash = sha256(key.hmacKey).toString('latin1');
         const secretClash = seenSecrets.get(secretHash);
         if (secretClash) {
@@ -172,14 +249,42 @@ export class KeyRing {
       if (ring.upstreamsById.has(upstream.id)) throw new KeyConfigurationError(`${where}: upstream "${upstream.id}" is configured twice`);
       const { origin, basePath } = parseUpstreamUrl(upstream.url, `${where} ("${upstream.id}")`);
       const keys = resolveAll(upstream.keys, { callerId: serviceId, audience: upstream.id }, where, 'upstream', upstream.id);
-      const resolved: ResolvedUpstream = { id: upstream.id, origin, basePath, url: origin + basePath, keys };
+      const answerKeys = resolveAnswerKeys(upstream.answerKeys, 'public', `${where} ("${upstream.id}").answerKeys`);
+      if (answerKeys.length === 0 && keys.some((key) => key.algorithm === 'ed25519')) {
+        throw new KeyConfigurationError(
+          `${where}: upstream "${upstream.id}" signs with ed25519, so it signs its answers with a key of its own: ` +
+            "give its answer keys' public halves (answerKeys; in the environment <PREFIX>_UPSTREAM_<ID>_ANSWER_KEYS)",
+        );
+      }
+      const encryptionKeys = resolveEncryptionKeys(upstream.encryptionKeys, 'public', `${where} ("${upstream.id}").encryptionKeys`);
+      const resolved: ResolvedUpstream = { id: upstream.id, origin, basePath, url: origin + basePath, keys, answerKeys, encryptionKeys };
       const sameUrl = [...ring.upstreamsById.values()].find((u) => u.url === resolved.url);
       if (sameUrl)
         throw new KeyConfigurationError(`${where}: upstreams "${sameUrl.id}" and "${upstream.id}" have the same url ${resolved.url}`);
       ring.upstreamsById.set(upstream.id, resolved);
     });
     ring.upstreamsByPrefix = [...ring.upstreamsById.values()].sort((a, b) => b.basePath.length - a.basePath.length);
+
+    ring.answerKeys = resolveAnswerKeys(material.answerKeys, 'private', 'answerKeys');
+    const ed25519Caller = [...ring.byCaller.values()].some((keys) => [...keys.values()].some((key) => key.algorithm === 'ed25519'));
+    if (ed25519Caller && ring.answerKeys.length === 0) {
+      throw new KeyConfigurationError(
+        'a caller signs with ed25519, so this service signs its answers to it with a key of its own: ' +
+          'give answerKeys (in the environment <PREFIX>_ANSWER_KEYS; generate one with keygen --alg ed25519)',
+      );
+    }
+    ring.encryptionKeys = new Map(resolveEncryptionKeys(material.encryptionKeys, 'private', 'encryptionKeys').map((key) => [key.id, key]));
     return ring;
+  }
+
+  /** One of this service's own X25519 encryption keys by id (the JWE kid of a body an ed25519 caller encrypted). */
+  findEncryptionKey(keyId: string): ResolvedEncryptionKey | undefined {
+    return this.encryptionKeys.get(keyId);
+  }
+
+  /** The key this service signs its answers to ed25519 callers with; undefined when it has none. */
+  get answerSigningKey(): ResolvedAnswerKey | undefined {
+    return this.answerKeys[0];
   }
 
   /**
@@ -193,6 +298,11 @@ export class KeyRing {
   /** One of a caller's active keys by id. */
   findCallerKey(callerId: string, keyId: string): ResolvedKey | undefined {
     return this.byCaller.get(callerId)?.get(keyId);
+  }
+
+  /** The ids of a caller's active keys, in the order configured; empty for an unknown caller. */
+  callerKeyIds(callerId: string): string[] {
+    return [...(this.byCaller.get(callerId)?.keys() ?? [])];
   }
 
   hasCaller(callerId: string): boolean {
@@ -234,7 +344,87 @@ export class KeyRing {
   }
 }
 
-function resolve(def: CredentialDefinition, pair: { callerId: string; audience: string }, at: string): ResolvedKey {
+function resolveAnswerKeys(defs: unknown, half: 'private' | 'public', where: string): ResolvedAnswerKey[] {
+  if (defs === undefined) return [];
+  if (!Array.isArray(defs)) throw new KeyConfigurationError(`${where} must be a list of { id, algorithm: 'ed25519', key }`);
+  const ids = new Set<string>();
+  return defs.map((def: AnswerKeyDefinition, k): ResolvedAnswerKey => {
+    const at = def?.source ?? `${where}[${k}]`;
+    if (typeof def !== 'object' || def === null) throw new KeyConfigurationError(`${at}: an answer key must be an object { id, key }`);
+    checkId(def.id, 'an answer key id', at);
+    if (ids.has(def.id)) throw new KeyConfigurationError(`${at}: the answer key id repeats an earlier one`);
+    ids.add(def.id);
+    if ((def.algorithm ?? 'ed25519') !== 'ed25519') throw new KeyConfigurationError(`${at}: an answer key's algorithm is ed25519`);
+    const read = typeof def.key === 'string' ? readEd25519Key(def.key) : undefined;
+    if (!read) throw new KeyConfigurationError(`${at}: the key is not an Ed25519 key (base64 of PKCS#8 or SPKI DER)`);
+    if (half === 'public') {
+      if (read.kind === 'private') {
+        throw new KeyConfigurationError(
+          `${at}: this is an Ed25519 PRIVATE key; a caller holds only the public half of its upstream's answer key`,
+        );
+      }
+      return { id: def.id, algorithm: 'ed25519', publicKey: read.key };
+    }
+    if (read.kind !== 'private') throw new KeyConfigurationError(`${at}: this service's own answer key must be its private key`);
+    return { id: def.id, algorithm: 'ed25519', privateKey: read.key, publicKey: createPublicKey(read.key) };
+  });
+}
+
+function resolveEncryptionKeys(defs: unknown, half: 'private' | 'public', where: string): ResolvedEncryptionKey[] {
+  if (defs === undefined) return [];
+  if (!Array.isArray(defs)) throw new KeyConfigurationError(`${where} must be a list of { id, algorithm: 'x25519', key }`);
+  const ids = new Set<string>();
+  return defs.map((def: EncryptionKeyDefinition, k): ResolvedEncryptionKey => {
+    const at = def?.source ?? `${where}[${k}]`;
+    if (typeof def !== 'object' || def === null) throw new KeyConfigurationError(`${at}: an encryption key must be an object { id, key }`);
+    checkId(def.id, 'an encryption key id', at);
+    if (ids.has(def.id)) throw new KeyConfigurationError(`${at}: the encryption key id repeats an earlier one`);
+    ids.add(def.id);
+    if ((def.algorithm ?? 'x25519') !== 'x25519') throw new KeyConfigurationError(`${at}: an encryption key's algorithm is x25519`);
+    const read = typeof def.key === 'string' ? readX25519Key(def.key) : undefined;
+    if (!read) throw new KeyConfigurationError(`${at}: the key is not an X25519 key (base64 of PKCS#8 or SPKI DER)`);
+    if (half === 'public') {
+      if (read.kind === 'private') {
+        throw new KeyConfigurationError(
+          `${at}: this is an X25519 PRIVATE key; a caller holds only the public half of its upstream's encryption key`,
+        );
+      }
+      return { id: def.id, publicKey: read.key };
+    }
+    if (read.kind !== 'private') throw new KeyConfigurationError(`${at}: this service's own encryption key must be its private key`);
+    return { id: def.id, privateKey: read.key, publicKey: createPublicKey(read.key) };
+  });
+}
+
+function resolveEd25519(
+  def: CredentialDefinition,
+  pair: { callerId: string; audience: string },
+  at: string,
+  half: 'private' | 'public',
+): ResolvedEd25519Key {
+  const read = typeof def.secret === 'string' ? readEd25519Key(def.secret) : undefined;
+  if (!read) throw new KeyConfigurationError(`${partOf(def, at, 'secret')} is not an Ed25519 key (base64 of PKCS#8 or SPKI DER)`);
+  const common = { id: def.id, algorithm: 'ed25519' as const, callerId: pair.callerId, audience: pair.audience, apiKey: def.apiKey };
+  if (half === 'public') {
+    if (read.kind === 'private') {
+      throw new KeyConfigurationError(
+        `${partOf(def, at, 'secret')} is an Ed25519 PRIVATE key: a callee holds only its caller's public key, or it could sign as its caller`,
+      );
+    }
+    return { ...common, publicKey: read.key };
+  }
+  if (read.kind !== 'private') {
+    throw new KeyConfigurationError(`${partOf(def, at, 'secret')} is an Ed25519 public key: the caller signs with its private key`);
+  }
+  return { ...common, privateKey: read.key, publicKey: createPublicKey(read.key) };
+}
+
+function resolve(
+  def: CredentialDefinition,
+  pair: { callerId: string; audience: string },
+  at: string,
+  half: 'private' | 'public',
+): ResolvedKey {
   if (typeof def !== 'object' || def === null) throw new KeyConfigurationError(`${at}: a key must be an object { id, apiKey, secret }`);
   checkId(def.id, 'a key id', partOf(def, at, 'id'));
   const algorithm = def.algorithm ?? 'hmac-sha256';
@@ -254,6 +444,7 @@ function resolve(def: CredentialDefinition, pair: { callerId: string; audience: 
   if (def.secret === undefined || def.secret === null || def.secret === '') {
     throw new KeyConfigurationError(`${partOf(def, at, 'secret')} is missing`);
   }
+  if (algorithm === 'ed25519') return resolveEd25519(def, pair, at, half);
   if (typeof def.secret === 'string' && looksLikeApiKey(def.secret)) {
     throw new KeyConfigurationError(
       `${partOf(def, at, 'secret')} looks like an API key (it starts with sk_), not a secret: ` +
@@ -266,5 +457,12 @@ function resolve(def: CredentialDefinition, pair: { callerId: string; audience: 
       `${partOf(def, at, 'secret')} is ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are required (generate one with: openssl rand -base64 32)`,
     );
   }
-  return { id: def.id, algorithm, callerId: pair.callerId, audience: pair.audience, apiKey: def.apiKey, ...deriveKeys(secret) };
+  return {
+    id: def.id,
+    algorithm: 'hmac-sha256',
+    callerId: pair.callerId,
+    audience: pair.audience,
+    apiKey: def.apiKey,
+    ...deriveKeys(secret),
+  };
 }

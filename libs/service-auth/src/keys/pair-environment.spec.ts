@@ -36,6 +36,6 @@ describe('the environment of both ends of a pair', () => {
     const callee = KeyRing.from(new EnvKeyProvider({ prefix: 'AUTH', get: (name) => calleeEnv[name] }).load(), 'inventory-service');
     const signing = caller.upstream('inventory-service')!.keys[0];
     expect(signing.audience).toBe('inventory-service');
-    expect(callee.findByApiKey(signing.apiKey)).toMatchObject({ id: key.id, callerId: 'order-service', hmacKey: signing.hmacKey });
+    expect(callee.findByApiKey(signing.apiKey)).toMatchObject({ id: key.id, callerId: 'order-service', algorithm: 'hmac-sha256' });
   });
 });

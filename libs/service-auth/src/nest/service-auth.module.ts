@@ -4,6 +4,8 @@ import { createVerificationObserver } from '../metrics/verification-metrics-opti
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { EncryptedExchangeInterceptor } from './encryption/encrypted-exchange.interceptor.js';
+import { SignedAnswerInterceptor } from './messaging/signed-answer.interceptor.js';
+import { hasMessageHandlers } from './messaging/has-message-handlers.js';
 import { usesEncryption } from './encryption/uses-encryption.js';
 import { HttpRoutingConfig } from './options/http-routing-config.js';
 import { RoutingComponents } from './verification/routing-components.js';
@@ -92,15 +94,23 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     },
     EncryptedExchangeInterceptor,
     {
-      // Only where some route can use encryption: otherwise nothing is installed (Nest skips a global
-      // enhancer whose factory gives null), and no exchange goes through the interceptor for nothing.
+      // Only where answers are signed or some route can use encryption: otherwise nothing is installed
+      // (Nest skips a global enhancer whose factory gives null), and no exchange goes through it for nothing.
       provide: APP_INTERCEPTOR,
       inject: [RESOLVED_OPTIONS, DiscoveryService, EncryptedExchangeInterceptor],
       useFactory: (
         options: ResolvedServiceAuthOptions,
         discovery: DiscoveryService,
         interceptor: EncryptedExchangeInterceptor,
-      ): EncryptedExchangeInterceptor | null => (usesEncryption(options, discovery) ? interceptor : null),
+      ): EncryptedExchangeInterceptor | null => (options.signAnswers || usesEncryption(options, discovery) ? interceptor : null),
+    },
+    SignedAnswerInterceptor,
+    {
+      // Only in an application with microservice handlers: answers to verified send() calls are signed.
+      provide: APP_INTERCEPTOR,
+      inject: [DiscoveryService, SignedAnswerInterceptor],
+      useFactory: (discovery: DiscoveryService, interceptor: SignedAnswerInterceptor): SignedAnswerInterceptor | null =>
+        hasMessageHandlers(discovery) ? interceptor : null,
     },
     RefusalLog,
     HttpRoutingConfig,
@@ -109,7 +119,19 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     StrangersRefusedBeforeBody,
     TrustedCallerValidator,
   ],
-  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, RefusalLog, HttpRoutingConfig],
+  // Everything ServiceAuthGuard injects, so that with `guard: 'manual'` the app can apply it with
+  // @UseGuards, register a subclass of it as APP_GUARD, or inject it into a guard of its own.
+  exports: [
+    ServiceAuthKeys,
+    ServiceAuthGuard,
+    REQUEST_VERIFIER,
+    NONCE_STORE,
+    RESOLVED_OPTIONS,
+    VERIFICATION_OBSERVER,
+    RefusalLog,
+    RoutingComponents,
+    HttpRoutingConfig,
+  ],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
   /**

@@ -17,7 +17,7 @@ export const COVERED_IF_PRESENT = ['idempotency-key', 'content-encoding'] as con
  */
 export const ACCEPT_COMPONENT = 'accept';
 
-/** The only algorithm accepted; it is never taken from the message on trust. */
+/** The default algorithm, of every credential that names none. The key, never the message, decides which one applies. */
 export const SIGNATURE_ALGORITHM = 'hmac-sha256';
 
 /** Signature label used by the signer (verifiers accept any label). */
@@ -25,6 +25,8 @@ export const SIGNATURE_LABEL = 'sig1';
 
 /** 128 random bits in base64url is 22 characters. */
 export const MIN_NONCE_LENGTH = 22;
+/** The nonce's alphabet: base64url without padding (RFC 4648 §5), what 16 random bytes encode to. */
+export const NONCE_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const MAX_NONCE_LENGTH = 128;
 
 // Bounds on what a verifier parses: far above anything a legitimate signer sends, they keep a hostile

@@ -1,26 +1,42 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { acceptsJwe } from '../crypto/jwe-media-type.js';
 import { createContentDigest } from './content-digest.js';
-import {
-  ACCEPT_COMPONENT,
-  BODY_COMPONENTS,
-  COVERED_IF_PRESENT,
-  REQUIRED_COMPONENTS,
-  SIGNATURE_ALGORITHM,
-  SIGNATURE_LABEL,
-} from './covered-components.js';
-import { hmacSha256 } from './hmac-sha256.js';
+import { ACCEPT_COMPONENT, BODY_COMPONENTS, COVERED_IF_PRESENT, REQUIRED_COMPONENTS, SIGNATURE_LABEL } from './covered-components.js';
+import { signBase, type SigningKey } from './signature-algorithm.js';
 import { httpMessage } from './http-message.js';
 import { buildSignatureBase } from './signature-base.js';
 import { serializeSignatureParams } from './signature-fields.js';
 
-/** What a signer needs of a credential: one (caller → callee) pair's key. */
-export interface SigningCredential {
+interface SigningCredentialCommon {
   readonly id: string;
   readonly apiKey: string;
-  readonly hmacKey: Uint8Array;
   /** The callee's service id. Signed as the `tag` parameter: any other service refuses the request. */
   readonly audience: string;
+}
+
+/** An hmac-sha256 credential (the default when `algorithm` is absent). */
+export interface HmacSigningCredential extends SigningCredentialCommon {
+  readonly algorithm?: 'hmac-sha256';
+  readonly hmacKey: Uint8Array;
+}
+
+/** An ed25519 credential: the caller's private key. */
+export interface Ed25519SigningCredential extends SigningCredentialCommon {
+  readonly algorithm: 'ed25519';
+  /** Optional in the type only because a callee's view of the same credential has none: signing needs it. */
+  readonly privateKey?: KeyObject;
+}
+
+/** What a signer needs of a credential: one (caller → callee) pair's key. */
+export type SigningCredential = HmacSigningCredential | Ed25519SigningCredential;
+
+/** The key a credential signs requests with. */
+export function requestSigningKey(credential: SigningCredential): SigningKey {
+  if (credential.algorithm === 'ed25519') {
+    if (!credential.privateKey) throw new TypeError(`Key "${credential.id}" is an ed25519 public key: it cannot sign`);
+    return { algorithm: 'ed25519', key: credential.privateKey };
+  }
+  return { algorithm: 'hmac-sha256', key: credential.hmacKey };
 }
 
 export interface SignRequestInput {
@@ -57,6 +73,7 @@ export function signRequest(
   if (typeof credential.audience !== 'string' || credential.audience === '') {
     throw new TypeError('A signing credential needs its audience: the service id of the callee it is for');
   }
+  const signingKey = requestSigningKey(credential);
   const url = typeof input.url === 'string' ? new URL(input.url) : input.url;
   const method = input.method.toUpperCase();
   const body = input.body ?? new Uint8Array(0);
@@ -86,7 +103,7 @@ export function signRequest(
     expires: options.expiresInSeconds === undefined ? undefined : created + options.expiresInSeconds,
     nonce: options.nonce ?? randomBytes(16).toString('base64url'),
     keyid: credential.id,
-    alg: SIGNATURE_ALGORITHM,
+    alg: signingKey.algorithm,
     tag: credential.audience,
   });
   const message = httpMessage({
@@ -96,7 +113,7 @@ export function signRequest(
     scheme: url.protocol.slice(0, -1),
     headers,
   });
-  const signature = hmacSha256(credential.hmacKey, buildSignatureBase(message, components, signatureParams));
+  const signature = signBase(signingKey, buildSignatureBase(message, components, signatureParams));
   const label = options.label ?? SIGNATURE_LABEL;
   added['signature-input'] = `${label}=${signatureParams}`;
   added['signature'] = `${label}=:${signature.toString('base64')}:`;

@@ -1,16 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { checkRequestTarget, checkRoutedTarget } from './request-target.js';
-import { ServiceAuthError } from '../errors/service-auth.error.js';
+import { checkRequestTarget, checkRoutedHost, checkRoutedTarget } from './request-target.js';
+import { refusalOf } from '../../test/refusal-of.js';
 
-function refusal(check: () => void): string | undefined {
-  try {
-    check();
-  } catch (err) {
-    if (!(err instanceof ServiceAuthError)) throw err;
-    expect(err.status).toBe(400);
-    return `${err.reason}: ${err.message}`;
-  }
-  return undefined;
+/** `reason: message` of the refusal of `check`, always a 400. */
+function refusal(check: () => void): string {
+  const error = refusalOf(check);
+  expect(error.status).toBe(400);
+  return `${error.reason}: ${error.message}`;
 }
 
 describe('checkRequestTarget: accepted (every byte of these is covered by @path and @query)', () => {
@@ -32,7 +28,7 @@ describe('checkRequestTarget: accepted (every byte of these is covered by @path 
     "/a/!$&'()*+,;=:@-._~",
     '/a?b=[1]&c={}|^`"<>',
   ])('%s', (target) => {
-    expect(refusal(() => checkRequestTarget(target))).toBeUndefined();
+    expect(() => checkRequestTarget(target)).not.toThrow();
   });
 });
 
@@ -87,7 +83,7 @@ describe('checkRoutedTarget: the router must read the target received, or what E
     ['the mount point with a query ("/" added by Express)', '/api?x=1', '/?x=1', '/api'],
     ['the mount point with a trailing slash', '/api/', '/', '/api'],
   ])('accepted: %s', (_name, received, routed, mountPoint) => {
-    expect(refusal(() => checkRoutedTarget(received, routed, mountPoint))).toBeUndefined();
+    expect(() => checkRoutedTarget(received, routed, mountPoint)).not.toThrow();
   });
 
   it.each([
@@ -108,5 +104,26 @@ describe('checkRoutedTarget: the router must read the target received, or what E
     ['a longer URL than received', '/1', '/echo/1', ''],
   ])('refused: %s', (_name, received, routed, mountPoint) => {
     expect(refusal(() => checkRoutedTarget(received, routed, mountPoint))).toMatch(/^request_target_invalid: /);
+  });
+});
+
+describe('checkRoutedHost: a host-scoped route must be chosen by the host of the authority received (signed as @authority)', () => {
+  it.each([
+    ['the same host', 'api.bank.local', 'api.bank.local'],
+    ['the port left out by the router', 'api.bank.local:8443', 'api.bank.local'],
+    ['another case', 'API.Bank.Local', 'api.bank.local'],
+    ['an IPv6 literal with its port', '[::1]:3000', '[::1]'],
+    ['no Host at all, no host routed', undefined, ''],
+  ])('accepted: %s', (_name, authority, routed) => {
+    expect(() => checkRoutedHost(authority, routed)).not.toThrow();
+  });
+
+  it.each([
+    ['another host (X-Forwarded-Host under a trusted proxy)', 'api.bank.local', 'admin.bank.local'],
+    ['a host where Host had none', undefined, 'admin.bank.local'],
+    ['a subdomain of the host', 'bank.local', 'admin.bank.local'],
+    ['another IPv6 literal', '[::1]:3000', '[::2]'],
+  ])('refused: %s', (_name, authority, routed) => {
+    expect(refusal(() => checkRoutedHost(authority, routed))).toMatch(/^request_target_invalid: /);
   });
 });

@@ -64,6 +64,24 @@ export function checkRoutedTarget(received: string, routed: string | undefined, 
   if (!emptyRest) invalid('The request was routed on another target than the one received', `routed path=${routed.split('?')[0]}`);
 }
 
+/**
+ * The host a router chose a handler by (Nest's host-scoped controllers) must be the host of the
+ * authority received, the one `@authority` signs. Routers that trust a proxy take the host from
+ * `X-Forwarded-Host` instead (Express' `req.hostname` under `trust proxy`, Fastify's under
+ * `trustProxy`), which no signature covers: a request signed for one host would run the controller
+ * of another. `routedHostname` is the router's host without its port, as both frameworks give it.
+ */
+export function checkRoutedHost(authority: string | undefined, routedHostname: string): void {
+  if (hostnameOf(authority ?? '') === routedHostname.toLowerCase()) return;
+  invalid('The request was routed on another host than the one it was sent to', `routed host=${routedHostname.slice(0, 255)}`);
+}
+
+/** The host of an authority without its port, IPv6 literals in their brackets, lowercase. */
+function hostnameOf(authority: string): string {
+  const end = authority.indexOf(':', authority.charCodeAt(0) === 0x5b /* [ */ ? authority.indexOf(']') + 1 : 0);
+  return (end < 0 ? authority : authority.slice(0, end)).toLowerCase();
+}
+
 /** `.` and `..`, also when one or both dots are percent-encoded (`%2e`, `%2E`), as URL parsers read them. */
 function isDotSegment(segment: string): boolean {
   // Most segments are words: only one that starts with "." or "%" can be a dot segment.

@@ -14,6 +14,8 @@ import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { buildSignatureBase } from './signature-base.js';
 import type { SignatureParameters } from './parsed-signature.js';
 import { serializeSignatureParams } from './signature-fields.js';
+import { rejectedReasonOf } from '../../test/refusal-of.js';
+import { asHmacKey } from '../keys/key-ring.js';
 
 const secret = () => randomBytes(32).toString('base64url');
 const apiKey = () => 'sk_' + randomBytes(32).toString('base64url');
@@ -82,7 +84,10 @@ function handSigned(
   const body = init.body ?? new Uint8Array(0);
   const headers: Record<string, string> = { 'x-api-key': key.apiKey, ...(init.headers ?? {}) };
   const signatureParams = serializeSignatureParams(components, params);
-  const signature = hmacSha256(key.hmacKey, buildSignatureBase(httpMessage({ method, target, headers }), components, signatureParams));
+  const signature = hmacSha256(
+    asHmacKey(key).hmacKey,
+    buildSignatureBase(httpMessage({ method, target, headers }), components, signatureParams),
+  );
   headers['signature-input'] = `sig1=${signatureParams}`;
   headers['signature'] = `sig1=:${signature.toString('base64')}:`;
   return { method, target, headers, body };
@@ -121,16 +126,6 @@ function makeVerifier(options: Partial<RequestVerifierOptions> = {}, nonces: Non
 
 async function verify(req: Req, isTrusted?: TrustPolicy, v: RequestVerifier = verifier, body: Uint8Array = req.body) {
   return (await v.verify(messageOf(req), body, { isTrusted })).caller;
-}
-
-async function reason(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    if (!(err instanceof ServiceAuthError)) throw err;
-    return err.reason;
-  }
-  throw new Error('the request was accepted');
 }
 
 beforeEach(() => {
@@ -186,15 +181,17 @@ describe('RequestVerifier: credentials', () => {
   it('no X-API-Key (or an empty one) is api_key_missing', async () => {
     const req = signed();
     const { ['x-api-key']: _, ...withoutKey } = req.headers;
-    expect(await reason(verify({ ...req, headers: withoutKey }))).toBe('api_key_missing');
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'x-api-key': '' } }))).toBe('api_key_missing');
+    expect(await rejectedReasonOf(verify({ ...req, headers: withoutKey }))).toBe('api_key_missing');
+    expect(await rejectedReasonOf(verify({ ...req, headers: { ...req.headers, 'x-api-key': '' } }))).toBe('api_key_missing');
   });
 
   it('an API key nobody holds is api_key_invalid, and so is a prefix or an extension of a valid one', async () => {
     const req = signed();
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'x-api-key': apiKey() } }))).toBe('api_key_invalid');
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'x-api-key': K1.apiKey.slice(0, -1) } }))).toBe('api_key_invalid');
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'x-api-key': K1.apiKey + 'x' } }))).toBe('api_key_invalid');
+    expect(await rejectedReasonOf(verify({ ...req, headers: { ...req.headers, 'x-api-key': apiKey() } }))).toBe('api_key_invalid');
+    expect(await rejectedReasonOf(verify({ ...req, headers: { ...req.headers, 'x-api-key': K1.apiKey.slice(0, -1) } }))).toBe(
+      'api_key_invalid',
+    );
+    expect(await rejectedReasonOf(verify({ ...req, headers: { ...req.headers, 'x-api-key': K1.apiKey + 'x' } }))).toBe('api_key_invalid');
   });
 
   it('an invalid API key with a garbage body never reaches signature, digest or nonce checks', async () => {
@@ -219,7 +216,7 @@ describe('RequestVerifier: credentials', () => {
       },
       body: garbage,
     };
-    expect(await reason(verify(req, undefined, verifier, spyBody))).toBe('api_key_invalid');
+    expect(await rejectedReasonOf(verify(req, undefined, verifier, spyBody))).toBe('api_key_invalid');
     expect(accessed).toEqual([]);
     expect(store.claims).toHaveLength(0);
   });
@@ -228,29 +225,52 @@ describe('RequestVerifier: credentials', () => {
     const req = signed();
     const { ['signature-input']: _i, ...noInput } = req.headers;
     const { signature: _s, ...noSignature } = req.headers;
-    expect(await reason(verify({ ...req, headers: noInput }))).toBe('signature_missing');
-    expect(await reason(verify({ ...req, headers: noSignature }))).toBe('signature_missing');
+    expect(await rejectedReasonOf(verify({ ...req, headers: noInput }))).toBe('signature_missing');
+    expect(await rejectedReasonOf(verify({ ...req, headers: noSignature }))).toBe('signature_missing');
   });
 
   it('an unknown keyid is key_unknown', async () => {
-    const req = signed({}, { id: 'k9', apiKey: K1.apiKey, hmacKey: K1.hmacKey, audience: AUDIENCE });
-    expect(await reason(verify(req))).toBe('key_unknown');
+    const req = signed({}, { id: 'k9', apiKey: K1.apiKey, hmacKey: asHmacKey(K1).hmacKey, audience: AUDIENCE });
+    expect(await rejectedReasonOf(verify(req))).toBe('key_unknown');
   });
 
   it("a key id of ANOTHER caller is key_unknown, even with that caller's valid signature", async () => {
     // order-service's API key, but signed with billing-service's key b1 and naming it.
-    const req = signed({}, { id: B1.id, apiKey: K1.apiKey, hmacKey: B1.hmacKey, audience: AUDIENCE });
-    expect(await reason(verify(req))).toBe('key_unknown');
+    const req = signed({}, { id: B1.id, apiKey: K1.apiKey, hmacKey: asHmacKey(B1).hmacKey, audience: AUDIENCE });
+    expect(await rejectedReasonOf(verify(req))).toBe('key_unknown');
+  });
+
+  it("one credential's API key with another credential's key id and secret (same caller, both active) is key_unknown", async () => {
+    // A correct HMAC under k2, naming k2, but presenting k1's API key: the three parts of a credential are bound.
+    const req = signed({}, { id: K2.id, apiKey: K1.apiKey, hmacKey: asHmacKey(K2).hmacKey, audience: AUDIENCE });
+    expect(await rejectedReasonOf(verify(req))).toBe('key_unknown');
+    expect(store.claims).toEqual([]);
+    await expect(verify(signed({}, K2))).resolves.toMatchObject({ keyId: 'k2' });
+  });
+
+  it('with several signatures naming the credential presented, the first in Signature-Input order is the one verified', async () => {
+    const good = handSigned(REQUIRED, fullParams());
+    const broken = handSigned(REQUIRED, fullParams(), {}, { ...asHmacKey(K1), hmacKey: asHmacKey(K2).hmacKey });
+    const both = (first: Req, second: Req): Req => ({
+      ...good,
+      headers: {
+        ...good.headers,
+        'signature-input': `a=${first.headers['signature-input'].slice(5)}, b=${second.headers['signature-input'].slice(5)}`,
+        signature: `a=${first.headers['signature'].slice(5)}, b=${second.headers['signature'].slice(5)}`,
+      },
+    });
+    expect(await rejectedReasonOf(verify(both(broken, good)))).toBe('signature_invalid');
+    await expect(verify(both(good, broken))).resolves.toMatchObject({ keyId: 'k1' });
   });
 
   it("a signature made with another of the caller's keys than keyid names is signature_invalid", async () => {
-    const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: K2.hmacKey, audience: AUDIENCE });
-    expect(await reason(verify(req))).toBe('signature_invalid');
+    const req = signed({}, { id: 'k1', apiKey: K1.apiKey, hmacKey: asHmacKey(K2).hmacKey, audience: AUDIENCE });
+    expect(await rejectedReasonOf(verify(req))).toBe('signature_invalid');
   });
 
   it('an algorithm other than hmac-sha256 is signature_algorithm_unsupported', async () => {
     for (const alg of ['hmac-sha512', 'rsa-pss-sha512', 'ed25519', 'HMAC-SHA256', 'none', '']) {
-      expect(await reason(verify(handSigned(REQUIRED, fullParams({ alg }))))).toBe('signature_algorithm_unsupported');
+      expect(await rejectedReasonOf(verify(handSigned(REQUIRED, fullParams({ alg }))))).toBe('signature_algorithm_unsupported');
     }
   });
 });
@@ -262,20 +282,20 @@ describe('RequestVerifier: coverage (a valid signature over less is refused)', (
         REQUIRED.filter((c) => c !== dropped),
         fullParams(),
       );
-      expect(await reason(verify(req))).toBe('signature_incomplete');
+      expect(await rejectedReasonOf(verify(req))).toBe('signature_incomplete');
     });
   }
 
   it('a body with content-digest not covered is signature_incomplete', async () => {
     const headers = { 'content-type': 'application/json', 'content-digest': createContentDigest(JSON_BODY) };
     const req = handSigned([...REQUIRED, 'content-type'], fullParams(), { method: 'POST', headers, body: JSON_BODY });
-    expect(await reason(verify(req))).toBe('signature_incomplete');
+    expect(await rejectedReasonOf(verify(req))).toBe('signature_incomplete');
   });
 
   it('a body with content-type not covered is signature_incomplete', async () => {
     const headers = { 'content-type': 'application/json', 'content-digest': createContentDigest(JSON_BODY) };
     const req = handSigned([...REQUIRED, 'content-digest'], fullParams(), { method: 'POST', headers, body: JSON_BODY });
-    expect(await reason(verify(req))).toBe('signature_incomplete');
+    expect(await rejectedReasonOf(verify(req))).toBe('signature_incomplete');
   });
 
   it('a body covered by a hand-made signature over content-type and content-digest is accepted (control)', async () => {
@@ -286,24 +306,26 @@ describe('RequestVerifier: coverage (a valid signature over less is refused)', (
 
   it('a body added to a body-less signed request is signature_incomplete', async () => {
     const req = signed({ method: 'POST', target: '/orders', headers: { 'content-type': 'application/json' } });
-    expect(await reason(verify({ ...req, body: JSON_BODY }))).toBe('signature_incomplete');
+    expect(await rejectedReasonOf(verify({ ...req, body: JSON_BODY }))).toBe('signature_incomplete');
   });
 
   it('an idempotency-key header present but not covered is signature_incomplete', async () => {
     const req = signed({ method: 'POST', target: '/orders' });
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'idempotency-key': 'abc' } }))).toBe('signature_incomplete');
+    expect(await rejectedReasonOf(verify({ ...req, headers: { ...req.headers, 'idempotency-key': 'abc' } }))).toBe('signature_incomplete');
   });
 
   it('a content-encoding header present but not covered is signature_incomplete', async () => {
     const req = signed();
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'content-encoding': 'identity' } }))).toBe('signature_incomplete');
+    expect(await rejectedReasonOf(verify({ ...req, headers: { ...req.headers, 'content-encoding': 'identity' } }))).toBe(
+      'signature_incomplete',
+    );
   });
 
   it('options.requiredComponents adds to the minimum', async () => {
     const strict = makeVerifier({ requiredComponents: ['@authority'] });
     const msg = (req: Req) =>
       httpMessage({ method: req.method, target: req.target, authority: 'inventory.internal', headers: req.headers });
-    await expect(reason(strict.verify(msg(signed()), new Uint8Array(0)))).resolves.toBe('signature_incomplete');
+    await expect(rejectedReasonOf(strict.verify(msg(signed()), new Uint8Array(0)))).resolves.toBe('signature_incomplete');
     await expect(strict.verify(msg(signed({}, K1, { components: ['@authority'] })), new Uint8Array(0))).resolves.toMatchObject({
       caller: { id: 'order-service' },
     });
@@ -313,7 +335,7 @@ describe('RequestVerifier: coverage (a valid signature over less is refused)', (
     const versioned = (components?: string[]) =>
       messageOf(signed({ headers: { 'x-api-version': '2' } }, K1, components ? { components } : {}));
     const alsoVersion = { requiredComponents: ['x-api-version'] };
-    expect(await reason(verifier.verify(versioned(), new Uint8Array(0), alsoVersion))).toBe('signature_incomplete');
+    expect(await rejectedReasonOf(verifier.verify(versioned(), new Uint8Array(0), alsoVersion))).toBe('signature_incomplete');
     await expect(verifier.verify(versioned([...REQUIRED, 'x-api-version']), new Uint8Array(0), alsoVersion)).resolves.toMatchObject({
       caller: { id: 'order-service' },
     });
@@ -326,7 +348,7 @@ describe('RequestVerifier: coverage (a valid signature over less is refused)', (
     const req = handSigned(REQUIRED, fullParams());
     req.headers['signature-input'] = req.headers['signature-input'].replace('"x-api-key")', '"x-api-key" "@status")');
     expect(req.headers['signature-input']).toContain('"@status"');
-    expect(await reason(verify(req))).toBe('signature_malformed');
+    expect(await rejectedReasonOf(verify(req))).toBe('signature_malformed');
   });
 });
 
@@ -335,23 +357,39 @@ describe('RequestVerifier: signature parameters', () => {
     it(`a signature without ${missing} is signature_incomplete`, async () => {
       const params = fullParams();
       delete params[missing];
-      expect(await reason(verify(handSigned(REQUIRED, params)))).toBe('signature_incomplete');
+      expect(await rejectedReasonOf(verify(handSigned(REQUIRED, params)))).toBe('signature_incomplete');
     });
   }
 
   it('a nonce shorter than 22 characters (128 bits) is signature_malformed; 22 is accepted', async () => {
-    expect(await reason(verify(signed({}, K1, { nonce: 'short' })))).toBe('signature_malformed');
-    expect(await reason(verify(signed({}, K1, { nonce: 'a'.repeat(21) })))).toBe('signature_malformed');
+    expect(await rejectedReasonOf(verify(signed({}, K1, { nonce: 'short' })))).toBe('signature_malformed');
+    expect(await rejectedReasonOf(verify(signed({}, K1, { nonce: 'a'.repeat(21) })))).toBe('signature_malformed');
     await expect(verify(signed({}, K1, { nonce: 'a'.repeat(22) }))).resolves.toMatchObject({ nonce: 'a'.repeat(22) });
   });
 
+  it('a nonce outside the base64url alphabet (padding, +, /, punctuation, spaces) is signature_malformed, and consumes nothing', async () => {
+    for (const bad of [
+      '3q2+7wAAAAAAAAAAAAAAAA',
+      '3q2/7wAAAAAAAAAAAAAAAA',
+      '3q2-7wAAAAAAAAAAAAAAAA==',
+      '!'.repeat(22),
+      'a b'.repeat(8),
+      '~.'.repeat(11),
+    ]) {
+      expect(await rejectedReasonOf(verify(signed({}, K1, { nonce: bad })))).toBe('signature_malformed');
+    }
+    expect(store.claims).toEqual([]);
+    const every = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    await expect(verify(signed({}, K1, { nonce: every }))).resolves.toMatchObject({ nonce: every });
+  });
+
   it('a nonce longer than 128 characters is signature_malformed', async () => {
-    expect(await reason(verify(signed({}, K1, { nonce: 'a'.repeat(129) })))).toBe('signature_malformed');
+    expect(await rejectedReasonOf(verify(signed({}, K1, { nonce: 'a'.repeat(129) })))).toBe('signature_malformed');
   });
 
   it('hostile Signature-Input is signature_malformed, not an exception', async () => {
     const req = signed();
-    expect(await reason(verify({ ...req, headers: { ...req.headers, 'signature-input': 'sig1=("@method";req)' } }))).toBe(
+    expect(await rejectedReasonOf(verify({ ...req, headers: { ...req.headers, 'signature-input': 'sig1=("@method";req)' } }))).toBe(
       'signature_malformed',
     );
   });
@@ -362,7 +400,7 @@ describe('RequestVerifier: audience (tag)', () => {
   const forOtherService = (audience = 'billing-service'): SigningCredential => ({
     id: K1.id,
     apiKey: K1.apiKey,
-    hmacKey: K1.hmacKey,
+    hmacKey: asHmacKey(K1).hmacKey,
     audience,
   });
 
@@ -374,7 +412,7 @@ describe('RequestVerifier: audience (tag)', () => {
 
   it('a valid signature without tag is signature_incomplete, and consumes no nonce', async () => {
     const { tag: _, ...withoutTag } = fullParams();
-    expect(await reason(verify(handSigned(REQUIRED, withoutTag), () => true))).toBe('signature_incomplete');
+    expect(await rejectedReasonOf(verify(handSigned(REQUIRED, withoutTag), () => true))).toBe('signature_incomplete');
     expect(store.claims).toHaveLength(0);
   });
 
@@ -404,24 +442,26 @@ describe('RequestVerifier: audience (tag)', () => {
       '',
       'self',
     ]) {
-      expect(await reason(verify(handSigned(REQUIRED, fullParams({ tag })), () => true))).toBe('audience_mismatch');
+      expect(await rejectedReasonOf(verify(handSigned(REQUIRED, fullParams({ tag })), () => true))).toBe('audience_mismatch');
     }
   });
 
   it('audience is checked right after alg: before key id, time window, nonce length and HMAC', async () => {
     const wrongTag = { tag: 'billing-service' };
     // unknown key id
-    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, keyid: 'k9' }))))).toBe('audience_mismatch');
+    expect(await rejectedReasonOf(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, keyid: 'k9' }))))).toBe('audience_mismatch');
     // far outside the time window
-    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, created: NOW_S - 10_000 }))))).toBe('audience_mismatch');
+    expect(await rejectedReasonOf(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, created: NOW_S - 10_000 }))))).toBe(
+      'audience_mismatch',
+    );
     // short nonce
-    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, nonce: 'short' }))))).toBe('audience_mismatch');
+    expect(await rejectedReasonOf(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, nonce: 'short' }))))).toBe('audience_mismatch');
     // broken HMAC
     const broken = handSigned(REQUIRED, fullParams(wrongTag));
     broken.headers['signature'] = `sig1=:${Buffer.alloc(32).toString('base64')}:`;
-    expect(await reason(verify(broken))).toBe('audience_mismatch');
+    expect(await rejectedReasonOf(verify(broken))).toBe('audience_mismatch');
     // but an unsupported algorithm is reported first
-    expect(await reason(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, alg: 'hmac-sha512' }))))).toBe(
+    expect(await rejectedReasonOf(verify(handSigned(REQUIRED, fullParams({ ...wrongTag, alg: 'hmac-sha512' }))))).toBe(
       'signature_algorithm_unsupported',
     );
   });
@@ -430,7 +470,7 @@ describe('RequestVerifier: audience (tag)', () => {
     const req = signed({}, forOtherService());
     req.headers['signature-input'] = req.headers['signature-input'].replace(';tag="billing-service"', `;tag="${AUDIENCE}"`);
     expect(req.headers['signature-input']).toContain(`;tag="${AUDIENCE}"`);
-    expect(await reason(verify(req, () => true))).toBe('signature_invalid');
+    expect(await rejectedReasonOf(verify(req, () => true))).toBe('signature_invalid');
     expect(store.claims).toHaveLength(0);
   });
 
@@ -445,7 +485,7 @@ describe('RequestVerifier: audience (tag)', () => {
   it("the verifier is for one audience: another service's verifier refuses what this one accepts", async () => {
     const billingVerifier = makeVerifier({ audience: 'billing-service' });
     const req = signed();
-    expect(await reason(verify(req, undefined, billingVerifier))).toBe('audience_mismatch');
+    expect(await rejectedReasonOf(verify(req, undefined, billingVerifier))).toBe('audience_mismatch');
     await expect(verify(req)).resolves.toMatchObject({ id: 'order-service' });
   });
 
@@ -459,35 +499,35 @@ describe('RequestVerifier: audience (tag)', () => {
 describe('RequestVerifier: integrity', () => {
   it('a changed path is signature_invalid', async () => {
     const req = signed({ target: '/items/1?x=1' });
-    expect(await reason(verify({ ...req, target: '/items/2?x=1' }))).toBe('signature_invalid');
-    expect(await reason(verify({ ...req, target: '/items/1/?x=1' }))).toBe('signature_invalid');
-    expect(await reason(verify({ ...req, target: '/Items/1?x=1' }))).toBe('signature_invalid');
+    expect(await rejectedReasonOf(verify({ ...req, target: '/items/2?x=1' }))).toBe('signature_invalid');
+    expect(await rejectedReasonOf(verify({ ...req, target: '/items/1/?x=1' }))).toBe('signature_invalid');
+    expect(await rejectedReasonOf(verify({ ...req, target: '/Items/1?x=1' }))).toBe('signature_invalid');
   });
 
   it('a changed query is signature_invalid (value, order, encoding, removal)', async () => {
     const req = signed({ target: '/items?a=1&b=2' });
     for (const target of ['/items?a=1&b=3', '/items?b=2&a=1', '/items?a=%31&b=2', '/items', '/items?a=1&b=2&c=3']) {
-      expect(await reason(verify({ ...req, target }))).toBe('signature_invalid');
+      expect(await rejectedReasonOf(verify({ ...req, target }))).toBe('signature_invalid');
     }
   });
 
   it('a changed method is signature_invalid', async () => {
     const req = signed({ method: 'GET' });
-    expect(await reason(verify({ ...req, method: 'DELETE' }))).toBe('signature_invalid');
+    expect(await rejectedReasonOf(verify({ ...req, method: 'DELETE' }))).toBe('signature_invalid');
   });
 
   it('a changed signature byte is signature_invalid', async () => {
     const req = signed();
     const sig = Buffer.from(req.headers.signature.slice('sig1=:'.length, -1), 'base64');
     sig[0] ^= 1;
-    expect(await reason(verify({ ...req, headers: { ...req.headers, signature: `sig1=:${sig.toString('base64')}:` } }))).toBe(
+    expect(await rejectedReasonOf(verify({ ...req, headers: { ...req.headers, signature: `sig1=:${sig.toString('base64')}:` } }))).toBe(
       'signature_invalid',
     );
   });
 
   it('a tampered body is digest_mismatch', async () => {
     const req = signed({ method: 'POST', target: '/orders', headers: { 'content-type': 'application/json' }, body: JSON_BODY });
-    expect(await reason(verify({ ...req, body: Buffer.from('{"sku":"A-1","quantity":9}') }))).toBe('digest_mismatch');
+    expect(await rejectedReasonOf(verify({ ...req, body: Buffer.from('{"sku":"A-1","quantity":9}') }))).toBe('digest_mismatch');
     expect(store.claims).toHaveLength(0);
   });
 
@@ -495,7 +535,7 @@ describe('RequestVerifier: integrity', () => {
     const headers = { 'content-type': 'application/json', 'content-digest': createContentDigest(JSON_BODY) };
     const req = handSigned([...REQUIRED, 'content-type', 'content-digest'], fullParams(), { method: 'POST', headers, body: JSON_BODY });
     const { ['content-digest']: _, ...withoutDigest } = req.headers;
-    expect(await reason(verify({ ...req, headers: withoutDigest }))).toBe('digest_missing');
+    expect(await rejectedReasonOf(verify({ ...req, headers: withoutDigest }))).toBe('digest_missing');
   });
 });
 
@@ -503,25 +543,25 @@ describe('RequestVerifier: time window', () => {
   it('created older than maxAge is request_expired; exactly maxAge is accepted', async () => {
     // NOW_MS is 250 ms past NOW_S, so NOW_S - 300 is 300.25 s old: use the verifier clock on a whole second.
     const onTheSecond = makeVerifier({ now: () => NOW_S * 1000 });
-    expect(await reason(verify(signed({}, K1, { created: NOW_S - 301 }), undefined, onTheSecond))).toBe('request_expired');
+    expect(await rejectedReasonOf(verify(signed({}, K1, { created: NOW_S - 301 }), undefined, onTheSecond))).toBe('request_expired');
     await expect(verify(signed({}, K1, { created: NOW_S - 300 }), undefined, onTheSecond)).resolves.toMatchObject({ created: NOW_S - 300 });
   });
 
   it('created in the future beyond the skew is request_from_future; within it is accepted', async () => {
-    expect(await reason(verify(signed({}, K1, { created: NOW_S + 6 })))).toBe('request_from_future');
+    expect(await rejectedReasonOf(verify(signed({}, K1, { created: NOW_S + 6 })))).toBe('request_from_future');
     await expect(verify(signed({}, K1, { created: NOW_S + 5 }))).resolves.toMatchObject({ created: NOW_S + 5 });
     await expect(verify(signed({}, K1, { created: NOW_S + 1 }))).resolves.toMatchObject({ created: NOW_S + 1 });
   });
 
   it('expires in the past is request_expired, even when created is recent', async () => {
-    expect(await reason(verify(signed({}, K1, { created: NOW_S - 10, expiresInSeconds: 5 })))).toBe('request_expired');
+    expect(await rejectedReasonOf(verify(signed({}, K1, { created: NOW_S - 10, expiresInSeconds: 5 })))).toBe('request_expired');
     await expect(verify(signed({}, K1, { created: NOW_S - 10, expiresInSeconds: 60 }))).resolves.toMatchObject({ id: 'order-service' });
   });
 
   it('custom maxAgeSeconds and maxFutureSkewSeconds are honoured', async () => {
     const tight = makeVerifier({ maxAgeSeconds: 30, maxFutureSkewSeconds: 0 });
-    expect(await reason(verify(signed({}, K1, { created: NOW_S - 31 }), undefined, tight))).toBe('request_expired');
-    expect(await reason(verify(signed({}, K1, { created: NOW_S + 1 }), undefined, tight))).toBe('request_from_future');
+    expect(await rejectedReasonOf(verify(signed({}, K1, { created: NOW_S - 31 }), undefined, tight))).toBe('request_expired');
+    expect(await rejectedReasonOf(verify(signed({}, K1, { created: NOW_S + 1 }), undefined, tight))).toBe('request_from_future');
     await expect(verify(signed({}, K1, { created: NOW_S - 29 }), undefined, tight)).resolves.toMatchObject({ id: 'order-service' });
   });
 });
@@ -530,13 +570,13 @@ describe('RequestVerifier: replay', () => {
   it('the same request twice is nonce_replayed', async () => {
     const req = signed();
     await expect(verify(req)).resolves.toMatchObject({ id: 'order-service' });
-    expect(await reason(verify(req))).toBe('nonce_replayed');
+    expect(await rejectedReasonOf(verify(req))).toBe('nonce_replayed');
   });
 
   it('a replayed POST with its body is nonce_replayed', async () => {
     const req = signed({ method: 'POST', target: '/orders', headers: { 'content-type': 'application/json' }, body: JSON_BODY });
     await verify(req);
-    expect(await reason(verify(req))).toBe('nonce_replayed');
+    expect(await rejectedReasonOf(verify(req))).toBe('nonce_replayed');
   });
 
   it('the same nonce under a different key id is a different request', async () => {
@@ -571,13 +611,13 @@ describe('RequestVerifier: replay', () => {
         throw new ReplayStoreUnavailableError('connection refused');
       },
     };
-    expect(await reason(verify(signed(), undefined, makeVerifier({}, failing)))).toBe('replay_store_unavailable');
+    expect(await rejectedReasonOf(verify(signed(), undefined, makeVerifier({}, failing)))).toBe('replay_store_unavailable');
     const throwingSync: NonceStore = {
       claim: () => {
         throw new Error('boom');
       },
     };
-    expect(await reason(verify(signed(), undefined, makeVerifier({}, throwingSync)))).toBe('replay_store_unavailable');
+    expect(await rejectedReasonOf(verify(signed(), undefined, makeVerifier({}, throwingSync)))).toBe('replay_store_unavailable');
   });
 
   it('a caller at its nonce budget is nonce_budget_exhausted (429) with Retry-After, while another caller is served', async () => {
@@ -616,9 +656,9 @@ describe('RequestVerifier: replay', () => {
 
   it('refused requests never consume store capacity', async () => {
     const req = signed({ method: 'POST', target: '/orders', headers: { 'content-type': 'application/json' }, body: JSON_BODY });
-    await reason(verify({ ...req, target: '/other' }));
-    await reason(verify({ ...req, body: Buffer.from('x') }));
-    await reason(verify(signed({}, K1, { created: NOW_S - 1000 })));
+    await rejectedReasonOf(verify({ ...req, target: '/other' }));
+    await rejectedReasonOf(verify({ ...req, body: Buffer.from('x') }));
+    await rejectedReasonOf(verify(signed({}, K1, { created: NOW_S - 1000 })));
     expect(store.claims).toHaveLength(0);
   });
 });
@@ -630,17 +670,17 @@ describe('RequestVerifier: trust policy', () => {
       asked.push(id);
       return id === 'billing-service';
     };
-    expect(await reason(verify(signed(), onlyBilling))).toBe('caller_not_trusted');
+    expect(await rejectedReasonOf(verify(signed(), onlyBilling))).toBe('caller_not_trusted');
     expect(asked).toEqual(['order-service']);
     await expect(verify(signed({}, B1), onlyBilling)).resolves.toMatchObject({ id: 'billing-service' });
   });
 
   it('an untrusted call does not consume its nonce: the same request then passes a permissive policy', async () => {
     const req = signed();
-    expect(await reason(verify(req, () => false))).toBe('caller_not_trusted');
+    expect(await rejectedReasonOf(verify(req, () => false))).toBe('caller_not_trusted');
     expect(store.claims).toHaveLength(0);
     await expect(verify(req, () => true)).resolves.toMatchObject({ id: 'order-service' });
-    expect(await reason(verify(req))).toBe('nonce_replayed');
+    expect(await rejectedReasonOf(verify(req))).toBe('nonce_replayed');
   });
 });
 
@@ -650,7 +690,7 @@ describe('RequestVerifier: key rotation', () => {
     const rotating = new RequestVerifier(() => current, store, { audience: AUDIENCE, now: () => NOW_MS });
     const req = signed();
     current = KeyRing.from({ callers: [{ id: 'billing-service', keys: [{ id: 'b1', apiKey: B1.apiKey, secret: secret() }] }] }, AUDIENCE);
-    expect(await reason(rotating.verify(messageOf(req), req.body))).toBe('api_key_invalid');
+    expect(await rejectedReasonOf(rotating.verify(messageOf(req), req.body))).toBe('api_key_invalid');
     current = ring;
     await expect(rotating.verify(messageOf(req), req.body)).resolves.toMatchObject({ caller: { id: 'order-service' } });
   });
@@ -659,23 +699,25 @@ describe('RequestVerifier: key rotation', () => {
 describe('RequestVerifier: request target (checked first, before any credential)', () => {
   it('a fragment appended to a signed target is request_target_invalid (it would not be signed, yet routers read it)', async () => {
     const req = signed({ target: '/items/1' });
-    expect(await reason(verify({ ...req, target: '/items/1#&role=admin' }))).toBe('request_target_invalid');
-    expect(await reason(verify({ ...signed({ target: '/items?a=1' }), target: '/items?a=1#&role=admin' }))).toBe('request_target_invalid');
+    expect(await rejectedReasonOf(verify({ ...req, target: '/items/1#&role=admin' }))).toBe('request_target_invalid');
+    expect(await rejectedReasonOf(verify({ ...signed({ target: '/items?a=1' }), target: '/items?a=1#&role=admin' }))).toBe(
+      'request_target_invalid',
+    );
   });
 
   it('absolute-form, whose scheme and authority would not be signed, is request_target_invalid', async () => {
     const req = signed({ target: '/items/1?x=1' });
-    expect(await reason(verify({ ...req, target: 'http://evil.example/items/1?x=1' }))).toBe('request_target_invalid');
+    expect(await rejectedReasonOf(verify({ ...req, target: 'http://evil.example/items/1?x=1' }))).toBe('request_target_invalid');
   });
 
   it('dot segments, empty segments and backslashes in the path are request_target_invalid', async () => {
     for (const target of ['/admin/../items/1', '/items/./1', '/items//1', '/items/%2e%2e', '/items\\1']) {
-      expect(await reason(verify({ ...signed(), target }))).toBe('request_target_invalid');
+      expect(await rejectedReasonOf(verify({ ...signed(), target }))).toBe('request_target_invalid');
     }
   });
 
   it('a target is refused before the API key is looked at', async () => {
-    expect(await reason(verify({ method: 'GET', target: '/items#x', headers: {}, body: new Uint8Array(0) }))).toBe(
+    expect(await rejectedReasonOf(verify({ method: 'GET', target: '/items#x', headers: {}, body: new Uint8Array(0) }))).toBe(
       'request_target_invalid',
     );
   });
@@ -690,8 +732,10 @@ describe('RequestVerifier: content coding (checked first, before any credential)
   it('a content-encoded body is content_encoding_unsupported, even when the signature covers it, and before the API key', async () => {
     const body = Buffer.from('compressed?');
     const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
-    expect(await reason(verify(signed({ method: 'POST', target: '/orders', headers, body })))).toBe('content_encoding_unsupported');
-    expect(await reason(verify({ method: 'POST', target: '/orders', headers, body }))).toBe('content_encoding_unsupported');
+    expect(await rejectedReasonOf(verify(signed({ method: 'POST', target: '/orders', headers, body })))).toBe(
+      'content_encoding_unsupported',
+    );
+    expect(await rejectedReasonOf(verify({ method: 'POST', target: '/orders', headers, body }))).toBe('content_encoding_unsupported');
   });
 
   it('Content-Encoding: identity, covered, is accepted', async () => {
@@ -726,12 +770,20 @@ describe('RequestVerifier: names of Object.prototype wherever the caller names s
   it.each(NAMES)(
     '%s: as a covered component, a component parameter, a signature parameter and a label, every refusal is a ServiceAuthError',
     async (name) => {
-      // reason() rethrows anything that is not a ServiceAuthError (a TypeError would fail the test).
-      expect(await reason(verify(fields(`sig1=${inner(` "${name}"`)}`, `sig1=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
-      expect(await reason(verify(fields(`sig1=${inner(` "x-api-key";key="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
-      expect(await reason(verify(fields(`sig1=${inner(` "@query-param";name="${name}"`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
-      expect(await reason(verify(fields(`sig1=${inner('', `;${name}=1`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
-      expect(await reason(verify(fields(`${name}=${inner('')}`, `${name}=${junk()}`)))).toMatch(/^signature_(invalid|malformed)$/);
+      // rejectedReasonOf() rethrows anything that is not a ServiceAuthError (a TypeError would fail the test).
+      expect(await rejectedReasonOf(verify(fields(`sig1=${inner(` "${name}"`)}`, `sig1=${junk()}`)))).toMatch(
+        /^signature_(invalid|malformed)$/,
+      );
+      expect(await rejectedReasonOf(verify(fields(`sig1=${inner(` "x-api-key";key="${name}"`)}`, `sig1=${junk()}`)))).toBe(
+        'signature_malformed',
+      );
+      expect(await rejectedReasonOf(verify(fields(`sig1=${inner(` "@query-param";name="${name}"`)}`, `sig1=${junk()}`)))).toBe(
+        'signature_malformed',
+      );
+      expect(await rejectedReasonOf(verify(fields(`sig1=${inner('', `;${name}=1`)}`, `sig1=${junk()}`)))).toBe('signature_malformed');
+      expect(await rejectedReasonOf(verify(fields(`${name}=${inner('')}`, `${name}=${junk()}`)))).toMatch(
+        /^signature_(invalid|malformed)$/,
+      );
     },
   );
 

@@ -11,10 +11,10 @@ import {
   COVERED_IF_PRESENT,
   MAX_NONCE_LENGTH,
   MIN_NONCE_LENGTH,
+  NONCE_PATTERN,
   REQUIRED_COMPONENTS,
-  SIGNATURE_ALGORITHM,
 } from './covered-components.js';
-import { verifyHmacSha256 } from './hmac-sha256.js';
+import { isSignatureAlgorithm, SIGNATURE_ALGORITHMS, verifyBase, type VerificationKey } from './signature-algorithm.js';
 import type { HttpMessage } from './http-message.js';
 import { checkRequestTarget } from './request-target.js';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
@@ -22,6 +22,7 @@ import { buildSignatureBase, isSupportedComponent } from './signature-base.js';
 import type { ParsedSignature } from './parsed-signature.js';
 import { parseSignatureFields } from './signature-fields.js';
 import type { VerifiedCaller } from './verified-caller.js';
+import type { AnsweredRequest } from './response-signature.js';
 
 export interface RequestVerifierOptions extends ReplayWindowOptions {
   /**
@@ -45,6 +46,8 @@ export type TrustPolicy = (callerId: string) => boolean;
 export interface VerifiedRequest {
   caller: VerifiedCaller;
   key: ResolvedKey;
+  /** What the answer's signature binds it to: this request's method, target and signature. */
+  request: AnsweredRequest;
 }
 
 /** What one call of `verify` asks beyond the verifier's own options. */
@@ -62,7 +65,7 @@ export interface VerifyOptions {
  * Verifies one request, cheapest and least revealing checks first:
  * request target and Content-Encoding (what may be signed at all) →
  * API key (so anonymous traffic never costs a hash of the body) → signature fields → covered
- * components → parameters and audience → key id → time window → HMAC over the signature base → body digest → route trust →
+ * components → parameters and audience → key id (that of the API key's credential, and its algorithm) → time window → signature over the signature base → body digest → route trust →
  * nonce (last, so only fully verified requests consume store capacity).
  */
 export class RequestVerifier {
@@ -96,11 +99,16 @@ export class RequestVerifier {
    * that a stranger's body is never read; `verify` runs it again (a SHA-256 of the key).
    */
   identifyCaller(message: HttpMessage, ring: KeyRing = this.keys()): string {
+    return this.credentialOf(message, ring).callerId;
+  }
+
+  /** The credential whose API key the message carries: its key id and secret are the only ones it may sign with. */
+  private credentialOf(message: HttpMessage, ring: KeyRing): ResolvedKey {
     const apiKey = message.header('x-api-key');
     if (apiKey === undefined || apiKey === '') throw new ServiceAuthError('api_key_missing', 'X-API-Key header is required');
     const holder = ring.findByApiKey(apiKey);
     if (!holder) throw new ServiceAuthError('api_key_invalid', 'The API key is not valid');
-    return holder.callerId;
+    return holder;
   }
 
   /** Verifies the request and claims its nonce: the verified request, or the refusal (a ServiceAuthError). */
@@ -124,14 +132,15 @@ export class RequestVerifier {
   ): { claim: NonceClaim; nonceExpiresAtMs: number; verified: VerifiedRequest } {
     this.precheck(message);
     const ring = this.keys();
-    const callerId = this.identifyCaller(message, ring);
+    const credential = this.credentialOf(message, ring);
+    const callerId = credential.callerId;
 
     const signatureInput = message.header('signature-input');
     const signatureValue = message.header('signature');
     if (!signatureInput || !signatureValue) {
       throw new ServiceAuthError('signature_missing', 'Signature-Input and Signature headers are required');
     }
-    const signature = this.selectSignature(parseSignatureFields(signatureInput, signatureValue), ring, callerId);
+    const signature = this.selectSignature(parseSignatureFields(signatureInput, signatureValue), credential);
     const { params } = signature;
 
     this.checkCoverage(signature, message, body.length > 0, requiredComponents);
@@ -144,25 +153,38 @@ export class RequestVerifier {
     ) {
       throw new ServiceAuthError('signature_incomplete', 'The signature must carry created, nonce, keyid, alg and tag parameters');
     }
-    if (params.alg !== SIGNATURE_ALGORITHM) {
-      throw new ServiceAuthError('signature_algorithm_unsupported', `Only ${SIGNATURE_ALGORITHM} signatures are accepted`);
+    if (!isSignatureAlgorithm(params.alg)) {
+      throw new ServiceAuthError('signature_algorithm_unsupported', `Only ${SIGNATURE_ALGORITHMS.join(' and ')} signatures are accepted`);
     }
     if (params.tag !== this.options.audience) {
       throw new ServiceAuthError('audience_mismatch', 'This request was signed for another service', `tag=${params.tag.slice(0, 128)}`);
     }
-    if (params.nonce.length < MIN_NONCE_LENGTH || params.nonce.length > MAX_NONCE_LENGTH) {
+    if (params.nonce.length < MIN_NONCE_LENGTH || params.nonce.length > MAX_NONCE_LENGTH || !NONCE_PATTERN.test(params.nonce)) {
       throw new ServiceAuthError(
         'signature_malformed',
-        `nonce must be ${MIN_NONCE_LENGTH}-${MAX_NONCE_LENGTH} characters (at least 128 random bits)`,
+        `nonce must be ${MIN_NONCE_LENGTH}-${MAX_NONCE_LENGTH} characters of base64url (A-Z a-z 0-9 - _, no padding; at least 128 random bits)`,
       );
     }
-    const key: ResolvedKey | undefined = ring.findCallerKey(callerId, params.keyid);
-    if (!key) throw new ServiceAuthError('key_unknown', 'The signing key is not active for this caller', `keyid=${params.keyid}`);
+    // The three parts of a credential are bound: the key id (and so the secret) must be those of the
+    // credential whose API key was presented, not another active key of the same caller.
+    if (params.keyid !== credential.id) {
+      const active = ring.findCallerKey(callerId, params.keyid) !== undefined;
+      throw new ServiceAuthError(
+        'key_unknown',
+        active ? 'The key id is not the one of the API key presented' : 'The signing key is not active for this caller',
+        `keyid=${params.keyid}`,
+      );
+    }
+    const key: ResolvedKey = credential;
+    // The key decides the algorithm: an `alg` naming another one is refused, never followed.
+    if (params.alg !== key.algorithm) {
+      throw new ServiceAuthError('signature_algorithm_unsupported', `Key ${key.id} signs with ${key.algorithm}, not ${params.alg}`);
+    }
 
     const { nonceExpiresAtMs } = checkReplayWindow({ created: params.created, expires: params.expires }, this.now(), this.options);
 
     const base = buildSignatureBase(message, signature.components, signature.signatureParams);
-    if (!verifyHmacSha256(key.hmacKey, base, signature.signature)) {
+    if (!verifyBase(requestVerificationKey(key), base, signature.signature)) {
       throw new ServiceAuthError('signature_invalid', 'The signature does not match the request');
     }
     // The digest header is bound by the signature; now prove it describes the bytes received.
@@ -175,14 +197,21 @@ export class RequestVerifier {
     return {
       claim: { callerId, keyId: key.id, nonce: params.nonce },
       nonceExpiresAtMs,
-      verified: { caller: { id: callerId, keyId: key.id, nonce: params.nonce, created: params.created }, key },
+      verified: {
+        caller: { id: callerId, keyId: key.id, nonce: params.nonce, created: params.created },
+        key,
+        request: { method: message.method, target: message.target, signatureLabel: signature.label, signature: signature.signature },
+      },
     };
   }
 
-  /** With several signatures present, the one made with a key of the identified caller counts. */
-  private selectSignature(signatures: ParsedSignature[], ring: KeyRing, callerId: string): ParsedSignature {
+  /**
+   * With several signatures present, the first (in Signature-Input order) whose keyid is the key id of
+   * the API key presented counts; without one, the first, which is then refused for its keyid.
+   */
+  private selectSignature(signatures: ParsedSignature[], credential: ResolvedKey): ParsedSignature {
     if (signatures.length === 1) return signatures[0];
-    return signatures.find((s) => s.params.keyid !== undefined && ring.findCallerKey(callerId, s.params.keyid)) ?? signatures[0];
+    return signatures.find((s) => s.params.keyid === credential.id) ?? signatures[0];
   }
 
   private checkCoverage(
@@ -212,6 +241,11 @@ export class RequestVerifier {
       throw new ServiceAuthError('signature_incomplete', `The signature must also cover: ${missing.map((m) => `"${m}"`).join(' ')}`);
     }
   }
+}
+
+/** What checks a request signed with `key`: the shared HMAC key, or the caller's Ed25519 public key. */
+function requestVerificationKey(key: ResolvedKey): VerificationKey {
+  return key.algorithm === 'ed25519' ? { algorithm: 'ed25519', key: key.publicKey } : { algorithm: 'hmac-sha256', key: key.hmacKey };
 }
 
 /**

@@ -13,6 +13,7 @@ import { httpMessage } from './http-message.js';
 import { RequestVerifier } from './request-verifier.js';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { buildSignatureBase } from './signature-base.js';
+import { asHmacKey } from '../keys/key-ring.js';
 
 const NOW_S = 1_764_100_000;
 const ring = KeyRing.from({
@@ -36,7 +37,7 @@ function request(listedComponents: string[]) {
   };
   const inner = (components: string[]) => `(${components.map((c) => `"${c}"`).join(' ')});${PARAMS}`;
   const signed = hmacSha256(
-    key.hmacKey,
+    asHmacKey(key).hmacKey,
     buildSignatureBase(httpMessage({ method: 'POST', target: '/api/inventory', headers }), COMPONENTS, inner(COMPONENTS)),
   );
   headers['signature-input'] = `req-b=${inner(listedComponents)}`;

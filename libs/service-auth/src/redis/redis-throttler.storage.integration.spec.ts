@@ -5,7 +5,6 @@ import { Redis } from 'ioredis';
 
 import { describeNamespacedRedisStore } from '../../../../test/support/namespaced-redis-store-contract.js';
 import { startRedisServer, type RedisServerHandle } from '../../../../test/support/redis-server.js';
-import { sleep } from '../../../../test/support/server-process.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 import { ThrottlerStorageUnavailableError } from '../errors/throttler-storage-unavailable.error.js';
 
@@ -77,24 +76,41 @@ describe('RedisThrottlerStorage (real redis-server)', () => {
     expect(storage.keysFor('b:c', 'a').hits).not.toBe(storage.keysFor('c', 'a:b').hits);
   });
 
+  // Expiry is Redis's: these tests check the expiry each key is given, then remove the key as Redis
+  // does when that expiry passes, instead of sleeping against it.
+  const expiresWithin = async (redisKey: string, ms: number) => {
+    const pttl = await admin.pttl(redisKey);
+    expect({ redisKey, expires: pttl > 0 && pttl <= ms }).toEqual({ redisKey, expires: true });
+  };
+
   it('the window expires: counting starts again at 1', async () => {
     const storage = newStorage();
     const k = key();
-    await storage.increment(k, 300, 5, 300, 'default');
-    await expect(storage.increment(k, 300, 5, 300, 'default')).resolves.toMatchObject({ totalHits: 2 });
-    await sleep(450);
-    await expect(storage.increment(k, 300, 5, 300, 'default')).resolves.toMatchObject({ totalHits: 1, isBlocked: false });
+    const { hits, block } = storage.keysFor(k, 'default');
+    await storage.increment(k, MINUTE, 5, MINUTE, 'default');
+    await expect(storage.increment(k, MINUTE, 5, MINUTE, 'default')).resolves.toMatchObject({ totalHits: 2 });
+    await expiresWithin(hits, MINUTE);
+    await expect(admin.exists(block)).resolves.toBe(0);
+    await admin.del(hits); // the window ends
+    await expect(storage.increment(k, MINUTE, 5, MINUTE, 'default')).resolves.toMatchObject({ totalHits: 1, isBlocked: false });
+    await expiresWithin(hits, MINUTE);
   });
 
   it('a block lasts blockDuration, then the caller starts a fresh window', async () => {
     const storage = newStorage();
     const k = key();
-    await expect(storage.increment(k, MINUTE, 1, 400, 'default')).resolves.toMatchObject({ totalHits: 1, isBlocked: false });
-    const blocked = await storage.increment(k, MINUTE, 1, 400, 'default');
-    expect(blocked).toMatchObject({ totalHits: 2, isBlocked: true, timeToBlockExpire: 1 });
-    await expect(storage.increment(k, MINUTE, 1, 400, 'default')).resolves.toMatchObject({ isBlocked: true });
-    await sleep(550);
-    await expect(storage.increment(k, MINUTE, 1, 400, 'default')).resolves.toEqual({
+    const { hits, block } = storage.keysFor(k, 'default');
+    const BLOCK_MS = 40_000;
+    await expect(storage.increment(k, MINUTE, 1, BLOCK_MS, 'default')).resolves.toMatchObject({ totalHits: 1, isBlocked: false });
+    const blocked = await storage.increment(k, MINUTE, 1, BLOCK_MS, 'default');
+    expect(blocked).toMatchObject({ totalHits: 2, isBlocked: true, timeToBlockExpire: 40 });
+    await expiresWithin(block, BLOCK_MS);
+    // The counter is dropped when the block starts: the window after the block is a fresh one.
+    await expect(admin.exists(hits)).resolves.toBe(0);
+    await expect(storage.increment(k, MINUTE, 1, BLOCK_MS, 'default')).resolves.toMatchObject({ totalHits: 2, isBlocked: true });
+    await expect(admin.exists(hits)).resolves.toBe(0);
+    await admin.del(block); // the block ends
+    await expect(storage.increment(k, MINUTE, 1, BLOCK_MS, 'default')).resolves.toEqual({
       totalHits: 1,
       timeToExpire: 60,
       isBlocked: false,
@@ -105,11 +121,15 @@ describe('RedisThrottlerStorage (real redis-server)', () => {
   it('blockDuration 0: hits over the limit are refused until the window ends', async () => {
     const storage = newStorage();
     const k = key();
-    await storage.increment(k, 400, 1, 0, 'default');
-    const over = await storage.increment(k, 400, 1, 0, 'default');
-    expect(over).toMatchObject({ isBlocked: true, timeToBlockExpire: 1 });
-    await sleep(550);
-    await expect(storage.increment(k, 400, 1, 0, 'default')).resolves.toMatchObject({ totalHits: 1, isBlocked: false });
+    const { hits, block } = storage.keysFor(k, 'default');
+    await storage.increment(k, MINUTE, 1, 0, 'default');
+    const over = await storage.increment(k, MINUTE, 1, 0, 'default');
+    expect(over).toMatchObject({ totalHits: 2, isBlocked: true, timeToBlockExpire: 60 });
+    await expect(admin.exists(block)).resolves.toBe(0);
+    await expect(storage.increment(k, MINUTE, 1, 0, 'default')).resolves.toMatchObject({ totalHits: 3, isBlocked: true });
+    await expiresWithin(hits, MINUTE);
+    await admin.del(hits); // the window ends
+    await expect(storage.increment(k, MINUTE, 1, 0, 'default')).resolves.toMatchObject({ totalHits: 1, isBlocked: false });
   });
 
   it('two storages (two replicas) on one Redis count together; 100 concurrent hits are counted exactly', async () => {

@@ -1,19 +1,9 @@
 import { describe, it, expect } from '@jest/globals';
-import { ServiceAuthError } from '../errors/service-auth.error.js';
+import { reasonOf } from '../../test/refusal-of.js';
 import { checkReplayWindow, DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_FUTURE_SKEW_SECONDS } from './replay-window.js';
 
 const NOW_S = 1_700_000_000;
 const NOW_MS = NOW_S * 1000;
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ServiceAuthError);
-    return (err as ServiceAuthError).reason;
-  }
-  throw new Error('accepted');
-}
 
 describe('checkReplayWindow', () => {
   it('has the documented defaults', () => {

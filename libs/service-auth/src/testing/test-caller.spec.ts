@@ -7,6 +7,7 @@ import { httpMessage } from '../protocol/http-message.js';
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { testCaller } from './test-caller.js';
+import { asHmacKey } from '../keys/key-ring.js';
 
 /** The service under test's verifier, over the key ring its configuration gives it. */
 function verifierFor(ring: KeyRing) {
@@ -29,7 +30,9 @@ describe('testCaller', () => {
     });
     expect(caller.asCaller()).toEqual({ id: 'order-service', keys: [caller.credential] });
     const fromEnv = KeyRing.from(new EnvKeyProvider({ get: (name) => caller.env()[name] }).load(), 'inventory-service');
-    expect(fromEnv.findByApiKey(caller.credential.apiKey)?.hmacKey).toEqual(calleeRing.findByApiKey(caller.credential.apiKey)?.hmacKey);
+    expect(asHmacKey(fromEnv.findByApiKey(caller.credential.apiKey)).hmacKey).toEqual(
+      asHmacKey(calleeRing.findByApiKey(caller.credential.apiKey)).hmacKey,
+    );
     expect(Object.keys(caller.env('AUTH'))).toEqual(['AUTH_CALLERS', 'AUTH_CALLER_ORDER_SERVICE_KEYS']);
     expect(caller.asUpstream('http://inventory:8082')).toEqual({
       id: 'inventory-service',
@@ -66,13 +69,17 @@ describe('testCaller', () => {
       nonce: request.nonce,
     });
     const key = calleeRing.findCallerKey('order-service', caller.credential.id)!;
-    expect(decryptCompact(request.body!, () => key.encryptionKey).plaintext.toString()).toBe('{"card":"4111"}');
+    expect(decryptCompact(request.body!, () => asHmacKey(key).encryptionKey).plaintext.toString()).toBe('{"card":"4111"}');
   });
 
   it('read(): opens an encrypted answer made for this request, parses JSON, normalises headers', () => {
     const key = calleeRing.findCallerKey('order-service', caller.credential.id)!;
     const request = caller.prepare('POST', '/api/secrets', { card: '4111' }, { encrypt: true });
-    const jwe = encryptCompact(Buffer.from('{"stored":"4111"}'), key.encryptionKey, { kid: key.id, nonce: request.nonce, status: 201 });
+    const jwe = encryptCompact(Buffer.from('{"stored":"4111"}'), asHmacKey(key).encryptionKey, {
+      kid: key.id,
+      nonce: request.nonce,
+      status: 201,
+    });
     expect(request.read({ status: 201, headers: { 'Content-Type': 'application/jose', 'X-Many': ['a', 'b'] }, text: jwe })).toEqual({
       status: 201,
       headers: { 'content-type': 'application/jose', 'x-many': 'a, b' },
@@ -80,7 +87,7 @@ describe('testCaller', () => {
       body: { stored: '4111' },
       encrypted: true,
     });
-    const forAnother = encryptCompact(Buffer.from('{}'), key.encryptionKey, {
+    const forAnother = encryptCompact(Buffer.from('{}'), asHmacKey(key).encryptionKey, {
       kid: key.id,
       nonce: 'another-request-nonce-0000',
       status: 201,

@@ -1,10 +1,11 @@
 import { prepareRequest } from '../client/outgoing-request.js';
 import { generateCredential } from '../keys/generate-credential.js';
 import type { CallerDefinition, UpstreamDefinition } from '../keys/key-material.js';
-import { KeyRing, type ResolvedKey } from '../keys/key-ring.js';
+import { encryptionKeyOf, KeyRing, type ResolvedKey } from '../keys/key-ring.js';
 import { calleeEnvironment, callerEnvironment } from '../keys/pair-environment.js';
 import { readAnswer, type TestAnswer, type TestResponse } from './test-response.js';
 import { openTarget, type TestTarget } from './test-target.js';
+import { combineEnv } from './combine-env.js';
 
 /** A credential as it is configured: key id, API key, secret (base64 or base64url text). */
 export interface TestCredential {
@@ -88,7 +89,11 @@ export class TestCaller {
     return { id: this.audience, url, keys: [{ ...this.credential }] };
   }
 
-  /** The variables the service under test reads to accept this caller: SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<ID>_KEYS. */
+  /**
+   * The variables the service under test reads to accept this caller: SERVICE_AUTH_CALLERS (this id
+   * alone) and SERVICE_AUTH_CALLER_<ID>_KEYS. For several callers, `testCallers(a, b).env()` or
+   * `combineEnv(a.env(), b.env())`: merging with `{ ...a.env(), ...b.env() }` keeps only b in the list.
+   */
   env(prefix?: string): Record<string, string> {
     return calleeEnvironment(this.id, [this.credential], prefix);
   }
@@ -166,7 +171,8 @@ export class TestCaller {
       body: prepared.body,
       nonce: prepared.nonce,
       encrypted,
-      read: (answer) => readAnswer(answer, { nonce: prepared.nonce, encrypted }, (kid) => (kid === key.id ? key.encryptionKey : undefined)),
+      read: (answer) =>
+        readAnswer(answer, { nonce: prepared.nonce, encrypted }, (kid) => (kid === key.id ? encryptionKeyOf(key) : undefined)),
     };
   }
 }
@@ -177,4 +183,29 @@ export class TestCaller {
  */
 export function testCaller(callerId: string, options: TestCallerOptions): TestCaller {
   return new TestCaller(callerId, options);
+}
+
+/** Several test callers of one service under test, configured together: see testCallers(). */
+export interface TestCallers {
+  readonly callers: readonly TestCaller[];
+  /** `keys: { callers: group.asCallers() }`: every caller, for the service under test. */
+  asCallers(): CallerDefinition[];
+  /** The variables that accept every caller: SERVICE_AUTH_CALLERS lists them all (see combineEnv). */
+  env(prefix?: string): Record<string, string>;
+}
+
+/**
+ * Test callers configured together: `testCallers(order, audit).env()` accepts both, where two
+ * `env()` spread into one object would keep only the last caller's SERVICE_AUTH_CALLERS.
+ */
+export function testCallers(...callers: TestCaller[]): TestCallers {
+  if (callers.length === 0) throw new TypeError('testCallers needs at least one test caller');
+  const ids = callers.map((caller) => caller.id);
+  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (repeated !== undefined) throw new TypeError(`testCallers: "${repeated}" is given twice; each caller needs its own id`);
+  return {
+    callers,
+    asCallers: () => callers.map((caller) => caller.asCaller()),
+    env: (prefix?: string) => combineEnv(...callers.map((caller) => caller.env(prefix))),
+  };
 }

@@ -1,8 +1,11 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import axios, { AxiosError, AxiosHeaders, isCancel, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import axios, { AxiosError, AxiosHeaders, isAxiosError, isCancel, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { inspect } from 'node:util';
+import { UpstreamAnswerRefusedError } from '../../client/upstream-answer-refused.error.js';
+import { isUpstreamHttpError, UpstreamHttpError } from '../../client/upstream-http.error.js';
 import { UpstreamNotConfiguredError } from '../../client/upstream-not-configured.error.js';
 import { UpstreamUnavailableError } from '../../client/upstream-unavailable.error.js';
 import { encryptCompact } from '../../crypto/jwe-compact.js';
@@ -15,6 +18,7 @@ import { ServiceAuthKeys } from '../service-auth-keys.service.js';
 import { resolveClientOptions } from '../../client/resolved-client-options.js';
 import type { SignedHttpClientOptions } from '../../client/signed-http-options.js';
 import { SignedHttpService } from './signed-http.service.js';
+import { asHmacKey } from '../../keys/key-ring.js';
 
 type Answer = { status: number; headers?: Record<string, string>; data?: unknown };
 type Step = Answer | { network: string } | { hang: true } | { reply: (request: Seen) => Answer };
@@ -105,7 +109,13 @@ beforeAll(async () => {
 
 function service(script: Step[], client: SignedHttpClientOptions = {}, serviceKeys: ServiceAuthKeys = keys) {
   const { adapter, seen } = scriptedAdapter(script);
-  const options = resolveClientOptions({ serviceId: 'order-service', retry: { baseDelayMs: 0, maxDelayMs: 0 }, ...client });
+  // The scripted answers are unsigned: answer signatures have their own specs (response-signature, signed-answers e2e).
+  const options = resolveClientOptions({
+    serviceId: 'order-service',
+    retry: { baseDelayMs: 0, maxDelayMs: 0 },
+    verifyAnswers: false,
+    ...client,
+  });
   const http = new SignedHttpService(serviceKeys, options);
   // The network, replaced: an adapter function on the client's own instance carries every signed call.
   http.axiosRef.defaults.adapter = adapter;
@@ -212,6 +222,55 @@ describe('SignedHttpService resilience', () => {
     const error = await pending.catch((e: unknown) => e);
     expect(isCancel(error)).toBe(true);
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('SignedHttpService error answers: UpstreamHttpError', () => {
+  it('a 401 refusal: status, reason code, upstream id and the key id that signed, and nothing that signs', async () => {
+    const { http, seen } = service([
+      { status: 401, data: { statusCode: 401, reason: 'signature_invalid', message: 'Signature mismatch' } },
+    ]);
+    const error = await firstValueFrom(http.post(`${UPSTREAM}/api/inventory`, { a: 1 })).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(UpstreamHttpError);
+    expect(isUpstreamHttpError(error)).toBe(true);
+    // Still the AxiosError code written for HttpService expects.
+    expect(isAxiosError(error)).toBe(true);
+    expect(error).toMatchObject({
+      status: 401,
+      reason: 'signature_invalid',
+      upstreamId: 'inventory-service',
+      keyId: 'inv-2',
+      upstream: UPSTREAM,
+      response: { status: 401, data: { reason: 'signature_invalid' } },
+    });
+    expect((error as Error).message).toBe(
+      'Upstream inventory-service answered 401 signature_invalid to POST /api/inventory (signed with key inv-2)',
+    );
+    const serialised = JSON.stringify(error) + inspect(error, { depth: 8 });
+    for (const key of PAIRS.inventory.keys) {
+      expect(serialised).not.toContain(key.apiKey);
+      expect(serialised).not.toContain(key.secret);
+    }
+    expect(serialised).not.toContain(seen[0].headers['signature']);
+  });
+
+  it("reason is the answer's reason code only: free text, a non-JSON body or none at all give undefined", async () => {
+    for (const data of [{ reason: 'Stock <b>low</b>' }, 'Internal error', undefined, '{"reason":"body_malformed"}']) {
+      const { http } = service([{ status: 500, data }], { retry: false });
+      const error = await firstValueFrom(http.get(`${UPSTREAM}/x`)).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(UpstreamHttpError);
+      expect((error as UpstreamHttpError).reason).toBe(typeof data === 'string' && data.startsWith('{') ? 'body_malformed' : undefined);
+    }
+  });
+
+  it('a redirect stays an UpstreamAnswerRefusedError, now naming the upstream id and key id too', async () => {
+    const { http } = service([{ status: 302, headers: { location: 'http://elsewhere.test/' } }]);
+    const error = await firstValueFrom(http.get(`${UPSTREAM}/x`)).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(UpstreamAnswerRefusedError);
+    expect(error).toMatchObject({ reason: 'upstream_redirect', upstreamId: 'inventory-service', keyId: 'inv-2' });
   });
 });
 
@@ -354,7 +413,7 @@ describe('SignedHttpService encrypt (by upstream id)', () => {
     (key: CredentialDefinition, audience: string, kid = key.id) =>
     (request: Seen): Answer => {
       const ring = KeyRing.from({ callers: [{ id: 'order-service', keys: [key] }] }, audience);
-      const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), ring.findCallerKey('order-service', key.id)!.encryptionKey, {
+      const jwe = encryptCompact(Buffer.from('{"ok":"sealed"}'), asHmacKey(ring.findCallerKey('order-service', key.id)).encryptionKey, {
         kid,
         nonce: nonceOf(request.headers),
         status: 200,

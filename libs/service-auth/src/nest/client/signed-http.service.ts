@@ -1,16 +1,24 @@
 import { Logger } from '@nestjs/common';
-import axios, { type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
 import { callHeaders } from '../../client/call-headers.js';
 import { OutgoingRequestRefusedError } from '../../client/outgoing-request-refused.error.js';
 import { openAnswer, prepareRequest } from '../../client/outgoing-request.js';
 import { checkCallConfig, guardedAdapter, refusedAnswer, refuseRedirect, transportConfig } from '../../client/outgoing-transport.js';
+import { ownAxiosInstance } from '../../client/own-axios-instance.js';
 import { redactedError } from '../../client/redacted-error.js';
+import { redactedResponse } from '../../client/redacted-response.js';
 import { appliesTo, type ResolvedClientOptions } from '../../client/resolved-client-options.js';
 import { RetryPolicy } from '../../client/retry-policy.js';
 import { UpstreamCircuitBreakers, upstreamOrigin } from '../../client/upstream-circuit-breakers.js';
 import { UpstreamNotConfiguredError } from '../../client/upstream-not-configured.error.js';
+import { upstreamHttpErrorOf } from '../../client/upstream-http.error.js';
 import type { ServiceAuthKeys } from '../service-auth-keys.service.js';
+import { encryptionKeyOf } from '../../keys/key-ring.js';
+import { answerVerificationKey } from '../../keys/answer-keys.js';
+import { AnswerSignatureError, verifyAnswer } from '../../protocol/response-signature.js';
+import { AnswerBytes } from '../../client/answer-bytes.js';
+import { UpstreamAnswerRefusedError } from '../../client/upstream-answer-refused.error.js';
 import { LogLine } from '../logging/log-line.js';
 
 /**
@@ -24,6 +32,10 @@ import { LogLine } from '../logging/log-line.js';
  * The signature covers every header the call sets but the hop-by-hop and transport ones (see
  * client/signed-call-headers.ts), `accept` whenever a sealed answer is asked for, and `@authority`
  * for the upstreams of the `coverAuthority` option.
+ *
+ * Errors: an error answer of the upstream (4xx, 5xx) is an UpstreamHttpError, an AxiosError that says
+ * which upstream refused which key id and with which reason code; every other failure is redacted the
+ * same way (see client/redacted-error.ts) and holds no API key, signature or body.
  *
  * Resilience (see SignedHttpClientOptions): idempotent requests are retried with exponential backoff
  * and full jitter (`retry`, RetryPolicy), and every attempt goes through the circuit breaker of
@@ -54,14 +66,9 @@ export class SignedHttpService {
     private readonly client: ResolvedClientOptions,
   ) {
     // The transport settings as the instance's defaults too, so that axiosRef used directly starts
-    // from them; every signed call forces them again (transportConfig, guardedAdapter).
-    this.instance = axios.create({
-      maxRedirects: 0,
-      proxy: false,
-      maxContentLength: client.maxResponseBytes,
-      maxBodyLength: client.maxRequestBytes,
-      timeout: client.timeoutMs,
-    });
+    // from them; every signed call forces them again (transportConfig, guardedAdapter). Nothing of
+    // the process-global axios.defaults is inherited (client/own-axios-instance.ts).
+    this.instance = ownAxiosInstance(client);
     this.adapter = guardedAdapter(client, () => this.instance.defaults.adapter);
     this.retry = client.retry === false ? undefined : new RetryPolicy(client.retry);
     this.breakers =
@@ -188,7 +195,17 @@ export class SignedHttpService {
     const headers = callHeaders(config.headers);
     const encrypted = appliesTo(this.client.encrypt, upstream.id);
     const coverAuthority = appliesTo(this.client.coverAuthority, upstream.id);
-    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted, { coverAuthority });
+    const verifyAnswers = appliesTo(this.client.verifyAnswers, upstream.id);
+    if (verifyAnswers && config.responseType === 'stream') {
+      throw new OutgoingRequestRefusedError(
+        'request_config_unsafe',
+        `SignedHttpService: responseType 'stream' cannot be used with verified answers (verifyAnswers covers upstream "${upstream.id}"); nothing was sent`,
+        'responseType',
+      );
+    }
+    const answerBytes = verifyAnswers ? new AnswerBytes(config.responseType) : undefined;
+    const recipient = upstream.encryptionKeys[0];
+    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted, { coverAuthority, recipient });
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
     // to the bytes on the wire (the ciphertext, when encrypted).
     const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'maxRequestBytes';
@@ -214,23 +231,46 @@ export class SignedHttpService {
         timeout: config.timeout ?? this.client.timeoutMs,
         signal,
         transformRequest: [(data: unknown) => data],
+        ...(answerBytes ? { responseType: 'arraybuffer' as const, transformResponse: [answerBytes.transform] } : {}),
       });
     } catch (error) {
       // Before anything else sees it (the retry policy keeps the last error, the breaker its last
       // failure as the cause of UpstreamUnavailableError): an axios error holds the API key, the
       // signature and the body, and its nonce is unused when the request never reached the upstream.
-      throw refusedAnswer(error, origin) ?? redactedError(error);
+      // An error answer becomes an UpstreamHttpError: which upstream refused which key, and why.
+      const context = { upstreamId: upstream.id, keyId: key.id };
+      const redacted = redactedError(error);
+      throw refusedAnswer(redacted, origin, context) ?? upstreamHttpErrorOf(redacted, origin, context) ?? redacted;
     }
-    refuseRedirect(response, origin);
-    if (encrypted) {
+    refuseRedirect(response, origin, { upstreamId: upstream.id, keyId: key.id });
+    if (answerBytes) {
+      const header = (name: string) => {
+        const value: unknown = response.headers[name];
+        return typeof value === 'string' ? value : undefined;
+      };
+      try {
+        verifyAnswer(
+          { status: response.status, contentType: header('content-type'), body: answerBytes.bytes },
+          { contentDigest: header('content-digest'), signatureInput: header('signature-input'), signature: header('signature') },
+          prepared.answered,
+          (keyId, alg) => answerVerificationKey(this.keys.ring.upstream(upstream.id) ?? upstream, keyId, alg),
+        );
+      } catch (err) {
+        if (!(err instanceof AnswerSignatureError)) throw err;
+        throw new UpstreamAnswerRefusedError(origin, err.reason, { status: response.status, detail: err.message, upstreamId: upstream.id, keyId: key.id });
+      }
+    }
+    if (prepared.answerSealed) {
       const contentType = response.headers['content-type'];
       response.data = openAnswer(
         { method, status: response.status, contentType: typeof contentType === 'string' ? contentType : undefined, data: response.data },
-        (kid) => this.keys.ring.findUpstreamKey(upstream.id, kid)?.encryptionKey,
+        prepared.ephemeralKey
+          ? { ephemeralKey: prepared.ephemeralKey }
+          : (kid) => encryptionKeyOf(this.keys.ring.findUpstreamKey(upstream.id, kid)),
         prepared.nonce,
       ) as T;
     }
-    return response;
+    return redactedResponse(response);
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { All, Controller, Module, Post, Put, RequestMethod, VERSION_NEUTRAL, Version, VersioningType } from '@nestjs/common';
+import { All, Controller, Get, Module, Post, Put, RequestMethod, VERSION_NEUTRAL, Version, VersioningType } from '@nestjs/common';
 import { RouterModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { newCredential } from '../../../../../test/support/credentials.js';
@@ -23,6 +23,13 @@ class OrdersController {
   @Post('hook')
   @PublicRoute()
   hook() {}
+
+  @Get('ledger')
+  ledger() {}
+
+  @Get('ledger/public')
+  @PublicRoute()
+  publicLedger() {}
 
   @Put('*')
   any() {}
@@ -90,6 +97,14 @@ describe('ProtectedRouteTable', () => {
     expect(table.protectedRouteFor('POST', '/open/closed')).toBe('/open/closed');
     expect(table.protectedRouteFor('POST', '/mixed')).toBeUndefined();
     expect(table.protectedRouteFor('POST', '/nowhere')).toBeUndefined();
+  });
+
+  it('counts HEAD as GET, since a GET route serves HEAD on both adapters', async () => {
+    const table = await tableOf({ versioning: { type: VersioningType.URI } });
+    expect(table.protectedRouteFor('GET', '/orders/ledger')).toBe('/orders/ledger');
+    expect(table.protectedRouteFor('HEAD', '/orders/ledger')).toBe('/orders/ledger');
+    expect(table.protectedRouteFor('HEAD', '/orders/ledger/public')).toBeUndefined();
+    expect(table.protectedRouteFor('HEAD', '/orders')).toBeUndefined();
   });
 
   it('builds paths as Nest does: global prefix and its exclusions, URI version, RouterModule path', async () => {

@@ -12,6 +12,7 @@ import { ServiceAuthException } from '../verification/service-auth.exception.js'
 import { ServiceAuthKeys } from '../service-auth-keys.service.js';
 import { mountPointOf, nodeRequest, type ServiceAuthRequest } from '../adapters/service-auth-request.js';
 import { ProtectedRouteTable } from './protected-route-table.js';
+import type { RoutedPath } from './routed-path.js';
 
 /**
  * Where strangers are refused before their body is read. Body parsers run before any guard, so
@@ -47,14 +48,15 @@ export class StrangersRefusedBeforeBody {
 
   /**
    * The refusal of `req` (Express' request, or Fastify's), already logged and counted, or undefined
-   * when it goes on to the body parsers and the guard.
+   * when it goes on to the body parsers and the guard. `routedPath` is the path the adapter's router
+   * matches (see routed-path.ts).
    */
-  refusalOf(req: ServiceAuthRequest): ServiceAuthException | undefined {
+  refusalOf(req: ServiceAuthRequest, routedPath: RoutedPath): ServiceAuthException | undefined {
     const raw = nodeRequest(req);
     if (!declaresBody(raw)) return undefined;
     const url = raw.url ?? '/';
     const q = url.indexOf('?');
-    const route = this.routes.protectedRouteFor(raw.method, q < 0 ? url : url.slice(0, q));
+    const route = this.routes.protectedRouteFor(raw.method, routedPath(q < 0 ? url : url.slice(0, q)));
     if (route === undefined) return undefined;
     const started = this.observer ? performance.now() : 0;
     const message = requestMessage(req);

@@ -14,6 +14,7 @@ describe('resolveOptions', () => {
       maxBodyBytes: 1024 * 1024,
       requiredComponents: [],
       encryption: 'optional',
+      signAnswers: true,
       metrics: false,
       logging: { strangerRefusalsPerSecond: 10 },
     });

@@ -48,6 +48,7 @@ export interface ResolvedServiceAuthOptions {
   readonly maxBodyBytes: number;
   readonly requiredComponents: readonly string[];
   readonly encryption: EncryptionPolicy;
+  readonly signAnswers: boolean;
   readonly metrics: VerificationMetricsOption;
   readonly logging: Required<LoggingOptions>;
 }
@@ -71,6 +72,7 @@ export function resolveOptions(options: ServiceAuthModuleOptions): ResolvedServi
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     requiredComponents: options.requiredComponents ?? [],
     encryption: options.encryption ?? DEFAULT_ENCRYPTION_POLICY,
+    signAnswers: options.signAnswers ?? true,
     metrics: options.metrics ?? false,
     logging: { strangerRefusalsPerSecond: options.logging?.strangerRefusalsPerSecond ?? DEFAULT_STRANGER_REFUSALS_PER_SECOND },
   };

@@ -9,8 +9,11 @@ import { KeyConfigurationError } from '../../errors/key-configuration.error.js';
  *
  * - header versioning: the version header;
  * - media-type versioning: `accept`;
- * - a custom extractor: the headers it reads (found by calling it once with a request that records
- *   what is read); reading anything a signature cannot cover is a start-up error;
+ * - a custom extractor: the headers it reads when called once with a request that records what is
+ *   read; reading anything a signature cannot cover is a start-up error. That one call cannot see
+ *   every path an extractor takes (a header read for some URLs only, an enumeration of the headers),
+ *   so ServiceAuthModule.setup also records what it reads on each request, and the guard requires
+ *   that too (recordingVersionExtractor, VersionReads);
  * - URI versioning: nothing more (`@path` is covered);
  * - host-scoped controllers (`@Controller({ host })`): `@authority`. A proxy that rewrites `Host`
  *   breaks such signatures: callers must sign the authority the callee receives.
@@ -33,7 +36,7 @@ export function routingComponents(versioning: VersioningOptions | undefined, hos
 }
 
 /** Members of a request that carry no more than what `@method`, `@path` and `@query` cover. */
-const COVERED_MEMBERS: ReadonlySet<string> = new Set(['method', 'url', 'originalUrl', 'path', 'query', 'params', 'routeOptions']);
+export const COVERED_MEMBERS: ReadonlySet<string> = new Set(['method', 'url', 'originalUrl', 'path', 'query', 'params', 'routeOptions']);
 
 /**
  * The header names a custom version extractor reads, by calling it on a request that records every

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { MemoryNonceStore } from '../../replay/memory-nonce-store.js';
 import { hmacSha256 } from '../../protocol/hmac-sha256.js';
 import { httpMessage } from '../../protocol/http-message.js';
-import { signRequest, type SigningCredential } from '../../protocol/request-signer.js';
+import { signRequest, type HmacSigningCredential } from '../../protocol/request-signer.js';
 import { RequestVerifier } from '../../protocol/request-verifier.js';
 import { buildSignatureBase } from '../../protocol/signature-base.js';
 import { parseSignatureFields } from '../../protocol/signature-fields.js';
@@ -18,6 +18,7 @@ import { ServiceAuthKeys } from '../service-auth-keys.service.js';
 import type { ServiceAuthModuleOptions } from '../options/service-auth-options.interface.js';
 import { TrustedCaller } from '../decorators/trusted-caller.decorator.js';
 import { resolveOptions } from '../options/resolved-options.js';
+import { asHmacKey } from '../../keys/key-ring.js';
 
 /** A route handler, as ExecutionContext.getHandler() hands it out: any method of a controller. */
 type RouteHandler = (...args: never[]) => unknown;
@@ -83,8 +84,8 @@ function context(req: FakeRequest | undefined, controller: Type, handler: RouteH
 
 let keys: ServiceAuthKeys;
 let guard: ServiceAuthGuard;
-let orderCredential: SigningCredential;
-let billingCredential: SigningCredential;
+let orderCredential: HmacSigningCredential;
+let billingCredential: HmacSigningCredential;
 const options: ServiceAuthModuleOptions = { serviceId: 'inventory-service', maxBodyBytes: 1024 };
 const logged: unknown[] = [];
 
@@ -106,15 +107,15 @@ beforeAll(async () => {
     new RequestVerifier(() => keys.ring, new MemoryNonceStore(), { audience: options.serviceId }),
     resolveOptions(options),
   );
-  orderCredential = keys.ring.findCallerKey('order-service', ORDER.id)!;
-  billingCredential = keys.ring.findCallerKey('billing-service', BILLING.id)!;
+  orderCredential = asHmacKey(keys.ring.findCallerKey('order-service', ORDER.id));
+  billingCredential = asHmacKey(keys.ring.findCallerKey('billing-service', BILLING.id));
 });
 
 afterAll(() => {
   jest.restoreAllMocks();
 });
 
-function signedRequest(credential: SigningCredential, init: { method?: string; target?: string; body?: string } = {}): FakeRequest {
+function signedRequest(credential: HmacSigningCredential, init: { method?: string; target?: string; body?: string } = {}): FakeRequest {
   const method = init.method ?? (init.body ? 'POST' : 'GET');
   const target = init.target ?? '/items?sku=A-1';
   const body = Buffer.from(init.body ?? '');
@@ -192,16 +193,23 @@ describe('ServiceAuthGuard: route classification', () => {
     });
   });
 
-  it("refuses a non-public handler of a context it does not verify (rpc, ws) with context_unsupported, in that context's exception", async () => {
+  it('refuses an unsigned microservice message with api_key_missing in an RpcException, and one whose transport names no pattern with context_unsupported', async () => {
+    const message = (rpcContext: object) =>
+      ({
+        ...context(undefined, PlainController, PlainController.prototype.anything, 'rpc'),
+        getArgs: () => [{ sku: 'a' }, rpcContext],
+        switchToRpc: () => ({ getData: () => ({ sku: 'a' }), getContext: () => rpcContext }),
+      }) as unknown as ExecutionContext;
+    const unsigned = await activate(guard, message({ getPattern: () => 'inventory.update' })).catch((e: unknown) => e);
+    expect(unsigned).toBeInstanceOf(RpcException);
+    expect((unsigned as RpcException).getError()).toEqual({ status: 401, reason: 'api_key_missing', message: expect.any(String) });
+    const unrouted = await activate(guard, message({})).catch((e: unknown) => e);
+    expect((unrouted as RpcException).getError()).toMatchObject({ status: 401, reason: 'context_unsupported' });
+  });
+
+  it("refuses a non-public handler of a context it does not verify (ws, custom) with context_unsupported, in that context's exception", async () => {
     const refused = (type: string) =>
       activate(guard, context(undefined, PlainController, PlainController.prototype.anything, type)).catch((e: unknown) => e);
-    const rpc = await refused('rpc');
-    expect(rpc).toBeInstanceOf(RpcException);
-    expect((rpc as RpcException).getError()).toEqual({
-      status: 401,
-      reason: 'context_unsupported',
-      message: expect.stringMatching(/not verified yet.*@PublicRoute\(\)/s),
-    });
     const ws = await refused('ws');
     expect(ws).toBeInstanceOf(WsException);
     expect((ws as WsException).getError()).toEqual({
@@ -215,7 +223,11 @@ describe('ServiceAuthGuard: route classification', () => {
   });
 
   it('runs a @PublicRoute() handler of a context it does not verify, without looking at the message', async () => {
-    await expect(activate(guard, context(undefined, BillingController, BillingController.prototype.health, 'rpc'))).resolves.toBe(true);
+    const publicMessage = {
+      ...context(undefined, BillingController, BillingController.prototype.health, 'rpc'),
+      getArgs: () => [{}, {}],
+    } as unknown as ExecutionContext;
+    await expect(activate(guard, publicMessage)).resolves.toBe(true);
     await expect(activate(guard, context(undefined, PublicController, PublicController.prototype.open, 'ws'))).resolves.toBe(true);
   });
 
@@ -259,7 +271,7 @@ describe('ServiceAuthGuard: route classification', () => {
       expect(err.getResponse()).toMatchObject({ statusCode: 401, reason: 'api_key_missing' });
     }
     // A request signed with a key this service holds for an upstream is no way in: that key names no caller.
-    const ownCredential = outbound.ring.upstream('inventory-service')!.keys[0];
+    const ownCredential = asHmacKey(outbound.ring.upstream('inventory-service')!.keys[0]);
     const withOwnKey = await refusedBy(signedRequest(ownCredential), PlainController, PlainController.prototype.anything);
     expect(withOwnKey.getResponse()).toMatchObject({ statusCode: 401, reason: 'api_key_invalid' });
     // Nor is a request another service's caller signed correctly for that other service.
@@ -271,7 +283,7 @@ describe('ServiceAuthGuard: route classification', () => {
   });
 
   it('a request signed for another service (another audience) is 401 audience_mismatch, even from a trusted caller', async () => {
-    const forBilling: SigningCredential = { ...orderCredential, audience: 'billing-service' };
+    const forBilling: HmacSigningCredential = { ...orderCredential, audience: 'billing-service' };
     const err = await refusal(signedRequest(forBilling), BillingController, BillingController.prototype.orderOnly);
     expect(err.getStatus()).toBe(401);
     expect(err.getResponse()).toMatchObject({ reason: 'audience_mismatch' });

@@ -1,5 +1,6 @@
 import type { ResolvedKey } from '../../keys/key-ring.js';
 import type { VerifiedRequest } from '../../protocol/request-verifier.js';
+import type { AnsweredRequest } from '../../protocol/response-signature.js';
 import { VERIFIED_CALLER_PROPERTY } from '../options/service-auth.constants.js';
 import type { ServiceAuthRequest } from '../adapters/service-auth-request.js';
 
@@ -12,13 +13,19 @@ const VERIFIED_KEY = Symbol('nest-service-auth:verified-key');
  */
 class VerifiedKey {
   readonly #key: ResolvedKey;
+  readonly #request: AnsweredRequest;
 
-  constructor(key: ResolvedKey) {
+  constructor(key: ResolvedKey, request: AnsweredRequest) {
     this.#key = key;
+    this.#request = request;
   }
 
   get key(): ResolvedKey {
     return this.#key;
+  }
+
+  get request(): AnsweredRequest {
+    return this.#request;
   }
 }
 
@@ -27,7 +34,12 @@ type VerifiableRequest = ServiceAuthRequest & { [VERIFIED_KEY]?: VerifiedKey };
 /** Called by the guard once the request is verified: the caller for handlers, the key for the exchange. */
 export function setVerifiedRequest(req: ServiceAuthRequest, verified: VerifiedRequest): void {
   req[VERIFIED_CALLER_PROPERTY] = verified.caller;
-  Object.defineProperty(req, VERIFIED_KEY, { value: new VerifiedKey(verified.key), configurable: true, writable: true, enumerable: false });
+  Object.defineProperty(req, VERIFIED_KEY, {
+    value: new VerifiedKey(verified.key, verified.request),
+    configurable: true,
+    writable: true,
+    enumerable: false,
+  });
 }
 
 /**
@@ -37,6 +49,6 @@ export function setVerifiedRequest(req: ServiceAuthRequest, verified: VerifiedRe
  */
 export function verifiedRequestOf(req: ServiceAuthRequest): VerifiedRequest | undefined {
   const caller = req[VERIFIED_CALLER_PROPERTY];
-  const key = (req as VerifiableRequest)[VERIFIED_KEY]?.key;
-  return caller && key ? { caller, key } : undefined;
+  const held = (req as VerifiableRequest)[VERIFIED_KEY];
+  return caller && held ? { caller, key: held.key, request: held.request } : undefined;
 }
