@@ -36,9 +36,17 @@ describe('Redis stores on a Redis Cluster', () => {
   const expiry = () => Date.now() + MINUTE;
 
   function nonceStores(maxNoncesPerCaller = 1000): RedisNonceStore[] {
-    const fromOptions = new RedisNonceStore({ cluster: { nodes: cluster.nodes }, namespace: 'inventory-service', maxNoncesPerCaller, timeoutMs: 2000 });
+    const fromOptions = new RedisNonceStore({
+      cluster: { nodes: cluster.nodes },
+      namespace: 'inventory-service',
+      maxNoncesPerCaller,
+      timeoutMs: 2000,
+    });
     const fromClient = new RedisNonceStore({ client: injected, namespace: 'inventory-service', maxNoncesPerCaller, timeoutMs: 2000 });
-    closers.push(() => fromOptions.close(), () => fromClient.close());
+    closers.push(
+      () => fromOptions.close(),
+      () => fromClient.close(),
+    );
     return [fromOptions, fromClient];
   }
 
@@ -81,7 +89,10 @@ describe('Redis stores on a Redis Cluster', () => {
   it('the throttler storage counts one caller over both clients, in one slot', async () => {
     const fromOptions = new RedisThrottlerStorage({ cluster: { nodes: cluster.nodes }, namespace: 'inventory-service', timeoutMs: 2000 });
     const fromClient = new RedisThrottlerStorage({ client: injected, namespace: 'inventory-service', timeoutMs: 2000 });
-    closers.push(() => fromOptions.close(), () => fromClient.close());
+    closers.push(
+      () => fromOptions.close(),
+      () => fromClient.close(),
+    );
     const key = `order-service-${randomUUID()}`;
     const records = [];
     for (let i = 0; i < 4; i++) records.push(await (i % 2 ? fromOptions : fromClient).increment(key, MINUTE, 3, MINUTE, 'default'));
