@@ -48,6 +48,8 @@ pg_bin_dir() {
 missing_packages() {
   local missing=()
   [ -n "$(redis_server_bin)" ] || missing+=(redis-server)
+  # redis-cli (redis-tools) builds the Redis Cluster of the Cluster tests; redis-server depends on it, but check.
+  command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
   [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
   # test/signed-messages.e2e-spec.ts: Nest's NATS and RabbitMQ transports against real brokers.
   [ -x "${NATS_SERVER_BIN:-$(command -v nats-server || echo /usr/sbin/nats-server)}" ] || missing+=(nats-server)

@@ -32,6 +32,12 @@ export interface StartRedisServerOptions {
   port?: number;
   /** How long to wait for PING to answer. Default 10 s. */
   readyTimeoutMs?: number;
+  /** More `redis-server` arguments (cluster mode, `--replicaof`…), after the defaults, so they win. */
+  args?: readonly string[];
+  /** A config file, passed first (`redis-server <file> --sentinel` needs one it can rewrite). */
+  configFile?: string;
+  /** Working directory (`--dir`: where a cluster node writes its config). Default the OS temp dir. */
+  dir?: string;
 }
 
 export const REDIS_SERVER_NOT_FOUND_MESSAGE =
@@ -90,7 +96,23 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
   const launch = async (): Promise<void> => {
     child = await startServerProcess({
       name: 'redis-server',
-      command: [binary, '--save', '', '--appendonly', 'no', '--port', String(port), '--bind', HOST, '--dir', tmpdir(), '--daemonize', 'no'],
+      command: [
+        binary,
+        ...(options.configFile ? [options.configFile] : []),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--port',
+        String(port),
+        '--bind',
+        HOST,
+        '--dir',
+        options.dir ?? tmpdir(),
+        '--daemonize',
+        'no',
+        ...(options.args ?? []),
+      ],
       isReady: () => ping(port),
       readyTimeoutMs,
       pollMs: 50,

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { RedisNonceStore } from '../redis/redis-nonce-store.js';
+import type { RedisClient } from '../redis/redis-connection.js';
 import type { ResolvedServiceAuthOptions } from './options/resolved-options.js';
 import { LogLine } from './logging/log-line.js';
 
@@ -11,17 +11,26 @@ export const STORE_ERROR_LOG_INTERVAL_MS = 30_000;
 
 /**
  * The module's nonce store: `replay.store` as given, a RedisNonceStore for `replay.redis`
- * (namespace = serviceId), else a MemoryNonceStore; both with `replay.maxNoncesPerCaller`. The module closes it on shutdown; a
+ * (namespace = serviceId; url, cluster, sentinel or client), else a MemoryNonceStore; both with `replay.maxNoncesPerCaller`. The module closes it on shutdown; a
  * RedisNonceStore quits its client only when it created it (`url`), never an injected `client`.
  */
 export function createNonceStore(options: ResolvedServiceAuthOptions): NonceStore {
   const { store, redis, maxNoncesPerCaller } = options.replay;
   if (store) return store;
   if (!redis) return new MemoryNonceStore({ maxNoncesPerCaller });
-  const common = { namespace: options.serviceId, keyPrefix: redis.keyPrefix, timeoutMs: redis.timeoutMs, maxNoncesPerCaller };
+  const common = {
+    namespace: options.serviceId,
+    keyPrefix: redis.keyPrefix,
+    timeoutMs: redis.timeoutMs,
+    waitForReplicas: redis.waitForReplicas,
+    maxNoncesPerCaller,
+  };
   // The options describe the client by shape (IoredisClient), so that they need no ioredis types; it is an ioredis client.
-  if (redis.client) return new RedisNonceStore({ ...common, client: redis.client as Redis });
-  return new RedisNonceStore({ ...common, url: redis.url, onError: storeErrorLogger(new Logger('ServiceAuth')) });
+  if (redis.client) return new RedisNonceStore({ ...common, client: redis.client as RedisClient });
+  const onError = storeErrorLogger(new Logger('ServiceAuth'));
+  if (redis.cluster) return new RedisNonceStore({ ...common, cluster: redis.cluster, onError });
+  if (redis.sentinel) return new RedisNonceStore({ ...common, sentinel: redis.sentinel, onError });
+  return new RedisNonceStore({ ...common, url: redis.url, onError });
 }
 
 /**

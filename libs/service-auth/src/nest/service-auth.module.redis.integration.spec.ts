@@ -246,7 +246,9 @@ describe('validateOptions: replay store settings', () => {
     expect(messageOf({ store: new MemoryNonceStore(), redis: { url: 'redis://x' } })).toBe(
       'ServiceAuthModule: set either replay.store or replay.redis, not both',
     );
-    expect(messageOf({ redis: {} })).toContain('exactly one of replay.redis.url or replay.redis.client');
+    expect(messageOf({ redis: {} })).toContain(
+      'exactly one of replay.redis.url, replay.redis.client, replay.redis.cluster or replay.redis.sentinel',
+    );
     expect(messageOf({ redis: { url: 'redis://x', client: { set() {} } } })).toContain('exactly one of');
     const bad = messageOf({ redis: { url: 'http://user:hunter2@cache:6379' } });
     expect(bad).toContain('replay.redis.url must be a redis:// or rediss:// URL');

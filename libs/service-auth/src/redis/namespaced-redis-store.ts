@@ -1,5 +1,9 @@
-import type { Redis } from 'ioredis';
-import { RedisConnection } from './redis-connection.js';
+import {
+  RedisConnection,
+  type RedisClient,
+  type RedisClusterConnectionOptions,
+  type RedisSentinelConnectionOptions,
+} from './redis-connection.js';
 
 /** Options of a namespaced Redis-backed store (RedisNonceStore, RedisThrottlerStorage). */
 interface NamespacedStoreOptions {
@@ -14,7 +18,7 @@ interface NamespacedStoreOptions {
   /** Budget for one operation, waiting for the connection included. Default 250 ms. */
   timeoutMs?: number;
   /**
-   * Receives the errors of an owned client (connection refused, reset...), with the URL's password
+   * Receives the errors of an owned client (connection refused, reset...), with passwords
    * redacted. They are swallowed otherwise, so an unreachable Redis never crashes the process.
    * Not used with `client` (its owner handles its 'error' events).
    */
@@ -23,17 +27,38 @@ interface NamespacedStoreOptions {
   connectTimeoutMs?: number;
 }
 
-/** Where a store's client comes from: an existing client (never closed by the store) or a URL (owned). */
+/**
+ * Where a store's client comes from: an existing client (never closed by the store), or options the
+ * store creates (and owns) a client from: a URL (one Redis), a Cluster's nodes, or Sentinels.
+ */
 type ClientSource =
   | {
-      /** An existing ioredis client. The store never closes it. */
-      client: Redis;
+      /** An existing ioredis client, `Redis` (Sentinel-configured or not) or `Cluster`. The store never closes it. */
+      client: RedisClient;
       url?: undefined;
+      cluster?: undefined;
+      sentinel?: undefined;
     }
   | {
-      /** `redis://[user:password@]host:port[/db]` (or `rediss://`). The store creates and owns the client. */
+      /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
       url: string;
       client?: undefined;
+      cluster?: undefined;
+      sentinel?: undefined;
+    }
+  | {
+      /** A Redis Cluster: its seed nodes (and credentials). */
+      cluster: RedisClusterConnectionOptions;
+      client?: undefined;
+      url?: undefined;
+      sentinel?: undefined;
+    }
+  | {
+      /** A master monitored by Redis Sentinel: the Sentinels and the master group's name. */
+      sentinel: RedisSentinelConnectionOptions;
+      client?: undefined;
+      url?: undefined;
+      cluster?: undefined;
     };
 
 export type RedisStoreOptions = NamespacedStoreOptions & ClientSource;
@@ -76,16 +101,23 @@ export abstract class NamespacedRedisStore {
       owner,
       client: options.client,
       url: options.url,
+      cluster: options.cluster,
+      sentinel: options.sentinel,
       onError: options.onError,
       connectTimeoutMs: options.connectTimeoutMs,
     });
   }
 
-  /** The store's own error for "cannot answer now"; `reason` is already free of the URL's password. */
+  /** True when the store talks to a Redis Cluster (its keys must then share a hash tag per operation). */
+  protected get onCluster(): boolean {
+    return (this.connection.client as { isCluster?: boolean }).isCluster === true;
+  }
+
+  /** The store's own error for "cannot answer now"; `reason` is already free of passwords. */
   protected abstract unavailable(reason: string, cause?: Error): Error;
 
   /** Runs one command within timeoutMs, failing closed (see the class). */
-  protected async run<T>(command: (client: Redis) => Promise<T>): Promise<T> {
+  protected async run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
     if (this.connection.closed) throw this.unavailable(`${this.owner} is closed`);
     try {
       return await this.connection.run(command, this.timeoutMs);

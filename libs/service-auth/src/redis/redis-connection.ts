@@ -1,10 +1,11 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { requireOptionalPeer } from '../peers/require-optional-peer.cjs';
 
 /**
  * The Redis plumbing under NamespacedRedisStore (RedisNonceStore, RedisThrottlerStorage): an owned or
- * injected ioredis client, commands bounded by a deadline, error messages without the URL's password,
- * and a close() that leaves nothing on the event loop. Framework-free (no Nest).
+ * injected ioredis client (one Redis, a Redis Cluster, or a master found through Sentinel), commands
+ * bounded by a deadline, error messages without passwords, and a close() that leaves nothing on the
+ * event loop. Framework-free (no Nest).
  *
  * `ioredis` is an optional peer dependency: it is loaded here, on first construction of an owned
  * client, never when a module of this package is merely imported. Entry points that re-export a
@@ -17,11 +18,48 @@ export const REDIS_MAX_RECONNECT_DELAY_MS = 2000;
 /** How long ioredis waits for a socket to end gracefully before destroying it (its default: 2 s). */
 const DISCONNECT_TIMEOUT_MS = 100;
 
+/** A node of a Redis Cluster, or a Sentinel. */
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
+}
+
+/** A Redis Cluster the connection creates a client for (and owns). */
+export interface RedisClusterConnectionOptions {
+  /** Seed nodes; one reachable node is enough, the client discovers the others. */
+  nodes: RedisNodeAddress[];
+  username?: string;
+  password?: string;
+  /** Connect with TLS (`tls.connect` options; `{}` for the defaults). */
+  tls?: Record<string, unknown>;
+}
+
+/** A master found through Redis Sentinel; the connection creates a client for it (and owns it). */
+export interface RedisSentinelConnectionOptions {
+  sentinels: RedisNodeAddress[];
+  /** The master group's name (`sentinel monitor <name> …`). */
+  name: string;
+  /** Credentials of the Redis master (and replicas). */
+  username?: string;
+  password?: string;
+  /** Credentials of the Sentinels themselves, when they require some. */
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+  db?: number;
+  /** Connect to the master with TLS (`tls.connect` options); `enableTLSForSentinelMode` is set with it. */
+  tls?: Record<string, unknown>;
+}
+
+/** What a store talks to: one Redis (possibly found through Sentinel) or a Cluster. */
+export type RedisClient = Redis | Cluster;
+
 export interface RedisConnectionOptions {
-  /** An existing ioredis client; never closed by this connection. Exactly one of `client` / `url`. */
-  client?: Redis;
+  /** An existing ioredis client (`Redis` or `Cluster`); never closed by this connection. Exactly one of `client` / `url` / `cluster` / `sentinel`. */
+  client?: RedisClient;
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`): the connection creates and owns the client. */
   url?: string;
+  cluster?: RedisClusterConnectionOptions;
+  sentinel?: RedisSentinelConnectionOptions;
   /** Receives the (redacted) errors of an owned client; they are swallowed otherwise. */
   onError?: (err: Error) => void;
   /** TCP connect timeout of an owned client. Default 2000 ms. */
@@ -47,15 +85,19 @@ function loadIoredis(owner: string): IoredisModule {
 }
 
 export class RedisConnection {
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly ownsClient: boolean;
   private readonly secrets: string[];
+  /** An owned client that finds its master through Sentinel (and subscribes to the Sentinels for failovers). */
+  private readonly viaSentinel: boolean = false;
   private closedFlag = false;
+  private revival: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
 
   constructor(options: RedisConnectionOptions) {
-    if ((options.client === undefined) === (options.url === undefined)) {
-      throw new TypeError(`${options.owner}: pass exactly one of \`client\` or \`url\``);
+    const sources = [options.client, options.url, options.cluster, options.sentinel].filter((source) => source !== undefined);
+    if (sources.length !== 1) {
+      throw new TypeError(`${options.owner}: pass exactly one of \`client\`, \`url\`, \`cluster\` or \`sentinel\``);
     }
     if (options.client !== undefined) {
       this.client = options.client;
@@ -63,23 +105,79 @@ export class RedisConnection {
       this.secrets = [];
       return;
     }
-    if (typeof options.url !== 'string' || options.url.length === 0) {
-      throw new TypeError(`${options.owner}: url must be a non-empty string`);
-    }
-    this.secrets = urlSecrets(options.url);
     this.ownsClient = true;
-    const clientOptions: RedisOptions = {
-      lazyConnect: false,
+    // Fail fast rather than queue: during an outage commands reject at once; reconnect forever with a capped backoff.
+    const failFast = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
       disconnectTimeout: DISCONNECT_TIMEOUT_MS,
-      retryStrategy: (attempt: number) => Math.min(attempt * 100, REDIS_MAX_RECONNECT_DELAY_MS),
-      // A READONLY reply (failed-over replica) should trigger a reconnect to the new primary.
+      // A READONLY reply (a demoted master still answering) should trigger a reconnect to the new primary.
       reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
-    };
-    const { Redis: RedisClient } = loadIoredis(options.owner);
-    this.client = new RedisClient(options.url, clientOptions);
+    } satisfies RedisOptions;
+    const retryStrategy = (attempt: number) => Math.min(attempt * 100, REDIS_MAX_RECONNECT_DELAY_MS);
+    const ioredisModule = loadIoredis(options.owner);
+    if (options.url !== undefined) {
+      if (typeof options.url !== 'string' || options.url.length === 0) {
+        throw new TypeError(`${options.owner}: url must be a non-empty string`);
+      }
+      this.secrets = urlSecrets(options.url);
+      this.client = new ioredisModule.Redis(options.url, { ...failFast, lazyConnect: false, retryStrategy });
+    } else if (options.cluster !== undefined) {
+      const { nodes, username, password, tls } = options.cluster;
+      requireAddresses(options.owner, 'cluster.nodes', nodes);
+      this.secrets = secretsOf(password);
+      const clusterOptions: ClusterOptions = {
+        enableOfflineQueue: false,
+        enableReadyCheck: true,
+        clusterRetryStrategy: retryStrategy,
+        // A node that stops answering is dropped and the slot map fetched again, so a promoted replica is found.
+        slotsRefreshInterval: 1000,
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        redisOptions: {
+          username,
+          password,
+          tls,
+          maxRetriesPerRequest: 0,
+          connectTimeout: failFast.connectTimeout,
+          disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+        },
+      };
+      this.client = new ioredisModule.Cluster(nodes, clusterOptions);
+    } else {
+      const { sentinels, name, username, password, sentinelUsername, sentinelPassword, db, tls } = options.sentinel!;
+      requireAddresses(options.owner, 'sentinel.sentinels', sentinels);
+      if (typeof name !== 'string' || name.length === 0) throw new TypeError(`${options.owner}: sentinel.name must be a non-empty string`);
+      this.secrets = secretsOf(password, sentinelPassword);
+      this.viaSentinel = true;
+      this.client = new ioredisModule.Redis({
+        ...failFast,
+        sentinels,
+        name,
+        username,
+        password,
+        sentinelUsername,
+        sentinelPassword,
+        db,
+        tls,
+        enableTLSForSentinelMode: tls !== undefined,
+        // No failoverDetector: its +switch-master handler disconnects the connector, and when that lands
+        // while ioredis is still resolving the new master, the client ends for good. A dead master's
+        // socket closes anyway, and a demoted one answers READONLY (reconnectOnError).
+        retryStrategy,
+        sentinelRetryStrategy: retryStrategy,
+      });
+    }
+    // An owned client must never stay down: when ioredis gives up on its own (a connector that failed
+    // mid-connection ends the client instead of retrying), connect it again after the capped backoff.
+    this.client.on('end', () => {
+      if (this.closedFlag || this.revival) return;
+      this.revival = setTimeout(() => {
+        this.revival = undefined;
+        if (!this.closedFlag && this.client.status === 'end') this.client.connect().catch(() => undefined);
+      }, REDIS_MAX_RECONNECT_DELAY_MS);
+    });
     const onError = options.onError;
     // Attached synchronously, before the first connection attempt can emit anything.
     this.client.on('error', (err: unknown) => {
@@ -101,7 +199,7 @@ export class RedisConnection {
    * connection included). Rejects with an Error whose message is redacted: the client's own error,
    * or `Redis did not answer within <timeoutMs> ms`. Never resolves after the deadline.
    */
-  async run<T>(command: (client: Redis) => Promise<T>, timeoutMs: number): Promise<T> {
+  async run<T>(command: (client: RedisClient) => Promise<T>, timeoutMs: number): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
@@ -128,16 +226,19 @@ export class RedisConnection {
   async close(graceMs = 1000): Promise<void> {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    clearTimeout(this.revival);
     if (!this.ownsClient) return;
     const client = this.client;
-    if (client.status === 'end') return;
+    if (client.status === 'end' && !this.viaSentinel) return;
     if (client.status === 'ready' || client.status === 'connecting' || client.status === 'connect') {
       // A live socket: QUIT (graceful, in-flight replies still arrive) or drop it; either way the
       // socket closes and the client emits 'end' without reconnecting.
       const ended = this.waitForEnd(graceMs);
       if (client.status === 'ready') client.quit().catch(() => client.disconnect(false));
       else client.disconnect(false);
-      if (await ended) return;
+      if ((await ended) && !this.viaSentinel) return;
+      // A QUIT ends the master connection only: the Sentinel subscriptions of ioredis' failover
+      // detector are released by disconnect() alone, and would otherwise reconnect forever.
     }
     // No live socket (reconnecting after an outage) or QUIT got no answer: cancel the reconnect
     // timer and drop the socket. ioredis then arms a `disconnectTimeout` timer on the old socket
@@ -209,6 +310,26 @@ export class RedisConnection {
     }
     return this.connecting;
   }
+}
+
+function requireAddresses(owner: string, name: string, addresses: unknown): void {
+  const valid =
+    Array.isArray(addresses) &&
+    addresses.length > 0 &&
+    addresses.every(
+      (a) =>
+        typeof a === 'object' &&
+        a !== null &&
+        typeof (a as RedisNodeAddress).host === 'string' &&
+        Number.isInteger((a as RedisNodeAddress).port) &&
+        (a as RedisNodeAddress).port > 0,
+    );
+  if (!valid) throw new TypeError(`${owner}: ${name} must be a non-empty list of { host, port }`);
+}
+
+/** The given passwords, longest first (so that a password containing another is redacted whole). */
+function secretsOf(...passwords: Array<string | undefined>): string[] {
+  return passwords.filter((p): p is string => typeof p === 'string' && p.length > 0).sort((a, b) => b.length - a.length);
 }
 
 function urlSecrets(url: string): string[] {

@@ -17,27 +17,69 @@ export interface IoredisClient {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
+/** A Redis Cluster node or a Sentinel. */
+export interface RedisNodeAddressOption {
+  host: string;
+  port: number;
+}
+
 /**
  * Nonces in Redis: the module creates a RedisNonceStore whose keys are namespaced by `serviceId`
- * (`${keyPrefix}${serviceId}:${callerId}:${keyId}:${nonce}`), so callees sharing one Redis never
- * see each other's nonces. Needs the optional peer dependency `ioredis`.
+ * (`${keyPrefix}${serviceId}:${callerId}:${keyId}:${nonce}`; on a Cluster `{${serviceId}:${callerId}}`, a hash tag), so
+ * callees sharing one Redis never see each other's nonces. One Redis (`url`), a Redis Cluster
+ * (`cluster`), a master behind Sentinel (`sentinel`), or an ioredis `Redis`/`Cluster` (`client`).
+ * Needs the optional peer dependency `ioredis`.
  */
 export type ReplayRedisOptions = (
   | {
       /** `redis://[user:password@]host:port[/db]` or `rediss://…`. The module owns this client and quits it on shutdown. */
       url: string;
       client?: undefined;
+      cluster?: undefined;
+      sentinel?: undefined;
     }
   | {
-      /** An existing ioredis client. Never closed by the module; its owner handles its 'error' events. */
+      /** An existing ioredis client (`Redis`, Sentinel-configured or not, or `Cluster`). Never closed by the module; its owner handles its 'error' events. */
       client: IoredisClient;
       url?: undefined;
+      cluster?: undefined;
+      sentinel?: undefined;
+    }
+  | {
+      /** A Redis Cluster: seed nodes (one reachable node is enough) and credentials. The module owns this client. */
+      cluster: { nodes: RedisNodeAddressOption[]; username?: string; password?: string; tls?: Record<string, unknown> };
+      url?: undefined;
+      client?: undefined;
+      sentinel?: undefined;
+    }
+  | {
+      /** A master monitored by Sentinel: the Sentinels, the master group's name, credentials. The module owns this client. */
+      sentinel: {
+        sentinels: RedisNodeAddressOption[];
+        name: string;
+        username?: string;
+        password?: string;
+        sentinelUsername?: string;
+        sentinelPassword?: string;
+        db?: number;
+        tls?: Record<string, unknown>;
+      };
+      url?: undefined;
+      client?: undefined;
+      cluster?: undefined;
     }
 ) & {
   /** Default `'nest-service-auth:nonce:'`. */
   keyPrefix?: string;
   /** Budget for one nonce claim, waiting for the connection included, in ms. Default 250. */
   timeoutMs?: number;
+  /**
+   * A claim counts only once this many replicas of the master have it (`WAIT`, within `timeoutMs`,
+   * default half the claim's budget); otherwise the request gets 503 `replay_store_unavailable`.
+   * Closes the asynchronous-replication window of a failover: set it to the number of replicas of
+   * each master for "a promoted replica knows every nonce that counted" (SECURITY.md). Default: off.
+   */
+  waitForReplicas?: { replicas: number; timeoutMs?: number };
 };
 
 export interface ReplayOptions extends ReplayWindowOptions {

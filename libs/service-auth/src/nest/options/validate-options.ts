@@ -1,5 +1,6 @@
 import { KeyConfigurationError } from '../../errors/key-configuration.error.js';
 import type { ServiceAuthModuleOptions } from './service-auth-options.interface.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../../redis/namespaced-redis-store.js';
 
 const SERVICE_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 
@@ -81,11 +82,38 @@ function validateReplayStore(replay: ServiceAuthModuleOptions['replay']): void {
   }
   if (redis === undefined) return;
   if (typeof redis !== 'object' || redis === null || Array.isArray(redis)) {
-    throw new KeyConfigurationError('ServiceAuthModule: replay.redis must be an object: { url } or { client }');
+    throw new KeyConfigurationError('ServiceAuthModule: replay.redis must be an object: { url }, { client }, { cluster } or { sentinel }');
   }
-  const { url, client, keyPrefix, timeoutMs } = redis as Record<string, unknown>;
-  if ((url === undefined) === (client === undefined)) {
-    throw new KeyConfigurationError('ServiceAuthModule: replay.redis needs exactly one of replay.redis.url or replay.redis.client');
+  const { url, client, cluster, sentinel, keyPrefix, timeoutMs, waitForReplicas } = redis as Record<string, unknown>;
+  if ([url, client, cluster, sentinel].filter((source) => source !== undefined).length !== 1) {
+    throw new KeyConfigurationError(
+      'ServiceAuthModule: replay.redis needs exactly one of replay.redis.url, replay.redis.client, replay.redis.cluster or replay.redis.sentinel',
+    );
+  }
+  if (cluster !== undefined && !hasAddresses(cluster, 'nodes')) {
+    throw new KeyConfigurationError('ServiceAuthModule: replay.redis.cluster.nodes must be a non-empty list of { host, port }');
+  }
+  if (sentinel !== undefined && !hasAddresses(sentinel, 'sentinels')) {
+    throw new KeyConfigurationError('ServiceAuthModule: replay.redis.sentinel.sentinels must be a non-empty list of { host, port }');
+  }
+  if (sentinel !== undefined && (typeof (sentinel as { name?: unknown }).name !== 'string' || (sentinel as { name: string }).name === '')) {
+    throw new KeyConfigurationError('ServiceAuthModule: replay.redis.sentinel.name must be the master group name');
+  }
+  if (waitForReplicas !== undefined) {
+    if (typeof waitForReplicas !== 'object' || waitForReplicas === null) {
+      throw new KeyConfigurationError('ServiceAuthModule: replay.redis.waitForReplicas must be { replicas, timeoutMs? }');
+    }
+    const wait = waitForReplicas as Record<string, unknown>;
+    if (wait.replicas === undefined)
+      throw new KeyConfigurationError('ServiceAuthModule: replay.redis.waitForReplicas.replicas is required');
+    positiveInteger(wait.replicas, 'replay.redis.waitForReplicas.replicas');
+    positiveInteger(wait.timeoutMs, 'replay.redis.waitForReplicas.timeoutMs');
+    const budget = typeof timeoutMs === 'number' ? timeoutMs : DEFAULT_STORE_TIMEOUT_MS;
+    if (typeof wait.timeoutMs === 'number' && wait.timeoutMs >= budget) {
+      throw new KeyConfigurationError(
+        `ServiceAuthModule: replay.redis.waitForReplicas.timeoutMs must be below replay.redis.timeoutMs (${budget})`,
+      );
+    }
   }
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\/./i.test(url))) {
     throw new KeyConfigurationError('ServiceAuthModule: replay.redis.url must be a redis:// or rediss:// URL');
@@ -97,6 +125,18 @@ function validateReplayStore(replay: ServiceAuthModuleOptions['replay']): void {
     throw new KeyConfigurationError(`ServiceAuthModule: replay.redis.keyPrefix must be a string (got ${JSON.stringify(keyPrefix)})`);
   }
   positiveInteger(timeoutMs, 'replay.redis.timeoutMs');
+}
+
+function hasAddresses(value: unknown, field: string): boolean {
+  const list = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+  return (
+    Array.isArray(list) &&
+    list.length > 0 &&
+    (list as unknown[]).every((entry) => {
+      const address = (typeof entry === 'object' && entry !== null ? entry : {}) as { host?: unknown; port?: unknown };
+      return typeof address.host === 'string' && typeof address.port === 'number' && Number.isInteger(address.port) && address.port > 0;
+    })
+  );
 }
 
 /** metrics: a boolean, { meter } (an OpenTelemetry Meter) or { observer } (a VerificationObserver). */
