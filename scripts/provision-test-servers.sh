@@ -7,9 +7,9 @@
 #   - redis-server: $REDIS_SERVER_BIN, else on PATH;
 #   - PostgreSQL's initdb and postgres: $PG_BIN_DIR, else the highest /usr/lib/postgresql/<version>/bin
 #     (Debian's layout), else on PATH.
-#   - curl, openssl and a Python that can import `cryptography` ($CALLERS_PYTHON, default Debian's
-#     /usr/bin/python3, which sees python3-cryptography): test/other-language-callers.e2e-spec.ts runs the
-#     example callers of examples/callers with them.
+#   - curl, openssl 3.0 or later (its `pkeyutl -rawin` signs Ed25519) and a Python that can import
+#     `cryptography` ($CALLERS_PYTHON, default Debian's /usr/bin/python3, which sees python3-cryptography):
+#     test/other-language-callers.e2e-spec.ts runs the example callers of examples/callers with them.
 # These are the same lookups as the helpers'. When something is missing and cannot be installed, ONE line
 # says what to install and the script fails, so `npm test` stops before any test instead of failing dozens.
 set -euo pipefail
@@ -48,7 +48,8 @@ missing_packages() {
   [ -n "$(redis_server_bin)" ] || missing+=(redis-server)
   [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
-  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  # OpenSSL 3.0 or later: the Ed25519 curl caller signs with `openssl pkeyutl -rawin`.
+  { command -v openssl >/dev/null 2>&1 && openssl pkeyutl -help 2>&1 | grep -- '-rawin' >/dev/null; } || missing+=(openssl)
   "$CALLERS_PYTHON" -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3-cryptography)
   echo "${missing[*]}"
 }
