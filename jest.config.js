@@ -26,7 +26,7 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/throttler/)', '\\.pnp\\.[^\\/]+$'],
   moduleNameMapper: {
     '^nest-service-auth$': '<rootDir>/libs/service-auth/src/index.ts',
-    '^nest-service-auth/(core|client|redis|throttler|testing|swagger)$': '<rootDir>/libs/service-auth/src/$1.ts',
+    '^nest-service-auth/(core|client|redis|throttler|testing|swagger|microservices)$': '<rootDir>/libs/service-auth/src/$1.ts',
     '^service-app$': '<rootDir>/libs/service-app/src/create-service-app.ts',
     '^@nestjs/throttler$': '<rootDir>/test/support/jest/nestjs-throttler.ts',
     // The library's one CommonJS source (its .cjs output is what it imports). Only this file: a general

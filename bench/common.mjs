@@ -1,6 +1,7 @@
 // Helpers shared by verify.bench.mjs, http.bench.mjs and run.mjs (jwe.bench.mjs predates them and
 // keeps its own copies).
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
 /** The built library's ES modules (npm run build). Imported by path so a missing build gives a clear message. */
@@ -72,6 +73,18 @@ export const isMain = (metaUrl) => !!process.argv[1] && metaUrl === pathToFileUR
 export const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 export const fmtRatio = (x) => `${x.toFixed(2)}x`;
 export const mark = (ok) => (ok ? 'PASS' : 'MISS');
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /** The q-quantile of xs (0 ≤ q ≤ 1), interpolated between the two nearest values. */
 export function quantile(xs, q) {

@@ -90,10 +90,10 @@ export const STRANGER_TARGET = 1.0;
 const STRANGER_BODY_BYTES = 64 * 1024;
 const EXPECTED_MESSAGE = 'Inventory updated for product P123. New stock: 98';
 
-/** Compiles bench/src (the Nest app in TypeScript) into bench/dist when it is missing or older. */
-export function ensureBenchAppBuilt({ force = false } = {}) {
-  const src = fileURLToPath(new URL('src/bench-app.ts', BENCH_DIR));
-  const out = fileURLToPath(new URL('dist/bench-app.js', BENCH_DIR));
+/** Compiles bench/src (the Nest apps in TypeScript) into bench/dist when `app` is missing or older. */
+export function ensureBenchAppBuilt({ force = false, app = 'bench-app' } = {}) {
+  const src = fileURLToPath(new URL(`src/${app}.ts`, BENCH_DIR));
+  const out = fileURLToPath(new URL(`dist/${app}.js`, BENCH_DIR));
   let stale = force;
   try {
     stale ||= statSync(out).mtimeMs < statSync(src).mtimeMs;

@@ -1,7 +1,7 @@
 // `npm run bench` (= npm run build && node bench/run.mjs): runs the three benchmarks in one go and
 // prints one summary of ratios against their targets.
 //
-//   node bench/run.mjs [--quick] [--only verify,jwe,http,inject,ed25519,memory,rss] [--diagnostics] [--out results.json] [--strict]
+//   node bench/run.mjs [--quick] [--only verify,jwe,http,inject,ed25519,memory,rss,messages] [--diagnostics] [--out results.json] [--strict]
 //   HTTP options as in http.bench.mjs (--rounds, --duration, --connections, --adapters, --cpu-prof,
 //   --baseline /other/checkout for its guarded server next to this one's, …),
 //   --verify-rounds and --jwe-rounds for the micro-benchmarks. Each option can also be set in the
@@ -19,6 +19,7 @@
 //                                   unsigned answers, Express and Fastify
 //   memory  bench/nonce-memory.bench.mjs  bytes per nonce in MemoryNonceStore (1 000 000 nonces)
 //   rss     bench/demo-rss.bench.mjs  the demo services' RSS at rest, under 60 s of signed load and after
+//   messages bench/messages.bench.mjs  signed vs plain send() round trips over Nest's TCP transport
 //   --diagnostics adds the 'hooks' mode to the HTTP and in-process benches, which tells the cost of
 //   Nest's guard/interceptor machinery apart.
 //
@@ -33,7 +34,7 @@ import { formatVerifyBench, runVerifyBench } from './verify.bench.mjs';
 import { disagreement, flagOption, numberOption, option } from './common.mjs';
 
 const quick = flagOption('quick');
-const only = String(option('only', 'verify,jwe,http,inject,ed25519,memory,rss')).split(',');
+const only = String(option('only', 'verify,jwe,http,inject,ed25519,memory,rss,messages')).split(',');
 const diagnostics = flagOption('diagnostics');
 const section = (title) => console.log(`\n${'='.repeat(100)}\n${title}\n${'='.repeat(100)}`);
 
@@ -335,6 +336,24 @@ if (only.includes('rss')) {
       '(shown)',
       true,
       `RSS ${res.atRest[`${name}MiB`].toFixed(0)} MiB at rest, ${res.afterLoad[`${name}MiB`].toFixed(0)} MiB after ${res.duration} s of ${res.orders.perSecond.toFixed(0)} orders/s`,
+    );
+  }
+}
+
+if (only.includes('messages')) {
+  section('messages: signed vs plain send() round trips over TCP (client and callee in separate processes)');
+  const { runMessagesBench, formatMessagesBench } = await import('./messages.bench.mjs');
+  const res = await runMessagesBench({ rounds: quick ? 3 : 9, duration: quick ? 1 : 2 });
+  console.log(formatMessagesBench(res));
+  results.messages = res;
+  for (const r of res.rows) {
+    row(
+      'msg',
+      `TCP signed/plain send()/s, ${r.workMicros === 0 ? 'no-op handler' : `${r.workMicros} µs handler`}`,
+      `${r.ratio.median.toFixed(2)}x`,
+      `>= ${res.target}x`,
+      r.ratio.median >= res.target,
+      `IQR ${r.ratio.q1.toFixed(2)}-${r.ratio.q3.toFixed(2)}; ${Math.round(r.rps.signed)} vs ${Math.round(r.rps.plain)} /s`,
     );
   }
 }

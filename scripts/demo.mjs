@@ -21,8 +21,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
+import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { firstValueFrom } from 'rxjs';
 import {
   JWE_MEDIA_TYPE,
+  KeyRing,
   deriveKeys,
   encryptCompact,
   encryptEcdhEs,
@@ -30,6 +33,8 @@ import {
   generateX25519KeyText,
   openEcdhEsResponse,
   openResponse,
+  openSignedMessageAnswer,
+  signMessage,
   signRequest,
 } from 'nest-service-auth/core';
 
@@ -37,6 +42,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
 const ORDER_PORT = 8081;
 const INVENTORY_PORT = 8082;
+/** inventory-service's TCP microservice: inventory.update as a signed message. */
+const INVENTORY_MESSAGE_PORT = 8083;
 const ORDER_URL = `http://${HOST}:${ORDER_PORT}`;
 const INVENTORY_URL = `http://${HOST}:${INVENTORY_PORT}`;
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -160,6 +167,33 @@ function sendSigned({ url, init, open }, bodyOverride) {
   return exchange(url, bodyOverride === undefined ? init : { ...init, body: bodyOverride }, open);
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Message helpers: inventory.update over Nest's TCP transport
+
+/** order-service's key for inventory-service, as its key ring resolves it (signs messages, opens answers). */
+const messageKey = (credential) =>
+  KeyRing.from({ upstreams: [{ id: 'inventory-service', url: INVENTORY_URL, keys: [credential] }] }, 'order-service').upstream(
+    'inventory-service',
+  ).keys[0];
+
+let messageClient;
+
+/**
+ * Sends one inventory.update message (`data`: a signed envelope, or anything else) and returns
+ * { status, json } like `exchange`: an answer is opened when `nonce` (the envelope's) is given, and a
+ * refusal's { status, reason, message } is returned as it arrived.
+ */
+async function sendMessage(data, { key, nonce } = {}) {
+  messageClient ??= ClientProxyFactory.create({ transport: Transport.TCP, options: { host: HOST, port: INVENTORY_MESSAGE_PORT } });
+  try {
+    const answer = await firstValueFrom(messageClient.send('inventory.update', data));
+    const json = nonce ? openSignedMessageAnswer(answer, { nonce, callerId: 'order-service', upstream: 'inventory-service' }, () => key) : answer;
+    return { status: 200, text: JSON.stringify(json), json };
+  } catch (error) {
+    return { status: error?.status ?? 500, text: JSON.stringify(error), json: error };
+  }
+}
+
 const jsonPost = (payload, headers = {}) => ({
   method: 'POST',
   headers: { 'content-type': 'application/json', ...headers },
@@ -172,6 +206,7 @@ const jsonPost = (payload, headers = {}) => ({
 function buildSteps({ orderKey, reportingKey }) {
   // The replay steps share one captured request: sent once (accepted), then the exact same bytes again.
   let captured;
+  let capturedMessage;
   const capture = () => (captured ??= signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 } }));
 
   return [
@@ -249,21 +284,47 @@ function buildSteps({ orderKey, reportingKey }) {
       send: () => sendSigned(signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 }, encrypt: false })),
       expect: { status: 415, reason: 'encryption_required' },
     },
-    ALGORITHM === 'hmac-sha256'
-      ? {
-          title: 'Stock after the attacks',
-          why: 'signed GET /api/inventory/P123: 100 - 2 (order) - 1 (replay original) = 97; no attack changed it',
-          send: () => sendSigned(signedRequest(orderKey, { method: 'GET', path: '/api/inventory/P123' })),
-          expect: { status: 200, json: (json) => json?.stock === 97 || `expected stock 97, got ${json?.stock}` },
-        }
-      : {
-          // An ed25519 caller's answer is sealed to the ephemeral key of its encrypted body: a GET has none,
-          // so under the 'required' policy the stock is read through one more order.
-          title: 'Stock after the attacks',
-          why: 'a sealed order of 1: 100 - 2 (order) - 1 (replay original) - 1 = 96; no attack changed the stock',
-          send: () => sendSigned(signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 } })),
-          expect: { status: 200, json: (json) => json?.newStock === 96 || `expected newStock 96, got ${json?.newStock}` },
-        },
+    ...(ALGORITHM === 'hmac-sha256'
+      ? [
+          {
+            title: 'Signed message: inventory.update over TCP',
+            why: "order-service's signed envelope (RFC 9421 over the pattern and the payload's digest) sent with Nest's TCP client; the answer is signed and bound to its nonce",
+            send: () => {
+              const key = messageKey(orderKey);
+              capturedMessage = signMessage({ kind: 'SEND', pattern: 'inventory.update', data: { productId: 'P123', quantity: 1 } }, key);
+              return sendMessage(capturedMessage.envelope, { key, nonce: capturedMessage.nonce });
+            },
+            expect: { status: 200, json: (json) => json?.newStock === 96 || `expected newStock 96, got ${json?.newStock}` },
+          },
+          {
+            title: 'Attack: unsigned message',
+            why: 'a plain inventory.update message with no envelope, as any client on the network could send',
+            send: () => sendMessage({ productId: 'P123', quantity: 50 }),
+            expect: { status: 401, reason: 'api_key_missing' },
+          },
+          {
+            title: 'Attack: replayed message',
+            why: 'the exact envelope of the signed message above, sent a second time',
+            send: () => sendMessage(capturedMessage.envelope),
+            expect: { status: 401, reason: 'nonce_replayed' },
+          },
+          {
+            title: 'Stock after the attacks',
+            why: 'signed GET /api/inventory/P123: 100 - 2 (order) - 1 (replay original) - 1 (message) = 96; no attack changed it',
+            send: () => sendSigned(signedRequest(orderKey, { method: 'GET', path: '/api/inventory/P123' })),
+            expect: { status: 200, json: (json) => json?.stock === 96 || `expected stock 96, got ${json?.stock}` },
+          },
+        ]
+      : [
+          {
+            // An ed25519 caller's answer is sealed to the ephemeral key of its encrypted body: a GET has none,
+            // so under the 'required' policy the stock is read through one more order.
+            title: 'Stock after the attacks',
+            why: 'a sealed order of 1: 100 - 2 (order) - 1 (replay original) - 1 = 96; no attack changed the stock',
+            send: () => sendSigned(signedRequest(orderKey, { payload: { productId: 'P123', quantity: 1 } })),
+            expect: { status: 200, json: (json) => json?.newStock === 96 || `expected newStock 96, got ${json?.newStock}` },
+          },
+        ]),
   ];
 }
 
@@ -414,6 +475,7 @@ let cleaning;
 
 function cleanup() {
   cleaning ??= (async () => {
+    await messageClient?.close();
     await Promise.all(services.map((s) => s.stop().catch(() => undefined)));
     if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
   })();
@@ -437,6 +499,7 @@ async function main() {
   }
   await assertPortFree(ORDER_PORT);
   await assertPortFree(INVENTORY_PORT);
+  await assertPortFree(INVENTORY_MESSAGE_PORT);
 
   const orderKey = newCredential('order-demo');
   const reportingKey = newCredential('reporting-demo');
@@ -454,6 +517,7 @@ async function main() {
     'dist/apps/inventory-service/main.js',
     childEnv({
       PORT: String(INVENTORY_PORT),
+      INVENTORY_MESSAGE_PORT: String(INVENTORY_MESSAGE_PORT),
       SERVICE_AUTH_CALLERS: 'order-service,reporting-service',
       SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: calleeKeyList(orderKey),
       SERVICE_AUTH_CALLER_REPORTING_SERVICE_KEYS: calleeKeyList(reportingKey),

@@ -7,6 +7,8 @@
 #   - redis-server: $REDIS_SERVER_BIN, else on PATH;
 #   - PostgreSQL's initdb and postgres: $PG_BIN_DIR, else the highest /usr/lib/postgresql/<version>/bin
 #     (Debian's layout), else on PATH.
+#   - nats-server and rabbitmq-server ($NATS_SERVER_BIN / $RABBITMQ_SERVER_BIN, else Debian's /usr/sbin):
+#     test/support/nats-server.ts and rabbitmq-server.ts start them as plain processes on free ports;
 #   - curl, openssl 3.0 or later (its `pkeyutl -rawin` signs Ed25519) and a Python that can import
 #     `cryptography` ($CALLERS_PYTHON, default Debian's /usr/bin/python3, which sees python3-cryptography):
 #     test/other-language-callers.e2e-spec.ts runs the example callers of examples/callers with them.
@@ -14,7 +16,7 @@
 # says what to install and the script fails, so `npm test` stops before any test instead of failing dozens.
 set -euo pipefail
 
-PACKAGES_HINT='sudo apt-get install -y redis-server postgresql curl openssl python3-cryptography'
+PACKAGES_HINT='sudo apt-get install -y redis-server postgresql nats-server rabbitmq-server curl openssl python3-cryptography'
 CALLERS_PYTHON="${CALLERS_PYTHON:-/usr/bin/python3}"
 
 redis_server_bin() {
@@ -47,6 +49,9 @@ missing_packages() {
   local missing=()
   [ -n "$(redis_server_bin)" ] || missing+=(redis-server)
   [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
+  # test/signed-messages.e2e-spec.ts: Nest's NATS and RabbitMQ transports against real brokers.
+  [ -x "${NATS_SERVER_BIN:-$(command -v nats-server || echo /usr/sbin/nats-server)}" ] || missing+=(nats-server)
+  [ -x "${RABBITMQ_SERVER_BIN:-/usr/sbin/rabbitmq-server}" ] || missing+=(rabbitmq-server)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   # OpenSSL 3.0 or later: the Ed25519 curl caller signs with `openssl pkeyutl -rawin`.
   { command -v openssl >/dev/null 2>&1 && openssl pkeyutl -help 2>&1 | grep -- '-rawin' >/dev/null; } || missing+=(openssl)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module, type INestApplication } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { GraphQLModule, Query, Resolver } from '@nestjs/graphql';
+import { GraphQLModule, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Caller, PublicRoute, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
 import { newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
@@ -143,5 +143,101 @@ describe.each(['express', 'fastify'] as const)('GraphQL over HTTP with Apollo (%
     const tampered = body.replace('{ whoami }', '{ renamed: whoami }');
     const res = await post(tampered, headers);
     expect(refusal(res)).toEqual({ reason: 'digest_mismatch', status: 401 });
+  });
+});
+
+const admin = newCredential('admin-2026-11');
+
+const accountTypeDefs = /* GraphQL */ `
+  type Account {
+    id: String!
+    internalNotes: String!
+  }
+  type Query {
+    account: Account!
+  }
+`;
+
+@Resolver('Account')
+class AccountResolver {
+  @Query('account')
+  account() {
+    return { id: 'A-1' };
+  }
+
+  @ResolveField('internalNotes')
+  @TrustedCaller('admin-service')
+  internalNotes(@Parent() account: { id: string }) {
+    return `notes for ${account.id}`;
+  }
+}
+
+function accountModule(graphql: Partial<ApolloDriverConfig>) {
+  @Module({
+    imports: [
+      ServiceAuthModule.forRoot({
+        serviceId: 'stock-graph',
+        keys: {
+          callers: [
+            { id: 'order-service', keys: [order] },
+            { id: 'admin-service', keys: [admin] },
+          ],
+        },
+      }),
+      GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, typeDefs: accountTypeDefs, graphiql: false, ...graphql }),
+    ],
+    providers: [AccountResolver],
+  })
+  class AccountModule {}
+  return AccountModule;
+}
+
+/**
+ * Nest runs no guards on field resolvers (@ResolveField) unless GraphQLModule's options list them in
+ * `fieldResolverEnhancers`: a @TrustedCaller there would be silently ignored, so the app does not
+ * start; with guards enabled there, the field resolver's own trust list is applied.
+ */
+describe.each(['express', 'fastify'] as const)('@TrustedCaller on a GraphQL field resolver (%s)', (adapter) => {
+  it('is a start-up error naming the resolver and the fix, when guards do not run on field resolvers', async () => {
+    const app = await createServiceApp(accountModule({}), { adapter, logger: false });
+    const started = await app.init().then(
+      () => 'started',
+      (error: unknown) => String(error),
+    );
+    await app.close().catch(() => undefined);
+    expect(started).toContain('AccountResolver.internalNotes');
+    expect(started).toContain("fieldResolverEnhancers: ['guards']");
+  });
+
+  describe("with fieldResolverEnhancers: ['guards']", () => {
+    let app: INestApplication;
+    let url: string;
+    beforeAll(async () => {
+      app = await createServiceApp(accountModule({ fieldResolverEnhancers: ['guards'] }), { adapter, logger: false });
+      url = await listenUrl(app);
+    });
+    afterAll(() => app?.close());
+
+    function query(credential: typeof order): Promise<RawResponse> {
+      const body = JSON.stringify({ query: '{ account { id internalNotes } }' });
+      const headers = signedHeaders(url, signingCredential(credential, { audience: 'stock-graph' }), {
+        method: 'POST',
+        path: '/graphql',
+        body,
+      });
+      return rawRequest(url, { method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json', ...headers }, body });
+    }
+
+    it('refuses the field to a caller it does not trust', async () => {
+      const res = await query(order);
+      expect(res.text).not.toContain('notes for');
+      const errors = (res.json as GraphQLAnswer).errors ?? [];
+      expect(errors.map((e) => [e.path, e.extensions?.['reason']])).toEqual([[['account', 'internalNotes'], 'caller_not_trusted']]);
+    });
+
+    it('gives the field to the caller it trusts', async () => {
+      const res = await query(admin);
+      expect(res.json).toEqual({ data: { account: { id: 'A-1', internalNotes: 'notes for A-1' } } });
+    });
   });
 });

@@ -90,3 +90,16 @@ export { KeyConfigurationError } from './errors/key-configuration.error.js';
 export { ReplayStoreUnavailableError } from './errors/replay-store-unavailable.error.js';
 export { NonceBudgetExhaustedError } from './errors/nonce-budget-exhausted.error.js';
 export { REASON_STATUS, type ReasonCode } from './errors/reason-codes.js';
+
+// Signed microservice messages (PROTOCOL.md "Signed messages")
+export { signMessage, type SignMessageInput } from './messages/message-signer.js';
+export { verifyMessage, type IncomingSignedMessage, type VerifiedMessage, type VerifyMessageOptions } from './messages/message-verifier.js';
+export type { MessageEncryptionPolicy } from './messages/message-encryption.js';
+export {
+  signAnswer as signMessageAnswer,
+  openSignedAnswer as openSignedMessageAnswer,
+  type AnswerKey as MessageAnswerKey,
+  type AnswerBinding as MessageAnswerBinding,
+} from './messages/signed-answer.js';
+export type { SignedMessageEnvelope, SignedAnswerEnvelope, MessageKind } from './messages/message-envelope.js';
+export { MessageAnswerRefusedError, type MessageAnswerRefusedReason } from './messages/message-answer-refused.error.js';

@@ -12,7 +12,7 @@ import ts from 'typescript';
 import { allSnippets, documentedFiles, REPOSITORY_ROOT, whereIs, type DocSnippet } from '../../../test/support/doc-snippets.js';
 
 const LIBRARY_SOURCE = join(REPOSITORY_ROOT, 'libs/service-auth/src');
-const ENTRIES = ['core', 'client', 'redis', 'throttler', 'testing', 'swagger'];
+const ENTRIES = ['core', 'client', 'redis', 'throttler', 'testing', 'swagger', 'microservices'];
 
 /** A user's compiler settings: strict, Nest's decorators, the package resolved through its entries. */
 const COMPILER_OPTIONS: ts.CompilerOptions = {

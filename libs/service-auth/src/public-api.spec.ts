@@ -13,6 +13,7 @@ const ENTRIES: Record<string, string> = {
   'nest-service-auth/throttler': 'throttler.ts',
   'nest-service-auth/testing': 'testing.ts',
   'nest-service-auth/swagger': 'swagger.ts',
+  'nest-service-auth/microservices': 'microservices.ts',
 };
 
 /** The names an entry file exports (values and types), from its `export { … } from` lines. */

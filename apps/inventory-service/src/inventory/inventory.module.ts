@@ -4,6 +4,7 @@ import type { MemoryStockData } from '../stock/memory-stock-store.js';
 import { stockStoreOptions } from '../stock/stock-store-config.js';
 import type { StockStore } from '../stock/stock-store.interface.js';
 import { InventoryController } from './inventory.controller.js';
+import { InventoryMessagesController } from './inventory-messages.controller.js';
 import { STOCK_STORE } from './inventory.constants.js';
 import { ConfigService } from '@nestjs/config';
 
@@ -15,7 +16,7 @@ export class InventoryModule implements OnApplicationShutdown {
   static forRoot(memoryData?: MemoryStockData): DynamicModule {
     return {
       module: InventoryModule,
-      controllers: [InventoryController],
+      controllers: [InventoryController, InventoryMessagesController],
       providers: [
         {
           provide: STOCK_STORE,

@@ -8,7 +8,7 @@ import type { ServiceAuthModuleOptions } from './options/service-auth-options.in
 import { LogLine } from './logging/log-line.js';
 
 /** The module a ServiceAuthKeys serves, which decides what its keys must contain. */
-export type KeysUser = 'ServiceAuthModule' | 'SignedHttpModule';
+export type KeysUser = 'ServiceAuthModule' | 'SignedHttpModule' | 'SignedClientsModule';
 
 /**
  * Holds the current key ring and swaps it on reload. A reload is validated in full before it
@@ -42,9 +42,9 @@ export class ServiceAuthKeys {
     const { keys } = options;
     const provider: KeyProvider = options.keyProvider ?? (keys ? { load: () => keys } : new EnvKeyProvider());
     const ring = KeyRing.from(await provider.load(), options.serviceId);
-    if (user === 'SignedHttpModule' && ring.upstreamIds.length === 0) {
+    if (user !== 'ServiceAuthModule' && ring.upstreamIds.length === 0) {
       throw new KeyConfigurationError(
-        'SignedHttpModule has no upstreams: configure them (e.g. SERVICE_AUTH_UPSTREAMS, SERVICE_AUTH_UPSTREAM_<ID>_URL and ' +
+        `${user} has no upstreams: configure them (e.g. SERVICE_AUTH_UPSTREAMS, SERVICE_AUTH_UPSTREAM_<ID>_URL and ` +
           'SERVICE_AUTH_UPSTREAM_<ID>_KEYS, or keys.upstreams)',
       );
     }
@@ -85,7 +85,7 @@ export class ServiceAuthKeys {
         'Reload refused: the new key material has no callers, which would leave every route of this service refusing all requests',
       );
     }
-    if (this.user === 'SignedHttpModule' && next.upstreamIds.length === 0) {
+    if (this.user !== 'ServiceAuthModule' && next.upstreamIds.length === 0) {
       throw new KeyConfigurationError('Reload refused: the new key material has no upstreams, which would leave every signed call refused');
     }
     this.current = next;

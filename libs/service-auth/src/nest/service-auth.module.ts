@@ -4,6 +4,8 @@ import { createVerificationObserver } from '../metrics/verification-metrics-opti
 import { RequestVerifier } from '../protocol/request-verifier.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { EncryptedExchangeInterceptor } from './encryption/encrypted-exchange.interceptor.js';
+import { SignedAnswerInterceptor } from './messaging/signed-answer.interceptor.js';
+import { hasMessageHandlers } from './messaging/has-message-handlers.js';
 import { usesEncryption } from './encryption/uses-encryption.js';
 import { HttpRoutingConfig } from './options/http-routing-config.js';
 import { RoutingComponents } from './verification/routing-components.js';
@@ -102,6 +104,14 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
         interceptor: EncryptedExchangeInterceptor,
       ): EncryptedExchangeInterceptor | null => (options.signAnswers || usesEncryption(options, discovery) ? interceptor : null),
     },
+    SignedAnswerInterceptor,
+    {
+      // Only in an application with microservice handlers: answers to verified send() calls are signed.
+      provide: APP_INTERCEPTOR,
+      inject: [DiscoveryService, SignedAnswerInterceptor],
+      useFactory: (discovery: DiscoveryService, interceptor: SignedAnswerInterceptor): SignedAnswerInterceptor | null =>
+        hasMessageHandlers(discovery) ? interceptor : null,
+    },
     RefusalLog,
     HttpRoutingConfig,
     RoutingComponents,
@@ -109,7 +119,19 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
     StrangersRefusedBeforeBody,
     TrustedCallerValidator,
   ],
-  exports: [ServiceAuthKeys, ServiceAuthGuard, NONCE_STORE, RESOLVED_OPTIONS, VERIFICATION_OBSERVER, RefusalLog, HttpRoutingConfig],
+  // Everything ServiceAuthGuard injects, so that with `guard: 'manual'` the app can apply it with
+  // @UseGuards, register a subclass of it as APP_GUARD, or inject it into a guard of its own.
+  exports: [
+    ServiceAuthKeys,
+    ServiceAuthGuard,
+    REQUEST_VERIFIER,
+    NONCE_STORE,
+    RESOLVED_OPTIONS,
+    VERIFICATION_OBSERVER,
+    RefusalLog,
+    RoutingComponents,
+    HttpRoutingConfig,
+  ],
 })
 export class ServiceAuthModule extends ServiceAuthConfigurableModule implements OnApplicationShutdown {
   /**

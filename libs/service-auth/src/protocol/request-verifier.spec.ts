@@ -250,7 +250,7 @@ describe('RequestVerifier: credentials', () => {
 
   it('with several signatures naming the credential presented, the first in Signature-Input order is the one verified', async () => {
     const good = handSigned(REQUIRED, fullParams());
-    const broken = handSigned(REQUIRED, fullParams(), {}, { ...K1, hmacKey: asHmacKey(K2).hmacKey });
+    const broken = handSigned(REQUIRED, fullParams(), {}, { ...asHmacKey(K1), hmacKey: asHmacKey(K2).hmacKey });
     const both = (first: Req, second: Req): Req => ({
       ...good,
       headers: {

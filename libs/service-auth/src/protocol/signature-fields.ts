@@ -1,4 +1,5 @@
 import { parseCanonicalSignature } from './canonical-signature-fields.js';
+import { serializeCanonicalSignatureParams } from './canonical-signature-params.js';
 import {
   isInnerList,
   parseDictionary,
@@ -98,6 +99,11 @@ export function parseSignatureFieldsInFull(signatureInput: string, signature: st
 
 /** Serialises the inner list for Signature-Input and the `@signature-params` line (signer side). */
 export function serializeSignatureParams(components: readonly string[], params: SignatureParameters): string {
+  return serializeCanonicalSignatureParams(components, params) ?? serializeSignatureParamsInFull(components, params);
+}
+
+/** serializeSignatureParams without its fast path: structured-headers' serializer (exported for tests). */
+export function serializeSignatureParamsInFull(components: readonly string[], params: SignatureParameters): string {
   const map = new Map<string, string | number>();
   for (const key of ['created', 'expires', 'nonce', 'keyid', 'alg', 'tag'] as const) {
     const value = params[key];

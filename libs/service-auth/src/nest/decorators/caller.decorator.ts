@@ -4,10 +4,16 @@ import { asGraphQLRefusal } from '../verification/context-refusal.js';
 import { contextRequestOf } from '../verification/execution-context-request.js';
 import { CALLER_PARAMETER_METADATA, VERIFIED_CALLER_PROPERTY } from '../options/service-auth.constants.js';
 import { ServiceAuthException } from '../verification/service-auth.exception.js';
+import { verifiedMessageOf } from '../messaging/verified-messages.js';
 
 const callerParameter = createParamDecorator((_: unknown, ctx: ExecutionContext): VerifiedCaller => {
   const target = contextRequestOf(ctx);
-  const caller = target.kind === 'unverified' ? undefined : target.req[VERIFIED_CALLER_PROPERTY];
+  const caller =
+    target.kind !== 'unverified'
+      ? target.req[VERIFIED_CALLER_PROPERTY]
+      : target.type === 'rpc'
+        ? verifiedMessageOf(ctx.switchToRpc().getContext())?.caller
+        : undefined;
   if (caller) return caller;
   // Unreachable behind the guard (a handler with @Caller() cannot start as public, and a verified
   // request carries its caller); here when the guard was not installed in front of the handler.
@@ -16,7 +22,8 @@ const callerParameter = createParamDecorator((_: unknown, ctx: ExecutionContext)
 });
 
 /**
- * The verified caller of the current request (HTTP routes and GraphQL resolvers over HTTP). Never
+ * The verified caller of the current request (HTTP routes, GraphQL resolvers over HTTP, microservice
+ * message and event handlers). Never
  * undefined: a handler using it cannot be a @PublicRoute() (the app refuses to start), and a request
  * that reaches it unverified (no guard in front of it) is refused with 401 `caller_unverified`.
  */

@@ -1,10 +1,13 @@
-import { Injectable, RequestMethod, VERSION_NEUTRAL, VersioningType, type OnApplicationBootstrap } from '@nestjs/common';
-import { METHOD_METADATA, MODULE_PATH, PATH_METADATA, VERSION_METADATA } from '@nestjs/common/constants.js';
+import { Inject, Injectable, RequestMethod, VERSION_NEUTRAL, VersioningType, type OnApplicationBootstrap } from '@nestjs/common';
+import { GUARDS_METADATA, METHOD_METADATA, MODULE_PATH, PATH_METADATA, VERSION_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { pathToRegexp } from 'path-to-regexp';
 import { KeyConfigurationError } from '../../errors/key-configuration.error.js';
-import { readHandlerAccess } from '../verification/route-access.js';
+import { readHandlerAccess, type RouteTarget } from '../verification/route-access.js';
 import { HttpRoutingConfig } from '../options/http-routing-config.js';
+import type { ResolvedServiceAuthOptions } from '../options/resolved-options.js';
+import { CALLER_PARAMETER_METADATA, RESOLVED_OPTIONS } from '../options/service-auth.constants.js';
+import { ServiceAuthGuard } from '../verification/service-auth.guard.js';
 
 /** One route as Nest serves it: its method (undefined: any) and declared path, compiled. */
 interface TableRoute {
@@ -28,6 +31,15 @@ type DeclaredVersion = string | typeof VERSION_NEUTRAL | Array<string | typeof V
  * it. Host-scoped controllers are matched on their path alone, and paths case-insensitively with an
  * optional trailing slash (Express' defaults), so that a public route is never missed.
  *
+ * Which routes need a caller depends on how the guard is installed. With `guard: 'global'`, every
+ * route that is not @PublicRoute(). With `guard: 'manual'`, the app decides which routes the guard
+ * runs on, and a route it does not guard (a webhook with its own scheme, say) must not be refused
+ * here: so only the routes that say they need a caller, where that is readable at start-up, are
+ * protected: those with ServiceAuthGuard (or a subclass) in their @UseGuards, and those declaring
+ * @TrustedCaller or a @Caller() parameter. A route guarded by an APP_GUARD subclass or a guard of
+ * the app's own, and declaring neither, is not in the table: the guard still refuses its strangers,
+ * only after their body is read.
+ *
  * Also refuses to start an application whose handlers declare a version when setup() was not given
  * the versioning: the library could neither route as Nest does nor bind the version to the signature.
  */
@@ -44,6 +56,7 @@ export class ProtectedRouteTable implements OnApplicationBootstrap {
     private readonly reflector: Reflector,
     private readonly modules: ModulesContainer,
     private readonly routing: HttpRoutingConfig,
+    @Inject(RESOLVED_OPTIONS) private readonly options: Pick<ResolvedServiceAuthOptions, 'guard'>,
   ) {}
 
   private computed = false;
@@ -73,7 +86,7 @@ export class ProtectedRouteTable implements OnApplicationBootstrap {
     for (const route of routes) {
       for (const pattern of this.pathsOf(route)) {
         const compiled = compile(route.method, pattern);
-        if (route.isPublic) {
+        if (!route.needsCaller) {
           if (compiled) this.publicRoutes.push(compiled);
           else this.openMethods.add(route.method);
         } else if (compiled) this.protectedRoutes.push(compiled);
@@ -123,6 +136,13 @@ export class ProtectedRouteTable implements OnApplicationBootstrap {
         if (methodPath === undefined) continue;
         const requestMethod = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
         const access = readHandlerAccess(this.reflector, handler, controller);
+        const needsCaller =
+          !access.public &&
+          (this.options.guard === 'global' ||
+            access.callers !== undefined ||
+            this.reflector.get<boolean | undefined>(CALLER_PARAMETER_METADATA, handler) === true ||
+            this.guardedByServiceAuth(handler) ||
+            this.guardedByServiceAuth(controller));
         routes.push({
           name: `${controller.name}.${name}`,
           method: requestMethod === undefined || requestMethod === RequestMethod.ALL ? undefined : RequestMethod[requestMethod],
@@ -131,11 +151,21 @@ export class ProtectedRouteTable implements OnApplicationBootstrap {
           controllerPaths,
           methodPaths: pathList(methodPath),
           version: (Reflect.getMetadata(VERSION_METADATA, handler) as DeclaredVersion | undefined) ?? controllerVersion,
-          isPublic: access.public,
+          needsCaller,
         });
       }
     }
     return routes;
+  }
+
+  /** Whether @UseGuards on `target` lists ServiceAuthGuard, a subclass of it, or an instance of either. */
+  private guardedByServiceAuth(target: RouteTarget): boolean {
+    const guards = this.reflector.get<unknown[] | undefined>(GUARDS_METADATA, target) ?? [];
+    return guards.some(
+      (guard) =>
+        guard instanceof ServiceAuthGuard ||
+        (typeof guard === 'function' && (guard === ServiceAuthGuard || guard.prototype instanceof ServiceAuthGuard)),
+    );
   }
 
   /** RouterModule's path for a module, as Nest's RoutesResolver reads it. */
@@ -183,7 +213,8 @@ interface DiscoveredRoute {
   readonly controllerPaths: string[];
   readonly methodPaths: string[];
   readonly version: DeclaredVersion | undefined;
-  readonly isPublic: boolean;
+  /** Whether the guard runs on the route and wants a caller there (see the class comment). */
+  readonly needsCaller: boolean;
 }
 
 function routeServes(route: TableRoute, method: string | undefined): boolean {

@@ -120,17 +120,38 @@ describe('RefusalLog', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('bounds every refusal that names no known caller, whatever the check, and none of a known caller', () => {
+  it('bounds every refusal of a request that was not verified, whatever the check, and none of a verified caller', () => {
     const log = logOf(0);
     const req = { method: 'POST', originalUrl: '/api/inventory', headers: {} } as unknown as ServiceAuthRequest;
     for (const reason of ['api_key_missing', 'request_target_invalid', 'content_encoding_unsupported', 'body_too_large'] as const) {
       log.write(req, { reason, status: 400 }, '/api/inventory', () => undefined);
     }
-    expect(warnings).toEqual([]);
-    for (const reason of ['signature_invalid', 'nonce_replayed', 'caller_not_trusted', 'request_target_invalid'] as const) {
+    // A caller named by its API key alone is only claimed: anyone who has seen the key can send it.
+    for (const reason of ['signature_invalid', 'nonce_replayed', 'request_target_invalid'] as const) {
       for (let i = 0; i < 10; i++) log.write(req, { reason, status: 401 }, '/api/inventory', () => 'order-service');
     }
-    expect(warnings).toHaveLength(40);
+    expect(warnings).toEqual([]);
+    const verified = { ...req, serviceAuthCaller: { id: 'order-service' } } as unknown as ServiceAuthRequest;
+    for (let i = 0; i < 10; i++) log.write(verified, { reason: 'caller_not_trusted', status: 403 }, '/api/inventory');
+    expect(warnings).toHaveLength(10);
+  });
+
+  it('counts the refusals of a claimed caller per caller and reason, across routes, and names the caller in the count', () => {
+    const log = logOf(2);
+    const write = (path: string, caller: string) =>
+      log.write(
+        { method: 'GET', originalUrl: path, headers: {} } as unknown as ServiceAuthRequest,
+        { reason: 'signature_missing', status: 401 },
+        path,
+        () => caller,
+      );
+    for (let i = 0; i < 50; i++) write(`/route-${i}`, 'order-service');
+    write('/items', 'billing-service');
+    expect(warnings.map((w) => /caller=([\w-]+)/.exec(w)?.[1])).toEqual(['order-service', 'order-service', 'billing-service']);
+    jest.advanceTimersByTime(1000);
+    expect(warnings.slice(3)).toEqual([
+      expect.stringMatching(/^service_auth_rejected_suppressed reason=signature_missing caller=order-service suppressed=48 perSecond=2 /),
+    ]);
   });
 
   it('cuts a logged path to a fixed length, saying so', () => {

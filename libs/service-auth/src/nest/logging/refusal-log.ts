@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ReasonCode } from '../../errors/reason-codes.js';
 import { LogLine } from './log-line.js';
-import { rejectionLogEntry } from './rejection-log.js';
+import { cutPath, rejectionLogEntry } from './rejection-log.js';
 import type { ResolvedServiceAuthOptions } from '../options/resolved-options.js';
 import { RESOLVED_OPTIONS, VERIFIED_CALLER_PROPERTY } from '../options/service-auth.constants.js';
 import type { ServiceAuthRequest } from '../adapters/service-auth-request.js';
@@ -17,21 +17,25 @@ export interface LoggedRefusal {
   readonly retryAfterSeconds?: number;
 }
 
-/** One second of the refusals of one reason on one route. */
+/** One second of the refusals of one reason on one route (a stranger's), or of one claimed caller. */
 interface Window {
   readonly reason: ReasonCode;
   readonly method: string | undefined;
   readonly route: string | undefined;
+  readonly caller: string | undefined;
   second: number;
   logged: number;
   suppressed: number;
   flush?: ReturnType<typeof setTimeout>;
 }
 
+/** What a window counts: a reason on a route (a stranger's refusals), or a reason of a claimed caller. */
+type WindowSubject = Pick<Window, 'reason' | 'method' | 'route' | 'caller'>;
+
 /**
- * Routes are counted apart up to this many (reason, method, route) triples; beyond, the rest share one
- * count. Routes are the application's, and Node's parser knows a fixed list of methods, so this is
- * only a bound against the unforeseen.
+ * Counted apart up to this many (reason, method, route) and (reason, caller) windows; beyond, the rest
+ * share one count per reason. Routes and callers are the application's, and Node's parser knows a
+ * fixed list of methods, so this is only a bound against the unforeseen.
  */
 const MAX_WINDOWS = 1024;
 const SHARED = 'other';
@@ -40,9 +44,9 @@ const SHARED = 'other';
  * Where ServiceAuthGuard and the early API-key check log their refusals: one line each, at `warn`
  * (`error` for a 5xx), context `ServiceAuth` (see rejection-log.ts for the line).
  *
- * Except that it bounds the lines of strangers' refusals: those of requests that name no known caller
- * (no verified caller, and no API key a caller holds), whatever the check that refused them. Logged one line each, a flood of requests without a
- * known API key becomes a flood of log lines: writing them costs the service more than refusing the
+ * Except that it bounds the lines of refusals of requests that were not verified, whatever the check
+ * that refused them. Logged one line each, a flood of unverified requests becomes a flood of log
+ * lines: writing them costs the service more than refusing the
  * requests (a synchronous write per line with Nest's ConsoleLogger), and they fill disks and log
  * pipelines that someone pays for. So, per reason and route (method and declared pattern), the first
  * `logging.strangerRefusalsPerSecond` refusals of each second are logged in full, and the others are
@@ -51,8 +55,15 @@ const SHARED = 'other';
  * reports "N callbacks suppressed". Counting per route keeps a flood on one route from hiding the
  * refusals on another (a key-guessing probe, a caller still sending a retired key). Nothing is lost
  * to anyone who counts: metrics still see every refusal, and every refusal is either a line or part
- * of a count. Refusals of known callers (a bad signature, a replay) are always logged: they concern a
- * configured caller, and each one is worth a look.
+ * of a count.
+ *
+ * A request whose API key belongs to a caller, but which was not verified (a bad or missing signature,
+ * a replay), only claims that caller: anyone who has seen the key on the wire can send it. Its lines
+ * are bounded the same way, per claimed caller and reason (callers are configured and reasons fixed,
+ * so the counts stay few), and its summary line names the caller
+ * (`service_auth_rejected_suppressed reason=… caller=… suppressed=N`): a burst from one caller is
+ * seen, without one line per request. Refusals of a verified caller (a resolver's trust list, a rate
+ * limit) are always logged: only a holder of the caller's secret can cause them.
  */
 @Injectable()
 export class RefusalLog implements OnApplicationShutdown {
@@ -67,13 +78,18 @@ export class RefusalLog implements OnApplicationShutdown {
   /**
    * Logs `refusal` of `req`, unless it is a stranger's beyond this second's lines (then it is counted).
    * `route` is the declared pattern the request matched (never its path: the count is per route);
-   * `claimedCaller`, asked only when the line is written, names the owner of the API key presented.
+   * `claimedCaller` names the owner of the API key presented (asked only for a request not verified).
    */
   write(req: ServiceAuthRequest, refusal: LoggedRefusal, route: string | undefined, claimedCaller?: () => string | undefined): void {
-    // Before a caller is known, whatever the check that refused (request target, Content-Encoding,
-    // declared size, API key), the refusal is a stranger's and its lines are bounded.
-    const caller = STRANGER_REASONS.has(refusal.reason) ? undefined : (req[VERIFIED_CALLER_PROPERTY]?.id ?? claimedCaller?.());
-    if (caller === undefined && !this.admit(refusal.reason, req.method, route)) return;
+    // Before a caller is verified, whatever the check that refused (request target, Content-Encoding,
+    // declared size, API key, signature, nonce), the refusal's lines are bounded: per route for a
+    // stranger, per caller for one that only claims a caller through its API key.
+    const verified = req[VERIFIED_CALLER_PROPERTY]?.id;
+    const caller = STRANGER_REASONS.has(refusal.reason) ? undefined : (verified ?? claimedCaller?.());
+    if (verified === undefined) {
+      const admitted = caller === undefined ? this.admit(refusal.reason, req.method, route) : this.admitClaimed(refusal.reason, caller);
+      if (!admitted) return;
+    }
     const entry = rejectionLogEntry(req, refusal.reason, refusal.status, caller, {
       ...(refusal.detail ? { detail: refusal.detail } : {}),
       ...(refusal.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
@@ -82,11 +98,40 @@ export class RefusalLog implements OnApplicationShutdown {
     else this.logger.warn(entry);
   }
 
+  /**
+   * Logs the refusal of a microservice message: as `write`, with the message's kind (`SEND`, `EMIT`)
+   * for the method and its handler's declared pattern (never the payload).
+   */
+  writeMessage(refusal: LoggedRefusal, kind: string, pattern: string, claimedCaller?: () => string | undefined): void {
+    const caller = STRANGER_REASONS.has(refusal.reason) ? undefined : claimedCaller?.();
+    if (caller === undefined && !this.admit(refusal.reason, kind, pattern)) return;
+    const entry = new LogLine({
+      event: 'service_auth_rejected',
+      reason: refusal.reason,
+      status: refusal.status,
+      caller,
+      method: kind,
+      pattern: cutPath(pattern),
+      ...(refusal.detail ? { detail: refusal.detail } : {}),
+    });
+    if (refusal.status >= 500) this.logger.error(entry);
+    else this.logger.warn(entry);
+  }
+
   /** Whether a stranger's refusal for `reason` on this route gets its own line now; when not, it is counted for the summary line. */
   admit(reason: ReasonCode, method: string | undefined, route: string | undefined): boolean {
+    return this.admitIn(`${reason} ${method} ${route}`, { reason, method, route, caller: undefined });
+  }
+
+  /** As admit, for the refusal of a request that claims `caller` by its API key but was not verified. */
+  admitClaimed(reason: ReasonCode, caller: string): boolean {
+    return this.admitIn(`${reason} caller ${caller}`, { reason, method: undefined, route: undefined, caller });
+  }
+
+  private admitIn(key: string, subject: WindowSubject): boolean {
     if (this.perSecond === Infinity) return true;
     const second = Math.floor(Date.now() / 1000);
-    const window = this.windowOf(reason, method, route, second);
+    const window = this.windowOf(key, subject, second);
     if (window.second !== second) {
       this.flush(window);
       window.second = second;
@@ -120,18 +165,16 @@ export class RefusalLog implements OnApplicationShutdown {
     for (const window of this.windows.values()) this.flush(window);
   }
 
-  private windowOf(reason: ReasonCode, method: string | undefined, route: string | undefined, second: number): Window {
-    let key = `${reason} ${method} ${route}`;
+  private windowOf(key: string, subject: WindowSubject, second: number): Window {
     let window = this.windows.get(key);
     if (window !== undefined) return window;
     if (this.windows.size >= MAX_WINDOWS) {
-      key = `${reason} ${SHARED}`;
+      key = `${subject.reason} ${SHARED}`;
       window = this.windows.get(key);
       if (window !== undefined) return window;
-      method = SHARED;
-      route = SHARED;
+      subject = { reason: subject.reason, method: SHARED, route: SHARED, caller: undefined };
     }
-    window = { reason, method, route, second, logged: 0, suppressed: 0 };
+    window = { ...subject, second, logged: 0, suppressed: 0 };
     this.windows.set(key, window);
     return window;
   }
@@ -149,6 +192,7 @@ export class RefusalLog implements OnApplicationShutdown {
           reason: window.reason,
           method: window.method,
           route: window.route,
+          caller: window.caller,
           suppressed,
           perSecond: this.perSecond,
           second: window.second,

@@ -67,6 +67,8 @@ export interface ReplayOptions extends ReplayWindowOptions {
  *   with no callers configured, every such route is refused (and start-up says so).
  * - `'manual'`: the guard is provided but not registered; the application registers it itself (its
  *   own subclass as APP_GUARD, after its other guards, or with @UseGuards on some controllers).
+ *   The early stranger check of ServiceAuthModule.setup then refuses only on routes that declare
+ *   they need a caller (ServiceAuthGuard in their @UseGuards, @TrustedCaller, a @Caller() parameter).
  * A service that accepts no signed callers does not register ServiceAuthModule at all; to call other
  * services it imports SignedHttpModule.register() (`nest-service-auth/client`) alone.
  */
@@ -74,10 +76,11 @@ export type GuardInstallation = 'global' | 'manual';
 
 export interface LoggingOptions {
   /**
-   * Refusals of requests that name no known caller (`api_key_missing`, `api_key_invalid`) logged in
-   * full per reason, route and second; the others of that second are counted, and one line at its end says
+   * Refusals of requests that were not verified logged in full per reason and second: per route for
+   * those naming no known caller, per caller for those naming one by its API key alone (which anyone
+   * who has seen it can send). The others of that second are counted, and one line at its end says
    * how many (`service_auth_rejected_suppressed`), so that a flood of garbage is not also a flood of
-   * log lines. Metrics count every refusal; refusals of known callers are always logged.
+   * log lines. Metrics count every refusal; refusals of a verified caller are always logged.
    * `Infinity` logs every one. Default 10.
    */
   strangerRefusalsPerSecond?: number;

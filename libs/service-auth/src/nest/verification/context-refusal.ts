@@ -1,4 +1,4 @@
-import { REASON_STATUS } from '../../errors/reason-codes.js';
+import { REASON_STATUS, type ReasonCode } from '../../errors/reason-codes.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 
 /**
@@ -25,12 +25,9 @@ export function asGraphQLRefusal(error: unknown): unknown {
 }
 
 const UNVERIFIED_MESSAGES: Record<string, string> = {
-  rpc:
-    'Microservice (RPC) messages are not verified yet, and this handler is not public. ' +
-    'Mark it @PublicRoute() to accept unauthenticated messages.',
   ws: 'WebSocket messages are not verified, and this handler is not public. Mark it @PublicRoute() to accept unauthenticated messages.',
   graphql:
-    'GraphQL operations outside an HTTP request (subscriptions) are not verified, and this resolver is not public. ' +
+    'GraphQL operations outside an HTTP request (subscriptions, operations over a WebSocket) are not verified, and this resolver is not public. ' +
     'Mark it @PublicRoute() to accept unauthenticated operations.',
 };
 
@@ -49,4 +46,9 @@ export async function unverifiedContextRefusal(type: string): Promise<Error> {
   if (type === 'ws') return new (await import('@nestjs/websockets')).WsException(error);
   if (type === 'graphql') return new ServiceAuthGraphQLException(reason, message);
   return new ServiceAuthException(reason, message);
+}
+
+/** A message's refusal, as the `send()` caller receives it: an RpcException holding `{ status, reason, message }`. */
+export async function messageRefusal(reason: ReasonCode, message: string): Promise<Error> {
+  return new (await import('@nestjs/microservices')).RpcException({ status: REASON_STATUS[reason], reason, message });
 }

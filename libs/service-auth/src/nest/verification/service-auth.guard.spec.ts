@@ -193,16 +193,23 @@ describe('ServiceAuthGuard: route classification', () => {
     });
   });
 
-  it("refuses a non-public handler of a context it does not verify (rpc, ws) with context_unsupported, in that context's exception", async () => {
+  it('refuses an unsigned microservice message with api_key_missing in an RpcException, and one whose transport names no pattern with context_unsupported', async () => {
+    const message = (rpcContext: object) =>
+      ({
+        ...context(undefined, PlainController, PlainController.prototype.anything, 'rpc'),
+        getArgs: () => [{ sku: 'a' }, rpcContext],
+        switchToRpc: () => ({ getData: () => ({ sku: 'a' }), getContext: () => rpcContext }),
+      }) as unknown as ExecutionContext;
+    const unsigned = await activate(guard, message({ getPattern: () => 'inventory.update' })).catch((e: unknown) => e);
+    expect(unsigned).toBeInstanceOf(RpcException);
+    expect((unsigned as RpcException).getError()).toEqual({ status: 401, reason: 'api_key_missing', message: expect.any(String) });
+    const unrouted = await activate(guard, message({})).catch((e: unknown) => e);
+    expect((unrouted as RpcException).getError()).toMatchObject({ status: 401, reason: 'context_unsupported' });
+  });
+
+  it("refuses a non-public handler of a context it does not verify (ws, custom) with context_unsupported, in that context's exception", async () => {
     const refused = (type: string) =>
       activate(guard, context(undefined, PlainController, PlainController.prototype.anything, type)).catch((e: unknown) => e);
-    const rpc = await refused('rpc');
-    expect(rpc).toBeInstanceOf(RpcException);
-    expect((rpc as RpcException).getError()).toEqual({
-      status: 401,
-      reason: 'context_unsupported',
-      message: expect.stringMatching(/not verified yet.*@PublicRoute\(\)/s),
-    });
     const ws = await refused('ws');
     expect(ws).toBeInstanceOf(WsException);
     expect((ws as WsException).getError()).toEqual({
@@ -216,7 +223,11 @@ describe('ServiceAuthGuard: route classification', () => {
   });
 
   it('runs a @PublicRoute() handler of a context it does not verify, without looking at the message', async () => {
-    await expect(activate(guard, context(undefined, BillingController, BillingController.prototype.health, 'rpc'))).resolves.toBe(true);
+    const publicMessage = {
+      ...context(undefined, BillingController, BillingController.prototype.health, 'rpc'),
+      getArgs: () => [{}, {}],
+    } as unknown as ExecutionContext;
+    await expect(activate(guard, publicMessage)).resolves.toBe(true);
     await expect(activate(guard, context(undefined, PublicController, PublicController.prototype.open, 'ws'))).resolves.toBe(true);
   });
 

@@ -25,10 +25,16 @@ import { RoutingComponents } from './routing-components.js';
 import { declaredRouteOf, routePattern } from './route-pattern.js';
 import { contextRequestOf } from './execution-context-request.js';
 import { versionReadsOf } from './version-reads.js';
-import { asGraphQLRefusal, unverifiedContextRefusal } from './context-refusal.js';
+import { asGraphQLRefusal, messageRefusal, unverifiedContextRefusal } from './context-refusal.js';
+import { incomingMessageOf, type IncomingMessageView } from '../messaging/incoming-message.js';
+import { setVerifiedMessage, verifiedMessageOf } from '../messaging/verified-messages.js';
+import { unwrapPublicMessage } from '../messaging/public-message.js';
+import { verifyMessage, type VerifiedMessage } from '../../messages/message-verifier.js';
+import { envelopeFields, hasEnvelopeShape } from '../../messages/message-envelope.js';
 import type { IncomingMessage } from 'node:http';
 import type { VerifiedCaller } from '../../protocol/verified-caller.js';
 import type { ResolvedServiceAuthOptions } from '../options/resolved-options.js';
+import { encryptionKeyOf } from '../../keys/key-ring.js';
 
 /**
  * Installed globally unless the module's `guard` option says otherwise. Secure by default: every
@@ -97,11 +103,13 @@ export class ServiceAuthGuard implements CanActivate {
   }
 
   /**
-   * GraphQL over HTTP is verified as its HTTP request; every other context (microservice and WebSocket
-   * messages, GraphQL subscriptions) is not verified, so only its public handlers run.
+   * GraphQL over HTTP is verified as its HTTP request, a microservice message as the signed request its
+   * envelope holds (see activateMessage); every other context (WebSocket messages, GraphQL
+   * subscriptions) is not verified, so only its public handlers run.
    */
   private activateOutsideHttp(context: ExecutionContext): true | Promise<true> {
     const route = this.routeOf(context);
+    if (context.getType() === 'rpc') return route.public ? unwrapPublicMessage(context) : this.activateMessage(context, route);
     if (route.public) return true;
     const target = contextRequestOf(context);
     if (target.kind === 'unverified') {
@@ -112,6 +120,88 @@ export class ServiceAuthGuard implements CanActivate {
     return this.activateResolver(context, target.req, route).catch((err: unknown) => {
       throw asGraphQLRefusal(err);
     });
+  }
+
+  /**
+   * A microservice message (@MessagePattern, @EventPattern): verified as the HTTP request it is signed
+   * as, with the same checks, reasons, nonce store, metrics and refusal log. Once verified, the
+   * handler's data argument is the signed payload, and the message's caller is kept for @Caller() and
+   * the signed answer. A second guard on the same message (global and controller-bound) applies its
+   * own trust list to the caller already verified.
+   */
+  private async activateMessage(context: ExecutionContext, route: RouteDecision): Promise<true> {
+    const incoming = incomingMessageOf(context);
+    const started = this.observer ? performance.now() : 0;
+    const already = verifiedMessageOf(incoming.rpcContext);
+    let verified: VerifiedMessage | undefined;
+    try {
+      if (already) {
+        if (route.isTrusted && !route.isTrusted(already.caller.id)) {
+          throw new ServiceAuthError('caller_not_trusted', 'This caller is not allowed to use this handler', `caller=${already.caller.id}`);
+        }
+        return true;
+      }
+      if (incoming.route === undefined) {
+        throw new ServiceAuthError(
+          'context_unsupported',
+          'This transport does not say which pattern routed the message: its signature cannot be checked',
+        );
+      }
+      verified = await verifyMessage(
+        this.verifier,
+        { kind: incoming.kind, route: incoming.route, data: incoming.data },
+        {
+          isTrusted: route.isTrusted,
+          encryption: route.encryption,
+          callerEncryptionKey: (callerId, keyId) => encryptionKeyOf(this.keys.ring.findCallerKey(callerId, keyId)),
+          maxPayloadBytes: this.maxBodyBytes,
+        },
+      );
+    } catch (err) {
+      return this.refuseMessage(incoming, started, err, already?.caller.id);
+    }
+    setVerifiedMessage(incoming.rpcContext, verified);
+    // The handler gets the data that was signed, not its envelope: Nest hands it this argument.
+    context.getArgs()[0] = verified.data;
+    if (this.observer) this.reportMessage(this.observer, incoming, started, verified.caller.id);
+    return true;
+  }
+
+  /** Reports, logs (one line, bounded for strangers) and throws a message's refusal as an RpcException. */
+  private async refuseMessage(incoming: IncomingMessageView, started: number, err: unknown, verifiedCaller?: string): Promise<never> {
+    const claimed = verifiedCaller ?? this.claimedMessageCaller(incoming.data);
+    if (this.observer) this.reportMessage(this.observer, incoming, started, claimed, err);
+    if (!(err instanceof ServiceAuthError)) throw err;
+    this.refusalLog.writeMessage(err, incoming.kind, incoming.declaredPattern, () => claimed);
+    throw await messageRefusal(err.reason, err.message);
+  }
+
+  private reportMessage(
+    observer: VerificationObserver,
+    incoming: IncomingMessageView,
+    started: number,
+    caller: string | undefined,
+    error?: unknown,
+  ): void {
+    try {
+      const event: VerificationEvent = {
+        route: incoming.declaredPattern,
+        method: incoming.kind,
+        caller,
+        durationSeconds: (performance.now() - started) / 1000,
+      };
+      if (error === undefined) observer.onVerified(event);
+      else if (error instanceof ServiceAuthError) observer.onRefused({ ...event, reason: error.reason, status: error.status });
+      else observer.onFailed?.(event);
+    } catch {
+      // Metrics are best effort; the decision already stands.
+    }
+  }
+
+  /** The service whose API key a message's envelope carries, for the log line; never the key itself. */
+  private claimedMessageCaller(data: unknown): string | undefined {
+    const apiKey = hasEnvelopeShape(data) ? envelopeFields(data.serviceAuth).get('x-api-key') : undefined;
+    return apiKey === undefined ? undefined : this.keys.ring.findByApiKey(apiKey)?.callerId;
   }
 
   /** A resolver: its request verified once, then this resolver's own trust list applied to the caller. */
@@ -244,7 +334,12 @@ export class ServiceAuthGuard implements CanActivate {
     if (!route) {
       const access = this.routeAccess(context);
       const trusted = !access.public && access.callers ? new Set(access.callers) : undefined;
-      route = { public: access.public, isTrusted: trusted && ((id: string) => trusted.has(id)) };
+      route = {
+        public: access.public,
+        isTrusted: trusted && ((id: string) => trusted.has(id)),
+        encryption:
+          this.reflector.getAllAndOverride<EncryptionPolicy>(ENCRYPTION_POLICY_METADATA, [handler, controller]) ?? this.defaultEncryption,
+      };
       routes.set(handler, route);
     }
     return route;
@@ -275,6 +370,8 @@ export class ServiceAuthGuard implements CanActivate {
 interface RouteDecision {
   public: boolean;
   isTrusted?: TrustPolicy;
+  /** The handler's encryption policy (@EncryptedBody(), else its controller's, else the module's): read for messages. */
+  encryption?: EncryptionPolicy;
 }
 
 /** A route that any configured caller may use (a resolver's own list is applied after verification). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Module, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { randomBytes } from 'node:crypto';
 import { Caller } from '../decorators/caller.decorator.js';
@@ -89,7 +90,56 @@ class ResolverWithTypo {
   }
 }
 
+/** Field resolvers, with no GraphQLModule running guards on them (Nest's default). */
+@Resolver('Account')
+@TrustedCaller('billing-service')
+class AccountResolverTrustedClass {
+  @Query('account')
+  account() {
+    return { id: 'A-1' };
+  }
+
+  @ResolveField('notes')
+  notes(@Parent() account: { id: string }) {
+    return account.id;
+  }
+}
+
+@Resolver('Account')
+class AccountResolverPublicField {
+  @ResolveField('notes')
+  @PublicRoute()
+  notes() {
+    return '';
+  }
+}
+
+@Resolver('Account')
+class AccountResolverPlain {
+  @Query('account')
+  @TrustedCaller('billing-service')
+  account() {
+    return { id: 'A-1' };
+  }
+
+  @ResolveField('notes')
+  notes() {
+    return '';
+  }
+}
+
 describe('TrustedCallerValidator', () => {
+  it('refuses to start with a declaration on a field resolver when guards do not run there, naming it and fieldResolverEnhancers', async () => {
+    const classLevel = await startupError([], [AccountResolverTrustedClass]);
+    expect(classLevel).toMatch(/^@TrustedCaller on AccountResolverTrustedClass\.notes, a GraphQL field resolver/);
+    expect(classLevel).toContain("fieldResolverEnhancers: ['guards']");
+    expect(await startupError([], [AccountResolverPublicField])).toMatch(/^@PublicRoute\(\) on AccountResolverPublicField\.notes/);
+  });
+
+  it('lets a field resolver without declarations start, next to a query with its own', async () => {
+    expect(await startupError([], [AccountResolverPlain])).toBeUndefined();
+  });
+
   it('refuses to start with @TrustedCaller on a WebSocket gateway (a provider) whose handlers are messages, naming the handler', async () => {
     expect(await startupError([], [TrustedGateway])).toMatch(/@TrustedCaller on TrustedGateway\.balance, a WebSocket message handler/);
   });
