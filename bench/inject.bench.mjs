@@ -257,8 +257,8 @@ export async function runInjectBench({
  * One bench app of `createBenchApp` (bench/dist/bench-app.js of some build), initialised, and how to send
  * it a request in-process: Fastify's inject(), or light-my-request on the Express handler.
  */
-export async function injectableApp(createBenchApp, { mode, adapter, credential }) {
-  const app = await createBenchApp({ mode, adapter, credential, logger: ['error'] });
+export async function injectableApp(createBenchApp, { mode, adapter, credential, ...more }) {
+  const app = await createBenchApp({ mode, adapter, credential, logger: ['error'], ...more });
   await app.init();
   const instance = app.getHttpAdapter().getInstance();
   if (adapter === 'fastify') {

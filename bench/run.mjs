@@ -1,7 +1,7 @@
 // `npm run bench` (= npm run build && node bench/run.mjs): runs the three benchmarks in one go and
 // prints one summary of ratios against their targets.
 //
-//   node bench/run.mjs [--quick] [--only verify,jwe,http,inject,memory,rss,messages] [--diagnostics] [--out results.json] [--strict]
+//   node bench/run.mjs [--quick] [--only verify,jwe,http,inject,ed25519,memory,rss,messages] [--diagnostics] [--out results.json] [--strict]
 //   HTTP options as in http.bench.mjs (--rounds, --duration, --connections, --adapters, --cpu-prof,
 //   --baseline /other/checkout for its guarded server next to this one's, …),
 //   --verify-rounds and --jwe-rounds for the micro-benchmarks. Each option can also be set in the
@@ -14,6 +14,9 @@
 //                                   Express and Fastify, servers in child processes, autocannon
 //   inject  bench/inject.bench.mjs  in-process server cost per request of each mode (CPU time), with the
 //                                   crypto floor and RequestVerifier.verify timed in the same rounds
+//   ed25519 bench/ed25519.bench.mjs  RequestVerifier.verify of an ed25519 request vs a bare crypto.verify
+//                                   of its base; in-process, ed25519 vs hmac-sha256 callers and signed vs
+//                                   unsigned answers, Express and Fastify
 //   memory  bench/nonce-memory.bench.mjs  bytes per nonce in MemoryNonceStore (1 000 000 nonces)
 //   rss     bench/demo-rss.bench.mjs  the demo services' RSS at rest, under 60 s of signed load and after
 //   messages bench/messages.bench.mjs  signed vs plain send() round trips over Nest's TCP transport
@@ -31,7 +34,7 @@ import { formatVerifyBench, runVerifyBench } from './verify.bench.mjs';
 import { disagreement, flagOption, numberOption, option } from './common.mjs';
 
 const quick = flagOption('quick');
-const only = String(option('only', 'verify,jwe,http,inject,memory,rss,messages')).split(',');
+const only = String(option('only', 'verify,jwe,http,inject,ed25519,memory,rss,messages')).split(',');
 const diagnostics = flagOption('diagnostics');
 const section = (title) => console.log(`\n${'='.repeat(100)}\n${title}\n${'='.repeat(100)}`);
 
@@ -234,6 +237,55 @@ if (only.includes('inject')) {
         `guarded ${a.guardedOverPassportUs >= 0 ? '+' : ''}${a.guardedOverPassportUs.toFixed(1)} µs per request; the HTTP target, without sockets`,
         a.vsPassport,
         1,
+      );
+    }
+  }
+}
+
+if (only.includes('ed25519')) {
+  section('ed25519: verify vs a bare crypto.verify; in-process, ed25519 vs hmac-sha256 callers, signed vs unsigned answers');
+  const { runEd25519Bench, formatEd25519Bench, TARGETS } = await import('./ed25519.bench.mjs');
+  const res = await runEd25519Bench({
+    rounds: numberOption('ed25519-rounds', quick ? 3 : 15),
+    ops: quick ? 500 : 2000,
+    verifyOps: quick ? 1000 : 2000,
+  });
+  console.log(formatEd25519Bench(res));
+  results.ed25519 = res;
+  if (res.inject.failures) failed = true;
+  const v = res.verify;
+  row(
+    'ed25519',
+    'verify cost vs bare crypto.verify',
+    `${v.verifyVsFloor.median.toFixed(2)}x`,
+    `<= ${TARGETS.verifyVsFloorMax}x`,
+    v.verifyVsFloor.median <= TARGETS.verifyVsFloorMax,
+    `${v.usPerOp.verify.toFixed(1)} vs ${v.usPerOp.floor.toFixed(1)} µs (CPU time)`,
+    v.verifyVsFloor,
+    TARGETS.verifyVsFloorMax,
+  );
+  for (const [adapter, a] of Object.entries(res.inject.result)) {
+    const us = a.usPerReq;
+    row(
+      'ed25519',
+      `${adapter} guarded ed25519/hmac, in-process`,
+      `${a.ed25519VsHmac.median.toFixed(2)}x`,
+      '(shown)',
+      true,
+      `requests per CPU-second; ${us['ed25519 guarded'].toFixed(0)} vs ${us['hmac-sha256 guarded'].toFixed(0)} µs per request`,
+      a.ed25519VsHmac,
+    );
+    for (const [algorithm, s] of Object.entries(a.signedVsUnsigned)) {
+      const judged = algorithm === 'hmac-sha256';
+      row(
+        'ed25519',
+        `${adapter} ${algorithm} signed/unsigned answers`,
+        `${s.median.toFixed(2)}x`,
+        judged ? `>= ${TARGETS.signedVsUnsignedMin}x` : '(shown)',
+        !judged || s.median >= TARGETS.signedVsUnsignedMin,
+        `in-process; ${us[`${algorithm} guarded`].toFixed(0)} vs ${us[`${algorithm} unsigned`].toFixed(0)} µs per request`,
+        s,
+        judged ? TARGETS.signedVsUnsignedMin : undefined,
       );
     }
   }

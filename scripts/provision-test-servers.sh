@@ -9,9 +9,9 @@
 #     (Debian's layout), else on PATH.
 #   - nats-server and rabbitmq-server ($NATS_SERVER_BIN / $RABBITMQ_SERVER_BIN, else Debian's /usr/sbin):
 #     test/support/nats-server.ts and rabbitmq-server.ts start them as plain processes on free ports;
-#   - curl, openssl and a Python that can import `cryptography` ($CALLERS_PYTHON, default Debian's
-#     /usr/bin/python3, which sees python3-cryptography): test/other-language-callers.e2e-spec.ts runs the
-#     example callers of examples/callers with them.
+#   - curl, openssl 3.0 or later (its `pkeyutl -rawin` signs Ed25519) and a Python that can import
+#     `cryptography` ($CALLERS_PYTHON, default Debian's /usr/bin/python3, which sees python3-cryptography):
+#     test/other-language-callers.e2e-spec.ts runs the example callers of examples/callers with them.
 # These are the same lookups as the helpers'. When something is missing and cannot be installed, ONE line
 # says what to install and the script fails, so `npm test` stops before any test instead of failing dozens.
 set -euo pipefail
@@ -55,7 +55,8 @@ missing_packages() {
   [ -x "${NATS_SERVER_BIN:-$(command -v nats-server || echo /usr/sbin/nats-server)}" ] || missing+=(nats-server)
   [ -x "${RABBITMQ_SERVER_BIN:-/usr/sbin/rabbitmq-server}" ] || missing+=(rabbitmq-server)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
-  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  # OpenSSL 3.0 or later: the Ed25519 curl caller signs with `openssl pkeyutl -rawin`.
+  { command -v openssl >/dev/null 2>&1 && openssl pkeyutl -help 2>&1 | grep -- '-rawin' >/dev/null; } || missing+=(openssl)
   "$CALLERS_PYTHON" -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3-cryptography)
   echo "${missing[*]}"
 }

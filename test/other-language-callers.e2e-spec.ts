@@ -1,10 +1,12 @@
 /**
  * The callers of examples/callers, written from PROTOCOL.md alone in bash (curl + openssl) and in
- * Python, run as child processes against a real inventory-service, on both adapters; and
- * PROTOCOL.md links those files.
+ * Python, run as child processes against a real inventory-service, on both adapters: with an
+ * hmac-sha256 credential, and with an ed25519 one (the Python caller also verifies the signed answer,
+ * here through a proxy that rewrites, replays or unsigns it); and PROTOCOL.md links those files.
  *
- * Tools: bash, curl, openssl and a Python 3 that can import `cryptography` (for the encrypted
- * example only; the signed example needs the standard library alone). The Python is CALLERS_PYTHON,
+ * Tools: bash, curl, openssl 3.0 or later (`pkeyutl -rawin`, for Ed25519) and a Python 3 that can
+ * import `cryptography` (for the encrypted and Ed25519 examples; the signed example needs the
+ * standard library alone). The Python is CALLERS_PYTHON,
  * default /usr/bin/python3: the system interpreter, which sees Debian's python3-cryptography (a
  * pyenv or virtualenv python3 earlier on PATH does not). .ci/run installs all of them. A missing
  * tool fails every test here with one line naming it; nothing is skipped.
@@ -15,9 +17,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deriveKeys, encryptCompact } from 'nest-service-auth/core';
-import type { TestCredential } from './support/credentials.js';
-import { startServices, type Adapter, type RunningServices } from './support/demo-services.js';
+import type { INestApplication } from '@nestjs/common';
+import { deriveKeys, encryptCompact, generateEd25519KeyText } from 'nest-service-auth/core';
+import { createInventoryApp } from '../apps/inventory-service/src/inventory-app.js';
+import { startAnswerRewritingProxy, type AnswerRewritingProxy } from './support/answer-rewriting-proxy.js';
+import { pairKeys, type PairKeys, type TestCredential } from './support/credentials.js';
+import { listenUrl, portOf, startServices, type Adapter, type RunningServices } from './support/demo-services.js';
 import { rawRequest, reasonOf, signedHeaders, signingCredential } from './support/raw-http.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,6 +30,8 @@ const EXAMPLES = join(ROOT, 'examples', 'callers');
 const CURL_CALLER = join(EXAMPLES, 'curl', 'signed-request.sh');
 const PYTHON_CALLER = join(EXAMPLES, 'python', 'signed_request.py');
 const PYTHON_ENCRYPTED_CALLER = join(EXAMPLES, 'python', 'encrypted_request.py');
+const CURL_ED25519_CALLER = join(EXAMPLES, 'curl', 'ed25519-request.sh');
+const PYTHON_ED25519_CALLER = join(EXAMPLES, 'python', 'ed25519_request.py');
 const PYTHON = process.env.CALLERS_PYTHON || '/usr/bin/python3';
 
 const ORDER = '{"productId":"P123","quantity":1}';
@@ -53,6 +60,7 @@ async function findMissingTools(): Promise<string[]> {
     ['bash', ['--version'], 'bash'],
     ['curl', ['--version'], 'curl (apt-get install curl)'],
     ['openssl', ['version'], 'openssl (apt-get install openssl)'],
+    ['bash', ['-c', 'openssl pkeyutl -help 2>&1 | grep -- -rawin >/dev/null'], 'openssl 3.0 or later (pkeyutl -rawin, for Ed25519)'],
     [
       PYTHON,
       ['-c', 'import cryptography'],
@@ -93,6 +101,17 @@ function callerEnv(credential: TestCredential, audience: string, extra: Record<s
   };
 }
 
+/** The environment of an Ed25519 example: the caller's private key, and the callee's answer public key. */
+function ed25519CallerEnv(pair: PairKeys, audience: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { SERVICE_AUTH_SECRET: _secret, ...env } = callerEnv(pair.credential, audience, extra);
+  return {
+    ...env,
+    SERVICE_AUTH_PRIVATE_KEY: pair.credential.secret,
+    SERVICE_AUTH_ANSWER_PUBLIC_KEYS: `${pair.answerKey!.id}:ed25519:${pair.answerKey!.publicKey}`,
+    ...extra,
+  };
+}
+
 interface CallerAnswer {
   status: number;
   headers: string;
@@ -102,11 +121,11 @@ interface CallerAnswer {
 }
 
 /** `curl --include` output: status line, headers, blank line, body. */
-async function curlCaller(args: string[], env: NodeJS.ProcessEnv): Promise<CallerAnswer> {
-  const r = await run('bash', [CURL_CALLER, ...args], env);
+async function curlCaller(args: string[], env: NodeJS.ProcessEnv, script = CURL_CALLER): Promise<CallerAnswer> {
+  const r = await run('bash', [script, ...args], env);
   const end = r.stdout.indexOf('\r\n\r\n');
   const status = /^HTTP\/[\d.]+ (\d{3})/.exec(r.stdout);
-  if (r.code !== 0 || end < 0 || !status) throw new Error(`signed-request.sh failed (exit ${r.code}):\n${r.stderr}${r.stdout}`);
+  if (r.code !== 0 || end < 0 || !status) throw new Error(`${relative(ROOT, script)} failed (exit ${r.code}):\n${r.stderr}${r.stdout}`);
   return { status: Number(status[1]), headers: r.stdout.slice(0, end), body: r.stdout.slice(end + 4), code: r.code, stderr: r.stderr };
 }
 
@@ -136,7 +155,9 @@ describe('PROTOCOL.md links the example callers and the test vector', () => {
       .map((entry) => relative(ROOT, join(entry.parentPath ?? entry.path, entry.name)))
       .sort();
     expect(files).toEqual([
+      'examples/callers/curl/ed25519-request.sh',
       'examples/callers/curl/signed-request.sh',
+      'examples/callers/python/ed25519_request.py',
       'examples/callers/python/encrypted_request.py',
       'examples/callers/python/signed_request.py',
     ]);
@@ -244,6 +265,126 @@ describe.each<Adapter>(['express', 'fastify'])('callers in other languages (%s)'
     const res = await rawRequest(confidential.inventoryUrl, { method: 'GET', path: '/api/inventory/P456', headers });
     // A signed answer's Content-Type is signed as sent: with its charset, on both adapters.
     expect([res.status, res.headers['content-type']]).toEqual([200, 'application/jose; charset=utf-8']);
+  });
+});
+
+describe.each<Adapter>(['express', 'fastify'])('Ed25519 callers in other languages (%s)', (adapter) => {
+  // inventory-service holds only the caller's public key, and signs its answers with its own Ed25519 key.
+  let inventory: INestApplication;
+  let proxy: AnswerRewritingProxy;
+  let pair: PairKeys;
+  let url: string;
+  /** The same route through a proxy that can change the answer on its way back. */
+  let proxiedUrl: string;
+
+  beforeAll(async () => {
+    await requireTools();
+    pair = pairKeys('ed25519', 'http://127.0.0.1:1');
+    inventory = await createInventoryApp({
+      adapter,
+      logger: false,
+      env: { ...pair.inventory, ENCRYPTION_POLICY: 'optional', INVENTORY_STOCK_STORE: 'memory' },
+    });
+    url = `${await listenUrl(inventory)}/api/inventory`;
+    proxy = await startAnswerRewritingProxy(portOf(inventory));
+    proxiedUrl = `${proxy.url}/api/inventory`;
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await inventory?.close();
+  });
+
+  /** A private key the callee does not know, under the pair's key id and API key. */
+  const otherPrivateKey = () => ({ SERVICE_AUTH_PRIVATE_KEY: generateEd25519KeyText().privateKey });
+
+  describe('curl + openssl', () => {
+    it("GET: 200 with the stock, and an answer signed with the callee's Ed25519 answer key", async () => {
+      const res = await curlCaller(['GET', `${url}/P456?unused=a%20b`], ed25519CallerEnv(pair, 'inventory-service'), CURL_ED25519_CALLER);
+      expect([res.status, json(res.body)]).toEqual([200, { productId: 'P456', stock: 50 }]);
+      expect(res.headers).toMatch(/^signature-input: sig1=\("@status" .*;keyid="inventory-answers-1";alg="ed25519"\r?$/im);
+    });
+
+    it('POST with a body and an Idempotency-Key: 200, the inventory applied the order', async () => {
+      const env = ed25519CallerEnv(pair, 'inventory-service', { IDEMPOTENCY_KEY: 'curl-ed25519-order-1' });
+      const res = await curlCaller(['POST', url, ORDER], env, CURL_ED25519_CALLER);
+      expect(res.status).toBe(200);
+      expect(json(res.body)).toMatchObject({ productId: 'P123', message: expect.stringMatching(UPDATED) });
+    });
+
+    it("signed with a private key that is not the configured public key's: 401 signature_invalid", async () => {
+      const env = ed25519CallerEnv(pair, 'inventory-service', otherPrivateKey());
+      const res = await curlCaller(['POST', url, ORDER], env, CURL_ED25519_CALLER);
+      expect([res.status, reasonIn(res.body)]).toEqual([401, 'signature_invalid']);
+    });
+
+    it('signed for another service: 401 audience_mismatch', async () => {
+      const res = await curlCaller(['POST', url, ORDER], ed25519CallerEnv(pair, 'billing-service'), CURL_ED25519_CALLER);
+      expect([res.status, reasonIn(res.body)]).toEqual([401, 'audience_mismatch']);
+    });
+  });
+
+  describe('Python (cryptography), the signed answer verified', () => {
+    it("GET: exits 0 with the stock, the answer's signature verified", async () => {
+      const res = await pythonCaller(
+        PYTHON_ED25519_CALLER,
+        ['GET', `${url}/P456?unused=a%20b`],
+        ed25519CallerEnv(pair, 'inventory-service'),
+      );
+      expect([res.code, res.status, json(res.body)]).toEqual([0, 200, { productId: 'P456', stock: 50 }]);
+    });
+
+    it('POST with a body and an Idempotency-Key: exits 0, the inventory applied the order', async () => {
+      const env = ed25519CallerEnv(pair, 'inventory-service', { IDEMPOTENCY_KEY: 'python-ed25519-order-1' });
+      const res = await pythonCaller(PYTHON_ED25519_CALLER, ['POST', url, ORDER], env);
+      expect([res.code, res.status]).toEqual([0, 200]);
+      expect(json(res.body)).toMatchObject({ productId: 'P123', message: expect.stringMatching(UPDATED) });
+    });
+
+    it("signed with a private key that is not the configured public key's: 401 signature_invalid, exits 1", async () => {
+      const env = ed25519CallerEnv(pair, 'inventory-service', otherPrivateKey());
+      const res = await pythonCaller(PYTHON_ED25519_CALLER, ['POST', url, ORDER], env);
+      expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 401, 'signature_invalid']);
+    });
+
+    it('signed for another service: 401 audience_mismatch, exits 1', async () => {
+      const res = await pythonCaller(PYTHON_ED25519_CALLER, ['POST', url, ORDER], ed25519CallerEnv(pair, 'billing-service'));
+      expect([res.code, res.status, reasonIn(res.body)]).toEqual([1, 401, 'audience_mismatch']);
+    });
+
+    it('control: through the proxy, unchanged, the answer verifies', async () => {
+      proxy.fault = 'pass';
+      const res = await pythonCaller(PYTHON_ED25519_CALLER, ['GET', `${proxiedUrl}/P456`], ed25519CallerEnv(pair, 'inventory-service'));
+      expect([res.code, res.status, json(res.body)]).toEqual([0, 200, { productId: 'P456', stock: 50 }]);
+    });
+
+    it('an answer whose bytes were rewritten in transit: exits 1, prints nothing of it', async () => {
+      proxy.fault = 'rewrite';
+      proxy.rewrite = { from: '"stock":50', to: '"stock":99' };
+      const res = await pythonCaller(PYTHON_ED25519_CALLER, ['GET', `${proxiedUrl}/P456`], ed25519CallerEnv(pair, 'inventory-service'));
+      expect([res.code, res.status, res.body]).toEqual([1, 200, "answer refused: the answer's Content-Digest does not match its bytes"]);
+    });
+
+    it('the answer to an earlier request replayed in place of this one: exits 1', async () => {
+      proxy.fault = 'replay-first';
+      const res = await pythonCaller(PYTHON_ED25519_CALLER, ['GET', `${proxiedUrl}/P456`], ed25519CallerEnv(pair, 'inventory-service'));
+      expect(res.code).toBe(1);
+      expect(res.body).toMatch(/^answer refused: the answer's signature does not verify/);
+    });
+
+    it('an answer stripped of its signature: exits 1', async () => {
+      proxy.fault = 'strip-signature';
+      const res = await pythonCaller(PYTHON_ED25519_CALLER, ['GET', `${proxiedUrl}/P456`], ed25519CallerEnv(pair, 'inventory-service'));
+      expect([res.code, res.body]).toEqual([1, 'answer refused: the answer is not signed']);
+    });
+
+    it("an answer verified with another public key under the answer key's id: exits 1", async () => {
+      const env = ed25519CallerEnv(pair, 'inventory-service', {
+        SERVICE_AUTH_ANSWER_PUBLIC_KEYS: `${pair.answerKey!.id}:ed25519:${generateEd25519KeyText().publicKey}`,
+      });
+      const res = await pythonCaller(PYTHON_ED25519_CALLER, ['GET', `${url}/P456`], env);
+      expect(res.code).toBe(1);
+      expect(res.body).toMatch(/^answer refused: the answer's signature does not verify/);
+    });
   });
 });
 

@@ -12,7 +12,10 @@
 //   - the DTO also accepts an optional `notes` string, so that a ~1 KiB order validates.
 // Modes:
 //   plain      no ServiceAuthModule at all (signed requests arrive; their headers are simply ignored)
-//   guarded    ServiceAuthModule.forRoot with one caller, 'order-service'; encryption 'optional'
+//   guarded    ServiceAuthModule.forRoot with one caller, 'order-service'; encryption 'optional'. Its
+//              credential is hmac-sha256, or ed25519 when the bench passes one (with the service's
+//              answer key): bench/ed25519.bench.mjs
+//   unsigned   guarded, with signAnswers: false (answers carry no response signature)
 //   encrypted  the same, and the route is @EncryptedBody() (a JWE request, an encrypted answer)
 //   redis      guarded, with the nonces in Redis (RedisNonceStore at BENCH_REDIS_URL) instead of memory
 //   apikey     no ServiceAuthModule; what a user might write instead: a global guard that compares the
@@ -56,13 +59,22 @@ import { MemoryNonceStore, type NonceStore } from 'nest-service-auth/core';
 import { RedisNonceStore } from 'nest-service-auth/redis';
 import { createServiceApp, type HttpAdapterName } from 'service-app';
 
-export type BenchMode = 'plain' | 'guarded' | 'encrypted' | 'redis' | 'apikey' | 'passport' | 'hooks';
+export type BenchMode = 'plain' | 'guarded' | 'unsigned' | 'encrypted' | 'redis' | 'apikey' | 'passport' | 'hooks';
 export type BenchAdapter = HttpAdapterName;
 
 export interface BenchCredential {
   id: string;
   apiKey: string;
+  /** hmac-sha256: the shared secret; ed25519: the caller's public key (SPKI DER, base64url). */
   secret: string;
+  /** Default hmac-sha256. */
+  algorithm?: 'hmac-sha256' | 'ed25519';
+}
+
+/** The service's own Ed25519 answer key (PKCS#8 DER, base64url): needed for an ed25519 caller. */
+export interface BenchAnswerKey {
+  id: string;
+  key: string;
 }
 
 export interface BenchAppOptions {
@@ -72,6 +84,8 @@ export interface BenchAppOptions {
   credential: BenchCredential;
   /** The Redis server of the redis mode. */
   redisUrl?: string;
+  /** With an ed25519 credential: the key its answers are signed with. */
+  answerKey?: BenchAnswerKey;
   logger?: LogLevel[] | false;
 }
 
@@ -218,7 +232,7 @@ class PassportApiKeyGuard extends AuthGuard('api-key') {}
 
 @Module({})
 export class BenchAppModule {
-  static forMode(mode: BenchMode, credential: BenchCredential, redisUrl?: string): DynamicModule {
+  static forMode(mode: BenchMode, credential: BenchCredential, redisUrl?: string, answerKey?: BenchAnswerKey): DynamicModule {
     if (mode === 'plain') return { module: BenchAppModule, controllers: [BaselineInventoryController] };
     if (mode === 'apikey') {
       return {
@@ -258,9 +272,10 @@ export class BenchAppModule {
       imports: [
         ServiceAuthModule.forRoot({
           serviceId: 'inventory-service',
-          keys: { callers: [{ id: 'order-service', keys: [credential] }] },
+          keys: { callers: [{ id: 'order-service', keys: [credential] }], ...(answerKey ? { answerKeys: [answerKey] } : {}) },
           maxBodyBytes: MAX_BODY_BYTES,
           encryption: 'optional',
+          signAnswers: mode !== 'unsigned',
           // The default store holds 1 000 000 live nonces per caller for the default 300 s window, i.e.
           // it refuses that caller (429) once it has sent more than ~3 300 req/s sustained for 5 minutes.
           // A bench server takes up to ~40 s x several thousand req/s from its one caller, so it gets room
@@ -280,11 +295,11 @@ function nonceStore(mode: BenchMode, redisUrl: string | undefined): NonceStore {
 }
 
 /** The modes that import ServiceAuthModule, and so call ServiceAuthModule.setup. */
-const SERVICE_AUTH_MODES: ReadonlySet<BenchMode> = new Set<BenchMode>(['guarded', 'encrypted', 'redis']);
+const SERVICE_AUTH_MODES: ReadonlySet<BenchMode> = new Set<BenchMode>(['guarded', 'unsigned', 'encrypted', 'redis']);
 
 /** inventory-app.ts's createInventoryApp, with the bench module. */
 export async function createBenchApp(options: BenchAppOptions): Promise<INestApplication> {
-  const app = await createServiceApp(BenchAppModule.forMode(options.mode, options.credential, options.redisUrl), {
+  const app = await createServiceApp(BenchAppModule.forMode(options.mode, options.credential, options.redisUrl, options.answerKey), {
     adapter: options.adapter,
     logger: options.logger ?? ['error', 'warn'],
     maxBodyBytes: MAX_BODY_BYTES,

@@ -48,11 +48,11 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def sign(method: str, url: str, headers: dict, body: bytes, key_id: str, api_key: str, secret: str, audience: str) -> str:
-    """Adds X-API-Key, Content-Digest, Signature-Input and Signature to `headers` (lowercase names).
+def signature_base(method: str, url: str, headers: dict, body: bytes, key_id: str, api_key: str, audience: str, alg: str):
+    """Adds X-API-Key and Content-Digest to `headers` (lowercase names); returns the signature
+    parameters, the signature base (bytes) and the nonce.
 
-    `headers` already holds content-type (with a body) and idempotency-key (if sent). Returns the
-    nonce, which an encrypted answer must repeat (PROTOCOL.md §5.1).
+    `headers` already holds content-type (with a body) and idempotency-key (if sent).
     """
     for value in (key_id, audience):
         if not ID.fullmatch(value):  # ids never need escaping inside a structured-field string
@@ -67,8 +67,8 @@ def sign(method: str, url: str, headers: dict, body: bytes, key_id: str, api_key
 
     created = int(time.time())
     nonce = secrets.token_urlsafe(16)  # 128 random bits, base64url: 22 characters
-    params = '(%s);created=%d;nonce="%s";keyid="%s";alg="hmac-sha256";tag="%s"' % (
-        " ".join('"%s"' % c for c in covered), created, nonce, key_id, audience)
+    params = '(%s);created=%d;nonce="%s";keyid="%s";alg="%s";tag="%s"' % (
+        " ".join('"%s"' % c for c in covered), created, nonce, key_id, alg, audience)
     values = {
         "@method": method.upper(),
         "@path": target.path or "/",  # exactly as sent: urllib sends the URL's path and query unchanged
@@ -76,9 +76,17 @@ def sign(method: str, url: str, headers: dict, body: bytes, key_id: str, api_key
     }
     lines = ['"%s": %s' % (c, values[c] if c in values else headers[c].strip()) for c in covered]
     lines.append('"@signature-params": ' + params)
-    signature_base = "\n".join(lines).encode("utf-8")  # no trailing newline
+    return params, "\n".join(lines).encode("utf-8"), nonce  # no trailing newline
 
-    signature = hmac.new(derive_key(secret, "hmac-sha256"), signature_base, hashlib.sha256).digest()
+
+def sign(method: str, url: str, headers: dict, body: bytes, key_id: str, api_key: str, secret: str, audience: str) -> str:
+    """Adds X-API-Key, Content-Digest, Signature-Input and Signature to `headers` (lowercase names).
+
+    `headers` already holds content-type (with a body) and idempotency-key (if sent). Returns the
+    nonce, which an encrypted answer must repeat (PROTOCOL.md §5.1).
+    """
+    params, base, nonce = signature_base(method, url, headers, body, key_id, api_key, audience, "hmac-sha256")
+    signature = hmac.new(derive_key(secret, "hmac-sha256"), base, hashlib.sha256).digest()
     headers["signature-input"] = "sig1=" + params
     headers["signature"] = "sig1=:%s:" % b64(signature)
     return nonce
