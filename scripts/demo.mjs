@@ -40,10 +40,19 @@ import {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
-const ORDER_PORT = 8081;
-const INVENTORY_PORT = 8082;
+// The README's ports; the test that runs this script gives free ones instead.
+const ORDER_PORT = portFromEnv('DEMO_ORDER_PORT', 8081);
+const INVENTORY_PORT = portFromEnv('DEMO_INVENTORY_PORT', 8082);
 /** inventory-service's TCP microservice: inventory.update as a signed message. */
-const INVENTORY_MESSAGE_PORT = 8083;
+const INVENTORY_MESSAGE_PORT = portFromEnv('DEMO_INVENTORY_MESSAGE_PORT', 8083);
+
+function portFromEnv(name, fallback) {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535)
+    throw new Error(`${name} must be a port number, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
 const ORDER_URL = `http://${HOST}:${ORDER_PORT}`;
 const INVENTORY_URL = `http://${HOST}:${INVENTORY_PORT}`;
 const STARTUP_TIMEOUT_MS = 60_000;
