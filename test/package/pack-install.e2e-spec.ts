@@ -60,8 +60,9 @@ const ENTRY_PEERS: Record<string, string[]> = {
   './throttler': ['@nestjs/common', '@nestjs/core', '@nestjs/throttler', 'ioredis'],
   './testing': [],
   './swagger': ['@nestjs/common', '@nestjs/core'],
+  './microservices': ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', 'rxjs'],
 };
-const OPTIONAL_PEERS = ['axios', 'ioredis', '@nestjs/throttler'];
+const OPTIONAL_PEERS = ['axios', 'ioredis', '@nestjs/throttler', '@nestjs/microservices', '@nestjs/swagger'];
 
 /** The Nest 11 starter's compiler options (module nodenext: CommonJS unless a package.json says "module"). */
 const STARTER_COMPILER_OPTIONS = {
