@@ -47,7 +47,7 @@ export function serializeCanonicalSignatureParams(components: readonly string[],
 }
 
 /** A string RFC 8941 serialises as itself between quotes: printable ASCII, no `"`, no `\`. */
-function isPlainString(value: unknown): value is string {
+export function isPlainString(value: unknown): value is string {
   if (typeof value !== 'string') return false;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
@@ -57,6 +57,6 @@ function isPlainString(value: unknown): value is string {
 }
 
 /** An integer RFC 8941 serialises as its decimal digits (§4.1.4: at most 15 of them). */
-function isCanonicalInteger(value: unknown): value is number {
+export function isCanonicalInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 999_999_999_999_999;
 }
