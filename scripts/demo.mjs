@@ -188,7 +188,7 @@ async function sendMessage(data, { key, nonce } = {}) {
   try {
     const answer = await firstValueFrom(messageClient.send('inventory.update', data));
     const json = nonce
-      ? openSignedMessageAnswer(answer, { nonce, callerId: 'order-service', upstream: 'inventory-service' }, () => key)
+      ? openSignedMessageAnswer(answer, { nonce, callerId: 'order-service', upstream: 'inventory-service', sealed: true }, () => key)
       : answer;
     return { status: 200, text: JSON.stringify(json), json };
   } catch (error) {
@@ -290,10 +290,13 @@ function buildSteps({ orderKey, reportingKey }) {
       ? [
           {
             title: 'Signed message: inventory.update over TCP',
-            why: "order-service's signed envelope (RFC 9421 over the pattern and the payload's digest) sent with Nest's TCP client; the answer is signed and bound to its nonce",
+            why: "order-service's signed envelope (RFC 9421 over the pattern and the digest of its encrypted payload) sent with Nest's TCP client; the answer is sealed, signed and bound to its nonce",
             send: () => {
               const key = messageKey(orderKey);
-              capturedMessage = signMessage({ kind: 'SEND', pattern: 'inventory.update', data: { productId: 'P123', quantity: 1 } }, key);
+              capturedMessage = signMessage(
+                { kind: 'SEND', pattern: 'inventory.update', data: { productId: 'P123', quantity: 1 }, encrypt: true },
+                key,
+              );
               return sendMessage(capturedMessage.envelope, { key, nonce: capturedMessage.nonce });
             },
             expect: { status: 200, json: (json) => json?.newStock === 96 || `expected newStock 96, got ${json?.newStock}` },

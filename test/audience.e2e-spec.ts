@@ -185,7 +185,7 @@ describe('guard installation is an explicit decision', () => {
     );
   });
 
-  it.each(['encrypt', 'coverAuthority'])(
+  it.each(['encrypt', 'coverAuthority', 'verifyAnswers'])(
     'a pure caller whose %s names an upstream that is not configured does not start',
     async (setting) => {
       await expect(signingClientModule({ serviceId: 'svc', keys: { upstreams: upstreams() }, [setting]: ['inventory'] })).rejects.toThrow(

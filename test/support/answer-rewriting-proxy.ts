@@ -1,13 +1,19 @@
 /**
  * An HTTP proxy on 127.0.0.1:<free port> that forwards every request and can change the answer on its
  * way back, as a TLS-terminating proxy or a compromised hop could: rewrite bytes of the body, replay
- * an earlier answer in place of the current one, or strip the answer's signature headers.
+ * an earlier answer in place of the current one, strip the answer's signature headers, or replace the
+ * answer with one made from what it saw of the request (`forge`).
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 
-export type AnswerFault = 'pass' | 'rewrite' | 'replay-first' | 'strip-signature';
+export type AnswerFault = 'pass' | 'rewrite' | 'replay-first' | 'strip-signature' | 'forge';
 
-interface Answer {
+export interface ProxiedRequest {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
@@ -19,13 +25,23 @@ export interface AnswerRewritingProxy {
   fault: AnswerFault;
   /** For 'rewrite': every occurrence of `from` in a body becomes `to` (same length or not: Content-Length follows). */
   rewrite: { from: string; to: string };
+  /** For 'forge': the answer sent in place of the upstream's, made from the request as it passed and the real answer. */
+  forge: (request: ProxiedRequest, answer: Answer) => Answer;
+  /** How many requests reached the proxy so far. */
+  readonly requests: number;
   close(): Promise<void>;
 }
 
 export async function startAnswerRewritingProxy(targetPort: number): Promise<AnswerRewritingProxy> {
   let first: Answer | undefined;
-  const state = { fault: 'pass' as AnswerFault, rewrite: { from: '', to: '' } };
+  const state = {
+    fault: 'pass' as AnswerFault,
+    rewrite: { from: '', to: '' },
+    forge: ((_request, answer) => answer) as (request: ProxiedRequest, answer: Answer) => Answer,
+    requests: 0,
+  };
   const server = createServer((req, res) => {
+    state.requests += 1;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -49,6 +65,8 @@ export async function startAnswerRewritingProxy(targetPort: number): Promise<Ans
               delete headers['signature'];
               delete headers['signature-input'];
               sent = { ...sent, headers };
+            } else if (state.fault === 'forge') {
+              sent = state.forge({ headers: req.headers, body: Buffer.concat(chunks) }, sent);
             }
             const headers: IncomingHttpHeaders = { ...sent.headers, 'content-length': String(sent.body.length) };
             delete headers['transfer-encoding'];
@@ -79,6 +97,15 @@ export async function startAnswerRewritingProxy(targetPort: number): Promise<Ans
     },
     set rewrite(rewrite: { from: string; to: string }) {
       state.rewrite = rewrite;
+    },
+    get forge() {
+      return state.forge;
+    },
+    set forge(forge: (request: ProxiedRequest, answer: Answer) => Answer) {
+      state.forge = forge;
+    },
+    get requests() {
+      return state.requests;
     },
     close: () =>
       new Promise<void>((resolve) => {

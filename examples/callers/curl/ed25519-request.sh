@@ -11,7 +11,9 @@
 # never on a command line.
 # Optional: CONTENT_TYPE (default application/json), IDEMPOTENCY_KEY.
 # Prints the answer as `curl --include` does: status line, headers, blank line, body. The answer's
-# signature (PROTOCOL.md §9) is not checked here; ed25519_request.py (Python) shows how.
+# signature (PROTOCOL.md §9) is not checked here, so nothing proves the answer came from the callee;
+# ed25519_request.py (Python) shows how. Bodies go in plaintext: do not use this for encrypted
+# exchanges (§10), whose sealed answers prove their sender only by that signature.
 set -euo pipefail
 
 method=${1:?usage: ed25519-request.sh METHOD URL [BODY]}

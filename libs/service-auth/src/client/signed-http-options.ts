@@ -30,6 +30,10 @@ export interface SignedHttpClientOptions {
    * (`answer_unsigned`, `answer_signature_invalid`). Error answers that fail `validateStatus` are
    * rejected as errors whether signed or not. `true` (default) for every upstream, `false` for none, or a
    * list of upstream ids.
+   *
+   * An answer sealed to an ed25519 upstream (`encrypt`, a call with a body) is verified whatever this
+   * says: it is sealed to the request's ephemeral key, public in the request, so its sealing keeps it
+   * confidential but does not prove who sealed it; its signature does (PROTOCOL.md §10).
    */
   verifyAnswers?: boolean | string[];
   /**

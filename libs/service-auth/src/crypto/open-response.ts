@@ -31,6 +31,11 @@ export function openResponse(
  * openResponse for an answer sealed with ECDH-ES to the ephemeral X25519 key of the request (an
  * ed25519 pair): only the caller that made the request holds `ephemeralKey`, so only it opens the
  * answer; the same binding to nonce and status is checked.
+ *
+ * Confidentiality only: the request's `epk` and nonce are public, so anyone who saw the request can
+ * seal an answer this opens. Unlike `dir` (only the pair holds the key), the sealing proves nothing
+ * about the sender: verify the answer's response signature (PROTOCOL.md §9, verifyAnswer) too, and
+ * use nothing of the answer before it verifies. SignedHttpService always does.
  */
 export function openEcdhEsResponse(jwe: string | Uint8Array, ephemeralKey: KeyObject, expected: ExpectedAnswer, maxBytes?: number): Buffer {
   const { plaintext, header } = decryptEcdhEs(jwe, () => ephemeralKey, { maxBytes });

@@ -10,9 +10,12 @@ import { SIGNED_HTTP_OPTIONS, SignedHttpConfigurableModule } from './signed-http
 const RESOLVED_CLIENT_OPTIONS = Symbol('SIGNED_HTTP_RESOLVED_OPTIONS');
 const CLIENT_KEYS = Symbol('SIGNED_HTTP_KEYS');
 
-/** The upstream ids an option lists must be configured: otherwise the option silently does nothing for them. */
+/**
+ * The upstream ids an option lists must be configured: otherwise the option silently does nothing for
+ * them (a misspelt id in verifyAnswers would leave the upstream's answers unverified).
+ */
 function checkUpstreamLists(keys: ServiceAuthKeys, options: ResolvedClientOptions): void {
-  for (const setting of ['encrypt', 'coverAuthority'] as const) {
+  for (const setting of ['encrypt', 'coverAuthority', 'verifyAnswers'] as const) {
     const value = options[setting];
     const unknown = typeof value === 'boolean' ? [] : value.filter((id) => !keys.ring.upstream(id));
     if (unknown.length > 0) {

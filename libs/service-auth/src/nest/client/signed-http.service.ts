@@ -22,7 +22,7 @@ import { UpstreamAnswerRefusedError } from '../../client/upstream-answer-refused
 import { LogLine } from '../logging/log-line.js';
 
 /**
- * A drop-in for @nestjs/axios' HttpService whose every request is signed (RFC 9421, hmac-sha256)
+ * A drop-in for @nestjs/axios' HttpService whose every request is signed (RFC 9421, hmac-sha256 or ed25519)
  * with the current key of the upstream it is sent to, and names that upstream as its audience. The
  * upstream is chosen by URL (see KeyRing.upstreamFor); a URL that belongs to no configured upstream
  * is refused with UpstreamNotConfiguredError before anything is sent. Observables are cold: every subscription, and so every
@@ -195,17 +195,25 @@ export class SignedHttpService {
     const headers = callHeaders(config.headers);
     const encrypted = appliesTo(this.client.encrypt, upstream.id);
     const coverAuthority = appliesTo(this.client.coverAuthority, upstream.id);
-    const verifyAnswers = appliesTo(this.client.verifyAnswers, upstream.id);
+    const recipient = upstream.encryptionKeys[0];
+    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted, { coverAuthority, recipient });
+    // An answer sealed with ECDH-ES (an ed25519 pair) is sealed to the request's ephemeral key, whose
+    // public half travels in the request: anyone who saw the request can seal an answer that opens.
+    // Only the answer's signature proves the upstream wrote it, so it is checked whatever
+    // `verifyAnswers` says (PROTOCOL.md §10).
+    const sealedToEphemeralKey = prepared.ephemeralKey !== undefined;
+    const verifyAnswers = sealedToEphemeralKey || appliesTo(this.client.verifyAnswers, upstream.id);
     if (verifyAnswers && config.responseType === 'stream') {
+      const why = sealedToEphemeralKey
+        ? `an answer sealed to ed25519 upstream "${upstream.id}" is always verified`
+        : `verifyAnswers covers upstream "${upstream.id}"`;
       throw new OutgoingRequestRefusedError(
         'request_config_unsafe',
-        `SignedHttpService: responseType 'stream' cannot be used with verified answers (verifyAnswers covers upstream "${upstream.id}"); nothing was sent`,
+        `SignedHttpService: responseType 'stream' cannot be used with verified answers (${why}); nothing was sent`,
         'responseType',
       );
     }
     const answerBytes = verifyAnswers ? new AnswerBytes(config.responseType) : undefined;
-    const recipient = upstream.encryptionKeys[0];
-    const prepared = prepareRequest({ method, url, headers, data: config.data }, key, encrypted, { coverAuthority, recipient });
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
     // to the bytes on the wire (the ciphertext, when encrypted).
     const limitOption = config.maxBodyLength !== undefined ? 'maxBodyLength' : 'maxRequestBytes';
