@@ -1,14 +1,16 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { ClientProxyFactory, EventPattern, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
+import { ClientProxyFactory, EventPattern, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
+import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { PublicRoute, ServiceAuthModule, TrustedCaller } from 'nest-service-auth';
-import { KeyRing, signMessage } from 'nest-service-auth/core';
+import { KeyRing, openSignedMessageAnswer, signMessage } from 'nest-service-auth/core';
 import { newCredential } from './support/credentials.js';
 import { listenUrl } from './support/demo-services.js';
 import { rawRequest, reasonOf, signedHeaders, signingCredential } from './support/raw-http.js';
 import { createServiceApp } from 'service-app';
+import { sleep } from './support/server-process.js';
 
 const billing = newCredential('billing-2026-11');
 const authOptions = { serviceId: 'ledger-service', keys: { callers: [{ id: 'billing-service', keys: [billing] }] } };
@@ -48,11 +50,36 @@ class TrustedEventsController {
   onClosed(_event: unknown) {}
 }
 
+/** What the journal's handlers were given, in order: an unsigned message must never get here. */
+const journal: unknown[] = [];
+
+@Controller('journal')
+class JournalController {
+  @Get()
+  size() {
+    return { size: journal.length };
+  }
+
+  @MessagePattern('journal.append')
+  append(@Payload() entry: unknown) {
+    journal.push(entry);
+    return { appended: entry };
+  }
+
+  @EventPattern('journal.appended')
+  appended(@Payload() entry: unknown) {
+    journal.push(entry);
+  }
+}
+
 /** billing-service's key for ledger-service, as a caller's key ring resolves it. */
 function billingKey() {
-  return KeyRing.from({ upstreams: [{ id: 'ledger-service', url: 'http://ledger.invalid', keys: [billing] }] }, 'billing-service').upstream(
-    'ledger-service',
-  )!.keys[0];
+  const key = KeyRing.from(
+    { upstreams: [{ id: 'ledger-service', url: 'http://ledger.invalid', keys: [billing] }] },
+    'billing-service',
+  ).upstream('ledger-service')!.keys[0];
+  if (key.algorithm !== 'hmac-sha256') throw new Error('expected an hmac-sha256 credential');
+  return key;
 }
 
 function appModule(controller: DynamicModule['controllers']): DynamicModule {
@@ -133,5 +160,74 @@ describe.each(['express', 'fastify'] as const)('a hybrid app with a TCP microser
     const { envelope } = signMessage({ kind: 'SEND', pattern: 'ledger.close', data: {} }, billingKey());
     await expect(firstValueFrom(client!.send('ledger.close', envelope))).resolves.toHaveProperty('serviceAuthAnswer');
     await expect(startupError([TrustedEventsController])).resolves.toBeUndefined();
+  });
+});
+
+/**
+ * `app.connectMicroservice(options)` without `{ inheritAppConfig: true }` gives the microservice none
+ * of the app's global guards and interceptors: the library binds its guard and answer interceptor to
+ * every controller with message handlers, so messages are verified and answers signed either way, and
+ * when the configuration is inherited (both run twice) a message is still verified once and its
+ * answer signed once.
+ */
+describe.each([
+  ['express', false],
+  ['express', true],
+  ['fastify', false],
+  ['fastify', true],
+] as const)('a hybrid app (%s) whose microservice inherits the app configuration: %s', (adapter, inheritAppConfig) => {
+  let app: INestApplication | undefined;
+  let client: ClientProxy | undefined;
+  let url: string;
+  afterEach(async () => {
+    await client?.close();
+    await app?.close();
+    app = client = undefined;
+  });
+
+  async function start(): Promise<void> {
+    app = await createServiceApp(appModule([JournalController]), { adapter, logger: false });
+    const port = await freePort();
+    app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }, { inheritAppConfig });
+    await app.startAllMicroservices();
+    url = await listenUrl(app);
+    client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+  }
+
+  it('refuses an unsigned send() and drops an unsigned event: neither handler runs', async () => {
+    await start();
+    journal.length = 0;
+    const error = await firstValueFrom(client!.send('journal.append', { unsigned: true })).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toEqual({ status: 401, reason: 'api_key_missing', message: expect.any(String) });
+    await firstValueFrom(client!.emit('journal.appended', { unsigned: true }), { defaultValue: undefined });
+    // A signed event sent after it on the same connection: once it has run, the unsigned one was decided.
+    const marker = randomUUID();
+    await firstValueFrom(
+      client!.emit('journal.appended', signMessage({ kind: 'EMIT', pattern: 'journal.appended', data: { marker } }, billingKey()).envelope),
+      {
+        defaultValue: undefined,
+      },
+    );
+    for (let i = 0; i < 250 && journal.length === 0; i++) await sleep(20);
+    expect(journal).toEqual([{ marker }]);
+  });
+
+  it('runs a signed send() once and signs its answer once, and verifies HTTP requests once', async () => {
+    await start();
+    journal.length = 0;
+    const key = billingKey();
+    const { envelope, nonce } = signMessage({ kind: 'SEND', pattern: 'journal.append', data: { entry: 1 } }, key);
+    const answer = await firstValueFrom(client!.send<unknown>('journal.append', envelope));
+    expect(openSignedMessageAnswer(answer, { nonce, callerId: 'billing-service', upstream: 'ledger-service' }, () => key)).toEqual({
+      appended: { entry: 1 },
+    });
+    expect(journal).toEqual([{ entry: 1 }]);
+
+    const headers = signedHeaders(url, signingCredential(billing, { audience: 'ledger-service' }), { method: 'GET', path: '/journal' });
+    const signed = await rawRequest(url, { method: 'GET', path: '/journal', headers });
+    expect([signed.status, signed.json]).toEqual([200, { size: 1 }]);
   });
 });

@@ -98,5 +98,22 @@ describe('a refused event over TCP', () => {
     expect(line).toContain('caller=order-service');
     for (const secret of [orderKey.apiKey, orderKey.secret, envelope.serviceAuth['signature'], '999']) expect(line).not.toContain(secret);
     expect(handled).toEqual([]);
+    // The library's line is the only one: Nest reports none of its refusals as a handler's error.
+    expect(logger.errors).toEqual([]);
+  });
+
+  it("logs a flood of a stranger's unsigned events within the refusal log's bound, and Nest adds no line of its own", async () => {
+    const before = observer.refusals.length;
+    logger.warnings.length = 0;
+    logger.errors.length = 0;
+    const flood = 300;
+    for (let i = 0; i < flood; i++) client.emit('inventory.changed', { i }).subscribe();
+    await eventually(() => observer.refusals.length - before >= flood);
+
+    // Every refusal is counted; the lines are those of the bound (strangerRefusalsPerSecond, then a count).
+    expect(observer.refusals.slice(before).every((r) => r.reason === 'api_key_missing' && r.method === 'EMIT')).toBe(true);
+    expect(logger.warnings.filter((line) => line.includes('service_auth_rejected reason=')).length).toBeLessThan(flood / 10);
+    expect(logger.errors).toEqual([]);
+    expect(handled).toEqual([]);
   });
 });

@@ -1,11 +1,17 @@
 import type { LoggerService } from '@nestjs/common';
 import type { RefusalEvent, VerificationObserver } from 'nest-service-auth';
 
-/** A Nest logger that keeps the warnings (where refusals are logged), as their text, and drops the rest. */
+/**
+ * A Nest logger that keeps the warnings (where refusals are logged) and the errors (where Nest reports
+ * what a handler threw), as their text, and drops the rest.
+ */
 export class RecordingLogger implements LoggerService {
   readonly warnings: string[] = [];
+  readonly errors: string[] = [];
   log(): void {}
-  error(): void {}
+  error(message: unknown, ...rest: unknown[]): void {
+    this.errors.push([message, ...rest].map(String).join(' '));
+  }
   warn(message: unknown): void {
     this.warnings.push(String(message));
   }

@@ -33,6 +33,14 @@ describe('signed answers', () => {
     expect(reasonOf(() => open({ ...answer, payload: '' }))).toBe('answer_invalid');
   });
 
+  it('refuses an answer whose text is not the one signed though its UTF-8 bytes are (a lone surrogate for U+FFFD)', () => {
+    const answer = signAnswer({ name: 'p\uFFFD' }, key, binding);
+    const forged = { ...answer, payload: answer.payload.replace('\uFFFD', '\uD800') };
+    expect(Buffer.from(forged.payload, 'utf8').equals(Buffer.from(answer.payload, 'utf8'))).toBe(true);
+    expect(open(answer)).toEqual({ name: 'p\uFFFD' });
+    expect(reasonOf(() => open(forged))).toBe('answer_invalid');
+  });
+
   it('seals an answer (no value as null), opens it, and says so under the signature', () => {
     const sealed = signAnswer({ stock: 4 }, key, binding, undefined, { seal: true });
     expect(sealed.serviceAuthAnswer['content-type']).toBe('application/jose');

@@ -10,6 +10,7 @@ import { openPayload, sealPayload } from './message-encryption.js';
 import { MessageAnswerRefusedError } from './message-answer-refused.error.js';
 import { ANSWER_FIELD, envelopeFields, envelopeMessage, hasAnswerShape, type SignedAnswerEnvelope } from './message-envelope.js';
 import { signAnswerBase, verifyAnswerBase } from './answer-signature.js';
+import { isWellFormedText } from './well-formed-text.js';
 
 /** The key an answer is signed with: the pair's, the one the request was verified with. */
 export interface AnswerKey {
@@ -81,7 +82,7 @@ export function signAnswer(
 /**
  * The value of a signed answer, or a MessageAnswerRefusedError when it is not bound to the request:
  * `answer_unsigned` (no signature), `answer_invalid` (a signature over something else, for another
- * request, caller or key, or a sealed payload that does not open under the pair's key for this
+ * request, caller or key, a payload that is not well-formed text, or a sealed payload that does not open under the pair's key for this
  * request's nonce), `answer_not_sealed` (`sealed` asked for a sealed answer and it is not). `keyOf`
  * finds the pair's key by id (an answer may come signed with a key being rotated in). A sealed
  * answer is opened whether or not it was asked for.
@@ -107,6 +108,8 @@ export function openSignedAnswer(
   }
   const { params, components } = signature;
   const payload = answer.payload;
+  // A lone surrogate has the UTF-8 bytes (and so the digest) of U+FFFD: not the text that was signed.
+  if (!isWellFormedText(payload)) throw new MessageAnswerRefusedError(upstream, 'answer_invalid');
   const sealed = isJweMediaType(fields.get('content-type'));
   if (binding.sealed && !sealed) throw new MessageAnswerRefusedError(upstream, 'answer_not_sealed');
   const expected = sealed ? SEALED_COMPONENTS : payload === '' ? [] : PLAIN_COMPONENTS;

@@ -5,7 +5,8 @@ import { RequestVerifier } from '../protocol/request-verifier.js';
 import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { EncryptedExchangeInterceptor } from './encryption/encrypted-exchange.interceptor.js';
 import { SignedAnswerInterceptor } from './messaging/signed-answer.interceptor.js';
-import { hasMessageHandlers } from './messaging/has-message-handlers.js';
+import { hasMessageHandlers, messageControllers } from './messaging/has-message-handlers.js';
+import { bindMessageEnhancers } from './messaging/message-handler-enhancers.js';
 import { usesEncryption } from './encryption/uses-encryption.js';
 import { HttpRoutingConfig } from './options/http-routing-config.js';
 import { RoutingComponents } from './verification/routing-components.js';
@@ -22,6 +23,9 @@ import { SERVICE_AUTH_OPTIONS, ServiceAuthConfigurableModule } from './options/s
 import { TrustedCallerValidator } from './verification/trusted-caller.validator.js';
 
 import { LogLine } from './logging/log-line.js';
+
+/** The provider whose factory binds the message enhancers (see bindMessageEnhancers). */
+const MESSAGE_ENHANCERS_BOUND = Symbol('MESSAGE_ENHANCERS_BOUND');
 
 /** What APP_GUARD resolves to when the application installs ServiceAuthGuard itself, or not at all. */
 const NOT_INSTALLED: CanActivate = { canActivate: () => true };
@@ -111,6 +115,22 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
       inject: [DiscoveryService, SignedAnswerInterceptor],
       useFactory: (discovery: DiscoveryService, interceptor: SignedAnswerInterceptor): SignedAnswerInterceptor | null =>
         hasMessageHandlers(discovery) ? interceptor : null,
+    },
+    {
+      // The guard (when global) and the answer interceptor, also bound to every controller with message
+      // handlers: a microservice that does not inherit the app's configuration runs them too. A factory,
+      // so that it runs while the app is created, before any microservice reads its handlers.
+      provide: MESSAGE_ENHANCERS_BOUND,
+      inject: [RESOLVED_OPTIONS, DiscoveryService, ServiceAuthGuard, SignedAnswerInterceptor],
+      useFactory: (
+        options: ResolvedServiceAuthOptions,
+        discovery: DiscoveryService,
+        guard: ServiceAuthGuard,
+        interceptor: SignedAnswerInterceptor,
+      ): true => {
+        bindMessageEnhancers(messageControllers(discovery), options.guard === 'global' ? guard : undefined, interceptor);
+        return true;
+      },
     },
     RefusalLog,
     HttpRoutingConfig,

@@ -6,18 +6,30 @@ import { incomingMessageOf } from './incoming-message.js';
 import { verifiedMessageOf } from './verified-messages.js';
 
 /**
+ * The messages whose answer an interceptor has taken on. The interceptor can run twice on one
+ * handler (installed globally, and bound to the handler's controller so that a microservice that
+ * does not inherit the app's configuration has it too): the outer one signs the final value, the
+ * inner one lets it through, so an answer is never signed twice.
+ */
+const answered = new WeakSet<object>();
+
+/**
  * Signs every answer of a verified `send()` with the key the request was verified with, bound to its
  * nonce (signed-answer.ts): the signing client refuses any answer that is not. It is sealed under that
  * key when the guard said so (an encrypted message, a signed `accept: application/jose`, or the
- * handler's `required` encryption policy). HTTP, events and public handlers pass through untouched.
+ * handler's `required` encryption policy). An event handler answers nothing, even to a packet sent
+ * as a request: its value is for no one, and would go back unsigned. HTTP and public handlers pass
+ * through untouched.
  */
 @Injectable()
 export class SignedAnswerInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'rpc') return next.handle();
     const incoming = incomingMessageOf(context);
-    const verified = incoming.kind === 'SEND' ? verifiedMessageOf(incoming.rpcContext) : undefined;
-    if (!verified) return next.handle();
+    if (incoming.kind === 'EMIT') return next.handle().pipe(map(() => undefined));
+    const verified = verifiedMessageOf(incoming.rpcContext);
+    if (!verified || answered.has(incoming.rpcContext)) return next.handle();
+    answered.add(incoming.rpcContext);
     const binding = { nonce: verified.caller.nonce, callerId: verified.caller.id };
     const seal = { seal: verified.sealAnswer };
     return next.handle().pipe(map((value: unknown) => signAnswer(value, asHmacKey(verified.key), binding, undefined, seal)));

@@ -1,4 +1,6 @@
+import { IntrinsicException } from '@nestjs/common';
 import { REASON_STATUS, type ReasonCode } from '../../errors/reason-codes.js';
+import type { MessageKind } from '../../messages/message-envelope.js';
 import { ServiceAuthException } from './service-auth.exception.js';
 
 /**
@@ -48,7 +50,28 @@ export async function unverifiedContextRefusal(type: string): Promise<Error> {
   return new ServiceAuthException(reason, message);
 }
 
-/** A message's refusal, as the `send()` caller receives it: an RpcException holding `{ status, reason, message }`. */
-export async function messageRefusal(reason: ReasonCode, message: string): Promise<Error> {
+/**
+ * A refused event (EMIT), thrown where its handler would have run. An event has no answer to carry a
+ * refusal: the guard has logged it (one line, bounded for strangers, see RefusalLog) and counted it.
+ * Nest logs every RpcException an event handler throws, one error line per refused event, which
+ * would undo that bound; an IntrinsicException that is not an RpcException is one Nest's exception
+ * handlers never log (@nestjs/microservices 11 and 12). It holds the same `{ status, reason, message }`.
+ */
+export class MessageEventRefusal extends IntrinsicException {
+  override readonly name = 'MessageEventRefusal';
+  readonly error: { readonly status: number; readonly reason: ReasonCode; readonly message: string };
+
+  constructor(reason: ReasonCode, message: string) {
+    super(message);
+    this.error = { status: REASON_STATUS[reason], reason, message };
+  }
+}
+
+/**
+ * A message's refusal: for a `send()`, the RpcException its caller receives, holding
+ * `{ status, reason, message }`; for an event, a MessageEventRefusal (nothing is sent back).
+ */
+export async function messageRefusal(reason: ReasonCode, message: string, kind: MessageKind): Promise<Error> {
+  if (kind === 'EMIT') return new MessageEventRefusal(reason, message);
   return new (await import('@nestjs/microservices')).RpcException({ status: REASON_STATUS[reason], reason, message });
 }

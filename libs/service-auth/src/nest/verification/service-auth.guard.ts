@@ -27,9 +27,10 @@ import { contextRequestOf } from './execution-context-request.js';
 import { versionReadsOf } from './version-reads.js';
 import { asGraphQLRefusal, messageRefusal, unverifiedContextRefusal } from './context-refusal.js';
 import { incomingMessageOf, type IncomingMessageView } from '../messaging/incoming-message.js';
-import { setVerifiedMessage, verifiedMessageOf } from '../messaging/verified-messages.js';
+import { setVerifiedMessage } from '../messaging/verified-messages.js';
+import { messageVerificationOf, setMessageVerification } from '../messaging/message-verifications.js';
 import { unwrapPublicMessage } from '../messaging/public-message.js';
-import { verifyMessage, type VerifiedMessage } from '../../messages/message-verifier.js';
+import { acceptMessage, verifyMessageSignature, type SignedMessage, type VerifiedMessage } from '../../messages/message-verifier.js';
 import { envelopeFields, hasEnvelopeShape } from '../../messages/message-envelope.js';
 import type { IncomingMessage } from 'node:http';
 import type { VerifiedCaller } from '../../protocol/verified-caller.js';
@@ -126,54 +127,74 @@ export class ServiceAuthGuard implements CanActivate {
    * A microservice message (@MessagePattern, @EventPattern): verified as the HTTP request it is signed
    * as, with the same checks, reasons, nonce store, metrics and refusal log. Once verified, the
    * handler's data argument is the signed payload, and the message's caller is kept for @Caller() and
-   * the signed answer. A second guard on the same message (global and controller-bound) applies its
-   * own trust list to the caller already verified.
+   * the signed answer.
+   *
+   * The signature is verified (and the nonce claimed) once per message, by the first guard to see it;
+   * every other guard on it (the next handler of an event pattern, or a second guard on this handler:
+   * global and bound to its controller) waits for that outcome (message-verifications.ts). Each then
+   * applies its own handler's trust list and encryption policy, and hands its handler the data.
    */
   private async activateMessage(context: ExecutionContext, route: RouteDecision): Promise<true> {
     const incoming = incomingMessageOf(context);
     const started = this.observer ? performance.now() : 0;
-    const already = verifiedMessageOf(incoming.rpcContext);
-    let verified: VerifiedMessage | undefined;
+    const earlier = messageVerificationOf(incoming.rpcContext);
+    let signed: SignedMessage;
+    if (earlier) {
+      try {
+        signed = await earlier;
+      } catch (err) {
+        // Refused where it was verified, and logged and counted there: one message, one refusal line.
+        if (!(err instanceof ServiceAuthError)) throw err;
+        throw await messageRefusal(err.reason, err.message, incoming.kind);
+      }
+    } else {
+      const verification = this.verifyMessageOnce(incoming);
+      setMessageVerification(incoming.rpcContext, verification);
+      try {
+        signed = await verification;
+      } catch (err) {
+        return this.refuseMessage(incoming, started, err);
+      }
+    }
+    let verified: VerifiedMessage;
     try {
-      if (already) {
-        if (route.isTrusted && !route.isTrusted(already.caller.id)) {
-          throw new ServiceAuthError('caller_not_trusted', 'This caller is not allowed to use this handler', `caller=${already.caller.id}`);
-        }
-        return true;
-      }
-      if (incoming.route === undefined) {
-        throw new ServiceAuthError(
-          'context_unsupported',
-          'This transport does not say which pattern routed the message: its signature cannot be checked',
-        );
-      }
-      verified = await verifyMessage(
-        this.verifier,
-        { kind: incoming.kind, route: incoming.route, data: incoming.data },
-        {
-          isTrusted: route.isTrusted,
-          encryption: route.encryption,
-          callerEncryptionKey: (callerId, keyId) => encryptionKeyOf(this.keys.ring.findCallerKey(callerId, keyId)),
-          maxPayloadBytes: this.maxBodyBytes,
-        },
-      );
+      verified = acceptMessage(signed, {
+        isTrusted: route.isTrusted,
+        encryption: route.encryption,
+        callerEncryptionKey: (callerId, keyId) => encryptionKeyOf(this.keys.ring.findCallerKey(callerId, keyId)),
+        maxPayloadBytes: this.maxBodyBytes,
+      });
     } catch (err) {
-      return this.refuseMessage(incoming, started, err, already?.caller.id);
+      return this.refuseMessage(incoming, started, err, signed.verified.caller.id);
     }
     setVerifiedMessage(incoming.rpcContext, verified);
     // The handler gets the data that was signed, not its envelope: Nest hands it this argument.
     context.getArgs()[0] = verified.data;
-    if (this.observer) this.reportMessage(this.observer, incoming, started, verified.caller.id);
+    if (this.observer && !earlier) this.reportMessage(this.observer, incoming, started, verified.caller.id);
     return true;
   }
 
-  /** Reports, logs (one line, bounded for strangers) and throws a message's refusal as an RpcException. */
+  /** The signature checks of a message, for any configured caller (its handlers' trust lists come after). */
+  private async verifyMessageOnce(incoming: IncomingMessageView): Promise<SignedMessage> {
+    if (incoming.route === undefined) {
+      throw new ServiceAuthError(
+        'context_unsupported',
+        'This transport does not say which pattern routed the message: its signature cannot be checked',
+      );
+    }
+    return verifyMessageSignature(this.verifier, { kind: incoming.kind, route: incoming.route, data: incoming.data });
+  }
+
+  /**
+   * Reports, logs (one line, bounded for strangers) and throws a message's refusal: an RpcException
+   * for a `send()`, an exception Nest does not log again for an event (see messageRefusal).
+   */
   private async refuseMessage(incoming: IncomingMessageView, started: number, err: unknown, verifiedCaller?: string): Promise<never> {
     const claimed = verifiedCaller ?? this.claimedMessageCaller(incoming.data);
     if (this.observer) this.reportMessage(this.observer, incoming, started, claimed, err);
     if (!(err instanceof ServiceAuthError)) throw err;
     this.refusalLog.writeMessage(err, incoming.kind, incoming.declaredPattern, () => claimed);
-    throw await messageRefusal(err.reason, err.message);
+    throw await messageRefusal(err.reason, err.message, incoming.kind);
   }
 
   private reportMessage(
