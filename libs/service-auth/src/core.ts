@@ -24,7 +24,7 @@ export {
   type AnswerSignatureHeaders,
   type AnswerSigningKey,
 } from './protocol/response-signature.js';
-export { signBase, verifyBase, type SignatureAlgorithm, type SigningKey, type VerificationKey } from './protocol/signature-algorithm.js';
+export { signBase, verifyBase, type SignatureAlgorithm, type SigningKey, type VerificationKey } from './crypto/signature-algorithm.js';
 export {
   RequestVerifier,
   type RequestVerifierOptions,

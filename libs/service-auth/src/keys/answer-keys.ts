@@ -1,5 +1,4 @@
-import type { AnswerSigningKey } from '../protocol/response-signature.js';
-import type { SignatureAlgorithm, VerificationKey } from '../protocol/signature-algorithm.js';
+import type { SignatureAlgorithm, SigningKey, VerificationKey } from '../crypto/signature-algorithm.js';
 import type { KeyRing, ResolvedKey, ResolvedUpstream } from './key-ring.js';
 
 /**
@@ -7,7 +6,7 @@ import type { KeyRing, ResolvedKey, ResolvedUpstream } from './key-ring.js';
  * pair's answer key (derived under its own label, so no request key signs an answer), for an
  * ed25519 pair this service's own answer key. Undefined when there is none.
  */
-export function answerSigningKey(key: ResolvedKey, ring: KeyRing): AnswerSigningKey | undefined {
+export function answerSigningKey(key: ResolvedKey, ring: KeyRing): (SigningKey & { readonly id: string }) | undefined {
   if (key.algorithm === 'hmac-sha256') return { id: key.id, algorithm: 'hmac-sha256', key: key.answerKey };
   const own = ring.answerSigningKey;
   return own?.privateKey ? { id: own.id, algorithm: 'ed25519', key: own.privateKey } : undefined;

@@ -1,4 +1,4 @@
-import type { SignatureAlgorithm } from '../protocol/signature-algorithm.js';
+import type { SignatureAlgorithm } from '../crypto/signature-algorithm.js';
 
 /**
  * The algorithms a credential can be for: `hmac-sha256` (a secret both ends hold) or `ed25519` (the

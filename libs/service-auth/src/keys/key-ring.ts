@@ -13,7 +13,7 @@ import type {
 import { decodeBase64Text, isBase64Text, looksLikeApiKey, looksLikeSecret, MIN_SECRET_BYTES } from './credential-shapes.js';
 import { publicKeyText, readEd25519Key } from './ed25519-key-text.js';
 import { readX25519Key } from './x25519-key-text.js';
-import { SIGNATURE_ALGORITHMS } from '../protocol/signature-algorithm.js';
+import { SIGNATURE_ALGORITHMS } from '../crypto/signature-algorithm.js';
 
 export { MIN_SECRET_BYTES } from './credential-shapes.js';
 export const MIN_API_KEY_LENGTH = 32;

@@ -2,7 +2,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { acceptsJwe } from '../crypto/jwe-media-type.js';
 import { createContentDigest } from './content-digest.js';
 import { ACCEPT_COMPONENT, BODY_COMPONENTS, COVERED_IF_PRESENT, REQUIRED_COMPONENTS, SIGNATURE_LABEL } from './covered-components.js';
-import { signBase, type SigningKey } from './signature-algorithm.js';
+import { signBase, type SigningKey } from '../crypto/signature-algorithm.js';
 import { httpMessage } from './http-message.js';
 import { buildSignatureBase } from './signature-base.js';
 import { serializeSignatureParams } from './signature-fields.js';

@@ -14,7 +14,7 @@ import {
   NONCE_PATTERN,
   REQUIRED_COMPONENTS,
 } from './covered-components.js';
-import { isSignatureAlgorithm, SIGNATURE_ALGORITHMS, verifyBase, type VerificationKey } from './signature-algorithm.js';
+import { isSignatureAlgorithm, SIGNATURE_ALGORITHMS, verifyBase, type VerificationKey } from '../crypto/signature-algorithm.js';
 import type { HttpMessage } from './http-message.js';
 import { checkRequestTarget } from './request-target.js';
 import { ServiceAuthError } from '../errors/service-auth.error.js';

@@ -2,7 +2,7 @@ import { isInnerList, parseDictionary, serializeInnerList, type BareItem, type I
 import { serializeCanonicalAnswerSignatureParams, type AnswerSignatureParameters } from './canonical-answer-signature-params.js';
 import { createContentDigest, verifyContentDigest } from './content-digest.js';
 import { splitTarget } from './http-message.js';
-import { signBase, verifyBase, type SignatureAlgorithm, type SigningKey, type VerificationKey } from './signature-algorithm.js';
+import { signBase, verifyBase, type SignatureAlgorithm, type SigningKey, type VerificationKey } from '../crypto/signature-algorithm.js';
 import { MAX_SIGNATURE_FIELD_LENGTH } from './covered-components.js';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
 
