@@ -7,7 +7,8 @@ const adapter = process.env.HTTP_ADAPTER === 'fastify' ? 'fastify' : 'express';
 const app = await createInventoryApp({ env: process.env, adapter });
 const port = Number(process.env.PORT ?? 8082);
 if (process.env.INVENTORY_MESSAGE_PORT) {
-  // inventory.update as a signed TCP message too; inheritAppConfig puts the app's guard (ServiceAuthGuard) in front of it.
+  // inventory.update as a signed TCP message too. ServiceAuthModule verifies message handlers either way;
+  // inheritAppConfig also gives the microservice the app's own global pipes and filters.
   const messagePort = Number(process.env.INVENTORY_MESSAGE_PORT);
   app.connectMicroservice<MicroserviceOptions>(
     { transport: Transport.TCP, options: { host: process.env.HOST ?? '127.0.0.1', port: messagePort } },

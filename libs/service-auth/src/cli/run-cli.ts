@@ -48,7 +48,7 @@ keygen  A fresh credential for calls from <caller-id> to <callee-id>, printed as
         caller, SERVICE_AUTH_CALLERS and SERVICE_AUTH_CALLER_<CALLER>_KEYS for the callee.
 rotate  The pair's next credential and the three rollout steps, with the exact value to set at each:
         1. callee: old,new   2. caller: new,old   3. callee: new
-        The current key (keyId:apiKey:secret) comes from --current, from standard input with
+        The current key (keyId:apiKey:secret, or keyId:apiKey:ed25519:<key>) comes from --current, from standard input with
         --current -, or from this environment: the caller's SERVICE_AUTH_UPSTREAM_<CALLEE>_KEYS or
         the callee's SERVICE_AUTH_CALLER_<CALLER>_KEYS (--from-env chooses when both are set).
 
