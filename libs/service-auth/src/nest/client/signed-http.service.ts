@@ -213,6 +213,17 @@ export class SignedHttpService {
         'responseType',
       );
     }
+    // A conditional GET can be answered 304 with no body by the upstream's framework (Express does so
+    // after the answer was signed for its 200): such an answer carries nothing to verify, so a call
+    // whose answer is verified may not ask for one.
+    const conditional = verifyAnswers ? CONDITIONAL_REQUEST_HEADERS.find((name) => name in headers) : undefined;
+    if (conditional) {
+      throw new OutgoingRequestRefusedError(
+        'request_config_unsafe',
+        `SignedHttpService: a ${conditional} header asks for a 304 answer, which carries no signed answer to verify; nothing was sent`,
+        'headers',
+      );
+    }
     const answerBytes = verifyAnswers ? new AnswerBytes(config.responseType) : undefined;
     // Checked here rather than left to axios' maxBodyLength: the refusal is typed, and the limit applies
     // to the bytes on the wire (the ciphertext, when encrypted).
@@ -286,6 +297,9 @@ export class SignedHttpService {
     return redactedResponse(response);
   }
 }
+
+/** Request headers that let a framework answer 304 Not Modified instead of the signed answer. */
+const CONDITIONAL_REQUEST_HEADERS = ['if-none-match', 'if-modified-since'] as const;
 
 /** Origin and path of a URL, for an error message: the query may carry data that belongs in no log. */
 function targetOf(url: string): string {
