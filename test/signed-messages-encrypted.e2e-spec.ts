@@ -2,16 +2,20 @@
  * Encrypted message payloads over Nest's TCP transport: a SignedClientsModule client with `encrypt`
  * sends its payloads as JWEs (signed over) and insists on sealed answers; the callee opens them
  * under the pair's key and seals its answers, bound to the request's nonce, as HTTP does. Hand-made
- * envelopes (a plain ClientProxy carrying what signMessage builds) show what is refused, and why.
+ * envelopes (a plain ClientProxy carrying what signMessage builds) show what is refused, and why:
+ * the handlers' encryption policies, and payloads under a key being rotated out. What holds on every
+ * transport (a sealed answer, a tampered ciphertext, encrypted events) is in signed-messages.e2e-spec.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Inject, Module, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy, type MicroserviceOptions } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
-import { Caller, EncryptedBody, ServiceAuthModule, type VerifiedCaller } from 'nest-service-auth';
+import { randomBytes } from 'node:crypto';
+import { Caller, EncryptedBody, ServiceAuthKeys, ServiceAuthModule, type VerifiedCaller } from 'nest-service-auth';
 import {
   encryptCompact,
+  EnvKeyProvider,
   KeyRing,
   openSignedMessageAnswer,
   signMessage,
@@ -20,7 +24,7 @@ import {
   type ResolvedKey,
 } from 'nest-service-auth/core';
 import { MessageAnswerRefusedError, SignedClientsModule, type SignedClientProxy } from 'nest-service-auth/microservices';
-import { newCredential } from './support/credentials.js';
+import { keyList, newCredential, type TestCredential } from './support/credentials.js';
 import { findFreePort, LOOPBACK } from './support/server-process.js';
 
 /** The credential's shared keys: signed messages use hmac-sha256 pairs. */
@@ -86,8 +90,8 @@ async function startCaller(port: number, encrypt: boolean): Promise<{ context: I
 }
 
 /** order-service's key as its ring resolves it: signs, encrypts and opens hand-made messages. */
-function orderSigningKey() {
-  return asHmacKey(KeyRing.from({ upstreams: [{ id: CALLEE, url: UNUSED_URL, keys: [orderKey] }] }, CALLER).upstream(CALLEE)!.keys[0]);
+function orderSigningKey(credential: TestCredential = orderKey) {
+  return asHmacKey(KeyRing.from({ upstreams: [{ id: CALLEE, url: UNUSED_URL, keys: [credential] }] }, CALLER).upstream(CALLEE)!.keys[0]);
 }
 
 async function refusalOf(promise: Promise<unknown>): Promise<{ status?: number; reason?: string }> {
@@ -97,13 +101,6 @@ async function refusalOf(promise: Promise<unknown>): Promise<{ status?: number; 
     return err as { status?: number; reason?: string };
   }
   throw new Error('expected a refusal, got an answer');
-}
-
-/** The JWE text with one character of its ciphertext part changed. */
-function flipCiphertext(jwe: string): string {
-  const parts = jwe.split('.');
-  parts[3] = (parts[3][0] === 'A' ? 'B' : 'A') + parts[3].slice(1);
-  return parts.join('.');
 }
 
 describe('encrypted message payloads over TCP', () => {
@@ -141,42 +138,6 @@ describe('encrypted message payloads over TCP', () => {
     await expect(firstValueFrom(encrypting.proxy.send('inventory.secret', { pin: '1234' }))).resolves.toEqual({ stored: { pin: '1234' } });
   });
 
-  it('puts only ciphertext on the wire, and seals the answer under the pair key, bound to the nonce', async () => {
-    const key = orderSigningKey();
-    const { envelope, nonce } = signMessage({ kind: 'SEND', pattern: 'inventory.update', data: { sku: 'wire-7' }, encrypt: true }, key);
-    expect(envelope.payload).not.toContain('wire-7');
-    expect(envelope.serviceAuth['content-type']).toBe('application/jose');
-    const answer = await firstValueFrom(
-      raw.send<{ serviceAuthAnswer: Record<string, string>; payload: string }>('inventory.update', envelope),
-    );
-    expect(answer.serviceAuthAnswer['content-type']).toBe('application/jose');
-    expect(answer.payload.split('.')).toHaveLength(5);
-    expect(answer.payload).not.toContain('wire-7');
-    const binding = { nonce, callerId: CALLER, upstream: CALLEE, sealed: true };
-    expect(openSignedMessageAnswer(answer, binding, () => key)).toEqual({ updated: { sku: 'wire-7' }, caller: CALLER });
-    // The same sealed answer for another request (another nonce) does not open.
-    expect(() => openSignedMessageAnswer(answer, { ...binding, nonce: 'b3RoZXItcmVxdWVzdC1ub25jZQ' }, () => key)).toThrow(
-      MessageAnswerRefusedError,
-    );
-  });
-
-  it('refuses a tampered ciphertext with the HTTP reasons: digest_mismatch in transit, decryption_failed when signed over', async () => {
-    const key = orderSigningKey();
-    const { envelope } = signMessage({ kind: 'SEND', pattern: 'inventory.update', data: { sku: 't' }, encrypt: true }, key);
-    const inTransit: SignedMessageEnvelope = { ...envelope, payload: flipCiphertext(envelope.payload) };
-    expect(await refusalOf(firstValueFrom(raw.send('inventory.update', inTransit)))).toMatchObject({
-      status: 401,
-      reason: 'digest_mismatch',
-    });
-
-    // A caller that signs a broken ciphertext: the signature holds, the JWE does not open.
-    const broken = flipCiphertext(encryptCompact(Buffer.from('{"sku":"t"}'), key.encryptionKey, { kid: key.id }));
-    expect(await refusalOf(firstValueFrom(raw.send('inventory.update', signedOver(broken))))).toMatchObject({
-      status: 400,
-      reason: 'decryption_failed',
-    });
-  });
-
   it("refuses a plaintext message to a handler whose policy is 'required' with 415 encryption_required", async () => {
     expect(await refusalOf(firstValueFrom(signing.proxy.send('inventory.secret', { pin: '1' })))).toMatchObject({
       status: 415,
@@ -209,12 +170,107 @@ describe('encrypted message payloads over TCP', () => {
 });
 
 /**
- * An envelope whose payload is `jwe` as it is, signed over (content-type application/jose), as a
- * caller that encrypted badly would make it: signMessage itself always encrypts well.
+ * A `send()` whose payload is `jwe` as it is, signed over (content-type application/jose) with
+ * `signer`: a JWE under another key of the caller than the one that signs.
  */
-function signedOver(jwe: string): SignedMessageEnvelope {
+function signedOver(
+  pattern: string,
+  jwe: string,
+  signer: ReturnType<typeof orderSigningKey>,
+): { envelope: SignedMessageEnvelope; nonce: string } {
   const headers = { 'content-type': 'application/jose', accept: 'application/jose' };
-  const url = 'http://message.invalid/inventory.update';
-  const signed = signRequest({ method: 'SEND', url, headers, body: Buffer.from(jwe, 'utf8') }, orderSigningKey());
-  return { serviceAuth: { ...headers, ...signed }, payload: jwe };
+  const url = `http://message.invalid/${pattern}`;
+  const nonce = randomBytes(16).toString('base64url');
+  const signed = signRequest({ method: 'SEND', url, headers, body: Buffer.from(jwe, 'utf8') }, signer, { nonce });
+  return { envelope: { serviceAuth: { ...headers, ...signed }, payload: jwe }, nonce };
 }
+
+/**
+ * PROTOCOL.md §6 for messages: inventory-service holds two keys of order-service (the new one first,
+ * the old one second), reloaded in place. A payload under the old key opens while both are held,
+ * whether the old key also signed it or the new one did (the JWE's `kid` names the old one), and the
+ * answer is sealed under the key that signed. Once the old key is removed, both are refused with the
+ * documented reasons: `api_key_invalid` for a message carrying the old API key, `key_unknown` for a
+ * payload under the retired key id.
+ */
+describe('encrypted messages through a key rotation, over TCP', () => {
+  const oldKey = newCredential('order-2026-10');
+  const newKey = newCredential('order-2026-11');
+  const env: Record<string, string> = { SERVICE_AUTH_CALLERS: CALLER, SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS: keyList(newKey, oldKey) };
+  let callee: INestMicroservice;
+  let raw: ClientProxy;
+
+  beforeAll(async () => {
+    @Module({
+      imports: [
+        ServiceAuthModule.forRoot({
+          serviceId: CALLEE,
+          encryption: 'required',
+          keyProvider: new EnvKeyProvider({ get: (name) => env[name] }),
+        }),
+      ],
+      controllers: [SealedInventoryMessages],
+    })
+    class RotatingCalleeModule {}
+    const options = { host: LOOPBACK, port: await findFreePort() };
+    callee = await NestFactory.createMicroservice<MicroserviceOptions>(RotatingCalleeModule, {
+      transport: Transport.TCP,
+      options,
+      logger: false,
+    });
+    await callee.listen();
+    raw = ClientProxyFactory.create({ transport: Transport.TCP, options });
+    await raw.connect();
+  }, 30_000);
+
+  afterAll(async () => {
+    await raw?.close();
+    await callee?.close();
+  });
+
+  /** Signed and encrypted with the old key, as by a caller that has not switched yet. */
+  function underOldKey(sku: string) {
+    return signMessage({ kind: 'SEND', pattern: 'inventory.update', data: { sku }, encrypt: true }, orderSigningKey(oldKey));
+  }
+
+  /** Signed with the new key, its payload still encrypted under the old one (`kid` the old key's id). */
+  function encryptedUnderOldSignedWithNew(sku: string) {
+    const old = orderSigningKey(oldKey);
+    const jwe = encryptCompact(Buffer.from(JSON.stringify({ sku })), old.encryptionKey, { kid: old.id });
+    return signedOver('inventory.update', jwe, orderSigningKey(newKey));
+  }
+
+  async function answerTo(message: { envelope: SignedMessageEnvelope; nonce: string }, opener: TestCredential): Promise<unknown> {
+    const answer = await firstValueFrom(raw.send<unknown>('inventory.update', message.envelope));
+    const binding = { nonce: message.nonce, callerId: CALLER, upstream: CALLEE, sealed: true };
+    return openSignedMessageAnswer(answer, binding, (keyId) => (keyId === opener.id ? orderSigningKey(opener) : undefined));
+  }
+
+  it('accepts a payload under the old key while the callee holds both, and seals the answer under the signing key', async () => {
+    await expect(answerTo(underOldKey('rot-1'), oldKey)).resolves.toEqual({ updated: { sku: 'rot-1' }, caller: CALLER });
+    await expect(answerTo(encryptedUnderOldSignedWithNew('rot-2'), newKey)).resolves.toEqual({
+      updated: { sku: 'rot-2' },
+      caller: CALLER,
+    });
+  });
+
+  it('refuses it once the old key is removed: api_key_invalid signed with the old key, key_unknown under its id', async () => {
+    env.SERVICE_AUTH_CALLER_ORDER_SERVICE_KEYS = keyList(newKey);
+    await callee.get(ServiceAuthKeys).reload();
+
+    expect(await refusalOf(firstValueFrom(raw.send('inventory.update', underOldKey('rot-3').envelope)))).toMatchObject({
+      status: 401,
+      reason: 'api_key_invalid',
+    });
+    expect(await refusalOf(firstValueFrom(raw.send('inventory.update', encryptedUnderOldSignedWithNew('rot-4').envelope)))).toMatchObject({
+      status: 401,
+      reason: 'key_unknown',
+    });
+    // The new key alone still does.
+    const current = signMessage(
+      { kind: 'SEND', pattern: 'inventory.update', data: { sku: 'rot-5' }, encrypt: true },
+      orderSigningKey(newKey),
+    );
+    await expect(answerTo(current, newKey)).resolves.toEqual({ updated: { sku: 'rot-5' }, caller: CALLER });
+  });
+});

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Controller, Inject, Module, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -15,9 +15,20 @@ import { firstValueFrom } from 'rxjs';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { Caller, PublicRoute, ServiceAuthModule, TrustedCaller, type VerifiedCaller } from 'nest-service-auth';
-import { KeyRing, openSignedMessageAnswer, signMessage, type ResolvedKey } from 'nest-service-auth/core';
+import {
+  encryptCompact,
+  EnvKeyProvider,
+  KeyRing,
+  openSignedMessageAnswer,
+  signMessage,
+  signRequest,
+  type MessageKind,
+  type ResolvedKey,
+  type SignedMessageEnvelope,
+} from 'nest-service-auth/core';
 import { MessageAnswerRefusedError, SignedClientProxy, SignedClientsModule } from 'nest-service-auth/microservices';
-import { newCredential, type TestCredential } from './support/credentials.js';
+import { newCredential, pairKeys, type TestCredential } from './support/credentials.js';
+import { RecordingObserver } from './support/recording.js';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 import { startNatsServer } from './support/nats-server.js';
 import { startRabbitMqServer } from './support/rabbitmq-server.js';
@@ -36,6 +47,8 @@ const auditKey = newCredential('audit-2026-11');
 const UNUSED_URL = 'http://inventory-service.invalid';
 
 const received: { pattern: string; data: unknown; caller: string }[] = [];
+/** Every callee's verification decisions: a refused event leaves nothing else behind. */
+const observer = new RecordingObserver();
 
 @Controller()
 class InventoryMessages {
@@ -107,6 +120,7 @@ function calleeModule(replay?: { redis: { url: string } }) {
             { id: 'audit-service', keys: [auditKey] },
           ],
         },
+        metrics: { observer },
         ...(replay ? { replay } : {}),
       }),
     ],
@@ -127,11 +141,13 @@ async function startCaller(
   serviceId: string,
   credential: TestCredential,
   client: ClientOptions,
+  encrypt = false,
 ): Promise<{ context: INestApplicationContext; proxy: SignedClientProxy }> {
   @Module({
     imports: [
       SignedClientsModule.register({
         serviceId,
+        encrypt,
         keys: { upstreams: [{ id: CALLEE, url: UNUSED_URL, keys: [credential] }] },
         clients: [{ name: 'INVENTORY', upstream: CALLEE, ...client }],
       }),
@@ -167,11 +183,41 @@ async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void>
   }
 }
 
+/** The JWE text with one character of its ciphertext part changed. */
+function flipCiphertext(jwe: string): string {
+  const parts = jwe.split('.');
+  parts[3] = (parts[3][0] === 'A' ? 'B' : 'A') + parts[3].slice(1);
+  return parts.join('.');
+}
+
+/**
+ * An envelope whose payload is `jwe` as it is, signed over (content-type application/jose), as a
+ * caller that encrypted badly would make it: signMessage itself always encrypts well.
+ */
+function signedOver(kind: MessageKind, pattern: string, jwe: string): SignedMessageEnvelope {
+  const headers = { 'content-type': 'application/jose', accept: 'application/jose' };
+  const url = `http://message.invalid/${pattern}`;
+  const signed = signRequest({ method: kind, url, headers, body: Buffer.from(jwe, 'utf8') }, orderSigningKey());
+  return { serviceAuth: { ...headers, ...signed }, payload: jwe };
+}
+
+/** A JWE of `data` under order-service's key that its tag does not authenticate. */
+function brokenCiphertext(data: unknown): string {
+  const key = orderSigningKey();
+  return flipCiphertext(encryptCompact(Buffer.from(JSON.stringify(data)), key.encryptionKey, { kid: key.id }));
+}
+
+function markerOf(entry: { data: unknown }): string | undefined {
+  return (entry.data as { marker?: string } | undefined)?.marker;
+}
+
 describe.each<TransportName>(['TCP', 'Redis', 'NATS', 'RabbitMQ'])('signed messages over %s', (transportName) => {
   let transport: TransportSetup;
   let callee: INestMicroservice;
   let order: { context: INestApplicationContext; proxy: SignedClientProxy };
   let audit: { context: INestApplicationContext; proxy: SignedClientProxy };
+  /** order-service's client with `encrypt`: payloads go out as JWEs, answers must come back sealed. */
+  let sealing: { context: INestApplicationContext; proxy: SignedClientProxy };
   let plain: ClientProxy;
 
   beforeAll(async () => {
@@ -179,12 +225,14 @@ describe.each<TransportName>(['TCP', 'Redis', 'NATS', 'RabbitMQ'])('signed messa
     callee = await startCallee(transport.server);
     order = await startCaller('order-service', orderKey, transport.client);
     audit = await startCaller('audit-service', auditKey, transport.client);
+    sealing = await startCaller('order-service', orderKey, transport.client, true);
     plain = ClientProxyFactory.create(transport.client);
-    await Promise.all([order.proxy.connect(), audit.proxy.connect(), plain.connect()]);
+    await Promise.all([order.proxy.connect(), audit.proxy.connect(), sealing.proxy.connect(), plain.connect()]);
   }, 90_000);
 
   afterAll(async () => {
     await plain?.close();
+    await sealing?.context.close();
     await order?.context.close();
     await audit?.context.close();
     await callee?.close();
@@ -267,6 +315,85 @@ describe.each<TransportName>(['TCP', 'Redis', 'NATS', 'RabbitMQ'])('signed messa
     const error = await refusalOf(firstValueFrom(order.proxy.send('inventory.ping', {})));
     expect(error).toBeInstanceOf(MessageAnswerRefusedError);
     expect((error as MessageAnswerRefusedError).reason).toBe('answer_unsigned');
+  });
+
+  it('accepts an encrypted send(): the handler gets the opened payload, the answer comes back sealed and bound to the nonce', async () => {
+    await expect(firstValueFrom(sealing.proxy.send('inventory.update', { sku: 'enc-1', quantity: 2 }))).resolves.toEqual({
+      updated: { sku: 'enc-1', quantity: 2 },
+      caller: 'order-service',
+    });
+
+    // On the wire: ciphertext out, a sealed answer back.
+    const key = orderSigningKey();
+    const { envelope, nonce } = signMessage({ kind: 'SEND', pattern: 'inventory.update', data: { sku: 'wire-7' }, encrypt: true }, key);
+    expect(envelope.payload).not.toContain('wire-7');
+    expect(envelope.serviceAuth['content-type']).toBe('application/jose');
+    const answer = await firstValueFrom(
+      plain.send<{ serviceAuthAnswer: Record<string, string>; payload: string }>('inventory.update', envelope),
+    );
+    expect(answer.serviceAuthAnswer['content-type']).toBe('application/jose');
+    expect(answer.payload.split('.')).toHaveLength(5);
+    expect(answer.payload).not.toContain('wire-7');
+    const binding = { nonce, callerId: 'order-service', upstream: CALLEE, sealed: true };
+    expect(openSignedMessageAnswer(answer, binding, () => key)).toEqual({ updated: { sku: 'wire-7' }, caller: 'order-service' });
+    // The same sealed answer for another request (another nonce) does not open.
+    expect(() => openSignedMessageAnswer(answer, { ...binding, nonce: 'b3RoZXItcmVxdWVzdC1ub25jZQ' }, () => key)).toThrow(
+      MessageAnswerRefusedError,
+    );
+  });
+
+  it('refuses a tampered ciphertext: digest_mismatch in transit, decryption_failed when signed over', async () => {
+    const { envelope } = signMessage({ kind: 'SEND', pattern: 'inventory.update', data: { sku: 't' }, encrypt: true }, orderSigningKey());
+    const inTransit: SignedMessageEnvelope = { ...envelope, payload: flipCiphertext(envelope.payload) };
+    expect(await refusalOf(firstValueFrom(plain.send('inventory.update', inTransit)))).toMatchObject({
+      status: 401,
+      reason: 'digest_mismatch',
+    });
+    // A caller that signs a broken ciphertext: the signature holds, the JWE does not open.
+    const broken = signedOver('SEND', 'inventory.update', brokenCiphertext({ sku: 't' }));
+    expect(await refusalOf(firstValueFrom(plain.send('inventory.update', broken)))).toMatchObject({
+      status: 400,
+      reason: 'decryption_failed',
+    });
+  });
+
+  it('delivers an encrypted emit() to its handler opened, and only ciphertext goes out', async () => {
+    const sent = jest.spyOn(sealing.proxy.inner, 'emit');
+    try {
+      const marker = randomUUID();
+      await firstValueFrom(sealing.proxy.emit('inventory.changed', { marker }), { defaultValue: undefined });
+      const envelope = sent.mock.calls[0]?.[1] as SignedMessageEnvelope;
+      expect(envelope.serviceAuth['content-type']).toBe('application/jose');
+      expect(envelope.payload.split('.')).toHaveLength(5);
+      expect(envelope.payload).not.toContain(marker);
+      await eventually(() => received.some((r) => markerOf(r) === marker));
+      expect(received.filter((r) => markerOf(r) === marker)).toEqual([
+        { pattern: 'inventory.changed', data: { marker }, caller: 'order-service' },
+      ]);
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
+  it('drops a tampered encrypted event and counts its refusal: digest_mismatch in transit, decryption_failed when signed over', async () => {
+    const before = observer.refusals.length;
+    const marker = randomUUID();
+    const { envelope } = signMessage({ kind: 'EMIT', pattern: 'inventory.changed', data: { marker }, encrypt: true }, orderSigningKey());
+    const inTransit: SignedMessageEnvelope = { ...envelope, payload: flipCiphertext(envelope.payload) };
+    await firstValueFrom(plain.emit('inventory.changed', inTransit), { defaultValue: undefined });
+    await eventually(() => observer.refusals.length - before >= 1);
+    await firstValueFrom(plain.emit('inventory.changed', signedOver('EMIT', 'inventory.changed', brokenCiphertext({ marker }))), {
+      defaultValue: undefined,
+    });
+    await eventually(() => observer.refusals.length - before >= 2);
+
+    const refusal = { route: 'inventory.changed', method: 'EMIT', caller: 'order-service' };
+    expect(observer.refusals.slice(before)).toEqual([
+      expect.objectContaining({ ...refusal, reason: 'digest_mismatch', status: 401 }),
+      expect.objectContaining({ ...refusal, reason: 'decryption_failed', status: 400 }),
+    ]);
+    // Counted when refused, before any handler: neither reached one.
+    expect(received.some((r) => markerOf(r) === marker)).toBe(false);
   });
 });
 
@@ -354,5 +481,118 @@ describe("PROTOCOL.md's TCP framing, by a caller that is not Nest", () => {
 
     const refused = await rawTcpRequest(port, { pattern: 'inventory.update', data: { sku: 'raw' }, id: randomUUID() });
     expect(refused.find((a) => 'err' in a)?.err).toEqual({ status: 401, reason: 'api_key_missing', message: expect.any(String) });
+  });
+});
+
+/** What the ed25519 pair's handlers were given: nothing, ever. */
+const ed25519Handled: unknown[] = [];
+
+@Controller()
+class Ed25519PairMessages {
+  @MessagePattern('stock.write')
+  write(@Payload() data: unknown) {
+    ed25519Handled.push(data);
+    return { written: data };
+  }
+
+  @EventPattern('stock.written')
+  written(@Payload() data: unknown) {
+    ed25519Handled.push(data);
+  }
+}
+
+describe('an ed25519 pair and signed messages (hmac-sha256 only), over TCP', () => {
+  // inventory-service holds order-service's ed25519 public key (and its own answer and encryption keys).
+  const pair = pairKeys('ed25519', UNUSED_URL);
+  const ed25519Observer = new RecordingObserver();
+  let callee: INestMicroservice;
+  let plain: ClientProxy;
+  let caller: INestApplicationContext;
+  let proxy: SignedClientProxy;
+
+  beforeAll(async () => {
+    @Module({
+      imports: [
+        ServiceAuthModule.forRoot({
+          serviceId: CALLEE,
+          keyProvider: new EnvKeyProvider({ get: (name) => pair.inventory[name] }),
+          metrics: { observer: ed25519Observer },
+        }),
+      ],
+      controllers: [Ed25519PairMessages],
+    })
+    class Ed25519CalleeModule {}
+    const options = { host: LOOPBACK, port: await findFreePort() };
+    callee = await NestFactory.createMicroservice<MicroserviceOptions>(Ed25519CalleeModule, {
+      transport: Transport.TCP,
+      options,
+      logger: false,
+    });
+    await callee.listen();
+    plain = ClientProxyFactory.create({ transport: Transport.TCP, options });
+
+    @Module({
+      imports: [
+        SignedClientsModule.register({
+          serviceId: 'order-service',
+          keyProvider: new EnvKeyProvider({ get: (name) => pair.order[name] }),
+          clients: [{ name: 'INVENTORY', upstream: CALLEE, transport: Transport.TCP, options }],
+        }),
+      ],
+    })
+    class Ed25519CallerModule {
+      constructor(@Inject('INVENTORY') readonly proxy: SignedClientProxy) {}
+    }
+    caller = await NestFactory.createApplicationContext(Ed25519CallerModule, { logger: false });
+    proxy = caller.get(Ed25519CallerModule).proxy;
+    await Promise.all([plain.connect(), proxy.connect()]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await plain?.close();
+    await caller?.close();
+    await callee?.close();
+  });
+
+  /** order-service's ed25519 key as its own ring resolves it: the private key, which signs. */
+  function ed25519SigningKey() {
+    const key = KeyRing.from(new EnvKeyProvider({ get: (name) => pair.order[name] }).load(), 'order-service').upstream(CALLEE)!.keys[0];
+    expect(key.algorithm).toBe('ed25519');
+    return key;
+  }
+
+  it('refuses a message signed with the ed25519 key with 401 signature_algorithm_unsupported, and drops such an event; no handler runs', async () => {
+    const { envelope } = signMessage({ kind: 'SEND', pattern: 'stock.write', data: { sku: 'ed-1' } }, ed25519SigningKey());
+    expect(await refusalOf(firstValueFrom(plain.send('stock.write', envelope)))).toMatchObject({
+      status: 401,
+      reason: 'signature_algorithm_unsupported',
+    });
+
+    const event = signMessage({ kind: 'EMIT', pattern: 'stock.written', data: { sku: 'ed-2' } }, ed25519SigningKey()).envelope;
+    await firstValueFrom(plain.emit('stock.written', event), { defaultValue: undefined });
+    await eventually(() => ed25519Observer.refusals.length >= 2);
+    const refusal = { caller: 'order-service', reason: 'signature_algorithm_unsupported', status: 401 };
+    expect(ed25519Observer.refusals).toEqual([
+      expect.objectContaining({ ...refusal, route: 'stock.write', method: 'SEND' }),
+      expect.objectContaining({ ...refusal, route: 'stock.written', method: 'EMIT' }),
+    ]);
+    expect(ed25519Handled).toEqual([]);
+  });
+
+  it('fails a SignedClientProxy call whose upstream key is ed25519 with a clear error, before anything is sent', async () => {
+    const sends = jest.spyOn(proxy.inner, 'send');
+    const emits = jest.spyOn(proxy.inner, 'emit');
+    try {
+      const clear = /Signed messages to inventory-service need an hmac-sha256 credential; its current key order-2026-12 is ed25519/;
+      const error = await refusalOf(firstValueFrom(proxy.send('stock.write', { sku: 'ed-3' })));
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as TypeError).message).toMatch(clear);
+      expect(() => proxy.emit('stock.written', { sku: 'ed-4' })).toThrow(clear);
+      expect(sends).not.toHaveBeenCalled();
+      expect(emits).not.toHaveBeenCalled();
+    } finally {
+      sends.mockRestore();
+      emits.mockRestore();
+    }
   });
 });
