@@ -1,3 +1,6 @@
+import { ServiceAuthError } from '../errors/service-auth.error.js';
+import { isWellFormedText } from './well-formed-text.js';
+
 /**
  * A message pattern as Nest routes it, and as the signature covers it.
  *
@@ -27,7 +30,15 @@ function escapeQuotes(text: string): string {
 /**
  * The `@path` a message is signed under: `/` and its pattern's route, percent-encoded as one segment
  * (encodeURIComponent), so that any pattern is a valid origin-form target. `@query` is always `?`.
+ * A route that is not well-formed text (a lone surrogate) has no encoding (encodeURIComponent would
+ * throw a URIError): it is refused with a stable reason, as a message that cannot be checked.
  */
 export function messageTarget(route: string): string {
+  if (!isWellFormedText(route)) {
+    throw new ServiceAuthError(
+      'context_unsupported',
+      'The message pattern is not well-formed text (it has a lone surrogate): it cannot be signed or checked',
+    );
+  }
   return `/${encodeURIComponent(route)}`;
 }
