@@ -12,7 +12,7 @@ const callerParameter = createParamDecorator((_: unknown, ctx: ExecutionContext)
     target.kind !== 'unverified'
       ? target.req[VERIFIED_CALLER_PROPERTY]
       : target.type === 'rpc'
-        ? verifiedMessageOf(ctx.switchToRpc().getContext())?.caller
+        ? verifiedMessageOf(ctx.switchToRpc().getContext(), ctx.switchToRpc().getData())?.caller
         : undefined;
   if (caller) return caller;
   // Unreachable behind the guard (a handler with @Caller() cannot start as public, and a verified

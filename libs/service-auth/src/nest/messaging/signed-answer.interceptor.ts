@@ -11,6 +11,7 @@ import { verifiedMessageOf } from './verified-messages.js';
  * does not inherit the app's configuration has it too): the outer one signs the final value, the
  * inner one lets it through, so an answer is never signed twice.
  */
+/** Keyed by the handler invocation's argument list, which both runs share (a transport context may serve many messages). */
 const answered = new WeakSet<object>();
 
 /**
@@ -27,9 +28,10 @@ export class SignedAnswerInterceptor implements NestInterceptor {
     if (context.getType() !== 'rpc') return next.handle();
     const incoming = incomingMessageOf(context);
     if (incoming.kind === 'EMIT') return next.handle().pipe(map(() => undefined));
-    const verified = verifiedMessageOf(incoming.rpcContext);
-    if (!verified || answered.has(incoming.rpcContext)) return next.handle();
-    answered.add(incoming.rpcContext);
+    const verified = verifiedMessageOf(incoming.rpcContext, incoming.data);
+    const invocation = context.getArgs();
+    if (!verified || answered.has(invocation)) return next.handle();
+    answered.add(invocation);
     const binding = { nonce: verified.caller.nonce, callerId: verified.caller.id };
     const seal = { seal: verified.sealAnswer };
     return next.handle().pipe(map((value: unknown) => signAnswer(value, asHmacKey(verified.key), binding, undefined, seal)));

@@ -131,13 +131,15 @@ export class ServiceAuthGuard implements CanActivate {
    *
    * The signature is verified (and the nonce claimed) once per message, by the first guard to see it;
    * every other guard on it (the next handler of an event pattern, or a second guard on this handler:
-   * global and bound to its controller) waits for that outcome (message-verifications.ts). Each then
+   * global and bound to its controller) waits for that outcome (message-verifications.ts: by the
+   * message's data object, never by its transport context alone). Each then
    * applies its own handler's trust list and encryption policy, and hands its handler the data.
    */
   private async activateMessage(context: ExecutionContext, route: RouteDecision): Promise<true> {
     const incoming = incomingMessageOf(context);
     const started = this.observer ? performance.now() : 0;
-    const earlier = messageVerificationOf(incoming.rpcContext);
+    const args = context.getArgs();
+    const earlier = messageVerificationOf(incoming.data, args);
     let signed: SignedMessage;
     if (earlier) {
       try {
@@ -149,7 +151,7 @@ export class ServiceAuthGuard implements CanActivate {
       }
     } else {
       const verification = this.verifyMessageOnce(incoming);
-      setMessageVerification(incoming.rpcContext, verification);
+      setMessageVerification(incoming.data, args, verification);
       try {
         signed = await verification;
       } catch (err) {
@@ -167,9 +169,9 @@ export class ServiceAuthGuard implements CanActivate {
     } catch (err) {
       return this.refuseMessage(incoming, started, err, signed.verified.caller.id);
     }
-    setVerifiedMessage(incoming.rpcContext, verified);
     // The handler gets the data that was signed, not its envelope: Nest hands it this argument.
-    context.getArgs()[0] = verified.data;
+    args[0] = verified.data;
+    setVerifiedMessage(incoming.rpcContext, verified);
     if (this.observer && !earlier) this.reportMessage(this.observer, incoming, started, verified.caller.id);
     return true;
   }
