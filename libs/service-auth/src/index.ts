@@ -15,6 +15,7 @@ export { ServiceAuthKeys } from './nest/service-auth-keys.service.js';
 export { ServiceAuthException } from './nest/verification/service-auth.exception.js';
 export { TrustedCaller } from './nest/decorators/trusted-caller.decorator.js';
 export { PublicRoute } from './nest/decorators/public-route.decorator.js';
+export { isMessageEventRefusal } from './nest/messaging/is-message-event-refusal.js';
 export { Caller } from './nest/decorators/caller.decorator.js';
 export { EncryptedBody } from './nest/decorators/encrypted-body.decorator.js';
 export type {

@@ -6,7 +6,8 @@ import type { NonceStore } from '../replay/nonce-store.interface.js';
 import { EncryptedExchangeInterceptor } from './encryption/encrypted-exchange.interceptor.js';
 import { SignedAnswerInterceptor } from './messaging/signed-answer.interceptor.js';
 import { hasMessageHandlers, messageControllers } from './messaging/has-message-handlers.js';
-import { bindMessageEnhancers } from './messaging/message-handler-enhancers.js';
+import { bindMessageEnhancers, type MessageEnhancerBinding } from './messaging/message-handler-enhancers.js';
+import { UnverifiedMessageCheck } from './messaging/unverified-message-check.js';
 import { usesEncryption } from './encryption/uses-encryption.js';
 import { HttpRoutingConfig } from './options/http-routing-config.js';
 import { RoutingComponents } from './verification/routing-components.js';
@@ -117,9 +118,10 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
         hasMessageHandlers(discovery) ? interceptor : null,
     },
     {
-      // The guard (when global) and the answer interceptor, also bound to every controller with message
-      // handlers: a microservice that does not inherit the app's configuration runs them too. A factory,
-      // so that it runs while the app is created, before any microservice reads its handlers.
+      // The guard (when global; the unverified-message check when manual) and the answer interceptor, also
+      // bound to every controller with message handlers: a microservice that does not inherit the app's
+      // configuration runs them too. A factory, so that it runs while the app is created, before any
+      // microservice reads its handlers; its value removes them when the app closes (onModuleDestroy).
       provide: MESSAGE_ENHANCERS_BOUND,
       inject: [RESOLVED_OPTIONS, DiscoveryService, ServiceAuthGuard, SignedAnswerInterceptor],
       useFactory: (
@@ -127,10 +129,12 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
         discovery: DiscoveryService,
         guard: ServiceAuthGuard,
         interceptor: SignedAnswerInterceptor,
-      ): true => {
-        bindMessageEnhancers(messageControllers(discovery), options.guard === 'global' ? guard : undefined, interceptor);
-        return true;
-      },
+      ): MessageEnhancerBinding =>
+        bindMessageEnhancers(messageControllers(discovery), {
+          guard: options.guard === 'global' ? guard : undefined,
+          interceptor,
+          unverifiedCheck: options.guard === 'manual' ? new UnverifiedMessageCheck() : undefined,
+        }),
     },
     RefusalLog,
     HttpRoutingConfig,
