@@ -63,6 +63,20 @@ describe.each(['express', 'fastify'] as const)('conditional requests and signed 
     },
   );
 
+  it("a conditional header the application put in the client's axios defaults is refused the same way", async () => {
+    const client = verifying.get(SignedHttpService);
+    const before = sent.length;
+    client.axiosRef.defaults.headers.get['If-None-Match'] = 'W/"anything"';
+    try {
+      const refusal = await firstValueFrom(client.get(`${callee.url}/whoami`)).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(OutgoingRequestRefusedError);
+      expect(refusal).toMatchObject({ reason: 'request_config_unsafe', option: 'headers' });
+      expect(sent.length).toBe(before);
+    } finally {
+      delete client.axiosRef.defaults.headers.get['If-None-Match'];
+    }
+  });
+
   it('with verifyAnswers off for the upstream, a conditional GET is sent and the framework may answer 304', async () => {
     const client = notVerifying.get(SignedHttpService);
     const first = await firstValueFrom(client.get<unknown>(`${callee.url}/whoami`));

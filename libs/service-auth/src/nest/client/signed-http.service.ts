@@ -216,7 +216,9 @@ export class SignedHttpService {
     // A conditional GET can be answered 304 with no body by the upstream's framework (Express does so
     // after the answer was signed for its 200): such an answer carries nothing to verify, so a call
     // whose answer is verified may not ask for one.
-    const conditional = verifyAnswers ? CONDITIONAL_REQUEST_HEADERS.find((name) => name in headers) : undefined;
+    const conditional = verifyAnswers
+      ? CONDITIONAL_REQUEST_HEADERS.find((name) => name in headers || defaultHeaderNames(instance, method).has(name))
+      : undefined;
     if (conditional) {
       throw new OutgoingRequestRefusedError(
         'request_config_unsafe',
@@ -300,6 +302,22 @@ export class SignedHttpService {
 
 /** Request headers that let a framework answer 304 Not Modified instead of the signed answer. */
 const CONDITIONAL_REQUEST_HEADERS = ['if-none-match', 'if-modified-since'] as const;
+
+/**
+ * The header names axios adds to a `method` call from the instance's own defaults (`axiosRef.defaults
+ * .headers`: set directly, under `common`, or under the method), lower-cased.
+ */
+function defaultHeaderNames(instance: AxiosInstance, method: string): Set<string> {
+  const defaults = instance.defaults.headers as unknown as Record<string, unknown>;
+  const names = new Set<string>();
+  for (const group of [defaults, defaults['common'], defaults[method.toLowerCase()]]) {
+    if (typeof group !== 'object' || group === null) continue;
+    for (const [name, value] of Object.entries(group)) {
+      if (value !== undefined && value !== null && value !== false && typeof value !== 'object') names.add(name.toLowerCase());
+    }
+  }
+  return names;
+}
 
 /** Origin and path of a URL, for an error message: the query may carry data that belongs in no log. */
 function targetOf(url: string): string {
