@@ -1,17 +1,18 @@
 /**
  * The guard, interceptor and filter the library binds to a controller with message handlers live on
- * its class, which every application built from it in one process shares. A second live application
- * using the class is refused at start-up (it would take over the first one's verification), and an
+ * its class, which every application built from it in one process shares. While two live
+ * applications use the class, neither's guard is bound to it (it would verify the other's messages
+ * with its own callers): each verifies with the guard its microservice inherits, or refuses. An
  * application that closes removes what it bound, so the next one gets its own enhancers, or none.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Injectable, Module, type INestMicroservice } from '@nestjs/common';
+import { Controller, Injectable, Module, type INestApplication, type INestMicroservice } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy, type MicroserviceOptions } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { ServiceAuthGuard, ServiceAuthModule } from 'nest-service-auth';
-import { KeyConfigurationError, KeyRing, signMessage, type ResolvedKey } from 'nest-service-auth/core';
+import { KeyRing, signMessage, type ResolvedKey } from 'nest-service-auth/core';
 import { newCredential, type TestCredential } from './support/credentials.js';
 import { findFreePort, LOOPBACK } from './support/server-process.js';
 
@@ -60,6 +61,13 @@ async function microservice(module: object): Promise<{ app: INestMicroservice; c
   return { app, client: ClientProxyFactory.create({ transport: Transport.TCP, options: { host: LOOPBACK, port } }) };
 }
 
+async function hybrid(module: object): Promise<{ app: INestApplication; client: ClientProxy }> {
+  const port = await findFreePort();
+  const app = await NestFactory.create(module as never, { logger: false });
+  app.connectMicroservice({ transport: Transport.TCP, options: { host: LOOPBACK, port } });
+  return { app, client: ClientProxyFactory.create({ transport: Transport.TCP, options: { host: LOOPBACK, port } }) };
+}
+
 describe('a controller class shared by two applications in one process', () => {
   const opened: { app: INestMicroservice; client: ClientProxy }[] = [];
   afterEach(async () => {
@@ -70,17 +78,47 @@ describe('a controller class shared by two applications in one process', () => {
     ran.length = 0;
   });
 
-  it('refuses to start a second live application with the class, naming it and the fix', async () => {
+  it('two live standalone microservices: each verifies with its own callers (its own global guard)', async () => {
     const first = await microservice(moduleFor('order-service', orderKey));
-    opened.push(first);
-    const second = microservice(moduleFor('billing-service', billingKey));
-    await expect(second).rejects.toBeInstanceOf(KeyConfigurationError);
-    await expect(second).rejects.toThrow(/SharedMessages.*one application per process/);
-    // The first application keeps its own verification.
+    const second = await microservice(moduleFor('billing-service', billingKey));
+    opened.push(first, second);
     await first.app.listen();
-    const { envelope } = signMessage({ kind: 'SEND', pattern: 'stock.read', data: { n: 1 } }, signingKey('order-service', orderKey));
-    await expect(firstValueFrom(first.client.send('stock.read', envelope))).resolves.toHaveProperty('serviceAuthAnswer');
-    expect(ran).toEqual([{ n: 1 }]);
+    await second.app.listen();
+    const order = signMessage({ kind: 'SEND', pattern: 'stock.read', data: { to: 'second' } }, signingKey('order-service', orderKey));
+    await expect(firstValueFrom(second.client.send('stock.read', order.envelope))).rejects.toMatchObject({ reason: 'api_key_invalid' });
+    const billing = signMessage({ kind: 'SEND', pattern: 'stock.read', data: { to: 'second' } }, signingKey('billing-service', billingKey));
+    await expect(firstValueFrom(second.client.send('stock.read', billing.envelope))).resolves.toHaveProperty('serviceAuthAnswer');
+    const toFirst = signMessage({ kind: 'SEND', pattern: 'stock.read', data: { to: 'first' } }, signingKey('order-service', orderKey));
+    await expect(firstValueFrom(first.client.send('stock.read', toFirst.envelope))).resolves.toHaveProperty('serviceAuthAnswer');
+    expect(ran).toEqual([{ to: 'second' }, { to: 'first' }]);
+  });
+
+  it('two live hybrid apps whose microservices do not inherit their configuration: messages are refused, never verified by the other app', async () => {
+    const hybrids = await Promise.all([moduleFor('order-service', orderKey), moduleFor('billing-service', billingKey)].map(hybrid));
+    try {
+      for (const { app } of hybrids) await app.startAllMicroservices();
+      const billing = signMessage(
+        { kind: 'SEND', pattern: 'stock.read', data: { to: 'billing app' } },
+        signingKey('billing-service', billingKey),
+      );
+      await expect(firstValueFrom(hybrids[1].client.send('stock.read', billing.envelope))).rejects.toMatchObject({
+        status: 401,
+        reason: 'caller_unverified',
+      });
+      const order = signMessage(
+        { kind: 'SEND', pattern: 'stock.read', data: { to: 'billing app' } },
+        signingKey('order-service', orderKey),
+      );
+      await expect(firstValueFrom(hybrids[1].client.send('stock.read', order.envelope))).rejects.toMatchObject({
+        reason: 'caller_unverified',
+      });
+      expect(ran).toEqual([]);
+    } finally {
+      for (const { app, client } of hybrids) {
+        await client.close();
+        await app.close();
+      }
+    }
   });
 
   it('gives an application started after another closed its own callers, not the closed one’s', async () => {

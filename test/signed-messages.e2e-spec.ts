@@ -110,9 +110,6 @@ async function startTransport(name: TransportName): Promise<TransportSetup> {
 }
 
 function calleeModule(replay?: { redis: { url: string } }) {
-  // Its own controller class: the library's message enhancers live on the class, which serves one
-  // running application at a time (two replicas run in this one process).
-  class ReplicaMessages extends InventoryMessages {}
   @Module({
     imports: [
       ServiceAuthModule.forRoot({
@@ -127,7 +124,7 @@ function calleeModule(replay?: { redis: { url: string } }) {
         ...(replay ? { replay } : {}),
       }),
     ],
-    controllers: [ReplicaMessages],
+    controllers: [InventoryMessages],
   })
   class CalleeModule {}
   return CalleeModule;

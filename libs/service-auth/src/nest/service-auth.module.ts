@@ -7,7 +7,6 @@ import { EncryptedExchangeInterceptor } from './encryption/encrypted-exchange.in
 import { SignedAnswerInterceptor } from './messaging/signed-answer.interceptor.js';
 import { hasMessageHandlers, messageControllers } from './messaging/has-message-handlers.js';
 import { bindMessageEnhancers, type MessageEnhancerBinding } from './messaging/message-handler-enhancers.js';
-import { UnverifiedMessageCheck } from './messaging/unverified-message-check.js';
 import { usesEncryption } from './encryption/uses-encryption.js';
 import { HttpRoutingConfig } from './options/http-routing-config.js';
 import { RoutingComponents } from './verification/routing-components.js';
@@ -133,7 +132,7 @@ function checkKeysAgainstOptions(keys: ServiceAuthKeys, options: ResolvedService
         bindMessageEnhancers(messageControllers(discovery), {
           guard: options.guard === 'global' ? guard : undefined,
           interceptor,
-          unverifiedCheck: options.guard === 'manual' ? new UnverifiedMessageCheck() : undefined,
+          unverifiedCheck: options.guard === 'manual',
         }),
     },
     RefusalLog,

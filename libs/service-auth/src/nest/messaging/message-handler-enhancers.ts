@@ -1,7 +1,8 @@
-import type { CanActivate, ExecutionContext, NestInterceptor, Type } from '@nestjs/common';
+import { Logger, type CanActivate, type ExecutionContext, type NestInterceptor, type Type } from '@nestjs/common';
 import { EXCEPTION_FILTERS_METADATA, GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
-import { KeyConfigurationError } from '../../errors/key-configuration.error.js';
+import { LogLine } from '../logging/log-line.js';
 import { EventRefusalFilter } from './event-refusal.filter.js';
+import { UnverifiedMessageCheck } from './unverified-message-check.js';
 
 /**
  * The guard, the answer interceptor and the filter that ends a refused event quietly
@@ -30,35 +31,32 @@ import { EventRefusalFilter } from './event-refusal.filter.js';
  * guards run after the controller's), refusing a message that no ServiceAuthGuard verified.
  *
  * A controller class is shared by every application built from it in one process, and the
- * enhancers written onto it belong to one ServiceAuthModule: a second live module binding the same
- * class would take over the first application's handlers. So that is refused at start-up, and a
- * module removes what it bound when its application closes.
+ * enhancers written onto it belong to one ServiceAuthModule. While a second live module uses the
+ * class, neither module's guard stays on it (it would verify the other application's messages with
+ * its own callers and nonce store): the class gets the check that refuses a message no
+ * ServiceAuthGuard verified, so an application whose microservice inherits its configuration still
+ * verifies with its own global guard, and one that does not refuses its messages (a warning at
+ * start-up names the controller and the fix). A module removes what it bound when its application
+ * closes, and the module left gets its own enhancers back.
  */
 export function bindMessageEnhancers(controllers: readonly Type[], enhancers: MessageEnhancers): MessageEnhancerBinding {
-  const binding = new MessageEnhancerBinding(controllers);
+  const binding = new MessageEnhancerBinding(controllers, enhancers);
   markBound(enhancers.interceptor);
-  if (enhancers.unverifiedCheck) markBound(enhancers.unverifiedCheck);
   for (const controller of controllers) {
-    const owner = owners.get(controller);
-    if (owner && owner !== binding) {
-      binding.release();
-      throw new KeyConfigurationError(
-        `The controller ${controller.name} has message handlers and is already used by another running application's ServiceAuthModule in this process: ` +
-          'the verification bound to its class would serve only one of them. Run one application per process, or close the other application first.',
+    const live = owners.get(controller) ?? new Set<MessageEnhancerBinding>();
+    owners.set(controller, live.add(binding));
+    if (live.size > 1) {
+      new Logger('ServiceAuth').warn(
+        new LogLine({
+          event: 'service_auth_shared_message_controller',
+          message:
+            `The controller ${controller.name} has message handlers and is used by another running application in this process: ` +
+            'its messages are verified only by a ServiceAuthGuard the microservice inherits, and refused (caller_unverified) otherwise. ' +
+            'Connect the microservice with { inheritAppConfig: true }, or run one application per process.',
+        }),
       );
     }
-    owners.set(controller, binding);
-    const guard = enhancers.guard ? new MessageGuard(enhancers.guard) : undefined;
-    // Replaced, never kept: a guard left by an earlier (closed) module must not stay.
-    write(GUARDS_METADATA, controller, guard ? [guard] : [], [], isBound);
-    write(
-      INTERCEPTORS_METADATA,
-      controller,
-      [enhancers.interceptor, ...(enhancers.unverifiedCheck ? [enhancers.unverifiedCheck] : [])],
-      [],
-      isBound,
-    );
-    write(EXCEPTION_FILTERS_METADATA, controller, [], [EVENT_REFUSAL_FILTER], isBound);
+    apply(controller, live.size > 1 ? { guard: undefined, interceptor: enhancers.interceptor, unverifiedCheck: true } : enhancers);
   }
   return binding;
 }
@@ -67,19 +65,25 @@ export interface MessageEnhancers {
   /** The module's guard, when it is global; undefined with `guard: 'manual'`. */
   readonly guard: CanActivate | undefined;
   readonly interceptor: NestInterceptor;
-  /** With `guard: 'manual'`: refuses a message that no ServiceAuthGuard verified. */
-  readonly unverifiedCheck?: NestInterceptor;
+  /** With `guard: 'manual'`: refuse a message that no ServiceAuthGuard verified (UnverifiedMessageCheck). */
+  readonly unverifiedCheck: boolean;
 }
 
 /** What one ServiceAuthModule bound; released when its application closes. */
 export class MessageEnhancerBinding {
-  constructor(private readonly controllers: readonly Type[]) {}
+  constructor(
+    private readonly controllers: readonly Type[],
+    readonly enhancers: MessageEnhancers,
+  ) {}
 
   release(): void {
     for (const controller of this.controllers) {
-      if (owners.get(controller) !== this) continue;
-      owners.delete(controller);
-      for (const key of [GUARDS_METADATA, INTERCEPTORS_METADATA, EXCEPTION_FILTERS_METADATA]) write(key, controller, [], [], isBound);
+      const live = owners.get(controller);
+      if (!live?.delete(this)) continue;
+      const [left] = live;
+      if (live.size === 1 && left) apply(controller, left.enhancers);
+      else if (live.size === 0)
+        for (const key of [GUARDS_METADATA, INTERCEPTORS_METADATA, EXCEPTION_FILTERS_METADATA]) write(key, controller, [], [], isBound);
     }
   }
 
@@ -88,14 +92,31 @@ export class MessageEnhancerBinding {
   }
 }
 
-/** The live module that bound each controller's enhancers. */
-const owners = new WeakMap<Type, MessageEnhancerBinding>();
+/** The live modules that bound each controller's enhancers. */
+const owners = new WeakMap<Type, Set<MessageEnhancerBinding>>();
+
+/** Stateless: one for every controller. */
+const UNVERIFIED_MESSAGE_CHECK = new UnverifiedMessageCheck();
+
+/** Writes these enhancers onto the controller, replacing (never keeping) any bound earlier. */
+function apply(controller: Type, enhancers: MessageEnhancers): void {
+  const guard = enhancers.guard ? new MessageGuard(enhancers.guard) : undefined;
+  write(GUARDS_METADATA, controller, guard ? [guard] : [], [], isBound);
+  write(
+    INTERCEPTORS_METADATA,
+    controller,
+    [enhancers.interceptor, ...(enhancers.unverifiedCheck ? [UNVERIFIED_MESSAGE_CHECK] : [])],
+    [],
+    isBound,
+  );
+  write(EXCEPTION_FILTERS_METADATA, controller, [], [EVENT_REFUSAL_FILTER], isBound);
+}
 
 /** Stateless: one for every controller. */
 const EVENT_REFUSAL_FILTER = new EventRefusalFilter();
 
 /** Enhancers of this library's, on any controller (whichever module bound them). */
-const boundEnhancers = new WeakSet<object>([EVENT_REFUSAL_FILTER]);
+const boundEnhancers = new WeakSet<object>([EVENT_REFUSAL_FILTER, UNVERIFIED_MESSAGE_CHECK]);
 
 /** The module's guard for microservice contexts only; every other context is the global guard's. */
 class MessageGuard implements CanActivate {
