@@ -46,7 +46,7 @@ function apiSection(reference: string, entry: string): string {
 describe('public API', () => {
   const reference = readFileSync(new URL('../docs/api.md', import.meta.url), 'utf8');
 
-  it('the root entry exports the module, guard, decorators and option types, nothing else', () => {
+  it('the root entry exports the module, guard, decorators, option types and the event-refusal check, nothing else', () => {
     expect(exportedNames(ENTRIES['nest-service-auth'])).toEqual(
       [
         'Caller',
@@ -79,6 +79,7 @@ describe('public API', () => {
         'VerificationObserver',
         'VerificationOutcome',
         'VerifiedCaller',
+        'isMessageEventRefusal',
       ].sort(),
     );
   });
