@@ -15,8 +15,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
-import { findRedisServerBinary, startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { findRedisServerBinary, startRedisServer, withRedisNode, type RedisServerHandle } from './redis-server.js';
 import { findFreePort, LOOPBACK, sleep } from './server-process.js';
 
 /** How long without an answer before a node is failed and its replica elected (`cluster-node-timeout`). */
@@ -61,25 +60,6 @@ export function findRedisCliBinary(): string {
     }
   }
   throw new Error(REDIS_CLI_NOT_FOUND_MESSAGE);
-}
-
-/** A short-lived admin connection to one node; errors are the caller's to handle. */
-async function withNode<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
-  const node = new Redis({
-    host: LOOPBACK,
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 1000,
-  });
-  node.on('error', () => undefined);
-  try {
-    await node.connect();
-    return await use(node);
-  } finally {
-    node.disconnect();
-  }
 }
 
 /** Starts `masters` masters with one replica each and waits until the cluster serves every slot. */
@@ -133,8 +113,8 @@ export async function startRedisCluster({ masters = 3 } = {}): Promise<RedisClus
   const masterPortOf = async (key: string): Promise<number> => {
     for (const port of livePorts()) {
       try {
-        const slot = await withNode(port, (node) => node.cluster('KEYSLOT', key));
-        const slots = await withNode(port, (node) => node.cluster('SLOTS'));
+        const slot = await withRedisNode(port, (node) => node.cluster('KEYSLOT', key));
+        const slots = await withRedisNode(port, (node) => node.cluster('SLOTS'));
         const master = slots.find(([from, to]) => slot >= from && slot <= to)?.[2];
         if (master) return master[1];
       } catch {
@@ -149,14 +129,14 @@ export async function startRedisCluster({ masters = 3 } = {}): Promise<RedisClus
     let last = '';
     while (Date.now() < deadline) {
       try {
-        const states = await Promise.all(livePorts().map((port) => withNode(port, (node) => node.cluster('INFO'))));
+        const states = await Promise.all(livePorts().map((port) => withRedisNode(port, (node) => node.cluster('INFO'))));
         const masterPorts = await Promise.all(
-          livePorts().map((port) => withNode(port, (node) => node.role()).then((role) => (role[0] === 'master' ? port : undefined))),
+          livePorts().map((port) => withRedisNode(port, (node) => node.role()).then((role) => (role[0] === 'master' ? port : undefined))),
         );
         const ready = await Promise.all(
           masterPorts
             .filter((port): port is number => port !== undefined)
-            .map((port) => withNode(port, (node) => node.info('replication'))),
+            .map((port) => withRedisNode(port, (node) => node.info('replication'))),
         );
         last = states.find((info) => !info.includes('cluster_state:ok')) ?? '';
         // withReplicas: every master has a synced replica, so WAIT 1 is satisfied and a failover has a candidate.

@@ -16,8 +16,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { startRedisServer, withRedisNode, type RedisServerHandle } from './redis-server.js';
 import type { RedisNodeAddress } from './redis-cluster.js';
 import { findFreePort, LOOPBACK, sleep } from './server-process.js';
 import { startTcpLink, type TcpLink } from './tcp-link.js';
@@ -40,24 +39,6 @@ export interface RedisSentinelHandle {
   /** Resolves once every Sentinel names the replica as the master. */
   waitForPromotion(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function ask<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
-  const node = new Redis({
-    host: LOOPBACK,
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 1000,
-  });
-  node.on('error', () => undefined);
-  try {
-    await node.connect();
-    return await use(node);
-  } finally {
-    node.disconnect();
-  }
 }
 
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -90,7 +71,7 @@ export async function startRedisSentinel({ sentinelCount = 3, quorum = 2 } = {})
     const replica = await startRedisServer({ dir, args: ['--replicaof', LOOPBACK, String(replicaLink.port)] });
     started.push(replica);
     await until('replica in sync', 10_000, async () =>
-      /master_link_status:up/.test(await ask(replica.port, (node) => node.info('replication'))),
+      /master_link_status:up/.test(await withRedisNode(replica.port, (node) => node.info('replication'))),
     );
 
     const sentinelPorts = await Promise.all(Array.from({ length: sentinelCount }, () => findFreePort()));
@@ -111,7 +92,7 @@ export async function startRedisSentinel({ sentinelCount = 3, quorum = 2 } = {})
     await until('Sentinels aware of the replica and of each other', 20_000, async () => {
       const views = await Promise.all(
         sentinelPorts.map((port) =>
-          ask(port, async (node) => ({
+          withRedisNode(port, async (node) => ({
             replicas: (await node.call('SENTINEL', 'REPLICAS', SENTINEL_MASTER_NAME)) as unknown[],
             peers: (await node.call('SENTINEL', 'SENTINELS', SENTINEL_MASTER_NAME)) as unknown[],
           })),
@@ -123,7 +104,7 @@ export async function startRedisSentinel({ sentinelCount = 3, quorum = 2 } = {})
     const masterPort = async (): Promise<number> => {
       for (const port of sentinelPorts) {
         try {
-          const [, masterPortText] = (await ask(port, (node) =>
+          const [, masterPortText] = (await withRedisNode(port, (node) =>
             node.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME),
           )) as string[];
           return Number(masterPortText);
@@ -145,16 +126,18 @@ export async function startRedisSentinel({ sentinelCount = 3, quorum = 2 } = {})
         const server = await startRedisServer({ dir, args: ['--replicaof', LOOPBACK, String(await masterPort())] });
         started.push(server);
         await until('new replica in sync', 10_000, async () =>
-          /master_link_status:up/.test(await ask(server.port, (node) => node.info('replication'))),
+          /master_link_status:up/.test(await withRedisNode(server.port, (node) => node.info('replication'))),
         );
         return server;
       },
       waitForPromotion: (timeoutMs = 30_000) =>
         until('replica promoted', timeoutMs, async () => {
           const ports = await Promise.all(
-            sentinelPorts.map((port) => ask(port, (node) => node.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME))),
+            sentinelPorts.map((port) =>
+              withRedisNode(port, (node) => node.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME)),
+            ),
           );
-          const role = await ask(replica.port, (node) => node.role());
+          const role = await withRedisNode(replica.port, (node) => node.role());
           return role[0] === 'master' && ports.every((addr) => Number((addr as string[])[1]) === replica.port);
         }),
       stop,

@@ -13,6 +13,7 @@ import { accessSync, constants } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { Redis } from 'ioredis';
 import { assertServerProcessesAllowed, findFreePort, LOOPBACK as HOST, startServerProcess, stopServerProcess } from './server-process.js';
 
 export interface RedisServerHandle {
@@ -139,4 +140,23 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
       await launch();
     },
   };
+}
+
+/** A short-lived admin connection to one node; errors are the caller's to handle. */
+export async function withRedisNode<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
+  const node = new Redis({
+    host: HOST,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  });
+  node.on('error', () => undefined);
+  try {
+    await node.connect();
+    return await use(node);
+  } finally {
+    node.disconnect();
+  }
 }

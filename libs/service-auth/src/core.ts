@@ -63,8 +63,7 @@ export {
   type ResolvedUpstream,
 } from './keys/key-ring.js';
 export { answerSigningKey, answerVerificationKey } from './keys/answer-keys.js';
-export { generateEd25519KeyText } from './keys/ed25519-key-text.js';
-export { generateX25519KeyText } from './keys/x25519-key-text.js';
+export { generateEd25519KeyText, generateX25519KeyText } from './keys/okp-key-text.js';
 export { EnvKeyProvider, type EnvKeyProviderOptions } from './keys/env-key-provider.js';
 export { FileKeyProvider, type FileKeyProviderOptions } from './keys/file-key-provider.js';
 export { deriveKeys, type DerivedKeys } from './keys/key-derivation.js';

@@ -1,9 +1,8 @@
 import { callerEnvironment, calleeEnvironment } from '../keys/pair-environment.js';
 import { generateCredential, type GeneratedCredential } from '../keys/generate-credential.js';
-import { generateEd25519KeyText } from '../keys/ed25519-key-text.js';
+import { generateEd25519KeyText, generateX25519KeyText } from '../keys/okp-key-text.js';
 import { envVariableNames } from '../keys/env-variable-names.js';
 import { formatAnswerKeyList, formatEncryptionKeyList } from '../keys/env-key-provider.js';
-import { generateX25519KeyText } from '../keys/x25519-key-text.js';
 import type { CredentialAlgorithm } from '../keys/key-material.js';
 import { loadSide } from './load-side.js';
 import { checkServicePair, type ServicePair } from './service-pair.js';

@@ -5,7 +5,7 @@ import { KeyConfigurationError } from '../errors/key-configuration.error.js';
 import { KeyRing } from '../keys/key-ring.js';
 import { placeholderUrl } from './keygen.js';
 import { createPublicKey } from 'node:crypto';
-import { generateEd25519KeyText, publicKeyText, readEd25519Key } from '../keys/ed25519-key-text.js';
+import { generateEd25519KeyText, publicKeyText, readOkpKeyText } from '../keys/okp-key-text.js';
 import { loadSide } from './load-side.js';
 import { checkServicePair, type ServicePair } from './service-pair.js';
 
@@ -106,7 +106,7 @@ function ed25519Rotation(
   names: ReturnType<typeof envVariableNames>,
 ): RotationPlan {
   const { callerId, calleeId, prefix } = request;
-  const read = readEd25519Key(previous.secret);
+  const read = readOkpKeyText(previous.secret, 'ed25519');
   if (!read) throw new KeyConfigurationError(`${request.currentSource}: the current key is not an Ed25519 key`);
   const previousPublic: KeyListEntry = {
     ...previous,

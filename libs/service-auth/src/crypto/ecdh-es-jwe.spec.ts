@@ -8,7 +8,7 @@ import { createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, gen
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { ServiceAuthError } from '../errors/service-auth.error.js';
 import { decryptEcdhEs, encryptEcdhEs } from './ecdh-es-jwe.js';
-import { readX25519Key } from '../keys/x25519-key-text.js';
+import { readOkpKeyText } from '../keys/okp-key-text.js';
 
 /** RFC 7748 §6.1: Alice's key is the callee's, Bob's the sender's ephemeral key. */
 const x25519Private = (hex: string): KeyObject =>
@@ -39,13 +39,13 @@ const reasonOf = (fn: () => unknown): string | undefined => {
 
 describe('ECDH-ES (X25519) + A256GCM', () => {
   it('reproduces the reference vector: key texts, agreement, content key (jose, with the same epk and IV, makes the same JWE)', async () => {
-    expect(readX25519Key(VECTOR.calleePrivateKey)?.kind).toBe('private');
-    expect(readX25519Key(VECTOR.calleePublicKey)?.kind).toBe('public');
+    expect(readOkpKeyText(VECTOR.calleePrivateKey, 'x25519')?.kind).toBe('private');
+    expect(readOkpKeyText(VECTOR.calleePublicKey, 'x25519')?.kind).toBe('public');
     expect(createPublicKey(CALLEE).export({ format: 'der', type: 'spki' }).toString('base64url')).toBe(VECTOR.calleePublicKey);
     expect(diffieHellman({ privateKey: EPHEMERAL, publicKey: createPublicKey(CALLEE) }).toString('hex')).toBe(VECTOR.sharedSecretHex);
 
     const opened = decryptEcdhEs(VECTOR.jwe, (kid) =>
-      kid === 'inventory-x25519-1' ? readX25519Key(VECTOR.calleePrivateKey)!.key : undefined,
+      kid === 'inventory-x25519-1' ? readOkpKeyText(VECTOR.calleePrivateKey, 'x25519')!.key : undefined,
     );
     expect(opened.plaintext.toString()).toBe(VECTOR.plaintext);
     expect(opened.header).toMatchObject({ alg: 'ECDH-ES', enc: 'A256GCM', kid: 'inventory-x25519-1', cty: 'application/json' });

@@ -50,18 +50,7 @@ export function parseKeyList(value: string, variable: string): CredentialDefinit
  * key is a private key on the service itself, a public key on its callers).
  */
 export function parseAnswerKeyList(value: string, variable: string): AnswerKeyDefinition[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry.length > 0)
-    .map((entry, i) => {
-      const parts = entry.split(':');
-      const source = `${variable}, entry ${i + 1}`;
-      if (parts.length !== 3 || parts[1] !== 'ed25519' || parts.some((p) => p.length === 0)) {
-        throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:ed25519:key`);
-      }
-      return { id: parts[0], algorithm: 'ed25519', key: parts[2], source };
-    });
+  return parseServiceKeyList(value, variable, 'ed25519');
 }
 
 /**
@@ -69,17 +58,24 @@ export function parseAnswerKeyList(value: string, variable: string): AnswerKeyDe
  * first (a private key on the service itself, a public key on its callers).
  */
 export function parseEncryptionKeyList(value: string, variable: string): EncryptionKeyDefinition[] {
+  return parseServiceKeyList(value, variable, 'x25519');
+}
+
+function parseServiceKeyList<T extends 'ed25519' | 'x25519'>(
+  value: string,
+  variable: string,
+  algorithm: T,
+): { id: string; algorithm: T; key: string; source: string }[] {
   return value
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0)
     .map((entry, i) => {
       const parts = entry.split(':');
-      const source = `${variable}, entry ${i + 1}`;
-      if (parts.length !== 3 || parts[1] !== 'x25519' || parts.some((p) => p.length === 0)) {
-        throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:x25519:key`);
+      if (parts.length !== 3 || parts[1] !== algorithm || parts.some((p) => p.length === 0)) {
+        throw new KeyConfigurationError(`${variable}: entry ${i + 1} must have the form keyId:${algorithm}:key`);
       }
-      return { id: parts[0], algorithm: 'x25519', key: parts[2], source };
+      return { id: parts[0], algorithm, key: parts[2], source: `${variable}, entry ${i + 1}` };
     });
 }
 

@@ -11,8 +11,7 @@ import type {
   UpstreamDefinition,
 } from './key-material.js';
 import { decodeBase64Text, isBase64Text, looksLikeApiKey, looksLikeSecret, MIN_SECRET_BYTES } from './credential-shapes.js';
-import { publicKeyText, readEd25519Key } from './ed25519-key-text.js';
-import { readX25519Key } from './x25519-key-text.js';
+import { publicKeyText, readOkpKeyText, type OkpKeyType } from './okp-key-text.js';
 import { SIGNATURE_ALGORITHMS } from '../crypto/signature-algorithm.js';
 
 export { MIN_SECRET_BYTES } from './credential-shapes.js';
@@ -345,53 +344,50 @@ export class KeyRing {
 }
 
 function resolveAnswerKeys(defs: unknown, half: 'private' | 'public', where: string): ResolvedAnswerKey[] {
-  if (defs === undefined) return [];
-  if (!Array.isArray(defs)) throw new KeyConfigurationError(`${where} must be a list of { id, algorithm: 'ed25519', key }`);
-  const ids = new Set<string>();
-  return defs.map((def: AnswerKeyDefinition, k): ResolvedAnswerKey => {
-    const at = def?.source ?? `${where}[${k}]`;
-    if (typeof def !== 'object' || def === null) throw new KeyConfigurationError(`${at}: an answer key must be an object { id, key }`);
-    checkId(def.id, 'an answer key id', at);
-    if (ids.has(def.id)) throw new KeyConfigurationError(`${at}: the answer key id repeats an earlier one`);
-    ids.add(def.id);
-    if ((def.algorithm ?? 'ed25519') !== 'ed25519') throw new KeyConfigurationError(`${at}: an answer key's algorithm is ed25519`);
-    const read = typeof def.key === 'string' ? readEd25519Key(def.key) : undefined;
-    if (!read) throw new KeyConfigurationError(`${at}: the key is not an Ed25519 key (base64 of PKCS#8 or SPKI DER)`);
-    if (half === 'public') {
-      if (read.kind === 'private') {
-        throw new KeyConfigurationError(
-          `${at}: this is an Ed25519 PRIVATE key; a caller holds only the public half of its upstream's answer key`,
-        );
-      }
-      return { id: def.id, algorithm: 'ed25519', publicKey: read.key };
-    }
-    if (read.kind !== 'private') throw new KeyConfigurationError(`${at}: this service's own answer key must be its private key`);
-    return { id: def.id, algorithm: 'ed25519', privateKey: read.key, publicKey: createPublicKey(read.key) };
-  });
+  return resolveServiceKeys(defs, half, where, { type: 'ed25519', name: 'Ed25519', role: 'answer' }).map((key): ResolvedAnswerKey => ({
+    ...key,
+    algorithm: 'ed25519',
+  }));
 }
 
 function resolveEncryptionKeys(defs: unknown, half: 'private' | 'public', where: string): ResolvedEncryptionKey[] {
+  return resolveServiceKeys(defs, half, where, { type: 'x25519', name: 'X25519', role: 'encryption' });
+}
+
+/**
+ * A service's own key pairs of one kind (its Ed25519 answer keys, its X25519 encryption keys): the
+ * private halves on the service itself, the public halves on its callers, which must never hold a
+ * private one.
+ */
+function resolveServiceKeys(
+  defs: unknown,
+  half: 'private' | 'public',
+  where: string,
+  kind: { type: OkpKeyType; name: string; role: string },
+): { id: string; privateKey?: KeyObject; publicKey: KeyObject }[] {
   if (defs === undefined) return [];
-  if (!Array.isArray(defs)) throw new KeyConfigurationError(`${where} must be a list of { id, algorithm: 'x25519', key }`);
+  if (!Array.isArray(defs)) throw new KeyConfigurationError(`${where} must be a list of { id, algorithm: '${kind.type}', key }`);
   const ids = new Set<string>();
-  return defs.map((def: EncryptionKeyDefinition, k): ResolvedEncryptionKey => {
+  return defs.map((def: AnswerKeyDefinition | EncryptionKeyDefinition, k) => {
     const at = def?.source ?? `${where}[${k}]`;
-    if (typeof def !== 'object' || def === null) throw new KeyConfigurationError(`${at}: an encryption key must be an object { id, key }`);
-    checkId(def.id, 'an encryption key id', at);
-    if (ids.has(def.id)) throw new KeyConfigurationError(`${at}: the encryption key id repeats an earlier one`);
+    if (typeof def !== 'object' || def === null)
+      throw new KeyConfigurationError(`${at}: an ${kind.role} key must be an object { id, key }`);
+    checkId(def.id, `an ${kind.role} key id`, at);
+    if (ids.has(def.id)) throw new KeyConfigurationError(`${at}: the ${kind.role} key id repeats an earlier one`);
     ids.add(def.id);
-    if ((def.algorithm ?? 'x25519') !== 'x25519') throw new KeyConfigurationError(`${at}: an encryption key's algorithm is x25519`);
-    const read = typeof def.key === 'string' ? readX25519Key(def.key) : undefined;
-    if (!read) throw new KeyConfigurationError(`${at}: the key is not an X25519 key (base64 of PKCS#8 or SPKI DER)`);
+    if ((def.algorithm ?? kind.type) !== kind.type)
+      throw new KeyConfigurationError(`${at}: an ${kind.role} key's algorithm is ${kind.type}`);
+    const read = typeof def.key === 'string' ? readOkpKeyText(def.key, kind.type) : undefined;
+    if (!read) throw new KeyConfigurationError(`${at}: the key is not an ${kind.name} key (base64 of PKCS#8 or SPKI DER)`);
     if (half === 'public') {
       if (read.kind === 'private') {
         throw new KeyConfigurationError(
-          `${at}: this is an X25519 PRIVATE key; a caller holds only the public half of its upstream's encryption key`,
+          `${at}: this is an ${kind.name} PRIVATE key; a caller holds only the public half of its upstream's ${kind.role} key`,
         );
       }
       return { id: def.id, publicKey: read.key };
     }
-    if (read.kind !== 'private') throw new KeyConfigurationError(`${at}: this service's own encryption key must be its private key`);
+    if (read.kind !== 'private') throw new KeyConfigurationError(`${at}: this service's own ${kind.role} key must be its private key`);
     return { id: def.id, privateKey: read.key, publicKey: createPublicKey(read.key) };
   });
 }
@@ -402,7 +398,7 @@ function resolveEd25519(
   at: string,
   half: 'private' | 'public',
 ): ResolvedEd25519Key {
-  const read = typeof def.secret === 'string' ? readEd25519Key(def.secret) : undefined;
+  const read = typeof def.secret === 'string' ? readOkpKeyText(def.secret, 'ed25519') : undefined;
   if (!read) throw new KeyConfigurationError(`${partOf(def, at, 'secret')} is not an Ed25519 key (base64 of PKCS#8 or SPKI DER)`);
   const common = { id: def.id, algorithm: 'ed25519' as const, callerId: pair.callerId, audience: pair.audience, apiKey: def.apiKey };
   if (half === 'public') {

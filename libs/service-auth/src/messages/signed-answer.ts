@@ -9,7 +9,7 @@ import { isJweMediaType, JWE_MEDIA_TYPE } from '../crypto/jwe-media-type.js';
 import { openPayload, sealPayload } from './message-encryption.js';
 import { MessageAnswerRefusedError } from './message-answer-refused.error.js';
 import { ANSWER_FIELD, envelopeFields, envelopeMessage, hasAnswerShape, type SignedAnswerEnvelope } from './message-envelope.js';
-import { signAnswerBase, verifyAnswerBase } from './answer-signature.js';
+import { signBase, verifyBase } from '../crypto/signature-algorithm.js';
 import { isWellFormedText } from './well-formed-text.js';
 
 /** The key an answer is signed with: the pair's, the one the request was verified with. */
@@ -75,7 +75,7 @@ export function signAnswer(
   });
   const base = buildSignatureBase(httpMessage({ method: ANSWER_METHOD, target: '/', headers: fields }), components, params);
   fields['signature-input'] = `${ANSWER_LABEL}=${params}`;
-  fields['signature'] = `${ANSWER_LABEL}=:${signAnswerBase(key.hmacKey, base).toString('base64')}:`;
+  fields['signature'] = `${ANSWER_LABEL}=:${signBase({ algorithm: 'hmac-sha256', key: key.hmacKey }, base).toString('base64')}:`;
   return { [ANSWER_FIELD]: fields, payload };
 }
 
@@ -125,7 +125,7 @@ export function openSignedAnswer(
   }
   const key = keyOf(params.keyid);
   const base = key && buildSignatureBase(envelopeMessage(ANSWER_METHOD, '/', fields), components, signature.signatureParams);
-  if (!key || !base || !verifyAnswerBase(key.hmacKey, base, signature.signature)) {
+  if (!key || !base || !verifyBase({ algorithm: 'hmac-sha256', key: key.hmacKey }, base, signature.signature)) {
     throw new MessageAnswerRefusedError(upstream, 'answer_invalid');
   }
   if (payload === '') return undefined;

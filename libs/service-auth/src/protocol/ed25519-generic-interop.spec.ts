@@ -8,7 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { httpbis } from 'http-message-signatures';
 import { KeyRing } from '../keys/key-ring.js';
-import { publicKeyText } from '../keys/ed25519-key-text.js';
+import { publicKeyText } from '../keys/okp-key-text.js';
 import { MemoryNonceStore } from '../replay/memory-nonce-store.js';
 import { createContentDigest } from './content-digest.js';
 import { httpMessage } from './http-message.js';

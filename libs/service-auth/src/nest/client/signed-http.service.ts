@@ -216,9 +216,7 @@ export class SignedHttpService {
     // A conditional GET can be answered 304 with no body by the upstream's framework (Express does so
     // after the answer was signed for its 200): such an answer carries nothing to verify, so a call
     // whose answer is verified may not ask for one.
-    const conditional = verifyAnswers
-      ? CONDITIONAL_REQUEST_HEADERS.find((name) => name in headers || defaultHeaderNames(instance, method).has(name))
-      : undefined;
+    const conditional = verifyAnswers ? conditionalHeaderOf(headers, instance, method) : undefined;
     if (conditional) {
       throw new OutgoingRequestRefusedError(
         'request_config_unsafe',
@@ -304,19 +302,20 @@ export class SignedHttpService {
 const CONDITIONAL_REQUEST_HEADERS = ['if-none-match', 'if-modified-since'] as const;
 
 /**
- * The header names axios adds to a `method` call from the instance's own defaults (`axiosRef.defaults
- * .headers`: set directly, under `common`, or under the method), lower-cased.
+ * The first conditional request header a `method` call will carry: set on the call, or added by axios
+ * from the instance's own defaults (`axiosRef.defaults.headers`: directly, under `common`, or under
+ * the method).
  */
-function defaultHeaderNames(instance: AxiosInstance, method: string): Set<string> {
+function conditionalHeaderOf(headers: Record<string, string>, instance: AxiosInstance, method: string): string | undefined {
   const defaults = instance.defaults.headers as unknown as Record<string, unknown>;
-  const names = new Set<string>();
+  const names = new Set(Object.keys(headers));
   for (const group of [defaults, defaults['common'], defaults[method.toLowerCase()]]) {
     if (typeof group !== 'object' || group === null) continue;
     for (const [name, value] of Object.entries(group)) {
       if (value !== undefined && value !== null && value !== false && typeof value !== 'object') names.add(name.toLowerCase());
     }
   }
-  return names;
+  return CONDITIONAL_REQUEST_HEADERS.find((name) => names.has(name));
 }
 
 /** Origin and path of a URL, for an error message: the query may carry data that belongs in no log. */

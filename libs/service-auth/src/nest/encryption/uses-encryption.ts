@@ -1,4 +1,4 @@
-import type { DiscoveryService } from '@nestjs/core';
+import { MetadataScanner, type DiscoveryService } from '@nestjs/core';
 import type { ResolvedServiceAuthOptions } from '../options/resolved-options.js';
 import { ENCRYPTION_POLICY_METADATA } from '../options/service-auth.constants.js';
 import type { EncryptionPolicy } from '../options/service-auth-options.interface.js';
@@ -14,20 +14,12 @@ export function usesEncryption(options: ResolvedServiceAuthOptions, discovery: D
     const policy = Reflect.getMetadata(ENCRYPTION_POLICY_METADATA, target) as EncryptionPolicy | undefined;
     return policy !== undefined && policy !== 'off';
   };
+  const scanner = new MetadataScanner();
   return discovery.getControllers().some(({ metatype }) => {
     if (!metatype) return false;
     if (declares(metatype)) return true;
-    // Handlers may be inherited from a base controller: every prototype up to Object's.
-    for (
-      let prototype = metatype.prototype as object | null;
-      prototype && prototype !== Object.prototype;
-      prototype = Object.getPrototypeOf(prototype) as object | null
-    ) {
-      for (const name of Object.getOwnPropertyNames(prototype)) {
-        const member = Object.getOwnPropertyDescriptor(prototype, name)?.value as unknown;
-        if (typeof member === 'function' && name !== 'constructor' && declares(member)) return true;
-      }
-    }
-    return false;
+    // Nest's own walk of the handlers, inherited ones included, as its router finds them.
+    const prototype = metatype.prototype as Record<string, object>;
+    return scanner.getAllMethodNames(prototype).some((name) => declares(prototype[name]));
   });
 }

@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import type { DiscoveryService } from '@nestjs/core';
+import { MetadataScanner, type DiscoveryService } from '@nestjs/core';
 
 /** @nestjs/microservices' metadata: a handler's patterns. */
 const PATTERN_METADATA = 'microservices:pattern';
@@ -21,17 +21,10 @@ export function hasMessageHandlers(discovery: DiscoveryService): boolean {
   return messageControllers(discovery).length > 0;
 }
 
+/** Nest's own walk of the handlers, inherited ones included, as its microservice server finds them. */
 function declaresMessageHandler(metatype: Type): boolean {
-  for (
-    let prototype = metatype.prototype as object | null;
-    prototype && prototype !== Object.prototype;
-    prototype = Object.getPrototypeOf(prototype) as object | null
-  ) {
-    for (const name of Object.getOwnPropertyNames(prototype)) {
-      const member = Object.getOwnPropertyDescriptor(prototype, name)?.value as unknown;
-      if (typeof member === 'function' && name !== 'constructor' && Reflect.getMetadata(PATTERN_METADATA, member) !== undefined)
-        return true;
-    }
-  }
-  return false;
+  const prototype = metatype.prototype as Record<string, object>;
+  return new MetadataScanner()
+    .getAllMethodNames(prototype)
+    .some((name) => Reflect.getMetadata(PATTERN_METADATA, prototype[name]) !== undefined);
 }
