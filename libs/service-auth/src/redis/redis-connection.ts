@@ -1,5 +1,8 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { requireOptionalPeer } from '../peers/require-optional-peer.cjs';
+import type { RedisClusterConnectionOptions, RedisNodeAddress, RedisSentinelConnectionOptions } from './redis-connection-options.js';
+
+export type { RedisClusterConnectionOptions, RedisNodeAddress, RedisSentinelConnectionOptions } from './redis-connection-options.js';
 
 /**
  * The Redis plumbing under NamespacedRedisStore (RedisNonceStore, RedisThrottlerStorage): an owned or
@@ -17,38 +20,6 @@ export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 2000;
 export const REDIS_MAX_RECONNECT_DELAY_MS = 2000;
 /** How long ioredis waits for a socket to end gracefully before destroying it (its default: 2 s). */
 const DISCONNECT_TIMEOUT_MS = 100;
-
-/** A node of a Redis Cluster, or a Sentinel. */
-export interface RedisNodeAddress {
-  host: string;
-  port: number;
-}
-
-/** A Redis Cluster the connection creates a client for (and owns). */
-export interface RedisClusterConnectionOptions {
-  /** Seed nodes; one reachable node is enough, the client discovers the others. */
-  nodes: RedisNodeAddress[];
-  username?: string;
-  password?: string;
-  /** Connect with TLS (`tls.connect` options; `{}` for the defaults). */
-  tls?: Record<string, unknown>;
-}
-
-/** A master found through Redis Sentinel; the connection creates a client for it (and owns it). */
-export interface RedisSentinelConnectionOptions {
-  sentinels: RedisNodeAddress[];
-  /** The master group's name (`sentinel monitor <name> …`). */
-  name: string;
-  /** Credentials of the Redis master (and replicas). */
-  username?: string;
-  password?: string;
-  /** Credentials of the Sentinels themselves, when they require some. */
-  sentinelUsername?: string;
-  sentinelPassword?: string;
-  db?: number;
-  /** Connect to the master with TLS (`tls.connect` options); `enableTLSForSentinelMode` is set with it. */
-  tls?: Record<string, unknown>;
-}
 
 /** What a store talks to: one Redis (possibly found through Sentinel) or a Cluster. */
 export type RedisClient = Redis | Cluster;

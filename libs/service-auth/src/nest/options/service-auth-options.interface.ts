@@ -3,6 +3,7 @@ import type { KeyProvider } from '../../keys/key-provider.interface.js';
 import type { NonceStore } from '../../replay/nonce-store.interface.js';
 import type { ReplayWindowOptions } from '../../replay/replay-window.js';
 import type { VerificationMetricsOption } from '../../metrics/verification-metrics-option.js';
+import type { RedisClusterConnectionOptions, RedisSentinelConnectionOptions } from '../../redis/redis-connection-options.js';
 
 export type EncryptionPolicy = 'required' | 'optional' | 'off';
 
@@ -15,12 +16,6 @@ export interface IoredisClient {
   readonly status: string;
   set(...args: unknown[]): Promise<unknown>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
-}
-
-/** A Redis Cluster node or a Sentinel. */
-export interface RedisNodeAddressOption {
-  host: string;
-  port: number;
 }
 
 /**
@@ -47,23 +42,14 @@ export type ReplayRedisOptions = (
     }
   | {
       /** A Redis Cluster: seed nodes (one reachable node is enough) and credentials. The module owns this client. */
-      cluster: { nodes: RedisNodeAddressOption[]; username?: string; password?: string; tls?: Record<string, unknown> };
+      cluster: RedisClusterConnectionOptions;
       url?: undefined;
       client?: undefined;
       sentinel?: undefined;
     }
   | {
       /** A master monitored by Sentinel: the Sentinels, the master group's name, credentials. The module owns this client. */
-      sentinel: {
-        sentinels: RedisNodeAddressOption[];
-        name: string;
-        username?: string;
-        password?: string;
-        sentinelUsername?: string;
-        sentinelPassword?: string;
-        db?: number;
-        tls?: Record<string, unknown>;
-      };
+      sentinel: RedisSentinelConnectionOptions;
       url?: undefined;
       client?: undefined;
       cluster?: undefined;
